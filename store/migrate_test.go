@@ -1,0 +1,108 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migrationTests holds one test per migration version; a migration added
+// without one fails TestEveryMigrationHasATest.
+var migrationTests = map[uint64]func(t *testing.T, b *bolt.DB){
+	1: func(t *testing.T, b *bolt.DB) {
+		mustView(t, b, func(tx *bolt.Tx) {
+			root := tx.Bucket(bucketRoot)
+			if root == nil {
+				t.Fatal("no v1 root bucket")
+			}
+			for _, n := range [][]byte{bucketMeta, bucketOps, bucketRequests} {
+				if root.Bucket(n) == nil {
+					t.Errorf("bucket %s missing after v1", n)
+				}
+			}
+			if root.Bucket(bucketAudit) != nil {
+				t.Error("audit bucket exists after v1 alone")
+			}
+		})
+	},
+	2: func(t *testing.T, b *bolt.DB) {
+		mustView(t, b, func(tx *bolt.Tx) {
+			if tx.Bucket(bucketRoot).Bucket(bucketAudit) == nil {
+				t.Error("audit bucket missing after v2")
+			}
+		})
+	},
+}
+
+func mustView(t *testing.T, b *bolt.DB, fn func(tx *bolt.Tx)) {
+	t.Helper()
+	if err := b.View(func(tx *bolt.Tx) error { fn(tx); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEveryMigrationHasATest(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != uint64(i+1) {
+			t.Errorf("migration %d has version %d: versions must be 1, 2, 3, ...", i, m.version)
+		}
+		if migrationTests[m.version] == nil {
+			t.Errorf("migration %d (%s) has no test in migrationTests", m.version, m.name)
+		}
+	}
+}
+
+// TestMigrations applies the migrations one at a time from an empty file and
+// runs each version's test right after it.
+func TestMigrations(t *testing.T) {
+	b, err := bolt.Open(filepath.Join(t.TempDir(), "j.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, m := range migrations {
+		if err := b.Update(func(tx *bolt.Tx) error { return migrateTx(tx, m.version) }); err != nil {
+			t.Fatalf("migrate to %d: %v", m.version, err)
+		}
+		var got uint64
+		mustView(t, b, func(tx *bolt.Tx) { got = versionTx(tx) })
+		if got != m.version {
+			t.Fatalf("stored version %d after migration %d", got, m.version)
+		}
+		t.Run(m.name, func(t *testing.T) { migrationTests[m.version](t, b) })
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRoot).Bucket(bucketMeta).Put(keyVersion, u64(SchemaVersion()+1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = Open(path, time.Second)
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open of a newer schema: got %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestOpenTwiceFailsFast(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = Open(path, 100*time.Millisecond)
+	if !errors.Is(err, ErrInUse) {
+		t.Fatalf("second Open: got %v, want ErrInUse", err)
+	}
+}

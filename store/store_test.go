@@ -1,0 +1,125 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "j.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestOperationRoundTrip(t *testing.T) {
+	db := openTest(t)
+	op := &Operation{
+		Kind: "rollback", Volume: "pool/idisk0", Snapshot: "pool/idisk0@snap1", State: OpPlanned,
+		Identity: Identity{Volume: "pool/idisk0", LUs: []LU{{GUID: "600144F0A613C900000054521D550001",
+			VendorID: "SUN     ", Views: []View{{Entry: 0, HostGroup: "hg-kz", TargetGroup: "tg-a", LUN: 0}}}}},
+		Steps:   []Step{{Name: "delete-lu", State: StepPending, Planned: [][]string{{"/usr/sbin/stmfadm", "delete-lu", "-k", "X"}}}},
+		Created: time.Unix(1700000000, 0).UTC(),
+	}
+	got, created, err := db.CreateOperation(op)
+	if err != nil || !created || got.ID != 1 {
+		t.Fatalf("CreateOperation = %v, %v, %v", got, created, err)
+	}
+	op.State = OpRunning
+	op.Steps[0].Commands = append(op.Steps[0].Commands, Command{Argv: []string{"a"}, Exit: 1, Stderr: "boom"})
+	if err := db.PutOperation(op); err != nil {
+		t.Fatal(err)
+	}
+	back, err := db.GetOperation(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, op) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", back, op)
+	}
+	if _, err := db.GetOperation(99); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetOperation(99) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestRequestIDIsIdempotent(t *testing.T) {
+	db := openTest(t)
+	first, created, err := db.CreateOperation(&Operation{RequestID: "r-1", Volume: "a"})
+	if err != nil || !created {
+		t.Fatal(err, created)
+	}
+	second, created, err := db.CreateOperation(&Operation{RequestID: "r-1", Volume: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created || second.ID != first.ID || second.Volume != "a" {
+		t.Fatalf("second create with the same request id: created=%v op=%+v", created, second)
+	}
+	ops, _ := db.ListOperations(0, nil)
+	if len(ops) != 1 {
+		t.Fatalf("%d operations stored, want 1", len(ops))
+	}
+}
+
+func TestListAndUnfinished(t *testing.T) {
+	db := openTest(t)
+	states := []OpState{OpSucceeded, OpRunning, OpRolledBack, OpCompensating, OpNeedsAttention}
+	for _, s := range states {
+		if _, _, err := db.CreateOperation(&Operation{State: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := db.ListOperations(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint64
+	for _, op := range all {
+		ids = append(ids, op.ID)
+	}
+	if !reflect.DeepEqual(ids, []uint64{5, 4, 3, 2, 1}) {
+		t.Fatalf("list order %v, want newest first", ids)
+	}
+	lim, _ := db.ListOperations(2, nil)
+	if len(lim) != 2 {
+		t.Fatalf("limit 2 gave %d", len(lim))
+	}
+	un, err := db.Unfinished()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(un) != 2 || un[0].ID != 2 || un[1].ID != 4 {
+		t.Fatalf("unfinished = %+v, want ops 2 and 4 oldest first", un)
+	}
+}
+
+func TestAuditAppendOnlyOrdered(t *testing.T) {
+	db := openTest(t)
+	for i := 0; i < 3; i++ {
+		if _, err := db.AppendAudit(AuditRecord{Who: "uid:0", Method: "Rollback", Allowed: i != 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := db.ListAudit(0, 0)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("ListAudit = %v, %v", recs, err)
+	}
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) {
+			t.Errorf("record %d has seq %d", i, r.Seq)
+		}
+	}
+	if recs[1].Allowed {
+		t.Error("record 2 should be a denial")
+	}
+	after, _ := db.ListAudit(2, 0)
+	if len(after) != 1 || after[0].Seq != 3 {
+		t.Fatalf("ListAudit(after=2) = %+v", after)
+	}
+}

@@ -1,0 +1,150 @@
+package store
+
+import "time"
+
+// OpState is the state of an operation in the journal.
+type OpState string
+
+// Operation states. An operation is terminal when it succeeded, rolled back or
+// needs attention; the daemon resumes every other one at start.
+const (
+	OpPlanned        OpState = "planned"
+	OpRunning        OpState = "running"
+	OpCompensating   OpState = "compensating"
+	OpSucceeded      OpState = "succeeded"
+	OpRolledBack     OpState = "rolled_back"
+	OpNeedsAttention OpState = "needs_attention"
+)
+
+// Terminal reports whether nothing more will happen to the operation without
+// a person asking (recover).
+func (s OpState) Terminal() bool {
+	return s == OpSucceeded || s == OpRolledBack || s == OpNeedsAttention
+}
+
+// StepState is the state of one step in the journal.
+type StepState string
+
+// Step states.
+const (
+	StepPending      StepState = "pending"
+	StepRunning      StepState = "running"
+	StepDone         StepState = "done"
+	StepFailed       StepState = "failed"
+	StepSkipped      StepState = "skipped"
+	StepCompensating StepState = "compensating"
+	StepCompensated  StepState = "compensated"
+)
+
+// Operation is one rollback as journaled: the request, everything captured
+// before the first change, and each step with the commands it ran. Recovery
+// works from this record alone, never from asking the platform what used to
+// be there.
+type Operation struct {
+	ID          uint64    `json:"id"`
+	RequestID   string    `json:"request_id,omitempty"`
+	Kind        string    `json:"kind"`
+	Platform    string    `json:"platform"`
+	Volume      string    `json:"volume"`
+	Snapshot    string    `json:"snapshot"`
+	Options     Options   `json:"options"`
+	State       OpState   `json:"state"`
+	Identity    Identity  `json:"identity"`
+	Steps       []Step    `json:"steps"`
+	Error       string    `json:"error,omitempty"`
+	Attention   string    `json:"attention,omitempty"`
+	Warnings    []string  `json:"warnings,omitempty"`
+	RequestedBy string    `json:"requested_by,omitempty"`
+	Recoveries  uint32    `json:"recoveries,omitempty"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+	// OutageStart and OutageEnd bound the LU's absence (delete-lu start until
+	// the LU is back with its views).
+	OutageStart time.Time `json:"outage_start,omitempty"`
+	OutageEnd   time.Time `json:"outage_end,omitempty"`
+}
+
+// Options are the caller's consents.
+type Options struct {
+	HaltZones      bool `json:"halt_zones,omitempty"`
+	DestroyNewer   bool `json:"destroy_newer,omitempty"`
+	KeepHostdata   bool `json:"keep_hostdata,omitempty"`
+	AcceptSessions bool `json:"accept_sessions,omitempty"`
+}
+
+// Identity is what the rollback must give back unchanged: the LUs with every
+// property and view, and the zones with the state they were in.
+type Identity struct {
+	Volume         string   `json:"volume"`
+	Snapshot       string   `json:"snapshot"`
+	Volsize        uint64   `json:"volsize,omitempty"`
+	NewerSnapshots []string `json:"newer_snapshots,omitempty"`
+	LUs            []LU     `json:"lus,omitempty"`
+	Zones          []Zone   `json:"zones,omitempty"`
+}
+
+// LU is a logical unit's captured identity.
+type LU struct {
+	GUID                   string            `json:"guid"`
+	DataFile               string            `json:"data_file"`
+	Alias                  string            `json:"alias,omitempty"`
+	Size                   uint64            `json:"size,omitempty"`
+	BlockSize              uint32            `json:"block_size,omitempty"`
+	VendorID               string            `json:"vendor_id,omitempty"`
+	ProductID              string            `json:"product_id,omitempty"`
+	Serial                 string            `json:"serial,omitempty"`
+	MgmtURL                string            `json:"mgmt_url,omitempty"`
+	WriteProtect           bool              `json:"write_protect,omitempty"`
+	WritebackCacheDisabled bool              `json:"writeback_cache_disabled,omitempty"`
+	OperationalStatus      string            `json:"operational_status,omitempty"`
+	Views                  []View            `json:"views,omitempty"`
+	Properties             map[string]string `json:"properties,omitempty"`
+}
+
+// View is one view entry of an LU.
+type View struct {
+	Entry       int    `json:"entry"`
+	HostGroup   string `json:"host_group"`
+	TargetGroup string `json:"target_group"`
+	LUN         int    `json:"lun"`
+}
+
+// Zone is a kernel zone on the volume, as it was before the rollback.
+type Zone struct {
+	Name    string   `json:"name"`
+	State   string   `json:"state"`
+	Brand   string   `json:"brand,omitempty"`
+	Storage []string `json:"storage,omitempty"`
+}
+
+// Ran reports whether the zone was running (so it must be booted again).
+func (z Zone) Ran() bool { return z.State == "running" }
+
+// Step is one journaled step.
+type Step struct {
+	Name           string    `json:"name"`
+	Description    string    `json:"description,omitempty"`
+	State          StepState `json:"state"`
+	InOutageWindow bool      `json:"in_outage_window,omitempty"`
+	// Planned are the commands the plan expects this step to run.
+	Planned              [][]string `json:"planned,omitempty"`
+	Started              time.Time  `json:"started,omitempty"`
+	Finished             time.Time  `json:"finished,omitempty"`
+	Commands             []Command  `json:"commands,omitempty"`
+	CompensationCommands []Command  `json:"compensation_commands,omitempty"`
+	Error                string     `json:"error,omitempty"`
+	Attempts             int        `json:"attempts,omitempty"`
+}
+
+// Command is one platform command as it ran.
+type Command struct {
+	Argv     []string      `json:"argv"`
+	Exit     int           `json:"exit"`
+	Stdout   string        `json:"stdout,omitempty"`
+	Stderr   string        `json:"stderr,omitempty"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration"`
+	// Err is set when the command did not run to an exit status: not found,
+	// killed at its timeout, cancelled.
+	Err string `json:"err,omitempty"`
+}
