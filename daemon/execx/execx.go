@@ -1,0 +1,158 @@
+// Package execx is the one place volctld starts processes. Every platform
+// command goes through Runner.Run: an absolute path and an argv (never a
+// shell), a context with a deadline, a fixed minimal environment, and capped
+// output, and the result records exactly what ran and what it said.
+package execx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultMaxOutput caps what is kept of a command's stdout and of its stderr.
+const DefaultMaxOutput = 1 << 20
+
+// Env is the environment every command runs with. The C locale keeps the
+// messages volctld parses untranslated; nothing of the daemon's own
+// environment leaks into platform commands.
+var Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "LC_ALL=C"}
+
+// Result is one command as it ran.
+type Result struct {
+	Argv     []string
+	Exit     int // -1 when the command did not exit by itself
+	Stdout   []byte
+	Stderr   []byte
+	Started  time.Time
+	Duration time.Duration
+	// Err is why the command did not run to an exit status: not found,
+	// killed at its deadline, cancelled. Nil when it exited (with any status).
+	Err error
+}
+
+// ErrTimeout marks a command killed at its deadline.
+var ErrTimeout = errors.New("timed out")
+
+// Error is returned by Run when a command did not succeed.
+type Error struct{ R *Result }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(strings.Join(e.R.Argv, " "))
+	if e.R.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.R.Err)
+	} else {
+		fmt.Fprintf(&b, ": exit status %d", e.R.Exit)
+	}
+	if s := strings.TrimSpace(string(e.R.Stderr)); s != "" {
+		fmt.Fprintf(&b, ": %s", Cap(s, 2048))
+	} else if s := strings.TrimSpace(string(e.R.Stdout)); s != "" && e.R.Err == nil {
+		// cmdparse-style tools (stmfadm) print usage errors on stdout.
+		fmt.Fprintf(&b, ": %s", Cap(s, 2048))
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is find ErrTimeout and context errors.
+func (e *Error) Unwrap() error { return e.R.Err }
+
+// Cap shortens s to at most n bytes, saying so.
+func Cap(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "...(truncated)"
+}
+
+// Runner runs commands.
+type Runner struct {
+	// Timeout applies when the caller's context has no earlier deadline.
+	Timeout time.Duration
+	// MaxOutput caps stdout and stderr each; 0 means DefaultMaxOutput.
+	MaxOutput int
+	// Observe, when set, sees every result (the journal, metrics).
+	Observe func(*Result)
+}
+
+// Run runs argv[0] (which must be an absolute path) with argv[1:]. It returns
+// the result always, and a *Error when the command did not exit 0.
+func (r *Runner) Run(ctx context.Context, argv []string) (*Result, error) {
+	res := &Result{Argv: append([]string(nil), argv...), Exit: -1, Started: time.Now()}
+	if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
+		res.Err = fmt.Errorf("command %q is not an absolute path", strings.Join(argv, " "))
+		return res, &Error{res}
+	}
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	max := r.MaxOutput
+	if max <= 0 {
+		max = DefaultMaxOutput
+	}
+	stdout, stderr := &capped{max: max}, &capped{max: max}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = Env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Dir = "/"
+	setProcessGroup(cmd)
+	// Give a killed command's pipes a moment to close even if it left
+	// children holding them.
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	res.Duration = time.Since(res.Started)
+	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
+	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
+		res.Exit = cmd.ProcessState.ExitCode()
+	}
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		res.Err = fmt.Errorf("%w after %s", ErrTimeout, res.Duration.Round(time.Millisecond))
+	case ctx.Err() != nil:
+		res.Err = ctx.Err()
+	case err != nil && res.Exit < 0:
+		res.Err = err
+	}
+	if r.Observe != nil {
+		r.Observe(res)
+	}
+	if res.Err != nil || res.Exit != 0 {
+		return res, &Error{res}
+	}
+	return res, nil
+}
+
+// capped keeps the first max bytes written and counts the rest.
+type capped struct {
+	buf     bytes.Buffer
+	max     int
+	dropped int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.buf.Len(); room > 0 {
+		if len(p) <= room {
+			c.buf.Write(p)
+		} else {
+			c.buf.Write(p[:room])
+			c.dropped += len(p) - room
+		}
+	} else {
+		c.dropped += len(p)
+	}
+	return len(p), nil
+}
+
+func (c *capped) Bytes() []byte {
+	if c.dropped == 0 {
+		return c.buf.Bytes()
+	}
+	return append(c.buf.Bytes(), fmt.Sprintf("\n...(%d bytes dropped)", c.dropped)...)
+}
