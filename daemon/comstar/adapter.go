@@ -1,0 +1,163 @@
+package comstar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/volctl/volctl/daemon/execx"
+)
+
+// Cmd runs stmfadm. Path is absolute (from the daemon's configuration); Run
+// records what ran.
+type Cmd struct {
+	Path string
+	Run  execx.RunFunc
+}
+
+// ZvolPath is the data file COMSTAR uses for a zvol: the raw device, which is
+// what an LU created for a zvol names and what import-lu is given.
+func ZvolPath(vol string) string { return "/dev/zvol/rdsk/" + vol }
+
+// IsZvolPath reports whether path is one of the two device paths of vol.
+func IsZvolPath(path, vol string) bool {
+	return path == "/dev/zvol/rdsk/"+vol || path == "/dev/zvol/dsk/"+vol
+}
+
+// stderrFailed catches the commands that print an error and still exit 0
+// (spec §6.3): any stderr from stmfadm is a failure.
+func stderrFailed(res *execx.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if s := strings.TrimSpace(string(res.Stderr)); s != "" {
+		return fmt.Errorf("%s: exit status 0 but: %s", strings.Join(res.Argv, " "), s)
+	}
+	return nil
+}
+
+// ListLU lists LUs (all when no GUID is given) verbosely.
+func (c Cmd) ListLU(ctx context.Context, guids ...string) ([]LU, error) {
+	res, err := c.Run(ctx, append([]string{c.Path, "list-lu", "-v"}, guids...))
+	if err := stderrFailed(res, err); err != nil {
+		return nil, err
+	}
+	return ParseListLU(res.Stdout)
+}
+
+// LookupLU returns the LU with guid, or ok=false when STMF does not know the
+// GUID at all.
+func (c Cmd) LookupLU(ctx context.Context, guid string) (LU, bool, error) {
+	res, err := c.Run(ctx, []string{c.Path, "list-lu", "-v", guid})
+	if err != nil {
+		if res != nil && strings.Contains(string(res.Stderr), "not found") {
+			return LU{}, false, nil
+		}
+		return LU{}, false, err
+	}
+	lus, err := ParseListLU(res.Stdout)
+	if err != nil {
+		return LU{}, false, err
+	}
+	for _, lu := range lus {
+		if strings.EqualFold(lu.GUID, guid) {
+			return lu, true, nil
+		}
+	}
+	return LU{}, false, nil
+}
+
+// ListView lists the view entries of guid; none is an empty list, not an
+// error (stmfadm says "no views found" and exits 1).
+func (c Cmd) ListView(ctx context.Context, guid string) ([]View, error) {
+	res, err := c.Run(ctx, []string{c.Path, "list-view", "-l", guid})
+	if err != nil {
+		if res != nil && IsNoViews(res.Stderr) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return ParseListView(res.Stdout)
+}
+
+// DeleteLUArgv deletes the LU and keeps its views (-k): without -k stmfadm
+// drops every view even when the delete fails.
+func (c Cmd) DeleteLUArgv(guid string) []string {
+	return []string{c.Path, "delete-lu", "-k", guid}
+}
+
+// DeleteLU deletes the LU, keeping its views.
+func (c Cmd) DeleteLU(ctx context.Context, guid string) error {
+	return stderrFailed(c.Run(ctx, c.DeleteLUArgv(guid)))
+}
+
+// ImportLUArgv re-registers the LU from the metadata in the zvol.
+func (c Cmd) ImportLUArgv(dataFile string) []string {
+	return []string{c.Path, "import-lu", dataFile}
+}
+
+// ImportLU imports the LU whose metadata is in dataFile and returns the GUID
+// it came back with.
+func (c Cmd) ImportLU(ctx context.Context, dataFile string) (string, *execx.Result, error) {
+	res, err := c.Run(ctx, c.ImportLUArgv(dataFile))
+	if err := stderrFailed(res, err); err != nil {
+		return "", res, err
+	}
+	guid, err := ParseImportLU(res.Stdout)
+	return guid, res, err
+}
+
+// CreateLUArgv re-creates an LU with a captured identity: used when the
+// metadata is gone ("meta file error"). blk is left out when 0.
+func (c Cmd) CreateLUArgv(lu LU) []string {
+	argv := []string{c.Path, "create-lu", "-p", "guid=" + lu.GUID}
+	add := func(k, v string) {
+		if v != "" && !strings.Contains(v, "=") { // stmfadm truncates values at '='
+			argv = append(argv, "-p", k+"="+v)
+		}
+	}
+	add("alias", lu.Alias)
+	add("vid", strings.TrimRight(lu.VendorID, " "))
+	add("pid", strings.TrimRight(lu.ProductID, " "))
+	add("serial", lu.SerialNum)
+	add("mgmt-url", lu.MgmtURL)
+	if lu.BlockSize != 0 {
+		add("blk", strconv.FormatUint(uint64(lu.BlockSize), 10))
+	}
+	add("wp", strconv.FormatBool(lu.WriteProtect))
+	add("wcd", strconv.FormatBool(lu.WritebackCacheDisabled))
+	return append(argv, lu.DataFile)
+}
+
+// CreateLU creates the LU and returns its GUID.
+func (c Cmd) CreateLU(ctx context.Context, lu LU) (string, error) {
+	res, err := c.Run(ctx, c.CreateLUArgv(lu))
+	if err := stderrFailed(res, err); err != nil {
+		return "", err
+	}
+	return ParseCreateLU(res.Stdout)
+}
+
+// AddViewArgv adds exactly the captured view: host group, target group and
+// LUN. "All" is expressed by leaving the option out; the LUN is always given
+// so that STMF never picks one.
+func (c Cmd) AddViewArgv(guid string, v View) []string {
+	argv := []string{c.Path, "add-view"}
+	if v.HostGroup != "" && v.HostGroup != "All" {
+		argv = append(argv, "-h", v.HostGroup)
+	}
+	if v.TargetGroup != "" && v.TargetGroup != "All" {
+		argv = append(argv, "-t", v.TargetGroup)
+	}
+	return append(argv, "-n", strconv.Itoa(v.LUN), guid)
+}
+
+// AddView adds one view.
+func (c Cmd) AddView(ctx context.Context, guid string, v View) error {
+	return stderrFailed(c.Run(ctx, c.AddViewArgv(guid, v)))
+}
+
+// ErrNotRegistered: STMF knows the GUID only through its views.
+var ErrNotRegistered = errors.New("logical unit is not registered")

@@ -1,0 +1,276 @@
+// Package kz parses the output of the Solaris zone commands volctl runs for
+// kernel zones (brand solaris-kz): zoneadm list -p and zonecfg info, plus the
+// storage URIs (suri(7)) that name a zone's disks, and validates zone names.
+//
+// Everything here is a pure function from bytes to values: no exec, no I/O.
+// Formats come from ../shared/spec/kernel-zones.md (section numbers below
+// refer to it). Much of that spec is documentation or inference rather than
+// captured output, so the parsers tolerate layout deviations (extra fields,
+// CRLF, blank lines, indentation) but reject lines they cannot read safely.
+package kz
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/volctl/volctl/daemon/zfs"
+)
+
+// Zone is one line of `zoneadm list -p` (spec §2.2). ID is the numeric zone
+// id, or "-" when the zone is not running/ready. Zonepath has "\:" unescaped.
+type Zone struct {
+	ID                                         string
+	Name, State, Zonepath, UUID, Brand, IPType string
+}
+
+// zoneFields is how many leading fields of a list -p line Zone uses.
+const zoneFields = 7
+
+func lines(out []byte) []string {
+	var ls []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64*1024), len(out)+1)
+	for sc.Scan() {
+		ls = append(ls, strings.TrimSuffix(sc.Text(), "\r"))
+	}
+	return ls
+}
+
+// ParseZoneadmList parses `zoneadm list -cp` or `zoneadm -z Z list -p`
+// (spec §2.2):
+//
+//	zoneid:zonename:state:zonepath:uuid:brand:ip-type[:rw:file-mac-profile...]
+//
+// Lines are split on ':' not preceded by '\' ("\:" is an escaped colon in the
+// zonepath), the first 7 fields are used and any further fields ignored, as
+// Oracle's IPS parser does. A line with fewer than 7 fields, an ID that is
+// neither "-" nor a number, or an empty name or state is an error: it is not
+// zoneadm list -p output (e.g. an error message on the wrong stream).
+func ParseZoneadmList(out []byte) ([]Zone, error) {
+	var zones []Zone
+	for n, l := range lines(out) {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		f := splitUnescaped(l)
+		if len(f) < zoneFields {
+			return nil, fmt.Errorf("zoneadm list line %d: %d fields, want at least %d", n+1, len(f), zoneFields)
+		}
+		z := Zone{ID: f[0], Name: f[1], State: f[2], Zonepath: f[3], UUID: f[4], Brand: f[5], IPType: f[6]}
+		if z.ID != "-" && !isDigits(z.ID) {
+			return nil, fmt.Errorf("zoneadm list line %d: invalid zone id %q", n+1, z.ID)
+		}
+		if z.Name == "" || z.State == "" {
+			return nil, fmt.Errorf("zoneadm list line %d: empty zone name or state", n+1)
+		}
+		zones = append(zones, z)
+	}
+	return zones, nil
+}
+
+// splitUnescaped splits s on ':' except "\:", which becomes ':'.
+func splitUnescaped(s string) []string {
+	var (
+		f   []string
+		cur strings.Builder
+	)
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == ':':
+			cur.WriteByte(':')
+			i++
+		case s[i] == ':':
+			f = append(f, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(s[i])
+		}
+	}
+	return append(f, cur.String())
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Resource is one resource block of `zonecfg info`, e.g. Type "device",
+// Props {"storage": "iscsi://...", "id": "0", "bootpri": "0"}.
+type Resource struct {
+	Type  string
+	Props map[string]string
+}
+
+// ParseInfo parses `zonecfg -z Z info device` or a full `zonecfg -z Z info`
+// (spec §3.2):
+//
+//	device:
+//	        match not specified
+//	        storage: dev:/dev/zvol/dsk/rpool/VARSHARE/zones/kzone1/disk0
+//	        id: 0
+//	        bootpri: 0
+//
+// A line at column 0 that is just "type:" opens a resource; indented
+// "name: value" lines are its properties, split on the first ": " only
+// (storage URIs contain ':'); "name not specified" lines are omitted. Lines
+// of nested sub-resources are folded into the enclosing resource.
+//
+// Global properties ("zonename: kz1", and also an empty "pool:" with no
+// indented lines after it) are collected into one Resource with Type "",
+// returned first when there are any. Surrounding "[...]" (alias display) is
+// removed. An indented line before any resource is an error.
+func ParseInfo(out []byte) ([]Resource, error) {
+	var (
+		res     []Resource
+		globals = map[string]string{}
+		props   = -1 // index in res of the open resource, -1 if none
+		nprops  int  // indented lines seen in the open resource
+	)
+	closeRes := func() {
+		if props >= 0 && nprops == 0 { // "pool:" etc.: an empty global, not a resource
+			globals[res[props].Type] = ""
+			res = res[:props]
+		}
+		props = -1
+	}
+	for n, raw := range lines(out) {
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		indented := raw[0] == ' ' || raw[0] == '\t'
+		l := strings.TrimSpace(raw)
+		if strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]") {
+			l = strings.TrimSpace(l[1 : len(l)-1])
+		}
+		if indented {
+			if props < 0 {
+				return nil, fmt.Errorf("zonecfg info line %d: property %q outside a resource", n+1, l)
+			}
+			nprops++
+			if k, v, ok := splitProp(l); ok {
+				res[props].Props[k] = v
+			}
+			continue
+		}
+		closeRes()
+		if k, v, ok := splitProp(l); ok && v == "" && !strings.Contains(l, ": ") {
+			res = append(res, Resource{Type: k, Props: map[string]string{}})
+			props, nprops = len(res)-1, 0
+			continue
+		}
+		if k, v, ok := splitProp(l); ok {
+			globals[k] = v
+		}
+	}
+	closeRes()
+	if len(globals) > 0 {
+		res = append([]Resource{{Type: "", Props: globals}}, res...)
+	}
+	return res, nil
+}
+
+// splitProp splits "name: value" on the first ": " (or a trailing ':').
+// "name not specified" and lines without a colon give ok=false.
+func splitProp(l string) (k, v string, ok bool) {
+	if k, v, ok = strings.Cut(l, ": "); ok {
+		k = strings.TrimSpace(k)
+		return k, strings.TrimSpace(v), k != ""
+	}
+	if k, ok = strings.CutSuffix(l, ":"); ok {
+		k = strings.TrimSpace(k)
+		return k, "", k != ""
+	}
+	return "", "", false
+}
+
+// StorageGUID returns the NAA ID of an iscsi: or lu: storage URI in upper
+// case, e.g. "iscsi://zfssa/luname.naa.600144F0DBF8AF19000052E820D60003" ->
+// "600144F0DBF8AF19000052E820D60003" (spec §3.3, §3.4; the ID is
+// case-insensitive, like the spec's (?i)luname\.naa\.(hex{16}|hex{32})).
+// COMSTAR GUIDs are the 32-digit form; a 16-digit NAA is returned as is.
+// "luname.naa." must start the URI path or follow '/', ',' or ':', and the ID
+// must end the URI or be followed by one of ",/?#;". ok is false for other
+// schemes, luname.eui IDs, target.IQN,lun.N URIs (they carry no GUID), a
+// malformed ID, and URIs naming more than one different luname.
+func StorageGUID(uri string) (string, bool) {
+	scheme, rest, _ := strings.Cut(uri, ":")
+	if s := strings.ToLower(scheme); s != "iscsi" && s != "lu" {
+		return "", false
+	}
+	const key = "luname.naa."
+	lower, id := strings.ToLower(rest), ""
+	for off := 0; ; {
+		i := strings.Index(lower[off:], key)
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + len(key)
+		if i > 0 && !strings.ContainsRune("/,:", rune(lower[i-1])) {
+			continue // e.g. "xluname.naa.": not a luname field
+		}
+		end := off
+		for end < len(lower) && isAlnum(lower[end]) {
+			end++
+		}
+		hex := lower[off:end]
+		if n := len(hex); n != 16 && n != 32 || !isHex(hex) ||
+			end < len(lower) && !strings.ContainsRune(",/?#;", rune(lower[end])) {
+			return "", false
+		}
+		if id != "" && id != hex {
+			return "", false
+		}
+		id = hex
+	}
+	return strings.ToUpper(id), id != ""
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// StorageZvol returns the ZFS volume named by a dev: storage URI (spec §3.3),
+// e.g. "dev:/dev/zvol/dsk/rpool/VARSHARE/zones/kz/disk0" ->
+// "rpool/VARSHARE/zones/kz/disk0". Accepted forms: dev:/dev/zvol/dsk/...,
+// dev:/dev/zvol/rdsk/..., dev:zvol/dsk/... (path under /dev) and
+// dev:///dev/zvol/.... The volume name must pass zfs.ValidateDatasetName and
+// have a '/' (a pool is not a volume); paths with "." or ".." components or
+// doubled slashes are refused rather than cleaned.
+func StorageZvol(uri string) (string, bool) {
+	if len(uri) < 4 || !strings.EqualFold(uri[:4], "dev:") {
+		return "", false
+	}
+	p := uri[4:]
+	switch {
+	case strings.HasPrefix(p, "///"):
+		p = p[2:]
+	case strings.HasPrefix(p, "/"):
+	default:
+		p = "/dev/" + p
+	}
+	for _, pre := range []string{"/dev/zvol/dsk/", "/dev/zvol/rdsk/"} {
+		if vol, ok := strings.CutPrefix(p, pre); ok {
+			if !strings.Contains(vol, "/") || zfs.ValidateDatasetName(vol) != nil {
+				return "", false
+			}
+			return vol, true
+		}
+	}
+	return "", false
+}

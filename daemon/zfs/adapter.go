@@ -1,0 +1,114 @@
+package zfs
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/volctl/volctl/daemon/execx"
+)
+
+// Cmd runs the zfs command. Path is absolute (from the daemon's
+// configuration); Run records what ran.
+type Cmd struct {
+	Path string
+	Run  execx.RunFunc
+}
+
+// Datasets lists the named datasets (or all of the given types when names is
+// empty).
+func (z Cmd) Datasets(ctx context.Context, types string, names ...string) ([]Dataset, error) {
+	argv := []string{z.Path, "list", "-H", "-p", "-o", strings.Join(DatasetColumns, ","), "-t", types}
+	res, err := z.Run(ctx, append(argv, names...))
+	if err != nil {
+		return nil, err
+	}
+	return ParseDatasets(res.Stdout)
+}
+
+// Snapshots lists the snapshots of ds in creation order. -d 1 keeps it to
+// ds's own snapshots (illumos has no implicit depth for -t snapshot).
+func (z Cmd) Snapshots(ctx context.Context, ds string) ([]Snapshot, error) {
+	res, err := z.Run(ctx, []string{z.Path, "list", "-H", "-p", "-o", strings.Join(SnapshotColumns, ","), "-t", "snapshot", "-d", "1", ds})
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := ParseSnapshots(res.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	out := snaps[:0]
+	for _, s := range snaps {
+		if s.Dataset == ds {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Get reads properties of ds as a map property -> value.
+func (z Cmd) Get(ctx context.Context, ds string, props ...string) (map[string]string, error) {
+	res, err := z.Run(ctx, []string{z.Path, "get", "-H", "-p", "-o", "name,property,value,source", strings.Join(props, ","), ds})
+	if err != nil {
+		return nil, err
+	}
+	ps, err := ParseGet(res.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p.Property] = p.Value
+	}
+	return m, nil
+}
+
+// Written returns written@snap of ds: the bytes changed since the snapshot,
+// 0 right after a rollback to it.
+func (z Cmd) Written(ctx context.Context, ds, snap string) (uint64, error) {
+	prop := "written@" + snap
+	m, err := z.Get(ctx, ds, prop)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := m[prop]
+	if !ok {
+		return 0, fmt.Errorf("zfs get %s %s: property missing from output", prop, ds)
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("zfs get %s %s: value %q: %w", prop, ds, v, err)
+	}
+	return n, nil
+}
+
+// RollbackArgv is the rollback command line; destroyNewer adds -r.
+func (z Cmd) RollbackArgv(snapshot string, destroyNewer bool) []string {
+	if destroyNewer {
+		return []string{z.Path, "rollback", "-r", snapshot}
+	}
+	return []string{z.Path, "rollback", snapshot}
+}
+
+// Rollback rolls ds back to snapshot.
+func (z Cmd) Rollback(ctx context.Context, snapshot string, destroyNewer bool) error {
+	_, err := z.Run(ctx, z.RollbackArgv(snapshot, destroyNewer))
+	return err
+}
+
+// Snapshot takes a snapshot (full name ds@snap).
+func (z Cmd) Snapshot(ctx context.Context, name string) error {
+	_, err := z.Run(ctx, []string{z.Path, "snapshot", name})
+	return err
+}
+
+// Destroy destroys one snapshot. It refuses anything but a snapshot name so
+// that a bug can never destroy a volume.
+func (z Cmd) Destroy(ctx context.Context, snapshot string) error {
+	if err := ValidateSnapshotName(snapshot); err != nil {
+		return err
+	}
+	_, err := z.Run(ctx, []string{z.Path, "destroy", snapshot})
+	return err
+}
