@@ -286,3 +286,19 @@ func versionTx(tx *bolt.Tx) uint64 {
 	}
 	return binary.BigEndian.Uint64(v)
 }
+
+// OperationByRequest returns the operation created for a request id, or nil
+// when the id was never seen.
+func (db *DB) OperationByRequest(reqID string) (*Operation, error) {
+	var op *Operation
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		idb := tx.Bucket(bucketRoot).Bucket(bucketRequests).Get([]byte(reqID))
+		if idb == nil {
+			return nil
+		}
+		var err error
+		op, err = getOperationTx(tx, binary.BigEndian.Uint64(idb))
+		return err
+	})
+	return op, err
+}

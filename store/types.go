@@ -79,6 +79,10 @@ type Identity struct {
 	Snapshot       string   `json:"snapshot"`
 	Volsize        uint64   `json:"volsize,omitempty"`
 	NewerSnapshots []string `json:"newer_snapshots,omitempty"`
+	// WrittenBefore is written@snapshot before the rollback: with it the
+	// engine can tell after a failure or a crash whether the rollback took
+	// effect (written@snapshot is 0 right after one).
+	WrittenBefore uint64 `json:"written_before"`
 	LUs            []LU     `json:"lus,omitempty"`
 	Zones          []Zone   `json:"zones,omitempty"`
 }

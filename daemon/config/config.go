@@ -1,0 +1,153 @@
+// Package config reads volctld's configuration file (TOML). Every key is
+// documented in docs/volctld.toml, which the tests parse so the two cannot
+// drift apart.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is volctld's configuration.
+type Config struct {
+	// Platform selects the backend: "solaris" (Solaris 11.4 / illumos,
+	// COMSTAR, kernel zones) or "linux-tgt" (OpenZFS or zfs-fuse, tgt).
+	Platform string `toml:"platform"`
+	// Socket is the unix socket the API listens on.
+	Socket string `toml:"socket"`
+	// SocketMode is the socket's permission bits, as an octal string.
+	SocketMode string `toml:"socket_mode"`
+	// DB is the journal file.
+	DB string `toml:"db"`
+	// Commands are the absolute paths of the platform commands.
+	Commands Commands `toml:"commands"`
+	// Timeouts per command (by name) and the default, as Go durations.
+	Timeouts Timeouts `toml:"timeouts"`
+	// Retries bounds the roll-forward after the zfs rollback.
+	Retries int `toml:"retries"`
+	// RetryDelay is the first delay between retries (it grows linearly).
+	RetryDelay Duration `toml:"retry_delay"`
+}
+
+// Commands are the platform commands' absolute paths.
+type Commands struct {
+	Zfs     string `toml:"zfs"`
+	Stmfadm string `toml:"stmfadm"`
+	Zoneadm string `toml:"zoneadm"`
+	Zonecfg string `toml:"zonecfg"`
+	Tgtadm  string `toml:"tgtadm"`
+}
+
+// Timeouts are per-command deadlines.
+type Timeouts struct {
+	Default Duration            `toml:"default"`
+	PerCmd  map[string]Duration `toml:"command"`
+}
+
+// Duration is a time.Duration written as "90s".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes a Go duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default is the configuration without a file.
+func Default() Config {
+	return Config{
+		Platform:   "solaris",
+		Socket:     "/var/run/volctld/volctld.sock",
+		SocketMode: "0600",
+		DB:         "/var/lib/volctl/journal.db",
+		Commands: Commands{Zfs: "/usr/sbin/zfs", Stmfadm: "/usr/sbin/stmfadm", Zoneadm: "/usr/sbin/zoneadm",
+			Zonecfg: "/usr/sbin/zonecfg", Tgtadm: "/usr/sbin/tgtadm"},
+		Timeouts: Timeouts{Default: Duration{2 * time.Minute},
+			PerCmd: map[string]Duration{"zoneadm": {10 * time.Minute}}},
+		Retries:    3,
+		RetryDelay: Duration{time.Second},
+	}
+}
+
+// Load reads path over the defaults. Unknown keys are an error: a typo in a
+// command path must not fall back silently to a default.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		return c, c.Validate()
+	}
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var keys []string
+		for _, k := range und {
+			keys = append(keys, k.String())
+		}
+		return c, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks the values.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Platform {
+	case "solaris", "linux-tgt":
+	default:
+		errs = append(errs, fmt.Errorf("platform %q: want \"solaris\" or \"linux-tgt\"", c.Platform))
+	}
+	for name, p := range map[string]string{"zfs": c.Commands.Zfs, "stmfadm": c.Commands.Stmfadm,
+		"zoneadm": c.Commands.Zoneadm, "zonecfg": c.Commands.Zonecfg, "tgtadm": c.Commands.Tgtadm} {
+		if p != "" && !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("commands.%s %q is not an absolute path", name, p))
+		}
+	}
+	if c.Socket == "" || !filepath.IsAbs(c.Socket) {
+		errs = append(errs, fmt.Errorf("socket %q is not an absolute path", c.Socket))
+	}
+	if c.DB == "" || !filepath.IsAbs(c.DB) {
+		errs = append(errs, fmt.Errorf("db %q is not an absolute path", c.DB))
+	}
+	if _, err := c.Mode(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Retries < 0 {
+		errs = append(errs, fmt.Errorf("retries %d is negative", c.Retries))
+	}
+	return errors.Join(errs...)
+}
+
+// Mode parses SocketMode.
+func (c Config) Mode() (uint32, error) {
+	var m uint32
+	if _, err := fmt.Sscanf(c.SocketMode, "%o", &m); err != nil || m > 0o777 {
+		return 0, fmt.Errorf("socket_mode %q is not an octal mode like 0600", c.SocketMode)
+	}
+	return m, nil
+}
+
+// CommandTimeouts returns the per-command map for the engine.
+func (c Config) CommandTimeouts() map[string]time.Duration {
+	m := map[string]time.Duration{}
+	for k, v := range c.Timeouts.PerCmd {
+		m[k] = v.Duration
+	}
+	return m
+}

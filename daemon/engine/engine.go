@@ -1,0 +1,588 @@
+// Package engine runs rollbacks as sagas: an ordered list of steps, each
+// journaled before and after it runs, each with a compensating action. It
+// owns planning, locking, the saga runner, crash recovery and the event
+// stream; what the steps do on a given platform comes from a Backend.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/store"
+)
+
+// Backend is what the engine needs of a platform.
+type Backend interface {
+	// Name is the platform's name, journaled with every operation.
+	Name() string
+	// Capture validates the request and records, without changing
+	// anything, everything the rollback must give back: LUs with every
+	// property and view, zones and their states, newer snapshots. Errors
+	// wrap ErrInvalid, ErrNotFound or ErrPrecondition.
+	Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error)
+	// Steps builds the saga from the journaled operation alone, so that
+	// recovery after a crash builds the same steps.
+	Steps(op *store.Operation) []Step
+	// Inventory reads and manages volumes and snapshots.
+	Inventory
+}
+
+// Inventory is the read side and snapshot management.
+type Inventory interface {
+	ListVolumes(ctx context.Context, run execx.RunFunc) ([]Volume, error)
+	GetVolume(ctx context.Context, run execx.RunFunc, name string) (Volume, error)
+	Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]Snapshot, error)
+	CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) (Snapshot, error)
+	DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error
+	// VolumeOf returns the volume a snapshot or volume name belongs to, after
+	// validating the name (ErrInvalid).
+	VolumeOf(name string) (string, error)
+}
+
+// Volume is a volume and everything that uses it.
+type Volume struct {
+	Name      string
+	Type      string
+	Volsize   uint64
+	LUs       []store.LU
+	Snapshots []Snapshot
+	Zones     []store.Zone
+}
+
+// Snapshot is one snapshot.
+type Snapshot struct {
+	Name       string
+	Creation   time.Time
+	Used       uint64
+	Referenced uint64
+}
+
+// Step is one step of a saga. Do and Undo must converge: read the present
+// state first and change only what is not yet as wanted, so that running
+// them again after a crash or a retry is safe.
+type Step struct {
+	Name        string
+	Description string
+	// Planned are the commands the step is expected to run (the dry run).
+	Planned [][]string
+	// OutageWindow marks the steps between the LU going and coming back.
+	OutageWindow bool
+	// Commit marks the point of no return (the zfs rollback): before it is
+	// done a failure compensates backwards, after it rolls forward.
+	Commit bool
+	// Check tells, for the commit step, whether it took effect: asked when
+	// the step failed or was interrupted by a crash.
+	Check func(ctx context.Context, x *Exec) (bool, error)
+	Do    func(ctx context.Context, x *Exec) error
+	Undo  func(ctx context.Context, x *Exec) error
+}
+
+// Config tunes the engine.
+type Config struct {
+	// Timeouts per command name (the base name of its path); Default for
+	// the others.
+	Timeouts       map[string]time.Duration
+	DefaultTimeout time.Duration
+	// Retries and RetryDelay bound the roll-forward after the point of no
+	// return (and the undo of a compensation).
+	Retries    int
+	RetryDelay time.Duration
+	// MaxOutput caps what is kept of each command's stdout and stderr.
+	MaxOutput int
+}
+
+// Event is one message of an operation's progress.
+type Event struct {
+	Op           uint64
+	Index        int
+	Step         string
+	State        store.StepState
+	Command      *store.Command
+	Message      string
+	Time         time.Time
+	Compensation bool
+	// Plan is set on the first event of a rollback; Final on the last.
+	Plan  *store.Operation
+	Final *store.Operation
+}
+
+// Engine plans and runs operations.
+type Engine struct {
+	db      *store.DB
+	backend Backend
+	cfg     Config
+	log     hclog.Logger
+	locks   *locks
+	now     func() time.Time
+
+	// base is the daemon's lifetime: operations run on it, not on the
+	// caller's context, so a client that goes away does not stop a rollback
+	// half-way. Cancelling it stops operations at the next step boundary.
+	base context.Context
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[uint64]*run
+}
+
+// New makes an engine. Start resumes unfinished operations.
+func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hclog.Logger) *Engine {
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 2 * time.Minute
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 500 * time.Millisecond
+	}
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
+		now: time.Now, base: base, running: map[uint64]*run{}}
+}
+
+// Backend returns the platform backend.
+func (e *Engine) Backend() Backend { return e.backend }
+
+// Wait blocks until every running operation has stopped (after the base
+// context is cancelled, at their next step boundary).
+func (e *Engine) Wait() { e.wg.Wait() }
+
+// Running returns the ids of operations in progress.
+func (e *Engine) Running() []uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]uint64, 0, len(e.running))
+	for id := range e.running {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// timeout is the deadline for one command.
+func (e *Engine) timeout(argv []string) time.Duration {
+	if d, ok := e.cfg.Timeouts[filepath.Base(argv[0])]; ok && d > 0 {
+		return d
+	}
+	return e.cfg.DefaultTimeout
+}
+
+// plainRun runs a command without journaling it (inventory reads).
+func (e *Engine) plainRun(ctx context.Context, argv []string) (*execx.Result, error) {
+	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput}
+	return r.Run(ctx, argv)
+}
+
+// Inventory calls.
+
+// ListVolumes lists volumes.
+func (e *Engine) ListVolumes(ctx context.Context) ([]Volume, error) {
+	return e.backend.ListVolumes(ctx, e.plainRun)
+}
+
+// GetVolume returns one volume.
+func (e *Engine) GetVolume(ctx context.Context, name string) (Volume, error) {
+	if _, err := e.backend.VolumeOf(name); err != nil {
+		return Volume{}, err
+	}
+	return e.backend.GetVolume(ctx, e.plainRun, name)
+}
+
+// Snapshots lists a volume's snapshots.
+func (e *Engine) Snapshots(ctx context.Context, vol string) ([]Snapshot, error) {
+	if _, err := e.backend.VolumeOf(vol); err != nil {
+		return nil, err
+	}
+	return e.backend.Snapshots(ctx, e.plainRun, vol)
+}
+
+// CreateSnapshot takes a snapshot under the volume's lock.
+func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, error) {
+	vol, err := e.backend.VolumeOf(name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	keys := []string{volumeKey(vol)}
+	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
+		return Snapshot{}, err
+	}
+	defer e.locks.release(keys)
+	return e.backend.CreateSnapshot(ctx, e.plainRun, name)
+}
+
+// DestroySnapshot destroys a snapshot under the volume's lock.
+func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
+	vol, err := e.backend.VolumeOf(name)
+	if err != nil {
+		return err
+	}
+	keys := []string{volumeKey(vol)}
+	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
+		return err
+	}
+	defer e.locks.release(keys)
+	return e.backend.DestroySnapshot(ctx, e.plainRun, name)
+}
+
+// Journal reads.
+
+// Operation returns one operation from the journal.
+func (e *Engine) Operation(id uint64) (*store.Operation, error) {
+	op, err := e.db.GetOperation(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("operation %d: %w", id, ErrNotFound)
+	}
+	return op, err
+}
+
+// Operations lists operations, newest first.
+func (e *Engine) Operations(limit int, volume string) ([]*store.Operation, error) {
+	var keep func(*store.Operation) bool
+	if volume != "" {
+		keep = func(op *store.Operation) bool { return op.Volume == volume }
+	}
+	return e.db.ListOperations(limit, keep)
+}
+
+// Request is a rollback request.
+type Request struct {
+	Snapshot    string
+	Options     store.Options
+	RequestID   string
+	Wait        bool
+	RequestedBy string
+}
+
+// Plan is the dry run: it captures the identity and builds the steps with
+// their commands, changing nothing and journaling nothing.
+func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error) {
+	vol, err := e.backend.VolumeOf(req.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	rec := &recorder{e: e}
+	id, warnings, err := e.backend.Capture(ctx, rec.run, req.Snapshot, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	op := e.newOperation(req, vol, id, warnings, rec.cmds)
+	return op, nil
+}
+
+func (e *Engine) newOperation(req Request, vol string, id store.Identity, warnings []string, capture []store.Command) *store.Operation {
+	now := e.now().UTC()
+	op := &store.Operation{
+		RequestID: req.RequestID, Kind: "rollback", Platform: e.backend.Name(),
+		Volume: vol, Snapshot: req.Snapshot, Options: req.Options, State: store.OpPlanned,
+		Identity: id, Warnings: warnings, RequestedBy: req.RequestedBy, Created: now, Updated: now,
+	}
+	op.Steps = append(op.Steps, store.Step{
+		Name: "capture", Description: "capture the LUs, their views and the zones on the volume (read-only)",
+		State: store.StepDone, Commands: capture, Started: now, Finished: now,
+	})
+	for _, s := range e.backend.Steps(op)[1:] {
+		op.Steps = append(op.Steps, store.Step{Name: s.Name, Description: s.Description,
+			State: store.StepPending, InOutageWindow: s.OutageWindow, Planned: s.Planned})
+	}
+	return op
+}
+
+// recorder collects the commands of a read-only phase.
+type recorder struct {
+	e    *Engine
+	mu   sync.Mutex
+	cmds []store.Command
+}
+
+func (r *recorder) run(ctx context.Context, argv []string) (*execx.Result, error) {
+	res, err := r.e.plainRun(ctx, argv)
+	r.mu.Lock()
+	r.cmds = append(r.cmds, toCommand(res))
+	r.mu.Unlock()
+	return res, err
+}
+
+func toCommand(res *execx.Result) store.Command {
+	c := store.Command{Argv: res.Argv, Exit: res.Exit, Stdout: string(res.Stdout), Stderr: string(res.Stderr),
+		Started: res.Started.UTC(), Duration: res.Duration}
+	if res.Err != nil {
+		c.Err = res.Err.Error()
+	}
+	return c
+}
+
+// Rollback plans, journals the intent and runs the saga, calling emit with
+// each event until the operation ends. The operation runs on the daemon's
+// context: if ctx ends first (the client went away) Rollback returns and the
+// operation goes on. A request id seen before returns that operation.
+func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*store.Operation, error) {
+	if e.base.Err() != nil {
+		return nil, ErrShuttingDown
+	}
+	vol, err := e.backend.VolumeOf(req.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	if req.RequestID != "" {
+		if op, err := e.byRequest(req.RequestID); err != nil || op != nil {
+			if err != nil {
+				return nil, err
+			}
+			return e.follow(ctx, op, emit)
+		}
+	}
+	volKeys := []string{volumeKey(vol)}
+	if err := e.locks.acquire(ctx, volKeys, 0, req.Wait); err != nil {
+		return nil, err
+	}
+	keys := volKeys
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			e.locks.release(keys)
+		}
+	}()
+	rec := &recorder{e: e}
+	id, warnings, err := e.backend.Capture(ctx, rec.run, req.Snapshot, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	var zoneKeys []string
+	for _, z := range id.Zones {
+		zoneKeys = append(zoneKeys, zoneKey(z.Name))
+	}
+	if len(zoneKeys) > 0 {
+		if err := e.locks.acquire(ctx, zoneKeys, 0, req.Wait); err != nil {
+			return nil, err
+		}
+		keys = append(append([]string(nil), volKeys...), zoneKeys...)
+	}
+	op := e.newOperation(req, vol, id, warnings, rec.cmds)
+	stored, created, err := e.db.CreateOperation(op)
+	if err != nil {
+		return nil, err
+	}
+	if !created { // the same request id raced in
+		e.locks.release(keys)
+		handedOff = true
+		return e.follow(ctx, stored, emit)
+	}
+	e.locks.setHolder(keys, op.ID)
+	e.log.Info("operation planned", "op", op.ID, "snapshot", op.Snapshot, "lus", len(id.LUs), "zones", len(id.Zones))
+	planCopy := cloneOp(op)
+	r := e.start(op, keys, false)
+	handedOff = true
+	emit(Event{Op: op.ID, Plan: planCopy, Time: e.now()})
+	return e.stream(ctx, r, emit)
+}
+
+// byRequest finds an operation by request id.
+func (e *Engine) byRequest(reqID string) (*store.Operation, error) {
+	return e.db.OperationByRequest(reqID)
+}
+
+// follow streams an existing operation: to the end if it is running, or
+// just its final state.
+func (e *Engine) follow(ctx context.Context, op *store.Operation, emit func(Event)) (*store.Operation, error) {
+	e.mu.Lock()
+	r := e.running[op.ID]
+	e.mu.Unlock()
+	if r != nil {
+		return e.stream(ctx, r, emit)
+	}
+	final, err := e.db.GetOperation(op.ID)
+	if err != nil {
+		return nil, err
+	}
+	emit(Event{Op: op.ID, Final: final, Time: e.now()})
+	return final, nil
+}
+
+// Recover retries an operation that needs attention: forward when its
+// rollback took effect, backward otherwise.
+func (e *Engine) Recover(ctx context.Context, id uint64, emit func(Event)) (*store.Operation, error) {
+	if e.base.Err() != nil {
+		return nil, ErrShuttingDown
+	}
+	op, err := e.Operation(id)
+	if err != nil {
+		return nil, err
+	}
+	if op.State != store.OpNeedsAttention {
+		return nil, fmt.Errorf("operation %d is %s; only an operation that needs attention can be recovered: %w",
+			id, op.State, ErrPrecondition)
+	}
+	if op.Platform != e.backend.Name() {
+		return nil, fmt.Errorf("operation %d was journaled on platform %q, this daemon runs %q: %w",
+			id, op.Platform, e.backend.Name(), ErrPrecondition)
+	}
+	keys := opKeys(op)
+	if err := e.locks.acquire(ctx, keys, id, false); err != nil {
+		return nil, err
+	}
+	op.Recoveries++
+	r := e.start(op, keys, true)
+	return e.stream(ctx, r, emit)
+}
+
+func opKeys(op *store.Operation) []string {
+	keys := []string{volumeKey(op.Volume)}
+	for _, z := range op.Identity.Zones {
+		keys = append(keys, zoneKey(z.Name))
+	}
+	return keys
+}
+
+// Start resumes every operation that was not finished when the daemon last
+// stopped, deciding forward or backward from the journal and what the
+// platform shows now. It returns once they are started; Wait waits for them.
+func (e *Engine) Start() error {
+	ops, err := e.db.Unfinished()
+	if err != nil {
+		return fmt.Errorf("read unfinished operations: %w", err)
+	}
+	for _, op := range ops {
+		if op.Platform != e.backend.Name() {
+			op.State = store.OpNeedsAttention
+			op.Attention = fmt.Sprintf("journaled on platform %q but this daemon runs %q; finish it with a daemon for that platform", op.Platform, e.backend.Name())
+			if err := e.db.PutOperation(op); err != nil {
+				return err
+			}
+			continue
+		}
+		keys := opKeys(op)
+		if err := e.locks.acquire(e.base, keys, op.ID, false); err != nil {
+			return fmt.Errorf("resume operation %d: %w", op.ID, err)
+		}
+		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
+		e.start(op, keys, true)
+	}
+	return nil
+}
+
+// run is one operation in progress and its subscribers.
+type run struct {
+	op   *store.Operation
+	mu   sync.Mutex
+	subs map[chan Event]struct{}
+	done chan struct{}
+	last *store.Operation
+}
+
+func (r *run) publish(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for ch := range r.subs {
+		select {
+		case ch <- ev:
+		default: // a slow client must never stall a rollback
+		}
+	}
+}
+
+func (r *run) subscribe() chan Event {
+	ch := make(chan Event, 1024)
+	r.mu.Lock()
+	r.subs[ch] = struct{}{}
+	r.mu.Unlock()
+	return ch
+}
+
+func (r *run) unsubscribe(ch chan Event) {
+	r.mu.Lock()
+	delete(r.subs, ch)
+	r.mu.Unlock()
+}
+
+// start runs the saga of op in the background, holding keys until it ends.
+func (e *Engine) start(op *store.Operation, keys []string, resume bool) *run {
+	r := &run{op: op, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+	e.mu.Lock()
+	e.running[op.ID] = r
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer close(r.done)
+		defer e.locks.release(keys)
+		s := &saga{e: e, op: op, steps: e.backend.Steps(op), r: r}
+		s.execute(resume)
+		r.last = cloneOp(op)
+		e.mu.Lock()
+		delete(e.running, op.ID)
+		e.mu.Unlock()
+	}()
+	return r
+}
+
+// stream forwards r's events to emit until the operation ends or ctx does.
+func (e *Engine) stream(ctx context.Context, r *run, emit func(Event)) (*store.Operation, error) {
+	ch := r.subscribe()
+	defer r.unsubscribe(ch)
+	for {
+		select {
+		case ev := <-ch:
+			emit(ev)
+		case <-r.done:
+			for {
+				select {
+				case ev := <-ch:
+					emit(ev)
+					continue
+				default:
+				}
+				break
+			}
+			final := r.last
+			emit(Event{Op: final.ID, Final: final, Time: e.now()})
+			if final.State == store.OpSucceeded {
+				return final, nil
+			}
+			return final, finalError(final)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// finalError is the error a caller sees for an operation that did not
+// succeed: the failed step, its command and what the platform said.
+func finalError(op *store.Operation) error {
+	var step string
+	for _, s := range op.Steps {
+		if s.State == store.StepFailed {
+			step = s.Name
+			break
+		}
+	}
+	msg := op.Error
+	switch op.State {
+	case store.OpRolledBack:
+		msg += " (rolled back: the LU, its views and the zones were restored; the volume is unchanged)"
+	case store.OpNeedsAttention:
+		msg += "; needs attention: " + op.Attention
+	case store.OpRunning, store.OpCompensating, store.OpPlanned:
+		return fmt.Errorf("operation %d stopped in state %s (daemon shutting down; it resumes at the next start): %w",
+			op.ID, op.State, ErrShuttingDown)
+	}
+	return &StepError{Op: op.ID, Step: step, Err: errors.New(strings.TrimSpace(msg)),
+		NeedsAttention: op.State == store.OpNeedsAttention}
+}
+
+func cloneOp(op *store.Operation) *store.Operation {
+	c := *op
+	c.Steps = make([]store.Step, len(op.Steps))
+	for i, s := range op.Steps {
+		s.Commands = append([]store.Command(nil), s.Commands...)
+		s.CompensationCommands = append([]store.Command(nil), s.CompensationCommands...)
+		c.Steps[i] = s
+	}
+	return &c
+}

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels that the server maps to gRPC codes in one place (server.toStatus).
+// Wrap them with context: fmt.Errorf("snapshot %s: %w", name, ErrNotFound).
+var (
+	// ErrInvalid: bad input, rejected before anything runs.
+	ErrInvalid = errors.New("invalid argument")
+	// ErrNotFound: no such volume, snapshot or operation.
+	ErrNotFound = errors.New("not found")
+	// ErrPrecondition: the world is not in a state the request may act on
+	// (a running zone without consent, newer snapshots without consent).
+	ErrPrecondition = errors.New("failed precondition")
+	// ErrBusy: another operation holds the volume or zone.
+	ErrBusy = errors.New("busy")
+	// ErrStepFailed: a platform step failed; the operation says what was
+	// restored or what is left.
+	ErrStepFailed = errors.New("step failed")
+	// ErrNeedsAttention: a step failed and the operation could neither
+	// finish nor restore; volctl recover retries it.
+	ErrNeedsAttention = errors.New("needs attention")
+	// ErrShuttingDown: the daemon is stopping.
+	ErrShuttingDown = errors.New("daemon is shutting down")
+)
+
+// BusyError names the operation that holds the lock.
+type BusyError struct {
+	Key    string
+	Holder uint64
+}
+
+func (e *BusyError) Error() string {
+	if e.Holder == 0 {
+		return fmt.Sprintf("%s is busy with another request that is being planned", e.Key)
+	}
+	return fmt.Sprintf("%s is busy with operation %d (volctl op show %d; or pass --wait)", e.Key, e.Holder, e.Holder)
+}
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+// StepError is a failed step: which step, which operation, what happened.
+type StepError struct {
+	Op             uint64
+	Step           string
+	Err            error
+	NeedsAttention bool
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("operation %d: step %s: %v", e.Op, e.Step, e.Err)
+}
+
+// Unwrap exposes the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrStepFailed) true.
+func (e *StepError) Is(target error) bool {
+	return target == ErrStepFailed || (e.NeedsAttention && target == ErrNeedsAttention)
+}
+
+// permanent marks an error that retrying will not fix.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// Permanent wraps err so that the roll-forward does not retry it.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}

@@ -1,0 +1,349 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/store"
+)
+
+// saga runs one operation's steps against the journal.
+type saga struct {
+	e     *Engine
+	op    *store.Operation
+	steps []Step
+	r     *run
+}
+
+// Exec is what a step's Do, Undo and Check get: the way to run commands so
+// that each is journaled with the step and streamed to the client.
+type Exec struct {
+	s     *saga
+	index int
+	undo  bool
+}
+
+// Op is the operation, with its captured identity and options.
+func (x *Exec) Op() *store.Operation { return x.s.op }
+
+// Run runs a platform command with its configured deadline, recording it.
+func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
+	e := x.s.e
+	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput}
+	res, err := r.Run(ctx, argv)
+	cmd := toCommand(res)
+	st := &x.s.op.Steps[x.index]
+	if x.undo {
+		st.CompensationCommands = append(st.CompensationCommands, cmd)
+	} else {
+		st.Commands = append(st.Commands, cmd)
+	}
+	lvl := e.log.Debug
+	if err != nil {
+		lvl = e.log.Warn
+	}
+	lvl("command", "op", x.s.op.ID, "step", st.Name, "argv", strings.Join(res.Argv, " "), "exit", res.Exit,
+		"duration", res.Duration, "stderr", execx.Cap(strings.TrimSpace(string(res.Stderr)), 512))
+	x.s.emit(x.index, st.State, &cmd, "", x.undo)
+	return res, err
+}
+
+// Note streams an informational message for the step.
+func (x *Exec) Note(format string, args ...any) {
+	st := x.s.op.Steps[x.index]
+	x.s.emit(x.index, st.State, nil, fmt.Sprintf(format, args...), x.undo)
+}
+
+// ExtendOutage moves the end of the outage window to now: a step after the
+// window had to repair something the LU's users needed (missing views).
+func (x *Exec) ExtendOutage() { x.s.op.OutageEnd = x.s.e.now().UTC() }
+
+func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string, comp bool) {
+	s.r.publish(Event{Op: s.op.ID, Index: i, Step: s.op.Steps[i].Name, State: state, Command: cmd,
+		Message: msg, Time: s.e.now(), Compensation: comp})
+}
+
+// journal writes the operation as it is now. A journal write that fails is
+// fatal for the saga: going on without a record would break the promise that
+// a crash can always be finished from the journal.
+func (s *saga) journal() error {
+	s.op.Updated = s.e.now().UTC()
+	if err := s.e.db.PutOperation(s.op); err != nil {
+		s.e.log.Error("journal write failed", "op", s.op.ID, "error", err)
+		return err
+	}
+	return nil
+}
+
+func (s *saga) setStep(i int, state store.StepState, comp bool) error {
+	st := &s.op.Steps[i]
+	st.State = state
+	now := s.e.now().UTC()
+	switch state {
+	case store.StepRunning, store.StepCompensating:
+		st.Started = now
+		st.Finished = time.Time{}
+	default:
+		st.Finished = now
+	}
+	err := s.journal()
+	s.emit(i, state, nil, "", comp)
+	return err
+}
+
+// committed reports whether the point of no return is behind: a commit step
+// is done.
+func (s *saga) committed() bool {
+	for i, st := range s.steps {
+		if st.Commit && s.op.Steps[i].State == store.StepDone {
+			return true
+		}
+	}
+	return false
+}
+
+// execute runs the saga. With resume, the operation comes from the journal
+// (a restart or a recover) and the direction is decided from where it
+// stopped.
+func (s *saga) execute(resume bool) {
+	if len(s.steps) != len(s.op.Steps) {
+		s.op.State = store.OpNeedsAttention
+		s.op.Attention = fmt.Sprintf("the journal has %d steps but this daemon builds %d for it; finish it by hand from the journal (volctl op show %d)",
+			len(s.op.Steps), len(s.steps), s.op.ID)
+		_ = s.journal()
+		return
+	}
+	ctx := s.e.base
+	if !resume {
+		s.op.State = store.OpRunning
+		if s.journal() != nil {
+			return
+		}
+		s.forward(ctx, 1)
+		return
+	}
+	switch s.op.State {
+	case store.OpCompensating:
+		s.compensate(ctx, len(s.steps)-1, "")
+		return
+	case store.OpPlanned:
+		s.op.State = store.OpRunning
+		if s.journal() != nil {
+			return
+		}
+		s.forward(ctx, 1)
+		return
+	}
+	// Running (after a crash) or needs_attention (recover): find where it
+	// stopped.
+	at := -1
+	for i := 1; i < len(s.op.Steps); i++ {
+		if st := s.op.Steps[i].State; st != store.StepDone && st != store.StepSkipped {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		s.op.State = store.OpSucceeded
+		_ = s.journal()
+		return
+	}
+	if s.op.State == store.OpNeedsAttention && !s.committed() && anyCompensation(s.op) {
+		// A compensation that could not finish: try it again.
+		s.compensate(ctx, len(s.steps)-1, s.op.Error)
+		return
+	}
+	if !s.committed() {
+		if st := s.steps[at]; st.Commit && st.Check != nil && s.op.Steps[at].State != store.StepPending {
+			// Interrupted inside the point of no return: ask the platform.
+			done, err := st.Check(ctx, &Exec{s: s, index: at})
+			if err == nil && done {
+				s.e.log.Warn("rollback took effect before the interruption; rolling forward", "op", s.op.ID)
+				s.op.Steps[at].State = store.StepDone
+				s.op.State = store.OpRunning
+				if s.journal() != nil {
+					return
+				}
+				s.forward(ctx, at+1)
+				return
+			}
+		}
+		reason := fmt.Sprintf("interrupted during step %s before the rollback took effect; restored the state from before", s.op.Steps[at].Name)
+		if s.op.State == store.OpNeedsAttention {
+			reason = s.op.Error
+		}
+		s.compensate(ctx, at, reason)
+		return
+	}
+	s.op.State = store.OpRunning
+	s.op.Attention = ""
+	if s.journal() != nil {
+		return
+	}
+	s.forward(ctx, at)
+}
+
+func anyCompensation(op *store.Operation) bool {
+	for _, st := range op.Steps {
+		if st.State == store.StepCompensated || st.State == store.StepCompensating || len(st.CompensationCommands) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// forward runs steps from index from on.
+func (s *saga) forward(ctx context.Context, from int) {
+	for i := from; i < len(s.steps); i++ {
+		if st := s.op.Steps[i].State; st == store.StepDone || st == store.StepSkipped {
+			continue
+		}
+		if ctx.Err() != nil {
+			// Shutdown: stop at the step boundary; the next start resumes.
+			s.e.log.Warn("stopping at step boundary", "op", s.op.ID, "next", s.steps[i].Name)
+			return
+		}
+		step := s.steps[i]
+		if step.OutageWindow && s.op.OutageStart.IsZero() {
+			s.op.OutageStart = s.e.now().UTC()
+		}
+		s.op.Steps[i].Attempts++
+		s.op.Steps[i].Error = ""
+		if s.setStep(i, store.StepRunning, false) != nil {
+			return
+		}
+		x := &Exec{s: s, index: i}
+		err := step.Do(ctx, x)
+		for attempt := 1; err != nil && s.committed() && !IsPermanent(err) && attempt <= s.e.cfg.Retries && ctx.Err() == nil; attempt++ {
+			s.e.log.Warn("step failed, retrying", "op", s.op.ID, "step", step.Name, "attempt", attempt, "error", err)
+			x.Note("retrying after: %v", err)
+			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
+			s.op.Steps[i].Attempts++
+			err = step.Do(ctx, x)
+		}
+		if err == nil {
+			if step.OutageWindow && !s.laterWindowStep(i) {
+				s.op.OutageEnd = s.e.now().UTC()
+			}
+			if s.setStep(i, store.StepDone, false) != nil {
+				return
+			}
+			continue
+		}
+		s.op.Steps[i].Error = err.Error()
+		if s.setStep(i, store.StepFailed, false) != nil {
+			return
+		}
+		s.e.log.Error("step failed", "op", s.op.ID, "step", step.Name, "error", err)
+		if step.Commit && step.Check != nil {
+			// The rollback said it failed (or timed out): believe the data,
+			// not the exit status.
+			if done, cerr := step.Check(ctx, x); cerr == nil && done {
+				x.Note("the rollback took effect despite the error; rolling forward")
+				if s.setStep(i, store.StepDone, false) != nil {
+					return
+				}
+				continue
+			}
+		}
+		if !s.committed() {
+			s.compensate(ctx, i, fmt.Sprintf("step %s failed: %v", step.Name, err))
+			return
+		}
+		s.op.State = store.OpNeedsAttention
+		s.op.Error = fmt.Sprintf("step %s failed: %v", step.Name, err)
+		s.op.Attention = s.attention(i)
+		_ = s.journal()
+		return
+	}
+	s.op.State = store.OpSucceeded
+	s.op.Error, s.op.Attention = "", ""
+	_ = s.journal()
+	s.e.log.Info("operation succeeded", "op", s.op.ID, "outage", s.op.OutageEnd.Sub(s.op.OutageStart))
+}
+
+func (s *saga) laterWindowStep(i int) bool {
+	for j := i + 1; j < len(s.steps); j++ {
+		if s.steps[j].OutageWindow {
+			return true
+		}
+	}
+	return false
+}
+
+// attention says what is left after step i failed past the point of no
+// return.
+func (s *saga) attention(i int) string {
+	var left []string
+	for j := i; j < len(s.steps); j++ {
+		if st := s.op.Steps[j].State; st != store.StepDone && st != store.StepSkipped {
+			left = append(left, s.steps[j].Name)
+		}
+	}
+	return fmt.Sprintf("the volume is at %s; these steps are left: %s. Fix the cause (see the failed step's command and stderr), then run: volctl recover %d",
+		s.op.Snapshot, strings.Join(left, ", "), s.op.ID)
+}
+
+// compensate undoes, backwards from index from, every step that ran or may
+// have run, so the world is as it was before the operation.
+func (s *saga) compensate(ctx context.Context, from int, cause string) {
+	if cause != "" {
+		s.op.Error = cause
+	}
+	s.op.State = store.OpCompensating
+	if s.journal() != nil {
+		return
+	}
+	var failed []string
+	for j := from; j >= 1; j-- {
+		st := s.op.Steps[j].State
+		if st == store.StepPending || st == store.StepSkipped || st == store.StepCompensated {
+			continue
+		}
+		step := s.steps[j]
+		if step.Undo == nil {
+			if s.setStep(j, store.StepCompensated, true) != nil {
+				return
+			}
+			continue
+		}
+		if s.setStep(j, store.StepCompensating, true) != nil {
+			return
+		}
+		x := &Exec{s: s, index: j, undo: true}
+		err := step.Undo(ctx, x)
+		for attempt := 1; err != nil && !IsPermanent(err) && attempt <= s.e.cfg.Retries && ctx.Err() == nil; attempt++ {
+			x.Note("retrying undo after: %v", err)
+			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
+			err = step.Undo(ctx, x)
+		}
+		if err != nil {
+			s.e.log.Error("undo failed", "op", s.op.ID, "step", step.Name, "error", err)
+			s.op.Steps[j].Error = strings.TrimPrefix(s.op.Steps[j].Error+"; undo: "+err.Error(), "; ")
+			failed = append(failed, fmt.Sprintf("%s (%v)", step.Name, err))
+			if s.setStep(j, store.StepFailed, true) != nil {
+				return
+			}
+			continue
+		}
+		if step.OutageWindow && !s.op.OutageStart.IsZero() {
+			s.op.OutageEnd = s.e.now().UTC()
+		}
+		if s.setStep(j, store.StepCompensated, true) != nil {
+			return
+		}
+	}
+	if len(failed) > 0 {
+		s.op.State = store.OpNeedsAttention
+		s.op.Attention = fmt.Sprintf("could not restore: %s. The volume was not rolled back. Fix the cause, then run: volctl recover %d",
+			strings.Join(failed, "; "), s.op.ID)
+	} else {
+		s.op.State = store.OpRolledBack
+		s.op.Attention = ""
+	}
+	_ = s.journal()
+	s.e.log.Warn("operation compensated", "op", s.op.ID, "state", s.op.State, "cause", s.op.Error)
+}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/volctl/volctl/daemon/engine"
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+	"github.com/volctl/volctl/store"
+)
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func toOptions(o store.Options) *v1.RollbackOptions {
+	return &v1.RollbackOptions{HaltZones: o.HaltZones, DestroyNewer: o.DestroyNewer, KeepHostdata: o.KeepHostdata, AcceptSessions: o.AcceptSessions}
+}
+
+func fromOptions(o *v1.RollbackOptions) store.Options {
+	return store.Options{HaltZones: o.GetHaltZones(), DestroyNewer: o.GetDestroyNewer(), KeepHostdata: o.GetKeepHostdata(), AcceptSessions: o.GetAcceptSessions()}
+}
+
+func toLU(lu store.LU) *v1.LogicalUnit {
+	p := &v1.LogicalUnit{
+		Guid: lu.GUID, DataFile: lu.DataFile, Alias: lu.Alias, Size: lu.Size, BlockSize: lu.BlockSize,
+		VendorId: lu.VendorID, ProductId: lu.ProductID, Serial: lu.Serial, MgmtUrl: lu.MgmtURL,
+		WriteProtect: lu.WriteProtect, WritebackCacheDisabled: lu.WritebackCacheDisabled,
+		OperationalStatus: lu.OperationalStatus, Registered: true, Properties: lu.Properties,
+	}
+	for _, v := range lu.Views {
+		p.Views = append(p.Views, &v1.View{Entry: int32(v.Entry), HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, Lun: int32(v.LUN)})
+	}
+	return p
+}
+
+func toZone(z store.Zone) *v1.Zone {
+	return &v1.Zone{Name: z.Name, State: z.State, Brand: z.Brand, Storage: z.Storage}
+}
+
+func toSnapshot(s engine.Snapshot) *v1.Snapshot {
+	return &v1.Snapshot{Name: s.Name, Creation: ts(s.Creation), Used: s.Used, Referenced: s.Referenced}
+}
+
+func toVolume(v engine.Volume) *v1.Volume {
+	p := &v1.Volume{Name: v.Name, Type: v.Type, Volsize: v.Volsize}
+	for _, lu := range v.LUs {
+		p.LogicalUnits = append(p.LogicalUnits, toLU(lu))
+	}
+	for _, s := range v.Snapshots {
+		p.Snapshots = append(p.Snapshots, toSnapshot(s))
+	}
+	for _, z := range v.Zones {
+		p.Zones = append(p.Zones, toZone(z))
+	}
+	return p
+}
+
+var opStates = map[store.OpState]v1.OperationState{
+	store.OpPlanned:        v1.OperationState_OPERATION_STATE_PLANNED,
+	store.OpRunning:        v1.OperationState_OPERATION_STATE_RUNNING,
+	store.OpCompensating:   v1.OperationState_OPERATION_STATE_COMPENSATING,
+	store.OpSucceeded:      v1.OperationState_OPERATION_STATE_SUCCEEDED,
+	store.OpRolledBack:     v1.OperationState_OPERATION_STATE_ROLLED_BACK,
+	store.OpNeedsAttention: v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION,
+}
+
+var stepStates = map[store.StepState]v1.StepState{
+	store.StepPending:      v1.StepState_STEP_STATE_PENDING,
+	store.StepRunning:      v1.StepState_STEP_STATE_RUNNING,
+	store.StepDone:         v1.StepState_STEP_STATE_DONE,
+	store.StepFailed:       v1.StepState_STEP_STATE_FAILED,
+	store.StepSkipped:      v1.StepState_STEP_STATE_SKIPPED,
+	store.StepCompensating: v1.StepState_STEP_STATE_COMPENSATING,
+	store.StepCompensated:  v1.StepState_STEP_STATE_COMPENSATED,
+}
+
+func toCommand(c store.Command) *v1.CommandRun {
+	return &v1.CommandRun{Argv: c.Argv, ExitCode: int32(c.Exit), Stdout: c.Stdout, Stderr: c.Stderr,
+		Started: ts(c.Started), Duration: durationpb.New(c.Duration), Error: c.Err}
+}
+
+// toPlan is the plan view of an operation: identity and planned commands.
+func toPlan(op *store.Operation) *v1.Plan {
+	p := &v1.Plan{Volume: op.Volume, Snapshot: op.Snapshot, NewerSnapshots: op.Identity.NewerSnapshots, Warnings: op.Warnings}
+	for _, lu := range op.Identity.LUs {
+		p.LogicalUnits = append(p.LogicalUnits, toLU(lu))
+	}
+	for _, z := range op.Identity.Zones {
+		p.Zones = append(p.Zones, toZone(z))
+	}
+	for _, s := range op.Steps {
+		ps := &v1.PlannedStep{Name: s.Name, Description: s.Description, InOutageWindow: s.InOutageWindow}
+		for _, argv := range s.Planned {
+			ps.Commands = append(ps.Commands, &v1.CommandLine{Argv: argv})
+		}
+		if s.Name == "capture" {
+			for _, c := range s.Commands {
+				ps.Commands = append(ps.Commands, &v1.CommandLine{Argv: c.Argv})
+			}
+		}
+		p.Steps = append(p.Steps, ps)
+	}
+	return p
+}
+
+// toOperation converts an operation; withCommands false leaves the command
+// output out (lists).
+func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
+	p := &v1.Operation{
+		Id: op.ID, Kind: op.Kind, Volume: op.Volume, Snapshot: op.Snapshot, State: opStates[op.State],
+		Created: ts(op.Created), Updated: ts(op.Updated), Options: toOptions(op.Options), RequestId: op.RequestID,
+		Plan: toPlan(op), Error: op.Error, Attention: op.Attention, RequestedBy: op.RequestedBy, Recoveries: op.Recoveries,
+	}
+	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
+		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
+	}
+	for i, s := range op.Steps {
+		ps := &v1.Step{Index: int32(i), Name: s.Name, State: stepStates[s.State], Started: ts(s.Started),
+			Finished: ts(s.Finished), Error: s.Error, InOutageWindow: s.InOutageWindow}
+		if withCommands {
+			for _, c := range s.Commands {
+				ps.Commands = append(ps.Commands, toCommand(c))
+			}
+			for _, c := range s.CompensationCommands {
+				ps.CompensationCommands = append(ps.CompensationCommands, toCommand(c))
+			}
+		}
+		p.Steps = append(p.Steps, ps)
+	}
+	if !withCommands {
+		p.Plan = nil
+	}
+	return p
+}
+
+func toStepEvent(ev engine.Event) *v1.StepEvent {
+	se := &v1.StepEvent{OperationId: ev.Op, Index: int32(ev.Index), Name: ev.Step, State: stepStates[ev.State],
+		Message: ev.Message, Time: ts(ev.Time), Compensation: ev.Compensation}
+	if ev.Command != nil {
+		se.Command = toCommand(*ev.Command)
+	}
+	return se
+}

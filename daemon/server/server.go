@@ -1,0 +1,190 @@
+// Package server is volctld's gRPC surface: thin services over the engine,
+// errors converted once (toStatus), the health service and reflection.
+package server
+
+import (
+	"context"
+
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/volctl/volctl/daemon/engine"
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+// Server implements the volctl.v1 services.
+type Server struct {
+	v1.UnimplementedVolumeServiceServer
+	v1.UnimplementedSnapshotServiceServer
+	v1.UnimplementedRollbackServiceServer
+	v1.UnimplementedOperationServiceServer
+
+	eng    *engine.Engine
+	log    hclog.Logger
+	health *health.Server
+}
+
+// New makes the services over eng.
+func New(eng *engine.Engine, log hclog.Logger) *Server {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Server{eng: eng, log: log, health: health.NewServer()}
+}
+
+// Register adds every service, health and reflection to g.
+func (s *Server) Register(g *grpc.Server) {
+	v1.RegisterVolumeServiceServer(g, s)
+	v1.RegisterSnapshotServiceServer(g, s)
+	v1.RegisterRollbackServiceServer(g, s)
+	v1.RegisterOperationServiceServer(g, s)
+	healthpb.RegisterHealthServer(g, s.health)
+	reflection.Register(g)
+}
+
+// SetServing flips the health status (NOT_SERVING while shutting down).
+func (s *Server) SetServing(ok bool) {
+	st := healthpb.HealthCheckResponse_SERVING
+	if !ok {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	s.health.SetServingStatus("", st)
+	s.health.SetServingStatus("volctl.v1.RollbackService", st)
+}
+
+// ListVolumes implements VolumeService.
+func (s *Server) ListVolumes(ctx context.Context, _ *v1.ListVolumesRequest) (*v1.ListVolumesResponse, error) {
+	vols, err := s.eng.ListVolumes(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &v1.ListVolumesResponse{}
+	for _, v := range vols {
+		resp.Volumes = append(resp.Volumes, toVolume(v))
+	}
+	return resp, nil
+}
+
+// GetVolume implements VolumeService.
+func (s *Server) GetVolume(ctx context.Context, req *v1.GetVolumeRequest) (*v1.GetVolumeResponse, error) {
+	v, err := s.eng.GetVolume(ctx, req.GetName())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &v1.GetVolumeResponse{Volume: toVolume(v)}, nil
+}
+
+// CreateSnapshot implements SnapshotService.
+func (s *Server) CreateSnapshot(ctx context.Context, req *v1.CreateSnapshotRequest) (*v1.CreateSnapshotResponse, error) {
+	snap, err := s.eng.CreateSnapshot(ctx, req.GetName())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &v1.CreateSnapshotResponse{Snapshot: toSnapshot(snap)}, nil
+}
+
+// ListSnapshots implements SnapshotService.
+func (s *Server) ListSnapshots(ctx context.Context, req *v1.ListSnapshotsRequest) (*v1.ListSnapshotsResponse, error) {
+	snaps, err := s.eng.Snapshots(ctx, req.GetVolume())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &v1.ListSnapshotsResponse{}
+	for _, sn := range snaps {
+		resp.Snapshots = append(resp.Snapshots, toSnapshot(sn))
+	}
+	return resp, nil
+}
+
+// DestroySnapshot implements SnapshotService.
+func (s *Server) DestroySnapshot(ctx context.Context, req *v1.DestroySnapshotRequest) (*v1.DestroySnapshotResponse, error) {
+	if err := s.eng.DestroySnapshot(ctx, req.GetName()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &v1.DestroySnapshotResponse{}, nil
+}
+
+func request(snapshot string, o *v1.RollbackOptions) engine.Request {
+	return engine.Request{Snapshot: snapshot, Options: fromOptions(o)}
+}
+
+// PlanRollback implements RollbackService.
+func (s *Server) PlanRollback(ctx context.Context, req *v1.PlanRollbackRequest) (*v1.PlanRollbackResponse, error) {
+	op, err := s.eng.Plan(ctx, request(req.GetSnapshot(), req.GetOptions()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &v1.PlanRollbackResponse{Plan: toPlan(op)}, nil
+}
+
+// Rollback implements RollbackService.
+func (s *Server) Rollback(req *v1.RollbackRequest, stream grpc.ServerStreamingServer[v1.RollbackResponse]) error {
+	r := request(req.GetSnapshot(), req.GetOptions())
+	r.RequestID, r.Wait = req.GetRequestId(), req.GetWait()
+	r.RequestedBy = Caller(stream.Context())
+	var sendErr error
+	send := func(m *v1.RollbackResponse) {
+		if sendErr == nil {
+			sendErr = stream.Send(m)
+		}
+	}
+	_, err := s.eng.Rollback(stream.Context(), r, func(ev engine.Event) {
+		switch {
+		case ev.Plan != nil:
+			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Plan{Plan: toPlan(ev.Plan)}})
+		case ev.Final != nil:
+			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Operation{Operation: toOperation(ev.Final, true)}})
+		default:
+			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Step{Step: toStepEvent(ev)}})
+		}
+	})
+	return toStatus(err)
+}
+
+// ListOperations implements OperationService.
+func (s *Server) ListOperations(_ context.Context, req *v1.ListOperationsRequest) (*v1.ListOperationsResponse, error) {
+	limit := int(req.GetLimit())
+	if limit <= 0 {
+		limit = 100
+	}
+	ops, err := s.eng.Operations(limit, req.GetVolume())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &v1.ListOperationsResponse{}
+	for _, op := range ops {
+		resp.Operations = append(resp.Operations, toOperation(op, false))
+	}
+	return resp, nil
+}
+
+// GetOperation implements OperationService.
+func (s *Server) GetOperation(_ context.Context, req *v1.GetOperationRequest) (*v1.GetOperationResponse, error) {
+	op, err := s.eng.Operation(req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &v1.GetOperationResponse{Operation: toOperation(op, true)}, nil
+}
+
+// RecoverOperation implements OperationService.
+func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.ServerStreamingServer[v1.RecoverOperationResponse]) error {
+	var sendErr error
+	send := func(m *v1.RecoverOperationResponse) {
+		if sendErr == nil {
+			sendErr = stream.Send(m)
+		}
+	}
+	_, err := s.eng.Recover(stream.Context(), req.GetId(), func(ev engine.Event) {
+		switch {
+		case ev.Final != nil:
+			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: toOperation(ev.Final, true)}})
+		case ev.Plan == nil:
+			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Step{Step: toStepEvent(ev)}})
+		}
+	})
+	return toStatus(err)
+}

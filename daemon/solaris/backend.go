@@ -1,0 +1,820 @@
+// Package solaris is the Oracle Solaris 11.4 / illumos backend: zvols
+// exported by COMSTAR (stmfadm) and used by kernel zones. It captures a
+// volume's export identity and builds the rollback saga from the zfs,
+// comstar and kz adapters.
+package solaris
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/volctl/volctl/daemon/comstar"
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/daemon/kz"
+	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/store"
+)
+
+// Paths are the absolute paths of the platform commands.
+type Paths struct {
+	Zfs, Stmfadm, Zoneadm, Zonecfg string
+}
+
+// DefaultPaths are where Solaris and illumos keep them.
+var DefaultPaths = Paths{Zfs: "/usr/sbin/zfs", Stmfadm: "/usr/sbin/stmfadm", Zoneadm: "/usr/sbin/zoneadm", Zonecfg: "/usr/sbin/zonecfg"}
+
+// Backend is the Solaris/illumos backend.
+type Backend struct {
+	Paths Paths
+}
+
+// New returns a backend using the given command paths.
+func New(p Paths) *Backend { return &Backend{Paths: p} }
+
+// Name implements engine.Backend.
+func (b *Backend) Name() string { return "solaris" }
+
+func (b *Backend) zfs(run execx.RunFunc) zfs.Cmd { return zfs.Cmd{Path: b.Paths.Zfs, Run: run} }
+func (b *Backend) stmf(run execx.RunFunc) comstar.Cmd {
+	return comstar.Cmd{Path: b.Paths.Stmfadm, Run: run}
+}
+func (b *Backend) kz(run execx.RunFunc) kz.Cmd {
+	return kz.Cmd{Zoneadm: b.Paths.Zoneadm, Zonecfg: b.Paths.Zonecfg, Run: run}
+}
+
+// VolumeOf validates a volume or snapshot name and returns the volume.
+func (b *Backend) VolumeOf(name string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("empty name: %w", engine.ErrInvalid)
+	}
+	if strings.Contains(name, "@") {
+		ds, _, err := zfs.SplitSnapshot(name)
+		if err != nil {
+			return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
+		}
+		return ds, nil
+	}
+	if err := zfs.ValidateDatasetName(name); err != nil {
+		return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
+	}
+	return name, nil
+}
+
+// stderrOf returns the stderr of a failed command, if err is one.
+func stderrOf(err error) []byte {
+	var xe *execx.Error
+	if errors.As(err, &xe) {
+		return xe.R.Stderr
+	}
+	return nil
+}
+
+// volume checks that vol exists and is a volume.
+func (b *Backend) volume(ctx context.Context, run execx.RunFunc, vol string) (zfs.Dataset, error) {
+	dss, err := b.zfs(run).Datasets(ctx, "filesystem,volume", vol)
+	if err != nil {
+		if zfs.IsNotExist(stderrOf(err)) {
+			return zfs.Dataset{}, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
+		}
+		return zfs.Dataset{}, fmt.Errorf("look up volume %s: %w", vol, err)
+	}
+	for _, d := range dss {
+		if d.Name == vol {
+			if d.Type != "volume" {
+				return d, fmt.Errorf("%s is a %s, not a volume: COMSTAR exports zvols: %w", vol, d.Type, engine.ErrInvalid)
+			}
+			return d, nil
+		}
+	}
+	return zfs.Dataset{}, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
+}
+
+// lusOf captures every registered LU whose data file is the zvol, with its
+// views.
+func (b *Backend) lusOf(ctx context.Context, run execx.RunFunc, vol string) ([]store.LU, error) {
+	c := b.stmf(run)
+	all, err := c.ListLU(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list LUs: %w", err)
+	}
+	var out []store.LU
+	for _, lu := range all {
+		if !lu.Registered || !comstar.IsZvolPath(lu.DataFile, vol) {
+			continue
+		}
+		views, err := c.ListView(ctx, lu.GUID)
+		if err != nil {
+			return nil, fmt.Errorf("list views of %s: %w", lu.GUID, err)
+		}
+		out = append(out, toStoreLU(lu, views))
+	}
+	return out, nil
+}
+
+func toStoreLU(lu comstar.LU, views []comstar.View) store.LU {
+	s := store.LU{
+		GUID: comstar.NormalizeGUID(lu.GUID), DataFile: lu.DataFile, Alias: lu.Alias, Size: lu.Size,
+		BlockSize: lu.BlockSize, VendorID: lu.VendorID, ProductID: lu.ProductID, Serial: lu.SerialNum,
+		MgmtURL: lu.MgmtURL, WriteProtect: lu.WriteProtect, WritebackCacheDisabled: lu.WritebackCacheDisabled,
+		OperationalStatus: lu.OperationalStatus,
+	}
+	for _, v := range views {
+		s.Views = append(s.Views, store.View{Entry: v.Entry, HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN})
+	}
+	return s
+}
+
+func toComstarLU(s store.LU) comstar.LU {
+	return comstar.LU{GUID: s.GUID, DataFile: s.DataFile, Alias: s.Alias, Size: s.Size, BlockSize: s.BlockSize,
+		VendorID: s.VendorID, ProductID: s.ProductID, SerialNum: s.Serial, MgmtURL: s.MgmtURL,
+		WriteProtect: s.WriteProtect, WritebackCacheDisabled: s.WritebackCacheDisabled}
+}
+
+func viewKey(v store.View) string {
+	return comstar.View{HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN}.Key()
+}
+
+// zonesOf finds the zones whose device storage names one of the GUIDs or the
+// zvol itself.
+func (b *Backend) zonesOf(ctx context.Context, run execx.RunFunc, vol string, lus []store.LU) ([]store.Zone, error) {
+	k := b.kz(run)
+	zones, err := k.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list zones: %w", err)
+	}
+	var out []store.Zone
+	for _, z := range zones {
+		if z.Name == "global" {
+			continue
+		}
+		storage, err := k.Storage(ctx, z.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
+		}
+		var on []string
+		for _, uri := range storage {
+			if usesVolume(uri, vol, lus) {
+				on = append(on, uri)
+			}
+		}
+		if len(on) > 0 {
+			out = append(out, store.Zone{Name: z.Name, State: z.State, Brand: z.Brand, Storage: on})
+		}
+	}
+	return out, nil
+}
+
+func usesVolume(uri, vol string, lus []store.LU) bool {
+	if g, ok := kz.StorageGUID(uri); ok {
+		for _, lu := range lus {
+			if strings.EqualFold(g, lu.GUID) {
+				return true
+			}
+		}
+	}
+	if zv, ok := kz.StorageZvol(uri); ok && zv == vol {
+		return true
+	}
+	return false
+}
+
+// Capture implements engine.Backend: validate, resolve the snapshot and the
+// newer ones, capture LUs, views and zones, and refuse what needs consent.
+func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error) {
+	vol, snap, err := zfs.SplitSnapshot(snapshot)
+	if err != nil {
+		return store.Identity{}, nil, fmt.Errorf("%v: %w", err, engine.ErrInvalid)
+	}
+	id := store.Identity{Volume: vol, Snapshot: snapshot}
+	ds, err := b.volume(ctx, run, vol)
+	if err != nil {
+		return id, nil, err
+	}
+	id.Volsize = ds.Volsize
+	z := b.zfs(run)
+	snaps, err := z.Snapshots(ctx, vol)
+	if err != nil {
+		return id, nil, fmt.Errorf("list snapshots of %s: %w", vol, err)
+	}
+	at := slices.IndexFunc(snaps, func(s zfs.Snapshot) bool { return s.Snap == snap })
+	if at < 0 {
+		return id, nil, fmt.Errorf("snapshot %s does not exist (volctl snapshots %s lists them): %w", snapshot, vol, engine.ErrNotFound)
+	}
+	for _, s := range snaps[at+1:] {
+		id.NewerSnapshots = append(id.NewerSnapshots, s.Name)
+	}
+	if len(id.NewerSnapshots) > 0 && !opts.DestroyNewer {
+		return id, nil, fmt.Errorf("rolling back to %s destroys the newer snapshots %s; pass --destroy-newer to allow that: %w",
+			snapshot, strings.Join(id.NewerSnapshots, ", "), engine.ErrPrecondition)
+	}
+	if id.WrittenBefore, err = z.Written(ctx, vol, snap); err != nil {
+		return id, nil, fmt.Errorf("read written@%s of %s: %w", snap, vol, err)
+	}
+	if id.LUs, err = b.lusOf(ctx, run, vol); err != nil {
+		return id, nil, err
+	}
+	if id.Zones, err = b.zonesOf(ctx, run, vol, id.LUs); err != nil {
+		return id, nil, err
+	}
+	var warnings []string
+	if len(id.LUs) == 0 {
+		warnings = append(warnings, fmt.Sprintf("no COMSTAR LU is backed by %s: only the zfs rollback will run", vol))
+	}
+	for _, lu := range id.LUs {
+		if lu.OperationalStatus != "Online" {
+			warnings = append(warnings, fmt.Sprintf("LU %s is %s; it comes back Online after import", lu.GUID, lu.OperationalStatus))
+		}
+		if len(lu.Views) == 0 {
+			warnings = append(warnings, fmt.Sprintf("LU %s has no views: no host can see it now, and none will after", lu.GUID))
+		}
+	}
+	if id.WrittenBefore == 0 {
+		warnings = append(warnings, fmt.Sprintf("%s has not changed since %s: the rollback changes no data", vol, snapshot))
+	}
+	for _, zn := range id.Zones {
+		switch zn.State {
+		case "running":
+			if !opts.HaltZones {
+				return id, warnings, fmt.Errorf("zone %s is running on %s; pass --halt-zones to halt it for the rollback (it is booted again afterwards): %w",
+					zn.Name, vol, engine.ErrPrecondition)
+			}
+		case "installed":
+		case "configured":
+			warnings = append(warnings, fmt.Sprintf("zone %s is configured (detached) and stays so; its disk's host data goes back to %s", zn.Name, snapshot))
+		default:
+			return id, warnings, fmt.Errorf("zone %s is %s: volctl acts only on zones that are running, installed or configured; bring it to one of those first: %w",
+				zn.Name, zn.State, engine.ErrPrecondition)
+		}
+	}
+	return id, warnings, nil
+}
+
+func wasAttached(z store.Zone) bool { return z.State == "installed" || z.State == "running" }
+
+func isKernelZone(z store.Zone) bool { return z.Brand == "solaris-kz" }
+
+// Steps implements engine.Backend. The list depends only on the journaled
+// identity and options, so recovery rebuilds exactly the steps it ran.
+func (b *Backend) Steps(op *store.Operation) []engine.Step {
+	id := op.Identity
+	steps := []engine.Step{{Name: "capture"}}
+	var halted, attached []store.Zone
+	for _, z := range id.Zones {
+		if z.Ran() {
+			halted = append(halted, z)
+		}
+		if wasAttached(z) {
+			attached = append(attached, z)
+		}
+	}
+	s := &sagaSteps{b: b, op: op}
+	if len(halted) > 0 {
+		steps = append(steps, s.haltZones(halted))
+	}
+	if len(attached) > 0 {
+		steps = append(steps, s.detachZones(attached))
+	}
+	if len(id.LUs) > 0 {
+		steps = append(steps, s.deleteLUs())
+	}
+	steps = append(steps, s.rollback())
+	if len(id.LUs) > 0 {
+		steps = append(steps, s.importLUs(), s.restoreViews())
+	}
+	steps = append(steps, s.verify())
+	if len(attached) > 0 {
+		steps = append(steps, s.attachZones(attached))
+	}
+	if len(halted) > 0 {
+		steps = append(steps, s.bootZones(halted))
+	}
+	return steps
+}
+
+type sagaSteps struct {
+	b  *Backend
+	op *store.Operation
+}
+
+// zoneState reads a zone's state back.
+func (s *sagaSteps) zoneState(ctx context.Context, x *engine.Exec, zone string) (string, error) {
+	st, err := s.b.kz(x.Run).State(ctx, zone)
+	if err != nil {
+		return "", fmt.Errorf("read state of zone %s: %w", zone, err)
+	}
+	return st, nil
+}
+
+// zoneTo runs `zoneadm -z Z verb` unless the zone is already in want, then
+// reads the state back.
+func (s *sagaSteps) zoneTo(ctx context.Context, x *engine.Exec, zone, from, want string, argv []string) error {
+	st, err := s.zoneState(ctx, x, zone)
+	if err != nil {
+		return err
+	}
+	if st == want {
+		return nil
+	}
+	if st != from {
+		return fmt.Errorf("zone %s is %s, expected %s or %s", zone, st, from, want)
+	}
+	if _, err := x.Run(ctx, argv); err != nil {
+		return fmt.Errorf("zone %s: %w", zone, err)
+	}
+	if st, err = s.zoneState(ctx, x, zone); err != nil {
+		return err
+	}
+	if st != want {
+		return fmt.Errorf("zone %s is %s after %s, expected %s", zone, st, strings.Join(argv[1:], " "), want)
+	}
+	return nil
+}
+
+func zoneNames(zs []store.Zone) string {
+	var n []string
+	for _, z := range zs {
+		n = append(n, z.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func (s *sagaSteps) haltZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	st := engine.Step{Name: "halt-zones", Description: "halt the running zones " + zoneNames(zones)}
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.Argv(z.Name, "halt"))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "running", "installed", k.Argv(z.Name, "halt")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", "running", k.Argv(z.Name, "boot")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) detachZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	st := engine.Step{Name: "detach-zones", Description: "detach " + zoneNames(zones) + " so nothing uses the disk while it goes back"}
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.Argv(z.Name, "detach"))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", "configured", k.Argv(z.Name, "detach")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// The disk is unchanged when this is undone, so its host data still
+	// matches the zone's key: a plain attach.
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "configured", "installed", k.AttachArgv(z.Name, false)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) deleteLUs() engine.Step {
+	c := s.b.stmf(nil)
+	st := engine.Step{Name: "delete-lu", OutageWindow: true,
+		Description: "delete the LU, keeping its views (-k): the zvol is busy while an LU holds it"}
+	for _, lu := range s.op.Identity.LUs {
+		st.Planned = append(st.Planned, c.DeleteLUArgv(lu.GUID))
+	}
+	// No read-back here: this is inside the outage window. delete-lu -k
+	// exits 0 even for an unknown GUID; the zfs rollback's "dataset is
+	// busy" is the proof that it did not go.
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		c := s.b.stmf(x.Run)
+		for _, lu := range s.op.Identity.LUs {
+			if err := c.DeleteLU(ctx, lu.GUID); err != nil {
+				return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
+			}
+		}
+		return nil
+	}
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		for _, lu := range s.op.Identity.LUs {
+			if err := s.ensureLU(ctx, x, lu); err != nil {
+				return err
+			}
+			if _, err := s.ensureViews(ctx, x, lu); err != nil {
+				return err
+			}
+			if err := s.verifyLU(ctx, x, lu); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) rollback() engine.Step {
+	id := s.op.Identity
+	destroy := len(id.NewerSnapshots) > 0 && s.op.Options.DestroyNewer
+	z := s.b.zfs(nil)
+	desc := "roll " + id.Volume + " back to " + id.Snapshot
+	if destroy {
+		desc += ", destroying " + strings.Join(id.NewerSnapshots, ", ")
+	}
+	st := engine.Step{Name: "rollback", Commit: true, OutageWindow: len(id.LUs) > 0, Description: desc,
+		Planned: [][]string{z.RollbackArgv(id.Snapshot, destroy)}}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		if err := s.b.zfs(x.Run).Rollback(ctx, id.Snapshot, destroy); err != nil {
+			if zfs.IsBusy(stderrOf(err)) {
+				return fmt.Errorf("%w (something still holds the zvol open: an LU that did not go, or another consumer)", err)
+			}
+			return err
+		}
+		return nil
+	}
+	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
+		return s.rolledBack(ctx, x)
+	}
+	return st
+}
+
+// rolledBack tells whether the volume is at the snapshot: nothing written
+// since it and no newer snapshot left. When nothing had been written before
+// either, the data is at the snapshot whichever way it went.
+func (s *sagaSteps) rolledBack(ctx context.Context, x *engine.Exec) (bool, error) {
+	id := s.op.Identity
+	z := s.b.zfs(x.Run)
+	_, snap, _ := zfs.SplitSnapshot(id.Snapshot)
+	w, err := z.Written(ctx, id.Volume, snap)
+	if err != nil {
+		return false, err
+	}
+	if w != 0 {
+		return false, nil
+	}
+	snaps, err := z.Snapshots(ctx, id.Volume)
+	if err != nil {
+		return false, err
+	}
+	for _, sn := range snaps {
+		if slices.Contains(id.NewerSnapshots, sn.Name) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (s *sagaSteps) importLUs() engine.Step {
+	c := s.b.stmf(nil)
+	st := engine.Step{Name: "import-lu", OutageWindow: true,
+		Description: "re-import the LU from the metadata kept in the zvol; its retained views apply again as it registers"}
+	for _, lu := range s.op.Identity.LUs {
+		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, lu := range s.op.Identity.LUs {
+			if err := s.ensureLU(ctx, x, lu); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+// ensureLU brings the LU back with its captured GUID: import-lu from the
+// zvol's metadata; when that is gone ("meta file error"), create-lu with the
+// captured GUID and properties. An LU already registered from the same file
+// (a retry, a resumed operation) is left as it is.
+func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	c := s.b.stmf(x.Run)
+	guid, _, err := c.ImportLU(ctx, lu.DataFile)
+	switch {
+	case err == nil:
+		if !strings.EqualFold(guid, lu.GUID) {
+			return engine.Permanent(fmt.Errorf("import-lu %s brought back GUID %s, expected %s: the zvol's LU metadata is not the captured LU's",
+				lu.DataFile, guid, lu.GUID))
+		}
+		return nil
+	case comstar.IsMetaFileError(stderrOf(err)):
+		x.Note("LU metadata missing from %s; re-creating LU %s with its captured properties", lu.DataFile, lu.GUID)
+		got, cerr := c.CreateLU(ctx, toComstarLU(lu))
+		if cerr != nil {
+			return fmt.Errorf("re-create LU %s: %w", lu.GUID, cerr)
+		}
+		if !strings.EqualFold(got, lu.GUID) {
+			return engine.Permanent(fmt.Errorf("create-lu gave GUID %s, expected %s", got, lu.GUID))
+		}
+		return nil
+	case comstar.IsFileInUse(stderrOf(err)) || comstar.IsGUIDInUse(stderrOf(err)) || comstar.IsBusy(stderrOf(err)):
+		// Already registered? Only the captured LU on the captured file
+		// counts as done.
+		got, ok, lerr := c.LookupLU(ctx, lu.GUID)
+		if lerr != nil {
+			return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, lerr)
+		}
+		if ok && got.Registered && got.DataFile == lu.DataFile {
+			return nil
+		}
+		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
+	default:
+		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
+	}
+}
+
+// ensureViews adds exactly the captured views that are missing, each with
+// its host group, target group and LUN. It reports whether it added any.
+func (s *sagaSteps) ensureViews(ctx context.Context, x *engine.Exec, lu store.LU) (bool, error) {
+	c := s.b.stmf(x.Run)
+	present, err := c.ListView(ctx, lu.GUID)
+	if err != nil {
+		return false, fmt.Errorf("list views of %s: %w", lu.GUID, err)
+	}
+	have := map[string]bool{}
+	for _, v := range present {
+		have[v.Key()] = true
+	}
+	added := false
+	for _, v := range lu.Views {
+		if have[viewKey(v)] {
+			continue
+		}
+		cv := comstar.View{HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN}
+		if err := c.AddView(ctx, lu.GUID, cv); err != nil && !comstar.IsViewExists(stderrOf(err)) {
+			return added, fmt.Errorf("restore view %s/%s LUN %d of %s: %w", v.HostGroup, v.TargetGroup, v.LUN, lu.GUID, err)
+		}
+		added = true
+	}
+	return added, nil
+}
+
+func (s *sagaSteps) restoreViews() engine.Step {
+	st := engine.Step{Name: "restore-views",
+		Description: "compare the views with the captured ones and add exactly what is missing (host group, target group, LUN)"}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, lu := range s.op.Identity.LUs {
+			added, err := s.ensureViews(ctx, x, lu)
+			if err != nil {
+				return err
+			}
+			if added {
+				x.Note("views of %s were missing after import and were added back", lu.GUID)
+				x.ExtendOutage()
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+// verifyLU reads the LU and its views back and compares them with the
+// capture.
+func (s *sagaSteps) verifyLU(ctx context.Context, x *engine.Exec, want store.LU) error {
+	c := s.b.stmf(x.Run)
+	got, ok, err := c.LookupLU(ctx, want.GUID)
+	if err != nil {
+		return fmt.Errorf("read back LU %s: %w", want.GUID, err)
+	}
+	if !ok || !got.Registered {
+		return fmt.Errorf("LU %s is not registered", want.GUID)
+	}
+	views, err := c.ListView(ctx, want.GUID)
+	if err != nil {
+		return fmt.Errorf("read back views of %s: %w", want.GUID, err)
+	}
+	return compareLU(want, toStoreLU(got, views))
+}
+
+// compareLU lists every difference between the captured and present
+// identity. Entry numbers may differ (STMF assigns them); host group, target
+// group and LUN may not.
+func compareLU(want, got store.LU) error {
+	var diffs []string
+	cmp := func(what string, w, g any) {
+		if w != g {
+			diffs = append(diffs, fmt.Sprintf("%s is %v, was %v", what, g, w))
+		}
+	}
+	cmp("GUID", want.GUID, got.GUID)
+	cmp("data file", want.DataFile, got.DataFile)
+	cmp("alias", want.Alias, got.Alias)
+	cmp("size", want.Size, got.Size)
+	cmp("block size", want.BlockSize, got.BlockSize)
+	cmp("vendor id", want.VendorID, got.VendorID)
+	cmp("product id", want.ProductID, got.ProductID)
+	cmp("serial", want.Serial, got.Serial)
+	cmp("management URL", want.MgmtURL, got.MgmtURL)
+	cmp("write protect", want.WriteProtect, got.WriteProtect)
+	cmp("writeback cache disabled", want.WritebackCacheDisabled, got.WritebackCacheDisabled)
+	if got.OperationalStatus != "Online" && want.OperationalStatus == "Online" {
+		diffs = append(diffs, "status is "+got.OperationalStatus+", was Online")
+	}
+	var wk, gk []string
+	for _, v := range want.Views {
+		wk = append(wk, viewKey(v))
+	}
+	for _, v := range got.Views {
+		gk = append(gk, viewKey(v))
+	}
+	slices.Sort(wk)
+	slices.Sort(gk)
+	if !slices.Equal(wk, gk) {
+		diffs = append(diffs, fmt.Sprintf("views are [%s], were [%s]", strings.Join(gk, " "), strings.Join(wk, " ")))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("LU %s differs from its captured identity: %s", want.GUID, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+func (s *sagaSteps) verify() engine.Step {
+	st := engine.Step{Name: "verify",
+		Description: "verify: LU online with the captured identity, views equal, written@snapshot is 0"}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, lu := range s.op.Identity.LUs {
+			if err := s.verifyLU(ctx, x, lu); err != nil {
+				return err
+			}
+		}
+		ok, err := s.rolledBack(ctx, x)
+		if err != nil {
+			return fmt.Errorf("read back %s: %w", s.op.Identity.Volume, err)
+		}
+		if !ok {
+			return fmt.Errorf("%s is not at %s (written since it is not 0, or a newer snapshot is left)", s.op.Identity.Volume, s.op.Identity.Snapshot)
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) attachZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	keep := s.op.Options.KeepHostdata
+	desc := "attach " + zoneNames(zones) + " with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)"
+	if keep {
+		desc = "attach " + zoneNames(zones) + " keeping the rolled-back host data (--keep-hostdata)"
+	}
+	st := engine.Step{Name: "attach-zones", Description: desc}
+	initFor := func(z store.Zone) bool { return isKernelZone(z) && !keep }
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.AttachArgv(z.Name, initFor(z)))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			err := s.zoneTo(ctx, x, z.Name, "configured", "installed", k.AttachArgv(z.Name, initFor(z)))
+			if err != nil && kz.IsKeyError(stderrOf(err)) {
+				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without --keep-hostdata",
+					err, s.op.Snapshot, z.Name))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) bootZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	st := engine.Step{Name: "boot-zones", Description: "boot the zones that were running: " + zoneNames(zones)}
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.Argv(z.Name, "boot"))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", "running", k.Argv(z.Name, "boot")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+// Inventory.
+
+// ListVolumes implements engine.Inventory.
+func (b *Backend) ListVolumes(ctx context.Context, run execx.RunFunc) ([]engine.Volume, error) {
+	dss, err := b.zfs(run).Datasets(ctx, "volume")
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	var out []engine.Volume
+	for _, d := range dss {
+		v, err := b.describe(ctx, run, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// GetVolume implements engine.Inventory.
+func (b *Backend) GetVolume(ctx context.Context, run execx.RunFunc, name string) (engine.Volume, error) {
+	d, err := b.volume(ctx, run, name)
+	if err != nil {
+		return engine.Volume{}, err
+	}
+	return b.describe(ctx, run, d)
+}
+
+func (b *Backend) describe(ctx context.Context, run execx.RunFunc, d zfs.Dataset) (engine.Volume, error) {
+	v := engine.Volume{Name: d.Name, Type: d.Type, Volsize: d.Volsize}
+	var err error
+	if v.LUs, err = b.lusOf(ctx, run, d.Name); err != nil {
+		return v, err
+	}
+	if v.Snapshots, err = b.Snapshots(ctx, run, d.Name); err != nil {
+		return v, err
+	}
+	if v.Zones, err = b.zonesOf(ctx, run, d.Name, v.LUs); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// Snapshots implements engine.Inventory.
+func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]engine.Snapshot, error) {
+	snaps, err := b.zfs(run).Snapshots(ctx, vol)
+	if err != nil {
+		if zfs.IsNotExist(stderrOf(err)) {
+			return nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
+		}
+		return nil, fmt.Errorf("list snapshots of %s: %w", vol, err)
+	}
+	out := make([]engine.Snapshot, 0, len(snaps))
+	for _, s := range snaps {
+		out = append(out, engine.Snapshot{Name: s.Name, Creation: time.Unix(s.Creation, 0).UTC(), Used: s.Used, Referenced: s.Referenced})
+	}
+	return out, nil
+}
+
+// CreateSnapshot implements engine.Inventory.
+func (b *Backend) CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) (engine.Snapshot, error) {
+	vol, snap, err := zfs.SplitSnapshot(name)
+	if err != nil {
+		return engine.Snapshot{}, fmt.Errorf("%v: %w", err, engine.ErrInvalid)
+	}
+	if _, err := b.volume(ctx, run, vol); err != nil {
+		return engine.Snapshot{}, err
+	}
+	snaps, err := b.Snapshots(ctx, run, vol)
+	if err != nil {
+		return engine.Snapshot{}, err
+	}
+	if slices.ContainsFunc(snaps, func(s engine.Snapshot) bool { return s.Name == name }) {
+		return engine.Snapshot{}, fmt.Errorf("snapshot %s already exists: %w", name, engine.ErrPrecondition)
+	}
+	if err := b.zfs(run).Snapshot(ctx, name); err != nil {
+		return engine.Snapshot{}, fmt.Errorf("snapshot %s: %w", name, err)
+	}
+	if snaps, err = b.Snapshots(ctx, run, vol); err != nil {
+		return engine.Snapshot{}, err
+	}
+	for _, s := range snaps {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return engine.Snapshot{}, fmt.Errorf("zfs snapshot %s@%s exited 0 but the snapshot is not listed", vol, snap)
+}
+
+// DestroySnapshot implements engine.Inventory.
+func (b *Backend) DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error {
+	vol, _, err := zfs.SplitSnapshot(name)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, engine.ErrInvalid)
+	}
+	snaps, err := b.Snapshots(ctx, run, vol)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(snaps, func(s engine.Snapshot) bool { return s.Name == name }) {
+		return fmt.Errorf("snapshot %s does not exist: %w", name, engine.ErrNotFound)
+	}
+	if err := b.zfs(run).Destroy(ctx, name); err != nil {
+		return fmt.Errorf("destroy %s: %w", name, err)
+	}
+	return nil
+}
