@@ -83,8 +83,8 @@ type Identity struct {
 	// engine can tell after a failure or a crash whether the rollback took
 	// effect (written@snapshot is 0 right after one).
 	WrittenBefore uint64 `json:"written_before"`
-	LUs            []LU     `json:"lus,omitempty"`
-	Zones          []Zone   `json:"zones,omitempty"`
+	LUs           []LU   `json:"lus,omitempty"`
+	Zones         []Zone `json:"zones,omitempty"`
 }
 
 // LU is a logical unit's captured identity.
