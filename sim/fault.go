@@ -1,0 +1,82 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Fault actions.
+const (
+	ActionFail      = "fail"       // print Stderr, exit Exit, change nothing
+	ActionFailAfter = "fail-after" // do the real change, then print Stderr and exit Exit
+	ActionHang      = "hang"       // change nothing, release the lock, sleep until killed
+	ActionHangAfter = "hang-after" // do the real change, save, release the lock, sleep
+	ActionExit0Noop = "exit0-noop" // exit 0 silently without doing anything (a lying command)
+)
+
+// Fault is a rule that makes matching invocations of a command misbehave.
+type Fault struct {
+	Command string `json:"command"`         // zfs, stmfadm, zoneadm or zonecfg
+	Match   string `json:"match,omitempty"` // substring of "cmd arg1 arg2 ..."; empty = any
+	Nth     int    `json:"nth,omitempty"`   // first matching invocation that triggers (1-based); 0 = every
+	Times   int    `json:"times,omitempty"` // triggers before the rule is spent; 0 = unlimited
+	Action  string `json:"action"`
+	Exit    int    `json:"exit,omitempty"` // exit status for fail/fail-after (0 means 1)
+	Stderr  string `json:"stderr,omitempty"`
+
+	// Bookkeeping, kept in the state so counting spans processes.
+	Seen  int `json:"seen,omitempty"`  // matching invocations since the rule was added
+	Fired int `json:"fired,omitempty"` // times it triggered
+}
+
+func (f *Fault) validate() error {
+	switch f.Command {
+	case "zfs", "stmfadm", "zoneadm", "zonecfg":
+	default:
+		return fmt.Errorf("fault: unknown command %q", f.Command)
+	}
+	switch f.Action {
+	case ActionFail, ActionFailAfter, ActionHang, ActionHangAfter, ActionExit0Noop:
+	default:
+		return fmt.Errorf("fault: unknown action %q", f.Action)
+	}
+	if f.Nth < 0 || f.Times < 0 {
+		return fmt.Errorf("fault: nth and times must not be negative")
+	}
+	return nil
+}
+
+// exitCode is the status a failing fault exits with.
+func (f *Fault) exitCode() int {
+	if f.Exit == 0 {
+		return 1
+	}
+	return f.Exit
+}
+
+// stderrText is Stderr with a trailing newline, as commands print it.
+func (f *Fault) stderrText() string {
+	if f.Stderr == "" || strings.HasSuffix(f.Stderr, "\n") {
+		return f.Stderr
+	}
+	return f.Stderr + "\n"
+}
+
+// fire counts this invocation against every matching rule and returns the
+// first rule that triggers, or nil.
+func (s *State) fire(cmd string, args []string) *Fault {
+	line := strings.Join(append([]string{cmd}, args...), " ")
+	var hit *Fault
+	for _, f := range s.Faults {
+		if f.Command != cmd || !strings.Contains(line, f.Match) {
+			continue
+		}
+		f.Seen++
+		if hit != nil || f.Seen < f.Nth || (f.Times > 0 && f.Fired >= f.Times) {
+			continue
+		}
+		f.Fired++
+		hit = f
+	}
+	return hit
+}

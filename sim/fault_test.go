@@ -1,0 +1,143 @@
+package sim
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFaultActions(t *testing.T) {
+	cases := []struct {
+		name     string
+		fault    Fault
+		code     int
+		stdout   string
+		stderr   string
+		imported bool // did the import's state change happen
+		hung     bool
+	}{
+		{"fail", Fault{Command: "stmfadm", Match: "import-lu", Action: ActionFail, Exit: 1, Stderr: "stmfadm: resource busy"},
+			1, "", "stmfadm: resource busy\n", false, false},
+		{"fail-after", Fault{Command: "stmfadm", Match: "import-lu", Action: ActionFailAfter, Exit: 3, Stderr: "stmfadm: unknown error"},
+			3, "", "stmfadm: unknown error\n", true, false},
+		{"fail default exit", Fault{Command: "stmfadm", Action: ActionFail},
+			1, "", "", false, false},
+		{"exit0-noop", Fault{Command: "stmfadm", Match: "import-lu /dev", Action: ActionExit0Noop},
+			0, "", "", false, false},
+		{"hang", Fault{Command: "stmfadm", Match: "import-lu", Action: ActionHang},
+			-1, "", "", false, true},
+		{"hang-after", Fault{Command: "stmfadm", Match: "import-lu", Action: ActionHangAfter},
+			-1, "Logical unit imported: " + guid0 + "\n", "", true, true},
+		{"other command unaffected", Fault{Command: "zfs", Action: ActionFail},
+			0, "Logical unit imported: " + guid0 + "\n", "", true, false},
+		{"no match unaffected", Fault{Command: "stmfadm", Match: "create-lu", Action: ActionFail},
+			0, "Logical unit imported: " + guid0 + "\n", "", true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := seeded(t)
+			must(t, root, "stmfadm", "delete-lu", "-k", guid0)
+			hung := false
+			defer func(h func()) { hang = h }(hang)
+			hang = func() {
+				hung = true
+				// The lock must be free while the command hangs.
+				done := make(chan struct{})
+				go func() { _, _ = Load(root); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(5 * time.Second):
+					t.Error("state lock held while hanging")
+				}
+			}
+			if err := AddFault(root, c.fault); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, root, "stmfadm", "import-lu", "/dev/zvol/rdsk/pool/idisk0")
+			if r.code != c.code || r.stdout != c.stdout || r.stderr != c.stderr {
+				t.Errorf("got %v, want exit %d stdout %q stderr %q", r, c.code, c.stdout, c.stderr)
+			}
+			if hung != c.hung {
+				t.Errorf("hung = %v", hung)
+			}
+			if got := load(t, root).LU(guid0) != nil; got != c.imported {
+				t.Errorf("imported = %v, want %v", got, c.imported)
+			}
+			calls, err := Calls(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := calls[len(calls)-1]
+			if last.Exit != c.code || last.Argv[1] != "import-lu" || last.End.Before(last.Start) {
+				t.Errorf("last call %+v", last)
+			}
+		})
+	}
+}
+
+func TestFaultCounting(t *testing.T) {
+	cases := []struct {
+		name       string
+		nth, times int
+		want       string // per invocation: F = failed, . = ran
+	}{
+		{"every", 0, 0, "FFFF"},
+		{"first only", 1, 1, "F..."},
+		{"second only", 2, 1, ".F.."},
+		{"from second, twice", 2, 2, ".FF."},
+		{"twice from the start", 0, 2, "FF.."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := seeded(t)
+			if err := AddFault(root, Fault{Command: "zfs", Match: "zfs list", Nth: c.nth, Times: c.times, Action: ActionFail, Exit: 9}); err != nil {
+				t.Fatal(err)
+			}
+			var got strings.Builder
+			for range 4 {
+				run(t, root, "zfs", "get", "-H", "type", "pool") // does not match: not counted
+				if r := run(t, root, "zfs", "list", "-H", "pool"); r.code == 9 {
+					got.WriteByte('F')
+				} else {
+					got.WriteByte('.')
+				}
+			}
+			if got.String() != c.want {
+				t.Errorf("got %s, want %s", got.String(), c.want)
+			}
+			if f := load(t, root).Faults[0]; f.Seen != 4 {
+				t.Errorf("seen = %d", f.Seen)
+			}
+		})
+	}
+}
+
+func TestLatency(t *testing.T) {
+	root := seeded(t)
+	if err := SetLatency(root, 30*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	must(t, root, "zfs", "list")
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("command took %v with 30ms latency", d)
+	}
+	if err := SetLatency(root, 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := load(t, root); s.Latency != "" {
+		t.Errorf("latency = %q after reset", s.Latency)
+	}
+}
+
+func TestFaultValidation(t *testing.T) {
+	for _, f := range []Fault{
+		{Command: "ls", Action: ActionFail},
+		{Command: "zfs", Action: "explode"},
+		{Command: "zfs", Action: ActionFail, Nth: -1},
+	} {
+		if err := AddFault(t.TempDir(), f); err == nil {
+			t.Errorf("AddFault(%+v) accepted", f)
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Commands are the platform commands the multi-call binary answers to.
+var Commands = []string{"zfs", "stmfadm", "zoneadm", "zonecfg"}
+
+var platform = map[string]func(*env, []string) int{
+	"zfs":     runZfs,
+	"stmfadm": runStmfadm,
+	"zoneadm": runZoneadm,
+	"zonecfg": runZonecfg,
+}
+
+// env is what one command invocation works with.
+type env struct {
+	s      *State
+	name   string // basename of argv[0], used in messages as the real tools do
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func (e *env) outf(format string, a ...any) { fmt.Fprintf(e.stdout, format, a...) }
+func (e *env) errf(format string, a ...any) { fmt.Fprintf(e.stderr, format, a...) }
+
+// hang blocks until the process is killed; a variable so in-process tests
+// can replace it.
+var hang = func() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// Call is one line of ROOT/calls.log.
+type Call struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Argv  []string  `json:"argv"`
+	Exit  int       `json:"exit"`            // -1 when the invocation hung
+	Fault string    `json:"fault,omitempty"` // action of the fault rule that triggered
+}
+
+// CommandPath is where the simulated host has a command: ROOT/usr/sbin/NAME.
+func CommandPath(root, name string) string {
+	return filepath.Join(root, "usr", "sbin", name)
+}
+
+// InstallCommands makes ROOT/usr/sbin/{zfs,stmfadm,zoneadm,zonecfg} symlinks
+// to binary (the volctl-sim executable).
+func InstallCommands(root, binary string) error {
+	abs, err := filepath.Abs(binary)
+	if err != nil {
+		return fmt.Errorf("install commands: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "usr", "sbin"), 0o755); err != nil {
+		return fmt.Errorf("install commands: %w", err)
+	}
+	for _, c := range Commands {
+		p := CommandPath(root, c)
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("install %s: %w", c, err)
+		}
+		if err := os.Symlink(abs, p); err != nil {
+			return fmt.Errorf("install %s: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// Calls returns the parsed call log (empty if nothing ran yet).
+func Calls(root string) ([]Call, error) {
+	f, err := os.Open(filepath.Join(root, "calls.log"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read call log: %w", err)
+	}
+	defer f.Close()
+	var calls []Call
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		var c Call
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			return nil, fmt.Errorf("parse call log line %q: %w", sc.Text(), err)
+		}
+		calls = append(calls, c)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read call log: %w", err)
+	}
+	return calls, nil
+}
+
+// logCall appends one line; a single small O_APPEND write keeps lines whole
+// across concurrent processes.
+func logCall(root string, c Call) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(root, "calls.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = f.Write(append(b, '\n'))
+}
+
+// Main is the multi-call entry point: argv[0]'s base name selects zfs,
+// stmfadm, zoneadm or zonecfg; anything else is the volctl-sim
+// management command.
+func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(argv) == 0 {
+		fmt.Fprintln(stderr, "volctl-sim: no argv[0]")
+		return 2
+	}
+	name := filepath.Base(argv[0])
+	if _, ok := platform[name]; !ok {
+		return manage(argv[1:], stdout, stderr)
+	}
+	root, err := rootOf(argv[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
+		return 1
+	}
+	return runPlatform(root, name, argv, stdout, stderr)
+}
+
+// rootOf finds ROOT: $VOLCTL_SIM_ROOT, else three directories above the
+// command path ROOT/usr/sbin/<cmd> (the daemon runs commands with a minimal
+// environment, so this is the normal path).
+func rootOf(argv0 string) (string, error) {
+	if r := os.Getenv("VOLCTL_SIM_ROOT"); r != "" {
+		return r, nil
+	}
+	p := argv0
+	if !strings.Contains(p, "/") {
+		lp, err := exec.LookPath(p)
+		if err != nil {
+			return "", fmt.Errorf("cannot find root from argv[0] %q: %w", argv0, err)
+		}
+		p = lp
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("cannot find root from argv[0] %q: %w", argv0, err)
+	}
+	return filepath.Dir(filepath.Dir(filepath.Dir(abs))), nil
+}
+
+// runPlatform runs one platform command: latency, lock, load, faults, act,
+// save if changed, unlock, log.
+func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int {
+	call := Call{Start: time.Now(), Argv: argv}
+	finish := func(code int) int {
+		call.End, call.Exit = time.Now(), code
+		logCall(root, call)
+		return code
+	}
+	// Latency is slept outside the lock, as a slow command on a real host
+	// would not serialise the others while it waits.
+	if s, err := readState(root); err == nil && s.Latency != "" {
+		if d, err := time.ParseDuration(s.Latency); err == nil {
+			time.Sleep(d)
+		}
+	}
+	l, err := lockHost(root)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
+		return finish(1)
+	}
+	defer l.unlock()
+	s, err := readState(root)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
+		return finish(1)
+	}
+	before, err := encodeState(s)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
+		return finish(1)
+	}
+	save := func() error {
+		after, err := encodeState(s)
+		if err != nil || bytes.Equal(before, after) {
+			return err
+		}
+		return writeState(root, s)
+	}
+	args := argv[1:]
+	e := &env{s: s, name: name, stdout: stdout, stderr: stderr}
+	f := s.fire(name, args)
+	if f != nil {
+		call.Fault = f.Action
+	}
+	code := 0
+	switch {
+	case f == nil:
+		code = platform[name](e, args)
+	case f.Action == ActionFail:
+		fmt.Fprint(stderr, f.stderrText())
+		code = f.exitCode()
+	case f.Action == ActionExit0Noop:
+	case f.Action == ActionFailAfter:
+		// The change happens but the caller only sees the failure.
+		e.stdout, e.stderr = io.Discard, io.Discard
+		platform[name](e, args)
+		fmt.Fprint(stderr, f.stderrText())
+		code = f.exitCode()
+	case f.Action == ActionHang, f.Action == ActionHangAfter:
+		if f.Action == ActionHangAfter {
+			platform[name](e, args)
+		}
+		if err := save(); err != nil {
+			fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
+			return finish(1)
+		}
+		// Release the lock before sleeping so the rest of the host keeps
+		// working while this command is stuck.
+		l.unlock()
+		finish(-1)
+		hang()
+		return -1
+	}
+	if err := save(); err != nil {
+		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
+		return finish(1)
+	}
+	l.unlock()
+	return finish(code)
+}

@@ -1,0 +1,142 @@
+package sim
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+const manageUsage = `usage:
+  volctl-sim init ROOT                 empty host
+  volctl-sim seed ROOT                 seed scenario + command symlinks to this binary
+  volctl-sim install ROOT              only the command symlinks
+  volctl-sim state ROOT                dump state.json
+  volctl-sim fault add ROOT --cmd CMD [--match S] [--nth N] [--times N]
+                    --action fail|fail-after|hang|hang-after|exit0-noop [--exit N] [--stderr TEXT]
+  volctl-sim fault clear ROOT
+  volctl-sim latency ROOT DURATION     e.g. 5ms; 0 turns it off
+  volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data
+  volctl-sim read ROOT POOL/VOL        print a volume's data
+  volctl-sim calls ROOT                print calls.log as JSON lines
+`
+
+// manage runs the volctl-sim management subcommands.
+func manage(args []string, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "volctl-sim: %v\n", err)
+		return 1
+	}
+	if len(args) < 2 {
+		fmt.Fprint(stderr, manageUsage)
+		return 2
+	}
+	cmd, root, rest := args[0], args[1], args[2:]
+	if cmd == "fault" {
+		if len(args) < 3 {
+			fmt.Fprint(stderr, manageUsage)
+			return 2
+		}
+		cmd, root, rest = "fault "+args[1], args[2], args[3:]
+	}
+	var err error
+	switch cmd {
+	case "init":
+		err = Init(root)
+	case "seed":
+		if err = Seed(root); err == nil {
+			err = installSelf(root)
+		}
+	case "install":
+		err = installSelf(root)
+	case "state":
+		var s *State
+		if s, err = Load(root); err == nil {
+			var b []byte
+			b, err = encodeState(s)
+			stdout.Write(b)
+		}
+	case "fault add":
+		var f *Fault
+		if f, err = parseFaultFlags(rest, stderr); err != nil {
+			return 2
+		}
+		err = AddFault(root, *f)
+	case "fault clear":
+		err = ClearFaults(root)
+	case "latency":
+		if len(rest) != 1 {
+			fmt.Fprint(stderr, manageUsage)
+			return 2
+		}
+		var d time.Duration
+		if d, err = time.ParseDuration(rest[0]); err == nil {
+			err = SetLatency(root, d)
+		}
+	case "write":
+		if len(rest) != 2 {
+			fmt.Fprint(stderr, manageUsage)
+			return 2
+		}
+		err = WriteData(root, rest[0], []byte(rest[1]))
+	case "read":
+		if len(rest) != 1 {
+			fmt.Fprint(stderr, manageUsage)
+			return 2
+		}
+		var b []byte
+		if b, err = ReadData(root, rest[0]); err == nil {
+			fmt.Fprintf(stdout, "%s\n", b)
+		}
+	case "calls":
+		var calls []Call
+		if calls, err = Calls(root); err == nil {
+			enc := json.NewEncoder(stdout)
+			for _, c := range calls {
+				enc.Encode(c)
+			}
+		}
+	default:
+		fmt.Fprint(stderr, manageUsage)
+		return 2
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+func installSelf(root string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	return InstallCommands(root, exe)
+}
+
+func parseFaultFlags(args []string, stderr io.Writer) (*Fault, error) {
+	f := &Fault{}
+	fs := flag.NewFlagSet("volctl-sim fault add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.Command, "cmd", "", "command: zfs, stmfadm, zoneadm or zonecfg")
+	fs.StringVar(&f.Match, "match", "", "substring of the space-joined argv")
+	fs.IntVar(&f.Nth, "nth", 0, "first matching invocation that triggers (1-based; 0 = every)")
+	fs.IntVar(&f.Times, "times", 0, "triggers before the rule is spent (0 = unlimited)")
+	fs.StringVar(&f.Action, "action", "", "fail, fail-after, hang, hang-after or exit0-noop")
+	fs.IntVar(&f.Exit, "exit", 0, "exit status for fail/fail-after (0 means 1)")
+	fs.StringVar(&f.Stderr, "stderr", "", "text printed on stderr")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "volctl-sim: unexpected argument %q\n", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument")
+	}
+	if err := f.validate(); err != nil {
+		fmt.Fprintf(stderr, "volctl-sim: %v\n", err)
+		return nil, err
+	}
+	return f, nil
+}

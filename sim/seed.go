@@ -1,0 +1,90 @@
+package sim
+
+import "fmt"
+
+// Seed identities, fixed so tests and the demo can name them.
+const (
+	SeedGUID0   = "600144F0A613C900000054521D550001" // LU on pool/idisk0 (kz1's boot disk)
+	SeedGUID1   = "600144F0A613C900000054521D550002" // LU on pool/idisk1
+	SeedZone    = "kz1"
+	SeedZoneKey = "key-2"
+	SeedKZUUID  = "29be88cb-e61a-4204-8d9b-f4a61bf0efdd"
+	seedTime    = 1700000000
+)
+
+// Seed builds the demo scenario at root (see the package tests for its
+// shape): pool/idisk0 behind LU SeedGUID0 with two views, kernel zone kz1
+// booting from it over iSCSI, snapshot pool/idisk0@snap1 taken before the
+// zone's host data was re-initialised with a new key; pool/idisk1 behind LU
+// SeedGUID1 with snapshot @base; filesystem pool/data without an LU.
+func Seed(root string) error {
+	if err := Init(root); err != nil {
+		return err
+	}
+	if err := Update(root, seed); err != nil {
+		return fmt.Errorf("seed %s: %w", root, err)
+	}
+	return nil
+}
+
+func seed(s *State) error {
+	clock := int64(seedTime)
+	tick := func() int64 { clock += 60; return clock }
+	newDS := func(name, typ string, volsize int64) *Dataset {
+		d := &Dataset{Name: name, Type: typ, Creation: tick(), CreateTxg: s.txg(), Volsize: volsize}
+		s.Datasets = append(s.Datasets, d)
+		return d
+	}
+	snap := func(d *Dataset, name string) {
+		d.Snapshots = append(d.Snapshots, &Snapshot{
+			Name: name, Creation: tick(), CreateTxg: s.txg(), Volsize: d.Volsize,
+			Data: append([]byte(nil), d.Data...), HostData: cloneHostData(d.HostData),
+		})
+	}
+	newDS("pool", "filesystem", 0)
+	newDS("pool/data", "filesystem", 0)
+
+	disk0 := newDS("pool/idisk0", "volume", 1073741824)
+	disk0.Data = []byte("kz1 disk at snap1")
+	disk0.HostData = &HostData{KeyID: "key-1", Owner: s.HostID, Hostname: s.Hostname, State: ZoneInstalled, Updated: tick()}
+	snap(disk0, "snap1")
+	disk0.Data = []byte("kz1 disk after snap1")
+	disk0.HostData = &HostData{KeyID: "key-2", Owner: s.HostID, Hostname: s.Hostname, State: ZoneInstalled, Updated: tick()}
+	s.NextKey = 3
+
+	disk1 := newDS("pool/idisk1", "volume", 1073741824)
+	disk1.Data = []byte("idisk1 base")
+	snap(disk1, "base")
+
+	for _, x := range []struct {
+		d    *Dataset
+		guid string
+	}{{disk0, SeedGUID0}, {disk1, SeedGUID1}} {
+		path := "/dev/zvol/rdsk/" + x.d.Name
+		lu := &LU{GUID: x.guid, Alias: path, Size: x.d.Volsize, Blk: 512, VID: "SUN     ", PID: "COMSTAR         "}
+		x.d.Props = map[string]string{"stmf_sbd_lu": encodeMeta(lu)}
+		s.register(lu, path)
+	}
+
+	s.HostGroups = []*Group{{Name: "hg-kz", Members: []string{"iqn.1986-03.com.sun:01:kz-host1"}}}
+	s.TargetGroups = []*Group{
+		{Name: "tg-a", Members: []string{"iqn.1986-03.com.sun:02:tgt-a"}},
+		{Name: "tg-b", Members: []string{"iqn.1986-03.com.sun:02:tgt-b"}},
+	}
+	s.ViewTable[SeedGUID0] = []*View{
+		{Entry: 0, HostGroup: "hg-kz", TargetGroup: "tg-a", LUN: 0},
+		{Entry: 1, TargetGroup: "tg-b", LUN: 7},
+	}
+	s.ViewTable[SeedGUID1] = []*View{{Entry: 0, TargetGroup: "tg-a", LUN: 1}}
+
+	zero := 0
+	s.Zones = []*Zone{{
+		Name: SeedZone, Brand: "solaris-kz", IPType: "excl", UUID: SeedKZUUID,
+		State: ZoneInstalled, Key: SeedZoneKey, HostID: "0x2e7d2173",
+		Devices: []*ZoneDevice{{
+			ID: 0, BootPri: &zero,
+			Storage: "iscsi://127.0.0.1:3260/luname.naa.600144f0a613c900000054521d550001",
+		}},
+	}}
+	return nil
+}

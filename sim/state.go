@@ -1,0 +1,443 @@
+// Package sim is a simulated Oracle Solaris 11.4 storage host: ZFS datasets,
+// COMSTAR logical units and views, and kernel zones, driven through the same
+// commands (zfs, stmfadm, zoneadm, zonecfg) with the output formats, error
+// texts and exit codes of ../shared/spec. All state lives in ROOT/state.json;
+// each command invocation is one process that locks, loads, acts and saves,
+// so concurrent commands behave like on a real host. Fault rules in the state
+// make chosen invocations fail, lie or hang, for testing an orchestrator.
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// State is the whole simulated host. Fields are exported so tests can
+// inspect and edit it through Load and Update.
+type State struct {
+	HostID   string `json:"hostid"`   // this global zone's hostid (8 hex)
+	Hostname string `json:"hostname"` // this global zone's hostname
+	Latency  string `json:"latency,omitempty"`
+
+	NextTxg    uint64 `json:"next_txg"`
+	NextZoneID int    `json:"next_zone_id"`
+	NextKey    int    `json:"next_key"`
+	LUCounter  int    `json:"lu_counter"`
+
+	Datasets     []*Dataset         `json:"datasets"`
+	LUs          map[string]*LU     `json:"lus"`   // key: uppercase GUID; registered LUs only
+	ViewTable    map[string][]*View `json:"views"` // key: uppercase GUID; independent of LUs
+	HostGroups   []*Group           `json:"host_groups"`
+	TargetGroups []*Group           `json:"target_groups"`
+	ProviderData map[string]string  `json:"provider_data"` // SMF sbd data: lowercase GUID -> file
+	Zones        []*Zone            `json:"zones"`
+	Faults       []*Fault           `json:"faults"`
+}
+
+// Dataset is a filesystem or volume with its snapshots.
+type Dataset struct {
+	Name      string            `json:"name"`
+	Type      string            `json:"type"` // "filesystem" or "volume"
+	Creation  int64             `json:"creation"`
+	CreateTxg uint64            `json:"createtxg"`
+	Volsize   int64             `json:"volsize,omitempty"`
+	Data      []byte            `json:"data,omitempty"`
+	HostData  *HostData         `json:"hostdata,omitempty"`
+	Props     map[string]string `json:"props,omitempty"` // local properties, e.g. stmf_sbd_lu
+	Snapshots []*Snapshot       `json:"snapshots,omitempty"`
+}
+
+// Snapshot captures a volume's content (data and host data) and volsize.
+// Properties are not captured: rollback leaves them as they are.
+type Snapshot struct {
+	Name      string    `json:"name"` // the part after '@'
+	Creation  int64     `json:"creation"`
+	CreateTxg uint64    `json:"createtxg"`
+	Volsize   int64     `json:"volsize,omitempty"`
+	Data      []byte    `json:"data,omitempty"`
+	HostData  *HostData `json:"hostdata,omitempty"`
+}
+
+// HostData is the kernel-zone host data block kept on the boot disk.
+type HostData struct {
+	KeyID    string `json:"key_id"`
+	Owner    string `json:"owner_hostid"`
+	Hostname string `json:"hostname,omitempty"`
+	State    string `json:"state"` // installed, running, detached
+	Updated  int64  `json:"updated,omitempty"`
+}
+
+// LU is a registered sbd logical unit.
+type LU struct {
+	GUID     string `json:"guid"` // uppercase
+	DataFile string `json:"data_file"`
+	Alias    string `json:"alias"`
+	Size     int64  `json:"size"`
+	Blk      int    `json:"blk"`
+	VID      string `json:"vid"`
+	PID      string `json:"pid"`
+	Serial   string `json:"serial,omitempty"`
+	MgmtURL  string `json:"mgmt_url,omitempty"`
+	WP       bool   `json:"wp,omitempty"`
+	WCD      bool   `json:"wcd,omitempty"`
+	State    string `json:"state"` // Online or Offline
+	// Busy models initiators that keep the LU from going offline within
+	// the kernel's 5 s: delete-lu then fails with "resource busy" (after it
+	// has already dropped provider data and, without -k, the views).
+	Busy bool `json:"busy,omitempty"`
+}
+
+// View is one view entry of a GUID. Empty group means All.
+type View struct {
+	Entry       int    `json:"entry"`
+	HostGroup   string `json:"host_group,omitempty"`
+	TargetGroup string `json:"target_group,omitempty"`
+	LUN         int    `json:"lun"`
+}
+
+// Group is a host group or target group.
+type Group struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members,omitempty"`
+}
+
+// Zone is a non-global zone (kernel zones are what matters here).
+type Zone struct {
+	Name    string        `json:"name"`
+	Brand   string        `json:"brand"`
+	IPType  string        `json:"ip_type"` // excl or shared
+	UUID    string        `json:"uuid"`
+	State   string        `json:"state"`
+	ID      int           `json:"id,omitempty"` // set while ready/running
+	Key     string        `json:"key"`          // /etc/zones/keys/<name>
+	HostID  string        `json:"hostid,omitempty"`
+	Devices []*ZoneDevice `json:"devices,omitempty"`
+}
+
+// ZoneDevice is a zonecfg device resource. BootPri nil = not specified.
+type ZoneDevice struct {
+	ID      int    `json:"id"`
+	Storage string `json:"storage"`
+	BootPri *int   `json:"bootpri,omitempty"`
+}
+
+// Dataset returns the filesystem or volume with that name, or nil.
+func (s *State) Dataset(name string) *Dataset {
+	for _, d := range s.Datasets {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Zvol returns the volume with that name, or nil.
+func (s *State) Zvol(name string) *Dataset {
+	if d := s.Dataset(name); d != nil && d.Type == "volume" {
+		return d
+	}
+	return nil
+}
+
+// Snapshot returns the named snapshot of the dataset, or nil.
+func (d *Dataset) Snapshot(name string) *Snapshot {
+	for _, sn := range d.Snapshots {
+		if sn.Name == name {
+			return sn
+		}
+	}
+	return nil
+}
+
+// LU returns the registered LU with that GUID (any case), or nil.
+func (s *State) LU(guid string) *LU {
+	return s.LUs[strings.ToUpper(guid)]
+}
+
+// Views returns the view entries of a GUID (any case), sorted by entry.
+func (s *State) Views(guid string) []*View {
+	vs := append([]*View(nil), s.ViewTable[strings.ToUpper(guid)]...)
+	sort.Slice(vs, func(i, j int) bool { return vs[i].Entry < vs[j].Entry })
+	return vs
+}
+
+// Zone returns the zone with that name, or nil.
+func (s *State) Zone(name string) *Zone {
+	for _, z := range s.Zones {
+		if z.Name == name {
+			return z
+		}
+	}
+	return nil
+}
+
+// HostGroup returns the named host group, or nil.
+func (s *State) HostGroup(name string) *Group { return findGroup(s.HostGroups, name) }
+
+// TargetGroup returns the named target group, or nil.
+func (s *State) TargetGroup(name string) *Group { return findGroup(s.TargetGroups, name) }
+
+func findGroup(gs []*Group, name string) *Group {
+	for _, g := range gs {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// zvolOfPath maps /dev/zvol/rdsk/POOL/VOL or /dev/zvol/dsk/POOL/VOL to
+// POOL/VOL, as sbd_get_zvol_name does.
+func zvolOfPath(path string) (string, bool) {
+	for _, p := range []string{"/dev/zvol/rdsk/", "/dev/zvol/dsk/"} {
+		if strings.HasPrefix(path, p) && len(path) > len(p) {
+			return path[len(p):], true
+		}
+	}
+	return "", false
+}
+
+// holder returns the registered LU that holds the zvol open exclusively
+// (through either alias path), or nil.
+func (s *State) holder(zvol string) *LU {
+	for _, g := range sortedKeys(s.LUs) {
+		lu := s.LUs[g]
+		if name, ok := zvolOfPath(lu.DataFile); ok && name == zvol {
+			return lu
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// now returns a creation time that never goes backwards within the state,
+// so creation order and createtxg order agree even with a fake seed clock.
+func (s *State) now() int64 {
+	t := time.Now().Unix()
+	for _, d := range s.Datasets {
+		if d.Creation >= t {
+			t = d.Creation + 1
+		}
+		for _, sn := range d.Snapshots {
+			if sn.Creation >= t {
+				t = sn.Creation + 1
+			}
+		}
+	}
+	return t
+}
+
+func (s *State) txg() uint64 {
+	s.NextTxg++
+	return s.NextTxg
+}
+
+func newState() *State {
+	return &State{
+		HostID:       "8f3a21c4",
+		Hostname:     "sim-host1",
+		NextTxg:      1,
+		NextZoneID:   1,
+		NextKey:      1,
+		LUs:          map[string]*LU{},
+		ViewTable:    map[string][]*View{},
+		ProviderData: map[string]string{},
+	}
+}
+
+// fillMaps makes nil maps empty after decoding, so commands can write to them.
+func (s *State) fillMaps() {
+	if s.LUs == nil {
+		s.LUs = map[string]*LU{}
+	}
+	if s.ViewTable == nil {
+		s.ViewTable = map[string][]*View{}
+	}
+	if s.ProviderData == nil {
+		s.ProviderData = map[string]string{}
+	}
+}
+
+func statePath(root string) string { return filepath.Join(root, "state.json") }
+
+func readState(root string) (*State, error) {
+	b, err := os.ReadFile(statePath(root))
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	s := &State{}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", statePath(root), err)
+	}
+	s.fillMaps()
+	return s, nil
+}
+
+func encodeState(s *State) ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// writeState replaces state.json atomically (temp file + rename), so a
+// reader without the lock never sees a half-written file.
+func writeState(root string, s *State) error {
+	b, err := encodeState(s)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(root, ".state-*.json")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(f.Name(), statePath(root)); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// Init creates an empty host at root: the directory, state.json and usr/sbin/.
+func Init(root string) error {
+	if err := os.MkdirAll(filepath.Join(root, "usr", "sbin"), 0o755); err != nil {
+		return fmt.Errorf("init %s: %w", root, err)
+	}
+	l, err := lockHost(root)
+	if err != nil {
+		return fmt.Errorf("init %s: %w", root, err)
+	}
+	defer l.unlock()
+	return writeState(root, newState())
+}
+
+// Load returns a snapshot of the state; changing it changes nothing on disk.
+func Load(root string) (*State, error) {
+	l, err := lockHost(root)
+	if err != nil {
+		return nil, err
+	}
+	defer l.unlock()
+	return readState(root)
+}
+
+// Update runs fn on the state under the lock and saves the result if fn
+// returns nil.
+func Update(root string, fn func(*State) error) error {
+	l, err := lockHost(root)
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	s, err := readState(root)
+	if err != nil {
+		return err
+	}
+	if err := fn(s); err != nil {
+		return err
+	}
+	return writeState(root, s)
+}
+
+// AddFault appends a fault rule; its invocation counter starts at zero.
+func AddFault(root string, f Fault) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	f.Seen, f.Fired = 0, 0
+	return Update(root, func(s *State) error {
+		s.Faults = append(s.Faults, &f)
+		return nil
+	})
+}
+
+// ClearFaults removes every fault rule.
+func ClearFaults(root string) error {
+	return Update(root, func(s *State) error {
+		s.Faults = nil
+		return nil
+	})
+}
+
+// SetLatency sets the delay slept before every platform command (0 = none).
+func SetLatency(root string, d time.Duration) error {
+	return Update(root, func(s *State) error {
+		s.Latency = ""
+		if d > 0 {
+			s.Latency = d.String()
+		}
+		return nil
+	})
+}
+
+// WriteData replaces a volume's content, as an initiator writing to it would.
+func WriteData(root, zvol string, data []byte) error {
+	return Update(root, func(s *State) error {
+		d := s.Zvol(zvol)
+		if d == nil {
+			return fmt.Errorf("write %s: %w", zvol, ErrNoZvol)
+		}
+		d.Data = append([]byte(nil), data...)
+		return nil
+	})
+}
+
+// ReadData returns a volume's content.
+func ReadData(root, zvol string) ([]byte, error) {
+	s, err := Load(root)
+	if err != nil {
+		return nil, err
+	}
+	d := s.Zvol(zvol)
+	if d == nil {
+		return nil, fmt.Errorf("read %s: %w", zvol, ErrNoZvol)
+	}
+	return d.Data, nil
+}
+
+// ErrNoZvol is returned by the Go API for a volume that does not exist.
+var ErrNoZvol = errors.New("no such volume")
+
+// sameContent reports whether two volume contents (data + host data) are equal.
+func sameContent(d1 []byte, h1 *HostData, d2 []byte, h2 *HostData) bool {
+	if !bytes.Equal(d1, d2) {
+		return false
+	}
+	if h1 == nil || h2 == nil {
+		return h1 == h2
+	}
+	return *h1 == *h2
+}
+
+func cloneHostData(h *HostData) *HostData {
+	if h == nil {
+		return nil
+	}
+	c := *h
+	return &c
+}
