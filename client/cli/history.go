@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+func (a *app) historyCmd() *cobra.Command {
+	var limit int
+	var volume string
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "List operations from the journal, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if volume != "" {
+				if err := validateVolume(volume); err != nil {
+					return err
+				}
+			}
+			if limit < 0 {
+				return invalid("--limit %d is negative", limit)
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			resp, err := c.Operations.ListOperations(cmd.Context(), &v1.ListOperationsRequest{Limit: int32(limit), Volume: volume})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(resp, true)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATE\tSNAPSHOT\tSTARTED\tDURATION\tOUTAGE\tBY")
+			for _, op := range resp.GetOperations() {
+				outage := "-"
+				if op.GetOutage() != nil {
+					outage = op.GetOutage().AsDuration().Round(time.Millisecond).String()
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", op.GetId(), opWord(op.GetState()), op.GetSnapshot(),
+					op.GetCreated().AsTime().UTC().Format(time.DateTime),
+					op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond), outage, dash(op.GetRequestedBy()))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many operations")
+	cmd.Flags().StringVar(&volume, "volume", "", "only operations on this volume")
+	return cmd
+}
+
+func parseID(s string) (uint64, error) {
+	id, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || id == 0 {
+		return 0, invalid("operation id %q: want a positive number (see volctl history)", s)
+	}
+	return id, nil
+}
+
+func (a *app) opCmd() *cobra.Command {
+	op := &cobra.Command{Use: "op", Short: "Operations in the journal"}
+	op.AddCommand(&cobra.Command{
+		Use:   "show ID",
+		Short: "Show an operation with every step and every command it ran",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			resp, err := c.Operations.GetOperation(cmd.Context(), &v1.GetOperationRequest{Id: id})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(resp, true)
+			}
+			a.printOperation(resp.GetOperation())
+			return nil
+		},
+	})
+	return op
+}
+
+func (a *app) printOperation(op *v1.Operation) {
+	a.printf("Operation %d: %s %s -> %s\n", op.GetId(), op.GetKind(), op.GetVolume(), op.GetSnapshot())
+	a.printf("  state:     %s\n", opWord(op.GetState()))
+	a.printf("  started:   %s\n", op.GetCreated().AsTime().UTC().Format(time.RFC3339Nano))
+	a.printf("  updated:   %s\n", op.GetUpdated().AsTime().UTC().Format(time.RFC3339Nano))
+	if op.GetRequestedBy() != "" {
+		a.printf("  by:        %s\n", op.GetRequestedBy())
+	}
+	o := op.GetOptions()
+	a.printf("  options:   halt-zones=%v destroy-newer=%v keep-hostdata=%v\n", o.GetHaltZones(), o.GetDestroyNewer(), o.GetKeepHostdata())
+	if op.GetOutage() != nil {
+		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", op.GetOutage().AsDuration().Round(time.Microsecond))
+	}
+	if op.GetRecoveries() > 0 {
+		a.printf("  recovered: %d times\n", op.GetRecoveries())
+	}
+	if op.GetError() != "" {
+		a.printf("  error:     %s\n", op.GetError())
+	}
+	if op.GetAttention() != "" {
+		a.printf("  attention: %s\n", op.GetAttention())
+	}
+	if p := op.GetPlan(); p != nil {
+		a.printf("Captured identity:\n")
+		a.printPlan(&v1.Plan{Volume: p.GetVolume(), Snapshot: p.GetSnapshot(), LogicalUnits: p.GetLogicalUnits(),
+			Zones: p.GetZones(), NewerSnapshots: p.GetNewerSnapshots(), Warnings: p.GetWarnings()}, false)
+	}
+	a.printf("Steps:\n")
+	for _, s := range op.GetSteps() {
+		d := ""
+		if s.GetStarted() != nil && s.GetFinished() != nil {
+			d = " (" + s.GetFinished().AsTime().Sub(s.GetStarted().AsTime()).Round(time.Microsecond).String() + ")"
+		}
+		window := ""
+		if s.GetInOutageWindow() {
+			window = " [outage window]"
+		}
+		a.printf("  %d. %-14s %s%s%s\n", s.GetIndex(), s.GetName(), stepWord(s.GetState()), d, window)
+		if s.GetError() != "" {
+			a.printf("       error: %s\n", s.GetError())
+		}
+		a.printCommands("", s.GetCommands())
+		a.printCommands("undo ", s.GetCompensationCommands())
+	}
+}
+
+func (a *app) printCommands(prefix string, cmds []*v1.CommandRun) {
+	for _, c := range cmds {
+		a.printf("       %s$ %s\n", prefix, strings.Join(c.GetArgv(), " "))
+		a.printf("           exit %d, %s, at %s\n", c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Microsecond),
+			c.GetStarted().AsTime().UTC().Format("15:04:05.000"))
+		if c.GetError() != "" {
+			a.printf("           error: %s\n", c.GetError())
+		}
+		for _, l := range strings.Split(strings.TrimRight(c.GetStderr(), "\n"), "\n") {
+			if l != "" {
+				a.printf("           stderr: %s\n", l)
+			}
+		}
+	}
+}
+
+func (a *app) recoverCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover ID",
+		Short: "Retry an operation that needs attention: finish it, or restore what it changed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			p := &progress{a: a, started: map[int32]time.Time{}}
+			final, err := c.Recover(cmd.Context(), id, func(m *v1.RecoverOperationResponse) {
+				if a.json() {
+					_ = a.printJSON(m, false)
+					return
+				}
+				if s := m.GetStep(); s != nil {
+					p.step(s)
+				}
+			})
+			if final != nil && !a.json() {
+				a.printResult(final)
+			}
+			return err
+		},
+	}
+}

@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/volctl/volctl/daemon/zfs"
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+func (a *app) rollbackCmd() *cobra.Command {
+	var opts v1.RollbackOptions
+	var dryRun, wait bool
+	var requestID string
+	cmd := &cobra.Command{
+		Use:   "rollback POOL/VOL@SNAP",
+		Short: "Roll a volume back to a snapshot, keeping its LU identity and views",
+		Long: `Roll a volume back to a snapshot as one transaction: the LU is deleted keeping
+its views, the volume rolled back, the LU re-imported with the same GUID and
+properties, missing views added back exactly (host group, target group, LUN),
+everything verified, and kernel zones on the volume re-attached with fresh host
+data and booted if they ran. Progress streams live; a failure before the
+rollback restores everything, one after it is retried and then left for
+'volctl recover'.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			snap := args[0]
+			if err := validateSnapshot(snap); err != nil {
+				return err
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if dryRun {
+				resp, err := c.Rollbacks.PlanRollback(cmd.Context(), &v1.PlanRollbackRequest{Snapshot: snap, Options: &opts})
+				if err != nil {
+					return err
+				}
+				if a.json() {
+					return a.printJSON(resp, true)
+				}
+				a.printPlan(resp.GetPlan(), true)
+				return nil
+			}
+			if requestID == "" {
+				requestID = uuid.NewString()
+			}
+			p := &progress{a: a, started: map[int32]time.Time{}}
+			final, err := c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, Options: &opts, RequestId: requestID, Wait: wait},
+				func(m *v1.RollbackResponse) {
+					if a.json() {
+						_ = a.printJSON(m, false)
+						return
+					}
+					switch {
+					case m.GetPlan() != nil:
+						p.plan = m.GetPlan()
+						a.printPlan(p.plan, false)
+					case m.GetStep() != nil:
+						p.step(m.GetStep())
+					}
+				})
+			if final != nil && !a.json() {
+				a.printResult(final)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&dryRun, "dry-run", false, "show the plan (identity captured, exact commands) and change nothing")
+	f.BoolVar(&opts.HaltZones, "halt-zones", false, "halt zones running on the volume (booted again afterwards)")
+	f.BoolVar(&opts.DestroyNewer, "destroy-newer", false, "allow destroying snapshots newer than the target")
+	f.BoolVar(&opts.KeepHostdata, "keep-hostdata", false, "attach zones plainly instead of re-initialising their host data")
+	f.BoolVar(&opts.AcceptSessions, "accept-sessions", false, "allow the rollback while initiators are connected (Linux/tgt)")
+	f.BoolVar(&wait, "wait", false, "wait for a running operation on the volume instead of failing")
+	f.StringVar(&requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
+	return cmd
+}
+
+// validateSnapshot rejects bad names before anything is sent.
+func validateSnapshot(name string) error {
+	if name == "" {
+		return invalid("empty snapshot name: want POOL/VOL@SNAP")
+	}
+	if err := zfs.ValidateSnapshotName(name); err != nil {
+		return invalid("%v: want POOL/VOL@SNAP", err)
+	}
+	return nil
+}
+
+func validateVolume(name string) error {
+	if name == "" {
+		return invalid("empty volume name: want POOL/VOL")
+	}
+	if strings.Contains(name, "@") {
+		return invalid("%q is a snapshot name: want a volume, POOL/VOL", name)
+	}
+	if err := zfs.ValidateDatasetName(name); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
+}
+
+func (a *app) printPlan(p *v1.Plan, withCommands bool) {
+	a.printf("Roll %s back to %s\n", p.GetVolume(), p.GetSnapshot())
+	for _, lu := range p.GetLogicalUnits() {
+		a.printf("  LU %s  %s  (%s, %d bytes)\n", lu.GetGuid(), lu.GetDataFile(), lu.GetOperationalStatus(), lu.GetSize())
+		for _, v := range lu.GetViews() {
+			a.printf("    view %d: host group %s, target group %s, LUN %d\n", v.GetEntry(), v.GetHostGroup(), v.GetTargetGroup(), v.GetLun())
+		}
+	}
+	for _, z := range p.GetZones() {
+		a.printf("  zone %s (%s, %s) on %s\n", z.GetName(), z.GetBrand(), z.GetState(), strings.Join(z.GetStorage(), ", "))
+	}
+	for _, s := range p.GetNewerSnapshots() {
+		a.printf("  destroys newer snapshot %s\n", s)
+	}
+	for _, w := range p.GetWarnings() {
+		a.printf("  warning: %s\n", w)
+	}
+	if !withCommands {
+		return
+	}
+	a.printf("Steps:\n")
+	for i, s := range p.GetSteps() {
+		window := ""
+		if s.GetInOutageWindow() {
+			window = "  [outage window]"
+		}
+		a.printf("  %d. %s: %s%s\n", i, s.GetName(), s.GetDescription(), window)
+		for _, c := range s.GetCommands() {
+			a.printf("       %s\n", strings.Join(c.GetArgv(), " "))
+		}
+	}
+	a.printf("Dry run: nothing was changed.\n")
+}
+
+// progress renders step events as they arrive.
+type progress struct {
+	a       *app
+	plan    *v1.Plan
+	started map[int32]time.Time
+}
+
+func (p *progress) counter(i int32) string {
+	if p.plan == nil {
+		return fmt.Sprintf("[%d]", i)
+	}
+	return fmt.Sprintf("[%d/%d]", i, len(p.plan.GetSteps())-1)
+}
+
+func (p *progress) step(e *v1.StepEvent) {
+	a := p.a
+	verb := ""
+	if e.GetCompensation() {
+		verb = "undo "
+	}
+	switch {
+	case e.GetCommand() != nil:
+		c := e.GetCommand()
+		a.printf("      $ %s  (exit %d, %s)\n", strings.Join(c.GetArgv(), " "), c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Millisecond))
+		if c.GetError() != "" {
+			a.printf("        error: %s\n", c.GetError())
+		}
+		for _, l := range strings.Split(strings.TrimSpace(c.GetStderr()), "\n") {
+			if l != "" {
+				a.printf("        %s\n", l)
+			}
+		}
+	case e.GetMessage() != "":
+		a.printf("      note: %s\n", e.GetMessage())
+	default:
+		switch e.GetState() {
+		case v1.StepState_STEP_STATE_RUNNING, v1.StepState_STEP_STATE_COMPENSATING:
+			p.started[e.GetIndex()] = e.GetTime().AsTime()
+			a.printf("%s %s%s\n", p.counter(e.GetIndex()), verb, e.GetName())
+		default:
+			d := e.GetTime().AsTime().Sub(p.started[e.GetIndex()]).Round(time.Millisecond)
+			a.printf("      %s%s %s (%s)\n", verb, e.GetName(), stepWord(e.GetState()), d)
+		}
+	}
+}
+
+func stepWord(s v1.StepState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "STEP_STATE_"))
+}
+
+func opWord(s v1.OperationState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "OPERATION_STATE_"))
+}
+
+func (a *app) printResult(op *v1.Operation) {
+	var total time.Duration
+	if op.GetCreated() != nil && op.GetUpdated() != nil {
+		total = op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond)
+	}
+	a.printf("Operation %d %s: %s -> %s in %s", op.GetId(), opWord(op.GetState()), op.GetVolume(), op.GetSnapshot(), total)
+	if op.GetOutage() != nil {
+		a.printf(", LU outage window %s", op.GetOutage().AsDuration().Round(time.Millisecond))
+	}
+	a.printf("\n")
+	if op.GetError() != "" {
+		a.printf("  error: %s\n", op.GetError())
+	}
+	if op.GetAttention() != "" {
+		a.printf("  needs attention: %s\n", op.GetAttention())
+	}
+	a.printf("  details: volctl op show %d\n", op.GetId())
+}

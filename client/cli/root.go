@@ -1,0 +1,118 @@
+// Package cli is the volctl command line. Each noun has its own file; they
+// share one client setup (dial) and one output switch (--output).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/volctl/volctl/client"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// app is the state shared by every command.
+type app struct {
+	socket string
+	output string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Main runs volctl with args and returns the exit status: the gRPC status
+// code of the failure (see client.ExitCode), 0 on success.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	if _, ok := status.FromError(err); !ok {
+		// cobra's own errors (unknown flag, wrong number of arguments) are
+		// bad input.
+		err = status.Error(codes.InvalidArgument, err.Error())
+	}
+	fmt.Fprintf(stderr, "volctl: %s\n", client.Message(err))
+	return client.ExitCode(err)
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "volctl",
+		Short: "Roll ZFS volumes exported over iSCSI back to a snapshot, safely",
+		Long: `volctl talks to volctld, which rolls a ZFS volume exported over iSCSI back to a
+snapshot as one journaled transaction: the LU keeps its GUID, properties and
+views, and the kernel zones on the volume come back with fresh host data.
+
+Exit status: 0 on success, otherwise the gRPC status code of the failure
+(3 invalid argument, 5 not found, 9 failed precondition, 10 aborted: busy or
+rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if a.output != "text" && a.output != "json" {
+				return status.Errorf(codes.InvalidArgument, "--output %q: want text or json", a.output)
+			}
+			return nil
+		},
+	}
+	sock := os.Getenv("VOLCTL_SOCKET")
+	if sock == "" {
+		sock = client.DefaultSocket
+	}
+	root.PersistentFlags().StringVar(&a.socket, "socket", sock, "volctld's unix socket (env VOLCTL_SOCKET)")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	root.AddCommand(a.rollbackCmd(), a.lsCmd(), a.showCmd(), a.snapshotsCmd(), a.snapshotCmd(),
+		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd())
+	return root
+}
+
+// dial is the one client setup every command uses.
+func (a *app) dial() (*client.Client, error) {
+	return client.Dial(a.socket)
+}
+
+func (a *app) json() bool { return a.output == "json" }
+
+// printJSON writes one message as JSON (one line per message for streams).
+func (a *app) printJSON(m proto.Message, multiline bool) error {
+	opts := protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: true}
+	if multiline {
+		opts.Multiline = true
+		opts.Indent = "  "
+	}
+	b, err := opts.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(a.stdout, string(b))
+	return err
+}
+
+func (a *app) printf(format string, args ...any) { fmt.Fprintf(a.stdout, format, args...) }
+
+// invalid is a client-side rejection of bad input, before anything is sent.
+func invalid(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}
+
+var errNoArgs = errors.New("no arguments")

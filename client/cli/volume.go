@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+func (a *app) lsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List volumes with their LUs, views, snapshots and zones",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			resp, err := c.Volumes.ListVolumes(cmd.Context(), &v1.ListVolumesRequest{})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(resp, true)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VOLUME\tVOLSIZE\tLU\tVIEWS\tSNAPSHOTS\tZONES")
+			for _, v := range resp.GetVolumes() {
+				var guids []string
+				views := 0
+				for _, lu := range v.GetLogicalUnits() {
+					guids = append(guids, lu.GetGuid())
+					views += len(lu.GetViews())
+				}
+				var zones []string
+				for _, z := range v.GetZones() {
+					zones = append(zones, z.GetName())
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", v.GetName(), bytesStr(v.GetVolsize()), dash(strings.Join(guids, ",")),
+					views, len(v.GetSnapshots()), dash(strings.Join(zones, ",")))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) showCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show POOL/VOL",
+		Short: "Show a volume: its LUs with every property and view, snapshots, zones",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := validateVolume(args[0]); err != nil {
+				return err
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			resp, err := c.Volumes.GetVolume(cmd.Context(), &v1.GetVolumeRequest{Name: args[0]})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(resp, true)
+			}
+			a.printVolume(resp.GetVolume())
+			return nil
+		},
+	}
+}
+
+func (a *app) printVolume(v *v1.Volume) {
+	a.printf("Volume %s (%s, %s)\n", v.GetName(), v.GetType(), bytesStr(v.GetVolsize()))
+	if len(v.GetLogicalUnits()) == 0 {
+		a.printf("  no LU is backed by this volume\n")
+	}
+	for _, lu := range v.GetLogicalUnits() {
+		a.printf("  LU %s\n", lu.GetGuid())
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 1, ' ', 0)
+		row := func(k, val string) { fmt.Fprintf(tw, "    %s\t%s\n", k+":", val) }
+		row("Status", lu.GetOperationalStatus())
+		row("Data file", lu.GetDataFile())
+		row("Alias", dash(lu.GetAlias()))
+		row("Size", fmt.Sprint(lu.GetSize()))
+		row("Block size", fmt.Sprint(lu.GetBlockSize()))
+		row("Vendor/Product", fmt.Sprintf("%q / %q", lu.GetVendorId(), lu.GetProductId()))
+		row("Serial", dash(lu.GetSerial()))
+		row("Write protect", fmt.Sprint(lu.GetWriteProtect()))
+		row("Writeback cache disabled", fmt.Sprint(lu.GetWritebackCacheDisabled()))
+		for k, val := range lu.GetProperties() {
+			row(k, val)
+		}
+		_ = tw.Flush()
+		if len(lu.GetViews()) == 0 {
+			a.printf("    no views: no host can see this LU\n")
+		}
+		for _, vw := range lu.GetViews() {
+			a.printf("    view %d: host group %s, target group %s, LUN %d\n", vw.GetEntry(), vw.GetHostGroup(), vw.GetTargetGroup(), vw.GetLun())
+		}
+	}
+	for _, z := range v.GetZones() {
+		a.printf("  zone %s (%s): %s, storage %s\n", z.GetName(), z.GetBrand(), z.GetState(), strings.Join(z.GetStorage(), ", "))
+	}
+	a.printf("  snapshots: %d", len(v.GetSnapshots()))
+	for _, s := range v.GetSnapshots() {
+		a.printf(" %s", s.GetName()[strings.Index(s.GetName(), "@"):])
+	}
+	a.printf("\n")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// bytesStr is a size in binary units, as zfs prints them.
+func bytesStr(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(n) / float64(div)
+	s := fmt.Sprintf("%.1f", v)
+	s = strings.TrimSuffix(s, ".0")
+	return s + string("KMGTPE"[exp])
+}

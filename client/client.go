@@ -1,0 +1,137 @@
+// Package client is the Go client of volctld, and (in cli/) the volctl
+// command line.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+// DefaultSocket is where volctld listens unless configured otherwise.
+const DefaultSocket = "/var/run/volctld/volctld.sock"
+
+// Client holds a connection and a stub per service.
+type Client struct {
+	conn       *grpc.ClientConn
+	Volumes    v1.VolumeServiceClient
+	Snapshots  v1.SnapshotServiceClient
+	Rollbacks  v1.RollbackServiceClient
+	Operations v1.OperationServiceClient
+}
+
+// Dial connects to volctld's unix socket. It looks at the socket first so
+// that a daemon that is not running is a clear error, not a timeout.
+func Dial(socket string) (*Client, error) {
+	fi, err := os.Stat(socket)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, status.Errorf(codes.Unavailable, "volctld is not running: no socket at %s (start volctld, or pass --socket)", socket)
+	case errors.Is(err, os.ErrPermission):
+		return nil, status.Errorf(codes.PermissionDenied, "cannot reach %s: permission denied (volctl needs the socket's owner or group)", socket)
+	case err != nil:
+		return nil, status.Errorf(codes.Unavailable, "socket %s: %v", socket, err)
+	case fi.Mode()&os.ModeSocket == 0:
+		return nil, status.Errorf(codes.InvalidArgument, "%s is not a socket", socket)
+	}
+	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "connect to %s: %v", socket, err)
+	}
+	return New(conn), nil
+}
+
+// New wraps an existing connection (tests use bufconn).
+func New(conn *grpc.ClientConn) *Client {
+	return &Client{conn: conn,
+		Volumes:    v1.NewVolumeServiceClient(conn),
+		Snapshots:  v1.NewSnapshotServiceClient(conn),
+		Rollbacks:  v1.NewRollbackServiceClient(conn),
+		Operations: v1.NewOperationServiceClient(conn),
+	}
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Rollback runs a rollback and calls fn with every message of the stream. It
+// returns the final operation (also when the rollback failed) and the
+// stream's status.
+func (c *Client) Rollback(ctx context.Context, req *v1.RollbackRequest, fn func(*v1.RollbackResponse)) (*v1.Operation, error) {
+	stream, err := c.Rollbacks.Rollback(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var final *v1.Operation
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return final, nil
+		}
+		if err != nil {
+			return final, err
+		}
+		if op := m.GetOperation(); op != nil {
+			final = op
+		}
+		if fn != nil {
+			fn(m)
+		}
+	}
+}
+
+// Recover retries an operation that needs attention, like Rollback.
+func (c *Client) Recover(ctx context.Context, id uint64, fn func(*v1.RecoverOperationResponse)) (*v1.Operation, error) {
+	stream, err := c.Operations.RecoverOperation(ctx, &v1.RecoverOperationRequest{Id: id})
+	if err != nil {
+		return nil, err
+	}
+	var final *v1.Operation
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return final, nil
+		}
+		if err != nil {
+			return final, err
+		}
+		if op := m.GetOperation(); op != nil {
+			final = op
+		}
+		if fn != nil {
+			fn(m)
+		}
+	}
+}
+
+// ExitCode maps an error to volctl's exit status: the gRPC status code
+// number (0 OK, 3 InvalidArgument, 5 NotFound, 9 FailedPrecondition,
+// 10 Aborted, 13 Internal, 14 Unavailable, ...). An error without a status
+// is 2 (Unknown).
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if s, ok := status.FromError(err); ok {
+		return int(s.Code())
+	}
+	return int(codes.Unknown)
+}
+
+// Message is the text of an error without gRPC's "rpc error: code = ..."
+// wrapping.
+func Message(err error) string {
+	if s, ok := status.FromError(err); ok {
+		return fmt.Sprintf("%s (%s)", s.Message(), s.Code())
+	}
+	return err.Error()
+}
