@@ -3,8 +3,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -95,16 +96,23 @@ func (a *app) json() bool { return a.output == "json" }
 
 // printJSON writes one message as JSON (one line per message for streams).
 func (a *app) printJSON(m proto.Message, multiline bool) error {
-	opts := protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: true}
-	if multiline {
-		opts.Multiline = true
-		opts.Indent = "  "
-	}
-	b, err := opts.Marshal(m)
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(a.stdout, string(b))
+	// protojson varies its whitespace on purpose; re-format with
+	// encoding/json so the output is stable for scripts.
+	var buf bytes.Buffer
+	if multiline {
+		err = json.Indent(&buf, b, "", "  ")
+	} else {
+		err = json.Compact(&buf, b)
+	}
+	if err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err = a.stdout.Write(buf.Bytes())
 	return err
 }
 
@@ -114,5 +122,3 @@ func (a *app) printf(format string, args ...any) { fmt.Fprintf(a.stdout, format,
 func invalid(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }
-
-var errNoArgs = errors.New("no arguments")

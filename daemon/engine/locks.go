@@ -72,16 +72,5 @@ func (l *locks) release(keys []string) {
 	l.changed = make(chan struct{})
 }
 
-// held returns the keys currently held and their holders (for status).
-func (l *locks) held() map[string]uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make(map[string]uint64, len(l.holders))
-	for k, v := range l.holders {
-		out[k] = v
-	}
-	return out
-}
-
 func volumeKey(vol string) string { return "volume " + vol }
 func zoneKey(zone string) string  { return "zone " + zone }

@@ -1,0 +1,103 @@
+package cli_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	simtest.Cleanup()
+	os.Exit(code)
+}
+
+// TestScripts runs the CLI transcripts in testdata/script: the real volctl
+// against a real volctld on a seeded simulated Solaris host.
+func TestScripts(t *testing.T) {
+	bin := simtest.Build(t)
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			root := filepath.Join(env.WorkDir, "host")
+			if err := sim.Seed(root); err != nil {
+				return err
+			}
+			if err := sim.InstallCommands(root, filepath.Join(bin, "volctl-sim")); err != nil {
+				return err
+			}
+			env.Defer(func() { simtest.KillHung(root) })
+			// Unix socket paths are limited to 108 bytes; WorkDir can be long.
+			sockDir, err := os.MkdirTemp("", "vs")
+			if err != nil {
+				return err
+			}
+			env.Defer(func() { os.RemoveAll(sockDir) })
+			sock := filepath.Join(sockDir, "s")
+			cfg := fmt.Sprintf(`platform = "solaris"
+socket = %q
+db = %q
+retry_delay = "10ms"
+[commands]
+zfs = %q
+stmfadm = %q
+zoneadm = %q
+zonecfg = %q
+`, sock, filepath.Join(env.WorkDir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "stmfadm"),
+				sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"))
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "volctld.toml"), []byte(cfg), 0o644); err != nil {
+				return err
+			}
+			env.Setenv("PATH", bin+string(os.PathListSeparator)+root+"/usr/sbin"+string(os.PathListSeparator)+os.Getenv("PATH"))
+			env.Setenv("VOLCTL_SOCKET", sock)
+			env.Setenv("HOST", root)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// waitsock waits until volctld answers on $VOLCTL_SOCKET.
+			"waitsock": func(ts *testscript.TestScript, neg bool, args []string) {
+				sock := ts.Getenv("VOLCTL_SOCKET")
+				for i := 0; i < 200; i++ {
+					if c, err := net.Dial("unix", sock); err == nil {
+						c.Close()
+						return
+					}
+					time.Sleep(25 * time.Millisecond)
+				}
+				ts.Fatalf("volctld did not listen on %s", sock)
+			},
+			// code N prog args...: run prog and require exit status N.
+			"code": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: code N prog args...")
+				}
+				want, err := strconv.Atoi(args[0])
+				if err != nil {
+					ts.Fatalf("code: %v", err)
+				}
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%s: %v", args[1], err)
+				}
+				if got != want {
+					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+				}
+			},
+		},
+	})
+}

@@ -1,0 +1,341 @@
+package solaris_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/solaris"
+	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
+	"github.com/volctl/volctl/store"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	simtest.Cleanup()
+	os.Exit(code)
+}
+
+func paths(root string) solaris.Paths {
+	return solaris.Paths{Zfs: sim.CommandPath(root, "zfs"), Stmfadm: sim.CommandPath(root, "stmfadm"),
+		Zoneadm: sim.CommandPath(root, "zoneadm"), Zonecfg: sim.CommandPath(root, "zonecfg")}
+}
+
+// newEngine runs an engine on a fresh journal against the host at root.
+func newEngine(t *testing.T, root string, cfg engine.Config) (*engine.Engine, *store.DB) {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if cfg.RetryDelay == 0 {
+		cfg.RetryDelay = 10 * time.Millisecond
+	}
+	if cfg.DefaultTimeout == 0 {
+		cfg.DefaultTimeout = 10 * time.Second
+	}
+	e := engine.New(ctx, db, solaris.New(paths(root)), cfg, nil)
+	t.Cleanup(func() { cancel(); e.Wait(); db.Close() })
+	return e, db
+}
+
+// host runs a platform command on the simulated host directly (as an admin
+// would), failing the test if it fails.
+func host(t *testing.T, root string, argv ...string) string {
+	t.Helper()
+	out, err := exec.Command(sim.CommandPath(root, argv[0]), argv[1:]...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return string(out)
+}
+
+// mutating lists the calls that could have changed the host.
+func mutating(t *testing.T, root string) []string {
+	t.Helper()
+	calls, err := sim.Calls(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range calls {
+		if len(c.Argv) < 2 {
+			continue
+		}
+		verb := c.Argv[1]
+		if len(c.Argv) > 3 && c.Argv[1] == "-z" {
+			verb = c.Argv[3]
+		}
+		switch verb {
+		case "list", "get", "list-lu", "list-view", "info", "list-hg", "list-tg", "list-state":
+			continue
+		}
+		out = append(out, strings.Join(append([]string{filepath.Base(c.Argv[0])}, c.Argv[1:]...), " "))
+	}
+	return out
+}
+
+func rollback(t *testing.T, e *engine.Engine, snap string, opts store.Options) (*store.Operation, []engine.Event, error) {
+	t.Helper()
+	var events []engine.Event
+	op, err := e.Rollback(context.Background(), engine.Request{Snapshot: snap, Options: opts}, func(ev engine.Event) {
+		events = append(events, ev)
+	})
+	return op, events, err
+}
+
+func TestRollbackSeed(t *testing.T) {
+	root := simtest.Host(t)
+	e, db := newEngine(t, root, engine.Config{})
+	op, events, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if op.State != store.OpSucceeded {
+		t.Fatalf("state %s: %s", op.State, op.Error)
+	}
+	simtest.Must(t, root, simtest.AtSnapshot)
+
+	st, _ := sim.Load(root)
+	if k := st.Zone("kz1").Key; k == sim.SeedZoneKey {
+		t.Errorf("kz1 still has key %s: host data was not re-initialised", k)
+	}
+	wantSeq := []string{
+		"zoneadm -z kz1 detach",
+		"stmfadm delete-lu -k " + sim.SeedGUID0,
+		"zfs rollback pool/idisk0@snap1",
+		"stmfadm import-lu /dev/zvol/rdsk/pool/idisk0",
+		"zoneadm -z kz1 attach -x initialize-hostdata",
+	}
+	if got := mutating(t, root); !slices.Equal(got, wantSeq) {
+		t.Errorf("changes made:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(wantSeq, "\n  "))
+	}
+	// The journal has every step done and every command with its result.
+	stored, err := db.GetOperation(op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range stored.Steps {
+		names = append(names, s.Name)
+		if s.State != store.StepDone {
+			t.Errorf("step %s is %s", s.Name, s.State)
+		}
+		if len(s.Commands) == 0 {
+			t.Errorf("step %s journaled no command", s.Name)
+		}
+		for _, c := range s.Commands {
+			if !filepath.IsAbs(c.Argv[0]) || c.Started.IsZero() || c.Duration <= 0 {
+				t.Errorf("step %s: command not fully recorded: %+v", s.Name, c)
+			}
+		}
+	}
+	wantSteps := []string{"capture", "detach-zones", "delete-lu", "rollback", "import-lu", "restore-views", "verify", "attach-zones"}
+	if !slices.Equal(names, wantSteps) {
+		t.Errorf("steps %v, want %v", names, wantSteps)
+	}
+	if len(stored.Identity.LUs) != 1 || len(stored.Identity.LUs[0].Views) != 2 || len(stored.Identity.Zones) != 1 {
+		t.Errorf("captured identity incomplete: %+v", stored.Identity)
+	}
+	if d := stored.OutageEnd.Sub(stored.OutageStart); d <= 0 {
+		t.Errorf("outage window %s", d)
+	}
+	if events[0].Plan == nil || events[len(events)-1].Final == nil {
+		t.Errorf("stream must start with the plan and end with the operation")
+	}
+}
+
+func TestRollbackRefusedChangesNothing(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, root string)
+		snap  string
+		opts  store.Options
+		want  error
+		msg   string
+	}{
+		{name: "missing snapshot", snap: "pool/idisk0@nope", want: engine.ErrNotFound, msg: "does not exist"},
+		{name: "unknown volume", snap: "pool/nosuch@snap1", want: engine.ErrNotFound, msg: "does not exist"},
+		{name: "shell metacharacters", snap: "pool/idisk0@snap1;rm -rf /", want: engine.ErrInvalid},
+		{name: "empty", snap: "", want: engine.ErrInvalid},
+		{name: "too long", snap: "pool/" + strings.Repeat("x", 260) + "@s", want: engine.ErrInvalid, msg: "too long"},
+		{name: "no snapshot part", snap: "pool/idisk0@", want: engine.ErrInvalid},
+		{name: "filesystem", snap: "pool/data@x", want: engine.ErrInvalid, msg: "not a volume",
+			setup: func(t *testing.T, root string) { host(t, root, "zfs", "snapshot", "pool/data@x") }},
+		{name: "newer snapshot without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "pool/idisk0@snap2",
+			setup: func(t *testing.T, root string) { host(t, root, "zfs", "snapshot", "pool/idisk0@snap2") }},
+		{name: "running zone without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "--halt-zones",
+			setup: func(t *testing.T, root string) { host(t, root, "zoneadm", "-z", "kz1", "boot") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := simtest.Host(t)
+			if tc.setup != nil {
+				tc.setup(t, root)
+			}
+			before, _ := os.ReadFile(filepath.Join(root, "state.json"))
+			callsBefore := len(mutating(t, root))
+			e, db := newEngine(t, root, engine.Config{})
+			_, _, err := rollback(t, e, tc.snap, tc.opts)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if tc.msg != "" && !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not say %q", err, tc.msg)
+			}
+			if got := mutating(t, root)[callsBefore:]; len(got) > 0 {
+				t.Errorf("refused rollback changed the host: %v", got)
+			}
+			after, _ := os.ReadFile(filepath.Join(root, "state.json"))
+			if string(before) != string(after) {
+				t.Error("host state changed")
+			}
+			if ops, _ := db.ListOperations(0, nil); len(ops) != 0 {
+				t.Errorf("a refused request journaled %d operations", len(ops))
+			}
+		})
+	}
+}
+
+func TestKeepHostdataFailsClearlyOnKeyError(t *testing.T) {
+	root := simtest.Host(t)
+	e, _ := newEngine(t, root, engine.Config{Retries: 2})
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{KeepHostdata: true})
+	if !errors.Is(err, engine.ErrNeedsAttention) {
+		t.Fatalf("err = %v, want needs attention", err)
+	}
+	if op.State != store.OpNeedsAttention {
+		t.Fatalf("state %s", op.State)
+	}
+	for _, want := range []string{"Encryption key is incorrect", "initialize-hostdata", "attach-zones"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+	// A permanent error is not retried: one plain attach only.
+	n := 0
+	for _, c := range mutating(t, root) {
+		if c == "zoneadm -z kz1 attach" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("plain attach ran %d times, want 1", n)
+	}
+	st, _ := sim.Load(root)
+	if string(st.Zvol("pool/idisk0").Data) != simtest.DataAtSnap || st.LU(sim.SeedGUID0) == nil || len(st.Views(sim.SeedGUID0)) != 2 {
+		t.Error("the rollback itself and the LU identity must be complete before the zone step")
+	}
+	// The admin follows the advice and recovers: the zone comes back.
+	host(t, root, "zoneadm", "-z", "kz1", "attach", "-x", "initialize-hostdata")
+	op, err = e.Recover(context.Background(), op.ID, func(engine.Event) {})
+	if err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("recover: %v, state %v", err, op.State)
+	}
+	simtest.Must(t, root, simtest.AtSnapshot)
+}
+
+func TestHaltZonesBootsThemAgain(t *testing.T) {
+	root := simtest.Host(t)
+	host(t, root, "zoneadm", "-z", "kz1", "boot")
+	e, _ := newEngine(t, root, engine.Config{})
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{HaltZones: true})
+	if err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("rollback: %v", err)
+	}
+	st, _ := sim.Load(root)
+	if z := st.Zone("kz1"); z.State != sim.ZoneRunning {
+		t.Errorf("kz1 is %s, want running again", z.State)
+	}
+	got := mutating(t, root)
+	if !slices.Contains(got, "zoneadm -z kz1 halt") || got[len(got)-1] != "zoneadm -z kz1 boot" {
+		t.Errorf("want halt before and boot last: %v", got)
+	}
+}
+
+func TestDestroyNewer(t *testing.T) {
+	root := simtest.Host(t)
+	host(t, root, "zfs", "snapshot", "pool/idisk0@snap2")
+	e, _ := newEngine(t, root, engine.Config{})
+	plan, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1", Options: store.Options{DestroyNewer: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(plan.Identity.NewerSnapshots, []string{"pool/idisk0@snap2"}) {
+		t.Errorf("plan names newer snapshots %v", plan.Identity.NewerSnapshots)
+	}
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{DestroyNewer: true})
+	if err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("rollback: %v", err)
+	}
+	if !slices.Contains(mutating(t, root), "zfs rollback -r pool/idisk0@snap1") {
+		t.Error("rollback without -r")
+	}
+	st, _ := sim.Load(root)
+	if st.Zvol("pool/idisk0").Snapshot("snap2") != nil {
+		t.Error("snap2 survived")
+	}
+	simtest.Must(t, root, simtest.AtSnapshot)
+}
+
+func TestPlanIsADryRun(t *testing.T) {
+	root := simtest.Host(t)
+	before, _ := os.ReadFile(filepath.Join(root, "state.json"))
+	e, db := newEngine(t, root, engine.Config{})
+	op, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planned []string
+	for _, s := range op.Steps {
+		for _, argv := range s.Planned {
+			planned = append(planned, filepath.Base(argv[0])+" "+strings.Join(argv[1:], " "))
+		}
+	}
+	want := []string{"zoneadm -z kz1 detach", "stmfadm delete-lu -k " + sim.SeedGUID0, "zfs rollback pool/idisk0@snap1",
+		"stmfadm import-lu /dev/zvol/rdsk/pool/idisk0", "zoneadm -z kz1 attach -x initialize-hostdata"}
+	if !slices.Equal(planned, want) {
+		t.Errorf("planned:\n  %s\nwant:\n  %s", strings.Join(planned, "\n  "), strings.Join(want, "\n  "))
+	}
+	after, _ := os.ReadFile(filepath.Join(root, "state.json"))
+	if string(before) != string(after) || len(mutating(t, root)) != 0 {
+		t.Error("plan changed the host")
+	}
+	if ops, _ := db.ListOperations(0, nil); len(ops) != 0 {
+		t.Error("plan journaled an operation")
+	}
+}
+
+func TestMissingMetadataRecreatesLUWithCapturedGUID(t *testing.T) {
+	root := simtest.Host(t)
+	// The zvol's stmf_sbd_lu is gone (e.g. the zvol was recreated from a
+	// send stream): import-lu says "meta file error".
+	if err := sim.Update(root, func(s *sim.State) error {
+		delete(s.Zvol("pool/idisk0").Props, "stmf_sbd_lu")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, root, engine.Config{})
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
+	if err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("rollback: %v", err)
+	}
+	var created bool
+	for _, c := range mutating(t, root) {
+		created = created || strings.HasPrefix(c, "stmfadm create-lu -p guid="+sim.SeedGUID0)
+	}
+	if !created {
+		t.Error("LU not re-created with the captured GUID")
+	}
+	simtest.Must(t, root, simtest.AtSnapshot)
+}

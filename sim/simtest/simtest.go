@@ -1,0 +1,191 @@
+// Package simtest gives tests a seeded simulated Solaris host whose commands
+// run as real processes (the volctl-sim binary behind ROOT/usr/sbin
+// symlinks), and checks a host against the seed's identity after a rollback.
+package simtest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/volctl/volctl/sim"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// Build compiles volctl-sim, volctld and volctl once per test process and
+// returns the directory that holds them.
+func Build(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "volctl-bin-")
+		if buildErr != nil {
+			return
+		}
+		args := []string{"build", "-o", buildDir + "/"}
+		for _, c := range []string{"volctl-sim", "volctld", "volctl"} {
+			args = append(args, "github.com/volctl/volctl/cmd/"+c)
+		}
+		out, err := exec.Command("go", args...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+// Cleanup removes the binaries; call it from TestMain after m.Run.
+func Cleanup() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
+// Host seeds a simulated host in a temp dir and returns its root.
+func Host(t testing.TB) string {
+	t.Helper()
+	bin := Build(t)
+	root := filepath.Join(t.TempDir(), "host")
+	if err := sim.Seed(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.InstallCommands(root, filepath.Join(bin, "volctl-sim")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { KillHung(root) })
+	return root
+}
+
+// KillHung kills every simulated command still running for root (those a
+// "hang" fault left sleeping): they run in their own process groups, so
+// nothing else would.
+func KillHung(root string) {
+	prefix := []byte(filepath.Join(root, "usr", "sbin") + "/")
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.HasPrefix(cmdline, prefix) {
+			continue
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// Seed identity, as the seed builds it.
+var (
+	SeedViews     = []string{"All|tg-b|7", "hg-kz|tg-a|0"}
+	DataAtSnap    = "kz1 disk at snap1"
+	DataAfterSnap = "kz1 disk after snap1"
+)
+
+// Outcome is which side of the rollback the volume ended on.
+type Outcome int
+
+// Outcomes.
+const (
+	Untouched Outcome = iota
+	AtSnapshot
+)
+
+func (o Outcome) String() string {
+	if o == AtSnapshot {
+		return "at snapshot"
+	}
+	return "untouched"
+}
+
+// Check verifies the seed's pool/idisk0 export after a rollback that ended
+// with outcome: the LU with GUID, properties and both views exactly as
+// seeded, the data entirely on one side, snap1 still there, and kz1 attached
+// (installed) with host data its key can read. It returns every problem
+// found (none: consistent).
+func Check(root string, want Outcome) []string {
+	st, err := sim.Load(root)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var bad []string
+	lu := st.LU(sim.SeedGUID0)
+	switch {
+	case lu == nil:
+		bad = append(bad, "LU "+sim.SeedGUID0+" is not registered")
+	default:
+		if lu.State != "Online" {
+			bad = append(bad, "LU state "+lu.State)
+		}
+		if lu.DataFile != "/dev/zvol/rdsk/pool/idisk0" || lu.Alias != "/dev/zvol/rdsk/pool/idisk0" ||
+			lu.Size != 1073741824 || lu.Blk != 512 || lu.VID != "SUN     " || lu.PID != "COMSTAR         " || lu.WP || lu.WCD {
+			bad = append(bad, fmt.Sprintf("LU properties changed: %+v", *lu))
+		}
+	}
+	var views []string
+	for _, v := range st.Views(sim.SeedGUID0) {
+		hg, tg := v.HostGroup, v.TargetGroup
+		if hg == "" {
+			hg = "All"
+		}
+		if tg == "" {
+			tg = "All"
+		}
+		views = append(views, fmt.Sprintf("%s|%s|%d", hg, tg, v.LUN))
+	}
+	slices.Sort(views)
+	if !slices.Equal(views, SeedViews) {
+		bad = append(bad, fmt.Sprintf("views %v, want %v", views, SeedViews))
+	}
+	vol := st.Zvol("pool/idisk0")
+	if vol == nil {
+		return append(bad, "zvol pool/idisk0 is gone")
+	}
+	wantData := DataAfterSnap
+	if want == AtSnapshot {
+		wantData = DataAtSnap
+	}
+	if string(vol.Data) != wantData {
+		bad = append(bad, fmt.Sprintf("data %q, want %q (%s)", vol.Data, wantData, want))
+	}
+	if vol.Snapshot("snap1") == nil {
+		bad = append(bad, "snapshot pool/idisk0@snap1 is gone")
+	}
+	z := st.Zone(sim.SeedZone)
+	switch {
+	case z == nil:
+		bad = append(bad, "zone kz1 is gone")
+	case z.State != sim.ZoneInstalled:
+		bad = append(bad, "zone kz1 is "+z.State+", want installed")
+	case vol.HostData == nil || vol.HostData.KeyID != z.Key:
+		bad = append(bad, fmt.Sprintf("zone kz1 key %q cannot read the disk's host data (%+v)", z.Key, vol.HostData))
+	}
+	// The other volume must never be touched.
+	if lu1 := st.LU(sim.SeedGUID1); lu1 == nil || lu1.State != "Online" {
+		bad = append(bad, "LU "+sim.SeedGUID1+" of pool/idisk1 was disturbed")
+	}
+	return bad
+}
+
+// Must fails the test with every problem Check found.
+func Must(t testing.TB, root string, want Outcome) {
+	t.Helper()
+	if bad := Check(root, want); len(bad) > 0 {
+		t.Fatalf("host not consistent (%s):\n  %s", want, strings.Join(bad, "\n  "))
+	}
+}
