@@ -23,6 +23,11 @@ var (
 	// ErrNeedsAttention: a step failed and the operation could neither
 	// finish nor restore; volctl recover retries it.
 	ErrNeedsAttention = errors.New("needs attention")
+	// ErrNotCommitted: a step after the point of no return found that the
+	// commit step did not take effect after all (a command that exited 0
+	// and did nothing). The saga then compensates backwards instead of
+	// rolling forward.
+	ErrNotCommitted = errors.New("the rollback did not take effect")
 	// ErrShuttingDown: the daemon is stopping.
 	ErrShuttingDown = errors.New("daemon is shutting down")
 )

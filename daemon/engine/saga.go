@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -217,7 +218,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 		}
 		x := &Exec{s: s, index: i}
 		err := step.Do(ctx, x)
-		for attempt := 1; err != nil && s.committed() && !IsPermanent(err) && attempt <= s.e.cfg.Retries && ctx.Err() == nil; attempt++ {
+		for attempt := 1; err != nil && s.committed() && !IsPermanent(err) && !errors.Is(err, ErrNotCommitted) && attempt <= s.e.cfg.Retries && ctx.Err() == nil; attempt++ {
 			s.e.log.Warn("step failed, retrying", "op", s.op.ID, "step", step.Name, "attempt", attempt, "error", err)
 			x.Note("retrying after: %v", err)
 			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
@@ -247,6 +248,16 @@ func (s *saga) forward(ctx context.Context, from int) {
 					return
 				}
 				continue
+			}
+		}
+		if errors.Is(err, ErrNotCommitted) {
+			// Believe the data: the commit step's success was a lie, so the
+			// world is still on the near side and can be restored.
+			for j, st := range s.steps {
+				if st.Commit && s.op.Steps[j].State == store.StepDone {
+					s.op.Steps[j].State = store.StepFailed
+					s.op.Steps[j].Error = err.Error()
+				}
 			}
 		}
 		if !s.committed() {

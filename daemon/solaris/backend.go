@@ -111,6 +111,12 @@ func (b *Backend) lusOf(ctx context.Context, run execx.RunFunc, vol string) ([]s
 		if err != nil {
 			return nil, fmt.Errorf("list views of %s: %w", lu.GUID, err)
 		}
+		// Two sources must agree before the identity is trusted: a view
+		// missed here would be missed when restoring.
+		if lu.ViewEntryCount >= 0 && lu.ViewEntryCount != len(views) {
+			return nil, fmt.Errorf("LU %s: list-lu counts %d views but list-view shows %d: refusing to capture an uncertain identity",
+				lu.GUID, lu.ViewEntryCount, len(views))
+		}
 		out = append(out, toStoreLU(lu, views))
 	}
 	return out, nil
@@ -147,6 +153,12 @@ func (b *Backend) zonesOf(ctx context.Context, run execx.RunFunc, vol string, lu
 	if err != nil {
 		return nil, fmt.Errorf("list zones: %w", err)
 	}
+	// zoneadm list always shows the global zone: output without it is not
+	// to be trusted (a zone missed here would keep running on a disk that
+	// goes back under it).
+	if !slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Name == "global" }) {
+		return nil, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
+	}
 	var out []store.Zone
 	for _, z := range zones {
 		if z.Name == "global" {
@@ -155,6 +167,10 @@ func (b *Backend) zonesOf(ctx context.Context, run execx.RunFunc, vol string, lu
 		storage, err := k.Storage(ctx, z.Name)
 		if err != nil {
 			return nil, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
+		}
+		if len(storage) == 0 && z.Brand == "solaris-kz" {
+			// A kernel zone always has a boot device.
+			return nil, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
 		}
 		var on []string
 		for _, uri := range storage {
@@ -310,18 +326,20 @@ func (s *sagaSteps) zoneState(ctx context.Context, x *engine.Exec, zone string) 
 	return st, nil
 }
 
-// zoneTo runs `zoneadm -z Z verb` unless the zone is already in want, then
-// reads the state back.
-func (s *sagaSteps) zoneTo(ctx context.Context, x *engine.Exec, zone, from, want string, argv []string) error {
+// zoneTo runs `zoneadm -z Z verb` unless the zone is already in one of the
+// wanted states, then reads the state back. want[0] is what the command
+// leads to; the others also count as done (an undo that finds a zone
+// attached and running has nothing to attach).
+func (s *sagaSteps) zoneTo(ctx context.Context, x *engine.Exec, zone, from string, argv []string, want ...string) error {
 	st, err := s.zoneState(ctx, x, zone)
 	if err != nil {
 		return err
 	}
-	if st == want {
+	if slices.Contains(want, st) {
 		return nil
 	}
 	if st != from {
-		return fmt.Errorf("zone %s is %s, expected %s or %s", zone, st, from, want)
+		return fmt.Errorf("zone %s is %s, expected %s or %s", zone, st, from, strings.Join(want, " or "))
 	}
 	if _, err := x.Run(ctx, argv); err != nil {
 		return fmt.Errorf("zone %s: %w", zone, err)
@@ -329,8 +347,8 @@ func (s *sagaSteps) zoneTo(ctx context.Context, x *engine.Exec, zone, from, want
 	if st, err = s.zoneState(ctx, x, zone); err != nil {
 		return err
 	}
-	if st != want {
-		return fmt.Errorf("zone %s is %s after %s, expected %s", zone, st, strings.Join(argv[1:], " "), want)
+	if st != want[0] {
+		return fmt.Errorf("zone %s is %s after %s, expected %s", zone, st, strings.Join(argv[1:], " "), want[0])
 	}
 	return nil
 }
@@ -351,7 +369,7 @@ func (s *sagaSteps) haltZones(zones []store.Zone) engine.Step {
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "running", "installed", k.Argv(z.Name, "halt")); err != nil {
+			if err := s.zoneTo(ctx, x, z.Name, "running", k.Argv(z.Name, "halt"), "installed"); err != nil {
 				return err
 			}
 		}
@@ -359,7 +377,7 @@ func (s *sagaSteps) haltZones(zones []store.Zone) engine.Step {
 	}
 	st.Undo = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "installed", "running", k.Argv(z.Name, "boot")); err != nil {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "boot"), "running"); err != nil {
 				return err
 			}
 		}
@@ -376,7 +394,7 @@ func (s *sagaSteps) detachZones(zones []store.Zone) engine.Step {
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "installed", "configured", k.Argv(z.Name, "detach")); err != nil {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "detach"), "configured"); err != nil {
 				return err
 			}
 		}
@@ -386,7 +404,7 @@ func (s *sagaSteps) detachZones(zones []store.Zone) engine.Step {
 	// matches the zone's key: a plain attach.
 	st.Undo = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "configured", "installed", k.AttachArgv(z.Name, false)); err != nil {
+			if err := s.zoneTo(ctx, x, z.Name, "configured", k.AttachArgv(z.Name, false), "installed", "running"); err != nil {
 				return err
 			}
 		}
@@ -659,7 +677,8 @@ func (s *sagaSteps) verify() engine.Step {
 			return fmt.Errorf("read back %s: %w", s.op.Identity.Volume, err)
 		}
 		if !ok {
-			return fmt.Errorf("%s is not at %s (written since it is not 0, or a newer snapshot is left)", s.op.Identity.Volume, s.op.Identity.Snapshot)
+			return fmt.Errorf("%s is not at %s (written since it is not 0, or a newer snapshot is left) although zfs rollback exited 0: %w",
+				s.op.Identity.Volume, s.op.Identity.Snapshot, engine.ErrNotCommitted)
 		}
 		return nil
 	}
@@ -680,7 +699,7 @@ func (s *sagaSteps) attachZones(zones []store.Zone) engine.Step {
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
-			err := s.zoneTo(ctx, x, z.Name, "configured", "installed", k.AttachArgv(z.Name, initFor(z)))
+			err := s.zoneTo(ctx, x, z.Name, "configured", k.AttachArgv(z.Name, initFor(z)), "installed", "running")
 			if err != nil && kz.IsKeyError(stderrOf(err)) {
 				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without --keep-hostdata",
 					err, s.op.Snapshot, z.Name))
@@ -702,7 +721,7 @@ func (s *sagaSteps) bootZones(zones []store.Zone) engine.Step {
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "installed", "running", k.Argv(z.Name, "boot")); err != nil {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "boot"), "running"); err != nil {
 				return err
 			}
 		}

@@ -118,7 +118,11 @@ func (o Outcome) String() string {
 // seeded, the data entirely on one side, snap1 still there, and kz1 attached
 // (installed) with host data its key can read. It returns every problem
 // found (none: consistent).
-func Check(root string, want Outcome) []string {
+func Check(root string, want Outcome) []string { return CheckZone(root, want, sim.ZoneInstalled) }
+
+// CheckZone is Check with kz1 expected in zoneState (running when it ran
+// before the rollback).
+func CheckZone(root string, want Outcome, zoneState string) []string {
 	st, err := sim.Load(root)
 	if err != nil {
 		return []string{err.Error()}
@@ -170,8 +174,8 @@ func Check(root string, want Outcome) []string {
 	switch {
 	case z == nil:
 		bad = append(bad, "zone kz1 is gone")
-	case z.State != sim.ZoneInstalled:
-		bad = append(bad, "zone kz1 is "+z.State+", want installed")
+	case z.State != zoneState:
+		bad = append(bad, "zone kz1 is "+z.State+", want "+zoneState)
 	case vol.HostData == nil || vol.HostData.KeyID != z.Key:
 		bad = append(bad, fmt.Sprintf("zone kz1 key %q cannot read the disk's host data (%+v)", z.Key, vol.HostData))
 	}
@@ -187,5 +191,19 @@ func Must(t testing.TB, root string, want Outcome) {
 	t.Helper()
 	if bad := Check(root, want); len(bad) > 0 {
 		t.Fatalf("host not consistent (%s):\n  %s", want, strings.Join(bad, "\n  "))
+	}
+}
+
+// Summary prints "<kind>: N injected, M consistent" on stdout and appends it
+// to the file named by $VOLCTL_SUMMARY (make test prints that file, since go
+// test hides a passing package's output).
+func Summary(kind string, injected, consistent int) {
+	line := fmt.Sprintf("%s: %d injected, %d consistent", kind, injected, consistent)
+	fmt.Println(line)
+	if p := os.Getenv("VOLCTL_SUMMARY"); p != "" {
+		if f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintln(f, line)
+			f.Close()
+		}
 	}
 }
