@@ -1,0 +1,261 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/volctl/volctl/client"
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	simtest.Cleanup()
+	os.Exit(code)
+}
+
+// daemon is a volctld process on a simulated host.
+type daemon struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	socket string
+	config string
+	log    *os.File
+}
+
+// writeConfig writes a configuration for the host at root; commands get a
+// long deadline so that a hung command is still running when the test kills
+// the daemon.
+func writeConfig(t *testing.T, root string) (config, socket string) {
+	sockDir, err := os.MkdirTemp("", "vc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	socket = filepath.Join(sockDir, "s")
+	dir := t.TempDir()
+	config = filepath.Join(dir, "volctld.toml")
+	cfg := fmt.Sprintf(`platform = "solaris"
+socket = %q
+db = %q
+retry_delay = "10ms"
+[timeouts]
+default = "5m"
+[commands]
+zfs = %q
+stmfadm = %q
+zoneadm = %q
+zonecfg = %q
+`, socket, filepath.Join(dir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "stmfadm"),
+		sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"))
+	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return config, socket
+}
+
+func startDaemon(t *testing.T, config, socket string) *daemon {
+	t.Helper()
+	bin := simtest.Build(t)
+	logf, err := os.OpenFile(config+".log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{t: t, socket: socket, config: config, log: logf,
+		cmd: exec.Command(filepath.Join(bin, "volctld"), "-config", config, "-log-level", "debug")}
+	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.kill(); logf.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := client.Dial(socket); err == nil {
+			_, err = c.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
+			c.Close()
+			if err == nil {
+				return d
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.kill()
+	out, _ := os.ReadFile(config + ".log")
+	t.Fatalf("volctld did not come up:\n%s", out)
+	return nil
+}
+
+// kill is kill -9.
+func (d *daemon) kill() {
+	if d.cmd.Process != nil && d.cmd.ProcessState == nil {
+		_ = d.cmd.Process.Signal(syscall.SIGKILL)
+		_ = d.cmd.Wait()
+	}
+}
+
+func (d *daemon) client() *client.Client {
+	c, err := client.Dial(d.socket)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// waitTerminal polls the journal until the operation is terminal.
+func waitTerminal(t *testing.T, c *client.Client, id uint64) *v1.Operation {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := c.Operations.GetOperation(context.Background(), &v1.GetOperationRequest{Id: id})
+		if err == nil {
+			switch resp.GetOperation().GetState() {
+			case v1.OperationState_OPERATION_STATE_SUCCEEDED, v1.OperationState_OPERATION_STATE_ROLLED_BACK,
+				v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION:
+				return resp.GetOperation()
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("operation %d did not finish after the restart", id)
+	return nil
+}
+
+type point struct {
+	cmd, match string
+	nth        int
+}
+
+// referencePoints runs a clean rollback through a daemon and returns each
+// command it ran, with its occurrence number.
+func referencePoints(t *testing.T) []point {
+	root := simtest.Host(t)
+	bootZone(t, root)
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	before, _ := sim.Calls(root)
+	op, err := d.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+		Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+	if err != nil || op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+		t.Fatalf("reference rollback: %v", err)
+	}
+	calls, _ := sim.Calls(root)
+	seen := map[string]int{}
+	var out []point
+	for _, c := range calls[len(before):] {
+		cmd := filepath.Base(c.Argv[0])
+		match := strings.Join(append([]string{cmd}, c.Argv[1:]...), " ")
+		seen[match]++
+		out = append(out, point{cmd, match, seen[match]})
+	}
+	return out
+}
+
+func bootZone(t *testing.T, root string) {
+	t.Helper()
+	if out, err := exec.Command(sim.CommandPath(root, "zoneadm"), "-z", "kz1", "boot").CombinedOutput(); err != nil {
+		t.Fatalf("boot kz1: %v %s", err, out)
+	}
+}
+
+// TestCrashInjection kills volctld with SIGKILL while each command of a
+// rollback is running (hung before or after its change), starts it again,
+// and checks that recovery alone brings the host to a consistent state.
+func TestCrashInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash injection: not in -short")
+	}
+	points := referencePoints(t)
+	injected, consistent := 0, 0
+	for _, p := range points {
+		for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
+			ok := t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
+				crashAt(t, p, action)
+			})
+			injected++
+			if ok {
+				consistent++
+			}
+		}
+	}
+	simtest.Summary("crash-injection", injected, consistent)
+}
+
+func crashAt(t *testing.T, p point, action string) {
+	root := simtest.Host(t)
+	bootZone(t, root)
+	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	c := d.client()
+	go func() {
+		_, _ = c.Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+			Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+	}()
+	// Wait until the command hangs, then kill -9 the daemon under it.
+	deadline := time.Now().Add(15 * time.Second)
+	for !hung(root) {
+		if time.Now().After(deadline) {
+			t.Fatal("the command never hung")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	d.kill()
+	simtest.KillHung(root)
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+
+	d2 := startDaemon(t, cfg, sock)
+	c2 := d2.client()
+	ops, err := c2.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcome := simtest.Untouched
+	if len(ops.GetOperations()) > 0 { // none: it died while capturing, before the intent was journaled
+		op := waitTerminal(t, c2, ops.GetOperations()[0].GetId())
+		if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
+			op, err = c2.Recover(context.Background(), op.GetId(), nil)
+			if op == nil {
+				t.Fatalf("recover: %v", err)
+			}
+		}
+		switch op.GetState() {
+		case v1.OperationState_OPERATION_STATE_SUCCEEDED:
+			outcome = simtest.AtSnapshot
+		case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
+		default:
+			t.Fatalf("operation ended %s: %s %s", op.GetState(), op.GetError(), op.GetAttention())
+		}
+		if op.GetRecoveries() == 0 && op.GetState() == v1.OperationState_OPERATION_STATE_SUCCEEDED && op.GetError() != "" {
+			t.Errorf("succeeded with an error: %s", op.GetError())
+		}
+	}
+	t.Logf("recovered to: %s", outcome)
+	if bad := simtest.CheckZone(root, outcome, sim.ZoneRunning); len(bad) > 0 {
+		logb, _ := os.ReadFile(cfg + ".log")
+		t.Fatalf("inconsistent after a crash (%s): %s\ndaemon log:\n%s", outcome, strings.Join(bad, "; "), logb)
+	}
+}
+
+func hung(root string) bool {
+	calls, _ := sim.Calls(root)
+	for _, c := range calls {
+		if c.Exit == -1 && c.Fault != "" {
+			return true
+		}
+	}
+	return false
+}
