@@ -69,7 +69,7 @@ faults:
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 20m ./daemon/...
+	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 20m ./daemon/...
 
 clean:
 	rm -rf $(BIN) $(SUMMARY)

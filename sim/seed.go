@@ -88,3 +88,31 @@ func seed(s *State) error {
 	}}
 	return nil
 }
+
+// AddVolumes adds n exported zvols for benchmarks and load tests:
+// pool/bvolNNNN, each with a snapshot @s1, changed since, behind an LU
+// (GUID 600144F0B00000000000000000NNNNNN... ) with one view (All hosts,
+// target group tg-a, LUN 100+i). It returns the snapshot names.
+func AddVolumes(root string, n int) ([]string, error) {
+	var snaps []string
+	err := Update(root, func(s *State) error {
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("pool/bvol%04d", i)
+			d := &Dataset{Name: name, Type: "volume", Creation: s.now(), CreateTxg: s.txg(), Volsize: 1 << 30,
+				Data: []byte(name + " at s1")}
+			d.Snapshots = append(d.Snapshots, &Snapshot{Name: "s1", Creation: s.now(), CreateTxg: s.txg(),
+				Volsize: d.Volsize, Data: append([]byte(nil), d.Data...)})
+			d.Data = []byte(name + " after s1")
+			s.Datasets = append(s.Datasets, d)
+			guid := fmt.Sprintf("600144F0B0000000000000000%07X", i)
+			path := "/dev/zvol/rdsk/" + name
+			lu := &LU{GUID: guid, Alias: path, Size: d.Volsize, Blk: 512, VID: "SUN     ", PID: "COMSTAR         "}
+			d.Props = map[string]string{"stmf_sbd_lu": encodeMeta(lu)}
+			s.register(lu, path)
+			s.ViewTable[guid] = []*View{{Entry: 0, TargetGroup: "tg-a", LUN: 100 + i}}
+			snaps = append(snaps, name+"@s1")
+		}
+		return nil
+	})
+	return snaps, err
+}

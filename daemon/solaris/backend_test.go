@@ -29,6 +29,8 @@ func paths(root string) solaris.Paths {
 		Zoneadm: sim.CommandPath(root, "zoneadm"), Zonecfg: sim.CommandPath(root, "zonecfg")}
 }
 
+func newBackend(root string) *solaris.Backend { return solaris.New(paths(root)) }
+
 // newEngine runs an engine on a fresh journal against the host at root.
 func newEngine(t *testing.T, root string, cfg engine.Config) (*engine.Engine, *store.DB) {
 	t.Helper()
@@ -43,7 +45,7 @@ func newEngine(t *testing.T, root string, cfg engine.Config) (*engine.Engine, *s
 	if cfg.DefaultTimeout == 0 {
 		cfg.DefaultTimeout = 10 * time.Second
 	}
-	e := engine.New(ctx, db, solaris.New(paths(root)), cfg, nil)
+	e := engine.New(ctx, db, newBackend(root), cfg, nil)
 	t.Cleanup(func() { cancel(); e.Wait(); db.Close() })
 	return e, db
 }
