@@ -117,7 +117,10 @@ func (s *saga) execute(resume bool) {
 		_ = s.journal()
 		return
 	}
-	ctx := s.e.base
+	// Commands run on a context that shutdown does not cancel: a stopping
+	// daemon lets the running step finish (its commands keep their own
+	// deadlines) and stops at the next step boundary (s.stopping).
+	ctx := context.WithoutCancel(s.e.base)
 	if !resume {
 		s.op.State = store.OpRunning
 		if s.journal() != nil {
@@ -202,9 +205,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 		if st := s.op.Steps[i].State; st == store.StepDone || st == store.StepSkipped {
 			continue
 		}
-		if ctx.Err() != nil {
-			// Shutdown: stop at the step boundary; the next start resumes.
-			s.e.log.Warn("stopping at step boundary", "op", s.op.ID, "next", s.steps[i].Name)
+		if s.stopping(i) {
 			return
 		}
 		step := s.steps[i]
@@ -218,7 +219,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 		}
 		x := &Exec{s: s, index: i}
 		err := step.Do(ctx, x)
-		for attempt := 1; err != nil && s.committed() && !IsPermanent(err) && !errors.Is(err, ErrNotCommitted) && attempt <= s.e.cfg.Retries && ctx.Err() == nil; attempt++ {
+		for attempt := 1; err != nil && s.committed() && !IsPermanent(err) && !errors.Is(err, ErrNotCommitted) && attempt <= s.e.cfg.Retries && s.e.base.Err() == nil; attempt++ {
 			s.e.log.Warn("step failed, retrying", "op", s.op.ID, "step", step.Name, "attempt", attempt, "error", err)
 			x.Note("retrying after: %v", err)
 			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
@@ -276,6 +277,29 @@ func (s *saga) forward(ctx context.Context, from int) {
 	s.e.log.Info("operation succeeded", "op", s.op.ID, "outage", s.op.OutageEnd.Sub(s.op.OutageStart))
 }
 
+// stopping reports whether the daemon is shutting down; the operation then
+// stays as journaled (running or compensating) and the next start resumes it
+// at step i.
+func (s *saga) stopping(i int) bool {
+	if s.e.base.Err() == nil {
+		return false
+	}
+	if s.windowOpen() {
+		// Never leave the LU away while the daemon is down: finish the
+		// outage window (or its undo) first.
+		s.e.log.Warn("shutting down: finishing the outage window first", "op", s.op.ID, "next", s.steps[i].Name)
+		return false
+	}
+	s.e.log.Warn("shutting down: stopping at a step boundary", "op", s.op.ID, "state", s.op.State, "next", s.steps[i].Name)
+	return true
+}
+
+// windowOpen reports whether the LU is away: an outage window started and
+// has not ended.
+func (s *saga) windowOpen() bool {
+	return !s.op.OutageStart.IsZero() && !s.op.OutageEnd.After(s.op.OutageStart)
+}
+
 func (s *saga) laterWindowStep(i int) bool {
 	for j := i + 1; j < len(s.steps); j++ {
 		if s.steps[j].OutageWindow {
@@ -314,6 +338,9 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 		if st == store.StepPending || st == store.StepSkipped || st == store.StepCompensated {
 			continue
 		}
+		if s.stopping(j) {
+			return
+		}
 		step := s.steps[j]
 		if step.Undo == nil {
 			if s.setStep(j, store.StepCompensated, true) != nil {
@@ -326,7 +353,7 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 		}
 		x := &Exec{s: s, index: j, undo: true}
 		err := step.Undo(ctx, x)
-		for attempt := 1; err != nil && !IsPermanent(err) && attempt <= s.e.cfg.Retries && ctx.Err() == nil; attempt++ {
+		for attempt := 1; err != nil && !IsPermanent(err) && attempt <= s.e.cfg.Retries && s.e.base.Err() == nil; attempt++ {
 			x.Note("retrying undo after: %v", err)
 			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
 			err = step.Undo(ctx, x)
