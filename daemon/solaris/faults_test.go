@@ -124,7 +124,14 @@ func TestFaultInjection(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			e, _ := newEngine(t, root, engine.Config{Retries: 2, RetryDelay: time.Millisecond, DefaultTimeout: 500 * time.Millisecond})
+			// A hang is ended by the command deadline; the others get a
+			// deadline no loaded machine reaches, so that only the
+			// injected fault fails.
+			timeout := 10 * time.Second
+			if in.action == sim.ActionHang {
+				timeout = time.Second
+			}
+			e, _ := newEngine(t, root, engine.Config{Retries: 2, RetryDelay: time.Millisecond, DefaultTimeout: timeout})
 			op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{HaltZones: true})
 			st, _ := sim.Load(root)
 			if last := st.Faults[len(st.Faults)-1]; last.Fired == 0 {
