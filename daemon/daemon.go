@@ -9,18 +9,24 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/grpclog"
 
+	"github.com/volctl/volctl/daemon/auth"
 	"github.com/volctl/volctl/daemon/config"
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/metrics"
 	"github.com/volctl/volctl/daemon/server"
 	"github.com/volctl/volctl/daemon/solaris"
 	"github.com/volctl/volctl/store"
@@ -34,6 +40,7 @@ const (
 	logEngine = "engine"
 	logServer = "server"
 	logGRPC   = "grpc"
+	logAuth   = "auth"
 )
 
 // Main runs volctld with command-line args until SIGINT or SIGTERM.
@@ -114,49 +121,103 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 
 	base, cancelOps := context.WithCancel(context.Background())
 	defer cancelOps()
+	m := metrics.New()
 	eng := engine.New(base, db, backend, engine.Config{
 		Timeouts: cfg.CommandTimeouts(), DefaultTimeout: cfg.Timeouts.Default.Duration,
-		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration,
+		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration, MaxOutput: cfg.MaxOutput, Observer: m,
 	}, log.Named(logEngine))
+
+	srv := server.New(eng, db, Version, log.Named(logServer))
+	guard := &server.Guard{Policy: policy(cfg.Roles), DB: db, Log: log.Named(logAuth)}
+	newGRPC := func(creds credentials.TransportCredentials) *grpc.Server {
+		g := grpc.NewServer(grpc.Creds(creds), grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream()))
+		srv.Register(g)
+		return g
+	}
+	var servers []*grpc.Server
+	served := make(chan error, 3)
+	stopAll := func() {
+		for _, g := range servers {
+			g.Stop()
+		}
+	}
 
 	lis, err := listenUnix(cfg)
 	if err != nil {
 		return err
 	}
-	g := grpc.NewServer()
-	srv := server.New(eng, log.Named(logServer))
-	srv.Register(g)
+	unix := newGRPC(auth.UnixCredentials{})
+	servers = append(servers, unix)
+	go func() { served <- unix.Serve(lis) }()
+	if cfg.TCP.Listen != "" {
+		tlsCfg, err := auth.ServerTLS(cfg.TCP.Cert, cfg.TCP.Key, cfg.TCP.ClientCA)
+		if err != nil {
+			stopAll()
+			return fmt.Errorf("tcp: %w", err)
+		}
+		tl, err := net.Listen("tcp", cfg.TCP.Listen)
+		if err != nil {
+			stopAll()
+			return fmt.Errorf("tcp: %w", err)
+		}
+		tg := newGRPC(credentials.NewTLS(tlsCfg))
+		servers = append(servers, tg)
+		go func() { served <- tg.Serve(tl) }()
+		log.Info("serving mutual TLS", "addr", tl.Addr().String())
+	}
+	var metricsSrv *http.Server
+	if cfg.Metrics.Listen != "" {
+		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			stopAll()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = metricsSrv.Serve(ml) }()
+		log.Info("serving metrics", "addr", ml.Addr().String())
+	}
 	srv.SetServing(true)
 
-	// Resume after the listener is up so that clients can watch; the
+	// Resume after the listeners are up so that clients can watch; the
 	// operations hold their locks, so nothing conflicting starts meanwhile.
 	if err := eng.Start(); err != nil {
-		g.Stop()
+		stopAll()
 		return err
 	}
 	log.Info("volctld serving", "version", Version, "platform", backend.Name(), "socket", cfg.Socket, "db", cfg.DB)
-	served := make(chan error, 1)
-	go func() { served <- g.Serve(lis) }()
 	select {
 	case <-ctx.Done():
 	case err := <-served:
 		cancelOps()
 		eng.Wait()
+		stopAll()
 		return err
 	}
 	log.Info("shutting down: running operations stop at their next step boundary", "running", eng.Running())
 	srv.SetServing(false)
 	cancelOps()
 	eng.Wait()
-	done := make(chan struct{})
-	go func() { g.GracefulStop(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		g.Stop()
+	for _, g := range servers {
+		done := make(chan struct{})
+		go func() { g.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			g.Stop()
+		}
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Close()
 	}
 	_ = os.Remove(cfg.Socket)
 	return nil
+}
+
+func policy(r config.Roles) auth.Policy {
+	return auth.Policy{OperatorUIDs: r.OperatorUIDs, OperatorGroups: r.OperatorGroups, OperatorSubjects: r.OperatorSubjects,
+		ViewerUIDs: r.ViewerUIDs, ViewerGroups: r.ViewerGroups, ViewerSubjects: r.ViewerSubjects}
 }
 
 // listenUnix listens on the configured socket with its mode. A socket file
@@ -181,6 +242,18 @@ func listenUnix(cfg config.Config) (net.Listener, error) {
 	lis, err := net.Listen("unix", cfg.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Socket, err)
+	}
+	if cfg.SocketGroup != "" {
+		g, err := user.LookupGroup(cfg.SocketGroup)
+		if err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("socket_group: %w", err)
+		}
+		gid, _ := strconv.Atoi(g.Gid)
+		if err := os.Chown(cfg.Socket, os.Getuid(), gid); err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("chown socket: %w", err)
+		}
 	}
 	if err := os.Chmod(cfg.Socket, os.FileMode(mode)); err != nil {
 		lis.Close()

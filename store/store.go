@@ -222,6 +222,7 @@ type AuditRecord struct {
 	Seq       uint64    `json:"seq"`
 	Time      time.Time `json:"time"`
 	Who       string    `json:"who"`
+	Role      string    `json:"role,omitempty"`
 	Method    string    `json:"method"`
 	Target    string    `json:"target,omitempty"`
 	Allowed   bool      `json:"allowed"`

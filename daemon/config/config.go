@@ -22,6 +22,9 @@ type Config struct {
 	Socket string `toml:"socket"`
 	// SocketMode is the socket's permission bits, as an octal string.
 	SocketMode string `toml:"socket_mode"`
+	// SocketGroup is the group that owns the socket (with socket_mode
+	// "0660" its members can connect); empty keeps the daemon's group.
+	SocketGroup string `toml:"socket_group"`
 	// DB is the journal file.
 	DB string `toml:"db"`
 	// Commands are the absolute paths of the platform commands.
@@ -32,6 +35,40 @@ type Config struct {
 	Retries int `toml:"retries"`
 	// RetryDelay is the first delay between retries (it grows linearly).
 	RetryDelay Duration `toml:"retry_delay"`
+	// MaxOutput caps what is kept of each command's stdout and stderr.
+	MaxOutput int `toml:"max_output"`
+	// Roles map callers to roles.
+	Roles Roles `toml:"roles"`
+	// TCP is the optional mutual-TLS listener.
+	TCP TCP `toml:"tcp"`
+	// Metrics is the optional Prometheus listener.
+	Metrics Metrics `toml:"metrics"`
+}
+
+// Roles map unix callers (uid, group) and TLS callers (certificate subject
+// CN or full subject) to roles: viewer (list, show, plan, history, audit,
+// status) or operator (also snapshot, rollback, recover).
+type Roles struct {
+	OperatorUIDs     []int    `toml:"operator_uids"`
+	OperatorGroups   []string `toml:"operator_groups"`
+	OperatorSubjects []string `toml:"operator_subjects"`
+	ViewerUIDs       []int    `toml:"viewer_uids"`
+	ViewerGroups     []string `toml:"viewer_groups"`
+	ViewerSubjects   []string `toml:"viewer_subjects"`
+}
+
+// TCP is the network listener: mutual TLS only, never plain.
+type TCP struct {
+	Listen   string `toml:"listen"`
+	Cert     string `toml:"cert"`
+	Key      string `toml:"key"`
+	ClientCA string `toml:"client_ca"`
+}
+
+// Metrics is the Prometheus listener (plain HTTP: bind it to loopback or a
+// management network).
+type Metrics struct {
+	Listen string `toml:"listen"`
 }
 
 // Commands are the platform commands' absolute paths.
@@ -78,6 +115,8 @@ func Default() Config {
 			PerCmd: map[string]Duration{"zoneadm": {10 * time.Minute}}},
 		Retries:    3,
 		RetryDelay: Duration{time.Second},
+		MaxOutput:  1 << 20,
+		Roles:      Roles{OperatorUIDs: []int{0}},
 	}
 }
 
@@ -127,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Mode(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.TCP.Listen != "" && (c.TCP.Cert == "" || c.TCP.Key == "" || c.TCP.ClientCA == "") {
+		errs = append(errs, fmt.Errorf("tcp.listen needs tcp.cert, tcp.key and tcp.client_ca: volctld never serves plain TCP"))
 	}
 	if c.Retries < 0 {
 		errs = append(errs, fmt.Errorf("retries %d is negative", c.Retries))

@@ -97,7 +97,22 @@ type Config struct {
 	RetryDelay time.Duration
 	// MaxOutput caps what is kept of each command's stdout and stderr.
 	MaxOutput int
+	// Observer, when set, sees steps and operations end (metrics).
+	Observer Observer
 }
+
+// Observer is told about progress; it must not block.
+type Observer interface {
+	StepFinished(step string, state store.StepState, d time.Duration)
+	OperationFinished(op *store.Operation)
+	Recovered(op *store.Operation, how string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) StepFinished(string, store.StepState, time.Duration) {}
+func (nopObserver) OperationFinished(*store.Operation)                  {}
+func (nopObserver) Recovered(*store.Operation, string)                  {}
 
 // Event is one message of an operation's progress.
 type Event struct {
@@ -143,6 +158,9 @@ func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hc
 	}
 	if log == nil {
 		log = hclog.NewNullLogger()
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	return &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
 		now: time.Now, base: base, running: map[uint64]*run{}}
@@ -428,6 +446,7 @@ func (e *Engine) Recover(ctx context.Context, id uint64, emit func(Event)) (*sto
 		return nil, err
 	}
 	op.Recoveries++
+	e.cfg.Observer.Recovered(op, "recover")
 	r := e.start(op, keys, true)
 	return e.stream(ctx, r, emit)
 }
@@ -462,6 +481,7 @@ func (e *Engine) Start() error {
 			return fmt.Errorf("resume operation %d: %w", op.ID, err)
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
+		e.cfg.Observer.Recovered(op, "restart")
 		e.start(op, keys, true)
 	}
 	return nil
@@ -515,6 +535,9 @@ func (e *Engine) start(op *store.Operation, keys []string, resume bool) *run {
 		s := &saga{e: e, op: op, steps: e.backend.Steps(op), r: r}
 		s.execute(resume)
 		r.last = cloneOp(op)
+		if op.State.Terminal() {
+			e.cfg.Observer.OperationFinished(r.last)
+		}
 		e.mu.Lock()
 		delete(e.running, op.ID)
 		e.mu.Unlock()
@@ -585,4 +608,16 @@ func cloneOp(op *store.Operation) *store.Operation {
 		c.Steps[i] = s
 	}
 	return &c
+}
+
+// RunningOperations returns a snapshot of the operations in progress, read
+// from the journal (the running saga owns its in-memory copy).
+func (e *Engine) RunningOperations() []*store.Operation {
+	var out []*store.Operation
+	for _, id := range e.Running() {
+		if op, err := e.db.GetOperation(id); err == nil {
+			out = append(out, op)
+		}
+	}
+	return out
 }

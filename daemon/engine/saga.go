@@ -89,6 +89,9 @@ func (s *saga) setStep(i int, state store.StepState, comp bool) error {
 		st.Finished = time.Time{}
 	default:
 		st.Finished = now
+		if !st.Started.IsZero() {
+			s.e.cfg.Observer.StepFinished(st.Name, state, now.Sub(st.Started))
+		}
 	}
 	err := s.journal()
 	s.emit(i, state, nil, "", comp)

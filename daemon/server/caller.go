@@ -5,20 +5,32 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/peer"
+
+	"github.com/volctl/volctl/daemon/auth"
 )
 
-// Caller names who is calling, for the journal and the audit trail: the
-// peer's credentials when the transport offers them, else its address.
+// Caller names who is calling, for the journal: the identity the guard
+// established, else the peer's address.
 func Caller(ctx context.Context) string {
-	p, ok := peer.FromContext(ctx)
-	if !ok {
-		return "unknown"
+	if id, role, ok := identityFrom(ctx); ok {
+		return fmt.Sprintf("%s (%s)", id, role)
 	}
-	if id, ok := p.AuthInfo.(interface{ Identity() string }); ok {
-		return id.Identity()
+	if id, err := auth.FromContext(ctx); err == nil {
+		return id.String()
 	}
-	if p.Addr != nil {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		return fmt.Sprintf("%s:%s", p.Addr.Network(), p.Addr.String())
 	}
 	return "unknown"
+}
+
+func trimMethod(m string) string {
+	if len(m) > 0 && m[0] == '/' {
+		m = m[1:]
+	}
+	const pkg = "volctl.v1."
+	if len(m) > len(pkg) && m[:len(pkg)] == pkg {
+		m = m[len(pkg):]
+	}
+	return m
 }

@@ -4,15 +4,18 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/volctl/volctl/daemon/engine"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
+	"github.com/volctl/volctl/store"
 )
 
 // Server implements the volctl.v1 services.
@@ -21,18 +24,23 @@ type Server struct {
 	v1.UnimplementedSnapshotServiceServer
 	v1.UnimplementedRollbackServiceServer
 	v1.UnimplementedOperationServiceServer
+	v1.UnimplementedAuditServiceServer
+	v1.UnimplementedStatusServiceServer
 
-	eng    *engine.Engine
-	log    hclog.Logger
-	health *health.Server
+	eng     *engine.Engine
+	db      *store.DB
+	log     hclog.Logger
+	health  *health.Server
+	version string
+	started time.Time
 }
 
-// New makes the services over eng.
-func New(eng *engine.Engine, log hclog.Logger) *Server {
+// New makes the services over eng; db serves the audit trail.
+func New(eng *engine.Engine, db *store.DB, version string, log hclog.Logger) *Server {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Server{eng: eng, log: log, health: health.NewServer()}
+	return &Server{eng: eng, db: db, log: log, health: health.NewServer(), version: version, started: time.Now()}
 }
 
 // Register adds every service, health and reflection to g.
@@ -41,6 +49,8 @@ func (s *Server) Register(g *grpc.Server) {
 	v1.RegisterSnapshotServiceServer(g, s)
 	v1.RegisterRollbackServiceServer(g, s)
 	v1.RegisterOperationServiceServer(g, s)
+	v1.RegisterAuditServiceServer(g, s)
+	v1.RegisterStatusServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }
@@ -131,7 +141,7 @@ func (s *Server) Rollback(req *v1.RollbackRequest, stream grpc.ServerStreamingSe
 			sendErr = stream.Send(m)
 		}
 	}
-	_, err := s.eng.Rollback(stream.Context(), r, func(ev engine.Event) {
+	op, err := s.eng.Rollback(stream.Context(), r, func(ev engine.Event) {
 		switch {
 		case ev.Plan != nil:
 			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Plan{Plan: toPlan(ev.Plan)}})
@@ -141,7 +151,38 @@ func (s *Server) Rollback(req *v1.RollbackRequest, stream grpc.ServerStreamingSe
 			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Step{Step: toStepEvent(ev)}})
 		}
 	})
+	s.noteOperation(stream.Context(), op)
 	return toStatus(err)
+}
+
+// auditDetail is what the audit trail keeps of a rollback: the plan, the
+// identity before (as captured) and after (as read back), and the result.
+type auditDetail struct {
+	Plan   map[string][][]string `json:"plan"`
+	Before store.Identity        `json:"before"`
+	After  *engine.Volume        `json:"after,omitempty"`
+	State  store.OpState         `json:"state"`
+	Error  string                `json:"error,omitempty"`
+}
+
+// noteOperation adds the operation to the call's audit record.
+func (s *Server) noteOperation(ctx context.Context, op *store.Operation) {
+	n := noteFrom(ctx)
+	if n == nil || op == nil {
+		return
+	}
+	d := auditDetail{Plan: map[string][][]string{}, Before: op.Identity, State: op.State, Error: op.Error}
+	for _, st := range op.Steps {
+		d.Plan[st.Name] = st.Planned
+	}
+	// Read the identity back as it is now; the caller may be gone, so not
+	// on its context.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if v, err := s.eng.GetVolume(actx, op.Volume); err == nil {
+		d.After = &v
+	}
+	n.set(op.ID, string(op.State), d)
 }
 
 // ListOperations implements OperationService.
@@ -178,7 +219,7 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 			sendErr = stream.Send(m)
 		}
 	}
-	_, err := s.eng.Recover(stream.Context(), req.GetId(), func(ev engine.Event) {
+	op, err := s.eng.Recover(stream.Context(), req.GetId(), func(ev engine.Event) {
 		switch {
 		case ev.Final != nil:
 			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: toOperation(ev.Final, true)}})
@@ -186,5 +227,46 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Step{Step: toStepEvent(ev)}})
 		}
 	})
+	s.noteOperation(stream.Context(), op)
 	return toStatus(err)
+}
+
+// ListAudit implements AuditService.
+func (s *Server) ListAudit(_ context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
+	limit := int(req.GetLimit())
+	if limit <= 0 {
+		limit = 1000
+	}
+	recs, err := s.db.ListAudit(req.GetAfter(), limit)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &v1.ListAuditResponse{}
+	for _, r := range recs {
+		resp.Records = append(resp.Records, &v1.AuditRecord{Seq: r.Seq, Time: ts(r.Time), Who: r.Who, Role: r.Role,
+			Method: r.Method, Target: r.Target, Allowed: r.Allowed, Result: r.Result, OperationId: r.Operation, Detail: r.Detail})
+	}
+	return resp, nil
+}
+
+// GetStatus implements StatusService.
+func (s *Server) GetStatus(ctx context.Context, _ *v1.GetStatusRequest) (*v1.GetStatusResponse, error) {
+	resp := &v1.GetStatusResponse{Version: s.version, Platform: s.eng.Backend().Name(), Started: ts(s.started),
+		Uptime: durationpb.New(time.Since(s.started))}
+	if v, err := s.db.Version(); err == nil {
+		resp.SchemaVersion = v
+	}
+	if id, role, ok := identityFrom(ctx); ok {
+		resp.Caller, resp.CallerRole = id.String(), role.String()
+	}
+	for _, op := range s.eng.RunningOperations() {
+		ro := &v1.RunningOperation{Id: op.ID, Volume: op.Volume, Snapshot: op.Snapshot, State: string(op.State)}
+		for _, st := range op.Steps {
+			if st.State == store.StepRunning || st.State == store.StepCompensating {
+				ro.Step = st.Name
+			}
+		}
+		resp.Running = append(resp.Running, ro)
+	}
+	return resp, nil
 }

@@ -2394,6 +2394,445 @@ func (*RecoverOperationResponse_Step) isRecoverOperationResponse_Event() {}
 
 func (*RecoverOperationResponse_Operation) isRecoverOperationResponse_Event() {}
 
+// ListAuditRequest pages through the audit trail.
+type ListAuditRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// after returns records with a larger sequence number.
+	After uint64 `protobuf:"varint,1,opt,name=after,proto3" json:"after,omitempty"`
+	// limit caps the answer; 0 means 1000.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRequest) Reset() {
+	*x = ListAuditRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRequest) ProtoMessage() {}
+
+func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListAuditRequest) GetAfter() uint64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+func (x *ListAuditRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// AuditRecord is one entry of the audit trail.
+type AuditRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// who is the caller: uid/gid and user name on the unix socket, the
+	// certificate subject over TCP.
+	Who  string `protobuf:"bytes,3,opt,name=who,proto3" json:"who,omitempty"`
+	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// method is the full gRPC method name.
+	Method string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
+	// target is the volume, snapshot or operation the call named.
+	Target  string `protobuf:"bytes,6,opt,name=target,proto3" json:"target,omitempty"`
+	Allowed bool   `protobuf:"varint,7,opt,name=allowed,proto3" json:"allowed,omitempty"`
+	// result is "ok", the gRPC code of the failure, or the operation's state.
+	Result      string `protobuf:"bytes,8,opt,name=result,proto3" json:"result,omitempty"`
+	OperationId uint64 `protobuf:"varint,9,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	// detail holds the plan and the identity before and after, as JSON.
+	Detail        string `protobuf:"bytes,10,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRecord) Reset() {
+	*x = AuditRecord{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRecord) ProtoMessage() {}
+
+func (x *AuditRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
+func (*AuditRecord) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *AuditRecord) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetWho() string {
+	if x != nil {
+		return x.Who
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetAllowed() bool {
+	if x != nil {
+		return x.Allowed
+	}
+	return false
+}
+
+func (x *AuditRecord) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetOperationId() uint64 {
+	if x != nil {
+		return x.OperationId
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// ListAuditResponse holds records, oldest first.
+type ListAuditResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Records       []*AuditRecord         `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditResponse) Reset() {
+	*x = ListAuditResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditResponse) ProtoMessage() {}
+
+func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListAuditResponse) GetRecords() []*AuditRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+// GetStatusRequest is empty.
+type GetStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStatusRequest) Reset() {
+	*x = GetStatusRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStatusRequest) ProtoMessage() {}
+
+func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetStatusRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+}
+
+// RunningOperation is an operation in progress.
+type RunningOperation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Volume        string                 `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	Snapshot      string                 `protobuf:"bytes,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	Step          string                 `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunningOperation) Reset() {
+	*x = RunningOperation{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunningOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunningOperation) ProtoMessage() {}
+
+func (x *RunningOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
+func (*RunningOperation) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RunningOperation) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *RunningOperation) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+func (x *RunningOperation) GetSnapshot() string {
+	if x != nil {
+		return x.Snapshot
+	}
+	return ""
+}
+
+func (x *RunningOperation) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *RunningOperation) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+// GetStatusResponse describes the daemon.
+type GetStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	Platform      string                 `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	Started       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=started,proto3" json:"started,omitempty"`
+	Uptime        *durationpb.Duration   `protobuf:"bytes,4,opt,name=uptime,proto3" json:"uptime,omitempty"`
+	Running       []*RunningOperation    `protobuf:"bytes,5,rep,name=running,proto3" json:"running,omitempty"`
+	SchemaVersion uint64                 `protobuf:"varint,6,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
+	// caller is who the daemon thinks is asking, and with which role.
+	Caller        string `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`
+	CallerRole    string `protobuf:"bytes,8,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStatusResponse) Reset() {
+	*x = GetStatusResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStatusResponse) ProtoMessage() {}
+
+func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetStatusResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetStatusResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *GetStatusResponse) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *GetStatusResponse) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetUptime() *durationpb.Duration {
+	if x != nil {
+		return x.Uptime
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetRunning() []*RunningOperation {
+	if x != nil {
+		return x.Running
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetSchemaVersion() uint64 {
+	if x != nil {
+		return x.SchemaVersion
+	}
+	return 0
+}
+
+func (x *GetStatusResponse) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *GetStatusResponse) GetCallerRole() string {
+	if x != nil {
+		return x.CallerRole
+	}
+	return ""
+}
+
 var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
 
 const file_volctl_v1_volctl_proto_rawDesc = "" +
@@ -2570,7 +3009,41 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x18RecoverOperationResponse\x12*\n" +
 	"\x04step\x18\x01 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x02 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event*\xd4\x01\n" +
+	"\x05event\">\n" +
+	"\x10ListAuditRequest\x12\x14\n" +
+	"\x05after\x18\x01 \x01(\x04R\x05after\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"\x92\x02\n" +
+	"\vAuditRecord\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x10\n" +
+	"\x03who\x18\x03 \x01(\tR\x03who\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x16\n" +
+	"\x06method\x18\x05 \x01(\tR\x06method\x12\x16\n" +
+	"\x06target\x18\x06 \x01(\tR\x06target\x12\x18\n" +
+	"\aallowed\x18\a \x01(\bR\aallowed\x12\x16\n" +
+	"\x06result\x18\b \x01(\tR\x06result\x12!\n" +
+	"\foperation_id\x18\t \x01(\x04R\voperationId\x12\x16\n" +
+	"\x06detail\x18\n" +
+	" \x01(\tR\x06detail\"E\n" +
+	"\x11ListAuditResponse\x120\n" +
+	"\arecords\x18\x01 \x03(\v2\x16.volctl.v1.AuditRecordR\arecords\"\x12\n" +
+	"\x10GetStatusRequest\"\x80\x01\n" +
+	"\x10RunningOperation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06volume\x18\x02 \x01(\tR\x06volume\x12\x1a\n" +
+	"\bsnapshot\x18\x03 \x01(\tR\bsnapshot\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\"\xc9\x02\n" +
+	"\x11GetStatusResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\x124\n" +
+	"\astarted\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x121\n" +
+	"\x06uptime\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x125\n" +
+	"\arunning\x18\x05 \x03(\v2\x1b.volctl.v1.RunningOperationR\arunning\x12%\n" +
+	"\x0eschema_version\x18\x06 \x01(\x04R\rschemaVersion\x12\x16\n" +
+	"\x06caller\x18\a \x01(\tR\x06caller\x12\x1f\n" +
+	"\vcaller_role\x18\b \x01(\tR\n" +
+	"callerRole*\xd4\x01\n" +
 	"\tStepState\x12\x1a\n" +
 	"\x16STEP_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STEP_STATE_PENDING\x10\x01\x12\x16\n" +
@@ -2601,7 +3074,11 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
-	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x01B3Z1github.com/volctl/volctl/proto/volctl/v1;volctlv1b\x06proto3"
+	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x012V\n" +
+	"\fAuditService\x12F\n" +
+	"\tListAudit\x12\x1b.volctl.v1.ListAuditRequest\x1a\x1c.volctl.v1.ListAuditResponse2W\n" +
+	"\rStatusService\x12F\n" +
+	"\tGetStatus\x12\x1b.volctl.v1.GetStatusRequest\x1a\x1c.volctl.v1.GetStatusResponseB3Z1github.com/volctl/volctl/proto/volctl/v1;volctlv1b\x06proto3"
 
 var (
 	file_volctl_v1_volctl_proto_rawDescOnce sync.Once
@@ -2616,7 +3093,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(StepState)(0),                   // 0: volctl.v1.StepState
 	(OperationState)(0),              // 1: volctl.v1.OperationState
@@ -2653,14 +3130,20 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*GetOperationResponse)(nil),     // 32: volctl.v1.GetOperationResponse
 	(*RecoverOperationRequest)(nil),  // 33: volctl.v1.RecoverOperationRequest
 	(*RecoverOperationResponse)(nil), // 34: volctl.v1.RecoverOperationResponse
-	nil,                              // 35: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 36: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
+	(*ListAuditRequest)(nil),         // 35: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 36: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 37: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 38: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 39: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 40: volctl.v1.GetStatusResponse
+	nil,                              // 41: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 43: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	2,  // 0: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	35, // 1: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	36, // 2: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	41, // 1: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	42, // 2: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	3,  // 3: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	4,  // 4: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
 	5,  // 5: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
@@ -2680,50 +3163,59 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	28, // 19: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
 	0,  // 20: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
 	26, // 21: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	36, // 22: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	36, // 23: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	37, // 24: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	42, // 22: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	42, // 23: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	43, // 24: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
 	0,  // 25: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	36, // 26: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	36, // 27: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	42, // 26: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	42, // 27: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
 	26, // 28: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
 	26, // 29: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
 	1,  // 30: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	36, // 31: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	36, // 32: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	42, // 31: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	42, // 32: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
 	17, // 33: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
 	21, // 34: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
 	27, // 35: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	37, // 36: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	43, // 36: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
 	28, // 37: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
 	28, // 38: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
 	25, // 39: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
 	28, // 40: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	7,  // 41: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	9,  // 42: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	11, // 43: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	13, // 44: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	15, // 45: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	18, // 46: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	23, // 47: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	29, // 48: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	31, // 49: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	33, // 50: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	8,  // 51: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	10, // 52: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	12, // 53: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	14, // 54: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	16, // 55: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	22, // 56: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	24, // 57: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	30, // 58: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	32, // 59: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	34, // 60: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	51, // [51:61] is the sub-list for method output_type
-	41, // [41:51] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	42, // 41: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	36, // 42: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	42, // 43: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	43, // 44: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	39, // 45: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	7,  // 46: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	9,  // 47: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	11, // 48: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	13, // 49: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	15, // 50: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	18, // 51: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	23, // 52: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	29, // 53: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	31, // 54: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	33, // 55: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	35, // 56: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	38, // 57: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	8,  // 58: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	10, // 59: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	12, // 60: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	14, // 61: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	16, // 62: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	22, // 63: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	24, // 64: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	30, // 65: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	32, // 66: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	34, // 67: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	37, // 68: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	40, // 69: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	58, // [58:70] is the sub-list for method output_type
+	46, // [46:58] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -2746,9 +3238,9 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   34,
+			NumMessages:   40,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   6,
 		},
 		GoTypes:           file_volctl_v1_volctl_proto_goTypes,
 		DependencyIndexes: file_volctl_v1_volctl_proto_depIdxs,

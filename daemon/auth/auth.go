@@ -1,0 +1,274 @@
+// Package auth decides who is calling volctld and what they may do. On the
+// unix socket the caller is the peer's uid and groups, read from the kernel
+// (SO_PEERCRED on Linux, getpeerucred on Solaris and illumos); over TCP it is
+// the subject of a client certificate that a configured CA signed (mutual
+// TLS only, never plain TCP). Each method needs a role: viewer (read, plan)
+// or operator (snapshot, rollback, recover).
+package auth
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"slices"
+	"strconv"
+
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+)
+
+// Role is what a caller may do.
+type Role int
+
+// Roles, in increasing power.
+const (
+	None Role = iota
+	Viewer
+	Operator
+)
+
+func (r Role) String() string {
+	switch r {
+	case Viewer:
+		return "viewer"
+	case Operator:
+		return "operator"
+	}
+	return "none"
+}
+
+// Identity is a caller.
+type Identity struct {
+	Transport string // "unix" or "tls"
+	UID, GID  int    // unix
+	User      string
+	Groups    []string
+	Subject   string // tls: the client certificate's subject
+	CN        string
+}
+
+func (id Identity) String() string {
+	if id.Transport == "tls" {
+		return "cert:" + id.Subject
+	}
+	if id.Transport == "unix" {
+		name := id.User
+		if name == "" {
+			name = "?"
+		}
+		return fmt.Sprintf("uid=%d(%s) gid=%d", id.UID, name, id.GID)
+	}
+	return "unknown"
+}
+
+// Policy maps identities to roles (from the configuration).
+type Policy struct {
+	OperatorUIDs     []int
+	OperatorGroups   []string
+	OperatorSubjects []string // certificate subject CN or full subject
+	ViewerUIDs       []int
+	ViewerGroups     []string
+	ViewerSubjects   []string
+}
+
+// Role returns the strongest role the identity has.
+func (p Policy) Role(id Identity) Role {
+	match := func(uids []int, groups, subjects []string) bool {
+		switch id.Transport {
+		case "unix":
+			if slices.Contains(uids, id.UID) {
+				return true
+			}
+			for _, g := range id.Groups {
+				if slices.Contains(groups, g) {
+					return true
+				}
+			}
+		case "tls":
+			return slices.Contains(subjects, id.CN) || slices.Contains(subjects, id.Subject)
+		}
+		return false
+	}
+	switch {
+	case match(p.OperatorUIDs, p.OperatorGroups, p.OperatorSubjects):
+		return Operator
+	case match(p.ViewerUIDs, p.ViewerGroups, p.ViewerSubjects):
+		return Viewer
+	}
+	return None
+}
+
+// methodRoles is the role each method needs; a method not listed needs
+// operator (new methods are closed until someone opens them).
+var methodRoles = map[string]Role{
+	"/volctl.v1.VolumeService/ListVolumes":            Viewer,
+	"/volctl.v1.VolumeService/GetVolume":              Viewer,
+	"/volctl.v1.SnapshotService/ListSnapshots":        Viewer,
+	"/volctl.v1.SnapshotService/CreateSnapshot":       Operator,
+	"/volctl.v1.SnapshotService/DestroySnapshot":      Operator,
+	"/volctl.v1.RollbackService/PlanRollback":         Viewer,
+	"/volctl.v1.RollbackService/Rollback":             Operator,
+	"/volctl.v1.OperationService/ListOperations":      Viewer,
+	"/volctl.v1.OperationService/GetOperation":        Viewer,
+	"/volctl.v1.OperationService/RecoverOperation":    Operator,
+	"/volctl.v1.AuditService/ListAudit":               Viewer,
+	"/volctl.v1.StatusService/GetStatus":              Viewer,
+	"/grpc.health.v1.Health/Check":                    None,
+	"/grpc.health.v1.Health/Watch":                    None,
+	"/grpc.health.v1.Health/List":                     None,
+	"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      Viewer,
+	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": Viewer,
+}
+
+// Required returns the role a method needs.
+func Required(method string) Role {
+	if r, ok := methodRoles[method]; ok {
+		return r
+	}
+	return Operator
+}
+
+// Mutating reports whether a method changes anything (it is audited even
+// when allowed).
+func Mutating(method string) bool { return Required(method) == Operator }
+
+// ErrNoIdentity: the transport gave no identity.
+var ErrNoIdentity = errors.New("caller has no identity")
+
+// FromContext returns the caller of a gRPC call.
+func FromContext(ctx context.Context) (Identity, error) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return Identity{}, ErrNoIdentity
+	}
+	switch ai := p.AuthInfo.(type) {
+	case PeerCred:
+		return ai.Identity, nil
+	case credentials.TLSInfo:
+		if len(ai.State.VerifiedChains) == 0 || len(ai.State.VerifiedChains[0]) == 0 {
+			return Identity{}, fmt.Errorf("%w: no verified client certificate", ErrNoIdentity)
+		}
+		cert := ai.State.VerifiedChains[0][0]
+		return Identity{Transport: "tls", Subject: cert.Subject.String(), CN: cert.Subject.CommonName}, nil
+	}
+	return Identity{}, ErrNoIdentity
+}
+
+// PeerCred is the AuthInfo of a unix-socket connection.
+type PeerCred struct {
+	credentials.CommonAuthInfo
+	Identity Identity
+}
+
+// AuthType implements credentials.AuthInfo.
+func (PeerCred) AuthType() string { return "unix-peercred" }
+
+// UnixCredentials reads the peer's credentials from the kernel at accept.
+type UnixCredentials struct{}
+
+// ServerHandshake implements credentials.TransportCredentials.
+func (UnixCredentials) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return nil, nil, fmt.Errorf("unix credentials on a %T", conn)
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return nil, nil, err
+	}
+	var uid, gid int
+	var cerr error
+	if err := raw.Control(func(fd uintptr) { uid, gid, cerr = peerCred(fd) }); err != nil {
+		return nil, nil, err
+	}
+	if cerr != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("read peer credentials: %w", cerr)
+	}
+	id := Identity{Transport: "unix", UID: uid, GID: gid}
+	id.User, id.Groups = groupsOf(uid, gid)
+	return conn, PeerCred{CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}, Identity: id}, nil
+}
+
+// groupsOf returns the user name and every group name of uid (primary and
+// supplementary), from the system's user database.
+func groupsOf(uid, gid int) (string, []string) {
+	var name string
+	gids := []string{strconv.Itoa(gid)}
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		name = u.Username
+		if more, err := u.GroupIds(); err == nil {
+			gids = append(gids, more...)
+		}
+	}
+	var groups []string
+	for _, g := range gids {
+		if gr, err := user.LookupGroupId(g); err == nil && !slices.Contains(groups, gr.Name) {
+			groups = append(groups, gr.Name)
+		}
+	}
+	return name, groups
+}
+
+// ClientHandshake implements credentials.TransportCredentials (unused).
+func (UnixCredentials) ClientHandshake(_ context.Context, _ string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	return conn, PeerCred{}, nil
+}
+
+// Info implements credentials.TransportCredentials.
+func (UnixCredentials) Info() credentials.ProtocolInfo {
+	return credentials.ProtocolInfo{SecurityProtocol: "unix-peercred"}
+}
+
+// Clone implements credentials.TransportCredentials.
+func (UnixCredentials) Clone() credentials.TransportCredentials { return UnixCredentials{} }
+
+// OverrideServerName implements credentials.TransportCredentials.
+func (UnixCredentials) OverrideServerName(string) error { return nil }
+
+// ServerTLS builds the mutual-TLS configuration for the TCP listener: the
+// server's certificate, and client certificates required and verified
+// against clientCA.
+func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	pem, err := os.ReadFile(clientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("client CA %s: no certificate found", clientCAFile)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS13,
+	}, nil
+}
+
+// ClientTLS builds the client side: a client certificate and the CA that
+// signed the server's.
+func ClientTLS(certFile, keyFile, serverCAFile, serverName string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate: %w", err)
+	}
+	pem, err := os.ReadFile(serverCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("server CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("server CA %s: no certificate found", serverCAFile)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS13}, nil
+}
