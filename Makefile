@@ -6,7 +6,12 @@ BIN     := bin
 SUMMARY := $(CURDIR)/.test-summary
 FUZZTIME ?= 2s
 
-.PHONY: all build demo test unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench clean
+.PHONY: all build demo demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install clean
+
+# As root (CI) the Linux end-to-end tests must run, not skip.
+ifeq ($(shell id -u),0)
+E2E_ENV := VOLCTL_E2E_REQUIRED=1
+endif
 
 all: build
 
@@ -17,14 +22,27 @@ build:
 demo:
 	bash scripts/demo.sh
 
+## demo-linux: the same story on the real stack (root: zfs-fuse, tgtd, iSCSI on loopback).
+demo-linux: deps
+	VOLCTL_E2E_REQUIRED=1 $(GO) test -count=1 -v -run 'TestE2EDaemonCLI' ./daemon/linuxtgt/
+
 ## test: everything CI runs. Keep it under 15 minutes.
-test: gen-check lint cross unit fuzz
+test: deps gen-check lint cross unit fuzz
 	@echo "== summary"; cat $(SUMMARY) 2>/dev/null || true
+
+## deps: the Debian packages of the Linux end-to-end tests (as root; otherwise they skip, loudly).
+deps:
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/linux-deps.sh; \
+	else echo "deps: not root: the Linux end-to-end tests (zfs-fuse, tgtd, iSCSI) will SKIP; run make test as root to run them"; fi
 
 unit:
 	@rm -f $(SUMMARY)
-	VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 12m ./...
+	VOLCTL_SUMMARY=$(SUMMARY) $(E2E_ENV) $(GO) test -count=1 -timeout 12m ./...
 	@cat $(SUMMARY) 2>/dev/null || true
+
+## e2e-linux: just the Linux end-to-end tests; fails (not skips) when they cannot run.
+e2e-linux: deps
+	VOLCTL_E2E_REQUIRED=1 $(GO) test -count=1 -timeout 10m -run 'TestRealStack|TestE2E|TestStack' ./internal/linuxstack/ ./daemon/linuxtgt/
 
 lint: fmt-check vet staticcheck
 

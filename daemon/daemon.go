@@ -26,6 +26,7 @@ import (
 	"github.com/volctl/volctl/daemon/auth"
 	"github.com/volctl/volctl/daemon/config"
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/linuxtgt"
 	"github.com/volctl/volctl/daemon/metrics"
 	"github.com/volctl/volctl/daemon/server"
 	"github.com/volctl/volctl/daemon/solaris"
@@ -91,6 +92,9 @@ func NewBackend(cfg config.Config) (engine.Backend, error) {
 	case "solaris":
 		return solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Stmfadm: cfg.Commands.Stmfadm,
 			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg}), nil
+	case "linux-tgt":
+		return linuxtgt.New(linuxtgt.Paths{Zfs: cfg.Commands.Zfs, Tgtadm: cfg.Commands.Tgtadm,
+			TgtControlPort: cfg.Commands.TgtControlPort}), nil
 	default:
 		return nil, fmt.Errorf("platform %q is not supported by this volctld", cfg.Platform)
 	}

@@ -78,6 +78,9 @@ type Commands struct {
 	Zoneadm string `toml:"zoneadm"`
 	Zonecfg string `toml:"zonecfg"`
 	Tgtadm  string `toml:"tgtadm"`
+	// TgtControlPort is tgtd's management port (tgtd -C N, tgtadm
+	// --control-port); empty for the default tgtd.
+	TgtControlPort string `toml:"tgt_control_port"`
 }
 
 // Timeouts are per-command deadlines.
