@@ -4,6 +4,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -27,6 +29,8 @@ type Client struct {
 	Snapshots  v1.SnapshotServiceClient
 	Rollbacks  v1.RollbackServiceClient
 	Operations v1.OperationServiceClient
+	Audit      v1.AuditServiceClient
+	Status     v1.StatusServiceClient
 }
 
 // Dial connects to volctld's unix socket. It looks at the socket first so
@@ -50,6 +54,16 @@ func Dial(socket string) (*Client, error) {
 	return New(conn), nil
 }
 
+// DialTLS connects to volctld's TCP listener with mutual TLS: the client
+// certificate and key, and the CA that signed the server's certificate.
+func DialTLS(addr string, tlsCfg *tls.Config) (*Client, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)))
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "connect to %s: %v", addr, err)
+	}
+	return New(conn), nil
+}
+
 // New wraps an existing connection (tests use bufconn).
 func New(conn *grpc.ClientConn) *Client {
 	return &Client{conn: conn,
@@ -57,6 +71,8 @@ func New(conn *grpc.ClientConn) *Client {
 		Snapshots:  v1.NewSnapshotServiceClient(conn),
 		Rollbacks:  v1.NewRollbackServiceClient(conn),
 		Operations: v1.NewOperationServiceClient(conn),
+		Audit:      v1.NewAuditServiceClient(conn),
+		Status:     v1.NewStatusServiceClient(conn),
 	}
 }
 

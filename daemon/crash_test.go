@@ -36,6 +36,12 @@ type daemon struct {
 // long deadline so that a hung command is still running when the test kills
 // the daemon.
 func writeConfig(t *testing.T, root string) (config, socket string) {
+	return writeConfigWith(t, root, "", "")
+}
+
+// writeConfigWith adds top-level keys (top) and tables (tables, after the
+// others) to the configuration.
+func writeConfigWith(t *testing.T, root, top, tables string) (config, socket string) {
 	sockDir, err := os.MkdirTemp("", "vc")
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +54,7 @@ func writeConfig(t *testing.T, root string) (config, socket string) {
 socket = %q
 db = %q
 retry_delay = "10ms"
+`+top+`
 [timeouts]
 default = "5m"
 [commands]
@@ -55,7 +62,7 @@ zfs = %q
 stmfadm = %q
 zoneadm = %q
 zonecfg = %q
-`, socket, filepath.Join(dir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "stmfadm"),
+`+tables, socket, filepath.Join(dir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "stmfadm"),
 		sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"))
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/volctl/volctl/client"
+	"github.com/volctl/volctl/daemon/auth"
 )
 
 // Version is set at build time.
@@ -28,8 +30,10 @@ var Version = "dev"
 type app struct {
 	socket string
 	output string
-	stdout io.Writer
-	stderr io.Writer
+	// TCP with mutual TLS instead of the unix socket.
+	addr, cert, key, ca, serverName string
+	stdout                          io.Writer
+	stderr                          io.Writer
 }
 
 // Main runs volctl with args and returns the exit status: the gRPC status
@@ -82,14 +86,38 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`
 	}
 	root.PersistentFlags().StringVar(&a.socket, "socket", sock, "volctld's unix socket (env VOLCTL_SOCKET)")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVar(&a.addr, "addr", "", "volctld's TCP address (mutual TLS; needs --tls-cert, --tls-key, --tls-ca)")
+	root.PersistentFlags().StringVar(&a.cert, "tls-cert", "", "client certificate (PEM) for --addr")
+	root.PersistentFlags().StringVar(&a.key, "tls-key", "", "client key (PEM) for --addr")
+	root.PersistentFlags().StringVar(&a.ca, "tls-ca", "", "CA certificate (PEM) that signed volctld's certificate")
+	root.PersistentFlags().StringVar(&a.serverName, "tls-server-name", "", "name to verify in volctld's certificate (default: the host of --addr)")
 	root.AddCommand(a.rollbackCmd(), a.lsCmd(), a.showCmd(), a.snapshotsCmd(), a.snapshotCmd(),
-		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd())
+		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.statusCmd(), a.auditCmd())
 	return root
 }
 
-// dial is the one client setup every command uses.
+// dial is the one client setup every command uses: the unix socket, or TCP
+// with mutual TLS when --addr is given (never plain TCP).
 func (a *app) dial() (*client.Client, error) {
-	return client.Dial(a.socket)
+	if a.addr == "" {
+		return client.Dial(a.socket)
+	}
+	if a.cert == "" || a.key == "" || a.ca == "" {
+		return nil, invalid("--addr needs --tls-cert, --tls-key and --tls-ca: volctld only speaks mutual TLS over TCP")
+	}
+	name := a.serverName
+	if name == "" {
+		host, _, err := net.SplitHostPort(a.addr)
+		if err != nil {
+			return nil, invalid("--addr %q: %v", a.addr, err)
+		}
+		name = host
+	}
+	cfg, err := auth.ClientTLS(a.cert, a.key, a.ca, name)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	return client.DialTLS(a.addr, cfg)
 }
 
 func (a *app) json() bool { return a.output == "json" }

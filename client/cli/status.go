@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the daemon: version, platform, uptime, running operations, and who you are to it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			resp, err := c.Status.GetStatus(cmd.Context(), &v1.GetStatusRequest{})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(resp, true)
+			}
+			a.printf("volctld %s on platform %s\n", resp.GetVersion(), resp.GetPlatform())
+			a.printf("  up %s (since %s), journal schema %d\n", resp.GetUptime().AsDuration().Round(time.Second),
+				resp.GetStarted().AsTime().UTC().Format(time.RFC3339), resp.GetSchemaVersion())
+			a.printf("  you are %s, role %s\n", resp.GetCaller(), resp.GetCallerRole())
+			if len(resp.GetRunning()) == 0 {
+				a.printf("  no operation running\n")
+			}
+			for _, op := range resp.GetRunning() {
+				a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), op.GetSnapshot(), op.GetState(), dash(op.GetStep()))
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) auditCmd() *cobra.Command {
+	var after uint64
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Show the audit trail: who asked what, allowed or denied, and what came of it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 0 {
+				return invalid("--limit %d is negative", limit)
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			resp, err := c.Audit.ListAudit(cmd.Context(), &v1.ListAuditRequest{After: after, Limit: int32(limit)})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(resp, true)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SEQ\tTIME\tWHO\tROLE\tMETHOD\tTARGET\tALLOWED\tRESULT\tOP")
+			for _, r := range resp.GetRecords() {
+				op := "-"
+				if r.GetOperationId() != 0 {
+					op = fmt.Sprint(r.GetOperationId())
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.GetSeq(), r.GetTime().AsTime().UTC().Format(time.DateTime),
+					r.GetWho(), dash(r.GetRole()), strings.TrimPrefix(r.GetMethod(), "/volctl.v1."), dash(r.GetTarget()),
+					r.GetAllowed(), r.GetResult(), op)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().Uint64Var(&after, "after", 0, "only records after this sequence number")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many records (0: the daemon's default)")
+	return cmd
+}
