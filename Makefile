@@ -1,6 +1,10 @@
 # volctl: make demo, make test. Everything runs through the go command; buf,
 # the protoc plugins and staticcheck are pinned in tools/go.mod.
 GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/volctl/volctl/daemon.Version=$(VERSION) -X github.com/volctl/volctl/client/cli.Version=$(VERSION)
+PREFIX  ?= /usr
+DESTDIR ?=
 TOOL    := $(GO) tool -modfile=tools/go.mod
 BIN     := bin
 SUMMARY := $(CURDIR)/.test-summary
@@ -16,7 +20,7 @@ endif
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/volctld ./cmd/volctl ./cmd/volctl-sim
 
 ## demo: build, start volctld on a fresh simulated Solaris host, roll back, show.
 demo:
@@ -88,6 +92,17 @@ faults:
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 20m ./daemon/...
+
+## install: binaries, the documented config (kept if present), the systemd unit and the SMF manifest.
+install: build
+	mkdir -p $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/volctl \
+	  $(DESTDIR)/lib/systemd/system $(DESTDIR)/lib/svc/manifest/system
+	cp $(BIN)/volctld $(DESTDIR)$(PREFIX)/sbin/volctld && chmod 0755 $(DESTDIR)$(PREFIX)/sbin/volctld
+	cp $(BIN)/volctl $(DESTDIR)$(PREFIX)/bin/volctl && chmod 0755 $(DESTDIR)$(PREFIX)/bin/volctl
+	[ -f $(DESTDIR)/etc/volctl/volctld.toml ] || { cp docs/volctld.toml $(DESTDIR)/etc/volctl/volctld.toml && chmod 0640 $(DESTDIR)/etc/volctl/volctld.toml; }
+	cp contrib/systemd/volctld.service $(DESTDIR)/lib/systemd/system/volctld.service
+	cp contrib/smf/volctld.xml $(DESTDIR)/lib/svc/manifest/system/volctld.xml
+	chmod 0644 $(DESTDIR)/lib/systemd/system/volctld.service $(DESTDIR)/lib/svc/manifest/system/volctld.xml
 
 clean:
 	rm -rf $(BIN) $(SUMMARY)

@@ -23,6 +23,9 @@ zfs = "$host/usr/sbin/zfs"
 stmfadm = "$host/usr/sbin/stmfadm"
 zoneadm = "$host/usr/sbin/zoneadm"
 zonecfg = "$host/usr/sbin/zonecfg"
+# You run the demo, so you operate this daemon.
+[roles]
+operator_uids = [$(id -u)]
 TOML
 "$dir/bin/volctld" -config "$dir/volctld.toml" 2>"$dir/volctld.log" &
 pid=$!

@@ -16,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-pkgs="zfs-fuse tgt libiscsi-bin qemu-utils qemu-block-extra"
+# libxml2-utils: xmllint, to check the SMF manifest.
+pkgs="zfs-fuse tgt libiscsi-bin qemu-utils qemu-block-extra libxml2-utils"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -237,6 +237,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if id.Zones, err = b.zonesOf(ctx, run, vol, id.LUs); err != nil {
 		return id, nil, err
 	}
+	if err := checkNames(id); err != nil {
+		return id, nil, err
+	}
 	var warnings []string
 	if len(id.LUs) == 0 {
 		warnings = append(warnings, fmt.Sprintf("no COMSTAR LU is backed by %s: only the zfs rollback will run", vol))
@@ -268,6 +271,40 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		}
 	}
 	return id, warnings, nil
+}
+
+// checkNames validates every name the platform reported that a later step
+// puts into an argv (GUIDs, host and target groups, zone names) against the
+// platform's own rules: a name that could read as an option or carry shell
+// text is refused before anything changes.
+func checkNames(id store.Identity) error {
+	bad := func(what string, err error) error {
+		return fmt.Errorf("the platform reported %s, which volctl will not pass to a command: %v: %w", what, err, engine.ErrPrecondition)
+	}
+	for _, lu := range id.LUs {
+		if err := comstar.ValidateGUID(lu.GUID); err != nil {
+			return bad(fmt.Sprintf("LU GUID %q", lu.GUID), err)
+		}
+		for _, v := range lu.Views {
+			for _, g := range []string{v.HostGroup, v.TargetGroup} {
+				if g == "All" {
+					continue
+				}
+				if err := comstar.ValidateGroupName(g); err != nil {
+					return bad(fmt.Sprintf("group %q in a view of %s", g, lu.GUID), err)
+				}
+			}
+			if v.LUN < 0 || v.LUN > 16383 {
+				return bad(fmt.Sprintf("LUN %d in a view of %s", v.LUN, lu.GUID), errors.New("out of range 0..16383"))
+			}
+		}
+	}
+	for _, z := range id.Zones {
+		if err := kz.ValidateZoneName(z.Name); err != nil {
+			return bad(fmt.Sprintf("zone name %q", z.Name), err)
+		}
+	}
+	return nil
 }
 
 func wasAttached(z store.Zone) bool { return z.State == "installed" || z.State == "running" }

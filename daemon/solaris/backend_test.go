@@ -171,6 +171,12 @@ func TestRollbackRefusedChangesNothing(t *testing.T) {
 		{name: "empty", snap: "", want: engine.ErrInvalid},
 		{name: "too long", snap: "pool/" + strings.Repeat("x", 260) + "@s", want: engine.ErrInvalid, msg: "too long"},
 		{name: "no snapshot part", snap: "pool/idisk0@", want: engine.ErrInvalid},
+		{name: "command substitution", snap: "pool/$(reboot)@snap1", want: engine.ErrInvalid},
+		{name: "newline", snap: "pool/idisk0@snap1\nrollback", want: engine.ErrInvalid},
+		{name: "reads as an option", snap: "-rf@snap1", want: engine.ErrInvalid},
+		{name: "path traversal", snap: "../../etc/passwd@x", want: engine.ErrInvalid},
+		{name: "non-ASCII", snap: "pöol/idisk0@snap1", want: engine.ErrInvalid},
+		{name: "space", snap: "pool/idisk0@snap 1", want: engine.ErrInvalid},
 		{name: "filesystem", snap: "pool/data@x", want: engine.ErrInvalid, msg: "not a volume",
 			setup: func(t *testing.T, root string) { host(t, root, "zfs", "snapshot", "pool/data@x") }},
 		{name: "newer snapshot without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "pool/idisk0@snap2",
@@ -340,4 +346,40 @@ func TestMissingMetadataRecreatesLUWithCapturedGUID(t *testing.T) {
 		t.Error("LU not re-created with the captured GUID")
 	}
 	simtest.Must(t, root, simtest.AtSnapshot)
+}
+
+// TestHostileNamesFromThePlatform: names the platform reports go into later
+// argvs, so they are validated like the caller's input.
+func TestHostileNamesFromThePlatform(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(s *sim.State)
+		want string
+	}{
+		{"host group that reads as an option", func(s *sim.State) {
+			s.HostGroups[0].Name = "-a"
+			s.ViewTable[sim.SeedGUID0][0].HostGroup = "-a"
+		}, `group "-a"`},
+		{"host group with shell text", func(s *sim.State) {
+			s.HostGroups[0].Name = "hg;reboot"
+			s.ViewTable[sim.SeedGUID0][0].HostGroup = "hg;reboot"
+		}, `group "hg;reboot"`},
+		{"zone name with shell text", func(s *sim.State) { s.Zones[0].Name = "kz1$(reboot)" }, `zone name "kz1$(reboot)"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := simtest.Host(t)
+			if err := sim.Update(root, func(s *sim.State) error { tc.edit(s); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			e, _ := newEngine(t, root, engine.Config{})
+			_, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
+			if !errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want a refusal naming %s", err, tc.want)
+			}
+			if got := mutating(t, root); len(got) > 0 {
+				t.Errorf("changed the host: %v", got)
+			}
+		})
+	}
 }

@@ -1,0 +1,99 @@
+package config
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const docPath = "../../docs/volctld.toml"
+
+// TestDocumentedConfigIsTheDefault parses the documented file: it must be
+// valid and say exactly the defaults.
+func TestDocumentedConfigIsTheDefault(t *testing.T) {
+	got, err := Load(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	// The doc lists empty tables as [] where the default has nil.
+	got.Roles.OperatorGroups, got.Roles.OperatorSubjects = nil, nil
+	got.Roles.ViewerUIDs, got.Roles.ViewerGroups, got.Roles.ViewerSubjects = nil, nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("docs/volctld.toml differs from Default():\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestEveryKeyIsDocumented fails when a configuration key has no line in
+// docs/volctld.toml.
+func TestEveryKeyIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(typ reflect.Type, table string)
+	walk = func(typ reflect.Type, table string) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			key := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if key == "" || key == "-" {
+				continue
+			}
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration{}) {
+				full := strings.TrimPrefix(table+"."+key, ".")
+				if !strings.Contains(string(doc), "["+full+"]") {
+					t.Errorf("table [%s] is not documented", full)
+				}
+				walk(f.Type, full)
+				continue
+			}
+			if f.Type.Kind() == reflect.Map {
+				full := strings.TrimPrefix(table+"."+key, ".")
+				if !strings.Contains(string(doc), "["+full+"]") {
+					t.Errorf("table [%s] is not documented", full)
+				}
+				continue
+			}
+			re := regexp.MustCompile(`(?m)^#?\s*` + regexp.QuoteMeta(key) + `\s*=`)
+			if !re.Match(doc) {
+				t.Errorf("key %s (table [%s]) is not documented", key, table)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"default is valid", func(*Config) {}, ""},
+		{"unknown platform", func(c *Config) { c.Platform = "aix" }, "platform"},
+		{"relative command", func(c *Config) { c.Commands.Zfs = "zfs" }, "not an absolute path"},
+		{"plain tcp", func(c *Config) { c.TCP.Listen = "0.0.0.0:7443" }, "never serves plain TCP"},
+		{"bad mode", func(c *Config) { c.SocketMode = "rw" }, "octal"},
+		{"relative db", func(c *Config) { c.DB = "j.db" }, "db"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.edit(&c)
+			err := c.Validate()
+			if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnknownKeyIsAnError(t *testing.T) {
+	p := t.TempDir() + "/c.toml"
+	os.WriteFile(p, []byte("platform = \"solaris\"\n[commands]\nzsf = \"/usr/sbin/zfs\"\n"), 0o644)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "commands.zsf") {
+		t.Errorf("Load with a typo: %v", err)
+	}
+}
