@@ -73,15 +73,23 @@ gen:
 gen-check: gen
 	@git diff --exit-code -- proto/ || { echo "generated code is stale: run make gen and commit"; exit 1; }
 
-## fuzz: every fuzz target for a short bounded time.
+## fuzz: every fuzz target for a short bounded time. A finding writes its
+## input under testdata/fuzz and fails; a fuzzing run that dies without a
+## finding (the engine's worker timing out on a loaded machine) is retried once.
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { \
-	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+	    dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > .fuzz.log 2>&1; then \
+	      cat .fuzz.log; \
+	      if [ -d "$$dir/testdata/fuzz/$$f" ] && [ -n "$$(git -C $$dir status --porcelain testdata/fuzz/$$f)" ]; then \
+	        echo "fuzz: $$f found a failing input (see testdata/fuzz/$$f)"; rm -f .fuzz.log; exit 1; fi; \
+	      echo "fuzz: $$f died without a finding; retrying once"; \
+	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || { rm -f .fuzz.log; exit 1; }; \
+	    fi; \
 	  done; \
-	done
+	done; rm -f .fuzz.log
 
 ## faults: just the fault-injection and crash-injection tests, with their summary lines.
 faults:
