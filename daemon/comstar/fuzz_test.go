@@ -1,28 +1,13 @@
 package comstar
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/volctl/volctl/internal/golden"
 	"strings"
 	"testing"
 )
 
-// addSeeds seeds f with every testdata input (the spec literals).
-func addSeeds(f *testing.F, prefixes ...string) {
-	files, _ := filepath.Glob("testdata/*.txt")
-	for _, p := range files {
-		for _, pre := range prefixes {
-			if strings.HasPrefix(filepath.Base(p), pre) {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(b)
-				}
-			}
-		}
-	}
-}
-
 func FuzzParseListLU(f *testing.F) {
-	addSeeds(f, "listlu")
+	golden.Seed(f, "listlu")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		lus, err := ParseListLU(b)
 		if err != nil {
@@ -40,7 +25,7 @@ func FuzzParseListLU(f *testing.F) {
 }
 
 func FuzzParseListView(f *testing.F) {
-	addSeeds(f, "listview")
+	golden.Seed(f, "listview")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		vs, err := ParseListView(b)
 		if err != nil {
@@ -56,7 +41,7 @@ func FuzzParseListView(f *testing.F) {
 }
 
 func FuzzParseImportLU(f *testing.F) {
-	addSeeds(f, "importlu", "createlu")
+	golden.Seed(f, "importlu", "createlu")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if g, err := ParseImportLU(b); err == nil && (ValidateGUID(g) != nil || g != NormalizeGUID(g)) {
 			t.Fatalf("bad GUID %q", g)
@@ -65,7 +50,7 @@ func FuzzParseImportLU(f *testing.F) {
 }
 
 func FuzzParseCreateLU(f *testing.F) {
-	addSeeds(f, "importlu", "createlu")
+	golden.Seed(f, "importlu", "createlu")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if g, err := ParseCreateLU(b); err == nil && (ValidateGUID(g) != nil || g != NormalizeGUID(g)) {
 			t.Fatalf("bad GUID %q", g)
@@ -74,7 +59,7 @@ func FuzzParseCreateLU(f *testing.F) {
 }
 
 func FuzzParseListHG(f *testing.F) {
-	addSeeds(f, "listhg", "listtg")
+	golden.Seed(f, "listhg", "listtg")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		gs, err := ParseListHG(b)
 		if err != nil {

@@ -1,22 +1,16 @@
 package comstar
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/volctl/volctl/internal/golden"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the parsers' output")
 
 // goldenParsers maps a testdata file-name prefix to the parser it feeds.
 // Inputs are the literal outputs of spec comstar-zfs.md §1 (listlu_verbose is
 // the §1.6 sample with its placeholder GUID replaced by the §1.2 sample GUID;
 // listlu_spec_placeholder is the literal sample, which must be rejected).
-var goldenParsers = map[string]func([]byte) (any, error){
+var goldenParsers = map[string]golden.Parser{
 	"listlu":   func(b []byte) (any, error) { return ParseListLU(b) },
 	"listview": func(b []byte) (any, error) { return ParseListView(b) },
 	"listhg":   func(b []byte) (any, error) { return ParseListHG(b) },
@@ -25,52 +19,7 @@ var goldenParsers = map[string]func([]byte) (any, error){
 	"createlu": func(b []byte) (any, error) { return ParseCreateLU(b) },
 }
 
-func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata: %v", err)
-	}
-	for _, in := range files {
-		name := strings.TrimSuffix(filepath.Base(in), ".txt")
-		t.Run(name, func(t *testing.T) {
-			parse := goldenParsers[strings.SplitN(name, "_", 2)[0]]
-			if parse == nil {
-				t.Fatalf("no parser for %s", in)
-			}
-			src, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := parse(src)
-			var res any = map[string]any{"result": v}
-			if err != nil {
-				res = map[string]any{"error": err.Error()}
-			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "\t")
-			if err := enc.Encode(res); err != nil {
-				t.Fatal(err)
-			}
-			got := buf.Bytes()
-			golden := strings.TrimSuffix(in, ".txt") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s mismatch (run with -update)\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
-		})
-	}
-}
+func TestGolden(t *testing.T) { golden.Run(t, goldenParsers) }
 
 func TestParseListLU(t *testing.T) {
 	for _, tc := range []struct {

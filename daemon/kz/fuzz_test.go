@@ -1,24 +1,12 @@
 package kz
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/volctl/volctl/internal/golden"
 	"strings"
 	"testing"
 
 	"github.com/volctl/volctl/daemon/zfs"
 )
-
-// addSeeds seeds f with the testdata inputs (the spec literals) whose names
-// start with prefix.
-func addSeeds(f *testing.F, prefix string) {
-	files, _ := filepath.Glob("testdata/" + prefix + "*.txt")
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
-	}
-}
 
 var uriSeeds = []string{
 	"iscsi://zfssa/luname.naa.600144F0DBF8AF19000052E820D60003",
@@ -33,7 +21,7 @@ var uriSeeds = []string{
 }
 
 func FuzzParseZoneadmList(f *testing.F) {
-	addSeeds(f, "zoneadm")
+	golden.Seed(f, "zoneadm")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		zs, err := ParseZoneadmList(b)
 		if err != nil {
@@ -48,7 +36,7 @@ func FuzzParseZoneadmList(f *testing.F) {
 }
 
 func FuzzParseInfo(f *testing.F) {
-	addSeeds(f, "info")
+	golden.Seed(f, "info")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rs, err := ParseInfo(b)
 		if err != nil {

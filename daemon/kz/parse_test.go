@@ -1,73 +1,22 @@
 package kz
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/volctl/volctl/internal/golden"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the parsers' output")
-
 // goldenParsers maps a testdata file-name prefix to the parser it feeds.
 // Inputs are the literal outputs of spec kernel-zones.md §2.2 and §3.2;
 // files named *_derived, *_escaped, *_iscsi extend them in the same format.
-var goldenParsers = map[string]func([]byte) (any, error){
+var goldenParsers = map[string]golden.Parser{
 	"zoneadm": func(b []byte) (any, error) { return ParseZoneadmList(b) },
 	"info":    func(b []byte) (any, error) { return ParseInfo(b) },
 }
 
-func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata: %v", err)
-	}
-	for _, in := range files {
-		name := strings.TrimSuffix(filepath.Base(in), ".txt")
-		t.Run(name, func(t *testing.T) {
-			parse := goldenParsers[strings.SplitN(name, "_", 2)[0]]
-			if parse == nil {
-				t.Fatalf("no parser for %s", in)
-			}
-			src, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := parse(src)
-			var res any = map[string]any{"result": v}
-			if err != nil {
-				res = map[string]any{"error": err.Error()}
-			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "\t")
-			if err := enc.Encode(res); err != nil {
-				t.Fatal(err)
-			}
-			got := buf.Bytes()
-			golden := strings.TrimSuffix(in, ".txt") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s mismatch (run with -update)\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
-		})
-	}
-}
+func TestGolden(t *testing.T) { golden.Run(t, goldenParsers) }
 
 func TestParseZoneadmList(t *testing.T) {
 	for _, tc := range []struct {

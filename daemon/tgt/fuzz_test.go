@@ -1,28 +1,13 @@
 package tgt
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/volctl/volctl/internal/golden"
 	"strings"
 	"testing"
 )
 
-// addSeeds seeds f with every testdata input (the spec literals).
-func addSeeds(f *testing.F, prefixes ...string) {
-	files, _ := filepath.Glob("testdata/*.txt")
-	for _, p := range files {
-		for _, pre := range prefixes {
-			if strings.HasPrefix(filepath.Base(p), pre) {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(b)
-				}
-			}
-		}
-	}
-}
-
 func FuzzParseTargets(f *testing.F) {
-	addSeeds(f, "show")
+	golden.Seed(f, "show")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ts, err := ParseTargets(b)
 		if err != nil {
@@ -51,7 +36,7 @@ func FuzzParseTargets(f *testing.F) {
 }
 
 func FuzzParseConns(f *testing.F) {
-	addSeeds(f, "conn")
+	golden.Seed(f, "conn")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := ParseConns(b); err != nil {
 			return
@@ -60,7 +45,7 @@ func FuzzParseConns(f *testing.F) {
 }
 
 func FuzzParseAccounts(f *testing.F) {
-	addSeeds(f, "account")
+	golden.Seed(f, "account")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		us, err := ParseAccounts(b)
 		if err != nil {
@@ -75,7 +60,7 @@ func FuzzParseAccounts(f *testing.F) {
 }
 
 func FuzzClassify(f *testing.F) {
-	addSeeds(f, "stderr")
+	golden.Seed(f, "stderr")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e := Classify(b)
 		if e == ErrnoNone && strings.TrimSpace(string(b)) != "" {

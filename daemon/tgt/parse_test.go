@@ -1,16 +1,11 @@
 package tgt
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
+	"github.com/volctl/volctl/internal/golden"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the parsers' output")
 
 // classifyLines is the golden "parser" for stderr_*.txt: each line and what
 // Classify makes of it.
@@ -29,59 +24,14 @@ func classifyLines(b []byte) (any, error) {
 // §4.1, §8.9; cut by sed, so they have no target header and must be
 // rejected), conn_session (§2.4), account_list (§4.2) and every tgtadm
 // stderr line of the spec (stderr_spec).
-var goldenParsers = map[string]func([]byte) (any, error){
+var goldenParsers = map[string]golden.Parser{
 	"show":    func(b []byte) (any, error) { return ParseTargets(b) },
 	"conn":    func(b []byte) (any, error) { return ParseConns(b) },
 	"account": func(b []byte) (any, error) { return ParseAccounts(b) },
 	"stderr":  classifyLines,
 }
 
-func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata: %v", err)
-	}
-	for _, in := range files {
-		name := strings.TrimSuffix(filepath.Base(in), ".txt")
-		t.Run(name, func(t *testing.T) {
-			parse := goldenParsers[strings.SplitN(name, "_", 2)[0]]
-			if parse == nil {
-				t.Fatalf("no parser for %s", in)
-			}
-			src, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := parse(src)
-			var res any = map[string]any{"result": v}
-			if err != nil {
-				res = map[string]any{"error": err.Error()}
-			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "\t")
-			if err := enc.Encode(res); err != nil {
-				t.Fatal(err)
-			}
-			got := buf.Bytes()
-			golden := strings.TrimSuffix(in, ".txt") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s mismatch (run with -update)\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
-		})
-	}
-}
+func TestGolden(t *testing.T) { golden.Run(t, goldenParsers) }
 
 // TestParseTargetsSpec checks the facts volctl acts on in the §2.2 sample.
 func TestParseTargetsSpec(t *testing.T) {

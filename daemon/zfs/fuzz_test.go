@@ -1,26 +1,10 @@
 package zfs
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/volctl/volctl/internal/golden"
 	"strings"
 	"testing"
 )
-
-// addSeeds seeds f with the testdata inputs (the spec literals) whose names
-// start with one of prefixes.
-func addSeeds(f *testing.F, prefixes ...string) {
-	files, _ := filepath.Glob("testdata/*.txt")
-	for _, p := range files {
-		for _, pre := range prefixes {
-			if strings.HasPrefix(filepath.Base(p), pre) {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(b)
-				}
-			}
-		}
-	}
-}
 
 var nameSeeds = []string{
 	"tank/vol", "tank/vol@s1", "tank/vol@", "@s", "/tank", "tank/", "a//b", "tank/vol@s1@s2",
@@ -29,7 +13,7 @@ var nameSeeds = []string{
 }
 
 func FuzzParseList(f *testing.F) {
-	addSeeds(f, "snapshots", "get", "datasets")
+	golden.Seed(f, "snapshots", "get", "datasets")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cols := []string{"a", "b", "c", "d"}
 		rows, err := ParseList(b, cols)
@@ -45,7 +29,7 @@ func FuzzParseList(f *testing.F) {
 }
 
 func FuzzParseDatasets(f *testing.F) {
-	addSeeds(f, "datasets")
+	golden.Seed(f, "datasets")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ds, err := ParseDatasets(b)
 		if err == nil {
@@ -59,7 +43,7 @@ func FuzzParseDatasets(f *testing.F) {
 }
 
 func FuzzParseSnapshots(f *testing.F) {
-	addSeeds(f, "snapshots")
+	golden.Seed(f, "snapshots")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		snaps, err := ParseSnapshots(b)
 		if err != nil {
@@ -74,7 +58,7 @@ func FuzzParseSnapshots(f *testing.F) {
 }
 
 func FuzzParseGet(f *testing.F) {
-	addSeeds(f, "get")
+	golden.Seed(f, "get")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		props, err := ParseGet(b)
 		if err == nil {
@@ -88,7 +72,7 @@ func FuzzParseGet(f *testing.F) {
 }
 
 func FuzzParseRollbackNewer(f *testing.F) {
-	addSeeds(f, "rollback")
+	golden.Seed(f, "rollback")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, n := range ParseRollbackNewer(b) {
 			if !strings.ContainsAny(n, "@#") || strings.ContainsAny(n, "\n") {
