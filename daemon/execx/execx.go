@@ -156,3 +156,13 @@ func (c *capped) Bytes() []byte {
 	}
 	return append(c.buf.Bytes(), fmt.Sprintf("\n...(%d bytes dropped)", c.dropped)...)
 }
+
+// Stderr returns what a failed command printed on stderr (nil when err is
+// not a command's failure), for the adapters' classifiers.
+func Stderr(err error) []byte {
+	var xe *Error
+	if errors.As(err, &xe) {
+		return xe.R.Stderr
+	}
+	return nil
+}

@@ -26,7 +26,6 @@ package linuxtgt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -102,36 +101,18 @@ func (b *Backend) features(ctx context.Context, run execx.RunFunc, ds string) (z
 
 // VolumeOf validates a volume or snapshot name and returns the volume.
 func (b *Backend) VolumeOf(name string) (string, error) {
-	if name == "" {
-		return "", fmt.Errorf("empty name: %w", engine.ErrInvalid)
-	}
-	if strings.Contains(name, "@") {
-		ds, _, err := zfs.SplitSnapshot(name)
-		if err != nil {
-			return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
-		}
-		return ds, nil
-	}
-	if err := zfs.ValidateDatasetName(name); err != nil {
+	vol, err := zfs.VolumeOf(name)
+	if err != nil {
 		return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
 	}
-	return name, nil
-}
-
-// stderrOf returns the stderr of a failed command, if err is one.
-func stderrOf(err error) []byte {
-	var xe *execx.Error
-	if errors.As(err, &xe) {
-		return xe.R.Stderr
-	}
-	return nil
+	return vol, nil
 }
 
 // tree reads vol and everything below it (children, snapshots).
 func (b *Backend) tree(ctx context.Context, run execx.RunFunc, vol string) (zfs.Info, []zfs.Info, error) {
 	infos, err := b.zfs(run).Infos(ctx, -1, vol)
 	if err != nil {
-		if zfs.IsNotExist(stderrOf(err)) {
+		if zfs.IsNotExist(execx.Stderr(err)) {
 			return zfs.Info{}, nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
 		}
 		return zfs.Info{}, nil, fmt.Errorf("look up volume %s: %w", vol, err)
@@ -151,7 +132,7 @@ func (b *Backend) tree(ctx context.Context, run execx.RunFunc, vol string) (zfs.
 func (b *Backend) show(ctx context.Context, run execx.RunFunc) ([]tgt.Target, error) {
 	ts, err := b.tgt(run).Show(ctx)
 	if err != nil {
-		if tgt.IsNotConnected(stderrOf(err)) {
+		if tgt.IsNotConnected(execx.Stderr(err)) {
 			return nil, fmt.Errorf("tgtd does not answer (is it running; is the control port right?): %w", err)
 		}
 		return nil, fmt.Errorf("list tgt targets: %w", err)
@@ -376,7 +357,7 @@ func (s *sagaSteps) unbind() engine.Step {
 			// Every rule present, not just the captured ones: fencing means
 			// nobody new gets in (spec §6.3).
 			for _, r := range t.ACL {
-				if err := c.Unbind(ctx, tg.TID, r); err != nil && !tgt.IsACLNotExist(stderrOf(err)) {
+				if err := c.Unbind(ctx, tg.TID, r); err != nil && !tgt.IsACLNotExist(execx.Stderr(err)) {
 					return fmt.Errorf("unbind %s from target %s: %w", r.Rule, tg.Name, err)
 				}
 				if !slices.ContainsFunc(tg.ACL, func(w tgt.ACLRule) bool { return w.Rule == r.Rule }) {
@@ -386,7 +367,7 @@ func (s *sagaSteps) unbind() engine.Step {
 			if len(t.Nexuses) > 0 && accept {
 				for _, n := range t.Nexuses {
 					for _, cn := range n.Connections {
-						if err := c.DeleteConn(ctx, tg.TID, n.ID, cn.CID); err != nil && !tgt.IsNoSession(stderrOf(err)) {
+						if err := c.DeleteConn(ctx, tg.TID, n.ID, cn.CID); err != nil && !tgt.IsNoSession(execx.Stderr(err)) {
 							return fmt.Errorf("drop connection %d of session %d (%s) on target %s: %w", cn.CID, n.ID, n.Initiator, tg.Name, err)
 						}
 					}
@@ -452,7 +433,7 @@ func (s *sagaSteps) ensureACL(ctx context.Context, x *engine.Exec, tg target) er
 	}
 	c := s.b.tgt(x.Run)
 	for _, r := range missingRules(tg.ACL, t.ACL) {
-		if err := c.Bind(ctx, tg.TID, r); err != nil && !tgt.IsACLExists(stderrOf(err)) {
+		if err := c.Bind(ctx, tg.TID, r); err != nil && !tgt.IsACLExists(execx.Stderr(err)) {
 			return fmt.Errorf("bind %s %s to target %s: %w", r.Kind, r.Rule, tg.Name, err)
 		}
 	}
@@ -518,9 +499,9 @@ func (s *sagaSteps) deleteLU(ctx context.Context, x *engine.Exec, l lu) error {
 	for attempt := 1; ; attempt++ {
 		err := c.DeleteLU(ctx, l.TID, l.LUN)
 		switch {
-		case err == nil || tgt.IsNoLUN(stderrOf(err)):
+		case err == nil || tgt.IsNoLUN(execx.Stderr(err)):
 			return nil
-		case tgt.IsLUNActive(stderrOf(err)) && attempt < lunActiveRetries:
+		case tgt.IsLUNActive(execx.Stderr(err)) && attempt < lunActiveRetries:
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -547,8 +528,8 @@ func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, l lu) error {
 		return nil
 	}
 	err = s.b.tgt(x.Run).NewLU(ctx, l.TID, l.LUN, l.Spec)
-	if err != nil && !tgt.IsLUNExists(stderrOf(err)) {
-		if tgt.Classify(stderrOf(err)) == tgt.ErrnoInvalidRequest {
+	if err != nil && !tgt.IsLUNExists(execx.Stderr(err)) {
+		if tgt.Classify(execx.Stderr(err)) == tgt.ErrnoInvalidRequest {
 			return fmt.Errorf("re-create LU %s on %s: %w (tgtd says why only in its own log: a backing file missing after the rollback, i.e. it did not exist at the snapshot, is one cause)",
 				l.name(), l.Spec.Path, err)
 		}
@@ -833,7 +814,7 @@ func toSnapshots(snaps []zfs.Info) []engine.Snapshot {
 func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]engine.Snapshot, error) {
 	infos, err := b.zfs(run).Infos(ctx, 1, vol)
 	if err != nil {
-		if zfs.IsNotExist(stderrOf(err)) {
+		if zfs.IsNotExist(execx.Stderr(err)) {
 			return nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
 		}
 		return nil, fmt.Errorf("list snapshots of %s: %w", vol, err)

@@ -49,36 +49,18 @@ func (b *Backend) kz(run execx.RunFunc) kz.Cmd {
 
 // VolumeOf validates a volume or snapshot name and returns the volume.
 func (b *Backend) VolumeOf(name string) (string, error) {
-	if name == "" {
-		return "", fmt.Errorf("empty name: %w", engine.ErrInvalid)
-	}
-	if strings.Contains(name, "@") {
-		ds, _, err := zfs.SplitSnapshot(name)
-		if err != nil {
-			return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
-		}
-		return ds, nil
-	}
-	if err := zfs.ValidateDatasetName(name); err != nil {
+	vol, err := zfs.VolumeOf(name)
+	if err != nil {
 		return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
 	}
-	return name, nil
-}
-
-// stderrOf returns the stderr of a failed command, if err is one.
-func stderrOf(err error) []byte {
-	var xe *execx.Error
-	if errors.As(err, &xe) {
-		return xe.R.Stderr
-	}
-	return nil
+	return vol, nil
 }
 
 // volume checks that vol exists and is a volume.
 func (b *Backend) volume(ctx context.Context, run execx.RunFunc, vol string) (zfs.Dataset, error) {
 	dss, err := b.zfs(run).Datasets(ctx, "filesystem,volume", vol)
 	if err != nil {
-		if zfs.IsNotExist(stderrOf(err)) {
+		if zfs.IsNotExist(execx.Stderr(err)) {
 			return zfs.Dataset{}, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
 		}
 		return zfs.Dataset{}, fmt.Errorf("look up volume %s: %w", vol, err)
@@ -498,7 +480,7 @@ func (s *sagaSteps) rollback() engine.Step {
 		Planned: [][]string{z.RollbackArgv(id.Snapshot, destroy)}}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		if err := s.b.zfs(x.Run).Rollback(ctx, id.Snapshot, destroy); err != nil {
-			if zfs.IsBusy(stderrOf(err)) {
+			if zfs.IsBusy(execx.Stderr(err)) {
 				return fmt.Errorf("%w (something still holds the zvol open: an LU that did not go, or another consumer)", err)
 			}
 			return err
@@ -569,7 +551,7 @@ func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) e
 				lu.DataFile, guid, lu.GUID))
 		}
 		return nil
-	case comstar.IsMetaFileError(stderrOf(err)):
+	case comstar.IsMetaFileError(execx.Stderr(err)):
 		x.Note("LU metadata missing from %s; re-creating LU %s with its captured properties", lu.DataFile, lu.GUID)
 		got, cerr := c.CreateLU(ctx, toComstarLU(lu))
 		if cerr != nil {
@@ -579,7 +561,7 @@ func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) e
 			return engine.Permanent(fmt.Errorf("create-lu gave GUID %s, expected %s", got, lu.GUID))
 		}
 		return nil
-	case comstar.IsFileInUse(stderrOf(err)) || comstar.IsGUIDInUse(stderrOf(err)) || comstar.IsBusy(stderrOf(err)):
+	case comstar.IsFileInUse(execx.Stderr(err)) || comstar.IsGUIDInUse(execx.Stderr(err)) || comstar.IsBusy(execx.Stderr(err)):
 		// Already registered? Only the captured LU on the captured file
 		// counts as done.
 		got, ok, lerr := c.LookupLU(ctx, lu.GUID)
@@ -613,7 +595,7 @@ func (s *sagaSteps) ensureViews(ctx context.Context, x *engine.Exec, lu store.LU
 			continue
 		}
 		cv := comstar.View{HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN}
-		if err := c.AddView(ctx, lu.GUID, cv); err != nil && !comstar.IsViewExists(stderrOf(err)) {
+		if err := c.AddView(ctx, lu.GUID, cv); err != nil && !comstar.IsViewExists(execx.Stderr(err)) {
 			return added, fmt.Errorf("restore view %s/%s LUN %d of %s: %w", v.HostGroup, v.TargetGroup, v.LUN, lu.GUID, err)
 		}
 		added = true
@@ -737,7 +719,7 @@ func (s *sagaSteps) attachZones(zones []store.Zone) engine.Step {
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
 			err := s.zoneTo(ctx, x, z.Name, "configured", k.AttachArgv(z.Name, initFor(z)), "installed", "running")
-			if err != nil && kz.IsKeyError(stderrOf(err)) {
+			if err != nil && kz.IsKeyError(execx.Stderr(err)) {
 				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without --keep-hostdata",
 					err, s.op.Snapshot, z.Name))
 			}
@@ -814,7 +796,7 @@ func (b *Backend) describe(ctx context.Context, run execx.RunFunc, d zfs.Dataset
 func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]engine.Snapshot, error) {
 	snaps, err := b.zfs(run).Snapshots(ctx, vol)
 	if err != nil {
-		if zfs.IsNotExist(stderrOf(err)) {
+		if zfs.IsNotExist(execx.Stderr(err)) {
 			return nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
 		}
 		return nil, fmt.Errorf("list snapshots of %s: %w", vol, err)

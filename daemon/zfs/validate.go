@@ -163,3 +163,16 @@ func SplitSnapshot(full string) (ds, snap string, err error) {
 	ds, snap, _ = strings.Cut(full, "@")
 	return ds, snap, nil
 }
+
+// VolumeOf validates a dataset or snapshot name and returns the dataset:
+// POOL/VOL for POOL/VOL@SNAP.
+func VolumeOf(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("empty name")
+	}
+	if strings.Contains(name, "@") {
+		ds, _, err := SplitSnapshot(name)
+		return ds, err
+	}
+	return name, ValidateDatasetName(name)
+}
