@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/volctl/volctl/client"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
 
@@ -28,30 +30,22 @@ func (a *app) historyCmd() *cobra.Command {
 			if limit < 0 {
 				return invalid("--limit %d is negative", limit)
 			}
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Operations.ListOperations(cmd.Context(), &v1.ListOperationsRequest{Limit: int32(limit), Volume: volume})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATE\tSNAPSHOT\tSTARTED\tDURATION\tOUTAGE\tBY")
-			for _, op := range resp.GetOperations() {
-				outage := "-"
-				if op.GetOutage() != nil {
-					outage = op.GetOutage().AsDuration().Round(time.Millisecond).String()
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListOperationsResponse, error) {
+				return c.Operations.ListOperations(ctx, &v1.ListOperationsRequest{Limit: int32(limit), Volume: volume})
+			}, func(resp *v1.ListOperationsResponse) error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSTATE\tSNAPSHOT\tSTARTED\tDURATION\tOUTAGE\tBY")
+				for _, op := range resp.GetOperations() {
+					outage := "-"
+					if op.GetOutage() != nil {
+						outage = op.GetOutage().AsDuration().Round(time.Millisecond).String()
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", op.GetId(), opWord(op.GetState()), op.GetSnapshot(),
+						op.GetCreated().AsTime().UTC().Format(time.DateTime),
+						op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond), outage, dash(op.GetRequestedBy()))
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", op.GetId(), opWord(op.GetState()), op.GetSnapshot(),
-					op.GetCreated().AsTime().UTC().Format(time.DateTime),
-					op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond), outage, dash(op.GetRequestedBy()))
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many operations")
@@ -78,20 +72,12 @@ func (a *app) opCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Operations.GetOperation(cmd.Context(), &v1.GetOperationRequest{Id: id})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			a.printOperation(resp.GetOperation())
-			return nil
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.GetOperationResponse, error) {
+				return c.Operations.GetOperation(ctx, &v1.GetOperationRequest{Id: id})
+			}, func(resp *v1.GetOperationResponse) error {
+				a.printOperation(resp.GetOperation())
+				return nil
+			})
 		},
 	})
 	return op

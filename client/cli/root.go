@@ -96,6 +96,24 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`
 	return root
 }
 
+// query is the shape of every one-call command: dial, call, and print the
+// answer as JSON or as text.
+func query[T proto.Message](a *app, cmd *cobra.Command, call func(context.Context, *client.Client) (T, error), text func(T) error) error {
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := call(cmd.Context(), c)
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		return a.printJSON(resp, true)
+	}
+	return text(resp)
+}
+
 // dial is the one client setup every command uses: the unix socket, or TCP
 // with mutual TLS when --addr is given (never plain TCP).
 func (a *app) dial() (*client.Client, error) {

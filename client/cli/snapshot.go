@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/volctl/volctl/client"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
 
@@ -19,25 +21,17 @@ func (a *app) snapshotsCmd() *cobra.Command {
 			if err := validateVolume(args[0]); err != nil {
 				return err
 			}
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Snapshots.ListSnapshots(cmd.Context(), &v1.ListSnapshotsRequest{Volume: args[0]})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SNAPSHOT\tCREATED\tUSED\tREFERENCED")
-			for _, s := range resp.GetSnapshots() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.GetName(), s.GetCreation().AsTime().UTC().Format(time.DateTime),
-					bytesStr(s.GetUsed()), bytesStr(s.GetReferenced()))
-			}
-			return tw.Flush()
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListSnapshotsResponse, error) {
+				return c.Snapshots.ListSnapshots(ctx, &v1.ListSnapshotsRequest{Volume: args[0]})
+			}, func(resp *v1.ListSnapshotsResponse) error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SNAPSHOT\tCREATED\tUSED\tREFERENCED")
+				for _, s := range resp.GetSnapshots() {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.GetName(), s.GetCreation().AsTime().UTC().Format(time.DateTime),
+						bytesStr(s.GetUsed()), bytesStr(s.GetReferenced()))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -51,20 +45,12 @@ func (a *app) snapshotCmd() *cobra.Command {
 			if err := validateSnapshot(args[0]); err != nil {
 				return err
 			}
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Snapshots.CreateSnapshot(cmd.Context(), &v1.CreateSnapshotRequest{Name: args[0]})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			a.printf("Created %s\n", resp.GetSnapshot().GetName())
-			return nil
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.CreateSnapshotResponse, error) {
+				return c.Snapshots.CreateSnapshot(ctx, &v1.CreateSnapshotRequest{Name: args[0]})
+			}, func(resp *v1.CreateSnapshotResponse) error {
+				a.printf("Created %s\n", resp.GetSnapshot().GetName())
+				return nil
+			})
 		},
 	}
 }
@@ -78,20 +64,12 @@ func (a *app) destroySnapshotCmd() *cobra.Command {
 			if err := validateSnapshot(args[0]); err != nil {
 				return err
 			}
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Snapshots.DestroySnapshot(cmd.Context(), &v1.DestroySnapshotRequest{Name: args[0]})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			a.printf("Destroyed %s\n", args[0])
-			return nil
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.DestroySnapshotResponse, error) {
+				return c.Snapshots.DestroySnapshot(ctx, &v1.DestroySnapshotRequest{Name: args[0]})
+			}, func(resp *v1.DestroySnapshotResponse) error {
+				a.printf("Destroyed %s\n", args[0])
+				return nil
+			})
 		},
 	}
 }

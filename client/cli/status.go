@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/volctl/volctl/client"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
 
@@ -17,29 +19,21 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show the daemon: version, platform, uptime, running operations, and who you are to it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Status.GetStatus(cmd.Context(), &v1.GetStatusRequest{})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			a.printf("volctld %s on platform %s\n", resp.GetVersion(), resp.GetPlatform())
-			a.printf("  up %s (since %s), journal schema %d\n", resp.GetUptime().AsDuration().Round(time.Second),
-				resp.GetStarted().AsTime().UTC().Format(time.RFC3339), resp.GetSchemaVersion())
-			a.printf("  you are %s, role %s\n", resp.GetCaller(), resp.GetCallerRole())
-			if len(resp.GetRunning()) == 0 {
-				a.printf("  no operation running\n")
-			}
-			for _, op := range resp.GetRunning() {
-				a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), op.GetSnapshot(), op.GetState(), dash(op.GetStep()))
-			}
-			return nil
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.GetStatusResponse, error) {
+				return c.Status.GetStatus(ctx, &v1.GetStatusRequest{})
+			}, func(resp *v1.GetStatusResponse) error {
+				a.printf("volctld %s on platform %s\n", resp.GetVersion(), resp.GetPlatform())
+				a.printf("  up %s (since %s), journal schema %d\n", resp.GetUptime().AsDuration().Round(time.Second),
+					resp.GetStarted().AsTime().UTC().Format(time.RFC3339), resp.GetSchemaVersion())
+				a.printf("  you are %s, role %s\n", resp.GetCaller(), resp.GetCallerRole())
+				if len(resp.GetRunning()) == 0 {
+					a.printf("  no operation running\n")
+				}
+				for _, op := range resp.GetRunning() {
+					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), op.GetSnapshot(), op.GetState(), dash(op.GetStep()))
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -55,30 +49,22 @@ func (a *app) auditCmd() *cobra.Command {
 			if limit < 0 {
 				return invalid("--limit %d is negative", limit)
 			}
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Audit.ListAudit(cmd.Context(), &v1.ListAuditRequest{After: after, Limit: int32(limit)})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tTIME\tWHO\tROLE\tMETHOD\tTARGET\tALLOWED\tRESULT\tOP")
-			for _, r := range resp.GetRecords() {
-				op := "-"
-				if r.GetOperationId() != 0 {
-					op = fmt.Sprint(r.GetOperationId())
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListAuditResponse, error) {
+				return c.Audit.ListAudit(ctx, &v1.ListAuditRequest{After: after, Limit: int32(limit)})
+			}, func(resp *v1.ListAuditResponse) error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SEQ\tTIME\tWHO\tROLE\tMETHOD\tTARGET\tALLOWED\tRESULT\tOP")
+				for _, r := range resp.GetRecords() {
+					op := "-"
+					if r.GetOperationId() != 0 {
+						op = fmt.Sprint(r.GetOperationId())
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.GetSeq(), r.GetTime().AsTime().UTC().Format(time.DateTime),
+						r.GetWho(), dash(r.GetRole()), strings.TrimPrefix(r.GetMethod(), "/volctl.v1."), dash(r.GetTarget()),
+						r.GetAllowed(), r.GetResult(), op)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.GetSeq(), r.GetTime().AsTime().UTC().Format(time.DateTime),
-					r.GetWho(), dash(r.GetRole()), strings.TrimPrefix(r.GetMethod(), "/volctl.v1."), dash(r.GetTarget()),
-					r.GetAllowed(), r.GetResult(), op)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().Uint64Var(&after, "after", 0, "only records after this sequence number")

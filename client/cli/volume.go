@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/volctl/volctl/client"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
 
@@ -16,35 +18,27 @@ func (a *app) lsCmd() *cobra.Command {
 		Short: "List volumes with their LUs, views, snapshots and zones",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Volumes.ListVolumes(cmd.Context(), &v1.ListVolumesRequest{})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VOLUME\tVOLSIZE\tLU\tVIEWS\tSNAPSHOTS\tZONES")
-			for _, v := range resp.GetVolumes() {
-				var guids []string
-				views := 0
-				for _, lu := range v.GetLogicalUnits() {
-					guids = append(guids, lu.GetGuid())
-					views += len(lu.GetViews())
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListVolumesResponse, error) {
+				return c.Volumes.ListVolumes(ctx, &v1.ListVolumesRequest{})
+			}, func(resp *v1.ListVolumesResponse) error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "VOLUME\tVOLSIZE\tLU\tVIEWS\tSNAPSHOTS\tZONES")
+				for _, v := range resp.GetVolumes() {
+					var guids []string
+					views := 0
+					for _, lu := range v.GetLogicalUnits() {
+						guids = append(guids, lu.GetGuid())
+						views += len(lu.GetViews())
+					}
+					var zones []string
+					for _, z := range v.GetZones() {
+						zones = append(zones, z.GetName())
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", v.GetName(), bytesStr(v.GetVolsize()), dash(strings.Join(guids, ",")),
+						views, len(v.GetSnapshots()), dash(strings.Join(zones, ",")))
 				}
-				var zones []string
-				for _, z := range v.GetZones() {
-					zones = append(zones, z.GetName())
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", v.GetName(), bytesStr(v.GetVolsize()), dash(strings.Join(guids, ",")),
-					views, len(v.GetSnapshots()), dash(strings.Join(zones, ",")))
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -58,20 +52,12 @@ func (a *app) showCmd() *cobra.Command {
 			if err := validateVolume(args[0]); err != nil {
 				return err
 			}
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			resp, err := c.Volumes.GetVolume(cmd.Context(), &v1.GetVolumeRequest{Name: args[0]})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return a.printJSON(resp, true)
-			}
-			a.printVolume(resp.GetVolume())
-			return nil
+			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.GetVolumeResponse, error) {
+				return c.Volumes.GetVolume(ctx, &v1.GetVolumeRequest{Name: args[0]})
+			}, func(resp *v1.GetVolumeResponse) error {
+				a.printVolume(resp.GetVolume())
+				return nil
+			})
 		},
 	}
 }
