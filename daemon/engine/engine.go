@@ -40,7 +40,10 @@ type Inventory interface {
 	ListVolumes(ctx context.Context, run execx.RunFunc) ([]Volume, error)
 	GetVolume(ctx context.Context, run execx.RunFunc, name string) (Volume, error)
 	Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]Snapshot, error)
-	CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) (Snapshot, error)
+	// CreateSnapshot and DestroySnapshot run the platform command; the
+	// engine checks before that the snapshot does (not) exist, and reads it
+	// back after.
+	CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) error
 	DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error
 	// VolumeOf returns the volume a snapshot or volume name belongs to, after
 	// validating the name (ErrInvalid).
@@ -221,23 +224,59 @@ func (e *Engine) Snapshots(ctx context.Context, vol string) ([]Snapshot, error) 
 	return e.backend.Snapshots(ctx, e.plainRun, vol)
 }
 
-// CreateSnapshot takes a snapshot under the volume's lock.
-func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, error) {
-	vol, err := e.backend.VolumeOf(name)
-	if err != nil {
-		return Snapshot{}, err
+// snapshotVolume validates a snapshot name and returns its volume.
+func (e *Engine) snapshotVolume(name string) (string, error) {
+	if !strings.Contains(name, "@") {
+		return "", fmt.Errorf("%q is not a snapshot name: want POOL/VOL@SNAP: %w", name, ErrInvalid)
 	}
-	keys := []string{volumeKey(vol)}
-	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
-		return Snapshot{}, err
-	}
-	defer e.locks.release(keys)
-	return e.backend.CreateSnapshot(ctx, e.plainRun, name)
+	return e.backend.VolumeOf(name)
 }
 
-// DestroySnapshot destroys a snapshot under the volume's lock.
+// findSnapshot looks a snapshot up; an error is one of listing (a missing
+// volume is ErrNotFound).
+func (e *Engine) findSnapshot(ctx context.Context, vol, name string) (Snapshot, bool, error) {
+	snaps, err := e.backend.Snapshots(ctx, e.plainRun, vol)
+	if err != nil {
+		return Snapshot{}, false, err
+	}
+	for _, s := range snaps {
+		if s.Name == name {
+			return s, true, nil
+		}
+	}
+	return Snapshot{}, false, nil
+}
+
+// CreateSnapshot takes a snapshot under the volume's lock and reads it back.
+func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, error) {
+	vol, err := e.snapshotVolume(name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	keys := []string{volumeKey(vol)}
+	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
+		return Snapshot{}, err
+	}
+	defer e.locks.release(keys)
+	if _, found, err := e.findSnapshot(ctx, vol, name); err != nil || found {
+		if found {
+			err = fmt.Errorf("snapshot %s already exists: %w", name, ErrPrecondition)
+		}
+		return Snapshot{}, err
+	}
+	if err := e.backend.CreateSnapshot(ctx, e.plainRun, name); err != nil {
+		return Snapshot{}, err
+	}
+	s, found, err := e.findSnapshot(ctx, vol, name)
+	if err == nil && !found {
+		err = fmt.Errorf("the snapshot command for %s exited 0 but the snapshot is not listed", name)
+	}
+	return s, err
+}
+
+// DestroySnapshot destroys an existing snapshot under the volume's lock.
 func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
-	vol, err := e.backend.VolumeOf(name)
+	vol, err := e.snapshotVolume(name)
 	if err != nil {
 		return err
 	}
@@ -246,6 +285,12 @@ func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
 		return err
 	}
 	defer e.locks.release(keys)
+	if _, found, err := e.findSnapshot(ctx, vol, name); err != nil || !found {
+		if !found && err == nil {
+			err = fmt.Errorf("snapshot %s does not exist: %w", name, ErrNotFound)
+		}
+		return err
+	}
 	return e.backend.DestroySnapshot(ctx, e.plainRun, name)
 }
 

@@ -823,49 +823,23 @@ func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) 
 }
 
 // CreateSnapshot implements engine.Inventory.
-func (b *Backend) CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) (engine.Snapshot, error) {
-	vol, _, err := zfs.SplitSnapshot(name)
-	if err != nil {
-		return engine.Snapshot{}, fmt.Errorf("%v: %w", err, engine.ErrInvalid)
-	}
-	if _, _, err := b.tree(ctx, run, vol); err != nil {
-		return engine.Snapshot{}, err
-	}
-	snaps, err := b.Snapshots(ctx, run, vol)
-	if err != nil {
-		return engine.Snapshot{}, err
-	}
-	if slices.ContainsFunc(snaps, func(s engine.Snapshot) bool { return s.Name == name }) {
-		return engine.Snapshot{}, fmt.Errorf("snapshot %s already exists: %w", name, engine.ErrPrecondition)
-	}
-	if err := b.zfs(run).Snapshot(ctx, name); err != nil {
-		return engine.Snapshot{}, fmt.Errorf("snapshot %s: %w", name, err)
-	}
-	if snaps, err = b.Snapshots(ctx, run, vol); err != nil {
-		return engine.Snapshot{}, err
-	}
-	for _, s := range snaps {
-		if s.Name == name {
-			return s, nil
-		}
-	}
-	return engine.Snapshot{}, fmt.Errorf("zfs snapshot %s exited 0 but the snapshot is not listed", name)
-}
-
-// DestroySnapshot implements engine.Inventory. Only snapshots: destroying a
-// filesystem that held backing files can wedge zfs-fuse (spec §8.10).
-func (b *Backend) DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error {
+func (b *Backend) CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) error {
 	vol, _, err := zfs.SplitSnapshot(name)
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, engine.ErrInvalid)
 	}
-	snaps, err := b.Snapshots(ctx, run, vol)
-	if err != nil {
+	if _, _, err := b.tree(ctx, run, vol); err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(snaps, func(s engine.Snapshot) bool { return s.Name == name }) {
-		return fmt.Errorf("snapshot %s does not exist: %w", name, engine.ErrNotFound)
+	if err := b.zfs(run).Snapshot(ctx, name); err != nil {
+		return fmt.Errorf("snapshot %s: %w", name, err)
 	}
+	return nil
+}
+
+// DestroySnapshot implements engine.Inventory. zfs.Cmd.Destroy refuses
+// anything but a snapshot name.
+func (b *Backend) DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error {
 	if err := b.zfs(run).Destroy(ctx, name); err != nil {
 		return fmt.Errorf("destroy %s: %w", name, err)
 	}
