@@ -76,16 +76,60 @@ func (b *Backend) volume(ctx context.Context, run execx.RunFunc, vol string) (zf
 	return zfs.Dataset{}, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
 }
 
+// exports is what one look at the host finds: every LU and every zone with
+// its storage. A listing of many volumes reads it once.
+type exports struct {
+	lus   []comstar.LU
+	zones []zoneStorage
+}
+
+type zoneStorage struct {
+	zone    kz.Zone
+	storage []string
+}
+
+// readExports lists the LUs (list-lu -v) and the zones with their device
+// storage (zoneadm list -cp, zonecfg info device for each).
+func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, error) {
+	var ex exports
+	var err error
+	if ex.lus, err = b.stmf(run).ListLU(ctx); err != nil {
+		return ex, fmt.Errorf("list LUs: %w", err)
+	}
+	k := b.kz(run)
+	zones, err := k.List(ctx)
+	if err != nil {
+		return ex, fmt.Errorf("list zones: %w", err)
+	}
+	// zoneadm list always shows the global zone: output without it is not
+	// to be trusted (a zone missed here would keep running on a disk that
+	// goes back under it).
+	if !slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Name == "global" }) {
+		return ex, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
+	}
+	for _, z := range zones {
+		if z.Name == "global" {
+			continue
+		}
+		storage, err := k.Storage(ctx, z.Name)
+		if err != nil {
+			return ex, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
+		}
+		if len(storage) == 0 && z.Brand == "solaris-kz" {
+			// A kernel zone always has a boot device.
+			return ex, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
+		}
+		ex.zones = append(ex.zones, zoneStorage{z, storage})
+	}
+	return ex, nil
+}
+
 // lusOf captures every registered LU whose data file is the zvol, with its
 // views.
-func (b *Backend) lusOf(ctx context.Context, run execx.RunFunc, vol string) ([]store.LU, error) {
+func (b *Backend) lusOf(ctx context.Context, run execx.RunFunc, ex exports, vol string) ([]store.LU, error) {
 	c := b.stmf(run)
-	all, err := c.ListLU(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list LUs: %w", err)
-	}
 	var out []store.LU
-	for _, lu := range all {
+	for _, lu := range ex.lus {
 		if !lu.Registered || !comstar.IsZvolPath(lu.DataFile, vol) {
 			continue
 		}
@@ -127,44 +171,22 @@ func viewKey(v store.View) string {
 	return comstar.View{HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN}.Key()
 }
 
-// zonesOf finds the zones whose device storage names one of the GUIDs or the
-// zvol itself.
-func (b *Backend) zonesOf(ctx context.Context, run execx.RunFunc, vol string, lus []store.LU) ([]store.Zone, error) {
-	k := b.kz(run)
-	zones, err := k.List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list zones: %w", err)
-	}
-	// zoneadm list always shows the global zone: output without it is not
-	// to be trusted (a zone missed here would keep running on a disk that
-	// goes back under it).
-	if !slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Name == "global" }) {
-		return nil, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
-	}
+// zonesOf picks the zones whose device storage names one of the GUIDs or
+// the zvol itself.
+func zonesOf(ex exports, vol string, lus []store.LU) []store.Zone {
 	var out []store.Zone
-	for _, z := range zones {
-		if z.Name == "global" {
-			continue
-		}
-		storage, err := k.Storage(ctx, z.Name)
-		if err != nil {
-			return nil, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
-		}
-		if len(storage) == 0 && z.Brand == "solaris-kz" {
-			// A kernel zone always has a boot device.
-			return nil, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
-		}
+	for _, zs := range ex.zones {
 		var on []string
-		for _, uri := range storage {
+		for _, uri := range zs.storage {
 			if usesVolume(uri, vol, lus) {
 				on = append(on, uri)
 			}
 		}
 		if len(on) > 0 {
-			out = append(out, store.Zone{Name: z.Name, State: z.State, Brand: z.Brand, Storage: on})
+			out = append(out, store.Zone{Name: zs.zone.Name, State: zs.zone.State, Brand: zs.zone.Brand, Storage: on})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func usesVolume(uri, vol string, lus []store.LU) bool {
@@ -213,12 +235,14 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if id.WrittenBefore, err = z.Written(ctx, vol, snap); err != nil {
 		return id, nil, fmt.Errorf("read written@%s of %s: %w", snap, vol, err)
 	}
-	if id.LUs, err = b.lusOf(ctx, run, vol); err != nil {
+	ex, err := b.readExports(ctx, run)
+	if err != nil {
 		return id, nil, err
 	}
-	if id.Zones, err = b.zonesOf(ctx, run, vol, id.LUs); err != nil {
+	if id.LUs, err = b.lusOf(ctx, run, ex, vol); err != nil {
 		return id, nil, err
 	}
+	id.Zones = zonesOf(ex, vol, id.LUs)
 	if err := checkNames(id); err != nil {
 		return id, nil, err
 	}
@@ -751,15 +775,20 @@ func (s *sagaSteps) bootZones(zones []store.Zone) engine.Step {
 
 // Inventory.
 
-// ListVolumes implements engine.Inventory.
+// ListVolumes implements engine.Inventory. The LUs and zones are read once
+// for all volumes.
 func (b *Backend) ListVolumes(ctx context.Context, run execx.RunFunc) ([]engine.Volume, error) {
 	dss, err := b.zfs(run).Datasets(ctx, "volume")
 	if err != nil {
 		return nil, fmt.Errorf("list volumes: %w", err)
 	}
+	ex, err := b.readExports(ctx, run)
+	if err != nil {
+		return nil, err
+	}
 	var out []engine.Volume
 	for _, d := range dss {
-		v, err := b.describe(ctx, run, d)
+		v, err := b.describe(ctx, run, ex, d)
 		if err != nil {
 			return nil, err
 		}
@@ -774,21 +803,23 @@ func (b *Backend) GetVolume(ctx context.Context, run execx.RunFunc, name string)
 	if err != nil {
 		return engine.Volume{}, err
 	}
-	return b.describe(ctx, run, d)
+	ex, err := b.readExports(ctx, run)
+	if err != nil {
+		return engine.Volume{}, err
+	}
+	return b.describe(ctx, run, ex, d)
 }
 
-func (b *Backend) describe(ctx context.Context, run execx.RunFunc, d zfs.Dataset) (engine.Volume, error) {
+func (b *Backend) describe(ctx context.Context, run execx.RunFunc, ex exports, d zfs.Dataset) (engine.Volume, error) {
 	v := engine.Volume{Name: d.Name, Type: d.Type, Volsize: d.Volsize}
 	var err error
-	if v.LUs, err = b.lusOf(ctx, run, d.Name); err != nil {
+	if v.LUs, err = b.lusOf(ctx, run, ex, d.Name); err != nil {
 		return v, err
 	}
 	if v.Snapshots, err = b.Snapshots(ctx, run, d.Name); err != nil {
 		return v, err
 	}
-	if v.Zones, err = b.zonesOf(ctx, run, d.Name, v.LUs); err != nil {
-		return v, err
-	}
+	v.Zones = zonesOf(ex, d.Name, v.LUs)
 	return v, nil
 }
 

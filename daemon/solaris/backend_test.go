@@ -383,3 +383,38 @@ func TestHostileNamesFromThePlatform(t *testing.T) {
 		})
 	}
 }
+
+// TestListVolumesReadsTheHostOnce: listing many volumes reads the LUs and
+// the zones once, not once per volume.
+func TestListVolumesReadsTheHostOnce(t *testing.T) {
+	root := simtest.Host(t)
+	if _, err := sim.AddVolumes(root, 5); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, root, engine.Config{})
+	vols, err := e.ListVolumes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vols) != 7 {
+		t.Fatalf("%d volumes, want 7", len(vols))
+	}
+	var idisk0 engine.Volume
+	for _, v := range vols {
+		if v.Name == "pool/idisk0" {
+			idisk0 = v
+		}
+	}
+	if len(idisk0.LUs) != 1 || len(idisk0.LUs[0].Views) != 2 || len(idisk0.Zones) != 1 || len(idisk0.Snapshots) != 1 {
+		t.Errorf("pool/idisk0 listed as %+v", idisk0)
+	}
+	calls, _ := sim.Calls(root)
+	count := map[string]int{}
+	for _, c := range calls {
+		count[strings.Join(c.Argv[1:], " ")]++
+	}
+	if count["list-lu -v"] != 1 || count["list -cp"] != 1 || count["-z kz1 info device"] != 1 {
+		t.Errorf("host read more than once: list-lu -v %d, zoneadm list -cp %d, zonecfg info %d",
+			count["list-lu -v"], count["list -cp"], count["-z kz1 info device"])
+	}
+}
