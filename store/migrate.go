@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,6 +21,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "create v1 root, meta, ops and requests buckets", migrateV1},
 	{2, "create audit bucket", migrateV2},
+	{3, "index the operations that are not terminal", migrateV3},
 }
 
 // SchemaVersion is the schema this binary writes.
@@ -41,6 +43,20 @@ func migrateV1(tx *bolt.Tx) error {
 func migrateV2(tx *bolt.Tx) error {
 	_, err := tx.Bucket(bucketRoot).CreateBucketIfNotExists(bucketAudit)
 	return err
+}
+
+func migrateV3(tx *bolt.Tx) error {
+	root := tx.Bucket(bucketRoot)
+	if _, err := root.CreateBucketIfNotExists(bucketActive); err != nil {
+		return err
+	}
+	return root.Bucket(bucketOps).ForEach(func(_, v []byte) error {
+		var op Operation
+		if err := json.Unmarshal(v, &op); err != nil {
+			return err
+		}
+		return setActiveTx(tx, &op)
+	})
 }
 
 func (db *DB) migrate() error {

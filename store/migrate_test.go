@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -34,6 +36,31 @@ var migrationTests = map[uint64]func(t *testing.T, b *bolt.DB){
 				t.Error("audit bucket missing after v2")
 			}
 		})
+		// Operations journaled by a v2 daemon, for v3 to index.
+		if err := b.Update(func(tx *bolt.Tx) error {
+			ops := tx.Bucket(bucketRoot).Bucket(bucketOps)
+			for id, st := range map[uint64]OpState{1: OpSucceeded, 2: OpRunning, 3: OpCompensating, 4: OpRolledBack} {
+				v, _ := json.Marshal(Operation{ID: id, State: st})
+				if err := ops.Put(u64(id), v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	},
+	3: func(t *testing.T, b *bolt.DB) {
+		var ids []uint64
+		mustView(t, b, func(tx *bolt.Tx) {
+			_ = tx.Bucket(bucketRoot).Bucket(bucketActive).ForEach(func(k, _ []byte) error {
+				ids = append(ids, binary.BigEndian.Uint64(k))
+				return nil
+			})
+		})
+		if len(ids) != 2 || ids[0] != 2 || ids[1] != 3 {
+			t.Errorf("active index after v3 = %v, want [2 3]", ids)
+		}
 	},
 }
 

@@ -35,6 +35,7 @@ var (
 	bucketOps      = []byte("ops")
 	bucketRequests = []byte("requests")
 	bucketAudit    = []byte("audit")
+	bucketActive   = []byte("active")
 
 	keyVersion = []byte("version")
 )
@@ -154,7 +155,20 @@ func putOperationTx(tx *bolt.Tx, op *Operation) error {
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketRoot).Bucket(bucketOps).Put(u64(op.ID), b)
+	root := tx.Bucket(bucketRoot)
+	if err := root.Bucket(bucketOps).Put(u64(op.ID), b); err != nil {
+		return err
+	}
+	return setActiveTx(tx, op)
+}
+
+// setActiveTx keeps the active index in step with the operation's state.
+func setActiveTx(tx *bolt.Tx, op *Operation) error {
+	active := tx.Bucket(bucketRoot).Bucket(bucketActive)
+	if op.State.Terminal() {
+		return active.Delete(u64(op.ID))
+	}
+	return active.Put(u64(op.ID), nil)
 }
 
 func getOperationTx(tx *bolt.Tx, id uint64) (*Operation, error) {
@@ -205,16 +219,22 @@ func (db *DB) ListOperations(limit int, keep func(*Operation) bool) ([]*Operatio
 }
 
 // Unfinished returns every operation that is not terminal, oldest first: the
-// ones the daemon must resume at start.
+// ones the daemon must resume at start. It reads the active index, not the
+// history.
 func (db *DB) Unfinished() ([]*Operation, error) {
-	ops, err := db.ListOperations(0, func(op *Operation) bool { return !op.State.Terminal() })
-	if err != nil {
-		return nil, err
-	}
-	for i, j := 0, len(ops)-1; i < j; i, j = i+1, j-1 {
-		ops[i], ops[j] = ops[j], ops[i]
-	}
-	return ops, nil
+	var ops []*Operation
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRoot).Bucket(bucketActive).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			op, err := getOperationTx(tx, binary.BigEndian.Uint64(k))
+			if err != nil {
+				return err
+			}
+			ops = append(ops, op)
+		}
+		return nil
+	})
+	return ops, err
 }
 
 // AuditRecord is one entry of the append-only audit trail.

@@ -123,3 +123,27 @@ func TestAuditAppendOnlyOrdered(t *testing.T) {
 		t.Fatalf("ListAudit(after=2) = %+v", after)
 	}
 }
+
+func TestActiveIndexFollowsState(t *testing.T) {
+	db := openTest(t)
+	op := &Operation{State: OpRunning}
+	if _, _, err := db.CreateOperation(op); err != nil {
+		t.Fatal(err)
+	}
+	un, _ := db.Unfinished()
+	if len(un) != 1 {
+		t.Fatalf("running operation not in the index: %v", un)
+	}
+	op.State = OpSucceeded
+	if err := db.PutOperation(op); err != nil {
+		t.Fatal(err)
+	}
+	if un, _ = db.Unfinished(); len(un) != 0 {
+		t.Fatalf("succeeded operation still in the index: %v", un)
+	}
+	op.State = OpNeedsAttention // terminal until someone recovers it
+	_ = db.PutOperation(op)
+	if un, _ = db.Unfinished(); len(un) != 0 {
+		t.Fatal("needs_attention must not be resumed at start")
+	}
+}
