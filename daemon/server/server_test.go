@@ -77,7 +77,7 @@ func (fakeBackend) Snapshots(context.Context, execx.RunFunc, string) ([]engine.S
 }
 func (fakeBackend) CreateSnapshot(context.Context, execx.RunFunc, string) error  { return nil }
 func (fakeBackend) DestroySnapshot(context.Context, execx.RunFunc, string) error { return nil }
-func (fakeBackend) VolumeOf(name string) (string, error)                          { return name, nil }
+func (fakeBackend) VolumeOf(name string) (string, error)                         { return name, nil }
 
 // asIdentity is transport credentials that present a fixed caller, as the
 // kernel would on the unix socket.
