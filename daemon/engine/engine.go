@@ -523,7 +523,16 @@ func (e *Engine) Start() error {
 		}
 		keys := opKeys(op)
 		if err := e.locks.acquire(e.base, keys, op.ID, false); err != nil {
-			return fmt.Errorf("resume operation %d: %w", op.ID, err)
+			// Two unfinished operations on one volume or zone should not
+			// exist; if the journal says so, keep the daemon up and leave
+			// the second for a person rather than run both.
+			e.log.Error("cannot resume: another unfinished operation holds its volume or zone", "op", op.ID, "error", err)
+			op.State = store.OpNeedsAttention
+			op.Attention = fmt.Sprintf("not resumed at start: %v; run volctl recover %d once that operation has ended", err, op.ID)
+			if err := e.db.PutOperation(op); err != nil {
+				return err
+			}
+			continue
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
 		e.cfg.Observer.Recovered(op, "restart")
