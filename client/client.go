@@ -87,22 +87,7 @@ func (c *Client) Rollback(ctx context.Context, req *v1.RollbackRequest, fn func(
 	if err != nil {
 		return nil, err
 	}
-	var final *v1.Operation
-	for {
-		m, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return final, nil
-		}
-		if err != nil {
-			return final, err
-		}
-		if op := m.GetOperation(); op != nil {
-			final = op
-		}
-		if fn != nil {
-			fn(m)
-		}
-	}
+	return drain(stream, fn)
 }
 
 // Recover retries an operation that needs attention, like Rollback.
@@ -111,6 +96,12 @@ func (c *Client) Recover(ctx context.Context, id uint64, fn func(*v1.RecoverOper
 	if err != nil {
 		return nil, err
 	}
+	return drain(stream, fn)
+}
+
+// drain reads an operation's stream to its end, keeping the last operation
+// it carried.
+func drain[M interface{ GetOperation() *v1.Operation }](stream interface{ Recv() (M, error) }, fn func(M)) (*v1.Operation, error) {
 	var final *v1.Operation
 	for {
 		m, err := stream.Recv()
