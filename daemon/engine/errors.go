@@ -56,8 +56,10 @@ type StepError struct {
 	NeedsAttention bool
 }
 
+// Error names the operation; the cause already names the step ("step X
+// failed: ...", from the journal).
 func (e *StepError) Error() string {
-	return fmt.Sprintf("operation %d: step %s: %v", e.Op, e.Step, e.Err)
+	return fmt.Sprintf("operation %d: %v", e.Op, e.Err)
 }
 
 // Unwrap exposes the cause.
