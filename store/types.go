@@ -78,6 +78,9 @@ type Identity struct {
 	Volume         string   `json:"volume"`
 	Snapshot       string   `json:"snapshot"`
 	Volsize        uint64   `json:"volsize,omitempty"`
+	// SnapshotVolsize is the volume's size at the snapshot: the size it has
+	// after the rollback (0 when the platform does not say).
+	SnapshotVolsize uint64 `json:"snapshot_volsize,omitempty"`
 	NewerSnapshots []string `json:"newer_snapshots,omitempty"`
 	// WrittenBefore is written@snapshot before the rollback: with it the
 	// engine can tell after a failure or a crash whether the rollback took

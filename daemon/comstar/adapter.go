@@ -159,5 +159,15 @@ func (c Cmd) AddView(ctx context.Context, guid string, v View) error {
 	return stderrFailed(c.Run(ctx, c.AddViewArgv(guid, v)))
 }
 
+// ResizeLUArgv sets an LU's size (modify-lu -s, in bytes).
+func (c Cmd) ResizeLUArgv(guid string, size uint64) []string {
+	return []string{c.Path, "modify-lu", "-s", strconv.FormatUint(size, 10), guid}
+}
+
+// ResizeLU sets an LU's size.
+func (c Cmd) ResizeLU(ctx context.Context, guid string, size uint64) error {
+	return stderrFailed(c.Run(ctx, c.ResizeLUArgv(guid, size)))
+}
+
 // ErrNotRegistered: STMF knows the GUID only through its views.
 var ErrNotRegistered = errors.New("logical unit is not registered")

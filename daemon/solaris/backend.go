@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,6 +236,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if id.WrittenBefore, err = z.Written(ctx, vol, snap); err != nil {
 		return id, nil, fmt.Errorf("read written@%s of %s: %w", snap, vol, err)
 	}
+	if id.SnapshotVolsize, err = snapshotVolsize(ctx, z, snapshot); err != nil {
+		return id, nil, err
+	}
 	ex, err := b.readExports(ctx, run)
 	if err != nil {
 		return id, nil, err
@@ -256,6 +260,12 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		}
 		if len(lu.Views) == 0 {
 			warnings = append(warnings, fmt.Sprintf("LU %s has no views: no host can see it now, and none will after", lu.GUID))
+		}
+	}
+	for _, lu := range id.LUs {
+		if lu.Size > id.SnapshotVolsize && id.SnapshotVolsize > 0 {
+			warnings = append(warnings, fmt.Sprintf("LU %s is %d bytes but %s was %d bytes at %s: the rollback shrinks the volume, so the LU is resized to %d (modify-lu -s)",
+				lu.GUID, lu.Size, vol, id.SnapshotVolsize, snapshot, id.SnapshotVolsize))
 		}
 	}
 	if id.WrittenBefore == 0 {
@@ -313,6 +323,29 @@ func checkNames(id store.Identity) error {
 	return nil
 }
 
+// snapshotVolsize reads the volume's size at the snapshot.
+func snapshotVolsize(ctx context.Context, z zfs.Cmd, snapshot string) (uint64, error) {
+	m, err := z.Get(ctx, snapshot, "volsize")
+	if err != nil {
+		return 0, fmt.Errorf("read volsize of %s: %w", snapshot, err)
+	}
+	n, err := strconv.ParseUint(m["volsize"], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("volsize of %s: %q: %w", snapshot, m["volsize"], err)
+	}
+	return n, nil
+}
+
+// afterRollback is the identity an LU must have once the volume is at the
+// snapshot: the captured one, but never larger than the volume (its
+// metadata, which rollback does not touch, keeps the size from before).
+func afterRollback(id store.Identity, lu store.LU) store.LU {
+	if id.SnapshotVolsize > 0 && lu.Size > id.SnapshotVolsize {
+		lu.Size = id.SnapshotVolsize
+	}
+	return lu
+}
+
 func wasAttached(z store.Zone) bool { return z.State == "installed" || z.State == "running" }
 
 func isKernelZone(z store.Zone) bool { return z.Brand == "solaris-kz" }
@@ -344,6 +377,9 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	steps = append(steps, s.rollback())
 	if len(id.LUs) > 0 {
 		steps = append(steps, s.importLUs(), s.restoreViews())
+		if slices.ContainsFunc(id.LUs, func(lu store.LU) bool { return afterRollback(id, lu).Size != lu.Size }) {
+			steps = append(steps, s.resizeLUs())
+		}
 	}
 	steps = append(steps, s.verify())
 	if len(attached) > 0 {
@@ -706,12 +742,44 @@ func compareLU(want, got store.LU) error {
 	return nil
 }
 
+// resizeLUs shrinks LUs that would end past the end of the rolled-back
+// volume (spec comstar-zfs §2.2: import-lu brings the old size back).
+func (s *sagaSteps) resizeLUs() engine.Step {
+	c := s.b.stmf(nil)
+	id := s.op.Identity
+	st := engine.Step{Name: "resize-lu",
+		Description: fmt.Sprintf("shrink the LU to the volume's size at the snapshot (%d bytes)", id.SnapshotVolsize)}
+	for _, lu := range id.LUs {
+		if want := afterRollback(id, lu); want.Size != lu.Size {
+			st.Planned = append(st.Planned, c.ResizeLUArgv(lu.GUID, want.Size))
+		}
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		c := s.b.stmf(x.Run)
+		for _, lu := range id.LUs {
+			want := afterRollback(id, lu)
+			got, ok, err := c.LookupLU(ctx, lu.GUID)
+			if err != nil {
+				return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+			}
+			if !ok || got.Size == want.Size {
+				continue // verify reports a missing LU
+			}
+			if err := c.ResizeLU(ctx, lu.GUID, want.Size); err != nil {
+				return fmt.Errorf("resize LU %s to %d: %w", lu.GUID, want.Size, err)
+			}
+		}
+		return nil
+	}
+	return st
+}
+
 func (s *sagaSteps) verify() engine.Step {
 	st := engine.Step{Name: "verify",
 		Description: "verify: LU online with the captured identity, views equal, written@snapshot is 0"}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, lu := range s.op.Identity.LUs {
-			if err := s.verifyLU(ctx, x, lu); err != nil {
+			if err := s.verifyLU(ctx, x, afterRollback(s.op.Identity, lu)); err != nil {
 				return err
 			}
 		}

@@ -418,3 +418,34 @@ func TestListVolumesReadsTheHostOnce(t *testing.T) {
 			count["list-lu -v"], count["list -cp"], count["-z kz1 info device"])
 	}
 }
+
+// TestLUShrinksWithTheVolume: the zvol and its LU grew after the snapshot;
+// the rollback takes the zvol back to its old size, import-lu brings the LU
+// back at the new size (its metadata is not rolled back), so the LU is
+// resized to the volume instead of ending past it.
+func TestLUShrinksWithTheVolume(t *testing.T) {
+	root := simtest.Host(t)
+	if err := sim.Update(root, func(s *sim.State) error {
+		s.Zvol("pool/idisk0").Volsize = 2 << 30
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	host(t, root, "stmfadm", "modify-lu", "-s", "2g", sim.SeedGUID0)
+	e, _ := newEngine(t, root, engine.Config{})
+	plan, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, "resized to 1073741824") }) {
+		t.Errorf("plan does not warn about the resize: %v", plan.Warnings)
+	}
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
+	if err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("rollback: %v", err)
+	}
+	if !slices.Contains(mutating(t, root), "stmfadm modify-lu -s 1073741824 "+sim.SeedGUID0) {
+		t.Errorf("LU not resized: %v", mutating(t, root))
+	}
+	simtest.Must(t, root, simtest.AtSnapshot) // LU size 1 GiB again
+}
