@@ -75,13 +75,13 @@ type Options struct {
 // Identity is what the rollback must give back unchanged: the LUs with every
 // property and view, and the zones with the state they were in.
 type Identity struct {
-	Volume         string   `json:"volume"`
-	Snapshot       string   `json:"snapshot"`
-	Volsize        uint64   `json:"volsize,omitempty"`
+	Volume   string `json:"volume"`
+	Snapshot string `json:"snapshot"`
+	Volsize  uint64 `json:"volsize,omitempty"`
 	// SnapshotVolsize is the volume's size at the snapshot: the size it has
 	// after the rollback (0 when the platform does not say).
-	SnapshotVolsize uint64 `json:"snapshot_volsize,omitempty"`
-	NewerSnapshots []string `json:"newer_snapshots,omitempty"`
+	SnapshotVolsize uint64   `json:"snapshot_volsize,omitempty"`
+	NewerSnapshots  []string `json:"newer_snapshots,omitempty"`
 	// WrittenBefore is written@snapshot before the rollback: with it the
 	// engine can tell after a failure or a crash whether the rollback took
 	// effect (written@snapshot is 0 right after one).
