@@ -90,8 +90,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func NewBackend(cfg config.Config) (engine.Backend, error) {
 	switch cfg.Platform {
 	case "solaris":
-		return solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Stmfadm: cfg.Commands.Stmfadm,
-			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg}), nil
+		b := solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Stmfadm: cfg.Commands.Stmfadm,
+			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg})
+		b.ShutdownTimeout = cfg.ZoneShutdownTimeout.Duration
+		return b, nil
 	case "linux-tgt":
 		return linuxtgt.New(linuxtgt.Paths{Zfs: cfg.Commands.Zfs, Tgtadm: cfg.Commands.Tgtadm,
 			TgtControlPort: cfg.Commands.TgtControlPort}), nil

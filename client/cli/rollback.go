@@ -74,7 +74,7 @@ rollback restores everything, one after it is retried and then left for
 	}
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "show the plan (identity captured, exact commands) and change nothing")
-	f.BoolVar(&opts.HaltZones, "halt-zones", false, "halt zones running on the volume (booted again afterwards)")
+	f.BoolVar(&opts.HaltZones, "halt-zones", false, "stop zones running on the volume: shut down, halted if that hangs (booted again afterwards)")
 	f.BoolVar(&opts.DestroyNewer, "destroy-newer", false, "allow destroying snapshots newer than the target")
 	f.BoolVar(&opts.KeepHostdata, "keep-hostdata", false, "attach zones plainly instead of re-initialising their host data")
 	f.BoolVar(&opts.AcceptSessions, "accept-sessions", false, "allow the rollback while initiators are connected (Linux/tgt)")

@@ -37,6 +37,9 @@ type Config struct {
 	RetryDelay Duration `toml:"retry_delay"`
 	// MaxOutput caps what is kept of each command's stdout and stderr.
 	MaxOutput int `toml:"max_output"`
+	// ZoneShutdownTimeout bounds a zone's clean shutdown before --halt-zones
+	// halts it.
+	ZoneShutdownTimeout Duration `toml:"zone_shutdown_timeout"`
 	// Roles map callers to roles.
 	Roles Roles `toml:"roles"`
 	// TCP is the optional mutual-TLS listener.
@@ -116,10 +119,11 @@ func Default() Config {
 			Zonecfg: "/usr/sbin/zonecfg", Tgtadm: "/usr/sbin/tgtadm"},
 		Timeouts: Timeouts{Default: Duration{2 * time.Minute},
 			PerCmd: map[string]Duration{"zoneadm": {10 * time.Minute}}},
-		Retries:    3,
-		RetryDelay: Duration{time.Second},
-		MaxOutput:  1 << 20,
-		Roles:      Roles{OperatorUIDs: []int{0}},
+		Retries:             3,
+		RetryDelay:          Duration{time.Second},
+		MaxOutput:           1 << 20,
+		ZoneShutdownTimeout: Duration{3 * time.Minute},
+		Roles:               Roles{OperatorUIDs: []int{0}},
 	}
 }
 

@@ -32,6 +32,20 @@ var DefaultPaths = Paths{Zfs: "/usr/sbin/zfs", Stmfadm: "/usr/sbin/stmfadm", Zon
 // Backend is the Solaris/illumos backend.
 type Backend struct {
 	Paths Paths
+	// ShutdownTimeout bounds a zone's clean shutdown before it is halted;
+	// 0 means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultShutdownTimeout is how long a kernel zone's guest gets to shut
+// down (SMF shutdown in the guest typically takes 10 s to 2 min).
+const DefaultShutdownTimeout = 3 * time.Minute
+
+func (b *Backend) shutdownTimeout() time.Duration {
+	if b.ShutdownTimeout > 0 {
+		return b.ShutdownTimeout
+	}
+	return DefaultShutdownTimeout
 }
 
 // New returns a backend using the given command paths.
@@ -275,7 +289,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		switch zn.State {
 		case "running":
 			if !opts.HaltZones {
-				return id, warnings, fmt.Errorf("zone %s is running on %s; pass --halt-zones to halt it for the rollback (it is booted again afterwards): %w",
+				return id, warnings, fmt.Errorf("zone %s is running on %s; pass --halt-zones to stop it for the rollback (shut down, halted if that hangs; booted again afterwards): %w",
 					zn.Name, vol, engine.ErrPrecondition)
 			}
 		case "installed":
@@ -366,7 +380,7 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	}
 	s := &sagaSteps{b: b, op: op}
 	if len(halted) > 0 {
-		steps = append(steps, s.haltZones(halted))
+		steps = append(steps, s.stopZones(halted))
 	}
 	if len(attached) > 0 {
 		steps = append(steps, s.detachZones(attached))
@@ -440,14 +454,25 @@ func zoneNames(zs []store.Zone) string {
 	return strings.Join(n, ", ")
 }
 
-func (s *sagaSteps) haltZones(zones []store.Zone) engine.Step {
+// stopZones stops the running zones: a clean shutdown first (the guest's
+// filesystems stay consistent), and a halt (a hard stop) only when the
+// shutdown fails or does not finish within ShutdownTimeout.
+func (s *sagaSteps) stopZones(zones []store.Zone) engine.Step {
 	k := s.b.kz(nil)
-	st := engine.Step{Name: "halt-zones", Description: "halt the running zones " + zoneNames(zones)}
+	st := engine.Step{Name: "stop-zones",
+		Description: fmt.Sprintf("shut down the running zones %s (halt them if that takes over %s)", zoneNames(zones), s.b.shutdownTimeout())}
 	for _, z := range zones {
-		st.Planned = append(st.Planned, k.Argv(z.Name, "halt"))
+		st.Planned = append(st.Planned, k.Argv(z.Name, "shutdown"))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
+			sctx, cancel := context.WithTimeout(ctx, s.b.shutdownTimeout())
+			err := s.zoneTo(sctx, x, z.Name, "running", k.Argv(z.Name, "shutdown"), "installed")
+			cancel()
+			if err == nil {
+				continue
+			}
+			x.Note("zone %s did not shut down cleanly (%v); halting it", z.Name, err)
 			if err := s.zoneTo(ctx, x, z.Name, "running", k.Argv(z.Name, "halt"), "installed"); err != nil {
 				return err
 			}

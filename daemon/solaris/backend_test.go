@@ -265,9 +265,40 @@ func TestHaltZonesBootsThemAgain(t *testing.T) {
 		t.Errorf("kz1 is %s, want running again", z.State)
 	}
 	got := mutating(t, root)
-	if !slices.Contains(got, "zoneadm -z kz1 halt") || got[len(got)-1] != "zoneadm -z kz1 boot" {
-		t.Errorf("want halt before and boot last: %v", got)
+	if !slices.Contains(got, "zoneadm -z kz1 shutdown") || slices.Contains(got, "zoneadm -z kz1 halt") || got[len(got)-1] != "zoneadm -z kz1 boot" {
+		t.Errorf("want a clean shutdown (no halt) before and boot last: %v", got)
 	}
+}
+
+// TestZoneThatWillNotShutDownIsHalted: a guest that hangs in shutdown is
+// halted after the shutdown deadline.
+func TestZoneThatWillNotShutDownIsHalted(t *testing.T) {
+	root := simtest.Host(t)
+	host(t, root, "zoneadm", "-z", "kz1", "boot")
+	if err := sim.AddFault(root, sim.Fault{Command: "zoneadm", Match: "-z kz1 shutdown", Action: sim.ActionHang}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "j.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := newBackend(root)
+	b.ShutdownTimeout = 300 * time.Millisecond
+	e := engine.New(ctx, db, b, engine.Config{DefaultTimeout: 10 * time.Second}, nil)
+	defer e.Wait()
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{HaltZones: true})
+	if err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("rollback: %v", err)
+	}
+	got := mutating(t, root)
+	if !slices.Contains(got, "zoneadm -z kz1 halt") {
+		t.Errorf("hung shutdown not followed by halt: %v", got)
+	}
+	simtest.KillHung(root)
+	simtest.MustZone(t, root, simtest.AtSnapshot, sim.ZoneRunning)
 }
 
 func TestDestroyNewer(t *testing.T) {

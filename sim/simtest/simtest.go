@@ -189,7 +189,13 @@ func CheckZone(root string, want Outcome, zoneState string) []string {
 // Must fails the test with every problem Check found.
 func Must(t testing.TB, root string, want Outcome) {
 	t.Helper()
-	if bad := Check(root, want); len(bad) > 0 {
+	MustZone(t, root, want, sim.ZoneInstalled)
+}
+
+// MustZone is Must with kz1 expected in zoneState.
+func MustZone(t testing.TB, root string, want Outcome, zoneState string) {
+	t.Helper()
+	if bad := CheckZone(root, want, zoneState); len(bad) > 0 {
 		t.Fatalf("host not consistent (%s):\n  %s", want, strings.Join(bad, "\n  "))
 	}
 }
