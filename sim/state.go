@@ -119,6 +119,10 @@ type Zone struct {
 	Key     string        `json:"key"`          // /etc/zones/keys/<name>
 	HostID  string        `json:"hostid,omitempty"`
 	Devices []*ZoneDevice `json:"devices,omitempty"`
+	// Aux is the auxiliary state zoneadm list -s shows ("suspended": the
+	// next boot resumes a memory image; attach -x initialize-hostdata
+	// forgets it).
+	Aux string `json:"aux,omitempty"`
 }
 
 // ZoneDevice is a zonecfg device resource. BootPri nil = not specified.

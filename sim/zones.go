@@ -258,7 +258,11 @@ func zoneBoot(e *env, z *Zone, args []string) int {
 	if _, ok := noArgs(e, z, "boot [-- boot arguments]", args, ""); !ok {
 		return 2
 	}
-	return zoneStart(e, z, ZoneRunning)
+	code := zoneStart(e, z, ZoneRunning)
+	if code == 0 {
+		z.Aux = "" // a suspended zone resumes on boot
+	}
+	return code
 }
 
 func zoneReady(e *env, z *Zone, args []string) int {
@@ -374,6 +378,7 @@ func zoneAttach(e *env, z *Zone, args []string) int {
 			}
 			z.Key = fmt.Sprintf("key-%d", s.NextKey)
 			s.NextKey++
+			z.Aux = ""
 		case disk.HostData == nil:
 			return brandErr(e, z, "could not read host data from any boot device")
 		case disk.HostData.KeyID != z.Key:
@@ -404,11 +409,11 @@ func (z *Zone) zonepath(parsable bool) string {
 }
 
 type zoneRow struct {
-	id, name, state, path, uuid, brand, ip, rw, profile string
+	id, name, state, path, uuid, brand, ip, rw, profile, aux string
 }
 
 func (s *State) zoneRows(parsable bool) []zoneRow {
-	rows := []zoneRow{{"0", "global", ZoneRunning, "/", "", "solaris", "shared", "-", "none"}}
+	rows := []zoneRow{{"0", "global", ZoneRunning, "/", "", "solaris", "shared", "-", "none", ""}}
 	zones := append([]*Zone(nil), s.Zones...)
 	sort.SliceStable(zones, func(i, j int) bool {
 		// Running zones in id order first, like the kernel's zone list.
@@ -423,7 +428,7 @@ func (s *State) zoneRows(parsable bool) []zoneRow {
 		if z.active() {
 			id = fmt.Sprint(z.ID)
 		}
-		rows = append(rows, zoneRow{id, z.Name, z.State, z.zonepath(parsable), z.UUID, z.Brand, z.IPType, "-", ""})
+		rows = append(rows, zoneRow{id, z.Name, z.State, z.zonepath(parsable), z.UUID, z.Brand, z.IPType, "-", "", z.Aux})
 	}
 	return rows
 }
@@ -480,7 +485,7 @@ func zoneadmList(e *env, zname string, haveZ bool, args []string) int {
 	case hasOpt(opts, 's'):
 		e.outf("%-16s %-16s %s\n", "NAME", "STATUS", "AUXILIARY STATE")
 		for _, r := range rows {
-			e.outf("%s\n", strings.TrimRight(fmt.Sprintf("%-16s %-16s %s", r.name, r.state, ""), " "))
+			e.outf("%s\n", strings.TrimRight(fmt.Sprintf("%-16s %-16s %s", r.name, r.state, r.aux), " "))
 		}
 	default:
 		for _, r := range rows {

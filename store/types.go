@@ -122,6 +122,8 @@ type Zone struct {
 	State   string   `json:"state"`
 	Brand   string   `json:"brand,omitempty"`
 	Storage []string `json:"storage,omitempty"`
+	// Aux is the auxiliary state (zoneadm list -s), e.g. "suspended".
+	Aux string `json:"aux,omitempty"`
 }
 
 // Ran reports whether the zone was running (so it must be booted again).

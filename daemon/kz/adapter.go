@@ -24,6 +24,16 @@ func (k Cmd) List(ctx context.Context) ([]Zone, error) {
 	return ParseZoneadmList(res.Stdout)
 }
 
+// Aux returns every zone's auxiliary state (zoneadm list -cs): "suspended"
+// means the next boot resumes a memory image.
+func (k Cmd) Aux(ctx context.Context) (map[string]string, error) {
+	res, err := k.Run(ctx, []string{k.Zoneadm, "list", "-cs"})
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAux(res.Stdout)
+}
+
 // State returns the state of one zone.
 func (k Cmd) State(ctx context.Context, zone string) (string, error) {
 	res, err := k.Run(ctx, []string{k.Zoneadm, "-z", zone, "list", "-p"})

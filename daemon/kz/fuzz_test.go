@@ -93,3 +93,18 @@ func FuzzStderrClassifiers(f *testing.F) {
 	f.Add([]byte("zone 'kzone1': error: Encryption key is incorrect.  See solaris-kz(7) for configuration migration\n"))
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = IsKeyError(b), IsInUseByHost(b) })
 }
+
+func FuzzParseListAux(f *testing.F) {
+	golden.Seed(f, "listaux")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseListAux(b)
+		if err != nil {
+			return
+		}
+		for name := range m {
+			if name == "" || strings.ContainsAny(name, " \t\n") {
+				t.Fatalf("zone name %q", name)
+			}
+		}
+	})
+}

@@ -274,3 +274,25 @@ func StorageZvol(uri string) (string, bool) {
 	}
 	return "", false
 }
+
+// ParseListAux parses `zoneadm list -cs` (spec kernel-zones.md §2.4): a
+// header line (NAME STATUS AUXILIARY STATE), then per zone its name, state
+// and, when it has one, its auxiliary state ("suspended", "debugging",
+// "panicked"). It returns zone name -> auxiliary state ("" when none).
+func ParseListAux(out []byte) (map[string]string, error) {
+	m := map[string]string{}
+	for i, l := range lines(out) {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if f[0] == "NAME" {
+			continue
+		}
+		if len(f) < 2 {
+			return nil, fmt.Errorf("zoneadm list -s line %d: %q: want NAME STATUS [AUXILIARY STATE]", i+1, l)
+		}
+		m[f[0]] = strings.Join(f[2:], " ")
+	}
+	return m, nil
+}

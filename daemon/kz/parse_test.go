@@ -14,6 +14,7 @@ import (
 var goldenParsers = map[string]golden.Parser{
 	"zoneadm": func(b []byte) (any, error) { return ParseZoneadmList(b) },
 	"info":    func(b []byte) (any, error) { return ParseInfo(b) },
+	"listaux": func(b []byte) (any, error) { return ParseListAux(b) },
 }
 
 func TestGolden(t *testing.T) { golden.Run(t, goldenParsers) }

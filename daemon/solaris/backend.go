@@ -101,6 +101,7 @@ type exports struct {
 type zoneStorage struct {
 	zone    kz.Zone
 	storage []string
+	aux     string
 }
 
 // readExports lists the LUs (list-lu -v) and the zones with their device
@@ -122,6 +123,10 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 	if !slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Name == "global" }) {
 		return ex, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
 	}
+	aux, err := k.Aux(ctx)
+	if err != nil {
+		return ex, fmt.Errorf("list zones' auxiliary states: %w", err)
+	}
 	for _, z := range zones {
 		if z.Name == "global" {
 			continue
@@ -134,7 +139,7 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 			// A kernel zone always has a boot device.
 			return ex, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
 		}
-		ex.zones = append(ex.zones, zoneStorage{z, storage})
+		ex.zones = append(ex.zones, zoneStorage{z, storage, aux[z.Name]})
 	}
 	return ex, nil
 }
@@ -198,7 +203,7 @@ func zonesOf(ex exports, vol string, lus []store.LU) []store.Zone {
 			}
 		}
 		if len(on) > 0 {
-			out = append(out, store.Zone{Name: zs.zone.Name, State: zs.zone.State, Brand: zs.zone.Brand, Storage: on})
+			out = append(out, store.Zone{Name: zs.zone.Name, State: zs.zone.State, Brand: zs.zone.Brand, Storage: on, Aux: zs.aux})
 		}
 	}
 	return out
@@ -286,6 +291,15 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		warnings = append(warnings, fmt.Sprintf("%s has not changed since %s: the rollback changes no data", vol, snapshot))
 	}
 	for _, zn := range id.Zones {
+		switch {
+		case zn.Aux == "suspended" && opts.KeepHostdata:
+			return id, warnings, fmt.Errorf("zone %s is suspended: after the rollback its next boot would resume a memory image against a different disk; roll back without --keep-hostdata (fresh host data discards the suspend image), or boot and shut the zone down first: %w",
+				zn.Name, engine.ErrPrecondition)
+		case zn.Aux == "suspended":
+			warnings = append(warnings, fmt.Sprintf("zone %s is suspended: its suspend image is discarded (its host data is re-initialised) and it boots fresh", zn.Name))
+		case zn.Aux != "":
+			warnings = append(warnings, fmt.Sprintf("zone %s is in auxiliary state %q", zn.Name, zn.Aux))
+		}
 		switch zn.State {
 		case "running":
 			if !opts.HaltZones {

@@ -3,6 +3,7 @@ package solaris_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -479,4 +480,38 @@ func TestLUShrinksWithTheVolume(t *testing.T) {
 		t.Errorf("LU not resized: %v", mutating(t, root))
 	}
 	simtest.Must(t, root, simtest.AtSnapshot) // LU size 1 GiB again
+}
+
+// TestSuspendedZone: a suspended kernel zone would resume its memory image
+// against the rolled-back disk; with --keep-hostdata that is refused, by
+// default the suspend image is discarded with the old host data.
+func TestSuspendedZone(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep-hostdata=%v", keep), func(t *testing.T) {
+			root := simtest.Host(t)
+			if err := sim.Update(root, func(s *sim.State) error { s.Zone("kz1").Aux = "suspended"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			e, _ := newEngine(t, root, engine.Config{})
+			op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{KeepHostdata: keep})
+			if keep {
+				if !errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), "suspended") {
+					t.Fatalf("err = %v, want a refusal naming the suspended zone", err)
+				}
+				simtest.Must(t, root, simtest.Untouched)
+				return
+			}
+			if err != nil || op.State != store.OpSucceeded {
+				t.Fatalf("rollback: %v", err)
+			}
+			if !slices.ContainsFunc(op.Warnings, func(w string) bool { return strings.Contains(w, "suspend image is discarded") }) {
+				t.Errorf("no warning about the suspend image: %v", op.Warnings)
+			}
+			st, _ := sim.Load(root)
+			if st.Zone("kz1").Aux != "" {
+				t.Error("the suspend record survived initialize-hostdata")
+			}
+			simtest.Must(t, root, simtest.AtSnapshot)
+		})
+	}
 }
