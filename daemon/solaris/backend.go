@@ -123,9 +123,15 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 	if !slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Name == "global" }) {
 		return ex, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
 	}
+	// Auxiliary states (suspended) exist for kernel zones only; illumos
+	// has neither them nor `zoneadm list -s`, so the listing is required
+	// only where a kernel zone is configured.
 	aux, err := k.Aux(ctx)
 	if err != nil {
-		return ex, fmt.Errorf("list zones' auxiliary states: %w", err)
+		if slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Brand == "solaris-kz" }) {
+			return ex, fmt.Errorf("list zones' auxiliary states: %w", err)
+		}
+		aux = nil
 	}
 	for _, z := range zones {
 		if z.Name == "global" {

@@ -515,3 +515,26 @@ func TestSuspendedZone(t *testing.T) {
 		})
 	}
 }
+
+// TestNoAuxStatesOnIllumos: illumos' zoneadm has no list -s; without kernel
+// zones its failure is not an error.
+func TestNoAuxStatesOnIllumos(t *testing.T) {
+	root := simtest.Host(t)
+	if err := sim.Update(root, func(s *sim.State) error { s.Zone("kz1").Brand = "solaris"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.AddFault(root, sim.Fault{Command: "zoneadm", Match: "list -cs", Action: sim.ActionFail, Exit: 2,
+		Stderr: "zoneadm: illegal option -- s"}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, root, engine.Config{})
+	if _, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1"}); err != nil {
+		t.Fatalf("plan without kernel zones failed on list -s: %v", err)
+	}
+	if err := sim.Update(root, func(s *sim.State) error { s.Zone("kz1").Brand = "solaris-kz"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1"}); err == nil {
+		t.Fatal("with a kernel zone, an unreadable auxiliary state must stop the plan")
+	}
+}
