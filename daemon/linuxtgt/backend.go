@@ -307,6 +307,22 @@ type sagaSteps struct {
 	bad error
 }
 
+// eachLU is a step function that checks the capture is usable, then runs fn
+// for every captured LU in turn.
+func (s *sagaSteps) eachLU(fn func(ctx context.Context, x *engine.Exec, l lu) error) func(context.Context, *engine.Exec) error {
+	return func(ctx context.Context, x *engine.Exec) error {
+		if err := s.check(); err != nil {
+			return err
+		}
+		for _, l := range s.lus {
+			if err := fn(ctx, x, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 func (s *sagaSteps) check() error {
 	if s.bad != nil {
 		return engine.Permanent(s.bad)
@@ -453,31 +469,13 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 	for _, l := range s.lus {
 		st.Planned = append(st.Planned, c.DeleteLUArgv(l.TID, l.LUN))
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.check(); err != nil {
+	st.Do = s.eachLU(s.deleteLU)
+	st.Undo = s.eachLU(func(ctx context.Context, x *engine.Exec, l lu) error {
+		if err := s.ensureLU(ctx, x, l); err != nil {
 			return err
 		}
-		for _, l := range s.lus {
-			if err := s.deleteLU(ctx, x, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	st.Undo = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.check(); err != nil {
-			return err
-		}
-		for _, l := range s.lus {
-			if err := s.ensureLU(ctx, x, l); err != nil {
-				return err
-			}
-			if err := s.ensureIdentity(ctx, x, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+		return s.ensureIdentity(ctx, x, l)
+	})
 	return st
 }
 
@@ -654,17 +652,7 @@ func (s *sagaSteps) createLUs() engine.Step {
 	for _, l := range s.lus {
 		st.Planned = append(st.Planned, c.NewLUArgv(l.TID, l.LUN, l.Spec))
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.check(); err != nil {
-			return err
-		}
-		for _, l := range s.lus {
-			if err := s.ensureLU(ctx, x, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	st.Do = s.eachLU(s.ensureLU)
 	return st
 }
 
@@ -676,17 +664,7 @@ func (s *sagaSteps) restoreIdentity() engine.Step {
 		st.Planned = append(st.Planned, c.UpdateLUArgv(l.TID, l.LUN, identityParams(l, tgt.LUN{
 			SCSIID: fmt.Sprintf("IET     %04x%04x", l.TID, l.LUN), SCSISN: fmt.Sprintf("beaf%d%d", l.TID, l.LUN), Online: true})))
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.check(); err != nil {
-			return err
-		}
-		for _, l := range s.lus {
-			if err := s.ensureIdentity(ctx, x, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	st.Do = s.eachLU(s.ensureIdentity)
 	return st
 }
 
