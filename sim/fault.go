@@ -16,7 +16,7 @@ const (
 
 // Fault is a rule that makes matching invocations of a command misbehave.
 type Fault struct {
-	Command string `json:"command"`         // zfs, stmfadm, zoneadm or zonecfg
+	Command string `json:"command"`         // zfs, zpool, stmfadm, zoneadm or zonecfg
 	Match   string `json:"match,omitempty"` // substring of "cmd arg1 arg2 ..."; empty = any
 	Nth     int    `json:"nth,omitempty"`   // first matching invocation that triggers (1-based); 0 = every
 	Times   int    `json:"times,omitempty"` // triggers before the rule is spent; 0 = unlimited
@@ -31,7 +31,7 @@ type Fault struct {
 
 func (f *Fault) validate() error {
 	switch f.Command {
-	case "zfs", "stmfadm", "zoneadm", "zonecfg":
+	case "zfs", "zpool", "stmfadm", "zoneadm", "zonecfg":
 	default:
 		return fmt.Errorf("fault: unknown command %q", f.Command)
 	}

@@ -14,10 +14,11 @@ import (
 )
 
 // Commands are the platform commands the multi-call binary answers to.
-var Commands = []string{"zfs", "stmfadm", "zoneadm", "zonecfg"}
+var Commands = []string{"zfs", "zpool", "stmfadm", "zoneadm", "zonecfg"}
 
 var platform = map[string]func(*env, []string) int{
 	"zfs":     runZfs,
+	"zpool":   runZpool,
 	"stmfadm": runStmfadm,
 	"zoneadm": runZoneadm,
 	"zonecfg": runZonecfg,
@@ -29,10 +30,22 @@ type env struct {
 	name   string // basename of argv[0], used in messages as the real tools do
 	stdout io.Writer
 	stderr io.Writer
+
+	args     []string        // argv[1:], for the history line
+	lastErr  string          // the last line printed on stderr (a refusal's reason)
+	refusals []string        // reasons; runPlatform logs them to refused.log
+	history  []HistoryRecord // to log if the command counts as succeeded
 }
 
 func (e *env) outf(format string, a ...any) { fmt.Fprintf(e.stdout, format, a...) }
-func (e *env) errf(format string, a ...any) { fmt.Fprintf(e.stderr, format, a...) }
+
+func (e *env) errf(format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	if t := strings.TrimSpace(msg); t != "" {
+		e.lastErr = t
+	}
+	fmt.Fprint(e.stderr, msg)
+}
 
 // hang blocks until the process is killed; a variable so in-process tests
 // can replace it.
@@ -56,7 +69,7 @@ func CommandPath(root, name string) string {
 	return filepath.Join(root, "usr", "sbin", name)
 }
 
-// InstallCommands makes ROOT/usr/sbin/{zfs,stmfadm,zoneadm,zonecfg} symlinks
+// InstallCommands makes ROOT/usr/sbin/{zfs,zpool,stmfadm,zoneadm,zonecfg} symlinks
 // to binary (the volctl-sim executable).
 func InstallCommands(root, binary string) error {
 	abs, err := filepath.Abs(binary)
@@ -120,7 +133,7 @@ func logCall(root string, c Call) {
 }
 
 // Main is the multi-call entry point: argv[0]'s base name selects zfs,
-// stmfadm, zoneadm or zonecfg; anything else is the volctl-sim
+// zpool, stmfadm, zoneadm or zonecfg; anything else is the volctl-sim
 // management command.
 func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(argv) == 0 {
@@ -206,10 +219,22 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 	if f != nil {
 		call.Fault = f.Action
 	}
+	// History is logged only by a command that did its work and exited 0
+	// (illumos zfs_main.c main: "if (ret == 0 && log_history)"); a
+	// fail-after fault is a command whose caller saw it fail, so the real
+	// zfs would not have logged it. Refusals are logged whenever the
+	// command ran.
+	commit := func(logHistory bool) {
+		if logHistory {
+			s.History = append(s.History, e.history...)
+		}
+		writeRefusals(root, argv, s, e.refusals)
+	}
 	code := 0
 	switch {
 	case f == nil:
 		code = platform[name](e, args)
+		commit(code == 0)
 	case f.Action == ActionFail:
 		fmt.Fprint(stderr, f.stderrText())
 		code = f.exitCode()
@@ -218,11 +243,13 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 		// The change happens but the caller only sees the failure.
 		e.stdout, e.stderr = io.Discard, io.Discard
 		platform[name](e, args)
+		commit(false)
 		fmt.Fprint(stderr, f.stderrText())
 		code = f.exitCode()
 	case f.Action == ActionHang, f.Action == ActionHangAfter:
 		if f.Action == ActionHangAfter {
-			platform[name](e, args)
+			// The command did its work and its logging, then hung.
+			commit(platform[name](e, args) == 0)
 		}
 		if err := save(); err != nil {
 			fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)

@@ -6,14 +6,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
 const manageUsage = `usage:
-  volctl-sim init ROOT                 empty host
-  volctl-sim seed ROOT                 seed scenario + command symlinks to this binary
+  volctl-sim init ROOT [--flavor F]    empty host
+  volctl-sim seed ROOT [--flavor F]    seed scenario + command symlinks to this binary
+                                       (F: solaris-11.4, illumos or openzfs; default
+                                       $VOLCTL_SIM_FLAVOR, else solaris-11.4)
   volctl-sim install ROOT              only the command symlinks
   volctl-sim state ROOT                dump state.json
+  volctl-sim flavor ROOT F             switch the host to flavor F
+  volctl-sim knob ROOT no-list-p|no-delete-lu-keep on|off
+  volctl-sim strict ROOT on|off        mark refusal records as strict (output unchanged)
+  volctl-sim refused ROOT              print refused.log as JSON lines
+  volctl-sim stmf-restart ROOT         svcadm restart stmf / reboot: LUs back from provider data
   volctl-sim fault add ROOT --cmd CMD [--match S] [--nth N] [--times N]
                     --action fail|fail-after|hang|hang-after|exit0-noop [--exit N] [--stderr TEXT]
   volctl-sim fault clear ROOT
@@ -41,14 +49,64 @@ func manage(args []string, stdout, stderr io.Writer) int {
 		}
 		cmd, root, rest = "fault "+args[1], args[2], args[3:]
 	}
+	usage := func() int {
+		fmt.Fprint(stderr, manageUsage)
+		return 2
+	}
+	onOff := func(v string) (bool, bool) {
+		switch v {
+		case "on":
+			return true, true
+		case "off":
+			return false, true
+		}
+		return false, false
+	}
 	var err error
 	switch cmd {
-	case "init":
-		err = Init(root)
-	case "seed":
-		if err = Seed(root); err == nil {
+	case "init", "seed":
+		var flavor string
+		if flavor, err = flavorFlag(rest); err != nil {
+			return fail(err)
+		}
+		if cmd == "init" {
+			err = InitFlavor(root, flavor)
+		} else if err = SeedFlavor(root, flavor); err == nil {
 			err = installSelf(root)
 		}
+	case "flavor":
+		if len(rest) != 1 {
+			return usage()
+		}
+		err = SetFlavor(root, rest[0])
+	case "knob":
+		if len(rest) != 2 {
+			return usage()
+		}
+		on, ok := onOff(rest[1])
+		if !ok {
+			return usage()
+		}
+		err = SetKnob(root, rest[0], on)
+	case "strict":
+		if len(rest) != 1 {
+			return usage()
+		}
+		on, ok := onOff(rest[0])
+		if !ok {
+			return usage()
+		}
+		err = SetStrict(root, on)
+	case "refused":
+		var rs []Refusal
+		if rs, err = Refused(root); err == nil {
+			enc := json.NewEncoder(stdout)
+			for _, r := range rs {
+				enc.Encode(r)
+			}
+		}
+	case "stmf-restart":
+		err = RestartSTMF(root)
 	case "install":
 		err = installSelf(root)
 	case "state":
@@ -108,6 +166,21 @@ func manage(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// flavorFlag reads an optional "--flavor F" (or --flavor=F); without it the
+// flavor is DefaultFlavor().
+func flavorFlag(args []string) (string, error) {
+	switch {
+	case len(args) == 0:
+		return DefaultFlavor()
+	case len(args) == 2 && args[0] == "--flavor":
+		return args[1], checkFlavor(args[1])
+	case len(args) == 1 && strings.HasPrefix(args[0], "--flavor="):
+		f := strings.TrimPrefix(args[0], "--flavor=")
+		return f, checkFlavor(f)
+	}
+	return "", fmt.Errorf("unexpected arguments %q (want [--flavor F])", args)
+}
+
 func installSelf(root string) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -120,7 +193,7 @@ func parseFaultFlags(args []string, stderr io.Writer) (*Fault, error) {
 	f := &Fault{}
 	fs := flag.NewFlagSet("volctl-sim fault add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.Command, "cmd", "", "command: zfs, stmfadm, zoneadm or zonecfg")
+	fs.StringVar(&f.Command, "cmd", "", "command: zfs, zpool, stmfadm, zoneadm or zonecfg")
 	fs.StringVar(&f.Match, "match", "", "substring of the space-joined argv")
 	fs.IntVar(&f.Nth, "nth", 0, "first matching invocation that triggers (1-based; 0 = every)")
 	fs.IntVar(&f.Times, "times", 0, "triggers before the rule is spent (0 = unlimited)")

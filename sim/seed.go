@@ -12,16 +12,30 @@ const (
 	seedTime    = 1700000000
 )
 
-// Seed builds the demo scenario at root (see the package tests for its
-// shape): pool/idisk0 behind LU SeedGUID0 with two views, kernel zone kz1
-// booting from it over iSCSI, snapshot pool/idisk0@snap1 taken before the
-// zone's host data was re-initialised with a new key; pool/idisk1 behind LU
-// SeedGUID1 with snapshot @base; filesystem pool/data without an LU.
-func Seed(root string) error {
+// Seed builds the demo scenario at root on a FlavorSolaris host (see the
+// package tests for its shape): pool/idisk0 behind LU SeedGUID0 with two
+// views, kernel zone kz1 booting from it over iSCSI, snapshot
+// pool/idisk0@snap1 taken before the zone's host data was re-initialised
+// with a new key; pool/idisk1 behind LU SeedGUID1 with snapshot @base;
+// filesystem pool/data without an LU; pool history of the commands that
+// built it.
+func Seed(root string) error { return SeedFlavor(root, FlavorSolaris) }
+
+// SeedFlavor is Seed for a host of the given flavor. Every flavor has the
+// same datasets, snapshots, data, LUs and views; only FlavorSolaris has the
+// kernel zone kz1 (illumos and OpenZFS have no solaris-kz brand, so their
+// zoneadm list -cp shows the global zone alone).
+func SeedFlavor(root, flavor string) error {
+	if err := checkFlavor(flavor); err != nil {
+		return fmt.Errorf("seed %s: %w", root, err)
+	}
 	if err := Init(root); err != nil {
 		return err
 	}
-	if err := Update(root, seed); err != nil {
+	if err := Update(root, func(s *State) error {
+		s.Flavor = flavor
+		return seed(s)
+	}); err != nil {
 		return fmt.Errorf("seed %s: %w", root, err)
 	}
 	return nil
@@ -40,11 +54,20 @@ func seed(s *State) error {
 			Name: name, Creation: tick(), CreateTxg: s.txg(), Volsize: d.Volsize,
 			Data: append([]byte(nil), d.Data...), HostData: cloneHostData(d.HostData),
 		})
+		s.History = append(s.History, HistoryRecord{Time: clock, Pool: "pool", Cmd: "zfs snapshot " + d.Name + "@" + name})
 	}
-	newDS("pool", "filesystem", 0)
-	newDS("pool/data", "filesystem", 0)
+	logCreate := func(d *Dataset, cmd string) {
+		s.History = append(s.History, HistoryRecord{Time: d.Creation, Pool: "pool", Cmd: cmd})
+	}
+	vdev := "c0t1d0"
+	if s.flavor() == FlavorOpenZFS {
+		vdev = "sdb"
+	}
+	logCreate(newDS("pool", "filesystem", 0), "zpool create pool "+vdev)
+	logCreate(newDS("pool/data", "filesystem", 0), "zfs create pool/data")
 
 	disk0 := newDS("pool/idisk0", "volume", 1073741824)
+	logCreate(disk0, "zfs create -V 1G pool/idisk0")
 	disk0.Data = []byte("kz1 disk at snap1")
 	disk0.HostData = &HostData{KeyID: "key-1", Owner: s.HostID, Hostname: s.Hostname, State: ZoneInstalled, Updated: tick()}
 	snap(disk0, "snap1")
@@ -53,6 +76,7 @@ func seed(s *State) error {
 	s.NextKey = 3
 
 	disk1 := newDS("pool/idisk1", "volume", 1073741824)
+	logCreate(disk1, "zfs create -V 1G pool/idisk1")
 	disk1.Data = []byte("idisk1 base")
 	snap(disk1, "base")
 
@@ -77,6 +101,9 @@ func seed(s *State) error {
 	}
 	s.ViewTable[SeedGUID1] = []*View{{Entry: 0, TargetGroup: "tg-a", LUN: 1}}
 
+	if !s.kernelZones() {
+		return nil
+	}
 	zero := 0
 	s.Zones = []*Zone{{
 		Name: SeedZone, Brand: "solaris-kz", IPType: "excl", UUID: SeedKZUUID,
@@ -110,6 +137,9 @@ func AddVolumes(root string, n int) ([]string, error) {
 			d.Props = map[string]string{"stmf_sbd_lu": encodeMeta(lu)}
 			s.register(lu, path)
 			s.ViewTable[guid] = []*View{{Entry: 0, TargetGroup: "tg-a", LUN: 100 + i}}
+			s.History = append(s.History,
+				HistoryRecord{Time: d.Creation, Pool: "pool", Cmd: "zfs create -V 1G " + name},
+				HistoryRecord{Time: d.Snapshots[0].Creation, Pool: "pool", Cmd: "zfs snapshot " + name + "@s1"})
 			snaps = append(snaps, name+"@s1")
 		}
 		return nil

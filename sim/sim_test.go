@@ -36,6 +36,15 @@ func seeded(t *testing.T) string {
 	return root
 }
 
+func seededFlavor(t *testing.T, flavor string) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := SeedFlavor(root, flavor); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 // run invokes a platform command in-process as ROOT/usr/sbin/<argv[0]>.
 func run(t *testing.T, root string, argv ...string) result {
 	t.Helper()
@@ -82,69 +91,105 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 }
 
-// TestGolden runs each case on a fresh seed host: setup commands, then the
+// TestGolden runs each case on a fresh seed host (FlavorSolaris unless the
+// case names a flavor; knobs set through edit): setup commands, then the
 // command whose exit code, stdout and stderr are compared with a golden file.
 func TestGolden(t *testing.T) {
 	cases := []struct {
-		name  string
-		setup [][]string
-		argv  []string
+		name   string
+		setup  [][]string
+		argv   []string
+		flavor string
+		edit   func(*State)
 	}{
-		{"list-lu-v", nil, []string{"stmfadm", "list-lu", "-v", guid0}},
-		{"list-lu", nil, []string{"stmfadm", "list-lu"}},
-		{"list-lu-unregistered", [][]string{{"stmfadm", "delete-lu", "-k", guid0}}, []string{"stmfadm", "list-lu", "-v"}},
-		{"list-view", nil, []string{"stmfadm", "list-view", "-l", guid0}},
-		{"list-view-entry-missing", nil, []string{"stmfadm", "list-view", "-l", guid0, "1", "5"}},
-		{"list-view-none", nil, []string{"stmfadm", "list-view", "-l", "600144F0000000000000000000000009"}},
-		{"list-hg-v", nil, []string{"stmfadm", "list-hg", "-v"}},
-		{"list-tg", nil, []string{"stmfadm", "list-tg"}},
-		{"list-state", nil, []string{"stmfadm", "list-state"}},
-		{"stmfadm-invalid-subcommand", nil, []string{"stmfadm", "frob"}},
-		{"stmfadm-missing-operand", nil, []string{"stmfadm", "delete-lu"}},
-		{"stmfadm-required-option", nil, []string{"stmfadm", "list-view"}},
-		{"stmfadm-invalid-option", nil, []string{"stmfadm", "delete-lu", "-v", guid0}},
-		{"stmfadm-no-options", nil, []string{"stmfadm", "import-lu", "-k", "/dev/zvol/rdsk/pool/idisk0"}},
-		{"stmfadm-takes-no-operands", nil, []string{"stmfadm", "list-state", "x"}},
-		{"import-lu-in-use", nil, []string{"stmfadm", "import-lu", "/dev/zvol/rdsk/pool/idisk0"}},
-		{"create-lu-guid-in-use", [][]string{{"stmfadm", "delete-lu", "-k", guid1}}, []string{"stmfadm", "create-lu", "-p", "guid=" + guid0, "/dev/zvol/rdsk/pool/idisk1"}},
-		{"delete-lu-not-found", nil, []string{"stmfadm", "delete-lu", "600144F0000000000000000000000009", "xyz"}},
-		{"zoneadm-list-cp", nil, []string{"zoneadm", "list", "-cp"}},
-		{"zoneadm-list-cv", nil, []string{"zoneadm", "list", "-cv"}},
-		{"zoneadm-z-list-p", nil, []string{"zoneadm", "-z", "kz1", "list", "-p"}},
-		{"zoneadm-no-such-zone", nil, []string{"zoneadm", "-z", "kz9", "boot"}},
-		{"zonecfg-info-device", nil, []string{"zonecfg", "-z", "kz1", "info", "device"}},
-		{"zonecfg-info", nil, []string{"zonecfg", "-z", "kz1", "info"}},
+		{"list-lu-v", nil, []string{"stmfadm", "list-lu", "-v", guid0}, "", nil},
+		{"list-lu", nil, []string{"stmfadm", "list-lu"}, "", nil},
+		{"list-lu-unregistered", [][]string{{"stmfadm", "delete-lu", "-k", guid0}}, []string{"stmfadm", "list-lu", "-v"}, "", nil},
+		{"list-view", nil, []string{"stmfadm", "list-view", "-l", guid0}, "", nil},
+		{"list-view-entry-missing", nil, []string{"stmfadm", "list-view", "-l", guid0, "1", "5"}, "", nil},
+		{"list-view-none", nil, []string{"stmfadm", "list-view", "-l", "600144F0000000000000000000000009"}, "", nil},
+		{"list-hg-v", nil, []string{"stmfadm", "list-hg", "-v"}, "", nil},
+		{"list-tg", nil, []string{"stmfadm", "list-tg"}, "", nil},
+		{"list-state", nil, []string{"stmfadm", "list-state"}, "", nil},
+		{"stmfadm-invalid-subcommand", nil, []string{"stmfadm", "frob"}, "", nil},
+		{"stmfadm-missing-operand", nil, []string{"stmfadm", "delete-lu"}, "", nil},
+		{"stmfadm-required-option", nil, []string{"stmfadm", "list-view"}, "", nil},
+		{"stmfadm-invalid-option", nil, []string{"stmfadm", "delete-lu", "-v", guid0}, "", nil},
+		{"stmfadm-no-options", nil, []string{"stmfadm", "import-lu", "-k", "/dev/zvol/rdsk/pool/idisk0"}, "", nil},
+		{"stmfadm-takes-no-operands", nil, []string{"stmfadm", "list-state", "x"}, "", nil},
+		{"import-lu-in-use", nil, []string{"stmfadm", "import-lu", "/dev/zvol/rdsk/pool/idisk0"}, "", nil},
+		{"create-lu-guid-in-use", [][]string{{"stmfadm", "delete-lu", "-k", guid1}}, []string{"stmfadm", "create-lu", "-p", "guid=" + guid0, "/dev/zvol/rdsk/pool/idisk1"}, "", nil},
+		{"delete-lu-not-found", nil, []string{"stmfadm", "delete-lu", "600144F0000000000000000000000009", "xyz"}, "", nil},
+		{"zoneadm-list-cp", nil, []string{"zoneadm", "list", "-cp"}, "", nil},
+		{"zoneadm-list-cv", nil, []string{"zoneadm", "list", "-cv"}, "", nil},
+		{"zoneadm-z-list-p", nil, []string{"zoneadm", "-z", "kz1", "list", "-p"}, "", nil},
+		{"zoneadm-no-such-zone", nil, []string{"zoneadm", "-z", "kz9", "boot"}, "", nil},
+		{"zonecfg-info-device", nil, []string{"zonecfg", "-z", "kz1", "info", "device"}, "", nil},
+		{"zonecfg-info", nil, []string{"zonecfg", "-z", "kz1", "info"}, "", nil},
 		{"attach-key-incorrect", [][]string{
 			{"zoneadm", "-z", "kz1", "detach"},
 			{"stmfadm", "delete-lu", "-k", guid0},
 			{"zfs", "rollback", "pool/idisk0@snap1"},
 			{"stmfadm", "import-lu", "/dev/zvol/rdsk/pool/idisk0"},
-		}, []string{"zoneadm", "-z", "kz1", "attach"}},
+		}, []string{"zoneadm", "-z", "kz1", "attach"}, "", nil},
 		{"attach-no-boot-device", [][]string{
 			{"zoneadm", "-z", "kz1", "detach"},
 			{"stmfadm", "delete-lu", "-k", guid0},
-		}, []string{"zoneadm", "-z", "kz1", "attach"}},
+		}, []string{"zoneadm", "-z", "kz1", "attach"}, "", nil},
 		{"rollback-newer", [][]string{
 			{"zfs", "snapshot", "pool/idisk0@snap2"},
 			{"zfs", "snapshot", "pool/idisk0@snap3"},
-		}, []string{"zfs", "rollback", "pool/idisk0@snap1"}},
-		{"rollback-busy", nil, []string{"zfs", "rollback", "pool/idisk0@snap1"}},
-		{"rollback-missing-delim", nil, []string{"zfs", "rollback", "pool/idisk0"}},
-		{"rollback-no-such-snapshot", nil, []string{"zfs", "rollback", "pool/idisk0@nope"}},
-		{"rollback-usage", nil, []string{"zfs", "rollback"}},
-		{"snapshot-bad-char", nil, []string{"zfs", "snapshot", "pool/idisk0@bad*"}},
-		{"snapshot-exists", nil, []string{"zfs", "snapshot", "pool/idisk0@snap1"}},
-		{"zfs-list-snapshots", nil, []string{"zfs", "list", "-H", "-p", "-o", "name,type,creation,used,referenced", "-t", "snapshot", "-r", "pool"}},
-		{"zfs-list", nil, []string{"zfs", "list", "-t", "all"}},
-		{"zfs-list-none", nil, []string{"zfs", "list", "-t", "snapshot", "pool/data"}},
-		{"zfs-get", nil, []string{"zfs", "get", "-H", "-p", "-o", "name,property,value,source", "volsize,written@snap1,type,creation", "pool/idisk0"}},
-		{"zfs-get-unset-sbd", nil, []string{"zfs", "get", "-H", "-o", "value", "stmf_sbd_lu", "pool/data"}},
-		{"zfs-get-bad-prop", nil, []string{"zfs", "get", "-H", "nosuch", "pool/idisk0"}},
-		{"zfs-open-missing", nil, []string{"zfs", "list", "pool/nope"}},
+		}, []string{"zfs", "rollback", "pool/idisk0@snap1"}, "", nil},
+		{"rollback-busy", nil, []string{"zfs", "rollback", "pool/idisk0@snap1"}, "", nil},
+		{"rollback-missing-delim", nil, []string{"zfs", "rollback", "pool/idisk0"}, "", nil},
+		{"rollback-no-such-snapshot", nil, []string{"zfs", "rollback", "pool/idisk0@nope"}, "", nil},
+		{"rollback-usage", nil, []string{"zfs", "rollback"}, "", nil},
+		{"snapshot-bad-char", nil, []string{"zfs", "snapshot", "pool/idisk0@bad*"}, "", nil},
+		{"snapshot-exists", nil, []string{"zfs", "snapshot", "pool/idisk0@snap1"}, "", nil},
+		{"zfs-list-snapshots", nil, []string{"zfs", "list", "-H", "-p", "-o", "name,type,creation,used,referenced", "-t", "snapshot", "-r", "pool"}, "", nil},
+		{"zfs-list", nil, []string{"zfs", "list", "-t", "all"}, "", nil},
+		{"zfs-list-none", nil, []string{"zfs", "list", "-t", "snapshot", "pool/data"}, "", nil},
+		// Solaris 11.4 has no written@ (platform-matrix §1): the old golden showed a value.
+		{"zfs-get", nil, []string{"zfs", "get", "-H", "-p", "-o", "name,property,value,source", "volsize,written@snap1,type,creation", "pool/idisk0"}, "", nil},
+		{"zfs-get-unset-sbd", nil, []string{"zfs", "get", "-H", "-o", "value", "stmf_sbd_lu", "pool/data"}, "", nil},
+		{"zfs-get-bad-prop", nil, []string{"zfs", "get", "-H", "nosuch", "pool/idisk0"}, "", nil},
+		{"zfs-open-missing", nil, []string{"zfs", "list", "pool/nope"}, "", nil},
+
+		// Flavors (platform-matrix §1, §3) and knobs.
+		{"zfs-get-illumos", nil, []string{"zfs", "get", "-H", "-p", "-o", "name,property,value,source", "volsize,written@snap1,type,creation", "pool/idisk0"}, FlavorIllumos, nil},
+		{"zfs-get-written-missing-illumos", nil, []string{"zfs", "get", "-H", "-p", "written@nope", "pool/idisk0"}, FlavorIllumos, nil},
+		{"zfs-list-written-solaris", nil, []string{"zfs", "list", "-H", "-o", "name,written", "pool/idisk0"}, "", nil},
+		{"zfs-list-sort-written-solaris", nil, []string{"zfs", "list", "-H", "-s", "written", "-o", "name"}, "", nil},
+		{"zfs-list-t-fs-illumos", nil, []string{"zfs", "list", "-H", "-o", "name", "-t", "fs"}, FlavorIllumos, nil},
+		{"zfs-list-no-p", nil, []string{"zfs", "list", "-H", "-p", "-o", "name", "pool"}, "", func(s *State) { s.NoListP = true }},
+		{"rollback-newer-illumos", [][]string{
+			{"zfs", "snapshot", "pool/idisk0@snap2"},
+			{"zfs", "snapshot", "pool/idisk0@snap3"},
+		}, []string{"zfs", "rollback", "pool/idisk0@snap1"}, FlavorIllumos, nil},
+		{"rollback-newer-openzfs", [][]string{
+			{"zfs", "snapshot", "pool/idisk0@snap2"},
+			{"zfs", "snapshot", "pool/idisk0@snap3"},
+		}, []string{"zfs", "rollback", "pool/idisk0@snap1"}, FlavorOpenZFS, nil},
+		{"zoneadm-list-cp-illumos", nil, []string{"zoneadm", "list", "-cp"}, FlavorIllumos, nil},
+		{"zoneadm-list-cv-illumos", nil, []string{"zoneadm", "list", "-cv"}, FlavorIllumos, nil},
+		{"zoneadm-list-s-illumos", nil, []string{"zoneadm", "list", "-s"}, FlavorIllumos, nil},
+		{"zoneadm-list-cs-solaris", nil, []string{"zoneadm", "list", "-cs"}, "", nil},
+		{"zoneadm-list-s-solaris", nil, []string{"zoneadm", "list", "-s"}, "", nil},
+		{"stmfadm-delete-lu-no-keep", nil, []string{"stmfadm", "delete-lu", "-k", guid0}, "", func(s *State) { s.NoDeleteLUKeep = true }},
+		{"zpool-list", nil, []string{"zpool", "list", "-H", "-o", "name"}, "", nil},
+		{"zpool-history-no-pool", nil, []string{"zpool", "history", "nope"}, "", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			root := seeded(t)
+			if c.flavor != "" {
+				root = seededFlavor(t, c.flavor)
+			}
+			if c.edit != nil {
+				if err := Update(root, func(s *State) error { c.edit(s); return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for _, s := range c.setup {
 				must(t, root, s...)
 			}

@@ -1,7 +1,10 @@
-// Package sim is a simulated Oracle Solaris 11.4 storage host: ZFS datasets,
+// Package sim is a simulated storage host: ZFS datasets and pool history,
 // COMSTAR logical units and views, and kernel zones, driven through the same
-// commands (zfs, stmfadm, zoneadm, zonecfg) with the output formats, error
-// texts and exit codes of ../shared/spec. All state lives in ROOT/state.json;
+// commands (zfs, zpool, stmfadm, zoneadm, zonecfg) with the output formats,
+// error texts and exit codes of ../shared/spec. The host has a flavor
+// (flavor.go: Oracle Solaris 11.4 by default, illumos, OpenZFS) and answers
+// as that platform does, per ../shared/spec/platform-matrix.md; every
+// refusal is also logged to ROOT/refused.log. All state lives in ROOT/state.json;
 // each command invocation is one process that locks, loads, acts and saves,
 // so concurrent commands behave like on a real host. Fault rules in the state
 // make chosen invocations fail, lie or hang, for testing an orchestrator.
@@ -26,6 +29,17 @@ type State struct {
 	Hostname string `json:"hostname"` // this global zone's hostname
 	Latency  string `json:"latency,omitempty"`
 
+	// Flavor is the platform (FlavorSolaris, FlavorIllumos, FlavorOpenZFS);
+	// empty means FlavorSolaris.
+	Flavor string `json:"flavor,omitempty"`
+	// NoListP models Solaris 11.0-11.2, whose zfs has no `list -p`.
+	NoListP bool `json:"no_list_p,omitempty"`
+	// NoDeleteLUKeep models a stmfadm whose delete-lu takes no -k (the
+	// 11.2/11.3 man pages).
+	NoDeleteLUKeep bool `json:"no_delete_lu_keep,omitempty"`
+	// Strict marks refusal records (see SetStrict); output is unchanged.
+	Strict bool `json:"strict,omitempty"`
+
 	NextTxg    uint64 `json:"next_txg"`
 	NextZoneID int    `json:"next_zone_id"`
 	NextKey    int    `json:"next_key"`
@@ -39,6 +53,16 @@ type State struct {
 	ProviderData map[string]string  `json:"provider_data"` // SMF sbd data: lowercase GUID -> file
 	Zones        []*Zone            `json:"zones"`
 	Faults       []*Fault           `json:"faults"`
+	// History is the pools' command history (zpool history), oldest first.
+	History []HistoryRecord `json:"history,omitempty"`
+}
+
+// HistoryRecord is one command zpool history shows: a zfs or zpool command
+// line that succeeded, logged to the pool it changed.
+type HistoryRecord struct {
+	Time int64  `json:"time"` // unix seconds, real wall time
+	Pool string `json:"pool"`
+	Cmd  string `json:"cmd"` // e.g. "zfs rollback -r pool/idisk0@snap1"
 }
 
 // Dataset is a filesystem or volume with its snapshots.

@@ -98,6 +98,7 @@ func expandLong(args []string) []string {
 // then run it. Parser errors go to stdout (except "takes no operands").
 func runStmfadm(e *env, args []string) int {
 	if len(args) == 0 {
+		e.refuse("no subcommand")
 		stmfGeneralUsage(e)
 		return 1
 	}
@@ -112,13 +113,22 @@ func runStmfadm(e *env, args []string) int {
 	var sc *stmfSub
 	for i := range stmfSubs {
 		if strings.EqualFold(stmfSubs[i].name, args[0]) {
-			sc = &stmfSubs[i]
+			c := stmfSubs[i]
+			sc = &c
 		}
 	}
 	if sc == nil {
 		e.outf("%s: invalid subcommand\n", e.name)
+		e.refuse(fmt.Sprintf("%s: invalid subcommand", e.name))
 		stmfGeneralUsage(e)
 		return 1
+	}
+	if sc.name == "delete-lu" && e.s.NoDeleteLUKeep {
+		// The 11.2/11.3 man pages give delete-lu no options: its cmdparse
+		// row then has none, and -k is refused like any option given to a
+		// subcommand without options ("no options permitted").
+		sc.opts = ""
+		sc.usage = "delete-lu <LU-name> [<LU-name>...]"
 	}
 	rest := expandLong(args[1:])
 	if len(rest) > 0 && rest[0] == "-?" {
@@ -132,21 +142,25 @@ func runStmfadm(e *env, args []string) int {
 		} else {
 			e.errf("%s: illegal option -- %c\n", e.name, ge.c)
 		}
+		e.refuse(e.lastErr)
 		stmfSubUsage(e, sc)
 		return 1
 	}
 	for _, o := range opts {
 		if len(o.arg) > 255 {
 			e.outf("%s: option too long\n", e.name)
+			e.refuse(fmt.Sprintf("%s: option too long", e.name))
 			return 255
 		}
 		if sc.opts == "" {
 			e.outf("%s: no options permitted\n", e.name)
+			e.refuse(fmt.Sprintf("%s: no options permitted (%s -%c)", e.name, sc.name, o.c))
 			stmfSubUsage(e, sc)
 			return 1
 		}
 		if !strings.ContainsRune(sc.opts, rune(o.c)) {
 			e.outf("%s: '-%c': invalid option\n", e.name, o.c)
+			e.refuse(fmt.Sprintf("%s: '-%c': invalid option (%s)", e.name, o.c, sc.name))
 			stmfSubUsage(e, sc)
 			return 1
 		}
@@ -157,8 +171,10 @@ func runStmfadm(e *env, args []string) int {
 		}
 		if len(opts) == 0 {
 			e.outf("%s: at least one option required\n", e.name)
+			e.refuse(fmt.Sprintf("%s: at least one option required (%s)", e.name, sc.name))
 		} else {
 			e.outf("%s: Following option(s) required: %s\n", e.name, sc.required)
+			e.refuse(fmt.Sprintf("%s: Following option(s) required: %s (%s)", e.name, sc.required, sc.name))
 		}
 		stmfSubUsage(e, sc)
 		return 1
@@ -166,14 +182,17 @@ func runStmfadm(e *env, args []string) int {
 	switch {
 	case len(ops) < sc.minOps:
 		e.outf("%s: %s requires an operand\n", e.name, sc.name)
+		e.refuse(fmt.Sprintf("%s: %s requires an operand", e.name, sc.name))
 		stmfSubUsage(e, sc)
 		return 1
 	case sc.maxOps == 0 && len(ops) > 0:
 		e.errf("%s: %s takes no operands\n", e.name, sc.name)
+		e.refuse(e.lastErr)
 		stmfSubUsage(e, sc)
 		return 1
 	case sc.maxOps == 1 && len(ops) > 1:
 		e.outf("%s: %s accepts only a single operand\n", e.name, sc.name)
+		e.refuse(fmt.Sprintf("%s: %s accepts only a single operand", e.name, sc.name))
 		stmfSubUsage(e, sc)
 		return 1
 	}
@@ -1055,5 +1074,49 @@ func stmfListGroups(host bool) func(*env, []opt, []string) int {
 			}
 		}
 		return ret
+	}
+}
+
+// RestartSTMF models `svcadm restart stmf` or a reboot, as comstar-zfs.md
+// §1.12 describes it: every registered LU leaves the kernel; host groups,
+// target groups and view entries survive (they live in SMF); the sbd
+// provider data (GUID -> file, in SMF) is pushed to the kernel and sbd
+// imports each file. An import that fails (the file is gone, it is not a
+// zvol, its stmf_sbd_lu metadata is missing or unreadable, the GUID or the
+// zvol is already taken) is only traced, never reported, so that LU simply
+// does not come back and its views show as "unregistered". A good import
+// registers the LU with the identity in its metadata (GUID, alias, size,
+// block size, VID/PID, serial, WP/WCD, mgmt URL), Online. An LU whose
+// provider-data entry is missing (a delete-lu that failed "resource busy")
+// disappears. Provider data itself is left as it is: only a successful
+// delete-lu removes an entry. Zones are not touched.
+func RestartSTMF(root string) error {
+	return Update(root, func(s *State) error {
+		s.restartSTMF()
+		return nil
+	})
+}
+
+func (s *State) restartSTMF() {
+	s.LUs = map[string]*LU{}
+	for _, key := range sortedKeys(s.ProviderData) {
+		path := s.ProviderData[key]
+		zvol, isZvol := zvolOfPath(path)
+		d := s.Zvol(zvol)
+		if !isZvol || d == nil {
+			continue
+		}
+		m, ok := decodeMeta(d.Props["stmf_sbd_lu"])
+		if !ok {
+			continue
+		}
+		guid := strings.ToUpper(m.GUID)
+		if s.LUs[guid] != nil || s.holder(zvol) != nil {
+			continue
+		}
+		s.LUs[guid] = &LU{
+			GUID: guid, DataFile: path, Alias: m.Alias, Size: m.Size, Blk: m.Blk, VID: m.VID, PID: m.PID,
+			Serial: m.Serial, MgmtURL: m.MgmtURL, WP: m.WP, WCD: m.WCD, State: "Online",
+		}
 	}
 }

@@ -168,9 +168,16 @@ var allProps = []string{
 	"volsize", "volblocksize", "refreservation", "createtxg", "written",
 }
 
-func validProp(p string) bool {
-	if strings.HasPrefix(p, "written@") && len(p) > len("written@") {
-		return true
+// isWrittenProp: written or written@<snap>, which only illumos and
+// OpenZFS have (platform-matrix §1).
+func isWrittenProp(p string) bool {
+	return p == "written" || (strings.HasPrefix(p, "written@") && len(p) > len("written@"))
+}
+
+// validProp reports whether the flavor's zfs knows the property.
+func (s *State) validProp(p string) bool {
+	if isWrittenProp(p) {
+		return s.hasWritten()
 	}
 	for _, k := range zfsProps {
 		if k == p {
@@ -178,6 +185,17 @@ func validProp(p string) bool {
 		}
 	}
 	return false
+}
+
+// allPropsOf is allProps without what the flavor lacks.
+func (s *State) allPropsOf() []string {
+	var out []string
+	for _, p := range allProps {
+		if s.validProp(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // propValue returns a property's value and source; ok=false means not
@@ -223,6 +241,12 @@ func (s *State) propValue(r dsRef, prop string, parsable bool) (val, source stri
 			return "", "", false
 		}
 		if r.snap != nil {
+			// volsize is registered for volumes only on Solaris and
+			// illumos-gate (zfs_prop.c; zfs_prop_get checks the
+			// snapshot's own type); OpenZFS registers it for snapshots.
+			if !s.snapVolsize() {
+				return "", "", false
+			}
 			return size(r.snap.Volsize), "-", true
 		}
 		return size(r.ds.Volsize), "local", true
@@ -263,11 +287,14 @@ func (s *State) propValue(r dsRef, prop string, parsable bool) (val, source stri
 		if sn == nil {
 			return "", "", false
 		}
+		// zfs get's get_callback prints written@ with source "local"
+		// (ZPROP_SRC_LOCAL) when it has a value, "-" when the snapshot is
+		// missing (platform-matrix §1: read the value only).
 		if r.ds.Type == "filesystem" {
-			return size(0), "-", true
+			return size(0), "local", true
 		}
 		d, h := r.content()
-		return size(changedSize(d, h, sn.Data, sn.HostData)), "-", true
+		return size(changedSize(d, h, sn.Data, sn.HostData)), "local", true
 	}
 	return "", "", false
 }
@@ -333,6 +360,7 @@ func printTable(e *env, header []string, rows [][]string, scripted bool) {
 }
 
 func runZfs(e *env, args []string) int {
+	e.args = args
 	if len(args) == 0 {
 		zfsUsage(e, "")
 		return 2
@@ -366,16 +394,43 @@ var zfsUsages = map[string]string{
 	"rollback": "\trollback [-rRf] <snapshot>\n",
 }
 
-// zfsUsage prints usage(B_FALSE) to stderr; the caller exits 2.
+// zfsListUsageNoP is the Solaris 11 (2011 source drop) list usage: no -p
+// (getopt ":d:o:rt:Hs:S:").
+const zfsListUsageNoP = "\tlist [-rH][-d max] [-o property[,...]] [-t type[,...]] [-s property] ...\n" +
+	"\t    [-S property] ... [filesystem|volume|snapshot] ...\n"
+
+// zfsUsage prints usage(B_FALSE) to stderr and logs the refusal (its reason
+// is the message printed just before); the caller exits 2. A NoListP host
+// models Solaris 11.0-11.2, whose usage() ends with "For more info, run:
+// zfs help <command>" (platform-matrix §1, zfs list -p, S11.0 column).
 func zfsUsage(e *env, cmd string) {
+	e.refuse(e.lastErr)
 	e.errf("usage:\n")
 	if u, ok := zfsUsages[cmd]; ok {
+		if cmd == "list" && e.s.NoListP {
+			u = zfsListUsageNoP
+		}
 		e.errf("%s", u)
-		return
+	} else {
+		for _, c := range []string{"snapshot", "rollback", "destroy", "list", "get"} {
+			e.errf("%s", zfsUsages[c])
+		}
 	}
-	for _, c := range []string{"snapshot", "rollback", "destroy", "list", "get"} {
-		e.errf("%s", zfsUsages[c])
+	if e.s.NoListP && cmd != "" {
+		e.errf("For more info, run: zfs help %s\n", cmd)
 	}
+}
+
+// zfsNoSuchProp refuses a property Oracle Solaris does not have (written,
+// written@<snap>) exactly as platform-matrix §1 gives it: the error line,
+// then "For more info, run: zfs help <command>", exit 2 (matrix S11.0 cell
+// [SRC]; the same two lines appear in Oracle's own test of `zfs list -o
+// NAME` on Solaris [FIELD]). No usage text in between.
+func zfsNoSuchProp(e *env, cmd, line string) int {
+	e.errf("%s\n", line)
+	e.refuse(e.lastErr)
+	e.errf("For more info, run: zfs help %s\n", cmd)
+	return 2
 }
 
 // zfsOptError reports a getopt failure the way zfs_main.c does.
@@ -389,10 +444,18 @@ func zfsOptError(e *env, cmd string, ge *getoptError) int {
 	return 2
 }
 
-// parseTypes parses -t; ok=false after printing the error.
+// parseTypes parses -t; ok=false after printing the error. The fs and vol
+// aliases exist on Solaris only; illumos and OpenZFS say "invalid type".
 func parseTypes(e *env, cmd, arg string) (map[string]bool, bool) {
 	types := map[string]bool{}
+	alias := e.s.typeAliases()
 	for _, t := range strings.Split(arg, ",") {
+		switch {
+		case t == "fs" && !alias, t == "vol" && !alias:
+			e.errf("invalid type '%s'\n", t)
+			zfsUsage(e, cmd)
+			return nil, false
+		}
 		switch t {
 		case "filesystem", "fs":
 			types["filesystem"] = true
@@ -543,24 +606,36 @@ func (s *State) sortRefs(refs []dsRef, opts []opt) {
 var columnHeaders = map[string]string{"referenced": "REFER", "available": "AVAIL"}
 
 func zfsList(e *env, args []string) int {
-	opts, operands, ge := getopt(args, "Hpro:t:d:s:S:")
+	s := e.s
+	optstring := "Hpro:t:d:s:S:"
+	if s.NoListP {
+		optstring = "Hro:t:d:s:S:" // Solaris 11.0-11.2: ":d:o:rt:Hs:S:"
+	}
+	opts, operands, ge := getopt(args, optstring)
 	if ge != nil {
 		return zfsOptError(e, "list", ge)
 	}
+	// -s/-S are checked while parsing options (zfs_add_sort_column), -o
+	// after (zprop_get_list: "bad property list").
 	for _, o := range opts {
-		if (o.c == 's' || o.c == 'S') && !validProp(o.arg) {
+		if (o.c == 's' || o.c == 'S') && !s.validProp(o.arg) {
+			if isWrittenProp(o.arg) {
+				return zfsNoSuchProp(e, "list", fmt.Sprintf("invalid property '%s'", o.arg))
+			}
 			e.errf("invalid property '%s'\n", o.arg)
 			zfsUsage(e, "list")
 			return 2
 		}
 	}
-	s := e.s
 	cols := []string{"name", "used", "avail", "refer", "mountpoint"}
 	if o, ok := lastOpt(opts, 'o'); ok {
 		cols = strings.Split(o, ",")
 		for _, c := range cols {
-			if !validProp(c) {
-				e.errf("invalid property '%s'\n", c)
+			if !s.validProp(c) {
+				if isWrittenProp(c) {
+					return zfsNoSuchProp(e, "list", fmt.Sprintf("bad property list: invalid property '%s'", c))
+				}
+				e.errf("bad property list: invalid property '%s'\n", c)
 				zfsUsage(e, "list")
 				return 2
 			}
@@ -578,6 +653,12 @@ func zfsList(e *env, args []string) int {
 	}
 	if len(operands) == 0 && depth == 0 {
 		depth = -1 // no operands: everything
+	}
+	if s.flavor() == FlavorOpenZFS && len(operands) > 0 && !hasOpt(opts, 'r') && !hasOpt(opts, 'd') &&
+		len(types) == 1 && types["snapshot"] {
+		// OpenZFS zfs_do_list: -t snapshot with a dataset operand and
+		// neither -r nor -d lists that dataset's snapshots (depth 1).
+		depth = 1
 	}
 	refs, code := s.collect(e, operands, depth, types)
 	s.sortRefs(refs, opts)
@@ -652,10 +733,13 @@ func zfsGet(e *env, args []string) int {
 	props := strings.Split(operands[0], ",")
 	all := operands[0] == "all"
 	if all {
-		props = allProps
+		props = s.allPropsOf()
 	}
 	for _, p := range props {
-		if !validProp(p) {
+		if !s.validProp(p) {
+			if isWrittenProp(p) {
+				return zfsNoSuchProp(e, "get", fmt.Sprintf("bad property list: invalid property '%s'", p))
+			}
 			e.errf("bad property list: invalid property '%s'\n", p)
 			zfsUsage(e, "get")
 			return 2
@@ -769,6 +853,7 @@ func zfsSnapshot(e *env, args []string) int {
 			HostData:  cloneHostData(p.d.HostData),
 		})
 	}
+	e.logZfs(plans[0].d.Name)
 	return 0
 }
 
@@ -800,6 +885,7 @@ func zfsDestroy(e *env, args []string) int {
 			return 1
 		}
 		d.removeSnapshot(snapName)
+		e.logZfs(dsName)
 		return 0
 	}
 	if p := zfsNameProblem(name, false); p != "" {
@@ -841,6 +927,7 @@ func zfsDestroy(e *env, args []string) int {
 		}
 	}
 	s.Datasets = keep
+	e.logZfs(name)
 	return 0
 }
 
@@ -889,11 +976,7 @@ func zfsRollback(e *env, args []string) int {
 	}
 	force := hasOpt(opts, 'r') || hasOpt(opts, 'R')
 	if len(newer) > 0 && !force {
-		e.errf("cannot rollback to '%s': more recent snapshots exist\n", name)
-		e.errf("use '-r' to force deletion of the following snapshots:\n")
-		for _, sn := range newer {
-			e.errf("%s@%s\n", d.Name, sn.Name)
-		}
+		rollbackNewer(e, name, d, newer)
 		return 1
 	}
 	// libzfs destroys the newer snapshots first and only then asks the
@@ -911,5 +994,52 @@ func zfsRollback(e *env, args []string) int {
 	if d.Type == "volume" {
 		d.Volsize = target.Volsize
 	}
+	e.logZfs(d.Name)
 	return 0
+}
+
+// rollbackNewer prints rollback_check's refusal when newer snapshots exist
+// and -r was not given (platform-matrix §1, comstar-zfs §3.2): Solaris 11
+// and older illumos say "more recent snapshots exist" / "... the following
+// snapshots:"; illumos-gate with bookmarks and OpenZFS say "more recent
+// snapshots or bookmarks exist" / "... the following snapshots and
+// bookmarks:"; OpenZFS lists them sorted by createtxg, at most 32.
+func rollbackNewer(e *env, name string, d *Dataset, newer []*Snapshot) {
+	if e.s.isSolaris() {
+		e.errf("cannot rollback to '%s': more recent snapshots exist\n", name)
+		e.errf("use '-r' to force deletion of the following snapshots:\n")
+	} else {
+		e.errf("cannot rollback to '%s': more recent snapshots or bookmarks exist\n", name)
+		e.errf("use '-r' to force deletion of the following snapshots and bookmarks:\n")
+	}
+	if e.s.flavor() == FlavorOpenZFS {
+		newer = append([]*Snapshot(nil), newer...)
+		sort.SliceStable(newer, func(i, j int) bool { return newer[i].CreateTxg < newer[j].CreateTxg })
+		if len(newer) > 32 {
+			for _, sn := range newer[:32] {
+				e.errf("%s@%s\n", d.Name, sn.Name)
+			}
+			e.errf("Output limited to 32 snapshots/bookmarks\n")
+			return
+		}
+	}
+	for _, sn := range newer {
+		e.errf("%s@%s\n", d.Name, sn.Name)
+	}
+}
+
+// logZfs queues this zfs command line for zpool history of dataset's pool.
+// The line is what libzfs logs: the command's name and then argv[1:] joined
+// by single spaces (illumos libzfs_pool.c zfs_save_arguments:
+// basename(argv[0]) + " " + argv[i]...; Solaris 11 zfs_main.c main:
+// zpool_set_history_str("zfs", argc, argv, ...), the same text). runPlatform
+// keeps it only if the command exits 0.
+func (e *env) logZfs(dataset string) {
+	pool, _, _ := strings.Cut(dataset, "/")
+	pool, _, _ = strings.Cut(pool, "@")
+	e.history = append(e.history, HistoryRecord{
+		Time: time.Now().Unix(),
+		Pool: pool,
+		Cmd:  strings.Join(append([]string{e.name}, e.args...), " "),
+	})
 }

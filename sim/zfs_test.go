@@ -22,7 +22,7 @@ func TestRollback(t *testing.T) {
 		}
 	})
 	t.Run("restores data, host data and volsize but not stmf_sbd_lu", func(t *testing.T) {
-		root := seeded(t)
+		root := seededFlavor(t, FlavorIllumos) // written@ exists there (not on Solaris 11.4)
 		must(t, root, "stmfadm", "delete-lu", "-k", guid0)
 		if err := Update(root, func(s *State) error {
 			d := s.Zvol("pool/idisk0")
@@ -140,7 +140,7 @@ func TestListOrderAndDepth(t *testing.T) {
 }
 
 func TestGetProperties(t *testing.T) {
-	root := seeded(t)
+	root := seededFlavor(t, FlavorIllumos) // written@ exists there (not on Solaris 11.4)
 	get := func(prop, ds string) string {
 		return strings.TrimSuffix(must(t, root, "zfs", "get", "-Hp", "-o", "value", prop, ds).stdout, "\n")
 	}

@@ -1,5 +1,5 @@
 // Command volctl-sim is the simulated Solaris host's multi-call binary:
-// linked as zfs, stmfadm, zoneadm or zonecfg it acts as that command on the
+// linked as zfs, zpool, stmfadm, zoneadm or zonecfg it acts as that command on the
 // state under ROOT; run as volctl-sim it manages that state (see sim.Main).
 package main
 
