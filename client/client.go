@@ -91,8 +91,8 @@ func (c *Client) Rollback(ctx context.Context, req *v1.RollbackRequest, fn func(
 }
 
 // Recover retries an operation that needs attention, like Rollback.
-func (c *Client) Recover(ctx context.Context, id uint64, fn func(*v1.RecoverOperationResponse)) (*v1.Operation, error) {
-	stream, err := c.Operations.RecoverOperation(ctx, &v1.RecoverOperationRequest{Id: id})
+func (c *Client) Recover(ctx context.Context, req *v1.RecoverOperationRequest, fn func(*v1.RecoverOperationResponse)) (*v1.Operation, error) {
+	stream, err := c.Operations.RecoverOperation(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -63,10 +63,11 @@ retry_delay = "10ms"
 default = "5m"
 [commands]
 zfs = %q
+zpool = %q
 stmfadm = %q
 zoneadm = %q
 zonecfg = %q
-`+tables, socket, filepath.Join(dir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "stmfadm"),
+`+tables, socket, filepath.Join(dir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "zpool"), sim.CommandPath(root, "stmfadm"),
 		sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"))
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -238,7 +239,7 @@ func crashAt(t *testing.T, p point, action string) {
 	if len(ops.GetOperations()) > 0 { // none: it died while capturing, before the intent was journaled
 		op := waitTerminal(t, c2, ops.GetOperations()[0].GetId())
 		if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
-			op, err = c2.Recover(context.Background(), op.GetId(), nil)
+			op, err = c2.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil)
 			if op == nil {
 				t.Fatalf("recover: %v", err)
 			}

@@ -90,7 +90,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func NewBackend(cfg config.Config) (engine.Backend, error) {
 	switch cfg.Platform {
 	case "solaris":
-		b := solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Stmfadm: cfg.Commands.Stmfadm,
+		b := solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Zpool: cfg.Commands.Zpool, Stmfadm: cfg.Commands.Stmfadm,
 			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg})
 		b.ShutdownTimeout = cfg.ZoneShutdownTimeout.Duration
 		return b, nil

@@ -20,6 +20,7 @@ db = "$dir/journal.db"
 retry_delay = "100ms"
 [commands]
 zfs = "$host/usr/sbin/zfs"
+zpool = "$host/usr/sbin/zpool"
 stmfadm = "$host/usr/sbin/stmfadm"
 zoneadm = "$host/usr/sbin/zoneadm"
 zonecfg = "$host/usr/sbin/zonecfg"

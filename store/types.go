@@ -62,6 +62,46 @@ type Operation struct {
 	// the LU is back with its views).
 	OutageStart time.Time `json:"outage_start,omitempty"`
 	OutageEnd   time.Time `json:"outage_end,omitempty"`
+	// Capabilities are what the host's commands supported when the
+	// operation was planned; the steps build their argv from them, so a
+	// resumed operation runs the same commands.
+	Capabilities Capabilities `json:"capabilities,omitempty"`
+	// NeedsRepersist: the undo brought an LU back that STMF no longer
+	// persists (see engine.ErrUnpersisted); recover needs the caller's
+	// consent (Options.Repersist) to re-persist it.
+	NeedsRepersist bool `json:"needs_repersist,omitempty"`
+}
+
+// Capability names: what volctld probes on the host at start
+// (spec/platform-matrix.md).
+const (
+	CapZfsListP        = "zfs list -p"
+	CapWritten         = "zfs property written@"
+	CapSnapshotVolsize = "zfs get volsize of a snapshot"
+	CapZoneadmListS    = "zoneadm list -s"
+	CapDeleteLUKeep    = "stmfadm delete-lu -k"
+)
+
+// Capability is one probed feature of the host's commands.
+type Capability struct {
+	Name      string `json:"name"`
+	Supported bool   `json:"supported"`
+	// Detail says how it was decided (the probe's argv and answer), or why
+	// it could not be.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Capabilities is the probed set, in probe order.
+type Capabilities []Capability
+
+// Has reports whether the named capability was probed and is supported.
+func (c Capabilities) Has(name string) bool {
+	for _, x := range c {
+		if x.Name == name {
+			return x.Supported
+		}
+	}
+	return false
 }
 
 // Options are the caller's consents.
@@ -70,6 +110,9 @@ type Options struct {
 	DestroyNewer   bool `json:"destroy_newer,omitempty"`
 	KeepHostdata   bool `json:"keep_hostdata,omitempty"`
 	AcceptSessions bool `json:"accept_sessions,omitempty"`
+	// Repersist is recover's consent to delete-lu -k and import-lu an LU
+	// that is online but not persisted (a brief outage).
+	Repersist bool `json:"repersist,omitempty"`
 }
 
 // Identity is what the rollback must give back unchanged: the LUs with every
@@ -79,15 +122,24 @@ type Identity struct {
 	Snapshot string `json:"snapshot"`
 	Volsize  uint64 `json:"volsize,omitempty"`
 	// SnapshotVolsize is the volume's size at the snapshot: the size it has
-	// after the rollback (0 when the platform does not say).
+	// after the rollback. 0 when the platform does not say (Solaris and
+	// illumos print "-" for a snapshot's volsize): the volume's volsize is
+	// then read after the rollback instead.
 	SnapshotVolsize uint64   `json:"snapshot_volsize,omitempty"`
 	NewerSnapshots  []string `json:"newer_snapshots,omitempty"`
-	// WrittenBefore is written@snapshot before the rollback: with it the
-	// engine can tell after a failure or a crash whether the rollback took
-	// effect (written@snapshot is 0 right after one).
+	// WrittenBefore is written@snapshot before the rollback where the
+	// platform has written@ (not Oracle Solaris), else the snapshot's used
+	// (zfs-fuse); only the plan's "nothing changed" warning and the Linux
+	// backend's evidence use it.
 	WrittenBefore uint64 `json:"written_before"`
-	LUs           []LU   `json:"lus,omitempty"`
-	Zones         []Zone `json:"zones,omitempty"`
+	// HistoryRollbacks counts the `zfs rollback ... SNAPSHOT` records in
+	// zpool history before the operation (HistoryKnown when it could be
+	// read whole): one more afterwards proves the rollback took effect,
+	// whatever else happened to the volume (platform-matrix.md §1).
+	HistoryRollbacks int    `json:"history_rollbacks,omitempty"`
+	HistoryKnown     bool   `json:"history_known,omitempty"`
+	LUs              []LU   `json:"lus,omitempty"`
+	Zones            []Zone `json:"zones,omitempty"`
 }
 
 // LU is a logical unit's captured identity.

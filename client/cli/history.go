@@ -105,6 +105,10 @@ func (a *app) printOperation(op *v1.Operation) {
 	if op.GetAttention() != "" {
 		a.printf("  attention: %s\n", op.GetAttention())
 	}
+	if cs := op.GetCapabilities(); len(cs) > 0 {
+		a.printf("Host capabilities when planned (the commands below were built from them):\n")
+		a.printCapabilities("  ", cs)
+	}
 	if p := op.GetPlan(); p != nil {
 		a.printf("Captured identity:\n")
 		a.printPlan(&v1.Plan{Volume: p.GetVolume(), Snapshot: p.GetSnapshot(), LogicalUnits: p.GetLogicalUnits(),
@@ -129,6 +133,16 @@ func (a *app) printOperation(op *v1.Operation) {
 	}
 }
 
+func (a *app) printCapabilities(indent string, cs []*v1.Capability) {
+	for _, c := range cs {
+		word := "no "
+		if c.GetSupported() {
+			word = "yes"
+		}
+		a.printf("%s%-30s %s  %s\n", indent, c.GetName(), word, c.GetDetail())
+	}
+}
+
 func (a *app) printCommands(prefix string, cmds []*v1.CommandRun) {
 	for _, c := range cmds {
 		a.printf("       %s$ %s\n", prefix, strings.Join(c.GetArgv(), " "))
@@ -146,7 +160,8 @@ func (a *app) printCommands(prefix string, cmds []*v1.CommandRun) {
 }
 
 func (a *app) recoverCmd() *cobra.Command {
-	return &cobra.Command{
+	var repersist bool
+	cmd := &cobra.Command{
 		Use:   "recover ID",
 		Short: "Retry an operation that needs attention: finish it, or restore what it changed",
 		Args:  cobra.ExactArgs(1),
@@ -161,7 +176,7 @@ func (a *app) recoverCmd() *cobra.Command {
 			}
 			defer c.Close()
 			p := &progress{a: a, started: map[int32]time.Time{}}
-			final, err := c.Recover(cmd.Context(), id, func(m *v1.RecoverOperationResponse) {
+			final, err := c.Recover(cmd.Context(), &v1.RecoverOperationRequest{Id: id, Repersist: repersist}, func(m *v1.RecoverOperationResponse) {
 				if a.json() {
 					_ = a.printJSON(m, false)
 					return
@@ -176,4 +191,7 @@ func (a *app) recoverCmd() *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&repersist, "repersist", false,
+		"put an LU that is online but no longer persisted by STMF back into its store: delete-lu -k, then import-lu (a brief outage)")
+	return cmd
 }

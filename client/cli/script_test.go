@@ -51,12 +51,13 @@ db = %q
 retry_delay = "10ms"
 [commands]
 zfs = %q
+zpool = %q
 stmfadm = %q
 zoneadm = %q
 zonecfg = %q
 [roles]
 operator_uids = [%d]
-`, sock, filepath.Join(env.WorkDir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "stmfadm"),
+`, sock, filepath.Join(env.WorkDir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "zpool"), sim.CommandPath(root, "stmfadm"),
 				sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"), os.Getuid())
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "volctld.toml"), []byte(cfg), 0o644); err != nil {
 				return err

@@ -32,6 +32,12 @@ func (a *app) statusCmd() *cobra.Command {
 				for _, op := range resp.GetRunning() {
 					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), op.GetSnapshot(), op.GetState(), dash(op.GetStep()))
 				}
+				if len(resp.GetCapabilities()) == 0 {
+					a.printf("  host capabilities: not probed yet (the host's commands did not answer; see the daemon's log)\n")
+				} else {
+					a.printf("  host capabilities (probed at start):\n")
+					a.printCapabilities("    ", resp.GetCapabilities())
+				}
 				return nil
 			})
 		},

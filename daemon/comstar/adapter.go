@@ -38,6 +38,27 @@ func stderrFailed(res *execx.Result, err error) error {
 	return nil
 }
 
+// ProbeDeleteKeep asks stmfadm whether delete-lu takes -k (keep the views):
+// it is in the Solaris 11.4 man page but not in those of 11.2 and 11.3
+// (spec/platform-matrix.md §2). With no operand, cmdparse parses the options
+// first: a known -k leads to "delete-lu requires an operand", an unknown
+// one to "invalid option" / "illegal option". Nothing is deleted either way.
+func (c Cmd) ProbeDeleteKeep(ctx context.Context) (bool, string, error) {
+	res, err := c.Run(ctx, []string{c.Path, "delete-lu", "-k"})
+	if res == nil || res.Err != nil {
+		return false, "", fmt.Errorf("probe stmfadm delete-lu -k: %w", err)
+	}
+	out := string(res.Stdout) + string(res.Stderr)
+	first := strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0])
+	switch {
+	case strings.Contains(out, "invalid option") || strings.Contains(out, "illegal option"):
+		return false, "stmfadm delete-lu -k: " + first, nil
+	case strings.Contains(out, "requires an operand"):
+		return true, "stmfadm delete-lu -k: option accepted (" + first + ")", nil
+	}
+	return false, fmt.Sprintf("stmfadm delete-lu -k: exit %d, an answer volctl does not know: %q", res.Exit, first), nil
+}
+
 // ListLU lists LUs (all when no GUID is given) verbosely.
 func (c Cmd) ListLU(ctx context.Context, guids ...string) ([]LU, error) {
 	res, err := c.Run(ctx, append([]string{c.Path, "list-lu", "-v"}, guids...))
@@ -47,10 +68,16 @@ func (c Cmd) ListLU(ctx context.Context, guids ...string) ([]LU, error) {
 	return ParseListLU(res.Stdout)
 }
 
+// LookupLUArgv is `stmfadm list-lu -v GUID`.
+func (c Cmd) LookupLUArgv(guid string) []string { return []string{c.Path, "list-lu", "-v", guid} }
+
+// ListViewArgv is `stmfadm list-view -l GUID`.
+func (c Cmd) ListViewArgv(guid string) []string { return []string{c.Path, "list-view", "-l", guid} }
+
 // LookupLU returns the LU with guid, or ok=false when STMF does not know the
 // GUID at all.
 func (c Cmd) LookupLU(ctx context.Context, guid string) (LU, bool, error) {
-	res, err := c.Run(ctx, []string{c.Path, "list-lu", "-v", guid})
+	res, err := c.Run(ctx, c.LookupLUArgv(guid))
 	if err != nil {
 		if res != nil && strings.Contains(string(res.Stderr), "not found") {
 			return LU{}, false, nil
@@ -72,7 +99,7 @@ func (c Cmd) LookupLU(ctx context.Context, guid string) (LU, bool, error) {
 // ListView lists the view entries of guid; none is an empty list, not an
 // error (stmfadm says "no views found" and exits 1).
 func (c Cmd) ListView(ctx context.Context, guid string) ([]View, error) {
-	res, err := c.Run(ctx, []string{c.Path, "list-view", "-l", guid})
+	res, err := c.Run(ctx, c.ListViewArgv(guid))
 	if err != nil {
 		if res != nil && IsNoViews(res.Stderr) {
 			return nil, nil

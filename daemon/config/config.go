@@ -77,6 +77,7 @@ type Metrics struct {
 // Commands are the platform commands' absolute paths.
 type Commands struct {
 	Zfs     string `toml:"zfs"`
+	Zpool   string `toml:"zpool"`
 	Stmfadm string `toml:"stmfadm"`
 	Zoneadm string `toml:"zoneadm"`
 	Zonecfg string `toml:"zonecfg"`
@@ -115,7 +116,7 @@ func Default() Config {
 		Socket:     "/var/run/volctld/volctld.sock",
 		SocketMode: "0600",
 		DB:         "/var/lib/volctl/journal.db",
-		Commands: Commands{Zfs: "/usr/sbin/zfs", Stmfadm: "/usr/sbin/stmfadm", Zoneadm: "/usr/sbin/zoneadm",
+		Commands: Commands{Zfs: "/usr/sbin/zfs", Zpool: "/usr/sbin/zpool", Stmfadm: "/usr/sbin/stmfadm", Zoneadm: "/usr/sbin/zoneadm",
 			Zonecfg: "/usr/sbin/zonecfg", Tgtadm: "/usr/sbin/tgtadm"},
 		Timeouts: Timeouts{Default: Duration{2 * time.Minute},
 			PerCmd: map[string]Duration{"zoneadm": {10 * time.Minute}}},
@@ -159,7 +160,7 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("platform %q: want \"solaris\" or \"linux-tgt\"", c.Platform))
 	}
-	for name, p := range map[string]string{"zfs": c.Commands.Zfs, "stmfadm": c.Commands.Stmfadm,
+	for name, p := range map[string]string{"zfs": c.Commands.Zfs, "zpool": c.Commands.Zpool, "stmfadm": c.Commands.Stmfadm,
 		"zoneadm": c.Commands.Zoneadm, "zonecfg": c.Commands.Zonecfg, "tgtadm": c.Commands.Tgtadm} {
 		if p != "" && !filepath.IsAbs(p) {
 			errs = append(errs, fmt.Errorf("commands.%s %q is not an absolute path", name, p))

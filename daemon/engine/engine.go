@@ -29,8 +29,14 @@ type Backend interface {
 	// wrap ErrInvalid, ErrNotFound or ErrPrecondition.
 	Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error)
 	// Steps builds the saga from the journaled operation alone, so that
-	// recovery after a crash builds the same steps.
+	// recovery after a crash builds the same steps (argv included: they
+	// follow op.Capabilities, not what the host says today).
 	Steps(op *store.Operation) []Step
+	// Probe asks the host's commands what they support
+	// (spec/platform-matrix.md) and keeps the answer for Capture and the
+	// inventory. The engine calls it once, at start or before the first
+	// call that needs it, and again only after it failed.
+	Probe(ctx context.Context, run execx.RunFunc) (store.Capabilities, error)
 	// Inventory reads and manages volumes and snapshots.
 	Inventory
 }
@@ -149,6 +155,10 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[uint64]*run
+
+	probeMu sync.Mutex
+	caps    store.Capabilities
+	probed  bool
 }
 
 // New makes an engine. Start resumes unfinished operations.
@@ -201,10 +211,43 @@ func (e *Engine) plainRun(ctx context.Context, argv []string) (*execx.Result, er
 	return r.Run(ctx, argv)
 }
 
+// Probe runs the backend's capability probes unless they already
+// succeeded, logging the result once. Calls that build argv wait for it.
+func (e *Engine) Probe(ctx context.Context) (store.Capabilities, error) {
+	e.probeMu.Lock()
+	defer e.probeMu.Unlock()
+	if e.probed {
+		return e.caps, nil
+	}
+	caps, err := e.backend.Probe(ctx, e.plainRun)
+	if err != nil {
+		e.log.Error("probing the host's commands failed; calls that need them are refused until a probe succeeds", "error", err)
+		return nil, fmt.Errorf("probe the host's commands: %v: %w", err, ErrUnavailable)
+	}
+	e.caps, e.probed = caps, true
+	args := []any{}
+	for _, c := range caps {
+		args = append(args, c.Name, c.Supported)
+	}
+	e.log.Info("host capabilities", args...)
+	return caps, nil
+}
+
+// Capabilities returns the probed capabilities (nil before a probe
+// succeeded).
+func (e *Engine) Capabilities() store.Capabilities {
+	e.probeMu.Lock()
+	defer e.probeMu.Unlock()
+	return e.caps
+}
+
 // Inventory calls.
 
 // ListVolumes lists volumes.
 func (e *Engine) ListVolumes(ctx context.Context) ([]Volume, error) {
+	if _, err := e.Probe(ctx); err != nil {
+		return nil, err
+	}
 	return e.backend.ListVolumes(ctx, e.plainRun)
 }
 
@@ -213,12 +256,18 @@ func (e *Engine) GetVolume(ctx context.Context, name string) (Volume, error) {
 	if _, err := e.backend.VolumeOf(name); err != nil {
 		return Volume{}, err
 	}
+	if _, err := e.Probe(ctx); err != nil {
+		return Volume{}, err
+	}
 	return e.backend.GetVolume(ctx, e.plainRun, name)
 }
 
 // Snapshots lists a volume's snapshots.
 func (e *Engine) Snapshots(ctx context.Context, vol string) ([]Snapshot, error) {
 	if _, err := e.backend.VolumeOf(vol); err != nil {
+		return nil, err
+	}
+	if _, err := e.Probe(ctx); err != nil {
 		return nil, err
 	}
 	return e.backend.Snapshots(ctx, e.plainRun, vol)
@@ -253,6 +302,9 @@ func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, err
 	if err != nil {
 		return Snapshot{}, err
 	}
+	if _, err := e.Probe(ctx); err != nil {
+		return Snapshot{}, err
+	}
 	keys := []string{volumeKey(vol)}
 	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
 		return Snapshot{}, err
@@ -278,6 +330,9 @@ func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, err
 func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
 	vol, err := e.snapshotVolume(name)
 	if err != nil {
+		return err
+	}
+	if _, err := e.Probe(ctx); err != nil {
 		return err
 	}
 	keys := []string{volumeKey(vol)}
@@ -330,21 +385,26 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	if err != nil {
 		return nil, err
 	}
+	caps, err := e.Probe(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rec := &recorder{e: e}
 	id, warnings, err := e.backend.Capture(ctx, rec.run, req.Snapshot, req.Options)
 	if err != nil {
 		return nil, err
 	}
-	op := e.newOperation(req, vol, id, warnings, rec.cmds)
+	op := e.newOperation(req, vol, id, warnings, rec.cmds, caps)
 	return op, nil
 }
 
-func (e *Engine) newOperation(req Request, vol string, id store.Identity, warnings []string, capture []store.Command) *store.Operation {
+func (e *Engine) newOperation(req Request, vol string, id store.Identity, warnings []string, capture []store.Command, caps store.Capabilities) *store.Operation {
 	now := e.now().UTC()
 	op := &store.Operation{
 		RequestID: req.RequestID, Kind: "rollback", Platform: e.backend.Name(),
 		Volume: vol, Snapshot: req.Snapshot, Options: req.Options, State: store.OpPlanned,
 		Identity: id, Warnings: warnings, RequestedBy: req.RequestedBy, Created: now, Updated: now,
+		Capabilities: caps,
 	}
 	op.Steps = append(op.Steps, store.Step{
 		Name: "capture", Description: "capture the LUs, their views and the zones on the volume (read-only)",
@@ -401,6 +461,10 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 			return e.follow(ctx, op, emit)
 		}
 	}
+	caps, err := e.Probe(ctx)
+	if err != nil {
+		return nil, err
+	}
 	volKeys := []string{volumeKey(vol)}
 	if err := e.locks.acquire(ctx, volKeys, 0, req.Wait); err != nil {
 		return nil, err
@@ -427,7 +491,7 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 		}
 		keys = append(append([]string(nil), volKeys...), zoneKeys...)
 	}
-	op := e.newOperation(req, vol, id, warnings, rec.cmds)
+	op := e.newOperation(req, vol, id, warnings, rec.cmds, caps)
 	stored, created, err := e.db.CreateOperation(op)
 	if err != nil {
 		return nil, err
@@ -468,9 +532,16 @@ func (e *Engine) follow(ctx context.Context, op *store.Operation, emit func(Even
 	return final, nil
 }
 
+// RecoverOptions are recover's consents.
+type RecoverOptions struct {
+	// Repersist allows the brief outage (delete-lu -k, import-lu) that puts
+	// an LU back into STMF's persistent store.
+	Repersist bool
+}
+
 // Recover retries an operation that needs attention: forward when its
 // rollback took effect, backward otherwise.
-func (e *Engine) Recover(ctx context.Context, id uint64, emit func(Event)) (*store.Operation, error) {
+func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit func(Event)) (*store.Operation, error) {
 	if e.base.Err() != nil {
 		return nil, ErrShuttingDown
 	}
@@ -486,10 +557,15 @@ func (e *Engine) Recover(ctx context.Context, id uint64, emit func(Event)) (*sto
 		return nil, fmt.Errorf("operation %d was journaled on platform %q, this daemon runs %q: %w",
 			id, op.Platform, e.backend.Name(), ErrPrecondition)
 	}
+	if op.NeedsRepersist && !ro.Repersist {
+		return nil, fmt.Errorf("operation %d left an LU online but not persisted; re-persisting it deletes and re-imports it (a brief outage): pass --repersist once nothing keeps it busy: %w",
+			id, ErrPrecondition)
+	}
 	keys := opKeys(op)
 	if err := e.locks.acquire(ctx, keys, id, false); err != nil {
 		return nil, err
 	}
+	op.Options.Repersist = op.Options.Repersist || ro.Repersist
 	op.Recoveries++
 	e.cfg.Observer.Recovered(op, "recover")
 	r := e.start(op, keys, true)
@@ -508,6 +584,10 @@ func opKeys(op *store.Operation) []string {
 // stopped, deciding forward or backward from the journal and what the
 // platform shows now. It returns once they are started; Wait waits for them.
 func (e *Engine) Start() error {
+	// Probe first, so the capabilities are logged once at start; a host
+	// whose commands do not answer yet is probed again on the first call
+	// that needs them (resumed operations use the journaled ones).
+	_, _ = e.Probe(e.base)
 	ops, err := e.db.Unfinished()
 	if err != nil {
 		return fmt.Errorf("read unfinished operations: %w", err)

@@ -30,6 +30,15 @@ var (
 	ErrNotCommitted = errors.New("the rollback did not take effect")
 	// ErrShuttingDown: the daemon is stopping.
 	ErrShuttingDown = errors.New("daemon is shutting down")
+	// ErrUnavailable: the host's commands did not answer the capability
+	// probes; nothing that builds an argv runs until they do.
+	ErrUnavailable = errors.New("unavailable")
+	// ErrUnpersisted: an undo restored an LU that is online with its views
+	// but no longer in STMF's persistent store (a delete-lu that failed
+	// with "resource busy" had removed it first): it would be gone after
+	// the next reboot or stmf restart. The operation needs attention, and
+	// recover re-persists the LU with the caller's consent.
+	ErrUnpersisted = errors.New("LU not persistent")
 )
 
 // BusyError names the operation that holds the lock.

@@ -17,6 +17,14 @@ type saga struct {
 	op    *store.Operation
 	steps []Step
 	r     *run
+	// quiet holds journal writes back inside the outage window: only its
+	// intent (the first window step starting) and its result (the last one
+	// done, or any failure) are written, so the LU is away for the
+	// commands' time and not for fsyncs. Recovery does not need the steps in
+	// between: it decides from the platform (the commit step's Check) and
+	// from the fact that the window's steps are harmless to repeat while the
+	// LU is away.
+	quiet bool
 }
 
 // Exec is what a step's Do, Undo and Check get: the way to run commands so
@@ -29,6 +37,10 @@ type Exec struct {
 
 // Op is the operation, with its captured identity and options.
 func (x *Exec) Op() *store.Operation { return x.s.op }
+
+// Step is the journaled record of the step being run: its commands so far,
+// and those of its earlier attempts and undos.
+func (x *Exec) Step() *store.Step { return &x.s.op.Steps[x.index] }
 
 // Run runs a platform command with its configured deadline, recording it.
 func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
@@ -71,6 +83,9 @@ func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string
 // fatal for the saga: going on without a record would break the promise that
 // a crash can always be finished from the journal.
 func (s *saga) journal() error {
+	if s.quiet {
+		return nil
+	}
 	s.op.Updated = s.e.now().UTC()
 	if err := s.e.db.PutOperation(s.op); err != nil {
 		s.e.log.Error("journal write failed", "op", s.op.ID, "error", err)
@@ -96,6 +111,16 @@ func (s *saga) setStep(i int, state store.StepState, comp bool) error {
 	err := s.journal()
 	s.emit(i, state, nil, "", comp)
 	return err
+}
+
+// commitIndex is the index of the commit step, or -1.
+func (s *saga) commitIndex() int {
+	for i, st := range s.steps {
+		if st.Commit {
+			return i
+		}
+	}
+	return -1
 }
 
 // committed reports whether the point of no return is behind: a commit step
@@ -164,17 +189,36 @@ func (s *saga) execute(resume bool) {
 		return
 	}
 	if !s.committed() {
-		if st := s.steps[at]; st.Commit && st.Check != nil && s.op.Steps[at].State != store.StepPending {
-			// Interrupted inside the point of no return: ask the platform.
-			done, err := st.Check(ctx, &Exec{s: s, index: at})
+		if c := s.commitIndex(); c >= 0 && s.steps[c].Check != nil && (s.windowOpen() || s.op.Steps[c].State != store.StepPending) {
+			// Interrupted inside the outage window (whose steps are not
+			// journaled one by one) or inside the point of no return: ask
+			// the platform whether the rollback took effect.
+			done, err := s.steps[c].Check(ctx, &Exec{s: s, index: c})
 			if err == nil && done {
 				s.e.log.Warn("rollback took effect before the interruption; rolling forward", "op", s.op.ID)
-				s.op.Steps[at].State = store.StepDone
+				// Everything before the rollback had to be done for it to
+				// take effect (the LU deleted, the zones detached).
+				for j := 1; j <= c; j++ {
+					if st := s.op.Steps[j].State; st != store.StepSkipped {
+						s.op.Steps[j].State = store.StepDone
+					}
+				}
 				s.op.State = store.OpRunning
 				if s.journal() != nil {
 					return
 				}
-				s.forward(ctx, at+1)
+				s.forward(ctx, c+1)
+				return
+			}
+			if s.windowOpen() && s.op.State == store.OpRunning {
+				// The LU is (or may be) away and nothing uses the volume:
+				// deleting the LU again and rolling back again are harmless,
+				// so an unknown outcome is finished forward.
+				s.e.log.Warn("interrupted inside the outage window; finishing forward", "op", s.op.ID, "at", s.op.Steps[at].Name, "check_error", err)
+				if s.journal() != nil {
+					return
+				}
+				s.forward(ctx, at)
 				return
 			}
 		}
@@ -217,43 +261,28 @@ func (s *saga) forward(ctx context.Context, from int) {
 		}
 		s.op.Steps[i].Attempts++
 		s.op.Steps[i].Error = ""
+		s.quiet = step.OutageWindow && s.earlierWindowStep(i)
 		if s.setStep(i, store.StepRunning, false) != nil {
 			return
 		}
 		x := &Exec{s: s, index: i}
-		err := step.Do(ctx, x)
-		for attempt := 1; err != nil && s.committed() && !IsPermanent(err) && !errors.Is(err, ErrNotCommitted) && attempt <= s.e.cfg.Retries && s.e.base.Err() == nil; attempt++ {
-			s.e.log.Warn("step failed, retrying", "op", s.op.ID, "step", step.Name, "attempt", attempt, "error", err)
-			x.Note("retrying after: %v", err)
-			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
-			s.op.Steps[i].Attempts++
-			err = step.Do(ctx, x)
-		}
+		err := s.do(ctx, step, x)
 		if err == nil {
 			if step.OutageWindow && !s.laterWindowStep(i) {
 				s.op.OutageEnd = s.e.now().UTC()
 			}
+			s.quiet = step.OutageWindow && s.laterWindowStep(i)
 			if s.setStep(i, store.StepDone, false) != nil {
 				return
 			}
 			continue
 		}
+		s.quiet = false
 		s.op.Steps[i].Error = err.Error()
 		if s.setStep(i, store.StepFailed, false) != nil {
 			return
 		}
 		s.e.log.Error("step failed", "op", s.op.ID, "step", step.Name, "error", err)
-		if step.Commit && step.Check != nil {
-			// The rollback said it failed (or timed out): believe the data,
-			// not the exit status.
-			if done, cerr := step.Check(ctx, x); cerr == nil && done {
-				x.Note("the rollback took effect despite the error; rolling forward")
-				if s.setStep(i, store.StepDone, false) != nil {
-					return
-				}
-				continue
-			}
-		}
 		if errors.Is(err, ErrNotCommitted) {
 			// Believe the data: the commit step's success was a lie, so the
 			// world is still on the near side and can be restored.
@@ -278,6 +307,45 @@ func (s *saga) forward(ctx context.Context, from int) {
 	s.op.Error, s.op.Attention = "", ""
 	_ = s.journal()
 	s.e.log.Info("operation succeeded", "op", s.op.ID, "outage", s.op.OutageEnd.Sub(s.op.OutageStart))
+}
+
+// do runs a step's Do with the retry policy: past the point of no return
+// every failure that is not permanent is retried; the commit step itself is
+// asked first whether it took effect after all (its Check reads evidence
+// that nothing else changes, e.g. zpool history) and is otherwise retried
+// too, since the rollback is harmless to repeat while the LU is away. A
+// permanent failure (the platform refused with a known reason) is not.
+func (s *saga) do(ctx context.Context, step Step, x *Exec) error {
+	err := step.Do(ctx, x)
+	for attempt := 1; err != nil; attempt++ {
+		if step.Commit && step.Check != nil {
+			if done, cerr := step.Check(ctx, x); cerr == nil && done {
+				x.Note("the rollback took effect despite the error (%v); going on", err)
+				return nil
+			} else if cerr != nil {
+				x.Note("could not tell whether the rollback took effect: %v", cerr)
+			}
+		}
+		retry := (step.Commit || s.committed()) && !IsPermanent(err) && !errors.Is(err, ErrNotCommitted)
+		if !retry || attempt > s.e.cfg.Retries || s.e.base.Err() != nil {
+			return err
+		}
+		s.e.log.Warn("step failed, retrying", "op", s.op.ID, "step", step.Name, "attempt", attempt, "error", err)
+		x.Note("retrying after: %v", err)
+		time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
+		s.op.Steps[x.index].Attempts++
+		err = step.Do(ctx, x)
+	}
+	return nil
+}
+
+func (s *saga) earlierWindowStep(i int) bool {
+	for j := 0; j < i; j++ {
+		if s.steps[j].OutageWindow {
+			return true
+		}
+	}
+	return false
 }
 
 // stopping reports whether the daemon is shutting down; the operation then
@@ -328,6 +396,7 @@ func (s *saga) attention(i int) string {
 // compensate undoes, backwards from index from, every step that ran or may
 // have run, so the world is as it was before the operation.
 func (s *saga) compensate(ctx context.Context, from int, cause string) {
+	s.quiet = false
 	if cause != "" {
 		s.op.Error = cause
 	}
@@ -335,7 +404,7 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 	if s.journal() != nil {
 		return
 	}
-	var failed []string
+	var failed, unpersisted []string
 	for j := from; j >= 1; j-- {
 		st := s.op.Steps[j].State
 		if st == store.StepPending || st == store.StepSkipped || st == store.StepCompensated {
@@ -356,10 +425,15 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 		}
 		x := &Exec{s: s, index: j, undo: true}
 		err := step.Undo(ctx, x)
-		for attempt := 1; err != nil && !IsPermanent(err) && attempt <= s.e.cfg.Retries && s.e.base.Err() == nil; attempt++ {
+		for attempt := 1; err != nil && !IsPermanent(err) && !errors.Is(err, ErrUnpersisted) && attempt <= s.e.cfg.Retries && s.e.base.Err() == nil; attempt++ {
 			x.Note("retrying undo after: %v", err)
 			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
 			err = step.Undo(ctx, x)
+		}
+		if errors.Is(err, ErrUnpersisted) {
+			// Restored for now, but not for the next reboot: say so.
+			unpersisted = append(unpersisted, err.Error())
+			err = nil
 		}
 		if err != nil {
 			s.e.log.Error("undo failed", "op", s.op.ID, "step", step.Name, "error", err)
@@ -377,11 +451,17 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 			return
 		}
 	}
-	if len(failed) > 0 {
+	s.op.NeedsRepersist = len(unpersisted) > 0
+	switch {
+	case len(failed) > 0:
 		s.op.State = store.OpNeedsAttention
 		s.op.Attention = fmt.Sprintf("could not restore: %s. The volume was not rolled back. Fix the cause, then run: volctl recover %d",
 			strings.Join(failed, "; "), s.op.ID)
-	} else {
+	case len(unpersisted) > 0:
+		s.op.State = store.OpNeedsAttention
+		s.op.Attention = fmt.Sprintf("the volume was not rolled back and the LU is online with its views, but %s; it would not come back after a reboot or an stmf restart. Once nothing keeps it busy, run: volctl recover %d --repersist (a brief outage: delete-lu -k, then import-lu)",
+			strings.Join(unpersisted, "; "), s.op.ID)
+	default:
 		s.op.State = store.OpRolledBack
 		s.op.Attention = ""
 	}

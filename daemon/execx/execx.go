@@ -154,7 +154,16 @@ func (c *capped) Bytes() []byte {
 	if c.dropped == 0 {
 		return c.buf.Bytes()
 	}
-	return append(c.buf.Bytes(), fmt.Sprintf("\n...(%d bytes dropped)", c.dropped)...)
+	return append(c.buf.Bytes(), fmt.Sprintf("%s%d bytes dropped)", truncMark, c.dropped)...)
+}
+
+const truncMark = "\n...("
+
+// Truncated reports whether out was cut at the output cap: such output is
+// not the whole answer and must not be read as if it were.
+func Truncated(out []byte) bool {
+	i := bytes.LastIndex(out, []byte(truncMark))
+	return i >= 0 && bytes.HasSuffix(out, []byte(" bytes dropped)"))
 }
 
 // Stderr returns what a failed command printed on stderr (nil when err is

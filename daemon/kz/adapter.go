@@ -24,14 +24,45 @@ func (k Cmd) List(ctx context.Context) ([]Zone, error) {
 	return ParseZoneadmList(res.Stdout)
 }
 
-// Aux returns every zone's auxiliary state (zoneadm list -cs): "suspended"
-// means the next boot resumes a memory image.
+// AuxArgv is `zoneadm list -s`: alone, because Solaris 11.4 documents -s
+// only by itself (combined with -c it is unverified) and illumos has no -s
+// at all (spec/platform-matrix.md §3).
+func (k Cmd) AuxArgv() []string { return []string{k.Zoneadm, "list", "-s"} }
+
+// Aux returns the auxiliary state of every zone zoneadm list -s shows:
+// "suspended" means the next boot resumes a memory image. A zone it does not
+// show has no auxiliary state that volctl can know.
 func (k Cmd) Aux(ctx context.Context) (map[string]string, error) {
-	res, err := k.Run(ctx, []string{k.Zoneadm, "list", "-cs"})
+	res, err := k.Run(ctx, k.AuxArgv())
 	if err != nil {
 		return nil, err
 	}
 	return ParseListAux(res.Stdout)
+}
+
+// ProbeListS asks zoneadm whether it has `list -s` (Solaris 11.4: yes;
+// illumos: usage, exit 2). It returns what it saw. An error is a zoneadm
+// that failed otherwise (not there, not runnable).
+func (k Cmd) ProbeListS(ctx context.Context) (bool, string, error) {
+	res, err := k.Run(ctx, k.AuxArgv())
+	if err == nil {
+		return true, "zoneadm list -s: accepted", nil
+	}
+	if res != nil && res.Err == nil && res.Exit == 2 {
+		return false, "zoneadm list -s: exit 2: " + firstLine(res.Stderr, res.Stdout), nil
+	}
+	return false, "", fmt.Errorf("probe zoneadm list -s: %w", err)
+}
+
+func firstLine(outs ...[]byte) string {
+	for _, o := range outs {
+		for _, l := range lines(o) {
+			if l != "" {
+				return l
+			}
+		}
+	}
+	return ""
 }
 
 // State returns the state of one zone.

@@ -116,6 +116,7 @@ func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
 		Id: op.ID, Kind: op.Kind, Volume: op.Volume, Snapshot: op.Snapshot, State: opStates[op.State],
 		Created: ts(op.Created), Updated: ts(op.Updated), Options: toOptions(op.Options), RequestId: op.RequestID,
 		Plan: toPlan(op), Error: op.Error, Attention: op.Attention, RequestedBy: op.RequestedBy, Recoveries: op.Recoveries,
+		Capabilities: toCapabilities(op.Capabilities),
 	}
 	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
 		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
@@ -146,4 +147,12 @@ func toStepEvent(ev engine.Event) *v1.StepEvent {
 		se.Command = toCommand(*ev.Command)
 	}
 	return se
+}
+
+func toCapabilities(cs store.Capabilities) []*v1.Capability {
+	out := make([]*v1.Capability, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, &v1.Capability{Name: c.Name, Supported: c.Supported, Detail: c.Detail})
+	}
+	return out
 }

@@ -219,7 +219,7 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 			sendErr = stream.Send(m)
 		}
 	}
-	op, err := s.eng.Recover(stream.Context(), req.GetId(), func(ev engine.Event) {
+	op, err := s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist()}, func(ev engine.Event) {
 		switch {
 		case ev.Final != nil:
 			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: toOperation(ev.Final, true)}})
@@ -259,6 +259,7 @@ func (s *Server) GetStatus(ctx context.Context, _ *v1.GetStatusRequest) (*v1.Get
 	if id, role, ok := identityFrom(ctx); ok {
 		resp.Caller, resp.CallerRole = id.String(), role.String()
 	}
+	resp.Capabilities = toCapabilities(s.eng.Capabilities())
 	for _, op := range s.eng.RunningOperations() {
 		ro := &v1.RunningOperation{Id: op.ID, Volume: op.Volume, Snapshot: op.Snapshot, State: string(op.State)}
 		for _, st := range op.Steps {

@@ -66,6 +66,9 @@ func (fakeBackend) Capture(context.Context, execx.RunFunc, string, store.Options
 	return store.Identity{}, nil, fmt.Errorf("fake: %w", engine.ErrPrecondition)
 }
 func (fakeBackend) Steps(*store.Operation) []engine.Step { return []engine.Step{{Name: "capture"}} }
+func (fakeBackend) Probe(context.Context, execx.RunFunc) (store.Capabilities, error) {
+	return store.Capabilities{{Name: store.CapZfsListP, Supported: true, Detail: "fake"}}, nil
+}
 func (fakeBackend) ListVolumes(context.Context, execx.RunFunc) ([]engine.Volume, error) {
 	return []engine.Volume{{Name: "pool/v", Type: "volume"}}, nil
 }

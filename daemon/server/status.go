@@ -31,7 +31,7 @@ func toStatus(err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, engine.ErrBusy):
 		code = codes.Aborted
-	case errors.Is(err, engine.ErrShuttingDown):
+	case errors.Is(err, engine.ErrShuttingDown), errors.Is(err, engine.ErrUnavailable):
 		code = codes.Unavailable
 	case errors.Is(err, engine.ErrNeedsAttention):
 		code = codes.Internal

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/volctl/volctl/daemon/comstar"
@@ -23,11 +24,12 @@ import (
 
 // Paths are the absolute paths of the platform commands.
 type Paths struct {
-	Zfs, Stmfadm, Zoneadm, Zonecfg string
+	Zfs, Zpool, Stmfadm, Zoneadm, Zonecfg string
 }
 
 // DefaultPaths are where Solaris and illumos keep them.
-var DefaultPaths = Paths{Zfs: "/usr/sbin/zfs", Stmfadm: "/usr/sbin/stmfadm", Zoneadm: "/usr/sbin/zoneadm", Zonecfg: "/usr/sbin/zonecfg"}
+var DefaultPaths = Paths{Zfs: "/usr/sbin/zfs", Zpool: "/usr/sbin/zpool", Stmfadm: "/usr/sbin/stmfadm",
+	Zoneadm: "/usr/sbin/zoneadm", Zonecfg: "/usr/sbin/zonecfg"}
 
 // Backend is the Solaris/illumos backend.
 type Backend struct {
@@ -35,6 +37,9 @@ type Backend struct {
 	// ShutdownTimeout bounds a zone's clean shutdown before it is halted;
 	// 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+
+	mu   sync.Mutex
+	caps store.Capabilities // from Probe; nil before
 }
 
 // DefaultShutdownTimeout is how long a kernel zone's guest gets to shut
@@ -54,12 +59,51 @@ func New(p Paths) *Backend { return &Backend{Paths: p} }
 // Name implements engine.Backend.
 func (b *Backend) Name() string { return "solaris" }
 
-func (b *Backend) zfs(run execx.RunFunc) zfs.Cmd { return zfs.Cmd{Path: b.Paths.Zfs, Run: run} }
+// capabilities are the probed ones (nil before Probe: then nothing
+// optional is used).
+func (b *Backend) capabilities() store.Capabilities {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.caps
+}
+
+// zfs is the zfs command as the host's capabilities allow it.
+func (b *Backend) zfs(run execx.RunFunc) zfs.Cmd { return b.zfsWith(run, b.capabilities()) }
+
+func (b *Backend) zfsWith(run execx.RunFunc, caps store.Capabilities) zfs.Cmd {
+	return zfs.Cmd{Path: b.Paths.Zfs, Run: run, NoListP: !caps.Has(store.CapZfsListP)}
+}
+
+func (b *Backend) zpool(run execx.RunFunc) zfs.Pool { return zfs.Pool{Path: b.Paths.Zpool, Run: run} }
 func (b *Backend) stmf(run execx.RunFunc) comstar.Cmd {
 	return comstar.Cmd{Path: b.Paths.Stmfadm, Run: run}
 }
 func (b *Backend) kz(run execx.RunFunc) kz.Cmd {
 	return kz.Cmd{Zoneadm: b.Paths.Zoneadm, Zonecfg: b.Paths.Zonecfg, Run: run}
+}
+
+// Probe implements engine.Backend: what this host's zfs, zoneadm and
+// stmfadm accept (spec/platform-matrix.md). Each probe changes nothing.
+func (b *Backend) Probe(ctx context.Context, run execx.RunFunc) (store.Capabilities, error) {
+	f, err := b.zfsWith(run, nil).Probe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	caps := f.Capabilities()
+	listS, detail, err := b.kz(run).ProbeListS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	caps = append(caps, store.Capability{Name: store.CapZoneadmListS, Supported: listS, Detail: detail})
+	keep, detail, err := b.stmf(run).ProbeDeleteKeep(ctx)
+	if err != nil {
+		return nil, err
+	}
+	caps = append(caps, store.Capability{Name: store.CapDeleteLUKeep, Supported: keep, Detail: detail})
+	b.mu.Lock()
+	b.caps = caps
+	b.mu.Unlock()
+	return caps, nil
 }
 
 // VolumeOf validates a volume or snapshot name and returns the volume.
@@ -96,12 +140,18 @@ func (b *Backend) volume(ctx context.Context, run execx.RunFunc, vol string) (zf
 type exports struct {
 	lus   []comstar.LU
 	zones []zoneStorage
+	// auxKnown: zoneadm list -s was read. A zone it does not show has no
+	// auxiliary state volctl can know.
+	auxKnown bool
 }
 
 type zoneStorage struct {
 	zone    kz.Zone
 	storage []string
 	aux     string
+	// auxListed: zoneadm list -s showed the zone (Solaris documents -s
+	// with running zones; whether it shows installed ones is unverified).
+	auxListed bool
 }
 
 // readExports lists the LUs (list-lu -v) and the zones with their device
@@ -124,15 +174,20 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 		return ex, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
 	}
 	// Auxiliary states (suspended) exist for kernel zones only; illumos
-	// has neither them nor `zoneadm list -s`, so the listing is required
-	// only where a kernel zone is configured.
-	aux, err := k.Aux(ctx)
-	if err != nil {
-		if slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Brand == "solaris-kz" }) {
+	// has neither them nor `zoneadm list -s` (probed), so the listing is
+	// read only where the host has it, and required where a kernel zone is
+	// configured.
+	kernelZones := slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Brand == "solaris-kz" })
+	var aux map[string]string
+	switch {
+	case b.capabilities().Has(store.CapZoneadmListS):
+		if aux, err = k.Aux(ctx); err != nil {
 			return ex, fmt.Errorf("list zones' auxiliary states: %w", err)
 		}
-		aux = nil
+	case kernelZones:
+		return ex, fmt.Errorf("a kernel zone is configured but zoneadm has no list -s (probed): its auxiliary state (suspended, migrating) cannot be read; refusing to act on it blind")
 	}
+	ex.auxKnown = aux != nil
 	for _, z := range zones {
 		if z.Name == "global" {
 			continue
@@ -145,7 +200,8 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 			// A kernel zone always has a boot device.
 			return ex, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
 		}
-		ex.zones = append(ex.zones, zoneStorage{z, storage, aux[z.Name]})
+		a, listed := aux[z.Name]
+		ex.zones = append(ex.zones, zoneStorage{z, storage, a, ex.auxKnown && listed})
 	}
 	return ex, nil
 }
@@ -209,11 +265,19 @@ func zonesOf(ex exports, vol string, lus []store.LU) []store.Zone {
 			}
 		}
 		if len(on) > 0 {
-			out = append(out, store.Zone{Name: zs.zone.Name, State: zs.zone.State, Brand: zs.zone.Brand, Storage: on, Aux: zs.aux})
+			z := store.Zone{Name: zs.zone.Name, State: zs.zone.State, Brand: zs.zone.Brand, Storage: on, Aux: zs.aux}
+			if !zs.auxListed && zs.zone.Brand == "solaris-kz" && zs.zone.State != "configured" {
+				z.Aux = auxUnknown
+			}
+			out = append(out, z)
 		}
 	}
 	return out
 }
+
+// auxUnknown marks a kernel zone that zoneadm list -s did not show: it may
+// be suspended for all volctl knows.
+const auxUnknown = "unknown"
 
 func usesVolume(uri, vol string, lus []store.LU) bool {
 	if g, ok := kz.StorageGUID(uri); ok {
@@ -258,11 +322,21 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		return id, nil, fmt.Errorf("rolling back to %s destroys the newer snapshots %s; pass --destroy-newer to allow that: %w",
 			snapshot, strings.Join(id.NewerSnapshots, ", "), engine.ErrPrecondition)
 	}
-	if id.WrittenBefore, err = z.Written(ctx, vol, snap); err != nil {
-		return id, nil, fmt.Errorf("read written@%s of %s: %w", snap, vol, err)
+	caps := b.capabilities()
+	if caps.Has(store.CapWritten) {
+		// Only for the plan's "nothing changed" warning: Oracle Solaris
+		// has no written@ (platform-matrix.md §1).
+		if id.WrittenBefore, err = z.Written(ctx, vol, snap); err != nil {
+			return id, nil, fmt.Errorf("read written@%s of %s: %w", snap, vol, err)
+		}
 	}
 	if id.SnapshotVolsize, err = snapshotVolsize(ctx, z, snapshot); err != nil {
 		return id, nil, err
+	}
+	// The rollback's proof: zpool history gets one more record of it,
+	// and only if it succeeded.
+	if n, herr := b.zpool(run).Rollbacks(ctx, snapshot); herr == nil {
+		id.HistoryRollbacks, id.HistoryKnown = n, true
 	}
 	ex, err := b.readExports(ctx, run)
 	if err != nil {
@@ -278,6 +352,12 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	var warnings []string
 	if len(id.LUs) == 0 {
 		warnings = append(warnings, fmt.Sprintf("no COMSTAR LU is backed by %s: only the zfs rollback will run", vol))
+	} else if !caps.Has(store.CapDeleteLUKeep) {
+		return id, nil, fmt.Errorf("this host's stmfadm has no delete-lu -k (probed: %s): a delete-lu without it removes every view of the LU, so volctl will not roll back an exported volume here: %w",
+			capDetail(caps, store.CapDeleteLUKeep), engine.ErrPrecondition)
+	}
+	if !id.HistoryKnown {
+		warnings = append(warnings, fmt.Sprintf("zpool history of %s could not be read whole: if the rollback is interrupted, whether it took effect is decided by running it again", vol))
 	}
 	for _, lu := range id.LUs {
 		if lu.OperationalStatus != "Online" {
@@ -288,12 +368,16 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		}
 	}
 	for _, lu := range id.LUs {
-		if lu.Size > id.SnapshotVolsize && id.SnapshotVolsize > 0 {
+		switch {
+		case id.SnapshotVolsize == 0:
+			warnings = append(warnings, fmt.Sprintf("the LU's size may change: this platform does not say what size %s had at %s; after the rollback LU %s (%d bytes) is shrunk to the volume's size if it is larger (modify-lu -s)",
+				vol, snapshot, lu.GUID, lu.Size))
+		case lu.Size > id.SnapshotVolsize:
 			warnings = append(warnings, fmt.Sprintf("LU %s is %d bytes but %s was %d bytes at %s: the rollback shrinks the volume, so the LU is resized to %d (modify-lu -s)",
 				lu.GUID, lu.Size, vol, id.SnapshotVolsize, snapshot, id.SnapshotVolsize))
 		}
 	}
-	if id.WrittenBefore == 0 {
+	if caps.Has(store.CapWritten) && id.WrittenBefore == 0 {
 		warnings = append(warnings, fmt.Sprintf("%s has not changed since %s: the rollback changes no data", vol, snapshot))
 	}
 	for _, zn := range id.Zones {
@@ -303,6 +387,11 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 				zn.Name, engine.ErrPrecondition)
 		case zn.Aux == "suspended":
 			warnings = append(warnings, fmt.Sprintf("zone %s is suspended: its suspend image is discarded (its host data is re-initialised) and it boots fresh", zn.Name))
+		case zn.Aux == auxUnknown && opts.KeepHostdata:
+			return id, warnings, fmt.Errorf("zone %s is not shown by zoneadm list -s, so volctl cannot tell whether it is suspended; with --keep-hostdata a suspended zone would resume a memory image against a different disk. Roll back without --keep-hostdata: %w",
+				zn.Name, engine.ErrPrecondition)
+		case zn.Aux == auxUnknown:
+			warnings = append(warnings, fmt.Sprintf("zone %s is not shown by zoneadm list -s, so its auxiliary state is unknown; fresh host data discards any suspend image", zn.Name))
 		case zn.Aux != "":
 			warnings = append(warnings, fmt.Sprintf("zone %s is in auxiliary state %q", zn.Name, zn.Aux))
 		}
@@ -357,11 +446,28 @@ func checkNames(id store.Identity) error {
 	return nil
 }
 
-// snapshotVolsize reads the volume's size at the snapshot.
+// capDetail is what the probe said of a capability.
+func capDetail(caps store.Capabilities, name string) string {
+	for _, c := range caps {
+		if c.Name == name {
+			return c.Detail
+		}
+	}
+	return "not probed"
+}
+
+// snapshotVolsize reads the volume's size at the snapshot, 0 when the
+// platform does not say: Solaris and illumos-gate print "-" for a
+// snapshot's volsize (platform-matrix.md §1). It is asked every time (one
+// command, before the window): the probe may not have had a snapshot to
+// ask.
 func snapshotVolsize(ctx context.Context, z zfs.Cmd, snapshot string) (uint64, error) {
 	m, err := z.Get(ctx, snapshot, "volsize")
 	if err != nil {
 		return 0, fmt.Errorf("read volsize of %s: %w", snapshot, err)
+	}
+	if m["volsize"] == "-" {
+		return 0, nil
 	}
 	n, err := strconv.ParseUint(m["volsize"], 10, 64)
 	if err != nil {
@@ -371,13 +477,33 @@ func snapshotVolsize(ctx context.Context, z zfs.Cmd, snapshot string) (uint64, e
 }
 
 // afterRollback is the identity an LU must have once the volume is at the
-// snapshot: the captured one, but never larger than the volume (its
-// metadata, which rollback does not touch, keeps the size from before).
-func afterRollback(id store.Identity, lu store.LU) store.LU {
-	if id.SnapshotVolsize > 0 && lu.Size > id.SnapshotVolsize {
-		lu.Size = id.SnapshotVolsize
+// snapshot: the captured one, but never larger than the volume's size then,
+// volsize (its metadata, which rollback does not touch, keeps the size from
+// before). volsize 0 means not known (yet).
+func afterRollback(volsize uint64, lu store.LU) store.LU {
+	if volsize > 0 && lu.Size > volsize {
+		lu.Size = volsize
 	}
 	return lu
+}
+
+// volsizeAfter is the volume's size once rolled back: the snapshot's when
+// the platform said it, else read from the volume now (rollback restores
+// volsize), which is why it is asked only after the rollback.
+func (s *sagaSteps) volsizeAfter(ctx context.Context, x *engine.Exec) (uint64, error) {
+	id := s.op.Identity
+	if id.SnapshotVolsize > 0 {
+		return id.SnapshotVolsize, nil
+	}
+	m, err := s.zfs(x.Run).Get(ctx, id.Volume, "volsize")
+	if err != nil {
+		return 0, fmt.Errorf("read volsize of %s: %w", id.Volume, err)
+	}
+	n, err := strconv.ParseUint(m["volsize"], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("volsize of %s: %q: %w", id.Volume, m["volsize"], err)
+	}
+	return n, nil
 }
 
 func wasAttached(z store.Zone) bool { return z.State == "installed" || z.State == "running" }
@@ -411,7 +537,7 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	steps = append(steps, s.rollback())
 	if len(id.LUs) > 0 {
 		steps = append(steps, s.importLUs(), s.restoreViews())
-		if slices.ContainsFunc(id.LUs, func(lu store.LU) bool { return afterRollback(id, lu).Size != lu.Size }) {
+		if id.SnapshotVolsize == 0 || slices.ContainsFunc(id.LUs, func(lu store.LU) bool { return afterRollback(id.SnapshotVolsize, lu).Size != lu.Size }) {
 			steps = append(steps, s.resizeLUs())
 		}
 	}
@@ -429,6 +555,10 @@ type sagaSteps struct {
 	b  *Backend
 	op *store.Operation
 }
+
+// zfs is the zfs command with the capabilities journaled with the
+// operation, so a resumed operation builds the same argv.
+func (s *sagaSteps) zfs(run execx.RunFunc) zfs.Cmd { return s.b.zfsWith(run, s.op.Capabilities) }
 
 // zoneState reads a zone's state back.
 func (s *sagaSteps) zoneState(ctx context.Context, x *engine.Exec, zone string) (string, error) {
@@ -557,7 +687,15 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 		return nil
 	}
 	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		var unpersisted []string
 		for _, lu := range s.op.Identity.LUs {
+			if lostPersistence(x.Step(), lu) {
+				if !s.op.Options.Repersist {
+					unpersisted = append(unpersisted, lu.GUID)
+				} else if err := s.repersist(ctx, x, lu); err != nil {
+					return err
+				}
+			}
 			if err := s.ensureLU(ctx, x, lu); err != nil {
 				return err
 			}
@@ -568,42 +706,139 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 				return err
 			}
 		}
+		if len(unpersisted) > 0 {
+			return fmt.Errorf("LU %s is not in STMF's persistent store: delete-lu failed with \"resource busy\" after it had removed it there (spec comstar-zfs.md §1.4): %w",
+				strings.Join(unpersisted, ", "), engine.ErrUnpersisted)
+		}
 		return nil
 	}
 	return st
 }
 
+// lostPersistence reads the step's commands in the order they ran: a
+// delete-lu of the LU that failed with "resource busy" removed it from the
+// SMF provider data before the kernel refused, so the LU stays online but
+// is gone at the next reboot or stmf restart; a later delete-lu that
+// succeeded, or an import-lu or create-lu of its file that succeeded, put
+// it back (or out for good).
+func lostPersistence(st *store.Step, lu store.LU) bool {
+	cmds := append(append([]store.Command(nil), st.Commands...), st.CompensationCommands...)
+	slices.SortStableFunc(cmds, func(a, b store.Command) int { return a.Started.Compare(b.Started) })
+	lost := false
+	for _, c := range cmds {
+		if len(c.Argv) < 2 || !slices.ContainsFunc(c.Argv, func(a string) bool { return strings.EqualFold(a, lu.GUID) || a == lu.DataFile }) {
+			continue
+		}
+		switch c.Argv[1] {
+		case "delete-lu":
+			lost = c.Exit != 0 && c.Err == "" && comstar.IsBusy([]byte(c.Stderr+c.Stdout))
+		case "import-lu", "create-lu":
+			if c.Exit == 0 && c.Err == "" {
+				lost = false
+			}
+		}
+	}
+	return lost
+}
+
+// repersist puts an online LU back into STMF's persistent store, the only
+// way there is: delete it (keeping its views) and import it again. The
+// caller consented to the brief outage (recover --repersist).
+func (s *sagaSteps) repersist(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	x.Note("re-persisting LU %s: delete-lu -k and import-lu (a brief outage)", lu.GUID)
+	if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
+		return fmt.Errorf("re-persist LU %s: %w", lu.GUID, err)
+	}
+	return nil // ensureLU imports it again
+}
+
 func (s *sagaSteps) rollback() engine.Step {
 	id := s.op.Identity
 	destroy := len(id.NewerSnapshots) > 0 && s.op.Options.DestroyNewer
-	z := s.b.zfs(nil)
+	z := s.zfs(nil)
 	desc := "roll " + id.Volume + " back to " + id.Snapshot
 	if destroy {
 		desc += ", destroying " + strings.Join(id.NewerSnapshots, ", ")
 	}
 	st := engine.Step{Name: "rollback", Commit: true, OutageWindow: len(id.LUs) > 0, Description: desc,
 		Planned: [][]string{z.RollbackArgv(id.Snapshot, destroy)}}
+	// Exit 0 is success. A refusal zfs explains (busy, newer snapshots, no
+	// such dataset) happened before anything changed and is final; any
+	// other failure (killed at its deadline, an unknown error) leaves the
+	// outcome open: the engine asks Check, then runs the rollback again,
+	// which is harmless while the LU is away.
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.b.zfs(x.Run).Rollback(ctx, id.Snapshot, destroy); err != nil {
-			if zfs.IsBusy(execx.Stderr(err)) {
-				return fmt.Errorf("%w (something still holds the zvol open: an LU that did not go, or another consumer)", err)
-			}
-			return err
+		err := s.zfs(x.Run).Rollback(ctx, id.Snapshot, destroy)
+		stderr := execx.Stderr(err)
+		switch {
+		case err == nil:
+			return nil
+		case zfs.IsBusy(stderr):
+			return engine.Permanent(fmt.Errorf("%w (something still holds the zvol open: an LU that did not go, or another consumer)", err))
+		case zfs.ParseRollbackNewer(stderr) != nil, zfs.IsNotExist(stderr):
+			return engine.Permanent(err)
 		}
-		return nil
+		return err
 	}
-	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
-		return s.rolledBack(ctx, x)
-	}
+	st.Check = s.tookEffect
 	return st
 }
 
-// rolledBack tells whether the volume is at the snapshot: nothing written
-// since it and no newer snapshot left. When nothing had been written before
-// either, the data is at the snapshot whichever way it went.
-func (s *sagaSteps) rolledBack(ctx context.Context, x *engine.Exec) (bool, error) {
+// tookEffect tells, after a rollback that failed without a reason or was
+// interrupted, whether it took effect, from evidence no initiator can
+// change: a new `zfs rollback` record in zpool history (logged only on
+// success, on every platform). Where the host has written@ (illumos,
+// OpenZFS) and the LUs are away, written@snapshot 0 with no newer snapshot
+// left also counts: the data is at the snapshot. It returns an error when
+// neither can be read.
+func (s *sagaSteps) tookEffect(ctx context.Context, x *engine.Exec) (bool, error) {
 	id := s.op.Identity
-	z := s.b.zfs(x.Run)
+	historySaysNo := false
+	why := "zpool history could not be read before the rollback"
+	if id.HistoryKnown {
+		n, err := s.b.zpool(x.Run).Rollbacks(ctx, id.Snapshot)
+		switch {
+		case err != nil:
+			why = "zpool history: " + err.Error()
+		case n > id.HistoryRollbacks:
+			return true, nil
+		default:
+			historySaysNo = true
+		}
+	}
+	if s.op.Capabilities.Has(store.CapWritten) {
+		if away, err := s.lusAway(ctx, x); err == nil && away {
+			if at, err := s.atSnapshot(ctx, x); err == nil {
+				return at, nil
+			}
+		}
+	}
+	if historySaysNo {
+		return false, nil
+	}
+	return false, fmt.Errorf("cannot tell whether the rollback took effect: %s", why)
+}
+
+// lusAway reports whether none of the captured LUs is registered.
+func (s *sagaSteps) lusAway(ctx context.Context, x *engine.Exec) (bool, error) {
+	c := s.b.stmf(x.Run)
+	for _, lu := range s.op.Identity.LUs {
+		got, ok, err := c.LookupLU(ctx, lu.GUID)
+		if err != nil {
+			return false, fmt.Errorf("read LU %s: %w", lu.GUID, err)
+		}
+		if ok && got.Registered {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// atSnapshot: written@snapshot is 0 and no newer snapshot is left (only
+// where the host has written@).
+func (s *sagaSteps) atSnapshot(ctx context.Context, x *engine.Exec) (bool, error) {
+	id := s.op.Identity
+	z := s.zfs(x.Run)
 	_, snap, _ := zfs.SplitSnapshot(id.Snapshot)
 	w, err := z.Written(ctx, id.Volume, snap)
 	if err != nil {
@@ -788,27 +1023,41 @@ func compareLU(want, got store.LU) error {
 }
 
 // resizeLUs shrinks LUs that would end past the end of the rolled-back
-// volume (spec comstar-zfs §2.2: import-lu brings the old size back).
+// volume (spec comstar-zfs §2.2: import-lu brings the old size back). Where
+// the platform does not say what size the volume had at the snapshot
+// (Solaris, illumos-gate), the volume's volsize is read after the rollback,
+// outside the outage window, and the planned command names that size.
 func (s *sagaSteps) resizeLUs() engine.Step {
 	c := s.b.stmf(nil)
 	id := s.op.Identity
 	st := engine.Step{Name: "resize-lu",
 		Description: fmt.Sprintf("shrink the LU to the volume's size at the snapshot (%d bytes)", id.SnapshotVolsize)}
+	if id.SnapshotVolsize == 0 {
+		st.Description = "read the volume's size after the rollback and shrink the LU to it if the LU is larger (the size the volume had at the snapshot is not known before)"
+		st.Planned = append(st.Planned, s.zfs(nil).GetArgv(id.Volume, "volsize"))
+	}
 	for _, lu := range id.LUs {
-		if want := afterRollback(id, lu); want.Size != lu.Size {
+		switch want := afterRollback(id.SnapshotVolsize, lu); {
+		case id.SnapshotVolsize == 0:
+			st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], "<volsize after the rollback, if smaller than "+strconv.FormatUint(lu.Size, 10)+">", lu.GUID))
+		case want.Size != lu.Size:
 			st.Planned = append(st.Planned, c.ResizeLUArgv(lu.GUID, want.Size))
 		}
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		volsize, err := s.volsizeAfter(ctx, x)
+		if err != nil {
+			return err
+		}
 		c := s.b.stmf(x.Run)
 		for _, lu := range id.LUs {
-			want := afterRollback(id, lu)
+			want := afterRollback(volsize, lu)
 			got, ok, err := c.LookupLU(ctx, lu.GUID)
 			if err != nil {
 				return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
 			}
-			if !ok || got.Size == want.Size {
-				continue // verify reports a missing LU
+			if !ok || got.Size <= want.Size {
+				continue // verify reports a missing LU; a smaller LU is as captured
 			}
 			if err := c.ResizeLU(ctx, lu.GUID, want.Size); err != nil {
 				return fmt.Errorf("resize LU %s to %d: %w", lu.GUID, want.Size, err)
@@ -820,21 +1069,51 @@ func (s *sagaSteps) resizeLUs() engine.Step {
 }
 
 func (s *sagaSteps) verify() engine.Step {
+	id := s.op.Identity
 	st := engine.Step{Name: "verify",
-		Description: "verify: LU online with the captured identity, views equal, written@snapshot is 0"}
+		Description: "verify: LU online with the captured identity (size at most the volume's), views equal, no newer snapshot left"}
+	z := s.zfs(nil)
+	c := s.b.stmf(nil)
+	if len(id.LUs) > 0 && id.SnapshotVolsize == 0 {
+		st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize"))
+	}
+	for _, lu := range id.LUs {
+		st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID), c.ListViewArgv(lu.GUID))
+	}
+	st.Planned = append(st.Planned, z.SnapshotsArgv(id.Volume))
+	if id.HistoryKnown {
+		st.Planned = append(st.Planned, s.b.zpool(nil).HistoryArgv(zfs.PoolOf(id.Volume)))
+	}
+	// The rollback's effect was decided when it ran (its exit status, or
+	// its Check): nothing read here can be trusted for that, since the
+	// views are live and initiators write. Only what no initiator changes
+	// is checked: the LU's identity and views, and the snapshot list.
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, lu := range s.op.Identity.LUs {
-			if err := s.verifyLU(ctx, x, afterRollback(s.op.Identity, lu)); err != nil {
+		var volsize uint64
+		if len(id.LUs) > 0 {
+			var err error
+			if volsize, err = s.volsizeAfter(ctx, x); err != nil {
 				return err
 			}
 		}
-		ok, err := s.rolledBack(ctx, x)
-		if err != nil {
-			return fmt.Errorf("read back %s: %w", s.op.Identity.Volume, err)
+		for _, lu := range id.LUs {
+			if err := s.verifyLU(ctx, x, afterRollback(volsize, lu)); err != nil {
+				return err
+			}
 		}
-		if !ok {
-			return fmt.Errorf("%s is not at %s (written since it is not 0, or a newer snapshot is left) although zfs rollback exited 0: %w",
-				s.op.Identity.Volume, s.op.Identity.Snapshot, engine.ErrNotCommitted)
+		snaps, err := s.zfs(x.Run).Snapshots(ctx, id.Volume)
+		if err != nil {
+			return fmt.Errorf("read back the snapshots of %s: %w", id.Volume, err)
+		}
+		for _, sn := range snaps {
+			if slices.Contains(id.NewerSnapshots, sn.Name) {
+				return fmt.Errorf("%s is still there after zfs rollback -r exited 0: %w", sn.Name, engine.ErrNotCommitted)
+			}
+		}
+		if id.HistoryKnown {
+			if n, err := s.b.zpool(x.Run).Rollbacks(ctx, id.Snapshot); err == nil && n <= id.HistoryRollbacks {
+				x.Note("zpool history has no new record of the rollback to %s although it was judged done; check the volume", id.Snapshot)
+			}
 		}
 		return nil
 	}

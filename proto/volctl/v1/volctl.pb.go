@@ -1927,9 +1927,12 @@ type Operation struct {
 	// attention says what is left when the state is NEEDS_ATTENTION.
 	Attention string `protobuf:"bytes,13,opt,name=attention,proto3" json:"attention,omitempty"`
 	// outage is how long the LU was away (delete until back with its views).
-	Outage        *durationpb.Duration `protobuf:"bytes,14,opt,name=outage,proto3" json:"outage,omitempty"`
-	RequestedBy   string               `protobuf:"bytes,15,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
-	Recoveries    uint32               `protobuf:"varint,16,opt,name=recoveries,proto3" json:"recoveries,omitempty"`
+	Outage      *durationpb.Duration `protobuf:"bytes,14,opt,name=outage,proto3" json:"outage,omitempty"`
+	RequestedBy string               `protobuf:"bytes,15,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	Recoveries  uint32               `protobuf:"varint,16,opt,name=recoveries,proto3" json:"recoveries,omitempty"`
+	// capabilities are what the host's commands supported when the
+	// operation was planned; its commands were built from them.
+	Capabilities  []*Capability `protobuf:"bytes,17,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2076,6 +2079,77 @@ func (x *Operation) GetRecoveries() uint32 {
 	return 0
 }
 
+func (x *Operation) GetCapabilities() []*Capability {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+// Capability is one feature of the host's commands, probed at start
+// (zfs list -p, the written@ property, a snapshot's volsize, zoneadm list
+// -s, stmfadm delete-lu -k).
+type Capability struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Supported bool                   `protobuf:"varint,2,opt,name=supported,proto3" json:"supported,omitempty"`
+	// detail says what the probe ran and saw.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Capability) Reset() {
+	*x = Capability{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Capability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Capability) ProtoMessage() {}
+
+func (x *Capability) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Capability.ProtoReflect.Descriptor instead.
+func (*Capability) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Capability) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Capability) GetSupported() bool {
+	if x != nil {
+		return x.Supported
+	}
+	return false
+}
+
+func (x *Capability) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 // ListOperationsRequest pages through the journal.
 type ListOperationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2089,7 +2163,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2175,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2188,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListOperationsRequest) GetLimit() int32 {
@@ -2141,7 +2215,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2227,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2240,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -2186,7 +2260,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2272,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2285,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -2231,7 +2305,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2243,7 +2317,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2256,7 +2330,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -2268,15 +2342,18 @@ func (x *GetOperationResponse) GetOperation() *Operation {
 
 // RecoverOperationRequest names an operation that needs attention.
 type RecoverOperationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// repersist consents to deleting (keeping views) and re-importing an LU
+	// that is online but no longer persisted by STMF: a brief outage.
+	Repersist     bool `protobuf:"varint,2,opt,name=repersist,proto3" json:"repersist,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2365,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2378,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -2309,6 +2386,13 @@ func (x *RecoverOperationRequest) GetId() uint64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *RecoverOperationRequest) GetRepersist() bool {
+	if x != nil {
+		return x.Repersist
+	}
+	return false
 }
 
 // RecoverOperationResponse is one message of the recovery stream.
@@ -2325,7 +2409,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2337,7 +2421,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2350,7 +2434,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -2407,7 +2491,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2419,7 +2503,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2432,7 +2516,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -2474,7 +2558,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2486,7 +2570,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2499,7 +2583,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -2582,7 +2666,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2594,7 +2678,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2607,7 +2691,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -2626,7 +2710,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +2722,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +2735,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 // RunningOperation is an operation in progress.
@@ -2668,7 +2752,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2680,7 +2764,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2693,7 +2777,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -2741,15 +2825,18 @@ type GetStatusResponse struct {
 	Running       []*RunningOperation    `protobuf:"bytes,5,rep,name=running,proto3" json:"running,omitempty"`
 	SchemaVersion uint64                 `protobuf:"varint,6,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	// caller is who the daemon thinks is asking, and with which role.
-	Caller        string `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`
-	CallerRole    string `protobuf:"bytes,8,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
+	Caller     string `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`
+	CallerRole string `protobuf:"bytes,8,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
+	// capabilities are the host commands' probed features; empty until a
+	// probe succeeded.
+	Capabilities  []*Capability `protobuf:"bytes,9,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2761,7 +2848,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2774,7 +2861,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -2831,6 +2918,13 @@ func (x *GetStatusResponse) GetCallerRole() string {
 		return x.CallerRole
 	}
 	return ""
+}
+
+func (x *GetStatusResponse) GetCapabilities() []*Capability {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
 }
 
 var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
@@ -2971,7 +3065,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xcb\x04\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x86\x05\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -2992,7 +3086,13 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\frequested_by\x18\x0f \x01(\tR\vrequestedBy\x12\x1e\n" +
 	"\n" +
 	"recoveries\x18\x10 \x01(\rR\n" +
-	"recoveries\"E\n" +
+	"recoveries\x129\n" +
+	"\fcapabilities\x18\x11 \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities\"V\n" +
+	"\n" +
+	"Capability\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tsupported\x18\x02 \x01(\bR\tsupported\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"E\n" +
 	"\x15ListOperationsRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x16\n" +
 	"\x06volume\x18\x02 \x01(\tR\x06volume\"N\n" +
@@ -3003,9 +3103,10 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x13GetOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"J\n" +
 	"\x14GetOperationResponse\x122\n" +
-	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\")\n" +
+	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"G\n" +
 	"\x17RecoverOperationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\"\x85\x01\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1c\n" +
+	"\trepersist\x18\x02 \x01(\bR\trepersist\"\x85\x01\n" +
 	"\x18RecoverOperationResponse\x12*\n" +
 	"\x04step\x18\x01 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x02 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
@@ -3033,7 +3134,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06volume\x18\x02 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x03 \x01(\tR\bsnapshot\x12\x14\n" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
-	"\x04step\x18\x05 \x01(\tR\x04step\"\xc9\x02\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\"\x84\x03\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x124\n" +
@@ -3043,7 +3144,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0eschema_version\x18\x06 \x01(\x04R\rschemaVersion\x12\x16\n" +
 	"\x06caller\x18\a \x01(\tR\x06caller\x12\x1f\n" +
 	"\vcaller_role\x18\b \x01(\tR\n" +
-	"callerRole*\xd4\x01\n" +
+	"callerRole\x129\n" +
+	"\fcapabilities\x18\t \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities*\xd4\x01\n" +
 	"\tStepState\x12\x1a\n" +
 	"\x16STEP_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STEP_STATE_PENDING\x10\x01\x12\x16\n" +
@@ -3093,7 +3195,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(StepState)(0),                   // 0: volctl.v1.StepState
 	(OperationState)(0),              // 1: volctl.v1.OperationState
@@ -3124,26 +3226,27 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*CommandRun)(nil),               // 26: volctl.v1.CommandRun
 	(*Step)(nil),                     // 27: volctl.v1.Step
 	(*Operation)(nil),                // 28: volctl.v1.Operation
-	(*ListOperationsRequest)(nil),    // 29: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 30: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 31: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 32: volctl.v1.GetOperationResponse
-	(*RecoverOperationRequest)(nil),  // 33: volctl.v1.RecoverOperationRequest
-	(*RecoverOperationResponse)(nil), // 34: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 35: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 36: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 37: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 38: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 39: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 40: volctl.v1.GetStatusResponse
-	nil,                              // 41: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 43: google.protobuf.Duration
+	(*Capability)(nil),               // 29: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 30: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 31: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 32: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 33: volctl.v1.GetOperationResponse
+	(*RecoverOperationRequest)(nil),  // 34: volctl.v1.RecoverOperationRequest
+	(*RecoverOperationResponse)(nil), // 35: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 36: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 37: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 38: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 39: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 40: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 41: volctl.v1.GetStatusResponse
+	nil,                              // 42: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 44: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	2,  // 0: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	41, // 1: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	42, // 2: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	42, // 1: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	43, // 2: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	3,  // 3: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	4,  // 4: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
 	5,  // 5: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
@@ -3163,59 +3266,61 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	28, // 19: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
 	0,  // 20: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
 	26, // 21: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	42, // 22: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	42, // 23: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	43, // 24: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	43, // 22: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	43, // 23: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	44, // 24: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
 	0,  // 25: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	42, // 26: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	42, // 27: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	43, // 26: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	43, // 27: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
 	26, // 28: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
 	26, // 29: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
 	1,  // 30: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	42, // 31: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	42, // 32: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	43, // 31: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	43, // 32: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
 	17, // 33: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
 	21, // 34: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
 	27, // 35: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	43, // 36: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	28, // 37: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	28, // 38: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	25, // 39: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	28, // 40: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	42, // 41: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	36, // 42: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	42, // 43: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	43, // 44: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	39, // 45: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	7,  // 46: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	9,  // 47: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	11, // 48: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	13, // 49: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	15, // 50: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	18, // 51: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	23, // 52: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	29, // 53: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	31, // 54: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	33, // 55: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	35, // 56: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	38, // 57: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	8,  // 58: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	10, // 59: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	12, // 60: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	14, // 61: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	16, // 62: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	22, // 63: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	24, // 64: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	30, // 65: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	32, // 66: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	34, // 67: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	37, // 68: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	40, // 69: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	58, // [58:70] is the sub-list for method output_type
-	46, // [46:58] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	44, // 36: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	29, // 37: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	28, // 38: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	28, // 39: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	25, // 40: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	28, // 41: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	43, // 42: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	37, // 43: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	43, // 44: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	44, // 45: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	40, // 46: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	29, // 47: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	7,  // 48: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	9,  // 49: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	11, // 50: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	13, // 51: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	15, // 52: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	18, // 53: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	23, // 54: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	30, // 55: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	32, // 56: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	34, // 57: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	36, // 58: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	39, // 59: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	8,  // 60: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	10, // 61: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	12, // 62: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	14, // 63: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	16, // 64: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	22, // 65: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	24, // 66: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	31, // 67: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	33, // 68: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	35, // 69: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	38, // 70: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	41, // 71: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	60, // [60:72] is the sub-list for method output_type
+	48, // [48:60] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -3228,7 +3333,7 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[32].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[33].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -3238,7 +3343,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   40,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   6,
 		},
