@@ -5,10 +5,12 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -628,6 +630,23 @@ type run struct {
 	subs map[chan Event]struct{}
 	done chan struct{}
 	last *store.Operation
+	// view is the operation as of its last event, without commands: what
+	// status shows, since the journal is written only where recovery needs
+	// it.
+	view *store.Operation
+}
+
+// setView records op's progress for status; called by the saga.
+func (r *run) setView(op *store.Operation) {
+	v := *op
+	v.Steps = make([]store.Step, len(op.Steps))
+	for i, st := range op.Steps {
+		st.Commands, st.CompensationCommands, st.Planned = nil, nil, nil
+		v.Steps[i] = st
+	}
+	r.mu.Lock()
+	r.view = &v
+	r.mu.Unlock()
 }
 
 func (r *run) publish(ev Event) {
@@ -744,14 +763,29 @@ func cloneOp(op *store.Operation) *store.Operation {
 	return &c
 }
 
-// RunningOperations returns a snapshot of the operations in progress, read
-// from the journal (the running saga owns its in-memory copy).
+// RunningOperations returns the operations in progress as of their last
+// event (steps without their commands), or as journaled for one that has
+// not emitted any yet.
 func (e *Engine) RunningOperations() []*store.Operation {
-	var out []*store.Operation
-	for _, id := range e.Running() {
-		if op, err := e.db.GetOperation(id); err == nil {
-			out = append(out, op)
-		}
+	e.mu.Lock()
+	runs := make([]*run, 0, len(e.running))
+	for _, r := range e.running {
+		runs = append(runs, r)
 	}
+	e.mu.Unlock()
+	var out []*store.Operation
+	for _, r := range runs {
+		r.mu.Lock()
+		v := r.view
+		r.mu.Unlock()
+		if v == nil {
+			var err error
+			if v, err = e.db.GetOperation(r.op.ID); err != nil {
+				continue
+			}
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b *store.Operation) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }

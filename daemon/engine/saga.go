@@ -17,13 +17,9 @@ type saga struct {
 	op    *store.Operation
 	steps []Step
 	r     *run
-	// quiet holds journal writes back inside the outage window: only its
-	// intent (the first window step starting) and its result (the last one
-	// done, or any failure) are written, so the LU is away for the
-	// commands' time and not for fsyncs. Recovery does not need the steps in
-	// between: it decides from the platform (the commit step's Check) and
-	// from the fact that the window's steps are harmless to repeat while the
-	// LU is away.
+	// quiet holds a journal write back: the state goes to disk with the
+	// next write that recovery needs (see journalsStart and journalsEnd),
+	// so that a rollback pays for the fsyncs it must have and no others.
 	quiet bool
 }
 
@@ -75,6 +71,7 @@ func (x *Exec) Note(format string, args ...any) {
 func (x *Exec) ExtendOutage() { x.s.op.OutageEnd = x.s.e.now().UTC() }
 
 func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string, comp bool) {
+	s.r.setView(s.op)
 	s.r.publish(Event{Op: s.op.ID, Index: i, Step: s.op.Steps[i].Name, State: state, Command: cmd,
 		Message: msg, Time: s.e.now(), Compensation: comp})
 }
@@ -150,10 +147,10 @@ func (s *saga) execute(resume bool) {
 	// deadlines) and stops at the next step boundary (s.stopping).
 	ctx := context.WithoutCancel(s.e.base)
 	if !resume {
+		// Written with the first step that journals its start: until
+		// then nothing has changed, and a journal that still says
+		// planned resumes forward.
 		s.op.State = store.OpRunning
-		if s.journal() != nil {
-			return
-		}
 		s.forward(ctx, 1)
 		return
 	}
@@ -222,6 +219,14 @@ func (s *saga) execute(resume bool) {
 				return
 			}
 		}
+		if s.op.State == store.OpRunning && !s.windowOpen() {
+			// Interrupted before the outage window: every step converges
+			// (it reads the present state before it changes anything), so
+			// the rollback goes on from where the journal says it was.
+			s.e.log.Warn("interrupted before the outage window; going on", "op", s.op.ID, "at", s.op.Steps[at].Name)
+			s.forward(ctx, at)
+			return
+		}
 		reason := fmt.Sprintf("interrupted during step %s before the rollback took effect; restored the state from before", s.op.Steps[at].Name)
 		if s.op.State == store.OpNeedsAttention {
 			reason = s.op.Error
@@ -253,17 +258,25 @@ func (s *saga) forward(ctx context.Context, from int) {
 			continue
 		}
 		if s.stopping(i) {
+			s.quiet = false
+			_ = s.journal()
 			return
 		}
 		step := s.steps[i]
-		if step.OutageWindow && s.op.OutageStart.IsZero() {
+		opens := step.OutageWindow && s.op.OutageStart.IsZero()
+		if opens {
 			s.op.OutageStart = s.e.now().UTC()
 		}
 		s.op.Steps[i].Attempts++
 		s.op.Steps[i].Error = ""
-		s.quiet = step.OutageWindow && s.earlierWindowStep(i)
+		s.quiet = !s.journalsStart(i)
 		if s.setStep(i, store.StepRunning, false) != nil {
 			return
+		}
+		if opens {
+			// The journal has the intent (with the time it was written);
+			// the LU goes from now, not from before that write.
+			s.op.OutageStart = s.e.now().UTC()
 		}
 		x := &Exec{s: s, index: i}
 		err := s.do(ctx, step, x)
@@ -271,7 +284,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 			if step.OutageWindow && !s.laterWindowStep(i) {
 				s.op.OutageEnd = s.e.now().UTC()
 			}
-			s.quiet = step.OutageWindow && s.laterWindowStep(i)
+			s.quiet = !s.journalsEnd(i)
 			if s.setStep(i, store.StepDone, false) != nil {
 				return
 			}
@@ -305,6 +318,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 	}
 	s.op.State = store.OpSucceeded
 	s.op.Error, s.op.Attention = "", ""
+	s.quiet = false
 	_ = s.journal()
 	s.e.log.Info("operation succeeded", "op", s.op.ID, "outage", s.op.OutageEnd.Sub(s.op.OutageStart))
 }
@@ -337,6 +351,29 @@ func (s *saga) do(ctx context.Context, step Step, x *Exec) error {
 		err = step.Do(ctx, x)
 	}
 	return nil
+}
+
+// journalsStart reports whether step i's start must be on disk before it
+// runs: the first step of the outage window (the intent: the LU is about
+// to go, and a resume must then ask the platform what happened), and the
+// commit step where there is no window. Nothing else is: every step
+// converges (it reads the present state before it changes anything), so a
+// resume after a crash runs again, forward, from the last write (before the
+// window and after it), and recovery decides from the platform what
+// happened inside the window (the commit step's Check), finishing it
+// forward since its steps are harmless to repeat while the LU is away.
+func (s *saga) journalsStart(i int) bool {
+	st := s.steps[i]
+	if st.OutageWindow {
+		return !s.earlierWindowStep(i)
+	}
+	return st.Commit
+}
+
+// journalsEnd reports whether step i's end is written at once: only the
+// outage window's end (the result). Other ends go with the next write.
+func (s *saga) journalsEnd(i int) bool {
+	return s.steps[i].OutageWindow && !s.laterWindowStep(i)
 }
 
 func (s *saga) earlierWindowStep(i int) bool {

@@ -617,13 +617,15 @@ func (s *sagaSteps) stopZones(zones []store.Zone) engine.Step {
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
 			sctx, cancel := context.WithTimeout(ctx, s.b.shutdownTimeout())
-			err := s.zoneTo(sctx, x, z.Name, "running", k.Argv(z.Name, "shutdown"), "installed")
+			// configured counts as done too: a resumed operation finds the
+			// zone further along (detached) than the journal says.
+			err := s.zoneTo(sctx, x, z.Name, "running", k.Argv(z.Name, "shutdown"), "installed", "configured")
 			cancel()
 			if err == nil {
 				continue
 			}
 			x.Note("zone %s did not shut down cleanly (%v); halting it", z.Name, err)
-			if err := s.zoneTo(ctx, x, z.Name, "running", k.Argv(z.Name, "halt"), "installed"); err != nil {
+			if err := s.zoneTo(ctx, x, z.Name, "running", k.Argv(z.Name, "halt"), "installed", "configured"); err != nil {
 				return err
 			}
 		}
