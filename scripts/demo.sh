@@ -2,18 +2,22 @@
 # make demo: build everything, start volctld on a fresh simulated Solaris host
 # in a temp dir with the seed scenario, roll pool/idisk0 back to snap1 and show
 # the result. The temp dir is kept (its path is printed) so you can look
-# around; VOLCTL_DEMO_DIR chooses it.
+# around; VOLCTL_DEMO_DIR chooses it. VOLCTL_SIM_FLAVOR picks the simulated
+# platform: solaris-11.4 (the default, with kernel zone kz1) or illumos (the
+# same LUs and views, no kernel zones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${VOLCTL_DEMO_DIR:-$(mktemp -d /tmp/volctl-demo.XXXXXX)}
 mkdir -p "$dir/bin"
 echo "== building into $dir/bin"
 go build -o "$dir/bin/" ./cmd/volctld ./cmd/volctl ./cmd/volctl-sim
+flavor=${VOLCTL_SIM_FLAVOR:-solaris-11.4}
 host=$dir/host
 rm -rf "$host" "$dir/journal.db" "$dir/volctld.sock"
-"$dir/bin/volctl-sim" seed "$host"
+echo "== seeding a simulated $flavor host at $host"
+"$dir/bin/volctl-sim" seed "$host" --flavor "$flavor"
 cat > "$dir/volctld.toml" <<TOML
-# volctld on the simulated Solaris host at $host
+# volctld on the simulated $flavor host at $host
 platform = "solaris"
 socket = "$dir/volctld.sock"
 db = "$dir/journal.db"
@@ -36,11 +40,18 @@ for _ in $(seq 100); do [ -S "$dir/volctld.sock" ] && break; sleep 0.1; done
 export VOLCTL_SOCKET=$dir/volctld.sock
 volctl() { "$dir/bin/volctl" "$@"; }
 sim() { "$dir/bin/volctl-sim" "$@"; }
+zone() {
+  if [ "$flavor" = solaris-11.4 ]; then echo "   zone: $("$host/usr/sbin/zoneadm" -z kz1 list -p)"
+  else echo "   zones: none ($flavor has no kernel zones)"; fi
+}
+
+echo; echo "== volctl status: the daemon and what it probed on the host"
+volctl status
 
 echo; echo "== before: the volume, its LU, views and zone"
 volctl show pool/idisk0
 echo "   data on the zvol: $(sim read "$host" pool/idisk0)"
-echo "   zone: $("$host/usr/sbin/zoneadm" -z kz1 list -p)"
+zone
 
 echo; echo "== volctl rollback pool/idisk0@snap1"
 volctl rollback pool/idisk0@snap1
@@ -48,7 +59,7 @@ volctl rollback pool/idisk0@snap1
 echo; echo "== after"
 volctl show pool/idisk0
 echo "   data on the zvol: $(sim read "$host" pool/idisk0)"
-echo "   zone: $("$host/usr/sbin/zoneadm" -z kz1 list -p)"
+zone
 echo; echo "== stmfadm list-view -l 600144F0A613C900000054521D550001 (read from the host directly)"
 "$host/usr/sbin/stmfadm" list-view -l 600144F0A613C900000054521D550001
 
