@@ -110,6 +110,10 @@ type Config struct {
 	MaxOutput int
 	// Observer, when set, sees steps and operations end (metrics).
 	Observer Observer
+	// JournalFault is for fault-injection tests: it is called before every
+	// journal write of an operation, and an error it returns is that
+	// write's error (a full disk, an I/O error).
+	JournalFault func(op *store.Operation) error
 }
 
 // Observer is told about progress; it must not block.
@@ -161,6 +165,47 @@ type Engine struct {
 	probeMu sync.Mutex
 	caps    store.Capabilities
 	probed  bool
+
+	// stale holds the records of operations that ended while the journal
+	// could not be written; they are written before anything new starts.
+	staleMu sync.Mutex
+	stale   map[uint64]*store.Operation
+}
+
+// putOperation writes an operation's record.
+func (e *Engine) putOperation(op *store.Operation) error {
+	if f := e.cfg.JournalFault; f != nil {
+		if err := f(op); err != nil {
+			return err
+		}
+	}
+	return e.db.PutOperation(op)
+}
+
+func (e *Engine) keepStale(op *store.Operation, err error) {
+	e.staleMu.Lock()
+	defer e.staleMu.Unlock()
+	if e.stale == nil {
+		e.stale = map[uint64]*store.Operation{}
+	}
+	e.stale[op.ID] = op
+	e.log.Error("journal unwritable: the record of an ended operation is kept in memory; new operations are refused until it is written", "op", op.ID, "state", op.State, "error", err)
+}
+
+// journalWritable writes the records the journal missed. An error means it
+// still cannot be written, and whatever asked must not start.
+func (e *Engine) journalWritable() error {
+	e.staleMu.Lock()
+	defer e.staleMu.Unlock()
+	for id, op := range e.stale {
+		if err := e.putOperation(op); err != nil {
+			return fmt.Errorf("the journal cannot be written (%v): operation %d ended but its record is not on disk yet; new operations are refused until it can be written: %w",
+				err, id, ErrUnavailable)
+		}
+		delete(e.stale, id)
+		e.log.Info("journal writable again: wrote the record of an operation that ended meanwhile", "op", id, "state", op.State)
+	}
+	return nil
 }
 
 // New makes an engine. Start resumes unfinished operations.
@@ -307,6 +352,9 @@ func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, err
 	if _, err := e.Probe(ctx); err != nil {
 		return Snapshot{}, err
 	}
+	if err := e.journalWritable(); err != nil {
+		return Snapshot{}, err
+	}
 	keys := []string{volumeKey(vol)}
 	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
 		return Snapshot{}, err
@@ -335,6 +383,9 @@ func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
 		return err
 	}
 	if _, err := e.Probe(ctx); err != nil {
+		return err
+	}
+	if err := e.journalWritable(); err != nil {
 		return err
 	}
 	keys := []string{volumeKey(vol)}
@@ -467,6 +518,9 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := e.journalWritable(); err != nil {
+		return nil, err
+	}
 	volKeys := []string{volumeKey(vol)}
 	if err := e.locks.acquire(ctx, volKeys, 0, req.Wait); err != nil {
 		return nil, err
@@ -494,9 +548,17 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 		keys = append(append([]string(nil), volKeys...), zoneKeys...)
 	}
 	op := e.newOperation(req, vol, id, warnings, rec.cmds, caps)
-	stored, created, err := e.db.CreateOperation(op)
+	if f := e.cfg.JournalFault; f != nil {
+		err = f(op)
+	}
+	var stored *store.Operation
+	created := false
+	if err == nil {
+		stored, created, err = e.db.CreateOperation(op)
+	}
 	if err != nil {
-		return nil, err
+		// Nothing has changed yet: refuse rather than run unjournaled.
+		return nil, fmt.Errorf("the journal cannot be written (%v): not starting: %w", err, ErrUnavailable)
 	}
 	if !created { // the same request id raced in
 		e.locks.release(keys)
@@ -558,6 +620,9 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 	if op.Platform != e.backend.Name() {
 		return nil, fmt.Errorf("operation %d was journaled on platform %q, this daemon runs %q: %w",
 			id, op.Platform, e.backend.Name(), ErrPrecondition)
+	}
+	if err := e.journalWritable(); err != nil {
+		return nil, err
 	}
 	if op.NeedsRepersist && !ro.Repersist {
 		return nil, fmt.Errorf("operation %d left an LU online but not persisted; re-persisting it deletes and re-imports it (a brief outage): pass --repersist once nothing keeps it busy: %w",
@@ -687,6 +752,7 @@ func (e *Engine) start(op *store.Operation, keys []string, resume bool) *run {
 		defer e.locks.release(keys)
 		s := &saga{e: e, op: op, steps: e.backend.Steps(op), r: r}
 		s.execute(resume)
+		s.settle()
 		r.last = cloneOp(op)
 		if op.State.Terminal() {
 			e.cfg.Observer.OperationFinished(r.last)

@@ -17,6 +17,10 @@ type saga struct {
 	op    *store.Operation
 	steps []Step
 	r     *run
+	// journalErr is the last journal write's failure (nil once one
+	// succeeds again): the saga then goes on in memory, so that the LU is
+	// never left away because a disk filled up.
+	journalErr error
 	// quiet holds a journal write back: the state goes to disk with the
 	// next write that recovery needs (see journalsStart and journalsEnd),
 	// so that a rollback pays for the fsyncs it must have and no others.
@@ -84,11 +88,37 @@ func (s *saga) journal() error {
 		return nil
 	}
 	s.op.Updated = s.e.now().UTC()
-	if err := s.e.db.PutOperation(s.op); err != nil {
-		s.e.log.Error("journal write failed", "op", s.op.ID, "error", err)
+	if err := s.e.putOperation(s.op); err != nil {
+		if s.journalErr == nil {
+			s.e.log.Error("journal write failed; the operation goes on in memory", "op", s.op.ID, "error", err)
+		}
+		s.journalErr = err
 		return err
 	}
+	s.journalErr = nil
 	return nil
+}
+
+// settle runs when the saga has ended: if the last journal write failed,
+// it tries once more, and if the journal still cannot be written the
+// engine keeps the record to write it first, refuses new operations until
+// then, and the caller is told (needs attention) what happened and that the
+// journal is behind.
+func (s *saga) settle() {
+	if s.journalErr == nil {
+		return
+	}
+	s.quiet = false
+	if s.journal() == nil {
+		return
+	}
+	outcome := s.op.State
+	late := cloneOp(s.op)
+	late.Attention = strings.TrimSpace(late.Attention + fmt.Sprintf(" (journaled late: the journal could not be written when the operation ended: %v)", s.journalErr))
+	s.e.keepStale(late, s.journalErr)
+	s.op.State = store.OpNeedsAttention
+	s.op.Attention = fmt.Sprintf("the operation ended %s (see its steps), but the journal could not be written (%v), so its record on disk is behind. New operations are refused until the journal can be written again; volctld then writes this record first. Free space on the journal's filesystem.",
+		outcome, s.journalErr)
 }
 
 func (s *saga) setStep(i int, state store.StepState, comp bool) error {
@@ -160,9 +190,7 @@ func (s *saga) execute(resume bool) {
 		return
 	case store.OpPlanned:
 		s.op.State = store.OpRunning
-		if s.journal() != nil {
-			return
-		}
+		_ = s.journal()
 		s.forward(ctx, 1)
 		return
 	}
@@ -201,9 +229,7 @@ func (s *saga) execute(resume bool) {
 					}
 				}
 				s.op.State = store.OpRunning
-				if s.journal() != nil {
-					return
-				}
+				_ = s.journal()
 				s.forward(ctx, c+1)
 				return
 			}
@@ -212,9 +238,7 @@ func (s *saga) execute(resume bool) {
 				// deleting the LU again and rolling back again are harmless,
 				// so an unknown outcome is finished forward.
 				s.e.log.Warn("interrupted inside the outage window; finishing forward", "op", s.op.ID, "at", s.op.Steps[at].Name, "check_error", err)
-				if s.journal() != nil {
-					return
-				}
+				_ = s.journal()
 				s.forward(ctx, at)
 				return
 			}
@@ -236,9 +260,7 @@ func (s *saga) execute(resume bool) {
 	}
 	s.op.State = store.OpRunning
 	s.op.Attention = ""
-	if s.journal() != nil {
-		return
-	}
+	_ = s.journal()
 	s.forward(ctx, at)
 }
 
@@ -270,7 +292,15 @@ func (s *saga) forward(ctx context.Context, from int) {
 		s.op.Steps[i].Attempts++
 		s.op.Steps[i].Error = ""
 		s.quiet = !s.journalsStart(i)
-		if s.setStep(i, store.StepRunning, false) != nil {
+		if s.setStep(i, store.StepRunning, false) != nil && s.journalsStart(i) {
+			// Without its intent on disk a crash inside this step would
+			// leave nobody knowing: do not start it, undo what ran.
+			s.op.Steps[i].State = store.StepPending
+			s.op.Steps[i].Started = time.Time{}
+			if opens {
+				s.op.OutageStart = time.Time{}
+			}
+			s.compensate(ctx, i-1, fmt.Sprintf("the journal could not be written before step %s (%v); restored the state from before", step.Name, s.journalErr))
 			return
 		}
 		if opens {
@@ -285,16 +315,12 @@ func (s *saga) forward(ctx context.Context, from int) {
 				s.op.OutageEnd = s.e.now().UTC()
 			}
 			s.quiet = !s.journalsEnd(i)
-			if s.setStep(i, store.StepDone, false) != nil {
-				return
-			}
+			_ = s.setStep(i, store.StepDone, false)
 			continue
 		}
 		s.quiet = false
 		s.op.Steps[i].Error = err.Error()
-		if s.setStep(i, store.StepFailed, false) != nil {
-			return
-		}
+		_ = s.setStep(i, store.StepFailed, false)
 		s.e.log.Error("step failed", "op", s.op.ID, "step", step.Name, "error", err)
 		if errors.Is(err, ErrNotCommitted) {
 			// Believe the data: the commit step's success was a lie, so the
@@ -438,9 +464,7 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 		s.op.Error = cause
 	}
 	s.op.State = store.OpCompensating
-	if s.journal() != nil {
-		return
-	}
+	_ = s.journal()
 	var failed, unpersisted []string
 	for j := from; j >= 1; j-- {
 		st := s.op.Steps[j].State
@@ -452,14 +476,10 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 		}
 		step := s.steps[j]
 		if step.Undo == nil {
-			if s.setStep(j, store.StepCompensated, true) != nil {
-				return
-			}
+			_ = s.setStep(j, store.StepCompensated, true)
 			continue
 		}
-		if s.setStep(j, store.StepCompensating, true) != nil {
-			return
-		}
+		_ = s.setStep(j, store.StepCompensating, true)
 		x := &Exec{s: s, index: j, undo: true}
 		err := step.Undo(ctx, x)
 		for attempt := 1; err != nil && !IsPermanent(err) && !errors.Is(err, ErrUnpersisted) && attempt <= s.e.cfg.Retries && s.e.base.Err() == nil; attempt++ {
@@ -468,25 +488,27 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 			err = step.Undo(ctx, x)
 		}
 		if errors.Is(err, ErrUnpersisted) {
-			// Restored for now, but not for the next reboot: say so.
+			// Restored for now, but not for the next reboot: say so, and
+			// leave the step failed so that recover runs its undo again.
 			unpersisted = append(unpersisted, err.Error())
-			err = nil
+			s.op.Steps[j].Error = strings.TrimPrefix(s.op.Steps[j].Error+"; undo: "+err.Error(), "; ")
+			if step.OutageWindow && !s.op.OutageStart.IsZero() {
+				s.op.OutageEnd = s.e.now().UTC()
+			}
+			_ = s.setStep(j, store.StepFailed, true)
+			continue
 		}
 		if err != nil {
 			s.e.log.Error("undo failed", "op", s.op.ID, "step", step.Name, "error", err)
 			s.op.Steps[j].Error = strings.TrimPrefix(s.op.Steps[j].Error+"; undo: "+err.Error(), "; ")
 			failed = append(failed, fmt.Sprintf("%s (%v)", step.Name, err))
-			if s.setStep(j, store.StepFailed, true) != nil {
-				return
-			}
+			_ = s.setStep(j, store.StepFailed, true)
 			continue
 		}
 		if step.OutageWindow && !s.op.OutageStart.IsZero() {
 			s.op.OutageEnd = s.e.now().UTC()
 		}
-		if s.setStep(j, store.StepCompensated, true) != nil {
-			return
-		}
+		_ = s.setStep(j, store.StepCompensated, true)
 	}
 	s.op.NeedsRepersist = len(unpersisted) > 0
 	switch {
