@@ -39,6 +39,12 @@ type Result struct {
 // ErrTimeout marks a command killed at its deadline.
 var ErrTimeout = errors.New("timed out")
 
+// ErrTruncated marks a command whose standard output was longer than the
+// output cap: what it printed is not the whole answer, and a listing read
+// from it would be a shorter list, not an error (a volume "without" the LU
+// that was cut off). It fails like any other command.
+var ErrTruncated = errors.New("output exceeded max_output")
+
 // Error is returned by Run when a command did not succeed.
 type Error struct{ R *Result }
 
@@ -113,6 +119,8 @@ func (r *Runner) Run(ctx context.Context, argv []string) (*Result, error) {
 		res.Exit = cmd.ProcessState.ExitCode()
 	}
 	switch {
+	case ctx.Err() == nil && err == nil && stdout.dropped > 0:
+		res.Err = fmt.Errorf("%w (%d bytes, %d over the cap): raise max_output", ErrTruncated, stdout.buf.Len()+stdout.dropped, stdout.dropped)
 	case ctx.Err() == context.DeadlineExceeded:
 		res.Err = fmt.Errorf("%w after %s", ErrTimeout, res.Duration.Round(time.Millisecond))
 	case ctx.Err() != nil:

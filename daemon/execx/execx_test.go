@@ -61,7 +61,8 @@ func TestRun(t *testing.T) {
 		{name: "ok", argv: helper("echo", "a", "b;rm -rf /"), wantExit: 0, wantStdout: "a b;rm -rf /\n"},
 		{name: "exit status and stderr", argv: helper("fail"), wantExit: 3, wantErr: true, wantInMsg: "exit status 3: stmfadm: resource busy"},
 		{name: "timeout kills", argv: helper("hang"), runner: Runner{Timeout: 200 * time.Millisecond}, wantExit: -1, wantErr: true, wantErrIs: ErrTimeout},
-		{name: "output capped", argv: helper("flood"), runner: Runner{MaxOutput: 100}, wantExit: 0, wantInMsg: ""},
+		// A listing cut at the cap is not the whole answer: it fails.
+		{name: "output capped", argv: helper("flood"), runner: Runner{MaxOutput: 100}, wantExit: 0, wantErr: true, wantErrIs: ErrTruncated, wantInMsg: "raise max_output"},
 		{name: "relative path refused", argv: []string{"zfs", "list"}, wantExit: -1, wantErr: true, wantInMsg: "not an absolute path"},
 	}
 	for _, tc := range tests {

@@ -81,7 +81,7 @@ var stepStates = map[store.StepState]v1.StepState{
 }
 
 func toCommand(c store.Command) *v1.CommandRun {
-	return &v1.CommandRun{Argv: c.Argv, ExitCode: int32(c.Exit), Stdout: c.Stdout, Stderr: c.Stderr,
+	return &v1.CommandRun{Argv: c.Argv, ExitCode: int32(c.Exit), Stdout: capOutput(c.Stdout), Stderr: capOutput(c.Stderr),
 		Started: ts(c.Started), Duration: durationpb.New(c.Duration), Error: c.Err}
 }
 

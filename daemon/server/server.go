@@ -73,7 +73,7 @@ func (s *Server) ListVolumes(ctx context.Context, _ *v1.ListVolumesRequest) (*v1
 	}
 	resp := &v1.ListVolumesResponse{}
 	for _, v := range vols {
-		resp.Volumes = append(resp.Volumes, toVolume(v))
+		resp.Volumes = append(resp.Volumes, validText(toVolume(v)))
 	}
 	return resp, nil
 }
@@ -84,7 +84,7 @@ func (s *Server) GetVolume(ctx context.Context, req *v1.GetVolumeRequest) (*v1.G
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &v1.GetVolumeResponse{Volume: toVolume(v)}, nil
+	return &v1.GetVolumeResponse{Volume: validText(toVolume(v))}, nil
 }
 
 // CreateSnapshot implements SnapshotService.
@@ -93,7 +93,7 @@ func (s *Server) CreateSnapshot(ctx context.Context, req *v1.CreateSnapshotReque
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &v1.CreateSnapshotResponse{Snapshot: toSnapshot(snap)}, nil
+	return &v1.CreateSnapshotResponse{Snapshot: validText(toSnapshot(snap))}, nil
 }
 
 // ListSnapshots implements SnapshotService.
@@ -104,7 +104,7 @@ func (s *Server) ListSnapshots(ctx context.Context, req *v1.ListSnapshotsRequest
 	}
 	resp := &v1.ListSnapshotsResponse{}
 	for _, sn := range snaps {
-		resp.Snapshots = append(resp.Snapshots, toSnapshot(sn))
+		resp.Snapshots = append(resp.Snapshots, validText(toSnapshot(sn)))
 	}
 	return resp, nil
 }
@@ -127,7 +127,7 @@ func (s *Server) PlanRollback(ctx context.Context, req *v1.PlanRollbackRequest) 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &v1.PlanRollbackResponse{Plan: toPlan(op)}, nil
+	return &v1.PlanRollbackResponse{Plan: validText(toPlan(op))}, nil
 }
 
 // Rollback implements RollbackService.
@@ -144,11 +144,11 @@ func (s *Server) Rollback(req *v1.RollbackRequest, stream grpc.ServerStreamingSe
 	op, err := s.eng.Rollback(stream.Context(), r, func(ev engine.Event) {
 		switch {
 		case ev.Plan != nil:
-			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Plan{Plan: toPlan(ev.Plan)}})
+			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Plan{Plan: validText(toPlan(ev.Plan))}})
 		case ev.Final != nil:
-			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Operation{Operation: toOperation(ev.Final, true)}})
+			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Operation{Operation: validText(toOperation(ev.Final, true))}})
 		default:
-			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Step{Step: toStepEvent(ev)}})
+			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Step{Step: validText(toStepEvent(ev))}})
 		}
 	})
 	s.noteOperation(stream.Context(), op)
@@ -197,7 +197,7 @@ func (s *Server) ListOperations(_ context.Context, req *v1.ListOperationsRequest
 	}
 	resp := &v1.ListOperationsResponse{}
 	for _, op := range ops {
-		resp.Operations = append(resp.Operations, toOperation(op, false))
+		resp.Operations = append(resp.Operations, validText(toOperation(op, false)))
 	}
 	return resp, nil
 }
@@ -208,7 +208,7 @@ func (s *Server) GetOperation(_ context.Context, req *v1.GetOperationRequest) (*
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &v1.GetOperationResponse{Operation: toOperation(op, true)}, nil
+	return &v1.GetOperationResponse{Operation: validText(toOperation(op, true))}, nil
 }
 
 // RecoverOperation implements OperationService.
@@ -222,9 +222,9 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 	op, err := s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist()}, func(ev engine.Event) {
 		switch {
 		case ev.Final != nil:
-			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: toOperation(ev.Final, true)}})
+			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: validText(toOperation(ev.Final, true))}})
 		case ev.Plan == nil:
-			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Step{Step: toStepEvent(ev)}})
+			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Step{Step: validText(toStepEvent(ev))}})
 		}
 	})
 	s.noteOperation(stream.Context(), op)
@@ -269,5 +269,5 @@ func (s *Server) GetStatus(ctx context.Context, _ *v1.GetStatusRequest) (*v1.Get
 		}
 		resp.Running = append(resp.Running, ro)
 	}
-	return resp, nil
+	return validText(resp), nil
 }

@@ -192,6 +192,11 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 		if z.Name == "global" {
 			continue
 		}
+		// A name from one command's output goes into the next argv only
+		// once it is a name the platform itself would accept.
+		if err := kz.ValidateZoneName(z.Name); err != nil {
+			return ex, fmt.Errorf("zoneadm list -cp reported zone name %q, which volctl will not pass to zonecfg: %v: %w", z.Name, err, engine.ErrPrecondition)
+		}
 		storage, err := k.Storage(ctx, z.Name)
 		if err != nil {
 			return ex, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
@@ -214,6 +219,9 @@ func (b *Backend) lusOf(ctx context.Context, run execx.RunFunc, ex exports, vol 
 	for _, lu := range ex.lus {
 		if !lu.Registered || !comstar.IsZvolPath(lu.DataFile, vol) {
 			continue
+		}
+		if err := comstar.ValidateGUID(lu.GUID); err != nil {
+			return nil, fmt.Errorf("stmfadm list-lu reported LU name %q, which volctl will not pass to list-view: %v: %w", lu.GUID, err, engine.ErrPrecondition)
 		}
 		views, err := c.ListView(ctx, lu.GUID)
 		if err != nil {
