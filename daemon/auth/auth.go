@@ -1,5 +1,5 @@
 // Package auth decides who is calling volctld and what they may do. On the
-// unix socket the caller is the peer's uid and groups, read from the kernel
+// unix socket the caller is the peer's uid and effective gid, read from the kernel
 // (SO_PEERCRED on Linux, getpeerucred on Solaris and illumos); over TCP it is
 // the subject of a client certificate that a configured CA signed (mutual
 // TLS only, never plain TCP). Each method needs a role: viewer (read, plan)
@@ -195,24 +195,24 @@ func (UnixCredentials) ServerHandshake(conn net.Conn) (net.Conn, credentials.Aut
 	return conn, PeerCred{CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}, Identity: id}, nil
 }
 
-// groupsOf returns the user name and every group name of uid (primary and
-// supplementary), from the system's user database.
+// groupsOf returns the user name of uid and the name of gid, the peer's
+// effective group as the kernel reported it. Only that group counts for
+// operator_groups / viewer_groups: membership in /etc/group is not what the
+// caller's process holds (a process may have dropped a group, and one that
+// was given a group by the kernel may not be listed there), and the
+// supplementary groups of a peer cannot be read race-free on every
+// platform (Linux has only /proc/PID/status of a pid that may be reused).
+// A member of a role's group calls with it as primary group (newgrp, sg).
 func groupsOf(uid, gid int) (string, []string) {
 	var name string
-	gids := []string{strconv.Itoa(gid)}
 	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
 		name = u.Username
-		if more, err := u.GroupIds(); err == nil {
-			gids = append(gids, more...)
-		}
 	}
-	var groups []string
-	for _, g := range gids {
-		if gr, err := user.LookupGroupId(g); err == nil && !slices.Contains(groups, gr.Name) {
-			groups = append(groups, gr.Name)
-		}
+	group := strconv.Itoa(gid)
+	if gr, err := user.LookupGroupId(group); err == nil {
+		group = gr.Name
 	}
-	return name, groups
+	return name, []string{group}
 }
 
 // ClientHandshake implements credentials.TransportCredentials (unused).
