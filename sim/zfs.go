@@ -159,7 +159,7 @@ func (s *State) written(r dsRef) int64 {
 var zfsProps = []string{
 	"name", "type", "creation", "used", "available", "avail", "referenced", "refer",
 	"volsize", "volblocksize", "createtxg", "mountpoint", "written", "origin",
-	"refreservation", "stmf_sbd_lu",
+	"refreservation", "stmf_sbd_lu", "userrefs",
 }
 
 // allProps is what "zfs get all" shows (hidden stmf_sbd_lu excluded).
@@ -270,6 +270,14 @@ func (s *State) propValue(r dsRef, prop string, parsable bool) (val, source stri
 		return "/" + r.ds.Name, "default", true
 	case "origin":
 		return "", "", false
+	case "userrefs":
+		// The number of user holds, for snapshots only (zfs_prop.c
+		// registers it for ZFS_TYPE_SNAPSHOT, on Solaris 11 and illumos
+		// alike); the simulator has no holds.
+		if r.snap == nil {
+			return "", "", false
+		}
+		return "0", "-", true
 	case "written":
 		return size(s.written(r)), "-", true
 	case "stmf_sbd_lu":

@@ -568,10 +568,10 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	e.locks.setHolder(keys, op.ID)
 	e.log.Info("operation planned", "op", op.ID, "snapshot", op.Snapshot, "lus", len(id.LUs), "zones", len(id.Zones))
 	planCopy := cloneOp(op)
-	r := e.start(op, keys, false)
+	r, ch := e.start(op, keys, false)
 	handedOff = true
 	emit(Event{Op: op.ID, Plan: planCopy, Time: e.now()})
-	return e.stream(ctx, r, emit)
+	return e.stream(ctx, r, ch, emit)
 }
 
 // byRequest finds an operation by request id.
@@ -586,7 +586,7 @@ func (e *Engine) follow(ctx context.Context, op *store.Operation, emit func(Even
 	r := e.running[op.ID]
 	e.mu.Unlock()
 	if r != nil {
-		return e.stream(ctx, r, emit)
+		return e.stream(ctx, r, r.subscribe(), emit)
 	}
 	final, err := e.db.GetOperation(op.ID)
 	if err != nil {
@@ -635,8 +635,8 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 	op.Options.Repersist = op.Options.Repersist || ro.Repersist
 	op.Recoveries++
 	e.cfg.Observer.Recovered(op, "recover")
-	r := e.start(op, keys, true)
-	return e.stream(ctx, r, emit)
+	r, ch := e.start(op, keys, true)
+	return e.stream(ctx, r, ch, emit)
 }
 
 func opKeys(op *store.Operation) []string {
@@ -683,7 +683,8 @@ func (e *Engine) Start() error {
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
 		e.cfg.Observer.Recovered(op, "restart")
-		e.start(op, keys, true)
+		r, ch := e.start(op, keys, true)
+		r.unsubscribe(ch) // nobody follows a resume at start; watchers subscribe
 	}
 	return nil
 }
@@ -740,8 +741,11 @@ func (r *run) unsubscribe(ch chan Event) {
 }
 
 // start runs the saga of op in the background, holding keys until it ends.
-func (e *Engine) start(op *store.Operation, keys []string, resume bool) *run {
+// The returned channel is subscribed before the saga starts, so the caller
+// that started it sees every event from the first (stream unsubscribes it).
+func (e *Engine) start(op *store.Operation, keys []string, resume bool) (*run, chan Event) {
 	r := &run{op: op, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+	ch := r.subscribe()
 	e.mu.Lock()
 	e.running[op.ID] = r
 	e.mu.Unlock()
@@ -761,12 +765,11 @@ func (e *Engine) start(op *store.Operation, keys []string, resume bool) *run {
 		delete(e.running, op.ID)
 		e.mu.Unlock()
 	}()
-	return r
+	return r, ch
 }
 
 // stream forwards r's events to emit until the operation ends or ctx does.
-func (e *Engine) stream(ctx context.Context, r *run, emit func(Event)) (*store.Operation, error) {
-	ch := r.subscribe()
+func (e *Engine) stream(ctx context.Context, r *run, ch chan Event, emit func(Event)) (*store.Operation, error) {
 	defer r.unsubscribe(ch)
 	for {
 		select {
