@@ -91,11 +91,17 @@ fuzz:
 	  done; \
 	done; rm -f .fuzz.log
 
-## faults: just the fault-injection and crash-injection tests, with their summary lines.
+## faults: just the fault-injection and crash-injection tests, on every flavor
+## (solaris-11.4 and illumos), with their four summary lines; printed even
+## when a case fails, and a missing tally is a failure.
+FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 12m -run 'TestFaultInjection|TestCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
-	VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 12m -run 'TestFaultInjection|TestCrashInjection' ./...
-	@cat $(SUMMARY)
+	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \
+	echo "== fault summary"; cat $(SUMMARY) 2>/dev/null; \
+	n=$$(grep -sE '^(fault|crash)-injection\[' $(SUMMARY) | wc -l); \
+	if [ "$$n" -ne 4 ]; then echo "faults: $$n tallies, want 4 (fault- and crash-injection on solaris-11.4 and illumos)"; rc=1; fi; \
+	exit $$rc
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.
 bench:

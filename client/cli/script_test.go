@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,14 +26,38 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI transcripts in testdata/script: the real volctl
-// against a real volctld on a seeded simulated Solaris host.
+// against a real volctld on a seeded simulated host, once per flavor
+// (simtest.Flavors: solaris-11.4 and illumos). A script tells the flavors
+// apart with the conditions [kz] (the flavor has kernel zones: Solaris
+// 11.4 only, platform-matrix.md §3) and [flavor:NAME], or with $FLAVOR; a
+// transcript about kernel zones starts with [!kz] skip.
 func TestScripts(t *testing.T) {
 	bin := simtest.Build(t)
-	testscript.Run(t, testscript.Params{
+	simtest.ForFlavors(t, func(t *testing.T, flavor string) {
+		t.Parallel()
+		testscript.Run(t, scriptParams(bin, flavor))
+	})
+}
+
+func scriptParams(bin, flavor string) testscript.Params {
+	return testscript.Params{
 		Dir: "testdata/script",
+		Condition: func(cond string) (bool, error) {
+			switch {
+			case cond == "kz":
+				return simtest.KernelZones(flavor), nil
+			case strings.HasPrefix(cond, "flavor:"):
+				name := strings.TrimPrefix(cond, "flavor:")
+				if !slices.Contains(sim.Flavors(), name) {
+					return false, fmt.Errorf("unknown flavor %q in [%s] (valid: %s)", name, cond, strings.Join(sim.Flavors(), ", "))
+				}
+				return name == flavor, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			root := filepath.Join(env.WorkDir, "host")
-			if err := sim.Seed(root); err != nil {
+			if err := sim.SeedFlavor(root, flavor); err != nil {
 				return err
 			}
 			if err := sim.InstallCommands(root, filepath.Join(bin, "volctl-sim")); err != nil {
@@ -65,6 +91,7 @@ operator_uids = [%d]
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+root+"/usr/sbin"+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("VOLCTL_SOCKET", sock)
 			env.Setenv("HOST", root)
+			env.Setenv("FLAVOR", flavor)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -102,5 +129,5 @@ operator_uids = [%d]
 				}
 			},
 		},
-	})
+	}
 }

@@ -105,8 +105,29 @@ func rollback(t *testing.T, e *engine.Engine, snap string, opts store.Options) (
 	return op, events, err
 }
 
-func TestRollbackSeed(t *testing.T) {
-	root := simtest.Host(t)
+// zoneSteps wraps a rollback's changes (or steps) in the kernel zone's
+// detach and attach where the flavor has kernel zones: only the Solaris
+// seed has kz1 (platform-matrix.md §3).
+func zoneSteps(flavor string, before, middle, after []string) []string {
+	if !simtest.KernelZones(flavor) {
+		return middle
+	}
+	return slices.Concat(before, middle, after)
+}
+
+// seedZones is how many zones the seed has on pool/idisk0: kz1 where the
+// flavor has kernel zones, none elsewhere.
+func seedZones(flavor string) int {
+	if simtest.KernelZones(flavor) {
+		return 1
+	}
+	return 0
+}
+
+func TestRollbackSeed(t *testing.T) { simtest.ForFlavors(t, testRollbackSeed) }
+
+func testRollbackSeed(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	e, db := newEngine(t, root, engine.Config{})
 	op, events, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
 	if err != nil {
@@ -118,16 +139,14 @@ func TestRollbackSeed(t *testing.T) {
 	simtest.Must(t, root, simtest.AtSnapshot)
 
 	st, _ := sim.Load(root)
-	if k := st.Zone("kz1").Key; k == sim.SeedZoneKey {
-		t.Errorf("kz1 still has key %s: host data was not re-initialised", k)
+	if z := st.Zone("kz1"); z != nil && z.Key == sim.SeedZoneKey {
+		t.Errorf("kz1 still has key %s: host data was not re-initialised", z.Key)
 	}
-	wantSeq := []string{
-		"zoneadm -z kz1 detach",
+	wantSeq := zoneSteps(flavor, []string{"zoneadm -z kz1 detach"}, []string{
 		"stmfadm delete-lu -k " + sim.SeedGUID0,
 		"zfs rollback pool/idisk0@snap1",
 		"stmfadm import-lu /dev/zvol/rdsk/pool/idisk0",
-		"zoneadm -z kz1 attach -x initialize-hostdata",
-	}
+	}, []string{"zoneadm -z kz1 attach -x initialize-hostdata"})
 	if got := mutating(t, root); !slices.Equal(got, wantSeq) {
 		t.Errorf("changes made:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(wantSeq, "\n  "))
 	}
@@ -151,13 +170,14 @@ func TestRollbackSeed(t *testing.T) {
 			}
 		}
 	}
-	// resize-lu: Solaris prints "-" for a snapshot's volsize, so the LU's
-	// size is checked against the volume after the rollback.
-	wantSteps := []string{"capture", "detach-zones", "delete-lu", "rollback", "import-lu", "restore-views", "resize-lu", "verify", "attach-zones"}
+	// resize-lu: Solaris and illumos print "-" for a snapshot's volsize,
+	// so the LU's size is checked against the volume after the rollback.
+	wantSteps := slices.Concat([]string{"capture"}, zoneSteps(flavor, []string{"detach-zones"},
+		[]string{"delete-lu", "rollback", "import-lu", "restore-views", "resize-lu", "verify"}, []string{"attach-zones"}))
 	if !slices.Equal(names, wantSteps) {
 		t.Errorf("steps %v, want %v", names, wantSteps)
 	}
-	if len(stored.Identity.LUs) != 1 || len(stored.Identity.LUs[0].Views) != 2 || len(stored.Identity.Zones) != 1 {
+	if len(stored.Identity.LUs) != 1 || len(stored.Identity.LUs[0].Views) != 2 || len(stored.Identity.Zones) != seedZones(flavor) {
 		t.Errorf("captured identity incomplete: %+v", stored.Identity)
 	}
 	if d := stored.OutageEnd.Sub(stored.OutageStart); d <= 0 {
@@ -176,6 +196,7 @@ func TestRollbackRefusedChangesNothing(t *testing.T) {
 		opts  store.Options
 		want  error
 		msg   string
+		kz    bool // about a kernel zone: Solaris only (platform-matrix.md §3)
 	}{
 		{name: "missing snapshot", snap: "pool/idisk0@nope", want: engine.ErrNotFound, msg: "does not exist"},
 		{name: "unknown volume", snap: "pool/nosuch@snap1", want: engine.ErrNotFound, msg: "does not exist"},
@@ -193,41 +214,54 @@ func TestRollbackRefusedChangesNothing(t *testing.T) {
 			setup: func(t *testing.T, root string) { host(t, root, "zfs", "snapshot", "pool/data@x") }},
 		{name: "newer snapshot without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "pool/idisk0@snap2",
 			setup: func(t *testing.T, root string) { host(t, root, "zfs", "snapshot", "pool/idisk0@snap2") }},
-		{name: "running zone without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "--halt-zones",
+		{name: "running zone without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "--halt-zones", kz: true,
 			setup: func(t *testing.T, root string) { host(t, root, "zoneadm", "-z", "kz1", "boot") }},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			root := simtest.Host(t)
-			if tc.setup != nil {
-				tc.setup(t, root)
+	simtest.ForFlavors(t, func(t *testing.T, flavor string) {
+		for _, tc := range tests {
+			if tc.kz && !simtest.KernelZones(flavor) {
+				continue
 			}
-			before, _ := os.ReadFile(filepath.Join(root, "state.json"))
-			callsBefore := len(mutating(t, root))
-			e, db := newEngine(t, root, engine.Config{})
-			_, _, err := rollback(t, e, tc.snap, tc.opts)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("err = %v, want %v", err, tc.want)
-			}
-			if tc.msg != "" && !strings.Contains(err.Error(), tc.msg) {
-				t.Errorf("error %q does not say %q", err, tc.msg)
-			}
-			if got := mutating(t, root)[callsBefore:]; len(got) > 0 {
-				t.Errorf("refused rollback changed the host: %v", got)
-			}
-			after, _ := os.ReadFile(filepath.Join(root, "state.json"))
-			if string(before) != string(after) {
-				t.Error("host state changed")
-			}
-			if ops, _ := db.ListOperations(0, nil); len(ops) != 0 {
-				t.Errorf("a refused request journaled %d operations", len(ops))
-			}
-		})
-	}
+			t.Run(tc.name, func(t *testing.T) {
+				root := simtest.HostFlavor(t, flavor)
+				if tc.setup != nil {
+					tc.setup(t, root)
+				}
+				before, _ := os.ReadFile(filepath.Join(root, "state.json"))
+				callsBefore := len(mutating(t, root))
+				e, db := newEngine(t, root, engine.Config{})
+				_, _, err := rollback(t, e, tc.snap, tc.opts)
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("err = %v, want %v", err, tc.want)
+				}
+				if tc.msg != "" && !strings.Contains(err.Error(), tc.msg) {
+					t.Errorf("error %q does not say %q", err, tc.msg)
+				}
+				if got := mutating(t, root)[callsBefore:]; len(got) > 0 {
+					t.Errorf("refused rollback changed the host: %v", got)
+				}
+				after, _ := os.ReadFile(filepath.Join(root, "state.json"))
+				if string(before) != string(after) {
+					t.Error("host state changed")
+				}
+				if ops, _ := db.ListOperations(0, nil); len(ops) != 0 {
+					t.Errorf("a refused request journaled %d operations", len(ops))
+				}
+			})
+		}
+	})
 }
 
+// kzHost seeds a Solaris 11.4 host. The tests that use it are about kernel
+// zones (host data and its key, --halt-zones, a guest that will not shut
+// down, suspended zones, zoneadm list -s), which exist only on Oracle
+// Solaris 11.4 (platform-matrix.md §3: illumos has no solaris-kz brand and
+// its seed has no kz1), so they run on that flavor alone.
+func kzHost(t *testing.T) string { return simtest.HostFlavor(t, sim.FlavorSolaris) }
+
+// TestKeepHostdataFailsClearlyOnKeyError: Solaris only (kernel zones).
 func TestKeepHostdataFailsClearlyOnKeyError(t *testing.T) {
-	root := simtest.Host(t)
+	root := kzHost(t)
 	e, _ := newEngine(t, root, engine.Config{Retries: 2})
 	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{KeepHostdata: true})
 	if !errors.Is(err, engine.ErrNeedsAttention) {
@@ -264,8 +298,9 @@ func TestKeepHostdataFailsClearlyOnKeyError(t *testing.T) {
 	simtest.Must(t, root, simtest.AtSnapshot)
 }
 
+// TestHaltZonesBootsThemAgain: Solaris only (kernel zones).
 func TestHaltZonesBootsThemAgain(t *testing.T) {
-	root := simtest.Host(t)
+	root := kzHost(t)
 	host(t, root, "zoneadm", "-z", "kz1", "boot")
 	e, _ := newEngine(t, root, engine.Config{})
 	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{HaltZones: true})
@@ -283,9 +318,9 @@ func TestHaltZonesBootsThemAgain(t *testing.T) {
 }
 
 // TestZoneThatWillNotShutDownIsHalted: a guest that hangs in shutdown is
-// halted after the shutdown deadline.
+// halted after the shutdown deadline. Solaris only (kernel zones).
 func TestZoneThatWillNotShutDownIsHalted(t *testing.T) {
-	root := simtest.Host(t)
+	root := kzHost(t)
 	host(t, root, "zoneadm", "-z", "kz1", "boot")
 	if err := sim.AddFault(root, sim.Fault{Command: "zoneadm", Match: "-z kz1 shutdown", Action: sim.ActionHang}); err != nil {
 		t.Fatal(err)
@@ -313,8 +348,10 @@ func TestZoneThatWillNotShutDownIsHalted(t *testing.T) {
 	simtest.MustZone(t, root, simtest.AtSnapshot, sim.ZoneRunning)
 }
 
-func TestDestroyNewer(t *testing.T) {
-	root := simtest.Host(t)
+func TestDestroyNewer(t *testing.T) { simtest.ForFlavors(t, testDestroyNewer) }
+
+func testDestroyNewer(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	host(t, root, "zfs", "snapshot", "pool/idisk0@snap2")
 	e, _ := newEngine(t, root, engine.Config{})
 	plan, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1", Options: store.Options{DestroyNewer: true}})
@@ -338,8 +375,10 @@ func TestDestroyNewer(t *testing.T) {
 	simtest.Must(t, root, simtest.AtSnapshot)
 }
 
-func TestPlanIsADryRun(t *testing.T) {
-	root := simtest.Host(t)
+func TestPlanIsADryRun(t *testing.T) { simtest.ForFlavors(t, testPlanIsADryRun) }
+
+func testPlanIsADryRun(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	before, _ := os.ReadFile(filepath.Join(root, "state.json"))
 	e, db := newEngine(t, root, engine.Config{})
 	op, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1"})
@@ -357,12 +396,13 @@ func TestPlanIsADryRun(t *testing.T) {
 			planned = append(planned, line)
 		}
 	}
-	// Solaris does not say what size the volume had at the snapshot, so
-	// the resize is planned with the size read after the rollback.
-	want := []string{"zoneadm -z kz1 detach", "stmfadm delete-lu -k " + sim.SeedGUID0, "zfs rollback pool/idisk0@snap1",
+	// Solaris and illumos do not say what size the volume had at the
+	// snapshot, so the resize is planned with the size read after the
+	// rollback.
+	want := zoneSteps(flavor, []string{"zoneadm -z kz1 detach"}, []string{"stmfadm delete-lu -k " + sim.SeedGUID0, "zfs rollback pool/idisk0@snap1",
 		"stmfadm import-lu /dev/zvol/rdsk/pool/idisk0",
-		"stmfadm modify-lu -s <volsize after the rollback, if smaller than 1073741824> " + sim.SeedGUID0,
-		"zoneadm -z kz1 attach -x initialize-hostdata"}
+		"stmfadm modify-lu -s <volsize after the rollback, if smaller than 1073741824> " + sim.SeedGUID0},
+		[]string{"zoneadm -z kz1 attach -x initialize-hostdata"})
 	for _, r := range []string{"resize-lu: zfs get -H -p -o name,property,value,source volsize pool/idisk0",
 		"verify: stmfadm list-lu -v " + sim.SeedGUID0, "verify: stmfadm list-view -l " + sim.SeedGUID0} {
 		if !slices.Contains(reads, r) {
@@ -382,7 +422,11 @@ func TestPlanIsADryRun(t *testing.T) {
 }
 
 func TestMissingMetadataRecreatesLUWithCapturedGUID(t *testing.T) {
-	root := simtest.Host(t)
+	simtest.ForFlavors(t, testMissingMetadataRecreatesLUWithCapturedGUID)
+}
+
+func testMissingMetadataRecreatesLUWithCapturedGUID(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	// The zvol's stmf_sbd_lu is gone (e.g. the zvol was recreated from a
 	// send stream): import-lu says "meta file error".
 	if err := sim.Update(root, func(s *sim.State) error {
@@ -413,39 +457,49 @@ func TestHostileNamesFromThePlatform(t *testing.T) {
 		name string
 		edit func(s *sim.State)
 		want string
+		kz   bool // edits kz1: Solaris only
 	}{
 		{"host group that reads as an option", func(s *sim.State) {
 			s.HostGroups[0].Name = "-a"
 			s.ViewTable[sim.SeedGUID0][0].HostGroup = "-a"
-		}, `group "-a"`},
+		}, `group "-a"`, false},
 		{"host group with shell text", func(s *sim.State) {
 			s.HostGroups[0].Name = "hg;reboot"
 			s.ViewTable[sim.SeedGUID0][0].HostGroup = "hg;reboot"
-		}, `group "hg;reboot"`},
-		{"zone name with shell text", func(s *sim.State) { s.Zones[0].Name = "kz1$(reboot)" }, `zone name "kz1$(reboot)"`},
+		}, `group "hg;reboot"`, false},
+		{"zone name with shell text", func(s *sim.State) { s.Zones[0].Name = "kz1$(reboot)" }, `zone name "kz1$(reboot)"`, true},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			root := simtest.Host(t)
-			if err := sim.Update(root, func(s *sim.State) error { tc.edit(s); return nil }); err != nil {
-				t.Fatal(err)
+	simtest.ForFlavors(t, func(t *testing.T, flavor string) {
+		for _, tc := range tests {
+			if tc.kz && !simtest.KernelZones(flavor) {
+				continue
 			}
-			e, _ := newEngine(t, root, engine.Config{})
-			_, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
-			if !errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want a refusal naming %s", err, tc.want)
-			}
-			if got := mutating(t, root); len(got) > 0 {
-				t.Errorf("changed the host: %v", got)
-			}
-		})
-	}
+			t.Run(tc.name, func(t *testing.T) {
+				root := simtest.HostFlavor(t, flavor)
+				if err := sim.Update(root, func(s *sim.State) error { tc.edit(s); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				e, _ := newEngine(t, root, engine.Config{})
+				_, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
+				if !errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want a refusal naming %s", err, tc.want)
+				}
+				if got := mutating(t, root); len(got) > 0 {
+					t.Errorf("changed the host: %v", got)
+				}
+			})
+		}
+	})
 }
 
 // TestListVolumesReadsTheHostOnce: listing many volumes reads the LUs and
 // the zones once, not once per volume.
 func TestListVolumesReadsTheHostOnce(t *testing.T) {
-	root := simtest.Host(t)
+	simtest.ForFlavors(t, testListVolumesReadsTheHostOnce)
+}
+
+func testListVolumesReadsTheHostOnce(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	if _, err := sim.AddVolumes(root, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +517,8 @@ func TestListVolumesReadsTheHostOnce(t *testing.T) {
 			idisk0 = v
 		}
 	}
-	if len(idisk0.LUs) != 1 || len(idisk0.LUs[0].Views) != 2 || len(idisk0.Zones) != 1 || len(idisk0.Snapshots) != 1 {
+	zones := seedZones(flavor)
+	if len(idisk0.LUs) != 1 || len(idisk0.LUs[0].Views) != 2 || len(idisk0.Zones) != zones || len(idisk0.Snapshots) != 1 {
 		t.Errorf("pool/idisk0 listed as %+v", idisk0)
 	}
 	calls, _ := sim.Calls(root)
@@ -471,7 +526,7 @@ func TestListVolumesReadsTheHostOnce(t *testing.T) {
 	for _, c := range calls {
 		count[strings.Join(c.Argv[1:], " ")]++
 	}
-	if count["list-lu -v"] != 1 || count["list -cp"] != 1 || count["-z kz1 info device"] != 1 {
+	if count["list-lu -v"] != 1 || count["list -cp"] != 1 || count["-z kz1 info device"] != zones {
 		t.Errorf("host read more than once: list-lu -v %d, zoneadm list -cp %d, zonecfg info %d",
 			count["list-lu -v"], count["list -cp"], count["-z kz1 info device"])
 	}
@@ -481,8 +536,10 @@ func TestListVolumesReadsTheHostOnce(t *testing.T) {
 // the rollback takes the zvol back to its old size, import-lu brings the LU
 // back at the new size (its metadata is not rolled back), so the LU is
 // resized to the volume instead of ending past it.
-func TestLUShrinksWithTheVolume(t *testing.T) {
-	root := simtest.Host(t)
+func TestLUShrinksWithTheVolume(t *testing.T) { simtest.ForFlavors(t, testLUShrinksWithTheVolume) }
+
+func testLUShrinksWithTheVolume(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	if err := sim.Update(root, func(s *sim.State) error {
 		s.Zvol("pool/idisk0").Volsize = 2 << 30
 		return nil
@@ -495,8 +552,8 @@ func TestLUShrinksWithTheVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Solaris prints "-" for a snapshot's volsize: the plan cannot name
-	// the size, only say that it may change.
+	// Solaris and illumos print "-" for a snapshot's volsize: the plan
+	// cannot name the size, only say that it may change.
 	if !slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, "size may change") }) {
 		t.Errorf("plan does not warn about the resize: %v", plan.Warnings)
 	}
@@ -512,11 +569,12 @@ func TestLUShrinksWithTheVolume(t *testing.T) {
 
 // TestSuspendedZone: a suspended kernel zone would resume its memory image
 // against the rolled-back disk; with --keep-hostdata that is refused, by
-// default the suspend image is discarded with the old host data.
+// default the suspend image is discarded with the old host data. Solaris
+// only: suspend images are a kernel zone's.
 func TestSuspendedZone(t *testing.T) {
 	for _, keep := range []bool{true, false} {
 		t.Run(fmt.Sprintf("keep-hostdata=%v", keep), func(t *testing.T) {
-			root := simtest.Host(t)
+			root := kzHost(t)
 			if err := sim.Update(root, func(s *sim.State) error { s.Zone("kz1").Aux = "suspended"; return nil }); err != nil {
 				t.Fatal(err)
 			}
@@ -546,10 +604,10 @@ func TestSuspendedZone(t *testing.T) {
 
 // TestNoListSWithAKernelZone: a zoneadm without list -s (probed) cannot
 // say whether a kernel zone is suspended: with one on the host the plan
-// stops. (Without kernel zones, the illumos flavor tests run the whole
-// rollback.)
+// stops. Solaris only: the illumos flavor has no list -s and no kernel
+// zone, and there the whole rollback runs (every per-flavor test).
 func TestNoListSWithAKernelZone(t *testing.T) {
-	root := simtest.Host(t)
+	root := kzHost(t)
 	if err := sim.AddFault(root, sim.Fault{Command: "zoneadm", Match: "list -s", Action: sim.ActionFail, Exit: 2,
 		Stderr: "usage:\tlist [-cipv]"}); err != nil {
 		t.Fatal(err)

@@ -36,7 +36,11 @@ func startSlow(t *testing.T, e *engine.Engine, snap string) (done chan error, op
 }
 
 func TestSecondRollbackOfOneVolumeIsAborted(t *testing.T) {
-	root := simtest.Host(t)
+	simtest.ForFlavors(t, testSecondRollbackOfOneVolumeIsAborted)
+}
+
+func testSecondRollbackOfOneVolumeIsAborted(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	if err := sim.SetLatency(root, 30*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +61,10 @@ func TestSecondRollbackOfOneVolumeIsAborted(t *testing.T) {
 	simtest.Must(t, root, simtest.AtSnapshot)
 }
 
-func TestSecondRollbackWaits(t *testing.T) {
-	root := simtest.Host(t)
+func TestSecondRollbackWaits(t *testing.T) { simtest.ForFlavors(t, testSecondRollbackWaits) }
+
+func testSecondRollbackWaits(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	if err := sim.SetLatency(root, 30*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +84,11 @@ func TestSecondRollbackWaits(t *testing.T) {
 }
 
 func TestTwoVolumesRollBackInParallel(t *testing.T) {
-	root := simtest.Host(t)
+	simtest.ForFlavors(t, testTwoVolumesRollBackInParallel)
+}
+
+func testTwoVolumesRollBackInParallel(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	if err := sim.SetLatency(root, 30*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +110,11 @@ func TestTwoVolumesRollBackInParallel(t *testing.T) {
 }
 
 func TestRequestIDReturnsTheSameOperation(t *testing.T) {
-	root := simtest.Host(t)
+	simtest.ForFlavors(t, testRequestIDReturnsTheSameOperation)
+}
+
+func testRequestIDReturnsTheSameOperation(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
 	e, db := newEngine(t, root, engine.Config{})
 	req := engine.Request{Snapshot: "pool/idisk0@snap1", RequestID: "req-1"}
 	first, err := e.Rollback(context.Background(), req, func(engine.Event) {})

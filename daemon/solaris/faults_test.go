@@ -2,9 +2,11 @@ package solaris_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,12 +16,18 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// faultHost is the richest scenario: kz1 running, so the rollback halts,
-// detaches, deletes, rolls back, imports, restores, verifies, attaches and
-// boots.
-func faultHost(t *testing.T) string {
-	root := simtest.Host(t)
-	host(t, root, "zoneadm", "-z", "kz1", "boot")
+// seedFile is pool/idisk0's LU data file in the seed.
+const seedFile = "/dev/zvol/rdsk/pool/idisk0"
+
+// faultHost is a flavor's richest scenario. On Solaris kz1 is running, so
+// the rollback shuts it down, detaches, deletes, rolls back, imports,
+// restores, verifies, attaches and boots; illumos has no kernel zone
+// (platform-matrix.md §3), so there the zone steps are not in the plan.
+func faultHost(t *testing.T, flavor string) string {
+	root := simtest.HostFlavor(t, flavor)
+	if simtest.KernelZones(flavor) {
+		host(t, root, "zoneadm", "-z", "kz1", "boot")
+	}
 	return root
 }
 
@@ -39,12 +47,12 @@ func (in injection) String() string {
 var rollbackFails = sim.Fault{Command: "zfs", Match: "zfs rollback", Action: sim.ActionFail, Exit: 1,
 	Stderr: "cannot rollback 'pool/idisk0': dataset is busy"}
 
-// referenceCalls runs a rollback and returns its calls as (command, "cmd
-// args", occurrence). With pre, the faults are injected first, and only the
-// calls from the first one that triggered on are returned (the
-// compensation's).
-func referenceCalls(t *testing.T, pre ...sim.Fault) []injection {
-	root := faultHost(t)
+// referenceCalls runs a rollback on a host of flavor and returns its calls
+// as (command, "cmd args", occurrence). With pre, the faults are injected
+// first, and only the calls from the first one that triggered on are
+// returned (the compensation's).
+func referenceCalls(t *testing.T, flavor string, pre ...sim.Fault) []injection {
+	root := faultHost(t, flavor)
 	for _, f := range pre {
 		if err := sim.AddFault(root, f); err != nil {
 			t.Fatal(err)
@@ -76,22 +84,28 @@ func referenceCalls(t *testing.T, pre ...sim.Fault) []injection {
 	return out
 }
 
-// TestFaultInjection fails every command of a rollback in turn (the first
-// invocation, the first and its retry, after its change, lying with exit 0,
-// and hanging until killed) and checks that the host ends consistent: LU,
-// properties and views as captured, the volume wholly at the snapshot or
-// untouched as the operation's state says, the zone as it was.
-func TestFaultInjection(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault injection: not in -short")
-	}
+// faultCase is one run of TestFaultInjection: faults added in order (the
+// last must fire), or a platform condition set up instead.
+type faultCase struct {
+	name    string
+	faults  []sim.Fault
+	setup   func(t *testing.T, root string)
+	timeout time.Duration // per command
+}
+
+// faultCases are a flavor's cases: every command of its clean rollback
+// failed in turn (the first invocation, the first and its retry, after its
+// change, lying with exit 0, hanging until killed), every command of its
+// compensation after a failed zfs rollback (the first invocation, enough of
+// them to exhaust the retries, after its change, hanging), and an LU that
+// initiators keep busy.
+func faultCases(t *testing.T, flavor string) []faultCase {
 	type variant struct {
 		action string
 		times  int
 	}
-	var cases []injection
-	var pre [][]sim.Fault
-	add := func(ref []injection, vs []variant, faults []sim.Fault) {
+	var cases []faultCase
+	add := func(prefix string, ref []injection, vs []variant, pre []sim.Fault) {
 		for _, c := range ref {
 			for _, v := range vs {
 				if v.action == sim.ActionExit0Noop && strings.HasPrefix(c.match, "zfs rollback") {
@@ -104,59 +118,104 @@ func TestFaultInjection(t *testing.T) {
 				}
 				in := c
 				in.action, in.times = v.action, v.times
-				cases = append(cases, in)
-				pre = append(pre, faults)
+				// A hang is ended by the command deadline; the others get
+				// a deadline no loaded machine reaches, so that only the
+				// injected fault fails.
+				timeout := 10 * time.Second
+				if in.action == sim.ActionHang {
+					timeout = time.Second
+				}
+				faults := append(append([]sim.Fault(nil), pre...), sim.Fault{Command: in.cmd, Match: in.match, Nth: in.nth,
+					Times: in.times, Action: in.action, Exit: 1, Stderr: in.cmd + ": injected failure"})
+				cases = append(cases, faultCase{name: prefix + in.String(), faults: faults, timeout: timeout})
 			}
 		}
 	}
-	// Every command of a clean rollback.
-	add(referenceCalls(t), []variant{{sim.ActionFail, 1}, {sim.ActionFail, 2}, {sim.ActionFailAfter, 1},
+	add("", referenceCalls(t, flavor), []variant{{sim.ActionFail, 1}, {sim.ActionFail, 2}, {sim.ActionFailAfter, 1},
 		{sim.ActionExit0Noop, 1}, {sim.ActionHang, 1}}, nil)
-	// Every command of the compensation after the zfs rollback failed: the
-	// first invocation, and enough of them to exhaust the retries.
-	add(referenceCalls(t, rollbackFails), []variant{{sim.ActionFail, 1}, {sim.ActionFail, 3}, {sim.ActionFailAfter, 1},
-		{sim.ActionHang, 1}}, []sim.Fault{rollbackFails})
+	add("compensating/", referenceCalls(t, flavor, rollbackFails), []variant{{sim.ActionFail, 1}, {sim.ActionFail, 3},
+		{sim.ActionFailAfter, 1}, {sim.ActionHang, 1}}, []sim.Fault{rollbackFails})
+	// Initiators keep the LU busy: every delete-lu fails "resource busy"
+	// after libstmf has already dropped the LU from its persistent store
+	// (comstar-zfs.md §1.4). The LU stays online with its views, but would
+	// not come back after an stmf restart: the operation must say so.
+	cases = append(cases, faultCase{name: "busy LU: stmfadm delete-lu resource busy", timeout: 10 * time.Second,
+		setup: func(t *testing.T, root string) {
+			if err := sim.Update(root, func(s *sim.State) error { s.LU(sim.SeedGUID0).Busy = true; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}})
+	return cases
+}
 
-	injected, consistent := 0, 0
-	for i, in := range cases {
-		name := in.String()
-		if pre[i] != nil {
-			name = "compensating/" + name
-		}
-		ok := t.Run(name, func(t *testing.T) {
-			root := faultHost(t)
-			faults := append(append([]sim.Fault(nil), pre[i]...), sim.Fault{Command: in.cmd, Match: in.match, Nth: in.nth,
-				Times: in.times, Action: in.action, Exit: 1, Stderr: in.cmd + ": injected failure"})
-			for _, f := range faults {
-				if err := sim.AddFault(root, f); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// A hang is ended by the command deadline; the others get a
-			// deadline no loaded machine reaches, so that only the
-			// injected fault fails.
-			timeout := 10 * time.Second
-			if in.action == sim.ActionHang {
-				timeout = time.Second
-			}
-			e, _ := newEngine(t, root, engine.Config{Retries: 2, RetryDelay: time.Millisecond, DefaultTimeout: timeout})
-			op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{HaltZones: true})
-			st, _ := sim.Load(root)
-			if last := st.Faults[len(st.Faults)-1]; last.Fired == 0 {
-				t.Fatalf("fault did not fire")
-			}
-			simtest.KillHung(root)
-			outcome := expectOutcome(t, e, op, err, root)
-			if bad := simtest.CheckZone(root, outcome, sim.ZoneRunning); len(bad) > 0 {
-				t.Fatalf("inconsistent after %v (op state %v): %s", in, stateOf(op), strings.Join(bad, "; "))
+// TestFaultInjection runs each flavor's fault cases and checks that the
+// host ends consistent: LU, properties and views as captured, the volume
+// wholly at the snapshot or untouched as the operation's state says, the
+// zone as it was, and, after an stmf restart, the LU still there (it was
+// persisted). Each case has its own host and engine, so the cases run in
+// parallel (up to go test's -parallel, GOMAXPROCS by default), and so do
+// the flavors; each flavor has its own tally.
+func TestFaultInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault injection: not in -short")
+	}
+	for _, flavor := range simtest.Flavors() {
+		t.Run(flavor, func(t *testing.T) {
+			t.Parallel()
+			cases := faultCases(t, flavor)
+			var injected, consistent atomic.Int64
+			// Cleanup runs once every case (a parallel subtest) is done.
+			t.Cleanup(func() {
+				simtest.Summary("fault-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()))
+			})
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					injected.Add(1)
+					t.Cleanup(func() {
+						if !t.Failed() {
+							consistent.Add(1)
+						}
+					})
+					runFaultCase(t, flavor, c)
+				})
 			}
 		})
-		injected++
-		if ok {
-			consistent++
+	}
+}
+
+func runFaultCase(t *testing.T, flavor string, c faultCase) {
+	root := faultHost(t, flavor)
+	if c.setup != nil {
+		c.setup(t, root)
+	}
+	for _, f := range c.faults {
+		if err := sim.AddFault(root, f); err != nil {
+			t.Fatal(err)
 		}
 	}
-	simtest.Summary("fault-injection", injected, consistent)
+	e, _ := newEngine(t, root, engine.Config{Retries: 2, RetryDelay: time.Millisecond, DefaultTimeout: c.timeout})
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{HaltZones: true})
+	if len(c.faults) > 0 {
+		st, _ := sim.Load(root)
+		if last := st.Faults[len(st.Faults)-1]; last.Fired == 0 {
+			t.Fatalf("fault did not fire")
+		}
+	}
+	simtest.KillHung(root)
+	outcome, final := expectOutcome(t, e, op, err, root)
+	ended := fmt.Sprint(stateOf(op))
+	if final != op {
+		ended += ", recovered to " + fmt.Sprint(stateOf(final))
+	}
+	if bad := simtest.CheckZone(root, outcome, sim.ZoneRunning); len(bad) > 0 {
+		t.Fatalf("inconsistent after %s (op %s): %s", c.name, ended, strings.Join(bad, "; "))
+	}
+	// What is online now must also be what STMF brings back: an operation
+	// that ended rolled_back or succeeded left every LU persisted.
+	if bad := simtest.CheckRestart(root, outcome, sim.ZoneRunning); len(bad) > 0 {
+		t.Fatalf("inconsistent after %s (op %s): %s", c.name, ended, strings.Join(bad, "; "))
+	}
 }
 
 func stateOf(op *store.Operation) store.OpState {
@@ -167,37 +226,67 @@ func stateOf(op *store.Operation) store.OpState {
 }
 
 // expectOutcome maps the operation's final state to the side the volume
-// must be on. needs_attention is not an end: the fault is cleared and the
-// operation recovered, as an admin would, and its new state decides.
-func expectOutcome(t *testing.T, e *engine.Engine, op *store.Operation, err error, root string) simtest.Outcome {
+// must be on, and returns the operation as it ended. needs_attention is not an end: an operation that leaves the
+// LU online but out of STMF's persistent store must say so (NeedsRepersist
+// and its Attention); then the cause is fixed (faults cleared, the LU no
+// longer busy) and the operation recovered, as an admin would, with
+// --repersist where it asks for it, and its new state decides.
+func expectOutcome(t *testing.T, e *engine.Engine, op *store.Operation, err error, root string) (simtest.Outcome, *store.Operation) {
 	t.Helper()
 	if op == nil {
 		if err == nil {
 			t.Fatal("no operation and no error")
 		}
-		return simtest.Untouched // refused during capture: nothing ran
+		return simtest.Untouched, nil // refused during capture: nothing ran
 	}
 	if op.State == store.OpNeedsAttention {
 		if op.Attention == "" {
 			t.Error("needs_attention without saying what is left")
 		}
+		st, lerr := sim.Load(root)
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		persisted, perr := simtest.Persisted(root, sim.SeedGUID0, seedFile)
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		if st.LU(sim.SeedGUID0) != nil && !persisted && !op.NeedsRepersist {
+			t.Errorf("LU %s is online but not persisted, and the operation does not say so: %s", sim.SeedGUID0, op.Attention)
+		}
+		if op.NeedsRepersist {
+			if !strings.Contains(op.Attention, "--repersist") {
+				t.Errorf("the operation needs the LU re-persisted but its attention does not say so: %s", op.Attention)
+			}
+			if _, rerr := e.Recover(context.Background(), op.ID, engine.RecoverOptions{}, func(engine.Event) {}); !errors.Is(rerr, engine.ErrPrecondition) {
+				t.Errorf("recover without --repersist: %v, want a refusal", rerr)
+			}
+		}
 		if err := sim.ClearFaults(root); err != nil {
 			t.Fatal(err)
 		}
-		op, err = e.Recover(context.Background(), op.ID, engine.RecoverOptions{}, func(engine.Event) {})
+		if err := sim.Update(root, func(s *sim.State) error {
+			for _, lu := range s.LUs {
+				lu.Busy = false
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		op, err = e.Recover(context.Background(), op.ID, engine.RecoverOptions{Repersist: op.NeedsRepersist}, func(engine.Event) {})
 		if err != nil && op == nil {
 			t.Fatalf("recover: %v", err)
 		}
 	}
 	switch op.State {
 	case store.OpSucceeded:
-		return simtest.AtSnapshot
+		return simtest.AtSnapshot, op
 	case store.OpRolledBack:
 		if err == nil {
 			t.Error("rolled_back without an error for the caller")
 		}
-		return simtest.Untouched
+		return simtest.Untouched, op
 	}
 	t.Fatalf("operation ended %s: %s / %s", op.State, op.Error, op.Attention)
-	return 0
+	return 0, op
 }

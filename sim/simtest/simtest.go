@@ -1,6 +1,7 @@
-// Package simtest gives tests a seeded simulated Solaris host whose commands
-// run as real processes (the volctl-sim binary behind ROOT/usr/sbin
-// symlinks), and checks a host against the seed's identity after a rollback.
+// Package simtest gives tests a seeded simulated host (Oracle Solaris 11.4
+// by default, or another sim flavor) whose commands run as real processes
+// (the volctl-sim binary behind ROOT/usr/sbin symlinks), and checks a host
+// against the seed's identity after a rollback.
 package simtest
 
 import (
@@ -83,6 +84,27 @@ func HostFlavor(t testing.TB, flavor string) string {
 	t.Cleanup(func() { KillHung(root) })
 	return root
 }
+
+// Flavors are the platforms every engine, fault, crash and CLI suite runs
+// against: the Solaris family, default first (platform-matrix.md §4: a test
+// that passes only on the flavor with the richest tools proves nothing
+// about the others). sim.FlavorOpenZFS is the Linux backend's and is left
+// to its own tests.
+func Flavors() []string { return []string{sim.FlavorSolaris, sim.FlavorIllumos} }
+
+// ForFlavors runs fn as one subtest per flavor of Flavors, named by the
+// flavor.
+func ForFlavors(t *testing.T, fn func(t *testing.T, flavor string)) {
+	t.Helper()
+	for _, f := range Flavors() {
+		t.Run(f, func(t *testing.T) { fn(t, f) })
+	}
+}
+
+// KernelZones reports whether a flavor has kernel zones (brand solaris-kz,
+// zoneadm list -s): Oracle Solaris 11.4 only (platform-matrix.md §3), so
+// only its seed has kz1.
+func KernelZones(flavor string) bool { return flavor == "" || flavor == sim.FlavorSolaris }
 
 // KillHung kills every simulated command still running for root (those a
 // "hang" fault left sleeping): they run in their own process groups, so
@@ -198,6 +220,32 @@ func CheckZone(root string, want Outcome, zoneState string) []string {
 	// The other volume must never be touched.
 	if lu1 := st.LU(sim.SeedGUID1); lu1 == nil || lu1.State != "Online" {
 		bad = append(bad, "LU "+sim.SeedGUID1+" of pool/idisk1 was disturbed")
+	}
+	return bad
+}
+
+// Persisted reports whether STMF's persistent store (the SMF provider
+// data) names the LU with that GUID with its file, so that it comes back
+// after an stmf restart or a reboot.
+func Persisted(root, guid, file string) (bool, error) {
+	st, err := sim.Load(root)
+	if err != nil {
+		return false, err
+	}
+	return st.ProviderData[strings.ToLower(guid)] == file, nil
+}
+
+// CheckRestart restarts STMF on the host (sim.RestartSTMF: only persisted
+// LUs come back, views and zones stay) and then runs CheckZone: an LU that
+// is online but not persisted shows up as missing. The problems found are
+// prefixed "after an stmf restart".
+func CheckRestart(root string, want Outcome, zoneState string) []string {
+	if err := sim.RestartSTMF(root); err != nil {
+		return []string{"stmf restart: " + err.Error()}
+	}
+	bad := CheckZone(root, want, zoneState)
+	for i := range bad {
+		bad[i] = "after an stmf restart: " + bad[i]
 	}
 	return bad
 }
