@@ -7,6 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +41,12 @@ type Config struct {
 	RetryDelay Duration `toml:"retry_delay"`
 	// MaxOutput caps what is kept of each command's stdout and stderr.
 	MaxOutput int `toml:"max_output"`
+	// MaxConnections bounds the API connections open at once, over all
+	// listeners; MaxConnectionsPerPeer those of one peer (a uid on the unix
+	// socket, an address over TCP). Past them a connection is closed at
+	// accept. 0 means the default.
+	MaxConnections        int `toml:"max_connections"`
+	MaxConnectionsPerPeer int `toml:"max_connections_per_peer"`
 	// ZoneShutdownTimeout bounds a zone's clean shutdown before --halt-zones
 	// halts it.
 	ZoneShutdownTimeout Duration `toml:"zone_shutdown_timeout"`
@@ -120,39 +130,74 @@ func Default() Config {
 			Zonecfg: "/usr/sbin/zonecfg", Tgtadm: "/usr/sbin/tgtadm"},
 		Timeouts: Timeouts{Default: Duration{2 * time.Minute},
 			PerCmd: map[string]Duration{"zoneadm": {10 * time.Minute}}},
-		Retries:             3,
-		RetryDelay:          Duration{time.Second},
-		MaxOutput:           1 << 20,
-		ZoneShutdownTimeout: Duration{3 * time.Minute},
-		Roles:               Roles{OperatorUIDs: []int{0}},
+		Retries:               3,
+		RetryDelay:            Duration{time.Second},
+		MaxOutput:             1 << 20,
+		MaxConnections:        256,
+		MaxConnectionsPerPeer: 32,
+		ZoneShutdownTimeout:   Duration{3 * time.Minute},
+		Roles:                 Roles{OperatorUIDs: []int{0}},
 	}
 }
 
-// Load reads path over the defaults. Unknown keys are an error: a typo in a
-// command path must not fall back silently to a default.
+// Load reads path over the defaults (Decode) and validates the values.
 func Load(path string) (Config, error) {
+	c, err := Decode(path)
+	if err != nil {
+		return c, err
+	}
+	return c, inFile(path, c.Validate())
+}
+
+// Decode reads path over the defaults without validating the values. Keys
+// are exact: an unknown key, or one that differs from a known key only in
+// case, is an error (a typo in a command path must not fall back silently
+// to a default). One error per key, joined.
+func Decode(path string) (Config, error) {
 	c := Default()
 	if path == "" {
-		return c, c.Validate()
+		return c, nil
 	}
 	md, err := toml.DecodeFile(path, &c)
 	if err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		var keys []string
-		for _, k := range und {
-			keys = append(keys, k.String())
-		}
-		return c, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
-	}
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("config %s: %w", path, err)
-	}
-	return c, nil
+	return c, inFile(path, errors.Join(checkKeys(md)...))
 }
 
-// Validate checks the values.
+// Check validates the values (Validate) and checks them against this host
+// (CheckHost), as volctld does at start and -check-config does alone; path
+// is the file they were read from ("" for none). One error per problem.
+func (c Config) Check(path string) error {
+	return inFile(path, errors.Join(c.Validate(), c.CheckHost()))
+}
+
+// inFile prefixes each of the (joined) errors with the file they are about,
+// so that each stays one self-contained line.
+func inFile(path string, err error) error {
+	if err == nil || path == "" {
+		return err
+	}
+	var errs []error
+	for _, e := range flatten(err) {
+		errs = append(errs, fmt.Errorf("config %s: %w", path, e))
+	}
+	return errors.Join(errs...)
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var errs []error
+		for _, e := range j.Unwrap() {
+			errs = append(errs, flatten(e)...)
+		}
+		return errs
+	}
+	return []error{err}
+}
+
+// Validate checks the values, without looking at the host (CheckHost
+// does). One error per problem, joined.
 func (c Config) Validate() error {
 	var errs []error
 	switch c.Platform {
@@ -160,10 +205,16 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("platform %q: want \"solaris\" or \"linux-tgt\"", c.Platform))
 	}
-	for name, p := range map[string]string{"zfs": c.Commands.Zfs, "zpool": c.Commands.Zpool, "stmfadm": c.Commands.Stmfadm,
-		"zoneadm": c.Commands.Zoneadm, "zonecfg": c.Commands.Zonecfg, "tgtadm": c.Commands.Tgtadm} {
-		if p != "" && !filepath.IsAbs(p) {
-			errs = append(errs, fmt.Errorf("commands.%s %q is not an absolute path", name, p))
+	needed := map[string]bool{}
+	for _, cmd := range c.platformCommands() {
+		needed[cmd.name] = true
+	}
+	for _, cmd := range c.allCommands() {
+		switch {
+		case cmd.path == "" && needed[cmd.name]:
+			errs = append(errs, fmt.Errorf("commands.%s is empty: platform %s runs it", cmd.name, c.Platform))
+		case cmd.path != "" && !filepath.IsAbs(cmd.path):
+			errs = append(errs, fmt.Errorf("commands.%s %q is not an absolute path", cmd.name, cmd.path))
 		}
 	}
 	if c.Socket == "" || !filepath.IsAbs(c.Socket) {
@@ -171,6 +222,9 @@ func (c Config) Validate() error {
 	}
 	if c.DB == "" || !filepath.IsAbs(c.DB) {
 		errs = append(errs, fmt.Errorf("db %q is not an absolute path", c.DB))
+	}
+	if c.Socket != "" && filepath.Clean(c.Socket) == filepath.Clean(c.DB) {
+		errs = append(errs, fmt.Errorf("socket %q is the journal (db): they must be different files", c.Socket))
 	}
 	if _, err := c.Mode(); err != nil {
 		errs = append(errs, err)
@@ -181,16 +235,52 @@ func (c Config) Validate() error {
 	if c.Retries < 0 {
 		errs = append(errs, fmt.Errorf("retries %d is negative", c.Retries))
 	}
+	if c.MaxConnections < 0 || c.MaxConnectionsPerPeer < 0 {
+		errs = append(errs, fmt.Errorf("max_connections %d / max_connections_per_peer %d: negative", c.MaxConnections, c.MaxConnectionsPerPeer))
+	}
+	if c.MaxOutput < 0 {
+		errs = append(errs, fmt.Errorf("max_output %d is negative", c.MaxOutput))
+	}
+	for _, d := range []struct {
+		key string
+		d   Duration
+	}{{"timeouts.default", c.Timeouts.Default}, {"retry_delay", c.RetryDelay}, {"zone_shutdown_timeout", c.ZoneShutdownTimeout}} {
+		if d.d.Duration < 0 {
+			errs = append(errs, fmt.Errorf("%s %s is negative", d.key, d.d))
+		}
+	}
+	names := c.commandBaseNames()
+	var perCmd []string
+	for name := range c.Timeouts.PerCmd {
+		perCmd = append(perCmd, name)
+	}
+	sort.Strings(perCmd)
+	for _, name := range perCmd {
+		if d := c.Timeouts.PerCmd[name]; d.Duration < 0 {
+			errs = append(errs, fmt.Errorf("timeouts.command.%s %s is negative", name, d))
+		}
+		if !slices.Contains(names, name) {
+			errs = append(errs, fmt.Errorf("timeouts.command.%s: no command in [commands] has that base name (want one of %s)",
+				name, strings.Join(names, ", ")))
+		}
+	}
 	return errors.Join(errs...)
 }
 
-// Mode parses SocketMode.
+// modeRE is a strict octal permission mode: three octal digits, optionally
+// after a 0 ("600", "0600").
+var modeRE = regexp.MustCompile(`^0?[0-7]{3}$`)
+
+// Mode parses SocketMode: strictly octal permission bits, nothing else.
 func (c Config) Mode() (uint32, error) {
-	var m uint32
-	if _, err := fmt.Sscanf(c.SocketMode, "%o", &m); err != nil || m > 0o777 {
+	if !modeRE.MatchString(c.SocketMode) {
 		return 0, fmt.Errorf("socket_mode %q is not an octal mode like 0600", c.SocketMode)
 	}
-	return m, nil
+	m, err := strconv.ParseUint(c.SocketMode, 8, 32)
+	if err != nil {
+		return 0, fmt.Errorf("socket_mode %q is not an octal mode like 0600", c.SocketMode)
+	}
+	return uint32(m), nil
 }
 
 // CommandTimeouts returns the per-command map for the engine.
