@@ -11,11 +11,20 @@
 //	    <id>      -> Operation as JSON; id is a uint64 big-endian so cursors walk in order
 //	  requests/
 //	    <request id> -> uint64 big-endian operation id (idempotency)
+//	  active/
+//	    <id>      -> empty: the operations that are not terminal (resumed at start)
 //	  audit/
-//	    <seq>     -> AuditRecord as JSON; seq is a uint64 big-endian
+//	    <seq>     -> AuditRecord as JSON; seq is a uint64 big-endian; text
+//	                 fields capped and escaped (SafeText, MaxAuditText)
 //
 // Every write is one bbolt Update, which fsyncs before it returns: a journal
 // entry written before a platform command is on disk when the command starts.
+//
+// bbolt trusts its file: a damaged page makes it panic or read outside its
+// mapping. Open therefore checks an existing file before using it and refuses
+// a damaged one, or an empty one, with ErrCorrupt; every later transaction
+// runs under protect, so a page or record damaged while the daemon runs fails
+// the call that meets it (ErrCorrupt) instead of the daemon.
 package store
 
 import (
@@ -23,10 +32,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
+	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -56,20 +67,59 @@ type DB struct {
 	path string
 }
 
+// OpenOptions tune OpenWith.
+type OpenOptions struct {
+	// Timeout is how long to wait for another process to let go of the
+	// file, so that a second daemon on the same journal fails fast.
+	Timeout time.Duration
+	// NewJournal lets an empty (zero-length) file become a new journal
+	// (volctld -new-journal). Without it an empty file is refused with
+	// ErrCorrupt: volctld never leaves its journal empty, so an empty file
+	// was truncated or replaced, and starting afresh would forget every
+	// operation that was in progress. It never lets a non-empty file be
+	// overwritten.
+	NewJournal bool
+}
+
 // Open opens (creating if needed) the journal at path and brings its schema up
 // to date. It gives up after timeout when another process holds the file, so a
-// second daemon on the same database fails fast.
+// second daemon on the same database fails fast. An existing file is checked
+// first and refused with ErrCorrupt when it is damaged or empty (see
+// OpenWith).
 func Open(path string, timeout time.Duration) (*DB, error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("open journal %s: %w", path, ErrInUse)
-		}
+	return OpenWith(path, OpenOptions{Timeout: timeout})
+}
+
+// OpenWith is Open with options. A file that does not exist is created. An
+// existing file must pass checkFile (its pages can be read and bbolt's
+// consistency check finds nothing) or it is refused with a *CorruptError
+// that says what to do; an empty file is refused unless o.NewJournal.
+func OpenWith(path string, o OpenOptions) (*DB, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// A new journal: bbolt creates it.
+	case err != nil:
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	case fi.Size() == 0:
+		if !o.NewJournal {
+			return nil, corruptAt(path, adviceEmpty, nil, "the file is empty (0 bytes)")
+		}
+	default:
+		if err := checkFile(path, o.Timeout); err != nil {
+			return nil, err
+		}
+	}
+	b, err := openBolt(path, &bolt.Options{Timeout: o.Timeout})
+	if err != nil {
+		return nil, err
 	}
 	db := &DB{bolt: b, path: path}
-	if err := db.migrate(); err != nil {
+	if err := protect(path, adviceOpen, "migrate", db.migrate); err != nil {
 		_ = b.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	return db, nil
@@ -84,7 +134,7 @@ func (db *DB) Path() string { return db.path }
 // Version returns the schema version stored in the file.
 func (db *DB) Version() (uint64, error) {
 	var v uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view("reading the schema version", func(tx *bolt.Tx) error {
 		v = versionTx(tx)
 		return nil
 	})
@@ -101,11 +151,15 @@ func u64(v uint64) []byte {
 // operation carries a request ID that was seen before, nothing is written and
 // the earlier operation is returned with created=false.
 func (db *DB) CreateOperation(op *Operation) (existing *Operation, created bool, err error) {
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.update("creating an operation", func(tx *bolt.Tx) error {
 		root := tx.Bucket(bucketRoot)
 		if op.RequestID != "" {
 			if idb := root.Bucket(bucketRequests).Get([]byte(op.RequestID)); idb != nil {
-				prev, err := getOperationTx(tx, binary.BigEndian.Uint64(idb))
+				id, err := db.idOf(idb, "request "+op.RequestID)
+				if err != nil {
+					return err
+				}
+				prev, err := db.getOperationTx(tx, id)
 				if err != nil {
 					return err
 				}
@@ -144,7 +198,7 @@ func (db *DB) PutOperation(op *Operation) error {
 	if op.ID == 0 {
 		return errors.New("put operation: no id")
 	}
-	if err := db.bolt.Update(func(tx *bolt.Tx) error { return putOperationTx(tx, op) }); err != nil {
+	if err := db.update(fmt.Sprintf("writing operation %d", op.ID), func(tx *bolt.Tx) error { return putOperationTx(tx, op) }); err != nil {
 		return fmt.Errorf("put operation %d: %w", op.ID, err)
 	}
 	return nil
@@ -171,25 +225,39 @@ func setActiveTx(tx *bolt.Tx, op *Operation) error {
 	return active.Put(u64(op.ID), nil)
 }
 
-func getOperationTx(tx *bolt.Tx, id uint64) (*Operation, error) {
+func (db *DB) getOperationTx(tx *bolt.Tx, id uint64) (*Operation, error) {
 	v := tx.Bucket(bucketRoot).Bucket(bucketOps).Get(u64(id))
 	if v == nil {
 		return nil, fmt.Errorf("operation %d: %w", id, ErrNotFound)
 	}
+	return db.decodeOperation(id, v)
+}
+
+// decodeOperation decodes a stored operation; a record that does not decode
+// is damaged. json.Unmarshal copies out of the mmap'd page, so the operation
+// outlives the tx.
+func (db *DB) decodeOperation(id uint64, v []byte) (*Operation, error) {
 	var op Operation
-	// json.Unmarshal copies out of the mmap'd page, so op outlives the tx.
 	if err := json.Unmarshal(v, &op); err != nil {
-		return nil, fmt.Errorf("operation %d: decode: %w", id, err)
+		return nil, db.corrupt(err, "operation %d: decode: %v", id, err)
 	}
 	return &op, nil
+}
+
+// idOf decodes a stored operation id (an index entry).
+func (db *DB) idOf(b []byte, what string) (uint64, error) {
+	if len(b) != 8 {
+		return 0, db.corrupt(nil, "%s: operation id is %d bytes, not 8", what, len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
 }
 
 // GetOperation reads one operation.
 func (db *DB) GetOperation(id uint64) (*Operation, error) {
 	var op *Operation
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(fmt.Sprintf("reading operation %d", id), func(tx *bolt.Tx) error {
 		var err error
-		op, err = getOperationTx(tx, id)
+		op, err = db.getOperationTx(tx, id)
 		return err
 	})
 	return op, err
@@ -199,23 +267,30 @@ func (db *DB) GetOperation(id uint64) (*Operation, error) {
 // all), newest first.
 func (db *DB) ListOperations(limit int, keep func(*Operation) bool) ([]*Operation, error) {
 	var out []*Operation
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view("listing operations", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRoot).Bucket(bucketOps).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			if limit > 0 && len(out) >= limit {
 				break
 			}
-			var op Operation
-			if err := json.Unmarshal(v, &op); err != nil {
-				return fmt.Errorf("operation %d: decode: %w", binary.BigEndian.Uint64(k), err)
+			id, err := db.idOf(k, "operations")
+			if err != nil {
+				return err
 			}
-			if keep == nil || keep(&op) {
-				out = append(out, &op)
+			op, err := db.decodeOperation(id, v)
+			if err != nil {
+				return err
+			}
+			if keep == nil || keep(op) {
+				out = append(out, op)
 			}
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Unfinished returns every operation that is not terminal, oldest first: the
@@ -223,10 +298,14 @@ func (db *DB) ListOperations(limit int, keep func(*Operation) bool) ([]*Operatio
 // history.
 func (db *DB) Unfinished() ([]*Operation, error) {
 	var ops []*Operation
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view("listing unfinished operations", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRoot).Bucket(bucketActive).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			op, err := getOperationTx(tx, binary.BigEndian.Uint64(k))
+			id, err := db.idOf(k, "active index")
+			if err != nil {
+				return err
+			}
+			op, err := db.getOperationTx(tx, id)
 			if err != nil {
 				return err
 			}
@@ -251,9 +330,12 @@ type AuditRecord struct {
 	Detail    string    `json:"detail,omitempty"`
 }
 
-// AppendAudit appends a record and assigns its sequence number.
+// AppendAudit appends a record and assigns its sequence number. Its text is
+// stored as SafeText: valid UTF-8, escaped, each field capped (MaxAuditText,
+// MaxAuditDetail) with a marker where it was cut.
 func (db *DB) AppendAudit(rec AuditRecord) (uint64, error) {
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	rec = safeRecord(rec)
+	err := db.update("appending an audit record", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRoot).Bucket(bucketAudit)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -275,22 +357,42 @@ func (db *DB) AppendAudit(rec AuditRecord) (uint64, error) {
 // ListAudit returns audit records with seq > after, oldest first, at most
 // limit (0: all).
 func (db *DB) ListAudit(after uint64, limit int) ([]AuditRecord, error) {
-	var out []AuditRecord
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	recs, _, err := db.ListAuditPage(after, limit, 0)
+	return recs, err
+}
+
+// ListAuditPage returns audit records with seq > after, oldest first: at
+// most limit records (0: no limit) and, after the first, no more than
+// maxBytes of stored records (0: no limit), so that one page fits in a reply.
+// more reports that records were left for the next page (ask again with after
+// set to the last seq). Records come back as SafeText, also those an older
+// volctld stored whole.
+func (db *DB) ListAuditPage(after uint64, limit, maxBytes int) (recs []AuditRecord, more bool, err error) {
+	if after == math.MaxUint64 { // no seq is larger; after+1 would wrap to 0
+		return nil, false, nil
+	}
+	size := 0
+	err = db.view("listing the audit trail", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRoot).Bucket(bucketAudit).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
-			if limit > 0 && len(out) >= limit {
+			if limit > 0 && len(recs) >= limit || maxBytes > 0 && len(recs) > 0 && size+len(v) > maxBytes {
+				more = true
 				break
 			}
 			var r AuditRecord
 			if err := json.Unmarshal(v, &r); err != nil {
-				return err
+				seq, _ := db.idOf(k, "audit")
+				return db.corrupt(err, "audit record %d: decode: %v", seq, err)
 			}
-			out = append(out, r)
+			size += len(v)
+			recs = append(recs, safeRecord(r))
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, false, err
+	}
+	return recs, more, nil
 }
 
 func versionTx(tx *bolt.Tx) uint64 {
@@ -313,13 +415,16 @@ func versionTx(tx *bolt.Tx) uint64 {
 // when the id was never seen.
 func (db *DB) OperationByRequest(reqID string) (*Operation, error) {
 	var op *Operation
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view("looking up a request id", func(tx *bolt.Tx) error {
 		idb := tx.Bucket(bucketRoot).Bucket(bucketRequests).Get([]byte(reqID))
 		if idb == nil {
 			return nil
 		}
-		var err error
-		op, err = getOperationTx(tx, binary.BigEndian.Uint64(idb))
+		id, err := db.idOf(idb, "request "+reqID)
+		if err != nil {
+			return err
+		}
+		op, err = db.getOperationTx(tx, id)
 		return err
 	})
 	return op, err

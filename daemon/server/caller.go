@@ -7,11 +7,17 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/volctl/volctl/daemon/auth"
+	"github.com/volctl/volctl/store"
 )
 
 // Caller names who is calling, for the journal: the identity the guard
-// established, else the peer's address.
+// established, else the peer's address. It is journaled with the operation,
+// so it is SafeText: a certificate subject may hold any bytes.
 func Caller(ctx context.Context) string {
+	return store.SafeText(caller(ctx), store.MaxAuditText)
+}
+
+func caller(ctx context.Context) string {
 	if id, role, ok := identityFrom(ctx); ok {
 		return fmt.Sprintf("%s (%s)", id, role)
 	}

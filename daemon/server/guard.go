@@ -11,17 +11,25 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/volctl/volctl/daemon/auth"
 	"github.com/volctl/volctl/store"
 )
 
 // Guard authorises every call and writes the audit trail: denied calls, and
-// every call that may change something, with its result.
+// every call that may change something, with its result. Denied calls are
+// limited per caller (deniedBurst a deniedWindow, then counted); every
+// record's text is capped and escaped by the store (store.SafeText). An
+// admitted request whose strings are not valid UTF-8 is refused here with
+// InvalidArgument (checkUTF8; see Codec).
 type Guard struct {
 	Policy auth.Policy
 	DB     *store.DB
 	Log    hclog.Logger
+
+	denials denials
+	now     func() time.Time // tests; nil is time.Now
 }
 
 type ctxKey int
@@ -90,14 +98,14 @@ func (g *Guard) admit(ctx context.Context, method string, req any) (context.Cont
 		if need == auth.None {
 			return ctx, nil
 		}
-		g.audit(store.AuditRecord{Who: "unidentified", Method: method, Target: target(req), Result: codes.Unauthenticated.String()})
+		g.denied("unidentified", store.AuditRecord{Who: "unidentified", Method: method, Target: target(req),
+			Result: codes.Unauthenticated.String()})
 		return nil, status.Errorf(codes.Unauthenticated, "volctld cannot tell who is calling: %v", err)
 	}
 	role := g.Policy.Role(id)
 	if role < need {
-		g.audit(store.AuditRecord{Who: id.String(), Role: role.String(), Method: method, Target: target(req),
+		g.denied(id.String(), store.AuditRecord{Who: id.String(), Role: role.String(), Method: method, Target: target(req),
 			Result: codes.PermissionDenied.String()})
-		g.Log.Warn("call denied", "who", id.String(), "role", role, "method", method, "needs", need)
 		return nil, status.Errorf(codes.PermissionDenied, "%s has role %s; %s needs %s", id, role, trimMethod(method), need)
 	}
 	ctx = context.WithValue(ctx, keyIdentity, callerInfo{id, role})
@@ -150,6 +158,11 @@ func (g *Guard) Unary() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkUTF8(req); err != nil {
+			err = toStatus(err)
+			g.done(ctx, info.FullMethod, req, err)
+			return nil, err
+		}
 		resp, err := handler(ctx, req)
 		g.done(ctx, info.FullMethod, req, err)
 		return resp, err
@@ -158,12 +171,21 @@ func (g *Guard) Unary() grpc.UnaryServerInterceptor {
 
 // Stream is the stream interceptor. The request of a server stream is its
 // first message: the wrapper authorises when the handler reads it.
+//
+// An audited stream (a rollback, a recovery) is recorded when the handler
+// returns, that is when the operation is decided, not when the client has
+// read it all: its messages go out from a goroutine of their own (sender),
+// so a client that reads slowly, or not at all, holds up neither the
+// handler nor the audit record. The interceptor returns once they are sent.
 func (g *Guard) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		w := &guardedStream{ServerStream: ss, g: g, method: info.FullMethod, ctx: ss.Context()}
 		err := handler(srv, w)
 		if w.admitted {
 			g.done(w.ctx, info.FullMethod, w.req, err)
+		}
+		if serr := w.drain(); err == nil {
+			err = serr
 		}
 		return err
 	}
@@ -176,6 +198,7 @@ type guardedStream struct {
 	ctx      context.Context
 	req      any
 	admitted bool
+	out      *sender // audited streams, once admitted
 }
 
 func (s *guardedStream) Context() context.Context { return s.ctx }
@@ -187,10 +210,102 @@ func (s *guardedStream) RecvMsg(m any) error {
 	if s.admitted {
 		return nil
 	}
-	ctx, err := s.g.admit(s.ServerStream.Context(), s.method, m)
-	if err != nil {
+	if _, err := s.admit(m); err != nil {
 		return err
 	}
-	s.ctx, s.req, s.admitted = ctx, m, true
+	if err := checkUTF8(m); err != nil {
+		return toStatus(err)
+	}
 	return nil
+}
+
+// admit authorises the stream on its first message.
+func (s *guardedStream) admit(m any) (context.Context, error) {
+	ctx, err := s.g.admit(s.ServerStream.Context(), s.method, m)
+	if err != nil {
+		return nil, err
+	}
+	s.ctx, s.req, s.admitted = ctx, m, true
+	if noteFrom(ctx) != nil {
+		s.out = newSender(s.ServerStream)
+	}
+	return ctx, nil
+}
+
+func (s *guardedStream) SendMsg(m any) error {
+	if s.out == nil {
+		return s.ServerStream.SendMsg(m)
+	}
+	return s.out.send(m)
+}
+
+// drain waits until the queued messages are sent and returns the first
+// error sending them.
+func (s *guardedStream) drain() error {
+	if s.out == nil {
+		return nil
+	}
+	return s.out.close()
+}
+
+// senderQueue bounds the messages an audited stream queues for a slow
+// client: a rollback sends a plan, an event per step and command, and the
+// result, far fewer. Past it, SendMsg waits as it would without the queue.
+const senderQueue = 1024
+
+// sender sends a stream's messages from a goroutine of its own. Each is
+// cloned when queued, so the handler may go on with what it sent.
+type sender struct {
+	ss   grpc.ServerStream
+	q    chan any
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+func newSender(ss grpc.ServerStream) *sender {
+	s := &sender{ss: ss, q: make(chan any, senderQueue), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+func (s *sender) run() {
+	defer close(s.done)
+	for m := range s.q {
+		if s.failed() != nil {
+			continue // drop what is left: the client is gone
+		}
+		if err := s.ss.SendMsg(m); err != nil {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *sender) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *sender) send(m any) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	if pm, ok := m.(proto.Message); ok {
+		m = proto.Clone(pm)
+	}
+	select {
+	case s.q <- m:
+		return nil
+	case <-s.ss.Context().Done():
+		return s.ss.Context().Err()
+	}
+}
+
+func (s *sender) close() error {
+	close(s.q)
+	<-s.done
+	return s.failed()
 }

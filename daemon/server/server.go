@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/volctl/volctl/daemon/engine"
@@ -80,6 +81,9 @@ func (s *Server) ListVolumes(ctx context.Context, _ *v1.ListVolumesRequest) (*v1
 
 // GetVolume implements VolumeService.
 func (s *Server) GetVolume(ctx context.Context, req *v1.GetVolumeRequest) (*v1.GetVolumeResponse, error) {
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, toStatus(err)
+	}
 	v, err := s.eng.GetVolume(ctx, req.GetName())
 	if err != nil {
 		return nil, toStatus(err)
@@ -89,6 +93,9 @@ func (s *Server) GetVolume(ctx context.Context, req *v1.GetVolumeRequest) (*v1.G
 
 // CreateSnapshot implements SnapshotService.
 func (s *Server) CreateSnapshot(ctx context.Context, req *v1.CreateSnapshotRequest) (*v1.CreateSnapshotResponse, error) {
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, toStatus(err)
+	}
 	snap, err := s.eng.CreateSnapshot(ctx, req.GetName())
 	if err != nil {
 		return nil, toStatus(err)
@@ -98,6 +105,9 @@ func (s *Server) CreateSnapshot(ctx context.Context, req *v1.CreateSnapshotReque
 
 // ListSnapshots implements SnapshotService.
 func (s *Server) ListSnapshots(ctx context.Context, req *v1.ListSnapshotsRequest) (*v1.ListSnapshotsResponse, error) {
+	if err := checkName("volume", req.GetVolume()); err != nil {
+		return nil, toStatus(err)
+	}
 	snaps, err := s.eng.Snapshots(ctx, req.GetVolume())
 	if err != nil {
 		return nil, toStatus(err)
@@ -111,6 +121,9 @@ func (s *Server) ListSnapshots(ctx context.Context, req *v1.ListSnapshotsRequest
 
 // DestroySnapshot implements SnapshotService.
 func (s *Server) DestroySnapshot(ctx context.Context, req *v1.DestroySnapshotRequest) (*v1.DestroySnapshotResponse, error) {
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, toStatus(err)
+	}
 	if err := s.eng.DestroySnapshot(ctx, req.GetName()); err != nil {
 		return nil, toStatus(err)
 	}
@@ -123,6 +136,9 @@ func request(snapshot string, o *v1.RollbackOptions) engine.Request {
 
 // PlanRollback implements RollbackService.
 func (s *Server) PlanRollback(ctx context.Context, req *v1.PlanRollbackRequest) (*v1.PlanRollbackResponse, error) {
+	if err := checkName("snapshot", req.GetSnapshot()); err != nil {
+		return nil, toStatus(err)
+	}
 	op, err := s.eng.Plan(ctx, request(req.GetSnapshot(), req.GetOptions()))
 	if err != nil {
 		return nil, toStatus(err)
@@ -132,6 +148,12 @@ func (s *Server) PlanRollback(ctx context.Context, req *v1.PlanRollbackRequest) 
 
 // Rollback implements RollbackService.
 func (s *Server) Rollback(req *v1.RollbackRequest, stream grpc.ServerStreamingServer[v1.RollbackResponse]) error {
+	if err := checkName("snapshot", req.GetSnapshot()); err != nil {
+		return toStatus(err)
+	}
+	if err := checkRequestID(req.GetRequestId()); err != nil {
+		return toStatus(err)
+	}
 	r := request(req.GetSnapshot(), req.GetOptions())
 	r.RequestID, r.Wait = req.GetRequestId(), req.GetWait()
 	r.RequestedBy = Caller(stream.Context())
@@ -187,6 +209,9 @@ func (s *Server) noteOperation(ctx context.Context, op *store.Operation) {
 
 // ListOperations implements OperationService.
 func (s *Server) ListOperations(_ context.Context, req *v1.ListOperationsRequest) (*v1.ListOperationsResponse, error) {
+	if err := checkName("volume", req.GetVolume()); err != nil {
+		return nil, toStatus(err)
+	}
 	limit := int(req.GetLimit())
 	if limit <= 0 {
 		limit = 100
@@ -231,20 +256,35 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 	return toStatus(err)
 }
 
+// maxAuditReply bounds a ListAudit reply, in encoded bytes: a client
+// refuses a message over 4 MiB (grpc-go's default), and a reply that big
+// would make `volctl audit` fail for good. A reply stops before the record
+// that would pass it (it always holds one: a record is at most about
+// 70 KB, see store.MaxAuditDetail); the caller asks again with after set to
+// the last seq it got.
+const maxAuditReply = 3 << 20
+
 // ListAudit implements AuditService.
 func (s *Server) ListAudit(_ context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
 	limit := int(req.GetLimit())
 	if limit <= 0 {
 		limit = 1000
 	}
-	recs, err := s.db.ListAudit(req.GetAfter(), limit)
+	recs, _, err := s.db.ListAuditPage(req.GetAfter(), limit, maxAuditReply)
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	resp := &v1.ListAuditResponse{}
+	size := 0
 	for _, r := range recs {
-		resp.Records = append(resp.Records, &v1.AuditRecord{Seq: r.Seq, Time: ts(r.Time), Who: r.Who, Role: r.Role,
-			Method: r.Method, Target: r.Target, Allowed: r.Allowed, Result: r.Result, OperationId: r.Operation, Detail: r.Detail})
+		pr := &v1.AuditRecord{Seq: r.Seq, Time: ts(r.Time), Who: r.Who, Role: r.Role,
+			Method: r.Method, Target: r.Target, Allowed: r.Allowed, Result: r.Result, OperationId: r.Operation, Detail: r.Detail}
+		n := proto.Size(pr) + 8 // the field's tag and length
+		if len(resp.Records) > 0 && size+n > maxAuditReply {
+			break
+		}
+		size += n
+		resp.Records = append(resp.Records, pr)
 	}
 	return resp, nil
 }

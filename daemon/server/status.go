@@ -25,6 +25,8 @@ func toStatus(err error) error {
 	switch {
 	case errors.Is(err, engine.ErrInvalid):
 		code = codes.InvalidArgument
+	case errors.Is(err, store.ErrCorrupt):
+		code = codes.DataLoss
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		code = codes.NotFound
 	case errors.Is(err, engine.ErrPrecondition):
