@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +28,7 @@ import (
 
 	"github.com/volctl/volctl/daemon/auth"
 	"github.com/volctl/volctl/daemon/config"
+	"github.com/volctl/volctl/daemon/connlimit"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/linuxtgt"
 	"github.com/volctl/volctl/daemon/metrics"
@@ -54,6 +58,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log as JSON")
 	version := fs.Bool("version", false, "print the version and exit")
+	newJournal := fs.Bool("new-journal", false,
+		"take an empty (0-byte) journal file as a new journal; a journal with data in it is never overwritten")
+	checkConfig := fs.Bool("check-config", false,
+		"check the configuration and this host (keys, values, command paths, socket directory) and exit: 0 if ok, 1 with each problem on its own line")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -65,21 +73,34 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "volctld: -log-level %q: want trace, debug, info, warn or error\n", *level)
 		return 2
 	}
+	cfg, err := config.Decode(*cfgPath)
+	if err == nil {
+		if *socket != "" {
+			cfg.Socket = *socket
+		}
+		if *db != "" {
+			cfg.DB = *db
+		}
+		err = cfg.Check(*cfgPath)
+	}
+	if *checkConfig {
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "configuration ok")
+		return 0
+	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "volctld", Level: hclog.LevelFromString(*level), JSONFormat: *logJSON, Output: stderr})
-	cfg, err := config.Load(*cfgPath)
 	if err != nil {
-		log.Error("bad configuration", "error", err)
+		for _, problem := range strings.Split(err.Error(), "\n") {
+			log.Error("bad configuration", "problem", problem)
+		}
 		return 2
-	}
-	if *socket != "" {
-		cfg.Socket = *socket
-	}
-	if *db != "" {
-		cfg.DB = *db
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := Run(ctx, cfg, log); err != nil {
+	if err := RunWith(ctx, cfg, log, Options{NewJournal: *newJournal}); err != nil {
 		log.Error("volctld stopped", "error", err)
 		return 1
 	}
@@ -102,9 +123,30 @@ func NewBackend(cfg config.Config) (engine.Backend, error) {
 	}
 }
 
+// Options are what volctld's flags choose beyond the configuration.
+type Options struct {
+	// NewJournal takes an empty (0-byte) journal file as new.
+	NewJournal bool
+}
+
+// fdReserve is how many file descriptors the connection limit keeps for
+// everything else: a rollback's commands (three pipes and a process each),
+// the journal, the listeners.
+const fdReserve = 256
+
+// maxRequest bounds one request message: every request is a few names and
+// flags, so this leaves room for all of them while a 4 MiB name is refused
+// before anything is decoded.
+const maxRequest = 256 << 10
+
 // Run serves until ctx ends, then shuts down gracefully: running operations
 // stop at their next step boundary (they resume at the next start).
 func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
+	return RunWith(ctx, cfg, log, Options{})
+}
+
+// RunWith is Run with the flags' options.
+func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Options) error {
 	grpclog.SetLoggerV2(grpclog.NewLoggerV2(
 		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
 		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
@@ -116,7 +158,7 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 	if err := os.MkdirAll(filepath.Dir(cfg.DB), 0o700); err != nil {
 		return fmt.Errorf("journal directory: %w", err)
 	}
-	db, err := store.Open(cfg.DB, time.Second)
+	db, err := store.OpenWith(cfg.DB, store.OpenOptions{Timeout: time.Second, NewJournal: opts.NewJournal})
 	if err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			return fmt.Errorf("%w: is another volctld running?", err)
@@ -135,8 +177,12 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 
 	srv := server.New(eng, db, Version, log.Named(logServer))
 	guard := &server.Guard{Policy: policy(cfg.Roles), DB: db, Log: log.Named(logAuth)}
+	defer guard.Flush() // pending counts of denied calls, before the journal closes
 	newGRPC := func(creds credentials.TransportCredentials) *grpc.Server {
-		g := grpc.NewServer(grpc.Creds(creds), grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream()))
+		// The codec lets the guard refuse invalid UTF-8 in a request as
+		// InvalidArgument (grpc-go would answer Internal before it).
+		g := grpc.NewServer(grpc.Creds(creds), grpc.ForceServerCodecV2(server.Codec()), grpc.MaxRecvMsgSize(maxRequest),
+			grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream()))
 		srv.Register(g)
 		return g
 	}
@@ -148,10 +194,15 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 		}
 	}
 
-	lis, err := listenUnix(cfg)
+	maxConns := connectionLimit(cfg.MaxConnections, log)
+	limit := func(l net.Listener) net.Listener {
+		return connlimit.New(l, maxConns, cfg.MaxConnectionsPerPeer, auth.PeerKey, log.Named(logServer))
+	}
+	unixLis, err := listenUnix(cfg)
 	if err != nil {
 		return err
 	}
+	lis := limit(unixLis)
 	unix := newGRPC(auth.UnixCredentials{})
 	servers = append(servers, unix)
 	go func() { served <- unix.Serve(lis) }()
@@ -168,7 +219,7 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 		}
 		tg := newGRPC(credentials.NewTLS(tlsCfg))
 		servers = append(servers, tg)
-		go func() { served <- tg.Serve(tl) }()
+		go func() { served <- tg.Serve(limit(tl)) }()
 		log.Info("serving mutual TLS", "addr", tl.Addr().String())
 	}
 	var metricsSrv *http.Server
@@ -217,8 +268,28 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 	if metricsSrv != nil {
 		_ = metricsSrv.Close()
 	}
-	_ = os.Remove(cfg.Socket)
+	// The listener removed its own socket (and nothing else) on close.
 	return nil
+}
+
+// connectionLimit raises the descriptor limit to its hard limit and fits
+// the connection limit under it, keeping fdReserve descriptors for the
+// rollbacks' commands: a client load never makes a step fail with "too
+// many open files".
+func connectionLimit(want int, log hclog.Logger) int {
+	nofile, err := raiseNofile()
+	if err != nil {
+		log.Warn("could not read or raise the file descriptor limit", "error", err)
+		return want
+	}
+	if fit := int(nofile) - fdReserve; fit < want {
+		if fit < 8 {
+			fit = 8
+		}
+		log.Warn("max_connections lowered to fit the file descriptor limit", "max_connections", want, "now", fit, "nofile", nofile, "reserved", fdReserve)
+		return fit
+	}
+	return want
 }
 
 func policy(r config.Roles) auth.Policy {
@@ -226,44 +297,157 @@ func policy(r config.Roles) auth.Policy {
 		ViewerUIDs: r.ViewerUIDs, ViewerGroups: r.ViewerGroups, ViewerSubjects: r.ViewerSubjects}
 }
 
-// listenUnix listens on the configured socket with its mode. A socket file
-// left by a dead daemon is removed; one that answers is another daemon.
+// listenUnix listens on the configured socket with its mode and group.
+//
+// The socket directory must be owned by root (or the daemon's euid, so that
+// tests and unprivileged runs work) and writable by its owner only, and
+// every directory above it must be safe too (config.CheckSocketDir): then
+// nobody else can swap what is at the socket path. A missing directory is
+// created (0755, owned by the daemon). At the path itself, only a socket is
+// ever replaced: a symbolic link (dangling or not), a regular file (a
+// misconfigured socket = <db>), a directory... are refused; a socket that
+// answers is another daemon's and is refused too.
+//
+// The socket is never visible at its path with another mode or group than
+// the final ones, and nothing is chmod-ed or chown-ed through a path anyone
+// else could have changed: it is bound inside a private directory (0700,
+// made in the socket directory, so on the same file system), chmod-ed and
+// Lchown-ed there, then renamed into place, which atomically replaces a
+// stale socket. The process umask is left alone (it is process-wide), and
+// fchmod/fchown on the listener's fd would not do: on Linux they change the
+// socket's sockfs inode, not the file at the path (fstat of the fd does not
+// even report the path's inode). What identifies our socket is its
+// device and inode as Lstat reported them in the private directory; rename
+// keeps them, so after the rename, and before removing the socket at close,
+// the path is checked to be still that file.
 func listenUnix(cfg config.Config) (net.Listener, error) {
 	mode, err := cfg.Mode()
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Socket), 0o755); err != nil {
-		return nil, fmt.Errorf("socket directory: %w", err)
+	path := cfg.Socket
+	if !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("socket %q is not an absolute path", path)
 	}
-	if _, err := os.Stat(cfg.Socket); err == nil {
-		if c, err := net.DialTimeout("unix", cfg.Socket, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("socket %s: another volctld is listening", cfg.Socket)
-		}
-		if err := os.Remove(cfg.Socket); err != nil {
-			return nil, fmt.Errorf("remove stale socket: %w", err)
-		}
-	}
-	lis, err := net.Listen("unix", cfg.Socket)
+	path = filepath.Clean(path)
+	dir := filepath.Dir(path)
+	exists, err := config.CheckSocketDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Socket, err)
+		return nil, err
 	}
+	if !exists {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("socket directory: %w", err)
+		}
+		if _, err := config.CheckSocketDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	gid := -1
 	if cfg.SocketGroup != "" {
 		g, err := user.LookupGroup(cfg.SocketGroup)
 		if err != nil {
-			lis.Close()
 			return nil, fmt.Errorf("socket_group: %w", err)
 		}
-		gid, _ := strconv.Atoi(g.Gid)
-		if err := os.Chown(cfg.Socket, os.Getuid(), gid); err != nil {
-			lis.Close()
-			return nil, fmt.Errorf("chown socket: %w", err)
+		if gid, err = strconv.Atoi(g.Gid); err != nil {
+			return nil, fmt.Errorf("socket_group %s: gid %q: %w", cfg.SocketGroup, g.Gid, err)
 		}
 	}
-	if err := os.Chmod(cfg.Socket, os.FileMode(mode)); err != nil {
-		lis.Close()
-		return nil, fmt.Errorf("chmod socket: %w", err)
+	if err := checkSocketFree(path); err != nil {
+		return nil, err
 	}
-	return lis, nil
+	private, err := os.MkdirTemp(dir, ".v")
+	if err != nil {
+		return nil, fmt.Errorf("socket: private directory: %w", err)
+	}
+	defer os.RemoveAll(private)
+	tmp := filepath.Join(private, "s")
+	lis, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (bound first as %s): %w", path, tmp, err)
+	}
+	// The file is renamed away: closing must not unlink by the old name.
+	lis.SetUnlinkOnClose(false)
+	fail := func(err error) (net.Listener, error) {
+		lis.Close()
+		return nil, err
+	}
+	id, err := socketID(tmp)
+	if err != nil {
+		return fail(err)
+	}
+	if gid >= 0 {
+		if err := os.Lchown(tmp, -1, gid); err != nil {
+			return fail(fmt.Errorf("chown socket: %w", err))
+		}
+	}
+	// Chmod follows a symbolic link, but only we can write in private.
+	if err := os.Chmod(tmp, os.FileMode(mode)); err != nil {
+		return fail(fmt.Errorf("chmod socket: %w", err))
+	}
+	// Checked again right before the rename: a stale socket is replaced,
+	// anything else that appeared meanwhile is not.
+	if err := checkSocketFree(path); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(fmt.Errorf("socket: move into place: %w", err))
+	}
+	if got, err := socketID(path); err != nil || got != id {
+		return fail(fmt.Errorf("socket %s: not the socket just bound after moving it into place (%v)", path, err))
+	}
+	return &unixListener{UnixListener: lis, path: path, id: id}, nil
+}
+
+// checkSocketFree refuses anything at path but a stale socket.
+func checkSocketFree(path string) error {
+	exists, err := config.CheckSocketPath(path)
+	if err != nil || !exists {
+		return err
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	switch {
+	case err == nil:
+		c.Close()
+		return fmt.Errorf("socket %s: another volctld is listening", path)
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, fs.ErrNotExist):
+		return nil // stale: replaced by the rename
+	default:
+		return fmt.Errorf("socket %s: cannot tell whether another daemon is listening: %w", path, err)
+	}
+}
+
+// fileID is a file's identity: device and inode.
+type fileID struct{ dev, ino uint64 }
+
+// socketID is the identity of the socket at path (not followed).
+func socketID(path string) (fileID, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fileID{}, fmt.Errorf("socket: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || fi.Mode().Type() != fs.ModeSocket {
+		return fileID{}, fmt.Errorf("socket %s: not a socket (%v)", path, fi.Mode())
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, nil
+}
+
+// unixListener removes its socket on Close, only if the path is still the
+// socket it bound.
+type unixListener struct {
+	*net.UnixListener
+	path string
+	id   fileID
+	once sync.Once
+}
+
+func (l *unixListener) Close() error {
+	err := l.UnixListener.Close()
+	l.once.Do(func() {
+		if got, idErr := socketID(l.path); idErr == nil && got == l.id {
+			_ = os.Remove(l.path)
+		}
+	})
+	return err
 }

@@ -173,7 +173,15 @@ type UnixCredentials struct{}
 
 // ServerHandshake implements credentials.TransportCredentials.
 func (UnixCredentials) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	uc, ok := conn.(*net.UnixConn)
+	inner := conn
+	for {
+		w, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		inner = w.NetConn()
+	}
+	uc, ok := inner.(*net.UnixConn)
 	if !ok {
 		return nil, nil, fmt.Errorf("unix credentials on a %T", conn)
 	}
@@ -271,4 +279,33 @@ func ClientTLS(certFile, keyFile, serverCAFile, serverName string) (*tls.Config,
 		return nil, fmt.Errorf("server CA %s: no certificate found", serverCAFile)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS13}, nil
+}
+
+// PeerKey names the peer of an accepted connection for per-peer limits:
+// "uid:N" on a unix socket (from the kernel, as for roles), "ip:ADDR" over
+// TCP (the certificate is not known before the handshake).
+func PeerKey(c net.Conn) (string, error) {
+	switch conn := c.(type) {
+	case *net.UnixConn:
+		raw, err := conn.SyscallConn()
+		if err != nil {
+			return "", err
+		}
+		var uid int
+		var cerr error
+		if err := raw.Control(func(fd uintptr) { uid, _, cerr = peerCred(fd) }); err != nil {
+			return "", err
+		}
+		if cerr != nil {
+			return "", cerr
+		}
+		return "uid:" + strconv.Itoa(uid), nil
+	case *net.TCPConn:
+		host, _, err := net.SplitHostPort(conn.RemoteAddr().String())
+		if err != nil {
+			return "", err
+		}
+		return "ip:" + host, nil
+	}
+	return "", fmt.Errorf("connection of type %T", c)
 }
