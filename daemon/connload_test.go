@@ -118,11 +118,36 @@ func TestConnectionFloodDoesNotStarveARollback(t *testing.T) {
 	if during-before > 16+8 {
 		t.Errorf("the daemon's descriptors went from %d to %d under the flood", before, during)
 	}
+	// Another uid without a role sends oversized, denied calls meanwhile
+	// (through the real CLI), and the journal stays small.
+	journal := filepath.Join(filepath.Dir(cfg), "journal.db")
+	size := func() int64 {
+		fi, err := os.Stat(journal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	sizeBefore := size()
+	// (The CLI refuses an oversized name itself, exit 3; the daemon's own
+	// size checks are tested in daemon/server.)
+	if code, out := runAs(t, 12345, sock, "snapshot", "pool/idisk0@"+strings.Repeat("x", 100<<10)); code != 3 {
+		t.Errorf("oversized name: exit %d, want 3\n%s", code, out)
+	}
+	for i := 0; i < 50; i++ {
+		if code, out := runAs(t, 12345, sock, "snapshot", fmt.Sprintf("pool/idisk0@deny%d", i)); code != 7 {
+			t.Fatalf("a snapshot from a uid without a role: exit %d, want 7 (denied)\n%s", code, out)
+		}
+	}
 	c := d.client()
 	op, err := c.Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1"}, nil)
 	if err != nil || op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
 		t.Fatalf("root's rollback during the flood: %v (%v)", err, op.GetState())
 	}
 	simtest.Must(t, root, simtest.AtSnapshot)
+	if grew := size() - sizeBefore; grew > 1<<20 {
+		t.Errorf("50 denied calls and a rollback grew the journal by %d bytes, bound 1 MiB", grew)
+	}
+	t.Logf("journal grew %d bytes", size()-sizeBefore)
 	t.Logf("flood: %d of %d connections kept; daemon descriptors %d before, %d during", open, tried, before, during)
 }
