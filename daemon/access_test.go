@@ -116,19 +116,7 @@ func needRoot(t *testing.T) {
 // output.
 func runAs(t *testing.T, uid int, socket string, args ...string) (int, string) {
 	t.Helper()
-	bin := simtest.Build(t)
-	cmd := exec.Command(filepath.Join(bin, "volctl"), append([]string{"--socket", socket}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
-	cmd.Dir = "/"
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode(), string(out)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return 0, string(out)
+	return runWithGroups(t, uid, uid, nil, socket, args...)
 }
 
 func TestUnixSocketRolesAndAudit(t *testing.T) {
