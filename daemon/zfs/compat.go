@@ -27,11 +27,10 @@ type Features struct {
 	// Written: the written and written@<snap> properties.
 	Written bool
 	// SnapshotVolsize: `zfs get volsize VOL@SNAP` prints the number. False
-	// when it prints "-" or when no volume snapshot was there to ask
-	// (SnapshotVolsizeProbed then false): either way the size is read per
-	// rollback and "-" taken as unknown.
-	SnapshotVolsize       bool
-	SnapshotVolsizeProbed bool
+	// when it prints "-" or when no volume snapshot was there to ask (the
+	// detail says which): either way the size is read per rollback and "-"
+	// taken as unknown.
+	SnapshotVolsize bool
 	// Detail says, per feature, what the probe ran and saw.
 	Detail map[string]string
 }
@@ -143,7 +142,6 @@ func (z Cmd) Probe(ctx context.Context) (Features, error) {
 		return f, fmt.Errorf("probe zfs for the volsize of %s: %w", snap, err)
 	}
 	v := firstLine(res.Stdout)
-	f.SnapshotVolsizeProbed = true
 	_, perr := strconv.ParseUint(v, 10, 64)
 	f.SnapshotVolsize = perr == nil
 	f.Detail["snapshot-volsize"] = fmt.Sprintf("zfs get volsize %s: %q", snap, v)
