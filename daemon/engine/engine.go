@@ -32,7 +32,8 @@ type Backend interface {
 	Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error)
 	// Steps builds the saga from the journaled operation alone, so that
 	// recovery after a crash builds the same steps (argv included: they
-	// follow op.Capabilities, not what the host says today).
+	// follow op.Capabilities, not what the host says today). They are the
+	// backend's own steps: the engine puts its capture step before them.
 	Steps(op *store.Operation) []Step
 	// Probe asks the host's commands what they support
 	// (spec/platform-matrix.md) and keeps the answer for Capture and the
@@ -460,14 +461,24 @@ func (e *Engine) newOperation(req Request, vol string, id store.Identity, warnin
 		Capabilities: caps,
 	}
 	op.Steps = append(op.Steps, store.Step{
-		Name: "capture", Description: "capture the LUs, their views and the zones on the volume (read-only)",
+		Name: captureStep.Name, Description: captureStep.Description,
 		State: store.StepDone, Commands: capture, Started: now, Finished: now,
 	})
-	for _, s := range e.backend.Steps(op)[1:] {
+	for _, s := range e.backend.Steps(op) {
 		op.Steps = append(op.Steps, store.Step{Name: s.Name, Description: s.Description,
 			State: store.StepPending, InOutageWindow: s.OutageWindow, Planned: s.Planned})
 	}
 	return op
+}
+
+// captureStep is the saga's first step, the engine's own: Capture ran
+// before the operation was journaled, so it is journaled done and has
+// nothing to undo.
+var captureStep = Step{Name: "capture", Description: "capture the LUs, their views and the zones on the volume (read-only)"}
+
+// steps is the saga of op: the capture step, then the backend's.
+func (e *Engine) steps(op *store.Operation) []Step {
+	return append([]Step{captureStep}, e.backend.Steps(op)...)
 }
 
 // recorder collects the commands of a read-only phase.
@@ -754,7 +765,7 @@ func (e *Engine) start(op *store.Operation, keys []string, resume bool) (*run, c
 		defer e.wg.Done()
 		defer close(r.done)
 		defer e.locks.release(keys)
-		s := &saga{e: e, op: op, steps: e.backend.Steps(op), r: r}
+		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
 		s.execute(resume)
 		s.settle()
 		r.last = cloneOp(op)

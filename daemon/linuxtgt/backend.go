@@ -294,7 +294,7 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 		s.lus = append(s.lus, d)
 	}
 	s.targets = targetsOf(s.lus)
-	steps := []engine.Step{{Name: "capture"}}
+	var steps []engine.Step
 	has := len(op.Identity.LUs) > 0
 	if has {
 		steps = append(steps, s.unbind(), s.deleteLUs())

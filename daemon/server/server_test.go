@@ -65,7 +65,7 @@ func (fakeBackend) Name() string { return "fake" }
 func (fakeBackend) Capture(context.Context, execx.RunFunc, string, store.Options) (store.Identity, []string, error) {
 	return store.Identity{}, nil, fmt.Errorf("fake: %w", engine.ErrPrecondition)
 }
-func (fakeBackend) Steps(*store.Operation) []engine.Step { return []engine.Step{{Name: "capture"}} }
+func (fakeBackend) Steps(*store.Operation) []engine.Step { return nil }
 func (fakeBackend) Probe(context.Context, execx.RunFunc) (store.Capabilities, error) {
 	return store.Capabilities{{Name: store.CapZfsListP, Supported: true, Detail: "fake"}}, nil
 }

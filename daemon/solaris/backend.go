@@ -522,7 +522,7 @@ func isKernelZone(z store.Zone) bool { return z.Brand == "solaris-kz" }
 // identity and options, so recovery rebuilds exactly the steps it ran.
 func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	id := op.Identity
-	steps := []engine.Step{{Name: "capture"}}
+	var steps []engine.Step
 	var halted, attached []store.Zone
 	for _, z := range id.Zones {
 		if z.Ran() {
