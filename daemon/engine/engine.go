@@ -1,11 +1,21 @@
 // Package engine runs rollbacks as sagas: an ordered list of steps, each
-// journaled before and after it runs, each with a compensating action. It
-// owns planning, locking, the saga runner, crash recovery and the event
-// stream; what the steps do on a given platform comes from a Backend.
+// with a compensating action, journaled where recovery needs it. What the
+// steps do on a given platform comes from a Backend.
+//
+// Where each concern lives:
+//
+//	backend.go    the backend contract (Backend, Inventory, Volume, Snapshot)
+//	saga.go       Step and its states, the decision (forward or backward),
+//	              the retry policy and the saga runner
+//	engine.go     the Engine: planning, Rollback, Recover, Start (resume at
+//	              start), the journal writes and the capabilities probe
+//	inventory.go  volumes and snapshots through the backend
+//	events.go     operations in flight, their event stream and status view
+//	locks.go      one operation at a time per volume and per zone
+//	errors.go     the sentinels the server maps to gRPC codes
 package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,82 +30,6 @@ import (
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/store"
 )
-
-// Backend is what the engine needs of a platform.
-type Backend interface {
-	// Name is the platform's name, journaled with every operation.
-	Name() string
-	// Capture validates the request and records, without changing
-	// anything, everything the rollback must give back: LUs with every
-	// property and view, zones and their states, newer snapshots. Errors
-	// wrap ErrInvalid, ErrNotFound or ErrPrecondition.
-	Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error)
-	// Steps builds the saga from the journaled operation alone, so that
-	// recovery after a crash builds the same steps (argv included: they
-	// follow op.Capabilities, not what the host says today). They are the
-	// backend's own steps: the engine puts its capture step before them.
-	Steps(op *store.Operation) []Step
-	// Probe asks the host's commands what they support
-	// (spec/platform-matrix.md) and keeps the answer for Capture and the
-	// inventory. The engine calls it once, at start or before the first
-	// call that needs it, and again only after it failed.
-	Probe(ctx context.Context, run execx.RunFunc) (store.Capabilities, error)
-	// Inventory reads and manages volumes and snapshots.
-	Inventory
-}
-
-// Inventory is the read side and snapshot management.
-type Inventory interface {
-	ListVolumes(ctx context.Context, run execx.RunFunc) ([]Volume, error)
-	GetVolume(ctx context.Context, run execx.RunFunc, name string) (Volume, error)
-	Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]Snapshot, error)
-	// CreateSnapshot and DestroySnapshot run the platform command; the
-	// engine checks before that the snapshot does (not) exist, and reads it
-	// back after.
-	CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) error
-	DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error
-	// VolumeOf returns the volume a snapshot or volume name belongs to, after
-	// validating the name (ErrInvalid).
-	VolumeOf(name string) (string, error)
-}
-
-// Volume is a volume and everything that uses it.
-type Volume struct {
-	Name      string
-	Type      string
-	Volsize   uint64
-	LUs       []store.LU
-	Snapshots []Snapshot
-	Zones     []store.Zone
-}
-
-// Snapshot is one snapshot.
-type Snapshot struct {
-	Name       string
-	Creation   time.Time
-	Used       uint64
-	Referenced uint64
-}
-
-// Step is one step of a saga. Do and Undo must converge: read the present
-// state first and change only what is not yet as wanted, so that running
-// them again after a crash or a retry is safe.
-type Step struct {
-	Name        string
-	Description string
-	// Planned are the commands the step is expected to run (the dry run).
-	Planned [][]string
-	// OutageWindow marks the steps between the LU going and coming back.
-	OutageWindow bool
-	// Commit marks the point of no return (the zfs rollback): before it is
-	// done a failure compensates backwards, after it rolls forward.
-	Commit bool
-	// Check tells, for the commit step, whether it took effect: asked when
-	// the step failed or was interrupted by a crash.
-	Check func(ctx context.Context, x *Exec) (bool, error)
-	Do    func(ctx context.Context, x *Exec) error
-	Undo  func(ctx context.Context, x *Exec) error
-}
 
 // Config tunes the engine.
 type Config struct {
@@ -130,21 +64,6 @@ func (nopObserver) StepFinished(string, store.StepState, time.Duration) {}
 func (nopObserver) OperationFinished(*store.Operation)                  {}
 func (nopObserver) Recovered(*store.Operation, string)                  {}
 
-// Event is one message of an operation's progress.
-type Event struct {
-	Op           uint64
-	Index        int
-	Step         string
-	State        store.StepState
-	Command      *store.Command
-	Message      string
-	Time         time.Time
-	Compensation bool
-	// Plan is set on the first event of a rollback; Final on the last.
-	Plan  *store.Operation
-	Final *store.Operation
-}
-
 // Engine plans and runs operations.
 type Engine struct {
 	db      *store.DB
@@ -161,7 +80,7 @@ type Engine struct {
 	wg   sync.WaitGroup
 
 	mu      sync.Mutex
-	running map[uint64]*run
+	running map[uint64]*inflight
 
 	probeMu sync.Mutex
 	caps    store.Capabilities
@@ -224,7 +143,7 @@ func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hc
 		cfg.Observer = nopObserver{}
 	}
 	return &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
-		now: time.Now, base: base, running: map[uint64]*run{}}
+		now: time.Now, base: base, running: map[uint64]*inflight{}}
 }
 
 // Backend returns the platform backend.
@@ -287,120 +206,6 @@ func (e *Engine) Capabilities() store.Capabilities {
 	e.probeMu.Lock()
 	defer e.probeMu.Unlock()
 	return e.caps
-}
-
-// Inventory calls.
-
-// ListVolumes lists volumes.
-func (e *Engine) ListVolumes(ctx context.Context) ([]Volume, error) {
-	if _, err := e.Probe(ctx); err != nil {
-		return nil, err
-	}
-	return e.backend.ListVolumes(ctx, e.plainRun)
-}
-
-// GetVolume returns one volume.
-func (e *Engine) GetVolume(ctx context.Context, name string) (Volume, error) {
-	if _, err := e.backend.VolumeOf(name); err != nil {
-		return Volume{}, err
-	}
-	if _, err := e.Probe(ctx); err != nil {
-		return Volume{}, err
-	}
-	return e.backend.GetVolume(ctx, e.plainRun, name)
-}
-
-// Snapshots lists a volume's snapshots.
-func (e *Engine) Snapshots(ctx context.Context, vol string) ([]Snapshot, error) {
-	if _, err := e.backend.VolumeOf(vol); err != nil {
-		return nil, err
-	}
-	if _, err := e.Probe(ctx); err != nil {
-		return nil, err
-	}
-	return e.backend.Snapshots(ctx, e.plainRun, vol)
-}
-
-// snapshotVolume validates a snapshot name and returns its volume.
-func (e *Engine) snapshotVolume(name string) (string, error) {
-	if !strings.Contains(name, "@") {
-		return "", fmt.Errorf("%q is not a snapshot name: want POOL/VOL@SNAP: %w", name, ErrInvalid)
-	}
-	return e.backend.VolumeOf(name)
-}
-
-// findSnapshot looks a snapshot up; an error is one of listing (a missing
-// volume is ErrNotFound).
-func (e *Engine) findSnapshot(ctx context.Context, vol, name string) (Snapshot, bool, error) {
-	snaps, err := e.backend.Snapshots(ctx, e.plainRun, vol)
-	if err != nil {
-		return Snapshot{}, false, err
-	}
-	for _, s := range snaps {
-		if s.Name == name {
-			return s, true, nil
-		}
-	}
-	return Snapshot{}, false, nil
-}
-
-// CreateSnapshot takes a snapshot under the volume's lock and reads it back.
-func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, error) {
-	vol, err := e.snapshotVolume(name)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	if _, err := e.Probe(ctx); err != nil {
-		return Snapshot{}, err
-	}
-	if err := e.journalWritable(); err != nil {
-		return Snapshot{}, err
-	}
-	keys := []string{volumeKey(vol)}
-	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
-		return Snapshot{}, err
-	}
-	defer e.locks.release(keys)
-	if _, found, err := e.findSnapshot(ctx, vol, name); err != nil || found {
-		if found {
-			err = fmt.Errorf("snapshot %s already exists: %w", name, ErrPrecondition)
-		}
-		return Snapshot{}, err
-	}
-	if err := e.backend.CreateSnapshot(ctx, e.plainRun, name); err != nil {
-		return Snapshot{}, err
-	}
-	s, found, err := e.findSnapshot(ctx, vol, name)
-	if err == nil && !found {
-		err = fmt.Errorf("the snapshot command for %s exited 0 but the snapshot is not listed", name)
-	}
-	return s, err
-}
-
-// DestroySnapshot destroys an existing snapshot under the volume's lock.
-func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
-	vol, err := e.snapshotVolume(name)
-	if err != nil {
-		return err
-	}
-	if _, err := e.Probe(ctx); err != nil {
-		return err
-	}
-	if err := e.journalWritable(); err != nil {
-		return err
-	}
-	keys := []string{volumeKey(vol)}
-	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
-		return err
-	}
-	defer e.locks.release(keys)
-	if _, found, err := e.findSnapshot(ctx, vol, name); err != nil || !found {
-		if !found && err == nil {
-			err = fmt.Errorf("snapshot %s does not exist: %w", name, ErrNotFound)
-		}
-		return err
-	}
-	return e.backend.DestroySnapshot(ctx, e.plainRun, name)
 }
 
 // Journal reads.
@@ -590,23 +395,6 @@ func (e *Engine) byRequest(reqID string) (*store.Operation, error) {
 	return e.db.OperationByRequest(reqID)
 }
 
-// follow streams an existing operation: to the end if it is running, or
-// just its final state.
-func (e *Engine) follow(ctx context.Context, op *store.Operation, emit func(Event)) (*store.Operation, error) {
-	e.mu.Lock()
-	r := e.running[op.ID]
-	e.mu.Unlock()
-	if r != nil {
-		return e.stream(ctx, r, r.subscribe(), emit)
-	}
-	final, err := e.db.GetOperation(op.ID)
-	if err != nil {
-		return nil, err
-	}
-	emit(Event{Op: op.ID, Final: final, Time: e.now()})
-	return final, nil
-}
-
 // RecoverOptions are recover's consents.
 type RecoverOptions struct {
 	// Repersist allows the brief outage (delete-lu -k, import-lu) that puts
@@ -700,62 +488,11 @@ func (e *Engine) Start() error {
 	return nil
 }
 
-// run is one operation in progress and its subscribers.
-type run struct {
-	op   *store.Operation
-	mu   sync.Mutex
-	subs map[chan Event]struct{}
-	done chan struct{}
-	last *store.Operation
-	// view is the operation as of its last event, without commands: what
-	// status shows, since the journal is written only where recovery needs
-	// it.
-	view *store.Operation
-}
-
-// setView records op's progress for status; called by the saga.
-func (r *run) setView(op *store.Operation) {
-	v := *op
-	v.Steps = make([]store.Step, len(op.Steps))
-	for i, st := range op.Steps {
-		st.Commands, st.CompensationCommands, st.Planned = nil, nil, nil
-		v.Steps[i] = st
-	}
-	r.mu.Lock()
-	r.view = &v
-	r.mu.Unlock()
-}
-
-func (r *run) publish(ev Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for ch := range r.subs {
-		select {
-		case ch <- ev:
-		default: // a slow client must never stall a rollback
-		}
-	}
-}
-
-func (r *run) subscribe() chan Event {
-	ch := make(chan Event, 1024)
-	r.mu.Lock()
-	r.subs[ch] = struct{}{}
-	r.mu.Unlock()
-	return ch
-}
-
-func (r *run) unsubscribe(ch chan Event) {
-	r.mu.Lock()
-	delete(r.subs, ch)
-	r.mu.Unlock()
-}
-
 // start runs the saga of op in the background, holding keys until it ends.
 // The returned channel is subscribed before the saga starts, so the caller
 // that started it sees every event from the first (stream unsubscribes it).
-func (e *Engine) start(op *store.Operation, keys []string, resume bool) (*run, chan Event) {
-	r := &run{op: op, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+func (e *Engine) start(op *store.Operation, keys []string, resume bool) (*inflight, chan Event) {
+	r := &inflight{op: op, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
 	ch := r.subscribe()
 	e.mu.Lock()
 	e.running[op.ID] = r
@@ -766,7 +503,11 @@ func (e *Engine) start(op *store.Operation, keys []string, resume bool) (*run, c
 		defer close(r.done)
 		defer e.locks.release(keys)
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
-		s.execute(resume)
+		if resume {
+			s.resume()
+		} else {
+			s.start()
+		}
 		s.settle()
 		r.last = cloneOp(op)
 		if op.State.Terminal() {
@@ -779,35 +520,6 @@ func (e *Engine) start(op *store.Operation, keys []string, resume bool) (*run, c
 	return r, ch
 }
 
-// stream forwards r's events to emit until the operation ends or ctx does.
-func (e *Engine) stream(ctx context.Context, r *run, ch chan Event, emit func(Event)) (*store.Operation, error) {
-	defer r.unsubscribe(ch)
-	for {
-		select {
-		case ev := <-ch:
-			emit(ev)
-		case <-r.done:
-			for {
-				select {
-				case ev := <-ch:
-					emit(ev)
-					continue
-				default:
-				}
-				break
-			}
-			final := r.last
-			emit(Event{Op: final.ID, Final: final, Time: e.now()})
-			if final.State == store.OpSucceeded {
-				return final, nil
-			}
-			return final, finalError(final)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
 // finalError is the error a caller sees for an operation that did not
 // succeed: the failed step, its command and what the platform said.
 func finalError(op *store.Operation) error {
@@ -816,6 +528,16 @@ func finalError(op *store.Operation) error {
 		if s.State == store.StepFailed {
 			step = s.Name
 			break
+		}
+	}
+	if step == "" {
+		// Rolled back: the step that failed forward is compensated now;
+		// it is the last one that kept an error of its own.
+		for _, s := range slices.Backward(op.Steps) {
+			if s.Error != "" && !strings.HasPrefix(s.Error, "undo: ") {
+				step = s.Name
+				break
+			}
 		}
 	}
 	msg := op.Error
@@ -841,31 +563,4 @@ func cloneOp(op *store.Operation) *store.Operation {
 		c.Steps[i] = s
 	}
 	return &c
-}
-
-// RunningOperations returns the operations in progress as of their last
-// event (steps without their commands), or as journaled for one that has
-// not emitted any yet.
-func (e *Engine) RunningOperations() []*store.Operation {
-	e.mu.Lock()
-	runs := make([]*run, 0, len(e.running))
-	for _, r := range e.running {
-		runs = append(runs, r)
-	}
-	e.mu.Unlock()
-	var out []*store.Operation
-	for _, r := range runs {
-		r.mu.Lock()
-		v := r.view
-		r.mu.Unlock()
-		if v == nil {
-			var err error
-			if v, err = e.db.GetOperation(r.op.ID); err != nil {
-				continue
-			}
-		}
-		out = append(out, v)
-	}
-	slices.SortFunc(out, func(a, b *store.Operation) int { return cmp.Compare(a.ID, b.ID) })
-	return out
 }

@@ -1,5 +1,37 @@
 package engine
 
+// A saga is an operation's steps, run in order against the journal. Step 0
+// is the engine's capture (read-only, journaled done); the backend's steps
+// follow. One of them may be the commit step (the zfs rollback): the point
+// of no return.
+//
+// A step's state (store.StepState) moves so:
+//
+//	pending ──Do──▶ running ──ok──▶ done
+//	                   │              │
+//	                   └─err─▶ failed │ (a failure before the commit step is done)
+//	                              │   │
+//	                              ▼   ▼
+//	                  compensating ──Undo ok──▶ compensated
+//	                        │
+//	                        └─Undo err─▶ failed (recover runs the Undo again)
+//
+// and the operation's (store.OpState):
+//
+//	planned ─▶ running ─┬─▶ succeeded
+//	                    ├─▶ compensating ─┬─▶ rolled_back
+//	                    │                 └─▶ needs_attention (an Undo failed)
+//	                    └─▶ needs_attention (a step failed past the commit step)
+//
+// Forward or backward: a failure before the commit step is done goes
+// backward (every step that ran is undone, newest first); after it, forward
+// (retried, then needs attention for volctl recover). A step past the
+// commit that finds the rollback did not take effect after all
+// (ErrNotCommitted) turns the commit step back to failed, and the saga goes
+// backward. Where an operation is picked up again (a restart after a crash,
+// a recover), decide chooses from the journaled operation and, where the
+// journal cannot tell, from what the commit step's Check reports.
+
 import (
 	"context"
 	"errors"
@@ -11,20 +43,24 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// saga runs one operation's steps against the journal.
-type saga struct {
-	e     *Engine
-	op    *store.Operation
-	steps []Step
-	r     *run
-	// journalErr is the last journal write's failure (nil once one
-	// succeeds again): the saga then goes on in memory, so that the LU is
-	// never left away because a disk filled up.
-	journalErr error
-	// quiet holds a journal write back: the state goes to disk with the
-	// next write that recovery needs (see journalsStart and journalsEnd),
-	// so that a rollback pays for the fsyncs it must have and no others.
-	quiet bool
+// Step is one step of a saga. Do and Undo must converge: read the present
+// state first and change only what is not yet as wanted, so that running
+// them again after a crash or a retry is safe.
+type Step struct {
+	Name        string
+	Description string
+	// Planned are the commands the step is expected to run (the dry run).
+	Planned [][]string
+	// OutageWindow marks the steps between the LU going and coming back.
+	OutageWindow bool
+	// Commit marks the point of no return (the zfs rollback): before it is
+	// done a failure compensates backwards, after it rolls forward.
+	Commit bool
+	// Check tells, for the commit step, whether it took effect: asked when
+	// the step failed or was interrupted by a crash.
+	Check func(ctx context.Context, x *Exec) (bool, error)
+	Do    func(ctx context.Context, x *Exec) error
+	Undo  func(ctx context.Context, x *Exec) error
 }
 
 // Exec is what a step's Do, Undo and Check get: the way to run commands so
@@ -74,15 +110,249 @@ func (x *Exec) Note(format string, args ...any) {
 // window had to repair something the LU's users needed (missing views).
 func (x *Exec) ExtendOutage() { x.s.op.OutageEnd = x.s.e.now().UTC() }
 
+// The decision.
+
+// direction is where a saga goes next.
+type direction int
+
+const (
+	// goForward runs the steps from decision.from on.
+	goForward direction = iota + 1
+	// goBackward undoes the steps from decision.from back to the first.
+	goBackward
+	// askCheck: the journal cannot tell; ask the Check of step
+	// decision.from (the commit step) and decide again with its report.
+	askCheck
+	// finished: every step is done.
+	finished
+	// stuck: the operation needs a person (decision.why says why).
+	stuck
+	// ended: the operation succeeded or was rolled back; nothing to do.
+	ended
+)
+
+func (d direction) String() string {
+	return [...]string{"?", "forward", "backward", "ask-check", "finished", "stuck", "ended"}[d]
+}
+
+// decision is what decide and decideFailure choose.
+type decision struct {
+	dir  direction
+	from int
+	// doneThrough, when > 0, marks the steps 1..doneThrough done before
+	// going forward: the commit step's Check found that the rollback took
+	// effect, and everything before it had to be done for that (the LU
+	// deleted, the zones detached).
+	doneThrough int
+	// cause is the operation's error when going backward ("" keeps it).
+	cause string
+	// why is for the log, or the attention text when stuck.
+	why string
+}
+
+// checkReport is what the commit step's Check said, for decide.
+type checkReport struct {
+	asked bool
+	done  bool
+	err   error
+}
+
+// finishedStep reports whether a step needs nothing more going forward.
+func finishedStep(st store.StepState) bool { return st == store.StepDone || st == store.StepSkipped }
+
+// decide chooses where a journaled operation goes when it is picked up
+// again: after a restart (running, compensating, planned) or by recover
+// (needs_attention). It reads only the journaled operation, the shape of
+// the steps (which is the commit step, which have a Check, which are in
+// the outage window) and, once it asked for one, the commit step's check.
+// It changes nothing.
+func decide(op *store.Operation, steps []Step, check checkReport) decision {
+	if len(steps) != len(op.Steps) {
+		return decision{dir: stuck, why: fmt.Sprintf("the journal has %d steps but this daemon builds %d for it; finish it by hand from the journal (volctl op show %d)",
+			len(op.Steps), len(steps), op.ID)}
+	}
+	switch op.State {
+	case store.OpSucceeded, store.OpRolledBack:
+		return decision{dir: ended, why: fmt.Sprintf("the operation has ended (%s)", op.State)}
+	case store.OpCompensating:
+		return decision{dir: goBackward, from: len(steps) - 1, why: "interrupted while compensating; compensating again"}
+	case store.OpPlanned:
+		return decision{dir: goForward, from: 1, why: "planned; nothing had run"}
+	}
+	// Running (after a crash) or needs_attention (recover): find where it
+	// stopped.
+	at := -1
+	for i := 1; i < len(op.Steps); i++ {
+		if !finishedStep(op.Steps[i].State) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return decision{dir: finished, why: "every step is done"}
+	}
+	attention := op.State == store.OpNeedsAttention
+	if committed(op, steps) {
+		return decision{dir: goForward, from: at, why: "the rollback took effect; going on"}
+	}
+	if attention && anyCompensation(op) {
+		return decision{dir: goBackward, from: len(steps) - 1, cause: op.Error, why: "a compensation that could not finish: trying it again"}
+	}
+	window := windowOpen(op)
+	if c := commitIndex(steps); c >= 0 && steps[c].Check != nil && (window || op.Steps[c].State != store.StepPending) {
+		// Interrupted inside the outage window (whose steps are not
+		// journaled one by one) or inside the point of no return: the
+		// platform tells whether the rollback took effect.
+		if !check.asked {
+			return decision{dir: askCheck, from: c, why: "interrupted in the outage window or the rollback: asking whether the rollback took effect"}
+		}
+		if check.err == nil && check.done {
+			return decision{dir: goForward, from: c + 1, doneThrough: c, why: "the rollback took effect before the interruption; rolling forward"}
+		}
+		if window && op.State == store.OpRunning {
+			// The LU is (or may be) away and nothing uses the volume:
+			// deleting the LU again and rolling back again are harmless,
+			// so an unknown outcome is finished forward.
+			return decision{dir: goForward, from: at, why: "interrupted inside the outage window; finishing forward"}
+		}
+	}
+	if op.State == store.OpRunning && !window {
+		// Interrupted before the outage window: every step converges (it
+		// reads the present state before it changes anything), so the
+		// rollback goes on from where the journal says it was.
+		return decision{dir: goForward, from: at, why: "interrupted before the outage window; going on"}
+	}
+	cause := fmt.Sprintf("interrupted during step %s before the rollback took effect; restored the state from before", op.Steps[at].Name)
+	if attention {
+		cause = op.Error
+	}
+	return decision{dir: goBackward, from: at, cause: cause, why: "not committed: restoring the state from before"}
+}
+
+// decideFailure chooses where the saga goes after step i failed with err:
+// backward while the rollback has not taken effect, else it is stuck for
+// recover. ErrNotCommitted means the commit step's success was a lie (a
+// command that exited 0 and did nothing): believe the data, the world is
+// still on the near side.
+func decideFailure(op *store.Operation, steps []Step, i int, err error) decision {
+	cause := fmt.Sprintf("step %s failed: %v", steps[i].Name, err)
+	if !errors.Is(err, ErrNotCommitted) && committed(op, steps) {
+		return decision{dir: stuck, from: i, cause: cause, why: attentionAfter(op, steps, i)}
+	}
+	return decision{dir: goBackward, from: i, cause: cause}
+}
+
+// commitIndex is the index of the commit step, or -1.
+func commitIndex(steps []Step) int {
+	for i, st := range steps {
+		if st.Commit {
+			return i
+		}
+	}
+	return -1
+}
+
+// committed reports whether the point of no return is behind: a commit step
+// is done.
+func committed(op *store.Operation, steps []Step) bool {
+	for i, st := range steps {
+		if st.Commit && op.Steps[i].State == store.StepDone {
+			return true
+		}
+	}
+	return false
+}
+
+func anyCompensation(op *store.Operation) bool {
+	for _, st := range op.Steps {
+		if st.State == store.StepCompensated || st.State == store.StepCompensating || len(st.CompensationCommands) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// windowOpen reports whether the LU is away: an outage window started and
+// has not ended.
+func windowOpen(op *store.Operation) bool {
+	return !op.OutageStart.IsZero() && !op.OutageEnd.After(op.OutageStart)
+}
+
+// attentionAfter says what is left after step i failed past the point of
+// no return.
+func attentionAfter(op *store.Operation, steps []Step, i int) string {
+	var left []string
+	for j := i; j < len(steps); j++ {
+		if !finishedStep(op.Steps[j].State) {
+			left = append(left, steps[j].Name)
+		}
+	}
+	return fmt.Sprintf("the volume is at %s; these steps are left: %s. Fix the cause (see the failed step's command and stderr), then run: volctl recover %d",
+		op.Snapshot, strings.Join(left, ", "), op.ID)
+}
+
+// The retry policy.
+
+// retryPolicy is how a failed Do or Undo is run again: up to attempts more
+// times, waiting n×delay before the n-th, unless final says running it
+// again cannot help or stop says the daemon is going down.
+type retryPolicy struct {
+	attempts int
+	delay    time.Duration
+	final    func(error) bool
+	stop     func() bool
+	sleep    func(time.Duration)
+}
+
+// run calls f until it succeeds or the policy gives up, returning the last
+// error. After each failure settled is asked first (nil: never): true ends
+// it as a success (the commit step's Check found that the rollback took
+// effect despite the error). retrying is told of each retry.
+func (p retryPolicy) run(f func() error, settled func(error) bool, retrying func(attempt int, err error)) error {
+	err := f()
+	for attempt := 1; err != nil; attempt++ {
+		if settled != nil && settled(err) {
+			return nil
+		}
+		if p.final(err) || attempt > p.attempts || p.stop() {
+			return err
+		}
+		if retrying != nil {
+			retrying(attempt, err)
+		}
+		p.sleep(p.delay * time.Duration(attempt))
+		err = f()
+	}
+	return nil
+}
+
+// The runner.
+
+// saga runs one operation's steps against the journal.
+type saga struct {
+	e     *Engine
+	op    *store.Operation
+	steps []Step
+	r     *inflight
+	// journalErr is the last journal write's failure (nil once one
+	// succeeds again): the saga then goes on in memory, so that the LU is
+	// never left away because a disk filled up.
+	journalErr error
+	// quiet holds a journal write back: the state goes to disk with the
+	// next write that recovery needs (see journalsStart and journalsEnd),
+	// so that a rollback pays for the fsyncs it must have and no others.
+	quiet bool
+}
+
 func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string, comp bool) {
 	s.r.setView(s.op)
 	s.r.publish(Event{Op: s.op.ID, Index: i, Step: s.op.Steps[i].Name, State: state, Command: cmd,
 		Message: msg, Time: s.e.now(), Compensation: comp})
 }
 
-// journal writes the operation as it is now. A journal write that fails is
-// fatal for the saga: going on without a record would break the promise that
-// a crash can always be finished from the journal.
+// journal writes the operation as it is now. A write that fails does not
+// stop the saga (see journalErr): the caller decides whether the step may
+// start without it.
 func (s *saga) journal() error {
 	if s.quiet {
 		return nil
@@ -140,143 +410,75 @@ func (s *saga) setStep(i int, state store.StepState, comp bool) error {
 	return err
 }
 
-// commitIndex is the index of the commit step, or -1.
-func (s *saga) commitIndex() int {
-	for i, st := range s.steps {
-		if st.Commit {
-			return i
-		}
-	}
-	return -1
-}
+// ctx is what commands run on: a context that shutdown does not cancel. A
+// stopping daemon lets the running step finish (its commands keep their
+// own deadlines) and stops at the next step boundary (s.stopping).
+func (s *saga) ctx() context.Context { return context.WithoutCancel(s.e.base) }
 
-// committed reports whether the point of no return is behind: a commit step
-// is done.
-func (s *saga) committed() bool {
-	for i, st := range s.steps {
-		if st.Commit && s.op.Steps[i].State == store.StepDone {
-			return true
-		}
-	}
-	return false
-}
-
-// execute runs the saga. With resume, the operation comes from the journal
-// (a restart or a recover) and the direction is decided from where it
-// stopped.
-func (s *saga) execute(resume bool) {
-	if len(s.steps) != len(s.op.Steps) {
-		s.op.State = store.OpNeedsAttention
-		s.op.Attention = fmt.Sprintf("the journal has %d steps but this daemon builds %d for it; finish it by hand from the journal (volctl op show %d)",
-			len(s.op.Steps), len(s.steps), s.op.ID)
-		_ = s.journal()
-		return
-	}
-	// Commands run on a context that shutdown does not cancel: a stopping
-	// daemon lets the running step finish (its commands keep their own
-	// deadlines) and stops at the next step boundary (s.stopping).
-	ctx := context.WithoutCancel(s.e.base)
-	if !resume {
-		// Written with the first step that journals its start: until
-		// then nothing has changed, and a journal that still says
-		// planned resumes forward.
-		s.op.State = store.OpRunning
-		s.forward(ctx, 1)
-		return
-	}
-	switch s.op.State {
-	case store.OpCompensating:
-		s.compensate(ctx, len(s.steps)-1, "")
-		return
-	case store.OpPlanned:
-		s.op.State = store.OpRunning
-		_ = s.journal()
-		s.forward(ctx, 1)
-		return
-	}
-	// Running (after a crash) or needs_attention (recover): find where it
-	// stopped.
-	at := -1
-	for i := 1; i < len(s.op.Steps); i++ {
-		if st := s.op.Steps[i].State; st != store.StepDone && st != store.StepSkipped {
-			at = i
-			break
-		}
-	}
-	if at < 0 {
-		s.op.State = store.OpSucceeded
-		_ = s.journal()
-		return
-	}
-	if s.op.State == store.OpNeedsAttention && !s.committed() && anyCompensation(s.op) {
-		// A compensation that could not finish: try it again.
-		s.compensate(ctx, len(s.steps)-1, s.op.Error)
-		return
-	}
-	if !s.committed() {
-		if c := s.commitIndex(); c >= 0 && s.steps[c].Check != nil && (s.windowOpen() || s.op.Steps[c].State != store.StepPending) {
-			// Interrupted inside the outage window (whose steps are not
-			// journaled one by one) or inside the point of no return: ask
-			// the platform whether the rollback took effect.
-			done, err := s.steps[c].Check(ctx, &Exec{s: s, index: c})
-			if err == nil && done {
-				s.e.log.Warn("rollback took effect before the interruption; rolling forward", "op", s.op.ID)
-				// Everything before the rollback had to be done for it to
-				// take effect (the LU deleted, the zones detached).
-				for j := 1; j <= c; j++ {
-					if st := s.op.Steps[j].State; st != store.StepSkipped {
-						s.op.Steps[j].State = store.StepDone
-					}
-				}
-				s.op.State = store.OpRunning
-				_ = s.journal()
-				s.forward(ctx, c+1)
-				return
-			}
-			if s.windowOpen() && s.op.State == store.OpRunning {
-				// The LU is (or may be) away and nothing uses the volume:
-				// deleting the LU again and rolling back again are harmless,
-				// so an unknown outcome is finished forward.
-				s.e.log.Warn("interrupted inside the outage window; finishing forward", "op", s.op.ID, "at", s.op.Steps[at].Name, "check_error", err)
-				_ = s.journal()
-				s.forward(ctx, at)
-				return
-			}
-		}
-		if s.op.State == store.OpRunning && !s.windowOpen() {
-			// Interrupted before the outage window: every step converges
-			// (it reads the present state before it changes anything), so
-			// the rollback goes on from where the journal says it was.
-			s.e.log.Warn("interrupted before the outage window; going on", "op", s.op.ID, "at", s.op.Steps[at].Name)
-			s.forward(ctx, at)
-			return
-		}
-		reason := fmt.Sprintf("interrupted during step %s before the rollback took effect; restored the state from before", s.op.Steps[at].Name)
-		if s.op.State == store.OpNeedsAttention {
-			reason = s.op.Error
-		}
-		s.compensate(ctx, at, reason)
+// start runs a new operation from its first step after the capture. Its
+// running state is written with the first step that journals its start:
+// until then nothing has changed, and a journal that still says planned
+// resumes forward.
+func (s *saga) start() {
+	if d := decide(s.op, s.steps, checkReport{}); d.dir == stuck {
+		s.follow(s.ctx(), d)
 		return
 	}
 	s.op.State = store.OpRunning
-	s.op.Attention = ""
-	_ = s.journal()
-	s.forward(ctx, at)
+	s.forward(s.ctx(), 1)
 }
 
-func anyCompensation(op *store.Operation) bool {
-	for _, st := range op.Steps {
-		if st.State == store.StepCompensated || st.State == store.StepCompensating || len(st.CompensationCommands) > 0 {
-			return true
+// resume picks up an operation from the journal (a restart or a recover):
+// decide says where it goes, asking the commit step's Check when the
+// journal cannot tell.
+func (s *saga) resume() {
+	ctx := s.ctx()
+	d := decide(s.op, s.steps, checkReport{})
+	if d.dir == askCheck {
+		done, err := s.steps[d.from].Check(ctx, &Exec{s: s, index: d.from})
+		d = decide(s.op, s.steps, checkReport{asked: true, done: done, err: err})
+		if err != nil {
+			s.e.log.Warn("could not tell whether the rollback took effect", "op", s.op.ID, "error", err)
 		}
 	}
-	return false
+	s.e.log.Warn("resuming", "op", s.op.ID, "state", s.op.State, "direction", d.dir, "from", d.from, "why", d.why)
+	s.follow(ctx, d)
+}
+
+// follow carries out a decision.
+func (s *saga) follow(ctx context.Context, d decision) {
+	switch d.dir {
+	case stuck:
+		s.quiet = false
+		s.op.State = store.OpNeedsAttention
+		if d.cause != "" {
+			s.op.Error = d.cause
+		}
+		s.op.Attention = d.why
+		_ = s.journal()
+	case finished:
+		s.op.State = store.OpSucceeded
+		_ = s.journal()
+	case ended:
+	case goBackward:
+		s.compensate(ctx, d.from, d.cause)
+	case goForward:
+		for j := 1; j <= d.doneThrough; j++ {
+			if s.op.Steps[j].State != store.StepSkipped {
+				s.op.Steps[j].State = store.StepDone
+			}
+		}
+		s.op.State = store.OpRunning
+		s.op.Attention = ""
+		_ = s.journal()
+		s.forward(ctx, d.from)
+	}
 }
 
 // forward runs steps from index from on.
 func (s *saga) forward(ctx context.Context, from int) {
 	for i := from; i < len(s.steps); i++ {
-		if st := s.op.Steps[i].State; st == store.StepDone || st == store.StepSkipped {
+		if finishedStep(s.op.Steps[i].State) {
 			continue
 		}
 		if s.stopping(i) {
@@ -308,8 +510,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 			// the LU goes from now, not from before that write.
 			s.op.OutageStart = s.e.now().UTC()
 		}
-		x := &Exec{s: s, index: i}
-		err := s.do(ctx, step, x)
+		err := s.do(ctx, step, &Exec{s: s, index: i})
 		if err == nil {
 			if step.OutageWindow && !s.laterWindowStep(i) {
 				s.op.OutageEnd = s.e.now().UTC()
@@ -322,9 +523,8 @@ func (s *saga) forward(ctx context.Context, from int) {
 		s.op.Steps[i].Error = err.Error()
 		_ = s.setStep(i, store.StepFailed, false)
 		s.e.log.Error("step failed", "op", s.op.ID, "step", step.Name, "error", err)
+		d := decideFailure(s.op, s.steps, i, err)
 		if errors.Is(err, ErrNotCommitted) {
-			// Believe the data: the commit step's success was a lie, so the
-			// world is still on the near side and can be restored.
 			for j, st := range s.steps {
 				if st.Commit && s.op.Steps[j].State == store.StepDone {
 					s.op.Steps[j].State = store.StepFailed
@@ -332,14 +532,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 				}
 			}
 		}
-		if !s.committed() {
-			s.compensate(ctx, i, fmt.Sprintf("step %s failed: %v", step.Name, err))
-			return
-		}
-		s.op.State = store.OpNeedsAttention
-		s.op.Error = fmt.Sprintf("step %s failed: %v", step.Name, err)
-		s.op.Attention = s.attention(i)
-		_ = s.journal()
+		s.follow(ctx, d)
 		return
 	}
 	s.op.State = store.OpSucceeded
@@ -349,6 +542,12 @@ func (s *saga) forward(ctx context.Context, from int) {
 	s.e.log.Info("operation succeeded", "op", s.op.ID, "outage", s.op.OutageEnd.Sub(s.op.OutageStart))
 }
 
+// retry is the engine's retry policy with final as what is not retried.
+func (s *saga) retry(final func(error) bool) retryPolicy {
+	return retryPolicy{attempts: s.e.cfg.Retries, delay: s.e.cfg.RetryDelay, final: final,
+		stop: func() bool { return s.e.base.Err() != nil }, sleep: time.Sleep}
+}
+
 // do runs a step's Do with the retry policy: past the point of no return
 // every failure that is not permanent is retried; the commit step itself is
 // asked first whether it took effect after all (its Check reads evidence
@@ -356,27 +555,38 @@ func (s *saga) forward(ctx context.Context, from int) {
 // too, since the rollback is harmless to repeat while the LU is away. A
 // permanent failure (the platform refused with a known reason) is not.
 func (s *saga) do(ctx context.Context, step Step, x *Exec) error {
-	err := step.Do(ctx, x)
-	for attempt := 1; err != nil; attempt++ {
-		if step.Commit && step.Check != nil {
-			if done, cerr := step.Check(ctx, x); cerr == nil && done {
-				x.Note("the rollback took effect despite the error (%v); going on", err)
-				return nil
-			} else if cerr != nil {
-				x.Note("could not tell whether the rollback took effect: %v", cerr)
-			}
-		}
-		retry := (step.Commit || s.committed()) && !IsPermanent(err) && !errors.Is(err, ErrNotCommitted)
-		if !retry || attempt > s.e.cfg.Retries || s.e.base.Err() != nil {
-			return err
-		}
-		s.e.log.Warn("step failed, retrying", "op", s.op.ID, "step", step.Name, "attempt", attempt, "error", err)
-		x.Note("retrying after: %v", err)
-		time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
-		s.op.Steps[x.index].Attempts++
-		err = step.Do(ctx, x)
+	final := func(err error) bool {
+		return !(step.Commit || committed(s.op, s.steps)) || IsPermanent(err) || errors.Is(err, ErrNotCommitted)
 	}
-	return nil
+	var settled func(error) bool
+	if step.Commit && step.Check != nil {
+		settled = func(err error) bool {
+			done, cerr := step.Check(ctx, x)
+			switch {
+			case cerr != nil:
+				x.Note("could not tell whether the rollback took effect: %v", cerr)
+			case done:
+				x.Note("the rollback took effect despite the error (%v); going on", err)
+			}
+			return cerr == nil && done
+		}
+	}
+	attempt := func() error { return step.Do(ctx, x) }
+	return s.retry(final).run(attempt, settled, func(n int, err error) {
+		s.e.log.Warn("step failed, retrying", "op", s.op.ID, "step", step.Name, "attempt", n, "error", err)
+		x.Note("retrying after: %v", err)
+		s.op.Steps[x.index].Attempts++
+	})
+}
+
+// undo runs a step's Undo with the retry policy. A permanent failure is
+// not retried, nor an LU restored but not persisted (ErrUnpersisted: only
+// recover --repersist may take the outage that fixes it).
+func (s *saga) undo(ctx context.Context, step Step, x *Exec) error {
+	final := func(err error) bool { return IsPermanent(err) || errors.Is(err, ErrUnpersisted) }
+	return s.retry(final).run(func() error { return step.Undo(ctx, x) }, nil, func(_ int, err error) {
+		x.Note("retrying undo after: %v", err)
+	})
 }
 
 // journalsStart reports whether step i's start must be on disk before it
@@ -411,29 +621,6 @@ func (s *saga) earlierWindowStep(i int) bool {
 	return false
 }
 
-// stopping reports whether the daemon is shutting down; the operation then
-// stays as journaled (running or compensating) and the next start resumes it
-// at step i.
-func (s *saga) stopping(i int) bool {
-	if s.e.base.Err() == nil {
-		return false
-	}
-	if s.windowOpen() {
-		// Never leave the LU away while the daemon is down: finish the
-		// outage window (or its undo) first.
-		s.e.log.Warn("shutting down: finishing the outage window first", "op", s.op.ID, "next", s.steps[i].Name)
-		return false
-	}
-	s.e.log.Warn("shutting down: stopping at a step boundary", "op", s.op.ID, "state", s.op.State, "next", s.steps[i].Name)
-	return true
-}
-
-// windowOpen reports whether the LU is away: an outage window started and
-// has not ended.
-func (s *saga) windowOpen() bool {
-	return !s.op.OutageStart.IsZero() && !s.op.OutageEnd.After(s.op.OutageStart)
-}
-
 func (s *saga) laterWindowStep(i int) bool {
 	for j := i + 1; j < len(s.steps); j++ {
 		if s.steps[j].OutageWindow {
@@ -443,17 +630,21 @@ func (s *saga) laterWindowStep(i int) bool {
 	return false
 }
 
-// attention says what is left after step i failed past the point of no
-// return.
-func (s *saga) attention(i int) string {
-	var left []string
-	for j := i; j < len(s.steps); j++ {
-		if st := s.op.Steps[j].State; st != store.StepDone && st != store.StepSkipped {
-			left = append(left, s.steps[j].Name)
-		}
+// stopping reports whether the daemon is shutting down; the operation then
+// stays as journaled (running or compensating) and the next start resumes it
+// at step i.
+func (s *saga) stopping(i int) bool {
+	if s.e.base.Err() == nil {
+		return false
 	}
-	return fmt.Sprintf("the volume is at %s; these steps are left: %s. Fix the cause (see the failed step's command and stderr), then run: volctl recover %d",
-		s.op.Snapshot, strings.Join(left, ", "), s.op.ID)
+	if windowOpen(s.op) {
+		// Never leave the LU away while the daemon is down: finish the
+		// outage window (or its undo) first.
+		s.e.log.Warn("shutting down: finishing the outage window first", "op", s.op.ID, "next", s.steps[i].Name)
+		return false
+	}
+	s.e.log.Warn("shutting down: stopping at a step boundary", "op", s.op.ID, "state", s.op.State, "next", s.steps[i].Name)
+	return true
 }
 
 // compensate undoes, backwards from index from, every step that ran or may
@@ -480,35 +671,28 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 			continue
 		}
 		_ = s.setStep(j, store.StepCompensating, true)
-		x := &Exec{s: s, index: j, undo: true}
-		err := step.Undo(ctx, x)
-		for attempt := 1; err != nil && !IsPermanent(err) && !errors.Is(err, ErrUnpersisted) && attempt <= s.e.cfg.Retries && s.e.base.Err() == nil; attempt++ {
-			x.Note("retrying undo after: %v", err)
-			time.Sleep(s.e.cfg.RetryDelay * time.Duration(attempt))
-			err = step.Undo(ctx, x)
-		}
-		if errors.Is(err, ErrUnpersisted) {
-			// Restored for now, but not for the next reboot: say so, and
-			// leave the step failed so that recover runs its undo again.
-			unpersisted = append(unpersisted, err.Error())
+		err := s.undo(ctx, step, &Exec{s: s, index: j, undo: true})
+		if err != nil {
 			s.op.Steps[j].Error = strings.TrimPrefix(s.op.Steps[j].Error+"; undo: "+err.Error(), "; ")
+		}
+		if err == nil || errors.Is(err, ErrUnpersisted) {
 			if step.OutageWindow && !s.op.OutageStart.IsZero() {
 				s.op.OutageEnd = s.e.now().UTC()
 			}
-			_ = s.setStep(j, store.StepFailed, true)
-			continue
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrUnpersisted):
+			// Restored for now, but not for the next reboot: say so, and
+			// leave the step failed so that recover runs its undo again.
+			unpersisted = append(unpersisted, err.Error())
+			_ = s.setStep(j, store.StepFailed, true)
+		case err != nil:
 			s.e.log.Error("undo failed", "op", s.op.ID, "step", step.Name, "error", err)
-			s.op.Steps[j].Error = strings.TrimPrefix(s.op.Steps[j].Error+"; undo: "+err.Error(), "; ")
 			failed = append(failed, fmt.Sprintf("%s (%v)", step.Name, err))
 			_ = s.setStep(j, store.StepFailed, true)
-			continue
+		default:
+			_ = s.setStep(j, store.StepCompensated, true)
 		}
-		if step.OutageWindow && !s.op.OutageStart.IsZero() {
-			s.op.OutageEnd = s.e.now().UTC()
-		}
-		_ = s.setStep(j, store.StepCompensated, true)
 	}
 	s.op.NeedsRepersist = len(unpersisted) > 0
 	switch {
