@@ -324,6 +324,9 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	}
 	if req.RequestID != "" {
 		if op, err := e.byRequest(req.RequestID); err != nil || op != nil {
+			if err == nil {
+				err = sameRequest(op, req)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -379,15 +382,49 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if !created { // the same request id raced in
 		e.locks.release(keys)
 		handedOff = true
+		if err := sameRequest(stored, req); err != nil {
+			return nil, err
+		}
 		return e.follow(ctx, stored, emit)
 	}
 	e.locks.setHolder(keys, op.ID)
 	e.log.Info("operation planned", "op", op.ID, "snapshot", op.Snapshot, "lus", len(id.LUs), "zones", len(id.Zones))
 	planCopy := cloneOp(op)
-	r, ch := e.start(op, keys, false)
+	r, ch := e.start(op, planCopy, keys, false)
 	handedOff = true
 	emit(Event{Op: op.ID, Plan: planCopy, Time: e.now()})
 	return e.stream(ctx, r, ch, emit)
+}
+
+// sameRequest refuses a request id that an operation with another target
+// or other consents already has: following that operation would tell the
+// caller that a rollback they did not ask for is theirs.
+func sameRequest(op *store.Operation, req Request) error {
+	want, got := op.Options, req.Options
+	want.Repersist, got.Repersist = false, false // recover's consent, not the request's
+	if op.Snapshot == req.Snapshot && want == got {
+		return nil
+	}
+	return fmt.Errorf("request id %q belongs to operation %d (%s%s), not to this rollback of %s: use a new request id: %w",
+		req.RequestID, op.ID, op.Snapshot, optionsDiff(want, got), req.Snapshot, ErrAlreadyExists)
+}
+
+// optionsDiff names the consents that differ, for sameRequest's message.
+func optionsDiff(a, b store.Options) string {
+	var d []string
+	for _, o := range []struct {
+		name string
+		a, b bool
+	}{{"halt_zones", a.HaltZones, b.HaltZones}, {"destroy_newer", a.DestroyNewer, b.DestroyNewer},
+		{"keep_hostdata", a.KeepHostdata, b.KeepHostdata}, {"accept_sessions", a.AcceptSessions, b.AcceptSessions}} {
+		if o.a != o.b {
+			d = append(d, fmt.Sprintf("%s=%v", o.name, o.a))
+		}
+	}
+	if len(d) == 0 {
+		return ""
+	}
+	return " with " + strings.Join(d, ", ")
 }
 
 // byRequest finds an operation by request id.
@@ -434,7 +471,7 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 	op.Options.Repersist = op.Options.Repersist || ro.Repersist
 	op.Recoveries++
 	e.cfg.Observer.Recovered(op, "recover")
-	r, ch := e.start(op, keys, true)
+	r, ch := e.start(op, nil, keys, true)
 	return e.stream(ctx, r, ch, emit)
 }
 
@@ -482,7 +519,7 @@ func (e *Engine) Start() error {
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
 		e.cfg.Observer.Recovered(op, "restart")
-		r, ch := e.start(op, keys, true)
+		r, ch := e.start(op, nil, keys, true)
 		r.unsubscribe(ch) // nobody follows a resume at start; watchers subscribe
 	}
 	return nil
@@ -491,9 +528,9 @@ func (e *Engine) Start() error {
 // start runs the saga of op in the background, holding keys until it ends.
 // The returned channel is subscribed before the saga starts, so the caller
 // that started it sees every event from the first (stream unsubscribes it).
-func (e *Engine) start(op *store.Operation, keys []string, resume bool) (*inflight, chan Event) {
-	r := &inflight{op: op, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
-	ch := r.subscribe()
+func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string, resume bool) (*inflight, chan Event) {
+	r := &inflight{op: op, plan: plan, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+	ch := r.subscribe(false)
 	e.mu.Lock()
 	e.running[op.ID] = r
 	e.mu.Unlock()

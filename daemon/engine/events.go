@@ -35,7 +35,12 @@ func (e *Engine) follow(ctx context.Context, op *store.Operation, emit func(Even
 	r := e.running[op.ID]
 	e.mu.Unlock()
 	if r != nil {
-		return e.stream(ctx, r, r.subscribe(), emit)
+		// A second terminal (the same request id) sees the whole operation:
+		// its plan, then every event so far, then the rest as it happens.
+		if r.plan != nil {
+			emit(Event{Op: op.ID, Plan: r.plan, Time: e.now()})
+		}
+		return e.stream(ctx, r, r.subscribe(true), emit)
 	}
 	final, err := e.db.GetOperation(op.ID)
 	if err != nil {
@@ -56,6 +61,11 @@ type inflight struct {
 	// status shows, since the journal is written only where recovery needs
 	// it.
 	view *store.Operation
+	// plan is the rollback's plan (nil for a resume); history every event
+	// published so far, replayed to a subscriber that comes late. It holds
+	// what the operation's steps hold anyway (each command once).
+	plan    *store.Operation
+	history []Event
 }
 
 // setView records op's progress for status; called by the saga.
@@ -74,6 +84,7 @@ func (r *inflight) setView(op *store.Operation) {
 func (r *inflight) publish(ev Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.history = append(r.history, ev)
 	for ch := range r.subs {
 		select {
 		case ch <- ev:
@@ -82,11 +93,21 @@ func (r *inflight) publish(ev Event) {
 	}
 }
 
-func (r *inflight) subscribe() chan Event {
-	ch := make(chan Event, 1024)
+// subscribe returns a channel of the events published from now on; with
+// replay, of every event since the operation started. Subscribing and the
+// replay are one step under the lock, so no event is lost or doubled.
+func (r *inflight) subscribe(replay bool) chan Event {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	if replay {
+		n = len(r.history)
+	}
+	ch := make(chan Event, n+1024)
+	for _, ev := range r.history[:n] {
+		ch <- ev
+	}
 	r.subs[ch] = struct{}{}
-	r.mu.Unlock()
 	return ch
 }
 

@@ -96,10 +96,14 @@ type fakeBackend struct {
 	// frozen is closed when a step freezes (the "crash"); release lets it
 	// go on (the dead daemon's goroutine, whose world and journal nobody
 	// looks at any more).
-	frozen  chan struct{}
-	release chan struct{}
-	once    sync.Once
+	frozen   chan struct{}
+	release  chan struct{}
+	once     sync.Once
+	thawOnce sync.Once
 }
+
+// thaw lets a frozen step go on.
+func (f *fakeBackend) thaw() { f.thawOnce.Do(func() { close(f.release) }) }
 
 func newFake(shape []fakeShape, w *world) *fakeBackend {
 	return &fakeBackend{shape: shape, w: w, faults: map[string]*fault{},
@@ -233,7 +237,7 @@ func newRig(t *testing.T, shape []fakeShape, w *world, dir string) *rig {
 	r.e = New(ctx, db, r.fake, Config{Retries: 2, RetryDelay: time.Microsecond,
 		JournalFault: func(*store.Operation) error { mu.Lock(); r.writes++; mu.Unlock(); return nil }}, nil)
 	t.Cleanup(func() {
-		close(r.fake.release) // a frozen step goes on, in a world nobody checks
+		r.fake.thaw() // a frozen step goes on, in a world nobody checks
 		cancel()
 		r.e.Wait()
 		db.Close()
@@ -590,5 +594,102 @@ func TestSagaResumeMismatch(t *testing.T) {
 	}
 	if len(w.log()) != 0 {
 		t.Errorf("steps ran: %v", w.log())
+	}
+}
+
+// TestRequestIDReused: the same request id follows its operation; with
+// another snapshot or other consents it is refused, naming the operation
+// (issue 13: it used to print the other operation's success).
+func TestRequestIDReused(t *testing.T) {
+	w := newWorld()
+	r := newRig(t, windowless, w, t.TempDir())
+	req := Request{Snapshot: "pool/vol@snap", RequestID: "X"}
+	first, err := r.e.Rollback(context.Background(), req, func(Event) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.e.Rollback(context.Background(), req, func(Event) {})
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("the same request again: %v %v, want operation %d", again, err, first.ID)
+	}
+	for _, other := range []Request{
+		{Snapshot: "pool/other@base", RequestID: "X"},
+		{Snapshot: "pool/vol@snap", RequestID: "X", Options: store.Options{HaltZones: true}},
+	} {
+		op, err := r.e.Rollback(context.Background(), other, func(Event) {})
+		if !errors.Is(err, ErrAlreadyExists) || op != nil {
+			t.Errorf("%+v: %v %v, want ErrAlreadyExists", other, op, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("operation %d", first.ID)) {
+			t.Errorf("error %q does not name operation %d", err, first.ID)
+		}
+	}
+	if n := len(w.log()); n != len(windowless) {
+		t.Errorf("%d steps ran, want %d (one rollback)", n, len(windowless))
+	}
+}
+
+// TestFollowerSeesEverything: a second caller with the same request id,
+// arriving mid-way, gets the plan and every event from the first step on,
+// the same as the caller that started it.
+func TestFollowerSeesEverything(t *testing.T) {
+	w := newWorld()
+	r := newRig(t, solarisLike, w, t.TempDir())
+	r.fake.fault("verify").freezeDo = 1
+	req := Request{Snapshot: "pool/vol@snap", RequestID: "Y"}
+	type run struct {
+		events []Event
+		err    error
+	}
+	collect := func(out chan<- run) {
+		var got run
+		_, got.err = r.e.Rollback(context.Background(), req, func(ev Event) { got.events = append(got.events, ev) })
+		out <- got
+	}
+	firstCh, secondCh := make(chan run, 1), make(chan run, 1)
+	go collect(firstCh)
+	<-r.fake.frozen
+	go collect(secondCh)
+	// The follower subscribes while the saga is frozen; wait for that.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		r.e.mu.Lock()
+		n := 0
+		for _, fl := range r.e.running {
+			fl.mu.Lock()
+			n = len(fl.subs)
+			fl.mu.Unlock()
+		}
+		r.e.mu.Unlock()
+		if n == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r.fake.thaw()
+	first, second := <-firstCh, <-secondCh
+	if first.err != nil || second.err != nil {
+		t.Fatalf("errors: %v, %v", first.err, second.err)
+	}
+	kinds := func(evs []Event) []string {
+		var k []string
+		for _, ev := range evs {
+			switch {
+			case ev.Plan != nil:
+				k = append(k, "plan")
+			case ev.Final != nil:
+				k = append(k, "final "+string(ev.Final.State))
+			default:
+				k = append(k, ev.Step+" "+string(ev.State))
+			}
+		}
+		return k
+	}
+	a, b := kinds(first.events), kinds(second.events)
+	if !slices.Equal(a, b) {
+		t.Errorf("the follower saw\n%v\nthe caller\n%v", b, a)
+	}
+	if len(b) < 3 || b[0] != "plan" || b[1] != "stop running" {
+		t.Errorf("the follower's stream does not start with the plan and the first step: %v", b)
 	}
 }
