@@ -187,14 +187,6 @@ func (p *progress) step(e *v1.StepEvent) {
 	}
 }
 
-func stepWord(s v1.StepState) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), "STEP_STATE_"))
-}
-
-func opWord(s v1.OperationState) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), "OPERATION_STATE_"))
-}
-
 func (a *app) printResult(op *v1.Operation) {
 	var total time.Duration
 	if op.GetCreated() != nil && op.GetUpdated() != nil {
