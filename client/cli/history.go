@@ -133,16 +133,6 @@ func (a *app) printOperation(op *v1.Operation) {
 	}
 }
 
-func (a *app) printCapabilities(indent string, cs []*v1.Capability) {
-	for _, c := range cs {
-		word := "no "
-		if c.GetSupported() {
-			word = "yes"
-		}
-		a.printf("%s%-30s %s  %s\n", indent, c.GetName(), word, c.GetDetail())
-	}
-}
-
 func (a *app) printCommands(prefix string, cmds []*v1.CommandRun) {
 	for _, c := range cmds {
 		a.printf("       %s$ %s\n", prefix, strings.Join(c.GetArgv(), " "))

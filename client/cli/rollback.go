@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/internal/zfsname"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
 
@@ -88,7 +88,7 @@ func validateSnapshot(name string) error {
 	if name == "" {
 		return invalid("empty snapshot name: want POOL/VOL@SNAP")
 	}
-	if err := zfs.ValidateSnapshotName(name); err != nil {
+	if err := zfsname.ValidateSnapshotName(name); err != nil {
 		return invalid("%v: want POOL/VOL@SNAP", err)
 	}
 	return nil
@@ -101,7 +101,7 @@ func validateVolume(name string) error {
 	if strings.Contains(name, "@") {
 		return invalid("%q is a snapshot name: want a volume, POOL/VOL", name)
 	}
-	if err := zfs.ValidateDatasetName(name); err != nil {
+	if err := zfsname.ValidateDatasetName(name); err != nil {
 		return invalid("%v", err)
 	}
 	return nil
@@ -185,14 +185,6 @@ func (p *progress) step(e *v1.StepEvent) {
 			a.printf("      %s%s %s (%s)\n", verb, e.GetName(), stepWord(e.GetState()), d)
 		}
 	}
-}
-
-func stepWord(s v1.StepState) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), "STEP_STATE_"))
-}
-
-func opWord(s v1.OperationState) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), "OPERATION_STATE_"))
 }
 
 func (a *app) printResult(op *v1.Operation) {

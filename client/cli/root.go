@@ -20,7 +20,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/volctl/volctl/client"
-	"github.com/volctl/volctl/daemon/auth"
 )
 
 // Version is set at build time.
@@ -131,7 +130,7 @@ func (a *app) dial() (*client.Client, error) {
 		}
 		name = host
 	}
-	cfg, err := auth.ClientTLS(a.cert, a.key, a.ca, name)
+	cfg, err := client.TLSConfig(a.cert, a.key, a.ca, name)
 	if err != nil {
 		return nil, invalid("%v", err)
 	}

@@ -100,27 +100,3 @@ func (a *app) printVolume(v *v1.Volume) {
 	}
 	a.printf("\n")
 }
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// bytesStr is a size in binary units, as zfs prints them.
-func bytesStr(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	s := fmt.Sprintf("%.1f", v)
-	s = strings.TrimSuffix(s, ".0")
-	return s + string("KMGTPE"[exp])
-}

@@ -9,17 +9,17 @@ package auth
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/user"
 	"slices"
 	"strconv"
 
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
+
+	"github.com/volctl/volctl/internal/certpool"
 )
 
 // Role is what a caller may do.
@@ -241,19 +241,15 @@ func (UnixCredentials) OverrideServerName(string) error { return nil }
 
 // ServerTLS builds the mutual-TLS configuration for the TCP listener: the
 // server's certificate, and client certificates required and verified
-// against clientCA.
+// against clientCA. The client side is client.TLSConfig.
 func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("server certificate: %w", err)
 	}
-	pem, err := os.ReadFile(clientCAFile)
+	pool, err := certpool.FromFile("client CA", clientCAFile)
 	if err != nil {
-		return nil, fmt.Errorf("client CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("client CA %s: no certificate found", clientCAFile)
+		return nil, err
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
@@ -261,24 +257,6 @@ func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS13,
 	}, nil
-}
-
-// ClientTLS builds the client side: a client certificate and the CA that
-// signed the server's.
-func ClientTLS(certFile, keyFile, serverCAFile, serverName string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("client certificate: %w", err)
-	}
-	pem, err := os.ReadFile(serverCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("server CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("server CA %s: no certificate found", serverCAFile)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS13}, nil
 }
 
 // PeerKey names the peer of an accepted connection for per-peer limits:

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/internal/zfsname"
 )
 
 var uriSeeds = []string{
@@ -71,7 +71,7 @@ func FuzzStorageZvol(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		vol, ok := StorageZvol(s)
-		if ok && (zfs.ValidateDatasetName(vol) != nil || !strings.Contains(vol, "/") || !strings.HasSuffix(s, vol)) {
+		if ok && (zfsname.ValidateDatasetName(vol) != nil || !strings.Contains(vol, "/") || !strings.HasSuffix(s, vol)) {
 			t.Fatalf("StorageZvol(%q) = %q", s, vol)
 		}
 	})

@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/internal/zfsname"
 )
 
 // Zone is one line of `zoneadm list -p` (spec §2.2). ID is the numeric zone
@@ -249,7 +249,7 @@ func isHex(s string) bool {
 // e.g. "dev:/dev/zvol/dsk/rpool/VARSHARE/zones/kz/disk0" ->
 // "rpool/VARSHARE/zones/kz/disk0". Accepted forms: dev:/dev/zvol/dsk/...,
 // dev:/dev/zvol/rdsk/..., dev:zvol/dsk/... (path under /dev) and
-// dev:///dev/zvol/.... The volume name must pass zfs.ValidateDatasetName and
+// dev:///dev/zvol/.... The volume name must pass zfsname.ValidateDatasetName and
 // have a '/' (a pool is not a volume); paths with "." or ".." components or
 // doubled slashes are refused rather than cleaned.
 func StorageZvol(uri string) (string, bool) {
@@ -266,7 +266,7 @@ func StorageZvol(uri string) (string, bool) {
 	}
 	for _, pre := range []string{"/dev/zvol/dsk/", "/dev/zvol/rdsk/"} {
 		if vol, ok := strings.CutPrefix(p, pre); ok {
-			if !strings.Contains(vol, "/") || zfs.ValidateDatasetName(vol) != nil {
+			if !strings.Contains(vol, "/") || zfsname.ValidateDatasetName(vol) != nil {
 				return "", false
 			}
 			return vol, true

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/volctl/volctl/daemon/engine"
-	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/internal/zfsname"
 	"github.com/volctl/volctl/store"
 )
 
@@ -26,16 +26,16 @@ const (
 )
 
 // checkName refuses a volume or snapshot name longer than ZFS allows
-// (zfs.MaxNameLen: ZFS_MAX_DATASET_NAME_LEN less the NUL), in the words of
+// (zfsname.MaxNameLen: ZFS_MAX_DATASET_NAME_LEN less the NUL), in the words of
 // libzfs. Everything else about the name is the backend's to judge
 // (Backend.VolumeOf, which validates it by the platform's rules).
 func checkName(field, name string) error {
-	if len(name) <= zfs.MaxNameLen {
+	if len(name) <= zfsname.MaxNameLen {
 		return nil
 	}
 	return fmt.Errorf("%s: %w (%d bytes, at most %d): %w", field,
-		&zfs.NameError{Name: store.SafeText(name, quoteName), Reason: "name is too long"},
-		len(name), zfs.MaxNameLen, engine.ErrInvalid)
+		&zfsname.NameError{Name: store.SafeText(name, quoteName), Reason: "name is too long"},
+		len(name), zfsname.MaxNameLen, engine.ErrInvalid)
 }
 
 // checkRequestID refuses a request id that is too long or not printable

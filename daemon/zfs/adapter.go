@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/internal/zfsname"
 )
 
 // Cmd runs the zfs command. Path is absolute (from the daemon's
@@ -167,7 +168,7 @@ func (z Cmd) Snapshot(ctx context.Context, name string) error {
 // Destroy destroys one snapshot. It refuses anything but a snapshot name so
 // that a bug can never destroy a volume.
 func (z Cmd) Destroy(ctx context.Context, snapshot string) error {
-	if err := ValidateSnapshotName(snapshot); err != nil {
+	if err := zfsname.ValidateSnapshotName(snapshot); err != nil {
 		return err
 	}
 	_, err := z.Run(ctx, []string{z.Path, "destroy", snapshot})

@@ -96,7 +96,7 @@ var SnapshotColumns = []string{"name", "type", "creation", "used", "referenced"}
 // (spec §3.4). Row order is kept: zfs sorts snapshots of one dataset by
 // createtxg, i.e. creation order. A row that is not of type "snapshot" or has
 // no '@' is an error. Names are split but not validated, so snapshots whose
-// names ValidateSnapshotName would refuse (spaces) are still listed.
+// names zfsname.ValidateSnapshotName would refuse (spaces) are still listed.
 func ParseSnapshots(out []byte) ([]Snapshot, error) {
 	rows, err := ParseList(out, SnapshotColumns)
 	if err != nil {

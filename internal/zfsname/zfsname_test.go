@@ -1,4 +1,4 @@
-package zfs
+package zfsname
 
 import (
 	"errors"
