@@ -181,7 +181,15 @@ func (p *progress) step(e *v1.StepEvent) {
 			p.started[e.GetIndex()] = e.GetTime().AsTime()
 			a.printf("%s %s%s\n", p.counter(e.GetIndex()), verb, e.GetName())
 		default:
-			d := e.GetTime().AsTime().Sub(p.started[e.GetIndex()]).Round(time.Millisecond)
+			// A step whose start this stream did not see (a resume picked
+			// up mid-step) has no duration to show, rather than one
+			// counted from year 1.
+			start, seen := p.started[e.GetIndex()]
+			if !seen {
+				a.printf("      %s%s %s\n", verb, e.GetName(), stepWord(e.GetState()))
+				break
+			}
+			d := e.GetTime().AsTime().Sub(start).Round(time.Millisecond)
 			a.printf("      %s%s %s (%s)\n", verb, e.GetName(), stepWord(e.GetState()), d)
 		}
 	}

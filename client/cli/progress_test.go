@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+// TestProgressDuration: a step's end prints its duration only when the
+// stream saw its start (issue 13: a missing start printed
+// 2562047h47m16.854775807s).
+func TestProgressDuration(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	ev := func(i int32, st v1.StepState, at time.Duration) *v1.StepEvent {
+		return &v1.StepEvent{Index: i, Name: "delete-lu", State: st, Time: timestamppb.New(t0.Add(at))}
+	}
+	cases := []struct {
+		name   string
+		events []*v1.StepEvent
+		want   string
+	}{
+		{"start seen", []*v1.StepEvent{ev(1, v1.StepState_STEP_STATE_RUNNING, 0), ev(1, v1.StepState_STEP_STATE_DONE, 1500*time.Millisecond)},
+			"[1/2] delete-lu\n      delete-lu done (1.5s)\n"},
+		{"start not seen", []*v1.StepEvent{ev(1, v1.StepState_STEP_STATE_DONE, time.Second)},
+			"      delete-lu done\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := &progress{a: &app{stdout: &out}, plan: &v1.Plan{Steps: make([]*v1.PlannedStep, 3)}, started: map[int32]time.Time{}}
+			for _, e := range tc.events {
+				p.step(e)
+			}
+			if got := out.String(); got != tc.want {
+				t.Errorf("printed\n%q\nwant\n%q", got, tc.want)
+			}
+			if strings.Contains(out.String(), "h47m") {
+				t.Errorf("a duration from a zero start: %q", out.String())
+			}
+		})
+	}
+}
