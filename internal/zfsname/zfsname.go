@@ -152,7 +152,16 @@ func validateSnap(full, snap string) error {
 		return nameErr(full, "empty component in name")
 	case strings.ContainsAny(snap, "@#"):
 		return nameErr(full, "multiple '@' and/or '#' delimiters in name")
-	case strings.Contains(snap, "/"):
+	}
+	// A character no name may have is the real problem, and is named
+	// before a '/' after '@' (which zfs calls a trailing slash,
+	// spec/comstar-zfs.md §3.6): "@snap1;rm -rf /" is refused for its ';'.
+	for _, r := range snap {
+		if r != '/' && !validChar(r) {
+			return nameErr(full, "invalid character %q in name", r)
+		}
+	}
+	if strings.Contains(snap, "/") {
 		return nameErr(full, "trailing slash in name")
 	}
 	return checkComponent(full, snap)

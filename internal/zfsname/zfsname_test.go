@@ -71,6 +71,9 @@ func TestValidateSnapshotName(t *testing.T) {
 		{"tank/vol@s1@s2", "multiple '@' and/or '#' delimiters in name"},
 		{"tank/vol@s1#b", "multiple '@' and/or '#' delimiters in name"},
 		{"tank/vol@s1/x", "trailing slash in name"},
+		// issue 13: the ';' is the problem, not the '/' that follows it.
+		{"pool/idisk0@snap1;rm -rf /", "invalid character ';' in name"},
+		{"pool/idisk0@snap1/x;y", "invalid character ';' in name"},
 		{"tank/vol@bad*", "invalid character '*' in name"},
 		{"tank/vol@my snap", "invalid character ' ' in name"},
 		{"tank/vol@50%", "invalid character '%' in name"},
