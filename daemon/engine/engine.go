@@ -248,6 +248,12 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	if err != nil {
 		return nil, err
 	}
+	// While an operation holds the volume its zones are detached and its
+	// LU may be away: a plan read now would show that as the state to
+	// restore, and leave the zone steps out.
+	if err := e.locks.check([]string{volumeKey(vol)}); err != nil {
+		return nil, fmt.Errorf("no plan while another operation changes the volume: %w", err)
+	}
 	rec := &recorder{e: e}
 	id, warnings, err := e.backend.Capture(ctx, rec.run, req.Snapshot, req.Options)
 	if err != nil {

@@ -53,6 +53,18 @@ func (l *locks) acquire(ctx context.Context, keys []string, holder uint64, wait 
 	}
 }
 
+// check fails with a *BusyError when any of keys is held, taking none.
+func (l *locks) check(keys []string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if h, held := l.holders[k]; held {
+			return &BusyError{Key: k, Holder: h}
+		}
+	}
+	return nil
+}
+
 // setHolder records the operation id once it is known.
 func (l *locks) setHolder(keys []string, holder uint64) {
 	l.mu.Lock()

@@ -693,3 +693,25 @@ func TestFollowerSeesEverything(t *testing.T) {
 		t.Errorf("the follower's stream does not start with the plan and the first step: %v", b)
 	}
 }
+
+// TestPlanWhileBusy: a dry run while another operation holds the volume is
+// refused, naming it (issue 13: it planned from the half-rolled-back state,
+// without the zone steps, exit 0).
+func TestPlanWhileBusy(t *testing.T) {
+	w := newWorld()
+	r := newRig(t, solarisLike, w, t.TempDir())
+	if _, err := r.e.Plan(context.Background(), Request{Snapshot: "pool/vol@snap"}); err != nil {
+		t.Fatalf("plan on an idle volume: %v", err)
+	}
+	r.fake.fault("import").freezeDo = 1
+	go func() { _, _ = r.rollback() }()
+	<-r.fake.frozen
+	_, err := r.e.Plan(context.Background(), Request{Snapshot: "pool/vol@other"})
+	var busy *BusyError
+	if !errors.As(err, &busy) || !errors.Is(err, ErrBusy) || busy.Holder == 0 {
+		t.Fatalf("plan while operation runs: %v, want a BusyError naming it", err)
+	}
+	if _, err := r.e.Plan(context.Background(), Request{Snapshot: "pool/another@snap"}); err != nil {
+		t.Errorf("plan of another volume: %v", err)
+	}
+}
