@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -26,37 +25,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func TestToStatus(t *testing.T) {
-	tests := []struct {
-		err  error
-		want codes.Code
-	}{
-		{fmt.Errorf("name: %w", engine.ErrInvalid), codes.InvalidArgument},
-		{fmt.Errorf("snapshot: %w", engine.ErrNotFound), codes.NotFound},
-		{fmt.Errorf("op: %w", store.ErrNotFound), codes.NotFound},
-		{fmt.Errorf("zone running: %w", engine.ErrPrecondition), codes.FailedPrecondition},
-		{&engine.BusyError{Key: "volume pool/v", Holder: 3}, codes.Aborted},
-		{&engine.StepError{Op: 1, Step: "rollback", Err: errors.New("busy")}, codes.Aborted},
-		{&engine.StepError{Op: 1, Step: "attach-zones", Err: errors.New("key"), NeedsAttention: true}, codes.Internal},
-		{engine.ErrShuttingDown, codes.Unavailable},
-		{context.DeadlineExceeded, codes.DeadlineExceeded},
-		{errors.New("anything else"), codes.Internal},
-		{status.Error(codes.PermissionDenied, "kept"), codes.PermissionDenied},
-	}
-	for _, tc := range tests {
-		got := status.Code(toStatus(tc.err))
-		if got != tc.want {
-			t.Errorf("toStatus(%v) = %s, want %s", tc.err, got, tc.want)
-		}
-		if tc.err != nil && status.Convert(toStatus(tc.err)).Message() == "" {
-			t.Errorf("toStatus(%v) lost the message", tc.err)
-		}
-	}
-	if toStatus(nil) != nil {
-		t.Error("toStatus(nil) != nil")
-	}
-}
 
 // fakeBackend answers inventory calls without a platform.
 type fakeBackend struct{}
