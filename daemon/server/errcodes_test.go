@@ -24,6 +24,8 @@ var toStatusCases = []struct {
 	err  error
 	want codes.Code
 }{
+	{"ErrUnidentified", fmt.Errorf("%w: %w", ErrUnidentified, errors.New("caller has no identity")), codes.Unauthenticated},
+	{"ErrDenied", fmt.Errorf("%w: uid=5 has role viewer; RollbackService/Rollback needs operator", ErrDenied), codes.PermissionDenied},
 	{"engine.ErrInvalid", fmt.Errorf("name: %w", engine.ErrInvalid), codes.InvalidArgument},
 	{"store.ErrCorrupt", fmt.Errorf("operation 7: %w", store.ErrCorrupt), codes.DataLoss},
 	{"engine.ErrNotFound", fmt.Errorf("snapshot: %w", engine.ErrNotFound), codes.NotFound},

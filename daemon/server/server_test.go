@@ -111,16 +111,17 @@ func TestGuard(t *testing.T) {
 		id     *auth.Identity
 		call   func(*grpc.ClientConn) error
 		want   codes.Code
-		audits int // records written
+		audits int    // records written
+		msg    string // what the caller is told, when set
 	}{
 		{"viewer lists", viewer, func(c *grpc.ClientConn) error {
 			_, err := v1.NewVolumeServiceClient(c).ListVolumes(context.Background(), &v1.ListVolumesRequest{})
 			return err
-		}, codes.OK, 0},
+		}, codes.OK, 0, ""},
 		{"viewer may not snapshot", viewer, func(c *grpc.ClientConn) error {
 			_, err := v1.NewSnapshotServiceClient(c).CreateSnapshot(context.Background(), &v1.CreateSnapshotRequest{Name: "pool/v@s"})
 			return err
-		}, codes.PermissionDenied, 1},
+		}, codes.PermissionDenied, 1, "permission denied: uid=1000(alice) gid=0 has role viewer; SnapshotService/CreateSnapshot needs operator"},
 		{"viewer may not roll back (stream)", viewer, func(c *grpc.ClientConn) error {
 			s, err := v1.NewRollbackServiceClient(c).Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/v@s"})
 			if err != nil {
@@ -128,26 +129,26 @@ func TestGuard(t *testing.T) {
 			}
 			_, err = s.Recv()
 			return err
-		}, codes.PermissionDenied, 1},
+		}, codes.PermissionDenied, 1, "permission denied: uid=1000(alice) gid=0 has role viewer; RollbackService/Rollback needs operator"},
 		{"stranger may not list", stranger, func(c *grpc.ClientConn) error {
 			_, err := v1.NewVolumeServiceClient(c).ListVolumes(context.Background(), &v1.ListVolumesRequest{})
 			return err
-		}, codes.PermissionDenied, 1},
+		}, codes.PermissionDenied, 1, ""},
 		{"no identity", nil, func(c *grpc.ClientConn) error {
 			_, err := v1.NewVolumeServiceClient(c).ListVolumes(context.Background(), &v1.ListVolumesRequest{})
 			return err
-		}, codes.Unauthenticated, 1},
+		}, codes.Unauthenticated, 1, "volctld cannot tell who is calling: caller has no identity"},
 		{"health needs no identity", nil, func(c *grpc.ClientConn) error {
 			r, err := healthpb.NewHealthClient(c).Check(context.Background(), &healthpb.HealthCheckRequest{})
 			if err == nil && r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 				return fmt.Errorf("health %v", r.GetStatus())
 			}
 			return err
-		}, codes.OK, 0},
+		}, codes.OK, 0, ""},
 		{"operator snapshots, audited", root, func(c *grpc.ClientConn) error {
 			_, err := v1.NewSnapshotServiceClient(c).CreateSnapshot(context.Background(), &v1.CreateSnapshotRequest{Name: "pool/v@s"})
 			return err
-		}, codes.Internal, 1}, // the fake lists no snapshot after creating one: an error, audited
+		}, codes.Internal, 1, ""}, // the fake lists no snapshot after creating one: an error, audited
 		{"operator rollback refused by the backend, audited", root, func(c *grpc.ClientConn) error {
 			s, err := v1.NewRollbackServiceClient(c).Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/v@s"})
 			if err != nil {
@@ -155,7 +156,7 @@ func TestGuard(t *testing.T) {
 			}
 			_, err = s.Recv()
 			return err
-		}, codes.FailedPrecondition, 1},
+		}, codes.FailedPrecondition, 1, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,12 +165,18 @@ func TestGuard(t *testing.T) {
 			if got := status.Code(err); got != tc.want {
 				t.Fatalf("code %s (%v), want %s", got, err, tc.want)
 			}
+			if got := status.Convert(err).Message(); tc.msg != "" && got != tc.msg {
+				t.Errorf("message %q, want %q", got, tc.msg)
+			}
 			recs, _ := db.ListAudit(0, 0)
 			if len(recs) != tc.audits {
 				t.Fatalf("%d audit records, want %d: %+v", len(recs), tc.audits, recs)
 			}
 			if tc.audits > 0 && recs[0].Allowed != (tc.want != codes.PermissionDenied && tc.want != codes.Unauthenticated) {
 				t.Errorf("audit allowed=%v for %s", recs[0].Allowed, tc.want)
+			}
+			if tc.audits > 0 && !recs[0].Allowed && recs[0].Result != tc.want.String() {
+				t.Errorf("audit result %q, want %s", recs[0].Result, tc.want)
 			}
 		})
 	}
