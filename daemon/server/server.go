@@ -6,7 +6,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -30,18 +29,14 @@ type Server struct {
 
 	eng     *engine.Engine
 	db      *store.DB
-	log     hclog.Logger
 	health  *health.Server
 	version string
 	started time.Time
 }
 
 // New makes the services over eng; db serves the audit trail.
-func New(eng *engine.Engine, db *store.DB, version string, log hclog.Logger) *Server {
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	return &Server{eng: eng, db: db, log: log, health: health.NewServer(), version: version, started: time.Now()}
+func New(eng *engine.Engine, db *store.DB, version string) *Server {
+	return &Server{eng: eng, db: db, health: health.NewServer(), version: version, started: time.Now()}
 }
 
 // Register adds every service, health and reflection to g.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -79,8 +80,8 @@ func serve(t *testing.T, id *auth.Identity) (*grpc.ClientConn, *store.DB) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	eng := engine.New(ctx, db, fakeBackend{}, engine.Config{}, nil)
-	srv := New(eng, db, "test", nil)
-	guard := &Guard{Policy: auth.Policy{OperatorUIDs: []int{0}, ViewerUIDs: []int{1000}}, DB: db, Log: srv.log}
+	srv := New(eng, db, "test")
+	guard := &Guard{Policy: auth.Policy{OperatorUIDs: []int{0}, ViewerUIDs: []int{1000}}, DB: db, Log: hclog.NewNullLogger()}
 	g := grpc.NewServer(grpc.Creds(asIdentity{insecure.NewCredentials(), id}),
 		grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream()))
 	srv.Register(g)
