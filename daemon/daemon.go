@@ -175,7 +175,7 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration, MaxOutput: cfg.MaxOutput, Observer: m,
 	}, log.Named(logEngine))
 
-	srv := server.New(eng, db, Version, log.Named(logServer))
+	srv := server.New(eng, db, Version)
 	guard := &server.Guard{Policy: policy(cfg.Roles), DB: db, Log: log.Named(logAuth)}
 	defer guard.Flush() // pending counts of denied calls, before the journal closes
 	newGRPC := func(creds credentials.TransportCredentials) *grpc.Server {

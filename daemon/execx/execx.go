@@ -82,8 +82,6 @@ type Runner struct {
 	Timeout time.Duration
 	// MaxOutput caps stdout and stderr each; 0 means DefaultMaxOutput.
 	MaxOutput int
-	// Observe, when set, sees every result (the journal, metrics).
-	Observe func(*Result)
 }
 
 // Run runs argv[0] (which must be an absolute path) with argv[1:]. It returns
@@ -127,9 +125,6 @@ func (r *Runner) Run(ctx context.Context, argv []string) (*Result, error) {
 		res.Err = ctx.Err()
 	case err != nil && res.Exit < 0:
 		res.Err = err
-	}
-	if r.Observe != nil {
-		r.Observe(res)
 	}
 	if res.Err != nil || res.Exit != 0 {
 		return res, &Error{res}

@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -89,8 +89,18 @@ func target(req any) string {
 	return ""
 }
 
-// admit decides a call. It returns the context for the handler, or a
-// PermissionDenied / Unauthenticated status (already audited).
+// The guard's refusals, wrapped with who called and what; toStatus maps
+// them to Unauthenticated and PermissionDenied.
+var (
+	// ErrUnidentified: the transport gave no identity for a call that
+	// needs a role.
+	ErrUnidentified = errors.New("volctld cannot tell who is calling")
+	// ErrDenied: the caller's role is below what the method needs.
+	ErrDenied = errors.New("permission denied")
+)
+
+// admit decides a call. It returns the context for the handler, or the
+// status of a refusal (ErrUnidentified, ErrDenied), already audited.
 func (g *Guard) admit(ctx context.Context, method string, req any) (context.Context, error) {
 	id, err := auth.FromContext(ctx)
 	need := auth.Required(method)
@@ -98,21 +108,28 @@ func (g *Guard) admit(ctx context.Context, method string, req any) (context.Cont
 		if need == auth.None {
 			return ctx, nil
 		}
-		g.denied("unidentified", store.AuditRecord{Who: "unidentified", Method: method, Target: target(req),
-			Result: codes.Unauthenticated.String()})
-		return nil, status.Errorf(codes.Unauthenticated, "volctld cannot tell who is calling: %v", err)
+		return nil, g.refuse("unidentified", store.AuditRecord{Who: "unidentified", Method: method, Target: target(req)},
+			fmt.Errorf("%w: %w", ErrUnidentified, err))
 	}
 	role := g.Policy.Role(id)
 	if role < need {
-		g.denied(id.String(), store.AuditRecord{Who: id.String(), Role: role.String(), Method: method, Target: target(req),
-			Result: codes.PermissionDenied.String()})
-		return nil, status.Errorf(codes.PermissionDenied, "%s has role %s; %s needs %s", id, role, trimMethod(method), need)
+		return nil, g.refuse(id.String(), store.AuditRecord{Who: id.String(), Role: role.String(), Method: method, Target: target(req)},
+			fmt.Errorf("%w: %s has role %s; %s needs %s", ErrDenied, id, role, trimMethod(method), need))
 	}
 	ctx = context.WithValue(ctx, keyIdentity, callerInfo{id, role})
 	if auth.Mutating(method) {
 		ctx = context.WithValue(ctx, keyNote, &note{})
 	}
 	return ctx, nil
+}
+
+// refuse audits a refused call of caller key (rec, with the refusal's code
+// as its result) and returns the refusal as a status.
+func (g *Guard) refuse(key string, rec store.AuditRecord, err error) error {
+	st := toStatus(err)
+	rec.Result = status.Code(st).String()
+	g.denied(key, rec)
+	return st
 }
 
 // done audits an allowed call that may change something.

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -93,8 +94,8 @@ func startDaemon(t *testing.T, backend engine.Backend, opts ...grpc.ServerOption
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	eng := engine.New(ctx, db, backend, engine.Config{}, nil)
-	srv := New(eng, db, "test", nil)
-	guard := &Guard{Policy: auth.Policy{OperatorUIDs: []int{0}, ViewerUIDs: []int{1000}}, DB: db, Log: srv.log}
+	srv := New(eng, db, "test")
+	guard := &Guard{Policy: auth.Policy{OperatorUIDs: []int{0}, ViewerUIDs: []int{1000}}, DB: db, Log: hclog.NewNullLogger()}
 	opts = append([]grpc.ServerOption{grpc.Creds(prefaceCreds{insecure.NewCredentials()}),
 		grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream())}, opts...)
 	g := grpc.NewServer(opts...)

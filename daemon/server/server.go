@@ -6,7 +6,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -30,18 +29,14 @@ type Server struct {
 
 	eng     *engine.Engine
 	db      *store.DB
-	log     hclog.Logger
 	health  *health.Server
 	version string
 	started time.Time
 }
 
 // New makes the services over eng; db serves the audit trail.
-func New(eng *engine.Engine, db *store.DB, version string, log hclog.Logger) *Server {
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	return &Server{eng: eng, db: db, log: log, health: health.NewServer(), version: version, started: time.Now()}
+func New(eng *engine.Engine, db *store.DB, version string) *Server {
+	return &Server{eng: eng, db: db, health: health.NewServer(), version: version, started: time.Now()}
 }
 
 // Register adds every service, health and reflection to g.
@@ -157,20 +152,52 @@ func (s *Server) Rollback(req *v1.RollbackRequest, stream grpc.ServerStreamingSe
 	r := request(req.GetSnapshot(), req.GetOptions())
 	r.RequestID, r.Wait = req.GetRequestId(), req.GetWait()
 	r.RequestedBy = Caller(stream.Context())
+	return streamOperation(s, stream, opStream[v1.RollbackResponse]{
+		plan: func(p *v1.Plan) *v1.RollbackResponse {
+			return &v1.RollbackResponse{Event: &v1.RollbackResponse_Plan{Plan: p}}
+		},
+		step: func(st *v1.StepEvent) *v1.RollbackResponse {
+			return &v1.RollbackResponse{Event: &v1.RollbackResponse_Step{Step: st}}
+		},
+		final: func(op *v1.Operation) *v1.RollbackResponse {
+			return &v1.RollbackResponse{Event: &v1.RollbackResponse_Operation{Operation: op}}
+		},
+	}, func(emit func(engine.Event)) (*store.Operation, error) {
+		return s.eng.Rollback(stream.Context(), r, emit)
+	})
+}
+
+// opStream is how a streaming RPC carries an operation's events: its
+// response for the plan (nil: the RPC sends none), for a step event and for
+// the final operation.
+type opStream[R any] struct {
+	plan  func(*v1.Plan) *R
+	step  func(*v1.StepEvent) *R
+	final func(*v1.Operation) *R
+}
+
+// streamOperation runs an operation (run, which reports its engine events
+// to emit) and sends each event to the client as msgs makes it. Once a send
+// fails the rest are dropped; that does not stop the operation. It notes the
+// operation for the audit trail and returns the operation's error as a
+// status.
+func streamOperation[R any](s *Server, stream grpc.ServerStreamingServer[R], msgs opStream[R], run func(emit func(engine.Event)) (*store.Operation, error)) error {
 	var sendErr error
-	send := func(m *v1.RollbackResponse) {
+	send := func(m *R) {
 		if sendErr == nil {
 			sendErr = stream.Send(m)
 		}
 	}
-	op, err := s.eng.Rollback(stream.Context(), r, func(ev engine.Event) {
+	op, err := run(func(ev engine.Event) {
 		switch {
 		case ev.Plan != nil:
-			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Plan{Plan: validText(toPlan(ev.Plan))}})
+			if msgs.plan != nil {
+				send(msgs.plan(validText(toPlan(ev.Plan))))
+			}
 		case ev.Final != nil:
-			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Operation{Operation: validText(toOperation(ev.Final, true))}})
+			send(msgs.final(validText(toOperation(ev.Final, true))))
 		default:
-			send(&v1.RollbackResponse{Event: &v1.RollbackResponse_Step{Step: validText(toStepEvent(ev))}})
+			send(msgs.step(validText(toStepEvent(ev))))
 		}
 	})
 	s.noteOperation(stream.Context(), op)
@@ -238,22 +265,16 @@ func (s *Server) GetOperation(_ context.Context, req *v1.GetOperationRequest) (*
 
 // RecoverOperation implements OperationService.
 func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.ServerStreamingServer[v1.RecoverOperationResponse]) error {
-	var sendErr error
-	send := func(m *v1.RecoverOperationResponse) {
-		if sendErr == nil {
-			sendErr = stream.Send(m)
-		}
-	}
-	op, err := s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist()}, func(ev engine.Event) {
-		switch {
-		case ev.Final != nil:
-			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: validText(toOperation(ev.Final, true))}})
-		case ev.Plan == nil:
-			send(&v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Step{Step: validText(toStepEvent(ev))}})
-		}
+	return streamOperation(s, stream, opStream[v1.RecoverOperationResponse]{
+		step: func(st *v1.StepEvent) *v1.RecoverOperationResponse {
+			return &v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Step{Step: st}}
+		},
+		final: func(op *v1.Operation) *v1.RecoverOperationResponse {
+			return &v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: op}}
+		},
+	}, func(emit func(engine.Event)) (*store.Operation, error) {
+		return s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist()}, emit)
 	})
-	s.noteOperation(stream.Context(), op)
-	return toStatus(err)
 }
 
 // maxAuditReply bounds a ListAudit reply, in encoded bytes: a client

@@ -2,13 +2,13 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -26,37 +26,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func TestToStatus(t *testing.T) {
-	tests := []struct {
-		err  error
-		want codes.Code
-	}{
-		{fmt.Errorf("name: %w", engine.ErrInvalid), codes.InvalidArgument},
-		{fmt.Errorf("snapshot: %w", engine.ErrNotFound), codes.NotFound},
-		{fmt.Errorf("op: %w", store.ErrNotFound), codes.NotFound},
-		{fmt.Errorf("zone running: %w", engine.ErrPrecondition), codes.FailedPrecondition},
-		{&engine.BusyError{Key: "volume pool/v", Holder: 3}, codes.Aborted},
-		{&engine.StepError{Op: 1, Step: "rollback", Err: errors.New("busy")}, codes.Aborted},
-		{&engine.StepError{Op: 1, Step: "attach-zones", Err: errors.New("key"), NeedsAttention: true}, codes.Internal},
-		{engine.ErrShuttingDown, codes.Unavailable},
-		{context.DeadlineExceeded, codes.DeadlineExceeded},
-		{errors.New("anything else"), codes.Internal},
-		{status.Error(codes.PermissionDenied, "kept"), codes.PermissionDenied},
-	}
-	for _, tc := range tests {
-		got := status.Code(toStatus(tc.err))
-		if got != tc.want {
-			t.Errorf("toStatus(%v) = %s, want %s", tc.err, got, tc.want)
-		}
-		if tc.err != nil && status.Convert(toStatus(tc.err)).Message() == "" {
-			t.Errorf("toStatus(%v) lost the message", tc.err)
-		}
-	}
-	if toStatus(nil) != nil {
-		t.Error("toStatus(nil) != nil")
-	}
-}
 
 // fakeBackend answers inventory calls without a platform.
 type fakeBackend struct{}
@@ -111,8 +80,8 @@ func serve(t *testing.T, id *auth.Identity) (*grpc.ClientConn, *store.DB) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	eng := engine.New(ctx, db, fakeBackend{}, engine.Config{}, nil)
-	srv := New(eng, db, "test", nil)
-	guard := &Guard{Policy: auth.Policy{OperatorUIDs: []int{0}, ViewerUIDs: []int{1000}}, DB: db, Log: srv.log}
+	srv := New(eng, db, "test")
+	guard := &Guard{Policy: auth.Policy{OperatorUIDs: []int{0}, ViewerUIDs: []int{1000}}, DB: db, Log: hclog.NewNullLogger()}
 	g := grpc.NewServer(grpc.Creds(asIdentity{insecure.NewCredentials(), id}),
 		grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream()))
 	srv.Register(g)
@@ -143,16 +112,17 @@ func TestGuard(t *testing.T) {
 		id     *auth.Identity
 		call   func(*grpc.ClientConn) error
 		want   codes.Code
-		audits int // records written
+		audits int    // records written
+		msg    string // what the caller is told, when set
 	}{
 		{"viewer lists", viewer, func(c *grpc.ClientConn) error {
 			_, err := v1.NewVolumeServiceClient(c).ListVolumes(context.Background(), &v1.ListVolumesRequest{})
 			return err
-		}, codes.OK, 0},
+		}, codes.OK, 0, ""},
 		{"viewer may not snapshot", viewer, func(c *grpc.ClientConn) error {
 			_, err := v1.NewSnapshotServiceClient(c).CreateSnapshot(context.Background(), &v1.CreateSnapshotRequest{Name: "pool/v@s"})
 			return err
-		}, codes.PermissionDenied, 1},
+		}, codes.PermissionDenied, 1, "permission denied: uid=1000(alice) gid=0 has role viewer; SnapshotService/CreateSnapshot needs operator"},
 		{"viewer may not roll back (stream)", viewer, func(c *grpc.ClientConn) error {
 			s, err := v1.NewRollbackServiceClient(c).Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/v@s"})
 			if err != nil {
@@ -160,26 +130,26 @@ func TestGuard(t *testing.T) {
 			}
 			_, err = s.Recv()
 			return err
-		}, codes.PermissionDenied, 1},
+		}, codes.PermissionDenied, 1, "permission denied: uid=1000(alice) gid=0 has role viewer; RollbackService/Rollback needs operator"},
 		{"stranger may not list", stranger, func(c *grpc.ClientConn) error {
 			_, err := v1.NewVolumeServiceClient(c).ListVolumes(context.Background(), &v1.ListVolumesRequest{})
 			return err
-		}, codes.PermissionDenied, 1},
+		}, codes.PermissionDenied, 1, ""},
 		{"no identity", nil, func(c *grpc.ClientConn) error {
 			_, err := v1.NewVolumeServiceClient(c).ListVolumes(context.Background(), &v1.ListVolumesRequest{})
 			return err
-		}, codes.Unauthenticated, 1},
+		}, codes.Unauthenticated, 1, "volctld cannot tell who is calling: caller has no identity"},
 		{"health needs no identity", nil, func(c *grpc.ClientConn) error {
 			r, err := healthpb.NewHealthClient(c).Check(context.Background(), &healthpb.HealthCheckRequest{})
 			if err == nil && r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 				return fmt.Errorf("health %v", r.GetStatus())
 			}
 			return err
-		}, codes.OK, 0},
+		}, codes.OK, 0, ""},
 		{"operator snapshots, audited", root, func(c *grpc.ClientConn) error {
 			_, err := v1.NewSnapshotServiceClient(c).CreateSnapshot(context.Background(), &v1.CreateSnapshotRequest{Name: "pool/v@s"})
 			return err
-		}, codes.Internal, 1}, // the fake lists no snapshot after creating one: an error, audited
+		}, codes.Internal, 1, ""}, // the fake lists no snapshot after creating one: an error, audited
 		{"operator rollback refused by the backend, audited", root, func(c *grpc.ClientConn) error {
 			s, err := v1.NewRollbackServiceClient(c).Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/v@s"})
 			if err != nil {
@@ -187,7 +157,7 @@ func TestGuard(t *testing.T) {
 			}
 			_, err = s.Recv()
 			return err
-		}, codes.FailedPrecondition, 1},
+		}, codes.FailedPrecondition, 1, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,12 +166,18 @@ func TestGuard(t *testing.T) {
 			if got := status.Code(err); got != tc.want {
 				t.Fatalf("code %s (%v), want %s", got, err, tc.want)
 			}
+			if got := status.Convert(err).Message(); tc.msg != "" && got != tc.msg {
+				t.Errorf("message %q, want %q", got, tc.msg)
+			}
 			recs, _ := db.ListAudit(0, 0)
 			if len(recs) != tc.audits {
 				t.Fatalf("%d audit records, want %d: %+v", len(recs), tc.audits, recs)
 			}
 			if tc.audits > 0 && recs[0].Allowed != (tc.want != codes.PermissionDenied && tc.want != codes.Unauthenticated) {
 				t.Errorf("audit allowed=%v for %s", recs[0].Allowed, tc.want)
+			}
+			if tc.audits > 0 && !recs[0].Allowed && recs[0].Result != tc.want.String() {
+				t.Errorf("audit result %q, want %s", recs[0].Result, tc.want)
 			}
 		})
 	}

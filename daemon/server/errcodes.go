@@ -23,6 +23,10 @@ func toStatus(err error) error {
 	}
 	code := codes.Internal
 	switch {
+	case errors.Is(err, ErrUnidentified):
+		code = codes.Unauthenticated
+	case errors.Is(err, ErrDenied):
+		code = codes.PermissionDenied
 	case errors.Is(err, engine.ErrInvalid):
 		code = codes.InvalidArgument
 	case errors.Is(err, store.ErrCorrupt):
