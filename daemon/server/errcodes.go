@@ -35,6 +35,8 @@ func toStatus(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, engine.ErrPrecondition):
 		code = codes.FailedPrecondition
+	case errors.Is(err, engine.ErrAlreadyExists):
+		code = codes.AlreadyExists
 	case errors.Is(err, engine.ErrBusy):
 		code = codes.Aborted
 	case errors.Is(err, engine.ErrShuttingDown), errors.Is(err, engine.ErrUnavailable):

@@ -31,6 +31,7 @@ var toStatusCases = []struct {
 	{"engine.ErrNotFound", fmt.Errorf("snapshot: %w", engine.ErrNotFound), codes.NotFound},
 	{"store.ErrNotFound", fmt.Errorf("op: %w", store.ErrNotFound), codes.NotFound},
 	{"engine.ErrPrecondition", fmt.Errorf("zone running: %w", engine.ErrPrecondition), codes.FailedPrecondition},
+	{"engine.ErrAlreadyExists", fmt.Errorf("request id X belongs to operation 3: %w", engine.ErrAlreadyExists), codes.AlreadyExists},
 	{"engine.ErrBusy", fmt.Errorf("volume pool/v: %w", engine.ErrBusy), codes.Aborted},
 	{"engine.BusyError", &engine.BusyError{Key: "volume pool/v", Holder: 3}, codes.Aborted},
 	{"engine.ErrShuttingDown", engine.ErrShuttingDown, codes.Unavailable},
