@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"unicode"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -135,10 +137,27 @@ func ExitCode(err error) int {
 }
 
 // Message is the text of an error without gRPC's "rpc error: code = ..."
-// wrapping.
+// wrapping, with its code once: the daemon's messages end with the
+// sentinel's words (": not found"), which the code says again.
 func Message(err error) string {
 	if s, ok := status.FromError(err); ok {
-		return fmt.Sprintf("%s (%s)", s.Message(), s.Code())
+		msg := strings.TrimSuffix(s.Message(), ": "+codeWords(s.Code()))
+		return fmt.Sprintf("%s (%s)", msg, s.Code())
 	}
 	return err.Error()
+}
+
+// codeWords is a code's name as words: NotFound is "not found".
+func codeWords(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
