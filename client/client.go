@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"google.golang.org/grpc"
@@ -48,6 +50,19 @@ func Dial(socket string) (*Client, error) {
 		return nil, status.Errorf(codes.Unavailable, "socket %s: %v", socket, err)
 	case fi.Mode()&os.ModeSocket == 0:
 		return nil, status.Errorf(codes.InvalidArgument, "%s is not a socket", socket)
+	}
+	// gRPC connects lazily and would report a refused connect as a raw
+	// dial error on the first call: connect once now to say what it means.
+	if c, err := net.Dial("unix", socket); err != nil {
+		switch {
+		case errors.Is(err, os.ErrPermission):
+			return nil, status.Errorf(codes.PermissionDenied, "cannot connect to %s: permission denied: the socket is for its owner and group (volctld.toml socket_group and socket_mode); ask for that group, or run volctl as a member", socket)
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return nil, status.Errorf(codes.Unavailable, "volctld is not running: %s is left from an earlier run and nobody answers it (start volctld)", socket)
+		}
+		return nil, status.Errorf(codes.Unavailable, "connect to %s: %v", socket, err)
+	} else {
+		c.Close()
 	}
 	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
