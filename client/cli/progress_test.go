@@ -45,3 +45,23 @@ func TestProgressDuration(t *testing.T) {
 		})
 	}
 }
+
+// TestInterrupted: Ctrl-C during a rollback says the operation goes on
+// and how to see it (issue 13: it said only "context canceled").
+func TestInterrupted(t *testing.T) {
+	cases := []struct {
+		op   uint64
+		want []string
+	}{
+		{7, []string{"operation 7 goes on in volctld", "volctl op show 7"}},
+		{0, []string{"--request-id r-1 follows it", "pool/v@s"}},
+	}
+	for _, tc := range cases {
+		err := interrupted(tc.op, "r-1", "pool/v@s")
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("interrupted(%d) = %q, want %q in it", tc.op, err, w)
+			}
+		}
+	}
+}

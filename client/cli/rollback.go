@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/volctl/volctl/internal/zfsname"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
@@ -52,8 +54,12 @@ rollback restores everything, one after it is retried and then left for
 				requestID = uuid.NewString()
 			}
 			p := &progress{a: a, started: map[int32]time.Time{}}
+			var opID uint64
 			final, err := c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, Options: &opts, RequestId: requestID, Wait: wait},
 				func(m *v1.RollbackResponse) {
+					if id := m.GetStep().GetOperationId(); id != 0 {
+						opID = id
+					}
 					if a.json() {
 						_ = a.printJSON(m, false)
 						return
@@ -69,6 +75,9 @@ rollback restores everything, one after it is retried and then left for
 			if final != nil && !a.json() {
 				a.printResult(final)
 			}
+			if final == nil && cmd.Context().Err() != nil {
+				return interrupted(opID, requestID, snap)
+			}
 			return err
 		},
 	}
@@ -81,6 +90,15 @@ rollback restores everything, one after it is retried and then left for
 	f.BoolVar(&wait, "wait", false, "wait for a running operation on the volume instead of failing")
 	f.StringVar(&requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
 	return cmd
+}
+
+// interrupted is what an interrupted volctl says: the rollback runs in
+// volctld, not here, and goes on; how to find it again.
+func interrupted(opID uint64, requestID, snap string) error {
+	if opID != 0 {
+		return status.Errorf(codes.Canceled, "interrupted: operation %d goes on in volctld; see it with: volctl op show %d", opID, opID)
+	}
+	return status.Errorf(codes.Canceled, "interrupted while the rollback of %s was being planned; if it started, it goes on in volctld: the same command with --request-id %s follows it", snap, requestID)
 }
 
 // validateSnapshot rejects bad names before anything is sent.
