@@ -78,6 +78,11 @@ rollback restores everything, one after it is retried and then left for
 			if final == nil && cmd.Context().Err() != nil {
 				return interrupted(opID, requestID, snap)
 			}
+			if st, ok := status.FromError(err); ok && final == nil && st.Code() == codes.Aborted && !wait {
+				// Busy: of the commands that meet a busy volume only
+				// rollback can wait for it.
+				return status.Errorf(st.Code(), "%s; or pass --wait to wait for it", st.Message())
+			}
 			return err
 		},
 	}

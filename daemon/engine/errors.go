@@ -54,7 +54,7 @@ func (e *BusyError) Error() string {
 	if e.Holder == 0 {
 		return fmt.Sprintf("%s is busy with another request that is being planned", e.Key)
 	}
-	return fmt.Sprintf("%s is busy with operation %d (volctl op show %d; or pass --wait)", e.Key, e.Holder, e.Holder)
+	return fmt.Sprintf("%s is busy with operation %d (volctl op show %d)", e.Key, e.Holder, e.Holder)
 }
 
 // Is makes errors.Is(err, ErrBusy) true.
