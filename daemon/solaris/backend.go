@@ -1,7 +1,3 @@
-// Package solaris is the Oracle Solaris 11.4 / illumos backend: zvols
-// exported by COMSTAR (stmfadm) and used by kernel zones. It captures a
-// volume's export identity and builds the rollback saga from the zfs,
-// comstar and kz adapters.
 package solaris
 
 import (
