@@ -1,27 +1,3 @@
-// Package linuxtgt is the Linux backend: ZFS (OpenZFS, or zfs-fuse 0.7)
-// exported over iSCSI by tgt (tgtd, tgtadm). A volume is a zvol
-// (/dev/zvol/POOL/VOL, OpenZFS) or a filesystem dataset whose files back
-// LUs (zfs-fuse has no zvols); the rollback target is that dataset's
-// snapshot. It captures every LU on the volume with its identity and its
-// target's initiator bindings, and builds the rollback saga from the zfs
-// and tgt adapters.
-//
-// The saga, and why each step is where it is (spec linux-tgt-zfs.md §10):
-//
-//	unbind-initiators  remove every ACL rule of the LUs' targets (and, with
-//	                   consent, drop their connections), so that no initiator
-//	                   can log in and see an LU without its identity: tgtd
-//	                   creates LUs with a default identity (§3.1, §3.3)
-//	delete-lu          delete the LUs: tgtd closes the backing files, so the
-//	                   rollback does not change data under an open LU (§8.9)
-//	rollback           zfs rollback (the point of no return)
-//	create-lu          re-create each LU with the same tid, LUN and backing store
-//	restore-identity   --op update --params scsi_id,scsi_sn,... and read back
-//	rebind-initiators  only now give the ACL back
-//	verify             identity, bindings, and "no change since the snapshot"
-//
-// Before the rollback a failure compensates backwards (re-create, restore,
-// rebind); after it the engine rolls forward.
 package linuxtgt
 
 import (
