@@ -39,7 +39,13 @@ func New(p Paths) *Backend { return &Backend{Paths: p} }
 // Name implements engine.Backend.
 func (b *Backend) Name() string { return "linux-tgt" }
 
-func (b *Backend) zfs(run execx.RunFunc) zfs.Cmd { return zfs.Cmd{Path: b.Paths.Zfs, Run: run} }
+// zfs is the zfs command. NoListP always: this backend reads every listing
+// through zfs get -H -p, on OpenZFS too, since it needs the mountpoints,
+// createtxg and user holds that only Infos reads (and zfs-fuse has no
+// list -p), so a Snapshots listing is a zfs get as well.
+func (b *Backend) zfs(run execx.RunFunc) zfs.Cmd {
+	return zfs.Cmd{Path: b.Paths.Zfs, Run: run, NoListP: true}
+}
 func (b *Backend) tgt(run execx.RunFunc) tgt.Cmd {
 	return tgt.Cmd{Path: b.Paths.Tgtadm, Control: b.Paths.TgtControlPort, Run: run}
 }

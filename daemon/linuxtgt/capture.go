@@ -3,13 +3,13 @@ package linuxtgt
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/tgt"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
 
@@ -50,9 +50,9 @@ func lusOn(ts []tgt.Target, ds zfs.Info, tree []zfs.Info) []onVolume {
 // newer ones, capture the LUs and their targets' bindings, and refuse what
 // needs consent.
 func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error) {
-	vol, snap, err := zfs.SplitSnapshot(snapshot)
+	vol, snap, err := zvol.SplitSnapshot(snapshot)
 	if err != nil {
-		return store.Identity{}, nil, fmt.Errorf("%v: %w", err, engine.ErrInvalid)
+		return store.Identity{}, nil, err
 	}
 	id := store.Identity{Volume: vol, Snapshot: snapshot}
 	ds, tree, err := b.tree(ctx, run, vol)
@@ -61,20 +61,19 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	}
 	id.Volsize = ds.Volsize
 	snaps := zfs.SnapshotsOf(tree, vol)
-	at := slices.IndexFunc(snaps, func(s zfs.Info) bool { return s.Name == snapshot })
-	if at < 0 {
-		return id, nil, fmt.Errorf("snapshot %s does not exist (volctl snapshots %s lists them): %w", snapshot, vol, engine.ErrNotFound)
+	names := make([]string, len(snaps))
+	for i, s := range snaps {
+		names[i] = s.Name
+	}
+	at, err := zvol.Resolve(&id, names, opts)
+	if err != nil {
+		return id, nil, err
 	}
 	var held []string
 	for _, s := range snaps[at+1:] {
-		id.NewerSnapshots = append(id.NewerSnapshots, s.Name)
 		if s.Userrefs > 0 {
 			held = append(held, s.Name)
 		}
-	}
-	if len(id.NewerSnapshots) > 0 && !opts.DestroyNewer {
-		return id, nil, fmt.Errorf("rolling back to %s destroys the newer snapshots %s; pass --destroy-newer to allow that: %w",
-			snapshot, strings.Join(id.NewerSnapshots, ", "), engine.ErrPrecondition)
 	}
 	if len(held) > 0 {
 		// rollback -r destroys the newer snapshots one by one and stops at a
@@ -88,8 +87,8 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	}
 	var warnings []string
 	if feat.Written {
-		if id.WrittenBefore, err = b.zfs(run).Written(ctx, vol, snap); err != nil {
-			return id, nil, fmt.Errorf("read written@%s of %s: %w", snap, vol, err)
+		if id.WrittenBefore, err = zvol.Written(ctx, b.zfs(run), vol, snap); err != nil {
+			return id, nil, err
 		}
 	} else {
 		// zfs-fuse: the snapshot's used is the signal (spec §8.11).

@@ -3,41 +3,25 @@ package linuxtgt
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/tgt"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 )
 
-// VolumeOf validates a volume or snapshot name and returns the volume.
-func (b *Backend) VolumeOf(name string) (string, error) {
-	vol, err := zfs.VolumeOf(name)
-	if err != nil {
-		return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
-	}
-	return vol, nil
-}
+// VolumeOf implements engine.Backend.
+func (b *Backend) VolumeOf(name string) (string, error) { return zvol.VolumeOf(name) }
 
-// tree reads vol and everything below it (children, snapshots).
+// tree reads vol, a volume or a filesystem, and everything below it
+// (children, snapshots).
 func (b *Backend) tree(ctx context.Context, run execx.RunFunc, vol string) (zfs.Info, []zfs.Info, error) {
-	infos, err := b.zfs(run).Infos(ctx, -1, vol)
-	if err != nil {
-		if zfs.IsNotExist(execx.Stderr(err)) {
-			return zfs.Info{}, nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
-		}
-		return zfs.Info{}, nil, fmt.Errorf("look up volume %s: %w", vol, err)
+	d, tree, err := zvol.Tree(ctx, b.zfs(run), vol)
+	if err == nil && d.Type != "volume" && d.Type != "filesystem" {
+		return d, nil, fmt.Errorf("%s is a %s, not a volume or filesystem: %w", vol, d.Type, engine.ErrInvalid)
 	}
-	for _, d := range infos {
-		if d.Name == vol {
-			if d.Type != "volume" && d.Type != "filesystem" {
-				return d, nil, fmt.Errorf("%s is a %s, not a volume or filesystem: %w", vol, d.Type, engine.ErrInvalid)
-			}
-			return d, infos, nil
-		}
-	}
-	return zfs.Info{}, nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
+	return d, tree, err
 }
 
 // ListVolumes implements engine.Inventory: every volume and filesystem, with
@@ -79,50 +63,24 @@ func describe(d zfs.Info, tree []zfs.Info, ts []tgt.Target) engine.Volume {
 	for _, f := range lusOn(ts, d, tree) {
 		v.LUs = append(v.LUs, toStoreLU(f.t, f.u, f.kind))
 	}
-	v.Snapshots = toSnapshots(zfs.SnapshotsOf(tree, d.Name))
+	v.Snapshots = zvol.SnapshotsIn(tree, d.Name)
 	return v
-}
-
-func toSnapshots(snaps []zfs.Info) []engine.Snapshot {
-	out := make([]engine.Snapshot, 0, len(snaps))
-	for _, s := range snaps {
-		out = append(out, engine.Snapshot{Name: s.Name, Creation: time.Unix(s.Creation, 0).UTC(), Used: s.Used, Referenced: s.Referenced})
-	}
-	return out
 }
 
 // Snapshots implements engine.Inventory.
 func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]engine.Snapshot, error) {
-	infos, err := b.zfs(run).Infos(ctx, 1, vol)
-	if err != nil {
-		if zfs.IsNotExist(execx.Stderr(err)) {
-			return nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
-		}
-		return nil, fmt.Errorf("list snapshots of %s: %w", vol, err)
-	}
-	return toSnapshots(zfs.SnapshotsOf(infos, vol)), nil
+	return zvol.Snapshots(ctx, b.zfs(run), vol)
 }
 
-// CreateSnapshot implements engine.Inventory.
+// CreateSnapshot implements engine.Inventory: of a volume or filesystem.
 func (b *Backend) CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) error {
-	vol, _, err := zfs.SplitSnapshot(name)
-	if err != nil {
-		return fmt.Errorf("%v: %w", err, engine.ErrInvalid)
-	}
-	if _, _, err := b.tree(ctx, run, vol); err != nil {
+	return zvol.CreateSnapshot(ctx, b.zfs(run), name, func(ctx context.Context, vol string) error {
+		_, _, err := b.tree(ctx, run, vol)
 		return err
-	}
-	if err := b.zfs(run).Snapshot(ctx, name); err != nil {
-		return fmt.Errorf("snapshot %s: %w", name, err)
-	}
-	return nil
+	})
 }
 
-// DestroySnapshot implements engine.Inventory. zfs.Cmd.Destroy refuses
-// anything but a snapshot name.
+// DestroySnapshot implements engine.Inventory.
 func (b *Backend) DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error {
-	if err := b.zfs(run).Destroy(ctx, name); err != nil {
-		return fmt.Errorf("destroy %s: %w", name, err)
-	}
-	return nil
+	return zvol.DestroySnapshot(ctx, b.zfs(run), name)
 }

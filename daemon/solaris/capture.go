@@ -13,6 +13,7 @@ import (
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
 
@@ -175,9 +176,9 @@ func usesVolume(uri, vol string, lus []store.LU) bool {
 // Capture implements engine.Backend: validate, resolve the snapshot and the
 // newer ones, capture LUs, views and zones, and refuse what needs consent.
 func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error) {
-	vol, snap, err := zfs.SplitSnapshot(snapshot)
+	vol, snap, err := zvol.SplitSnapshot(snapshot)
 	if err != nil {
-		return store.Identity{}, nil, fmt.Errorf("%v: %w", err, engine.ErrInvalid)
+		return store.Identity{}, nil, err
 	}
 	id := store.Identity{Volume: vol, Snapshot: snapshot}
 	ds, err := b.volume(ctx, run, vol)
@@ -190,23 +191,19 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err != nil {
 		return id, nil, fmt.Errorf("list snapshots of %s: %w", vol, err)
 	}
-	at := slices.IndexFunc(snaps, func(s zfs.Snapshot) bool { return s.Snap == snap })
-	if at < 0 {
-		return id, nil, fmt.Errorf("snapshot %s does not exist (volctl snapshots %s lists them): %w", snapshot, vol, engine.ErrNotFound)
+	names := make([]string, len(snaps))
+	for i, s := range snaps {
+		names[i] = s.Name
 	}
-	for _, s := range snaps[at+1:] {
-		id.NewerSnapshots = append(id.NewerSnapshots, s.Name)
-	}
-	if len(id.NewerSnapshots) > 0 && !opts.DestroyNewer {
-		return id, nil, fmt.Errorf("rolling back to %s destroys the newer snapshots %s; pass --destroy-newer to allow that: %w",
-			snapshot, strings.Join(id.NewerSnapshots, ", "), engine.ErrPrecondition)
+	if _, err := zvol.Resolve(&id, names, opts); err != nil {
+		return id, nil, err
 	}
 	caps := b.capabilities()
 	if caps.Has(store.CapWritten) {
 		// Only for the plan's "nothing changed" warning: Oracle Solaris
 		// has no written@ (platform-matrix.md §1).
-		if id.WrittenBefore, err = z.Written(ctx, vol, snap); err != nil {
-			return id, nil, fmt.Errorf("read written@%s of %s: %w", snap, vol, err)
+		if id.WrittenBefore, err = zvol.Written(ctx, z, vol, snap); err != nil {
+			return id, nil, err
 		}
 	}
 	if id.SnapshotVolsize, err = snapshotVolsize(ctx, z, snapshot); err != nil {

@@ -3,40 +3,23 @@ package solaris
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 )
 
-// VolumeOf validates a volume or snapshot name and returns the volume.
-func (b *Backend) VolumeOf(name string) (string, error) {
-	vol, err := zfs.VolumeOf(name)
-	if err != nil {
-		return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
-	}
-	return vol, nil
-}
+// VolumeOf implements engine.Backend.
+func (b *Backend) VolumeOf(name string) (string, error) { return zvol.VolumeOf(name) }
 
 // volume checks that vol exists and is a volume.
 func (b *Backend) volume(ctx context.Context, run execx.RunFunc, vol string) (zfs.Dataset, error) {
-	dss, err := b.zfs(run).Datasets(ctx, "filesystem,volume", vol)
-	if err != nil {
-		if zfs.IsNotExist(execx.Stderr(err)) {
-			return zfs.Dataset{}, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
-		}
-		return zfs.Dataset{}, fmt.Errorf("look up volume %s: %w", vol, err)
+	d, err := zvol.Dataset(ctx, b.zfs(run), vol)
+	if err == nil && d.Type != "volume" {
+		return d, fmt.Errorf("%s is a %s, not a volume: COMSTAR exports zvols: %w", vol, d.Type, engine.ErrInvalid)
 	}
-	for _, d := range dss {
-		if d.Name == vol {
-			if d.Type != "volume" {
-				return d, fmt.Errorf("%s is a %s, not a volume: COMSTAR exports zvols: %w", vol, d.Type, engine.ErrInvalid)
-			}
-			return d, nil
-		}
-	}
-	return zfs.Dataset{}, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
+	return d, err
 }
 
 // ListVolumes implements engine.Inventory. The LUs and zones are read once
@@ -89,40 +72,18 @@ func (b *Backend) describe(ctx context.Context, run execx.RunFunc, ex exports, d
 
 // Snapshots implements engine.Inventory.
 func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]engine.Snapshot, error) {
-	snaps, err := b.zfs(run).Snapshots(ctx, vol)
-	if err != nil {
-		if zfs.IsNotExist(execx.Stderr(err)) {
-			return nil, fmt.Errorf("volume %s does not exist: %w", vol, engine.ErrNotFound)
-		}
-		return nil, fmt.Errorf("list snapshots of %s: %w", vol, err)
-	}
-	out := make([]engine.Snapshot, 0, len(snaps))
-	for _, s := range snaps {
-		out = append(out, engine.Snapshot{Name: s.Name, Creation: time.Unix(s.Creation, 0).UTC(), Used: s.Used, Referenced: s.Referenced})
-	}
-	return out, nil
+	return zvol.Snapshots(ctx, b.zfs(run), vol)
 }
 
-// CreateSnapshot implements engine.Inventory.
+// CreateSnapshot implements engine.Inventory: of a volume only.
 func (b *Backend) CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) error {
-	vol, _, err := zfs.SplitSnapshot(name)
-	if err != nil {
-		return fmt.Errorf("%v: %w", err, engine.ErrInvalid)
-	}
-	if _, err := b.volume(ctx, run, vol); err != nil {
+	return zvol.CreateSnapshot(ctx, b.zfs(run), name, func(ctx context.Context, vol string) error {
+		_, err := b.volume(ctx, run, vol)
 		return err
-	}
-	if err := b.zfs(run).Snapshot(ctx, name); err != nil {
-		return fmt.Errorf("snapshot %s: %w", name, err)
-	}
-	return nil
+	})
 }
 
-// DestroySnapshot implements engine.Inventory. zfs.Cmd.Destroy refuses
-// anything but a snapshot name.
+// DestroySnapshot implements engine.Inventory.
 func (b *Backend) DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error {
-	if err := b.zfs(run).Destroy(ctx, name); err != nil {
-		return fmt.Errorf("destroy %s: %w", name, err)
-	}
-	return nil
+	return zvol.DestroySnapshot(ctx, b.zfs(run), name)
 }
