@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/tgt"
-	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
 
@@ -321,23 +320,16 @@ func (s *sagaSteps) ensureIdentity(ctx context.Context, x *engine.Exec, l lu) er
 	return compareLU(l, t, u)
 }
 
+// rollback is zvol's rollback step. zfs rolls back under open files and
+// zvols without complaint (spec §8.9, §9): unlike COMSTAR's "busy" there is
+// no proof from zfs that the LUs are gone, so it is read from tgtd first.
 func (s *sagaSteps) rollback() engine.Step {
 	id := s.op.Identity
-	destroy := len(id.NewerSnapshots) > 0 && s.op.Options.DestroyNewer
-	z := s.b.zfs(nil)
-	desc := "roll " + id.Volume + " back to " + id.Snapshot
-	if destroy {
-		desc += ", destroying " + strings.Join(id.NewerSnapshots, ", ")
-	}
-	st := engine.Step{Name: "rollback", Commit: true, OutageWindow: len(id.LUs) > 0, Description: desc,
-		Planned: [][]string{z.RollbackArgv(id.Snapshot, destroy)}}
+	st := zvol.Step(s.b.zfs(nil), s.op)
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		if err := s.check(); err != nil {
 			return err
 		}
-		// zfs rolls back under open files and zvols without complaint
-		// (spec §8.9, §9): unlike COMSTAR's "busy" there is no proof from
-		// zfs that the LUs are gone, so read it from tgtd.
 		if len(s.lus) > 0 {
 			ts, err := s.b.show(ctx, x.Run)
 			if err != nil {
@@ -351,13 +343,14 @@ func (s *sagaSteps) rollback() engine.Step {
 				}
 			}
 		}
-		if err := s.b.zfs(x.Run).Rollback(ctx, id.Snapshot, destroy); err != nil {
+		z := s.b.zfs(x.Run)
+		if err := z.Rollback(ctx, id.Snapshot, zvol.DestroysNewer(s.op)); err != nil {
 			return err
 		}
 		// Catch a rollback that exits 0 and does nothing (OpenZFS #13365)
 		// now, while no LU serves the volume: read after the LUs are back,
 		// an initiator's writes would make a good rollback look undone.
-		ok, err := s.rolledBack(ctx, x)
+		ok, err := zvol.RolledBack(ctx, z, s.op)
 		if err != nil {
 			return fmt.Errorf("read back %s after the rollback: %w", id.Volume, err)
 		}
@@ -367,45 +360,9 @@ func (s *sagaSteps) rollback() engine.Step {
 		return nil
 	}
 	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
-		return s.rolledBack(ctx, x)
+		return zvol.RolledBack(ctx, s.b.zfs(x.Run), s.op)
 	}
 	return st
-}
-
-// rolledBack tells whether the volume is at the snapshot: no newer snapshot
-// left and nothing written since it. With written@ (OpenZFS) that is exact.
-// Without it (zfs-fuse) the snapshot's used is the signal: 0 right after a
-// rollback, and it only grows otherwise, so a used that went from non-zero
-// to 0 proves a rollback; when it was 0 before too, the data was (as far as
-// zfs had synced) at the snapshot either way (spec §8.11).
-func (s *sagaSteps) rolledBack(ctx context.Context, x *engine.Exec) (bool, error) {
-	id := s.op.Identity
-	z := s.b.zfs(x.Run)
-	infos, err := z.Infos(ctx, 1, id.Volume)
-	if err != nil {
-		return false, fmt.Errorf("read %s: %w", id.Volume, err)
-	}
-	var snap *zfs.Info
-	for _, sn := range zfs.SnapshotsOf(infos, id.Volume) {
-		if slices.Contains(id.NewerSnapshots, sn.Name) {
-			return false, nil
-		}
-		if sn.Name == id.Snapshot {
-			snap = &sn
-		}
-	}
-	if snap == nil {
-		return false, fmt.Errorf("snapshot %s is gone", id.Snapshot)
-	}
-	if s.op.Capabilities.Has(store.CapWritten) {
-		_, name, _ := zfs.SplitSnapshot(id.Snapshot)
-		w, err := z.Written(ctx, id.Volume, name)
-		if err != nil {
-			return false, err
-		}
-		return w == 0, nil
-	}
-	return snap.Used == 0, nil
 }
 
 func (s *sagaSteps) createLUs() engine.Step {

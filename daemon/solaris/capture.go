@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/volctl/volctl/daemon/comstar"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
-	"github.com/volctl/volctl/daemon/zfs"
 	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
@@ -206,14 +204,12 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 			return id, nil, err
 		}
 	}
-	if id.SnapshotVolsize, err = snapshotVolsize(ctx, z, snapshot); err != nil {
+	if id.SnapshotVolsize, err = zvol.SnapshotVolsize(ctx, z, snapshot); err != nil {
 		return id, nil, err
 	}
 	// The rollback's proof: zpool history gets one more record of it,
 	// and only if it succeeded.
-	if n, herr := b.zpool(run).Rollbacks(ctx, snapshot); herr == nil {
-		id.HistoryRollbacks, id.HistoryKnown = n, true
-	}
+	zvol.CountHistory(ctx, b.zpool(run), &id)
 	ex, err := b.readExports(ctx, run)
 	if err != nil {
 		return id, nil, err
@@ -330,24 +326,4 @@ func capDetail(caps store.Capabilities, name string) string {
 		}
 	}
 	return "not probed"
-}
-
-// snapshotVolsize reads the volume's size at the snapshot, 0 when the
-// platform does not say: Solaris and illumos-gate print "-" for a
-// snapshot's volsize (platform-matrix.md §1). It is asked every time (one
-// command, before the window): the probe may not have had a snapshot to
-// ask.
-func snapshotVolsize(ctx context.Context, z zfs.Cmd, snapshot string) (uint64, error) {
-	m, err := z.Get(ctx, snapshot, "volsize")
-	if err != nil {
-		return 0, fmt.Errorf("read volsize of %s: %w", snapshot, err)
-	}
-	if m["volsize"] == "-" {
-		return 0, nil
-	}
-	n, err := strconv.ParseUint(m["volsize"], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("volsize of %s: %q: %w", snapshot, m["volsize"], err)
-	}
-	return n, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
 
@@ -34,25 +35,6 @@ func afterRollback(volsize uint64, lu store.LU) store.LU {
 		lu.Size = volsize
 	}
 	return lu
-}
-
-// volsizeAfter is the volume's size once rolled back: the snapshot's when
-// the platform said it, else read from the volume now (rollback restores
-// volsize), which is why it is asked only after the rollback.
-func (s *sagaSteps) volsizeAfter(ctx context.Context, x *engine.Exec) (uint64, error) {
-	id := s.op.Identity
-	if id.SnapshotVolsize > 0 {
-		return id.SnapshotVolsize, nil
-	}
-	m, err := s.zfs(x.Run).Get(ctx, id.Volume, "volsize")
-	if err != nil {
-		return 0, fmt.Errorf("read volsize of %s: %w", id.Volume, err)
-	}
-	n, err := strconv.ParseUint(m["volsize"], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("volsize of %s: %q: %w", id.Volume, m["volsize"], err)
-	}
-	return n, nil
 }
 
 func wasAttached(z store.Zone) bool { return z.State == "installed" || z.State == "running" }
@@ -303,71 +285,20 @@ func (s *sagaSteps) repersist(ctx context.Context, x *engine.Exec, lu store.LU) 
 	return nil // ensureLU imports it again
 }
 
+// rollback is zvol's rollback step. The zvol is busy while an LU holds it,
+// so zfs itself proves that the LUs are away; whether a rollback that
+// failed without a reason took effect is read from zpool history, and from
+// written@ where the host has it and no LU is registered.
 func (s *sagaSteps) rollback() engine.Step {
-	id := s.op.Identity
-	destroy := len(id.NewerSnapshots) > 0 && s.op.Options.DestroyNewer
-	z := s.zfs(nil)
-	desc := "roll " + id.Volume + " back to " + id.Snapshot
-	if destroy {
-		desc += ", destroying " + strings.Join(id.NewerSnapshots, ", ")
-	}
-	st := engine.Step{Name: "rollback", Commit: true, OutageWindow: len(id.LUs) > 0, Description: desc,
-		Planned: [][]string{z.RollbackArgv(id.Snapshot, destroy)}}
-	// Exit 0 is success. A refusal zfs explains (busy, newer snapshots, no
-	// such dataset) happened before anything changed and is final; any
-	// other failure (killed at its deadline, an unknown error) leaves the
-	// outcome open: the engine asks Check, then runs the rollback again,
-	// which is harmless while the LU is away.
+	st := zvol.Step(s.zfs(nil), s.op)
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		err := s.zfs(x.Run).Rollback(ctx, id.Snapshot, destroy)
-		stderr := execx.Stderr(err)
-		switch {
-		case err == nil:
-			return nil
-		case zfs.IsBusy(stderr):
-			return engine.Permanent(fmt.Errorf("%w (something still holds the zvol open: an LU that did not go, or another consumer)", err))
-		case zfs.ParseRollbackNewer(stderr) != nil, zfs.IsNotExist(stderr):
-			return engine.Permanent(err)
-		}
-		return err
+		return zvol.Rollback(ctx, s.zfs(x.Run), s.op)
 	}
-	st.Check = s.tookEffect
+	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
+		away := func(ctx context.Context) (bool, error) { return s.lusAway(ctx, x) }
+		return zvol.TookEffect(ctx, s.zfs(x.Run), s.b.zpool(x.Run), s.op, away)
+	}
 	return st
-}
-
-// tookEffect tells, after a rollback that failed without a reason or was
-// interrupted, whether it took effect, from evidence no initiator can
-// change: a new `zfs rollback` record in zpool history (logged only on
-// success, on every platform). Where the host has written@ (illumos,
-// OpenZFS) and the LUs are away, written@snapshot 0 with no newer snapshot
-// left also counts: the data is at the snapshot. It returns an error when
-// neither can be read.
-func (s *sagaSteps) tookEffect(ctx context.Context, x *engine.Exec) (bool, error) {
-	id := s.op.Identity
-	historySaysNo := false
-	why := "zpool history could not be read before the rollback"
-	if id.HistoryKnown {
-		n, err := s.b.zpool(x.Run).Rollbacks(ctx, id.Snapshot)
-		switch {
-		case err != nil:
-			why = "zpool history: " + err.Error()
-		case n > id.HistoryRollbacks:
-			return true, nil
-		default:
-			historySaysNo = true
-		}
-	}
-	if s.op.Capabilities.Has(store.CapWritten) {
-		if away, err := s.lusAway(ctx, x); err == nil && away {
-			if at, err := s.atSnapshot(ctx, x); err == nil {
-				return at, nil
-			}
-		}
-	}
-	if historySaysNo {
-		return false, nil
-	}
-	return false, fmt.Errorf("cannot tell whether the rollback took effect: %s", why)
 }
 
 // lusAway reports whether none of the captured LUs is registered.
@@ -379,31 +310,6 @@ func (s *sagaSteps) lusAway(ctx context.Context, x *engine.Exec) (bool, error) {
 			return false, fmt.Errorf("read LU %s: %w", lu.GUID, err)
 		}
 		if ok && got.Registered {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-// atSnapshot: written@snapshot is 0 and no newer snapshot is left (only
-// where the host has written@).
-func (s *sagaSteps) atSnapshot(ctx context.Context, x *engine.Exec) (bool, error) {
-	id := s.op.Identity
-	z := s.zfs(x.Run)
-	_, snap, _ := zfs.SplitSnapshot(id.Snapshot)
-	w, err := z.Written(ctx, id.Volume, snap)
-	if err != nil {
-		return false, err
-	}
-	if w != 0 {
-		return false, nil
-	}
-	snaps, err := z.Snapshots(ctx, id.Volume)
-	if err != nil {
-		return false, err
-	}
-	for _, sn := range snaps {
-		if slices.Contains(id.NewerSnapshots, sn.Name) {
 			return false, nil
 		}
 	}
@@ -596,7 +502,7 @@ func (s *sagaSteps) resizeLUs() engine.Step {
 		}
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		volsize, err := s.volsizeAfter(ctx, x)
+		volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), id)
 		if err != nil {
 			return err
 		}
@@ -631,10 +537,7 @@ func (s *sagaSteps) verify() engine.Step {
 	for _, lu := range id.LUs {
 		st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID), c.ListViewArgv(lu.GUID))
 	}
-	st.Planned = append(st.Planned, z.SnapshotsArgv(id.Volume))
-	if id.HistoryKnown {
-		st.Planned = append(st.Planned, s.b.zpool(nil).HistoryArgv(zfs.PoolOf(id.Volume)))
-	}
+	st.Planned = append(st.Planned, zvol.VerifyPlanned(z, s.b.zpool(nil), id)...)
 	// The rollback's effect was decided when it ran (its exit status, or
 	// its Check): nothing read here can be trusted for that, since the
 	// views are live and initiators write. Only what no initiator changes
@@ -643,7 +546,7 @@ func (s *sagaSteps) verify() engine.Step {
 		var volsize uint64
 		if len(id.LUs) > 0 {
 			var err error
-			if volsize, err = s.volsizeAfter(ctx, x); err != nil {
+			if volsize, err = zvol.VolsizeAfter(ctx, s.zfs(x.Run), id); err != nil {
 				return err
 			}
 		}
@@ -652,21 +555,7 @@ func (s *sagaSteps) verify() engine.Step {
 				return err
 			}
 		}
-		snaps, err := s.zfs(x.Run).Snapshots(ctx, id.Volume)
-		if err != nil {
-			return fmt.Errorf("read back the snapshots of %s: %w", id.Volume, err)
-		}
-		for _, sn := range snaps {
-			if slices.Contains(id.NewerSnapshots, sn.Name) {
-				return fmt.Errorf("%s is still there after zfs rollback -r exited 0: %w", sn.Name, engine.ErrNotCommitted)
-			}
-		}
-		if id.HistoryKnown {
-			if n, err := s.b.zpool(x.Run).Rollbacks(ctx, id.Snapshot); err == nil && n <= id.HistoryRollbacks {
-				x.Note("zpool history has no new record of the rollback to %s although it was judged done; check the volume", id.Snapshot)
-			}
-		}
-		return nil
+		return zvol.Verify(ctx, s.zfs(x.Run), s.b.zpool(x.Run), id, x.Note)
 	}
 	return st
 }
