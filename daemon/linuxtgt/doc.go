@@ -22,7 +22,9 @@
 //	                   return), once tgtd shows no LU on the volume; then read
 //	                   back, while no LU serves the volume, that it took
 //	                   effect (no newer snapshot left; written@ 0, or the
-//	                   snapshot's used 0 on zfs-fuse). No undo.
+//	                   snapshot's used 0 on zfs-fuse): one that exited 0 and
+//	                   did not is ErrNotCommitted, as in the Solaris verify,
+//	                   and the saga compensates backwards. No undo.
 //	create-lu          [window] re-create each LU with the same tid, LUN and
 //	                   backing store
 //	restore-identity   [window] --op update --params scsi_id,scsi_sn,... and

@@ -76,3 +76,9 @@ func infoRows(name, typ string, txg int, used uint64) string {
 }
 
 func getRow(name, prop, value string) string { return name + "\t" + prop + "\t" + value + "\tlocal\n" }
+
+// fsSnaps is `zfs get -d 1` of the filesystem pool/vol with the given
+// snapshot rows.
+func fsSnaps(rows ...string) reply {
+	return reply{out: infoRows("pool/vol", "filesystem", 1, 0) + strings.Join(rows, "")}
+}

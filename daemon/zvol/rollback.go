@@ -120,36 +120,79 @@ func writtenAtSnapshot(ctx context.Context, z zfs.Cmd, id store.Identity) (bool,
 }
 
 // RolledBack tells, right after a zfs rollback that exited 0 and while
-// nothing serves the volume, whether the volume is at the snapshot: no
-// newer snapshot left and nothing written since it. With written@ (OpenZFS)
-// that is exact. Without it (zfs-fuse) the snapshot's used is the signal: 0
-// right after a rollback, and it only grows otherwise, so a used that went
-// from non-zero to 0 proves a rollback; when it was 0 before too, the data
-// was (as far as zfs had synced) at the snapshot either way (spec
-// linux-tgt-zfs.md §8.11). Read once initiators write again, it would take
-// their writes for a rollback that did not happen.
+// nothing serves the volume, whether the volume is at the snapshot (the
+// commit step's Check where zpool history is not read).
 func RolledBack(ctx context.Context, z zfs.Cmd, op *store.Operation) (bool, error) {
+	left, err := notAt(ctx, z, op)
+	if err != nil {
+		return false, err
+	}
+	return left == "", nil
+}
+
+// CheckRolledBack is RolledBack for the step that ran the rollback: a
+// volume that is not at the snapshot after zfs rollback exited 0 is
+// engine.ErrNotCommitted, worded as Verify words it, so that the saga
+// compensates backwards at once rather than repeat a rollback that does
+// nothing.
+func CheckRolledBack(ctx context.Context, z zfs.Cmd, op *store.Operation) error {
+	left, err := notAt(ctx, z, op)
+	if err != nil {
+		return fmt.Errorf("read back %s after the rollback: %w", op.Identity.Volume, err)
+	}
+	if left != "" {
+		cmd := "zfs rollback"
+		if DestroysNewer(op) {
+			cmd += " -r"
+		}
+		return notCommitted(left, cmd)
+	}
+	return nil
+}
+
+// notAt says what keeps the volume from being at the snapshot, "" when
+// nothing does: a newer snapshot left, or data written since it. With
+// written@ (OpenZFS) that is exact. Without it (zfs-fuse) the snapshot's
+// used is the signal: 0 right after a rollback, and it only grows
+// otherwise, so a used that went from non-zero to 0 proves a rollback; when
+// it was 0 before too, the data was (as far as zfs had synced) at the
+// snapshot either way (spec linux-tgt-zfs.md §8.11). Read once initiators
+// write again, it would take their writes for a rollback that did not
+// happen.
+func notAt(ctx context.Context, z zfs.Cmd, op *store.Operation) (string, error) {
 	id := op.Identity
 	snaps, err := z.Snapshots(ctx, id.Volume)
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", id.Volume, err)
+		return "", fmt.Errorf("read %s: %w", id.Volume, err)
 	}
-	if newerLeft(snaps, id) != "" {
-		return false, nil
+	if left := newerLeft(snaps, id); left != "" {
+		return left + " is still there", nil
 	}
 	at := slices.IndexFunc(snaps, func(s zfs.Snapshot) bool { return s.Name == id.Snapshot })
 	if at < 0 {
-		return false, fmt.Errorf("snapshot %s is gone", id.Snapshot)
+		return "", fmt.Errorf("snapshot %s is gone", id.Snapshot)
 	}
 	if op.Capabilities.Has(store.CapWritten) {
 		_, snap, _ := zfs.SplitSnapshot(id.Snapshot)
 		w, err := z.Written(ctx, id.Volume, snap)
 		if err != nil {
-			return false, err
+			return "", err
 		}
-		return w == 0, nil
+		if w != 0 {
+			return fmt.Sprintf("%s is not at %s (written@%s is %d)", id.Volume, id.Snapshot, snap, w), nil
+		}
+		return "", nil
 	}
-	return snaps[at].Used == 0, nil
+	if u := snaps[at].Used; u != 0 {
+		return fmt.Sprintf("%s is not at %s (the snapshot's used is %d)", id.Volume, id.Snapshot, u), nil
+	}
+	return "", nil
+}
+
+// notCommitted is what a check says when it finds that cmd, a zfs rollback,
+// exited 0 and did not take effect: left is what it found.
+func notCommitted(left, cmd string) error {
+	return fmt.Errorf("%s after %s exited 0: %w", left, cmd, engine.ErrNotCommitted)
 }
 
 // newerLeft is the first of the snapshots the rollback destroys that is
@@ -184,7 +227,8 @@ func Verify(ctx context.Context, z zfs.Cmd, p zfs.Pool, id store.Identity, note 
 		return fmt.Errorf("read back the snapshots of %s: %w", id.Volume, err)
 	}
 	if left := newerLeft(snaps, id); left != "" {
-		return fmt.Errorf("%s is still there after zfs rollback -r exited 0: %w", left, engine.ErrNotCommitted)
+		// Only a rollback with -r had newer snapshots to destroy.
+		return notCommitted(left+" is still there", "zfs rollback -r")
 	}
 	if id.HistoryKnown {
 		if n, err := p.Rollbacks(ctx, id.Snapshot); err == nil && n <= id.HistoryRollbacks {

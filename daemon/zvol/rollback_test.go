@@ -177,9 +177,6 @@ func TestTookEffect(t *testing.T) {
 
 func TestRolledBack(t *testing.T) {
 	const written = getProp + "written@s1 pool/vol"
-	snaps := func(rows ...string) reply {
-		return reply{out: infoRows("pool/vol", "filesystem", 1, 0) + strings.Join(rows, "")}
-	}
 	for _, tc := range []struct {
 		name    string
 		written bool
@@ -187,14 +184,14 @@ func TestRolledBack(t *testing.T) {
 		ok      bool
 		wantErr string
 	}{
-		{name: "zfs-fuse: used 0", replies: map[string]reply{getSnaps + "pool/vol": snaps(infoRows("pool/vol@s1", "snapshot", 2, 0))}, ok: true},
-		{name: "zfs-fuse: used grew", replies: map[string]reply{getSnaps + "pool/vol": snaps(infoRows("pool/vol@s1", "snapshot", 2, 4096))}},
-		{name: "a newer snapshot left", replies: map[string]reply{getSnaps + "pool/vol": snaps(infoRows("pool/vol@s1", "snapshot", 2, 0), infoRows("pool/vol@s2", "snapshot", 3, 0))}},
-		{name: "the snapshot is gone", replies: map[string]reply{getSnaps + "pool/vol": snaps()}, wantErr: "snapshot pool/vol@s1 is gone"},
+		{name: "zfs-fuse: used 0", replies: map[string]reply{getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 0))}, ok: true},
+		{name: "zfs-fuse: used grew", replies: map[string]reply{getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 4096))}},
+		{name: "a newer snapshot left", replies: map[string]reply{getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 0), infoRows("pool/vol@s2", "snapshot", 3, 0))}},
+		{name: "the snapshot is gone", replies: map[string]reply{getSnaps + "pool/vol": fsSnaps()}, wantErr: "snapshot pool/vol@s1 is gone"},
 		{name: "OpenZFS: written@ 0", written: true, ok: true, replies: map[string]reply{
-			getSnaps + "pool/vol": snaps(infoRows("pool/vol@s1", "snapshot", 2, 4096)), written: {out: getRow("pool/vol", "written@s1", "0")}}},
+			getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 4096)), written: {out: getRow("pool/vol", "written@s1", "0")}}},
 		{name: "OpenZFS: written@ not 0", written: true, replies: map[string]reply{
-			getSnaps + "pool/vol": snaps(infoRows("pool/vol@s1", "snapshot", 2, 0)), written: {out: getRow("pool/vol", "written@s1", "512")}}},
+			getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 0)), written: {out: getRow("pool/vol", "written@s1", "512")}}},
 		{name: "unreadable", replies: map[string]reply{getSnaps + "pool/vol": {stderr: "zfs-fuse is not running\n", exit: 1}}, wantErr: "read pool/vol: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,6 +234,63 @@ func TestVerify(t *testing.T) {
 			want := [][]string{strings.Fields(listSnaps + "pool/vol"), {"zpool", "history", "pool"}}
 			if got := VerifyPlanned(h.zfs(false), h.zpool(), o.Identity); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("planned %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// A rollback that exited 0 and did nothing is engine.ErrNotCommitted, in
+// the words Verify uses, on every platform.
+func TestCheckRolledBack(t *testing.T) {
+	const written = getProp + "written@s1 pool/vol"
+	for _, tc := range []struct {
+		name    string
+		newer   []string
+		written bool
+		replies map[string]reply
+		want    error
+		msg     string
+	}{
+		{
+			name:    "at the snapshot",
+			replies: map[string]reply{getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 0))},
+		},
+		{
+			name:  "a newer snapshot left",
+			newer: []string{"pool/vol@s2"},
+			replies: map[string]reply{getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 0),
+				infoRows("pool/vol@s2", "snapshot", 3, 0))},
+			want: engine.ErrNotCommitted,
+			msg:  "pool/vol@s2 is still there after zfs rollback -r exited 0: the rollback did not take effect",
+		},
+		{
+			name:    "written since",
+			written: true,
+			replies: map[string]reply{getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 0)),
+				written: {out: getRow("pool/vol", "written@s1", "512")}},
+			want: engine.ErrNotCommitted,
+			msg:  "pool/vol is not at pool/vol@s1 (written@s1 is 512) after zfs rollback exited 0: the rollback did not take effect",
+		},
+		{
+			name:    "zfs-fuse: used since",
+			replies: map[string]reply{getSnaps + "pool/vol": fsSnaps(infoRows("pool/vol@s1", "snapshot", 2, 4096))},
+			want:    engine.ErrNotCommitted,
+			msg:     "pool/vol is not at pool/vol@s1 (the snapshot's used is 4096) after zfs rollback exited 0: the rollback did not take effect",
+		},
+		{
+			// Not knowing is not "did not take effect": the engine asks
+			// again and retries.
+			name:    "unreadable",
+			replies: map[string]reply{getSnaps + "pool/vol": {stderr: "zfs-fuse is not running\n", exit: 1}},
+			msg:     "read back pool/vol after the rollback: read pool/vol: ",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHost(t, tc.replies)
+			err := CheckRolledBack(context.Background(), h.zfs(true), op(tc.newer, 1, tc.written))
+			checkErr(t, err, tc.want, tc.msg)
+			if tc.want == nil && errors.Is(err, engine.ErrNotCommitted) {
+				t.Errorf("err = %v: not knowing is not ErrNotCommitted", err)
 			}
 		})
 	}
