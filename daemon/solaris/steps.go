@@ -87,6 +87,20 @@ type sagaSteps struct {
 	op *store.Operation
 }
 
+// eachLU is a step function that runs fn for every captured LU in turn,
+// stopping at the first error (as linuxtgt's; the journaled identity here
+// is store.LU itself, so there is nothing to decode first).
+func (s *sagaSteps) eachLU(fn func(ctx context.Context, x *engine.Exec, lu store.LU) error) func(context.Context, *engine.Exec) error {
+	return func(ctx context.Context, x *engine.Exec) error {
+		for _, lu := range s.op.Identity.LUs {
+			if err := fn(ctx, x, lu); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // zfs is the zfs command with the capabilities journaled with the
 // operation, so a resumed operation builds the same argv.
 func (s *sagaSteps) zfs(run execx.RunFunc) zfs.Cmd { return s.b.zfsWith(run, s.op.Capabilities) }
@@ -210,18 +224,17 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 	// No read-back here: this is inside the outage window. delete-lu -k
 	// exits 0 even for an unknown GUID; the zfs rollback's "dataset is
 	// busy" is the proof that it did not go.
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		c := s.b.stmf(x.Run)
-		for _, lu := range s.op.Identity.LUs {
-			if err := c.DeleteLU(ctx, lu.GUID); err != nil {
-				return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
-			}
+	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
+		if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
+			return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
 		}
 		return nil
-	}
+	})
+	// Every LU is restored before an unpersisted one is reported: it is
+	// online with its views, only not in STMF's store.
 	st.Undo = func(ctx context.Context, x *engine.Exec) error {
 		var unpersisted []string
-		for _, lu := range s.op.Identity.LUs {
+		err := s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
 			if lostPersistence(x.Step(), lu) {
 				if !s.op.Options.Repersist {
 					unpersisted = append(unpersisted, lu.GUID)
@@ -235,9 +248,10 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 			if _, err := s.ensureViews(ctx, x, lu); err != nil {
 				return err
 			}
-			if err := s.verifyLU(ctx, x, lu); err != nil {
-				return err
-			}
+			return s.verifyLU(ctx, x, lu)
+		})(ctx, x)
+		if err != nil {
+			return err
 		}
 		if len(unpersisted) > 0 {
 			return fmt.Errorf("LU %s is not in STMF's persistent store: delete-lu failed with \"resource busy\" after it had removed it there (spec comstar-zfs.md §1.4): %w",
@@ -323,14 +337,7 @@ func (s *sagaSteps) importLUs() engine.Step {
 	for _, lu := range s.op.Identity.LUs {
 		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, lu := range s.op.Identity.LUs {
-			if err := s.ensureLU(ctx, x, lu); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	st.Do = s.eachLU(s.ensureLU)
 	return st
 }
 
@@ -403,19 +410,14 @@ func (s *sagaSteps) ensureViews(ctx context.Context, x *engine.Exec, lu store.LU
 func (s *sagaSteps) restoreViews() engine.Step {
 	st := engine.Step{Name: "restore-views",
 		Description: "compare the views with the captured ones and add exactly what is missing (host group, target group, LUN)"}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, lu := range s.op.Identity.LUs {
-			added, err := s.ensureViews(ctx, x, lu)
-			if err != nil {
-				return err
-			}
-			if added {
-				x.Note("views of %s were missing after import and were added back", lu.GUID)
-				x.ExtendOutage()
-			}
+	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
+		added, err := s.ensureViews(ctx, x, lu)
+		if err == nil && added {
+			x.Note("views of %s were missing after import and were added back", lu.GUID)
+			x.ExtendOutage()
 		}
-		return nil
-	}
+		return err
+	})
 	return st
 }
 
