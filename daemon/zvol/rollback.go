@@ -40,7 +40,9 @@ func Step(z zfs.Cmd, op *store.Operation) engine.Step {
 // and is final (engine.Permanent); any other failure (killed at its
 // deadline, an unknown error) leaves the outcome open: the engine asks the
 // step's Check, then runs the rollback again, which is harmless while
-// nothing serves the volume.
+// nothing serves the volume. (linuxtgt runs zfs.Cmd.Rollback itself and
+// retries every failure, as it always has: making zfs's refusals final
+// there too would change what it runs.)
 func Rollback(ctx context.Context, z zfs.Cmd, op *store.Operation) error {
 	err := z.Rollback(ctx, op.Identity.Snapshot, DestroysNewer(op))
 	stderr := execx.Stderr(err)
