@@ -257,6 +257,44 @@ func TestRealStack(t *testing.T) {
 		}
 	})
 
+	t.Run("rollback that does nothing is not committed", func(t *testing.T) {
+		ds, lus := setup(t, "noop", 5)
+		// A zfs whose rollback exits 0 and changes nothing (OpenZFS #13365):
+		// the read-back right after it says so, and the saga compensates at
+		// once (engine.ErrNotCommitted: no retry of a rollback that does
+		// nothing).
+		wrapper := filepath.Join(t.TempDir(), "zfs")
+		script := "#!/bin/sh\nif [ \"$1\" = rollback ]; then exit 0; fi\nexec " + linuxstack.Zfs + " \"$@\"\n"
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		eng := newEngine(t, s, wrapper)
+		s.Write(t, lus[0].iqn, lus[0].lun, off, a)
+		s.Run(t, linuxstack.Zfs, "snapshot", ds+"@s1")
+		s.Write(t, lus[0].iqn, lus[0].lun, off, b)
+		before := look(t, s, lus[0])
+		waitUsed(t, s, ds+"@s1")
+		op, err := rollback(t, eng, ds+"@s1", store.Options{})
+		if !errors.Is(err, engine.ErrStepFailed) {
+			t.Fatalf("err = %v, want a failed step", err)
+		}
+		if op == nil || op.State != store.OpRolledBack {
+			t.Fatalf("operation %+v, want rolled_back", op)
+		}
+		if !strings.Contains(op.Error, "after zfs rollback exited 0: "+engine.ErrNotCommitted.Error()) {
+			t.Errorf("error %q does not say the rollback did not take effect", op.Error)
+		}
+		for _, st := range op.Steps {
+			if st.Name == "rollback" && st.Attempts != 1 {
+				t.Errorf("rollback ran %d times, want once", st.Attempts)
+			}
+		}
+		if got := s.Read(t, lus[0].iqn, lus[0].lun, off, len(b)); !bytes.Equal(got, b) {
+			t.Error("data changed by a rollback that did nothing")
+		}
+		sameSeen(t, "not committed", before, look(t, s, lus[0]))
+	})
+
 	t.Run("connected initiator", func(t *testing.T) {
 		ds, lus := setup(t, "sess", 4)
 		eng := newEngine(t, s, linuxstack.Zfs)

@@ -1,0 +1,57 @@
+// Package solaris is the Oracle Solaris 11.4 / illumos backend: zvols
+// exported by COMSTAR (stmfadm) and used by kernel zones. It captures a
+// volume's export identity (its LUs with their views, and the zones whose
+// storage is on it) and builds the rollback saga from the zfs, comstar and
+// kz adapters.
+//
+// The saga, and why each step is where it is (spec comstar-zfs.md §2.3,
+// kernel-zones.md, platform-matrix.md). Steps whose subject is absent are
+// left out: no zone steps without zones, no LU steps without LUs.
+//
+//	stop-zones     shut down the running zones on the volume (halt one whose
+//	               shutdown fails or outlasts ShutdownTimeout): a guest must
+//	               not write to a disk that goes back under it.
+//	               Undo: boot them again.
+//	detach-zones   detach the zones that were installed or running, so that
+//	               nothing uses the disk while it goes back.
+//	               Undo: a plain attach (the disk's host data is unchanged).
+//	delete-lu      [window] stmfadm delete-lu -k: the views stay; sbd holds
+//	               the zvol open while an LU is registered, so the rollback
+//	               would be "busy" (§2.2). No read-back here: the rollback's
+//	               "busy" is the proof that an LU did not go.
+//	               Undo: import the LU again (create-lu from the capture if
+//	               its metadata is gone), add back missing views and read
+//	               both back; an LU a "resource busy" delete dropped from
+//	               STMF's store is re-persisted with recover --repersist, or
+//	               the operation needs attention (ErrUnpersisted).
+//	rollback       [window] zfs rollback [-r]: the commit, the point of no
+//	               return. Its exit status decides; when that says nothing
+//	               (an unexplained failure, killed at its deadline, a
+//	               crash), a new record in zpool history (and,
+//	               where the host has written@ and the LUs are away,
+//	               written@ 0) says whether it took effect. A refusal zfs
+//	               explains (busy, newer snapshots, no such dataset) is
+//	               final. No undo.
+//	import-lu      [window] import-lu from the metadata kept in the zvol
+//	               (create-lu with the captured GUID and properties when it
+//	               is gone); the retained views apply again. The window
+//	               ends here.
+//	restore-views  add exactly the captured views that are missing; adding
+//	               one extends the outage to now.
+//	resize-lu      shrink an LU that would end past the rolled-back volume
+//	               (only when the snapshot's volsize is unknown, or smaller
+//	               than an LU).
+//	verify         each LU's identity and views as captured (size at most
+//	               the volume's), and no newer snapshot left: one left means
+//	               the rollback did not take effect (ErrNotCommitted), and
+//	               the saga compensates backwards instead.
+//	attach-zones   attach the zones again, with fresh host data
+//	               (-x initialize-hostdata for kernel zones) unless
+//	               --keep-hostdata.
+//	boot-zones     boot the zones that were running.
+//
+// Before the rollback a failure runs the undos backwards; after it the
+// engine rolls forward (retrying), and the steps after it have no undo.
+// [window] marks the outage window: the LUs are away from delete-lu until
+// import-lu is done.
+package solaris

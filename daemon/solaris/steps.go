@@ -1,0 +1,608 @@
+package solaris
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/volctl/volctl/daemon/comstar"
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/daemon/kz"
+	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
+	"github.com/volctl/volctl/store"
+)
+
+func toComstarLU(s store.LU) comstar.LU {
+	return comstar.LU{GUID: s.GUID, DataFile: s.DataFile, Alias: s.Alias, Size: s.Size, BlockSize: s.BlockSize,
+		VendorID: s.VendorID, ProductID: s.ProductID, SerialNum: s.Serial, MgmtURL: s.MgmtURL,
+		WriteProtect: s.WriteProtect, WritebackCacheDisabled: s.WritebackCacheDisabled}
+}
+
+func viewKey(v store.View) string {
+	return comstar.View{HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN}.Key()
+}
+
+// afterRollback is the identity an LU must have once the volume is at the
+// snapshot: the captured one, but never larger than the volume's size then,
+// volsize (its metadata, which rollback does not touch, keeps the size from
+// before). volsize 0 means not known (yet).
+func afterRollback(volsize uint64, lu store.LU) store.LU {
+	if volsize > 0 && lu.Size > volsize {
+		lu.Size = volsize
+	}
+	return lu
+}
+
+func wasAttached(z store.Zone) bool { return z.State == "installed" || z.State == "running" }
+
+func isKernelZone(z store.Zone) bool { return z.Brand == "solaris-kz" }
+
+// Steps implements engine.Backend. The list depends only on the journaled
+// identity and options, so recovery rebuilds exactly the steps it ran.
+func (b *Backend) Steps(op *store.Operation) []engine.Step {
+	id := op.Identity
+	var steps []engine.Step
+	var halted, attached []store.Zone
+	for _, z := range id.Zones {
+		if z.Ran() {
+			halted = append(halted, z)
+		}
+		if wasAttached(z) {
+			attached = append(attached, z)
+		}
+	}
+	s := &sagaSteps{b: b, op: op}
+	if len(halted) > 0 {
+		steps = append(steps, s.stopZones(halted))
+	}
+	if len(attached) > 0 {
+		steps = append(steps, s.detachZones(attached))
+	}
+	if len(id.LUs) > 0 {
+		steps = append(steps, s.deleteLUs())
+	}
+	steps = append(steps, s.rollback())
+	if len(id.LUs) > 0 {
+		steps = append(steps, s.importLUs(), s.restoreViews())
+		if id.SnapshotVolsize == 0 || slices.ContainsFunc(id.LUs, func(lu store.LU) bool { return afterRollback(id.SnapshotVolsize, lu).Size != lu.Size }) {
+			steps = append(steps, s.resizeLUs())
+		}
+	}
+	steps = append(steps, s.verify())
+	if len(attached) > 0 {
+		steps = append(steps, s.attachZones(attached))
+	}
+	if len(halted) > 0 {
+		steps = append(steps, s.bootZones(halted))
+	}
+	return steps
+}
+
+type sagaSteps struct {
+	b  *Backend
+	op *store.Operation
+}
+
+// eachLU is a step function that runs fn for every captured LU in turn,
+// stopping at the first error (as linuxtgt's; the journaled identity here
+// is store.LU itself, so there is nothing to decode first).
+func (s *sagaSteps) eachLU(fn func(ctx context.Context, x *engine.Exec, lu store.LU) error) func(context.Context, *engine.Exec) error {
+	return func(ctx context.Context, x *engine.Exec) error {
+		for _, lu := range s.op.Identity.LUs {
+			if err := fn(ctx, x, lu); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// zfs is the zfs command with the capabilities journaled with the
+// operation, so a resumed operation builds the same argv.
+func (s *sagaSteps) zfs(run execx.RunFunc) zfs.Cmd { return s.b.zfsWith(run, s.op.Capabilities) }
+
+// zoneState reads a zone's state back.
+func (s *sagaSteps) zoneState(ctx context.Context, x *engine.Exec, zone string) (string, error) {
+	st, err := s.b.kz(x.Run).State(ctx, zone)
+	if err != nil {
+		return "", fmt.Errorf("read state of zone %s: %w", zone, err)
+	}
+	return st, nil
+}
+
+// zoneTo runs `zoneadm -z Z verb` unless the zone is already in one of the
+// wanted states, then reads the state back. want[0] is what the command
+// leads to; the others also count as done (an undo that finds a zone
+// attached and running has nothing to attach).
+func (s *sagaSteps) zoneTo(ctx context.Context, x *engine.Exec, zone, from string, argv []string, want ...string) error {
+	st, err := s.zoneState(ctx, x, zone)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(want, st) {
+		return nil
+	}
+	if st != from {
+		return fmt.Errorf("zone %s is %s, expected %s or %s", zone, st, from, strings.Join(want, " or "))
+	}
+	if _, err := x.Run(ctx, argv); err != nil {
+		return fmt.Errorf("zone %s: %w", zone, err)
+	}
+	if st, err = s.zoneState(ctx, x, zone); err != nil {
+		return err
+	}
+	if st != want[0] {
+		return fmt.Errorf("zone %s is %s after %s, expected %s", zone, st, strings.Join(argv[1:], " "), want[0])
+	}
+	return nil
+}
+
+func zoneNames(zs []store.Zone) string {
+	var n []string
+	for _, z := range zs {
+		n = append(n, z.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// stopZones stops the running zones: a clean shutdown first (the guest's
+// filesystems stay consistent), and a halt (a hard stop) only when the
+// shutdown fails or does not finish within ShutdownTimeout.
+func (s *sagaSteps) stopZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	st := engine.Step{Name: "stop-zones",
+		Description: fmt.Sprintf("shut down the running zones %s (halt them if that takes over %s)", zoneNames(zones), s.b.shutdownTimeout())}
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.Argv(z.Name, "shutdown"))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			sctx, cancel := context.WithTimeout(ctx, s.b.shutdownTimeout())
+			// configured counts as done too: a resumed operation finds the
+			// zone further along (detached) than the journal says.
+			err := s.zoneTo(sctx, x, z.Name, "running", k.Argv(z.Name, "shutdown"), "installed", "configured")
+			cancel()
+			if err == nil {
+				continue
+			}
+			x.Note("zone %s did not shut down cleanly (%v); halting it", z.Name, err)
+			if err := s.zoneTo(ctx, x, z.Name, "running", k.Argv(z.Name, "halt"), "installed", "configured"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "boot"), "running"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) detachZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	st := engine.Step{Name: "detach-zones", Description: "detach " + zoneNames(zones) + " so nothing uses the disk while it goes back"}
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.Argv(z.Name, "detach"))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "detach"), "configured"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// The disk is unchanged when this is undone, so its host data still
+	// matches the zone's key: a plain attach.
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "configured", k.AttachArgv(z.Name, false), "installed", "running"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) deleteLUs() engine.Step {
+	c := s.b.stmf(nil)
+	st := engine.Step{Name: "delete-lu", OutageWindow: true,
+		Description: "delete the LU, keeping its views (-k): the zvol is busy while an LU holds it"}
+	for _, lu := range s.op.Identity.LUs {
+		st.Planned = append(st.Planned, c.DeleteLUArgv(lu.GUID))
+	}
+	// No read-back here: this is inside the outage window. delete-lu -k
+	// exits 0 even for an unknown GUID; the zfs rollback's "dataset is
+	// busy" is the proof that it did not go.
+	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
+		if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
+			return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
+		}
+		return nil
+	})
+	// Every LU is restored before an unpersisted one is reported: it is
+	// online with its views, only not in STMF's store.
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		var unpersisted []string
+		err := s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
+			if lostPersistence(x.Step(), lu) {
+				if !s.op.Options.Repersist {
+					unpersisted = append(unpersisted, lu.GUID)
+				} else if err := s.repersist(ctx, x, lu); err != nil {
+					return err
+				}
+			}
+			if err := s.ensureLU(ctx, x, lu); err != nil {
+				return err
+			}
+			if _, err := s.ensureViews(ctx, x, lu); err != nil {
+				return err
+			}
+			return s.verifyLU(ctx, x, lu)
+		})(ctx, x)
+		if err != nil {
+			return err
+		}
+		if len(unpersisted) > 0 {
+			return fmt.Errorf("LU %s is not in STMF's persistent store: delete-lu failed with \"resource busy\" after it had removed it there (spec comstar-zfs.md §1.4): %w",
+				strings.Join(unpersisted, ", "), engine.ErrUnpersisted)
+		}
+		return nil
+	}
+	return st
+}
+
+// lostPersistence reads the step's commands in the order they ran: a
+// delete-lu of the LU that failed with "resource busy" removed it from the
+// SMF provider data before the kernel refused, so the LU stays online but
+// is gone at the next reboot or stmf restart; a later delete-lu that
+// succeeded, or an import-lu or create-lu of its file that succeeded, put
+// it back (or out for good).
+func lostPersistence(st *store.Step, lu store.LU) bool {
+	cmds := append(append([]store.Command(nil), st.Commands...), st.CompensationCommands...)
+	slices.SortStableFunc(cmds, func(a, b store.Command) int { return a.Started.Compare(b.Started) })
+	lost := false
+	for _, c := range cmds {
+		if len(c.Argv) < 2 || !slices.ContainsFunc(c.Argv, func(a string) bool { return strings.EqualFold(a, lu.GUID) || a == lu.DataFile }) {
+			continue
+		}
+		switch c.Argv[1] {
+		case "delete-lu":
+			lost = c.Exit != 0 && c.Err == "" && comstar.IsBusy([]byte(c.Stderr+c.Stdout))
+		case "import-lu", "create-lu":
+			if c.Exit == 0 && c.Err == "" {
+				lost = false
+			}
+		}
+	}
+	return lost
+}
+
+// repersist puts an online LU back into STMF's persistent store, the only
+// way there is: delete it (keeping its views) and import it again. The
+// caller consented to the brief outage (recover --repersist).
+func (s *sagaSteps) repersist(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	x.Note("re-persisting LU %s: delete-lu -k and import-lu (a brief outage)", lu.GUID)
+	if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
+		return fmt.Errorf("re-persist LU %s: %w", lu.GUID, err)
+	}
+	return nil // ensureLU imports it again
+}
+
+// rollback is zvol's rollback step. The zvol is busy while an LU holds it,
+// so zfs itself proves that the LUs are away; whether a rollback that
+// failed without a reason took effect is read from zpool history, and from
+// written@ where the host has it and no LU is registered.
+func (s *sagaSteps) rollback() engine.Step {
+	st := zvol.Step(s.zfs(nil), s.op)
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		return zvol.Rollback(ctx, s.zfs(x.Run), s.op)
+	}
+	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
+		away := func(ctx context.Context) (bool, error) { return s.lusAway(ctx, x) }
+		return zvol.TookEffect(ctx, s.zfs(x.Run), s.b.zpool(x.Run), s.op, away)
+	}
+	return st
+}
+
+// lusAway reports whether none of the captured LUs is registered.
+func (s *sagaSteps) lusAway(ctx context.Context, x *engine.Exec) (bool, error) {
+	c := s.b.stmf(x.Run)
+	for _, lu := range s.op.Identity.LUs {
+		got, ok, err := c.LookupLU(ctx, lu.GUID)
+		if err != nil {
+			return false, fmt.Errorf("read LU %s: %w", lu.GUID, err)
+		}
+		if ok && got.Registered {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (s *sagaSteps) importLUs() engine.Step {
+	c := s.b.stmf(nil)
+	st := engine.Step{Name: "import-lu", OutageWindow: true,
+		Description: "re-import the LU from the metadata kept in the zvol; its retained views apply again as it registers"}
+	for _, lu := range s.op.Identity.LUs {
+		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
+	}
+	st.Do = s.eachLU(s.ensureLU)
+	return st
+}
+
+// ensureLU brings the LU back with its captured GUID: import-lu from the
+// zvol's metadata; when that is gone ("meta file error"), create-lu with the
+// captured GUID and properties. An LU already registered from the same file
+// (a retry, a resumed operation) is left as it is.
+func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	c := s.b.stmf(x.Run)
+	guid, _, err := c.ImportLU(ctx, lu.DataFile)
+	switch {
+	case err == nil:
+		if !strings.EqualFold(guid, lu.GUID) {
+			return engine.Permanent(fmt.Errorf("import-lu %s brought back GUID %s, expected %s: the zvol's LU metadata is not the captured LU's",
+				lu.DataFile, guid, lu.GUID))
+		}
+		return nil
+	case comstar.IsMetaFileError(execx.Stderr(err)):
+		x.Note("LU metadata missing from %s; re-creating LU %s with its captured properties", lu.DataFile, lu.GUID)
+		got, cerr := c.CreateLU(ctx, toComstarLU(lu))
+		if cerr != nil {
+			return fmt.Errorf("re-create LU %s: %w", lu.GUID, cerr)
+		}
+		if !strings.EqualFold(got, lu.GUID) {
+			return engine.Permanent(fmt.Errorf("create-lu gave GUID %s, expected %s", got, lu.GUID))
+		}
+		return nil
+	case comstar.IsFileInUse(execx.Stderr(err)) || comstar.IsGUIDInUse(execx.Stderr(err)) || comstar.IsBusy(execx.Stderr(err)):
+		// Already registered? Only the captured LU on the captured file
+		// counts as done.
+		got, ok, lerr := c.LookupLU(ctx, lu.GUID)
+		if lerr != nil {
+			return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, lerr)
+		}
+		if ok && got.Registered && got.DataFile == lu.DataFile {
+			return nil
+		}
+		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
+	default:
+		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
+	}
+}
+
+// ensureViews adds exactly the captured views that are missing, each with
+// its host group, target group and LUN. It reports whether it added any.
+func (s *sagaSteps) ensureViews(ctx context.Context, x *engine.Exec, lu store.LU) (bool, error) {
+	c := s.b.stmf(x.Run)
+	present, err := c.ListView(ctx, lu.GUID)
+	if err != nil {
+		return false, fmt.Errorf("list views of %s: %w", lu.GUID, err)
+	}
+	have := map[string]bool{}
+	for _, v := range present {
+		have[v.Key()] = true
+	}
+	added := false
+	for _, v := range lu.Views {
+		if have[viewKey(v)] {
+			continue
+		}
+		cv := comstar.View{HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN}
+		if err := c.AddView(ctx, lu.GUID, cv); err != nil && !comstar.IsViewExists(execx.Stderr(err)) {
+			return added, fmt.Errorf("restore view %s/%s LUN %d of %s: %w", v.HostGroup, v.TargetGroup, v.LUN, lu.GUID, err)
+		}
+		added = true
+	}
+	return added, nil
+}
+
+func (s *sagaSteps) restoreViews() engine.Step {
+	st := engine.Step{Name: "restore-views",
+		Description: "compare the views with the captured ones and add exactly what is missing (host group, target group, LUN)"}
+	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
+		added, err := s.ensureViews(ctx, x, lu)
+		if err == nil && added {
+			x.Note("views of %s were missing after import and were added back", lu.GUID)
+			x.ExtendOutage()
+		}
+		return err
+	})
+	return st
+}
+
+// verifyLU reads the LU and its views back and compares them with the
+// capture.
+func (s *sagaSteps) verifyLU(ctx context.Context, x *engine.Exec, want store.LU) error {
+	c := s.b.stmf(x.Run)
+	got, ok, err := c.LookupLU(ctx, want.GUID)
+	if err != nil {
+		return fmt.Errorf("read back LU %s: %w", want.GUID, err)
+	}
+	if !ok || !got.Registered {
+		return fmt.Errorf("LU %s is not registered", want.GUID)
+	}
+	views, err := c.ListView(ctx, want.GUID)
+	if err != nil {
+		return fmt.Errorf("read back views of %s: %w", want.GUID, err)
+	}
+	return compareLU(want, toStoreLU(got, views))
+}
+
+// compareLU lists every difference between the captured and present
+// identity. Entry numbers may differ (STMF assigns them); host group, target
+// group and LUN may not.
+func compareLU(want, got store.LU) error {
+	var diffs []string
+	cmp := func(what string, w, g any) {
+		if w != g {
+			diffs = append(diffs, fmt.Sprintf("%s is %v, was %v", what, g, w))
+		}
+	}
+	cmp("GUID", want.GUID, got.GUID)
+	cmp("data file", want.DataFile, got.DataFile)
+	cmp("alias", want.Alias, got.Alias)
+	cmp("size", want.Size, got.Size)
+	cmp("block size", want.BlockSize, got.BlockSize)
+	cmp("vendor id", want.VendorID, got.VendorID)
+	cmp("product id", want.ProductID, got.ProductID)
+	cmp("serial", want.Serial, got.Serial)
+	cmp("management URL", want.MgmtURL, got.MgmtURL)
+	cmp("write protect", want.WriteProtect, got.WriteProtect)
+	cmp("writeback cache disabled", want.WritebackCacheDisabled, got.WritebackCacheDisabled)
+	if got.OperationalStatus != "Online" && want.OperationalStatus == "Online" {
+		diffs = append(diffs, "status is "+got.OperationalStatus+", was Online")
+	}
+	var wk, gk []string
+	for _, v := range want.Views {
+		wk = append(wk, viewKey(v))
+	}
+	for _, v := range got.Views {
+		gk = append(gk, viewKey(v))
+	}
+	slices.Sort(wk)
+	slices.Sort(gk)
+	if !slices.Equal(wk, gk) {
+		diffs = append(diffs, fmt.Sprintf("views are [%s], were [%s]", strings.Join(gk, " "), strings.Join(wk, " ")))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("LU %s differs from its captured identity: %s", want.GUID, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// resizeLUs shrinks LUs that would end past the end of the rolled-back
+// volume (spec comstar-zfs §2.2: import-lu brings the old size back). Where
+// the platform does not say what size the volume had at the snapshot
+// (Solaris, illumos-gate), the volume's volsize is read after the rollback,
+// outside the outage window, and the planned command names that size.
+func (s *sagaSteps) resizeLUs() engine.Step {
+	c := s.b.stmf(nil)
+	id := s.op.Identity
+	st := engine.Step{Name: "resize-lu",
+		Description: fmt.Sprintf("shrink the LU to the volume's size at the snapshot (%d bytes)", id.SnapshotVolsize)}
+	if id.SnapshotVolsize == 0 {
+		st.Description = "read the volume's size after the rollback and shrink the LU to it if the LU is larger (the size the volume had at the snapshot is not known before)"
+		st.Planned = append(st.Planned, s.zfs(nil).GetArgv(id.Volume, "volsize"))
+	}
+	for _, lu := range id.LUs {
+		switch want := afterRollback(id.SnapshotVolsize, lu); {
+		case id.SnapshotVolsize == 0:
+			st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], "<volsize after the rollback, if smaller than "+strconv.FormatUint(lu.Size, 10)+">", lu.GUID))
+		case want.Size != lu.Size:
+			st.Planned = append(st.Planned, c.ResizeLUArgv(lu.GUID, want.Size))
+		}
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), id)
+		if err != nil {
+			return err
+		}
+		c := s.b.stmf(x.Run)
+		for _, lu := range id.LUs {
+			want := afterRollback(volsize, lu)
+			got, ok, err := c.LookupLU(ctx, lu.GUID)
+			if err != nil {
+				return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+			}
+			if !ok || got.Size <= want.Size {
+				continue // verify reports a missing LU; a smaller LU is as captured
+			}
+			if err := c.ResizeLU(ctx, lu.GUID, want.Size); err != nil {
+				return fmt.Errorf("resize LU %s to %d: %w", lu.GUID, want.Size, err)
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) verify() engine.Step {
+	id := s.op.Identity
+	st := engine.Step{Name: "verify",
+		Description: "verify: LU online with the captured identity (size at most the volume's), views equal, no newer snapshot left"}
+	z := s.zfs(nil)
+	c := s.b.stmf(nil)
+	if len(id.LUs) > 0 && id.SnapshotVolsize == 0 {
+		st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize"))
+	}
+	for _, lu := range id.LUs {
+		st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID), c.ListViewArgv(lu.GUID))
+	}
+	st.Planned = append(st.Planned, zvol.VerifyPlanned(z, s.b.zpool(nil), id)...)
+	// The rollback's effect was decided when it ran (its exit status, or
+	// its Check): nothing read here can be trusted for that, since the
+	// views are live and initiators write. Only what no initiator changes
+	// is checked: the LU's identity and views, and the snapshot list.
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		var volsize uint64
+		if len(id.LUs) > 0 {
+			var err error
+			if volsize, err = zvol.VolsizeAfter(ctx, s.zfs(x.Run), id); err != nil {
+				return err
+			}
+		}
+		for _, lu := range id.LUs {
+			if err := s.verifyLU(ctx, x, afterRollback(volsize, lu)); err != nil {
+				return err
+			}
+		}
+		return zvol.Verify(ctx, s.zfs(x.Run), s.b.zpool(x.Run), id, x.Note)
+	}
+	return st
+}
+
+func (s *sagaSteps) attachZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	keep := s.op.Options.KeepHostdata
+	desc := "attach " + zoneNames(zones) + " with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)"
+	if keep {
+		desc = "attach " + zoneNames(zones) + " keeping the rolled-back host data (--keep-hostdata)"
+	}
+	st := engine.Step{Name: "attach-zones", Description: desc}
+	initFor := func(z store.Zone) bool { return isKernelZone(z) && !keep }
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.AttachArgv(z.Name, initFor(z)))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			err := s.zoneTo(ctx, x, z.Name, "configured", k.AttachArgv(z.Name, initFor(z)), "installed", "running")
+			if err != nil && kz.IsKeyError(execx.Stderr(err)) {
+				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without --keep-hostdata",
+					err, s.op.Snapshot, z.Name))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) bootZones(zones []store.Zone) engine.Step {
+	k := s.b.kz(nil)
+	st := engine.Step{Name: "boot-zones", Description: "boot the zones that were running: " + zoneNames(zones)}
+	for _, z := range zones {
+		st.Planned = append(st.Planned, k.Argv(z.Name, "boot"))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zones {
+			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "boot"), "running"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
