@@ -9,6 +9,7 @@ import (
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/internal/zfsname"
 	"github.com/volctl/volctl/store"
 )
 
@@ -106,7 +107,7 @@ func TookEffect(ctx context.Context, z zfs.Cmd, p zfs.Pool, op *store.Operation,
 // (only where the host has written@). written@ first: a volume that has
 // changed needs no listing.
 func writtenAtSnapshot(ctx context.Context, z zfs.Cmd, id store.Identity) (bool, error) {
-	_, snap, _ := zfs.SplitSnapshot(id.Snapshot)
+	_, snap, _ := zfsname.SplitSnapshot(id.Snapshot)
 	w, err := z.Written(ctx, id.Volume, snap)
 	if err != nil {
 		return false, err
@@ -175,7 +176,7 @@ func notAt(ctx context.Context, z zfs.Cmd, op *store.Operation) (string, error) 
 		return "", fmt.Errorf("snapshot %s is gone", id.Snapshot)
 	}
 	if op.Capabilities.Has(store.CapWritten) {
-		_, snap, _ := zfs.SplitSnapshot(id.Snapshot)
+		_, snap, _ := zfsname.SplitSnapshot(id.Snapshot)
 		w, err := z.Written(ctx, id.Volume, snap)
 		if err != nil {
 			return "", err

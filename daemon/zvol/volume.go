@@ -7,12 +7,13 @@ import (
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/internal/zfsname"
 )
 
 // VolumeOf validates a volume or snapshot name and returns the volume; a
 // bad name is the caller's error (engine.ErrInvalid).
 func VolumeOf(name string) (string, error) {
-	vol, err := zfs.VolumeOf(name)
+	vol, err := zfsname.VolumeOf(name)
 	if err != nil {
 		return "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
 	}
@@ -22,7 +23,7 @@ func VolumeOf(name string) (string, error) {
 // SplitSnapshot validates a snapshot name and splits it into volume and
 // snapshot parts; a bad name is the caller's error (engine.ErrInvalid).
 func SplitSnapshot(name string) (vol, snap string, err error) {
-	vol, snap, err = zfs.SplitSnapshot(name)
+	vol, snap, err = zfsname.SplitSnapshot(name)
 	if err != nil {
 		return "", "", fmt.Errorf("%v: %w", err, engine.ErrInvalid)
 	}
