@@ -65,9 +65,12 @@ func firstLine(outs ...[]byte) string {
 	return ""
 }
 
+// StateArgv reads one zone's state (zoneadm -z Z list -p).
+func (k Cmd) StateArgv(zone string) []string { return []string{k.Zoneadm, "-z", zone, "list", "-p"} }
+
 // State returns the state of one zone.
 func (k Cmd) State(ctx context.Context, zone string) (string, error) {
-	res, err := k.Run(ctx, []string{k.Zoneadm, "-z", zone, "list", "-p"})
+	res, err := k.Run(ctx, k.StateArgv(zone))
 	if err != nil {
 		return "", err
 	}

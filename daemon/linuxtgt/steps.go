@@ -408,7 +408,7 @@ func (s *sagaSteps) rebind() engine.Step {
 
 func (s *sagaSteps) verify() engine.Step {
 	st := engine.Step{Name: "verify",
-		Description: "verify: each LU with its captured identity, LUN and backing store, the ACL rules back (whether the rollback took effect was read right after it, while no LU served the volume)"}
+		Description: "each LU with its captured identity, LUN and backing store, the ACL rules back (whether the rollback took effect was read right after it, while no LU served the volume)"}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		if err := s.check(); err != nil {
 			return err

@@ -375,6 +375,35 @@ func testDestroyNewer(t *testing.T, flavor string) {
 	simtest.Must(t, root, simtest.AtSnapshot)
 }
 
+// TestPlanShowsEveryCommand: every command a successful rollback runs was
+// in its step's plan (issue 13: restore-views and the zone state reads were
+// not), so --dry-run is the rollback's commands, not a summary of them.
+func TestPlanShowsEveryCommand(t *testing.T) { simtest.ForFlavors(t, testPlanShowsEveryCommand) }
+
+func testPlanShowsEveryCommand(t *testing.T, flavor string) {
+	root := simtest.HostFlavor(t, flavor)
+	e, _ := newEngine(t, root, engine.Config{})
+	plan, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range op.Steps[1:] {
+		planned := map[string]bool{}
+		for _, argv := range plan.Steps[i+1].Planned {
+			planned[strings.Join(argv, " ")] = true
+		}
+		for _, c := range st.Commands {
+			if line := strings.Join(c.Argv, " "); !planned[line] {
+				t.Errorf("step %s ran %q, which its plan does not show", st.Name, line)
+			}
+		}
+	}
+}
+
 func TestPlanIsADryRun(t *testing.T) { simtest.ForFlavors(t, testPlanIsADryRun) }
 
 func testPlanIsADryRun(t *testing.T, flavor string) {

@@ -157,7 +157,7 @@ func (s *sagaSteps) stopZones(zones []store.Zone) engine.Step {
 	st := engine.Step{Name: "stop-zones",
 		Description: fmt.Sprintf("shut down the running zones %s (halt them if that takes over %s)", zoneNames(zones), s.b.shutdownTimeout())}
 	for _, z := range zones {
-		st.Planned = append(st.Planned, k.Argv(z.Name, "shutdown"))
+		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.Argv(z.Name, "shutdown"), k.StateArgv(z.Name))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
@@ -191,7 +191,7 @@ func (s *sagaSteps) detachZones(zones []store.Zone) engine.Step {
 	k := s.b.kz(nil)
 	st := engine.Step{Name: "detach-zones", Description: "detach " + zoneNames(zones) + " so nothing uses the disk while it goes back"}
 	for _, z := range zones {
-		st.Planned = append(st.Planned, k.Argv(z.Name, "detach"))
+		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.Argv(z.Name, "detach"), k.StateArgv(z.Name))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
@@ -410,6 +410,10 @@ func (s *sagaSteps) ensureViews(ctx context.Context, x *engine.Exec, lu store.LU
 func (s *sagaSteps) restoreViews() engine.Step {
 	st := engine.Step{Name: "restore-views",
 		Description: "compare the views with the captured ones and add exactly what is missing (host group, target group, LUN)"}
+	c := s.b.stmf(nil)
+	for _, lu := range s.op.Identity.LUs {
+		st.Planned = append(st.Planned, c.ListViewArgv(lu.GUID))
+	}
 	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
 		added, err := s.ensureViews(ctx, x, lu)
 		if err == nil && added {
@@ -496,6 +500,7 @@ func (s *sagaSteps) resizeLUs() engine.Step {
 		st.Planned = append(st.Planned, s.zfs(nil).GetArgv(id.Volume, "volsize"))
 	}
 	for _, lu := range id.LUs {
+		st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID))
 		switch want := afterRollback(id.SnapshotVolsize, lu); {
 		case id.SnapshotVolsize == 0:
 			st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], "<volsize after the rollback, if smaller than "+strconv.FormatUint(lu.Size, 10)+">", lu.GUID))
@@ -530,7 +535,7 @@ func (s *sagaSteps) resizeLUs() engine.Step {
 func (s *sagaSteps) verify() engine.Step {
 	id := s.op.Identity
 	st := engine.Step{Name: "verify",
-		Description: "verify: LU online with the captured identity (size at most the volume's), views equal, no newer snapshot left"}
+		Description: "LU online with the captured identity (size at most the volume's), views equal, no newer snapshot left"}
 	z := s.zfs(nil)
 	c := s.b.stmf(nil)
 	if len(id.LUs) > 0 && id.SnapshotVolsize == 0 {
@@ -572,7 +577,7 @@ func (s *sagaSteps) attachZones(zones []store.Zone) engine.Step {
 	st := engine.Step{Name: "attach-zones", Description: desc}
 	initFor := func(z store.Zone) bool { return isKernelZone(z) && !keep }
 	for _, z := range zones {
-		st.Planned = append(st.Planned, k.AttachArgv(z.Name, initFor(z)))
+		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.AttachArgv(z.Name, initFor(z)), k.StateArgv(z.Name))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
@@ -594,7 +599,7 @@ func (s *sagaSteps) bootZones(zones []store.Zone) engine.Step {
 	k := s.b.kz(nil)
 	st := engine.Step{Name: "boot-zones", Description: "boot the zones that were running: " + zoneNames(zones)}
 	for _, z := range zones {
-		st.Planned = append(st.Planned, k.Argv(z.Name, "boot"))
+		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.Argv(z.Name, "boot"), k.StateArgv(z.Name))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		for _, z := range zones {
