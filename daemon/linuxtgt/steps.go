@@ -148,18 +148,22 @@ func (s *sagaSteps) unbind() engine.Step {
 		}
 		return nil
 	}
-	st.Undo = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.check(); err != nil {
+	st.Undo = s.restoreACLs
+	return st
+}
+
+// restoreACLs gives every target its captured ACL rules back: the unbind
+// step's undo and the rebind step are the same convergent act.
+func (s *sagaSteps) restoreACLs(ctx context.Context, x *engine.Exec) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	for _, tg := range s.targets {
+		if err := s.ensureACL(ctx, x, tg); err != nil {
 			return err
 		}
-		for _, tg := range s.targets {
-			if err := s.ensureACL(ctx, x, tg); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	return st
+	return nil
 }
 
 // waitFenced reads the target back: no ACL rule, and no session (sessions
@@ -392,17 +396,7 @@ func (s *sagaSteps) rebind() engine.Step {
 			st.Planned = append(st.Planned, c.BindArgv(t.TID, r))
 		}
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.check(); err != nil {
-			return err
-		}
-		for _, tg := range s.targets {
-			if err := s.ensureACL(ctx, x, tg); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	st.Do = s.restoreACLs
 	return st
 }
 
