@@ -67,8 +67,8 @@ snapshot as one journaled transaction: the LU keeps its GUID, properties and
 views, and the kernel zones on the volume come back with fresh host data.
 
 Exit status: 0 on success, otherwise the gRPC status code of the failure
-(3 invalid argument, 5 not found, 6 already exists: a request id of another
-rollback, 7 permission denied, 9 failed precondition, 10 aborted: busy or
+(3 invalid argument, 5 not found, 6 already exists: the snapshot, or a request id of
+another rollback, 7 permission denied, 9 failed precondition, 10 aborted: busy or
 rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

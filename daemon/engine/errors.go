@@ -15,8 +15,8 @@ var (
 	// ErrPrecondition: the world is not in a state the request may act on
 	// (a running zone without consent, newer snapshots without consent).
 	ErrPrecondition = errors.New("failed precondition")
-	// ErrAlreadyExists: a request id that belongs to another request
-	// (another snapshot, other consents).
+	// ErrAlreadyExists: a snapshot that exists already, or a request id
+	// that belongs to another request (another snapshot, other consents).
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrBusy: another operation holds the volume or zone.
 	ErrBusy = errors.New("busy")

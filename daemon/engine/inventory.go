@@ -81,7 +81,7 @@ func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, err
 	defer e.locks.release(keys)
 	if _, found, err := e.findSnapshot(ctx, vol, name); err != nil || found {
 		if found {
-			err = fmt.Errorf("snapshot %s already exists: %w", name, ErrPrecondition)
+			err = fmt.Errorf("snapshot %s already exists: %w", name, ErrAlreadyExists)
 		}
 		return Snapshot{}, err
 	}

@@ -72,6 +72,11 @@ func (b *Backend) describe(ctx context.Context, run execx.RunFunc, ex exports, d
 
 // Snapshots implements engine.Inventory.
 func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]engine.Snapshot, error) {
+	// Of a volume only: a filesystem's (empty) list would read as "this
+	// volume has no snapshots" (issue 13).
+	if _, err := b.volume(ctx, run, vol); err != nil {
+		return nil, err
+	}
 	return zvol.Snapshots(ctx, b.zfs(run), vol)
 }
 
