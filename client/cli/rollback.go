@@ -42,6 +42,15 @@ rollback restores everything, one after it is retried and then left for
 			if dryRun {
 				resp, err := c.Rollbacks.PlanRollback(cmd.Context(), &v1.PlanRollbackRequest{Snapshot: snap, Options: &opts})
 				if err != nil {
+					// A missing consent comes with the plan it would run:
+					// show it, then the error says which consent.
+					if p := planOf(err); p != nil {
+						if a.json() {
+							_ = a.printJSON(&v1.PlanRollbackResponse{Plan: p}, true)
+						} else {
+							a.printPlan(p, true)
+						}
+					}
 					return err
 				}
 				if a.json() {
@@ -95,6 +104,20 @@ rollback restores everything, one after it is retried and then left for
 	f.BoolVar(&wait, "wait", false, "wait for a running operation on the volume instead of failing")
 	f.StringVar(&requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
 	return cmd
+}
+
+// planOf is the plan a refused dry run carries in its status details.
+func planOf(err error) *v1.Plan {
+	st, ok := status.FromError(err)
+	if !ok {
+		return nil
+	}
+	for _, d := range st.Details() {
+		if p, ok := d.(*v1.Plan); ok {
+			return p
+		}
+	}
+	return nil
 }
 
 // interrupted is what an interrupted volctl says: the rollback runs in

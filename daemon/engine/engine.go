@@ -238,7 +238,8 @@ type Request struct {
 }
 
 // Plan is the dry run: it captures the identity and builds the steps with
-// their commands, changing nothing and journaling nothing.
+// their commands, changing nothing and journaling nothing. A request that
+// lacks a consent gets the plan and an error wrapping ErrNeedsConsent.
 func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error) {
 	vol, err := e.backend.VolumeOf(req.Snapshot)
 	if err != nil {
@@ -256,11 +257,18 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	}
 	rec := &recorder{e: e}
 	id, warnings, err := e.backend.Capture(ctx, rec.run, req.Snapshot, req.Options)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNeedsConsent) {
 		return nil, err
 	}
+	// Without a consent the plan is still the whole plan, as it would run
+	// once given (a consent only matters where its condition exists: a
+	// running zone, a newer snapshot, a connected initiator); the caller
+	// sees it with the error that names what is missing.
+	if err != nil {
+		req.Options.HaltZones, req.Options.DestroyNewer, req.Options.AcceptSessions = true, true, true
+	}
 	op := e.newOperation(req, vol, id, warnings, rec.cmds, caps)
-	return op, nil
+	return op, err
 }
 
 func (e *Engine) newOperation(req Request, vol string, id store.Identity, warnings []string, capture []store.Command, caps store.Capabilities) *store.Operation {

@@ -44,6 +44,19 @@ var (
 	ErrUnpersisted = errors.New("LU not persistent")
 )
 
+// ErrNeedsConsent: the request lacks a consent the rollback needs
+// (--destroy-newer, --halt-zones, --accept-sessions): a failed
+// precondition. Capture returns it with the whole identity, so that a dry
+// run still shows the plan, and says which consent is missing.
+var ErrNeedsConsent error = consentError{}
+
+type consentError struct{}
+
+func (consentError) Error() string { return "needs consent" }
+
+// Is makes errors.Is(err, ErrPrecondition) true.
+func (consentError) Is(target error) bool { return target == ErrPrecondition }
+
 // BusyError names the operation that holds the lock.
 type BusyError struct {
 	Key    string

@@ -2,6 +2,7 @@ package linuxtgt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -65,8 +66,13 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	for i, s := range snaps {
 		names[i] = s.Name
 	}
+	// A missing consent does not stop the capture: the dry run shows the
+	// whole plan and says which consent it lacks.
+	var consent []error
 	at, err := zvol.Resolve(&id, names, opts)
-	if err != nil {
+	if errors.Is(err, engine.ErrNeedsConsent) {
+		consent = append(consent, err)
+	} else if err != nil {
 		return id, nil, err
 	}
 	var held []string
@@ -125,8 +131,8 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 				who = append(who, fmt.Sprintf("%s (session %d)", n.Initiator, n.ID))
 			}
 			if !opts.AcceptSessions {
-				return id, warnings, fmt.Errorf("initiators are connected to target %s: %s; the rollback changes the data under them. Log them out first, or pass --accept-sessions to drop their connections (they reconnect once the LU is back): %w",
-					t.Name, strings.Join(who, ", "), engine.ErrPrecondition)
+				consent = append(consent, fmt.Errorf("initiators are connected to target %s: %s; the rollback changes the data under them. Log them out first, or pass --accept-sessions to drop their connections (they reconnect once the LU is back): %w",
+					t.Name, strings.Join(who, ", "), engine.ErrNeedsConsent))
 			}
 			warnings = append(warnings, fmt.Sprintf("target %s: the connections of %s are dropped; they may replay queued writes when they reconnect after the rollback, and their caches hold pre-rollback data",
 				t.Name, strings.Join(who, ", ")))
@@ -153,5 +159,5 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		warnings = append(warnings, fmt.Sprintf("%s holds no space of its own (used 0): either %s has not changed since, or its changes are not synced yet; this zfs has no written@, so a rollback that fails is judged by used@ alone",
 			snapshot, vol))
 	}
-	return id, warnings, nil
+	return id, warnings, errors.Join(consent...)
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -135,6 +136,15 @@ func (s *Server) PlanRollback(ctx context.Context, req *v1.PlanRollbackRequest) 
 		return nil, toStatus(err)
 	}
 	op, err := s.eng.Plan(ctx, request(req.GetSnapshot(), req.GetOptions()))
+	if err != nil && op != nil {
+		// A missing consent: FailedPrecondition, with the plan it would
+		// run as the status's detail, so the dry run still shows it.
+		st := status.Convert(toStatus(err))
+		if withPlan, derr := st.WithDetails(validText(toPlan(op))); derr == nil {
+			st = withPlan
+		}
+		return nil, st.Err()
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -193,7 +193,12 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	for i, s := range snaps {
 		names[i] = s.Name
 	}
-	if _, err := zvol.Resolve(&id, names, opts); err != nil {
+	// A missing consent does not stop the capture: the dry run shows the
+	// whole plan and says which consent it lacks.
+	var consent []error
+	if _, err := zvol.Resolve(&id, names, opts); errors.Is(err, engine.ErrNeedsConsent) {
+		consent = append(consent, err)
+	} else if err != nil {
 		return id, nil, err
 	}
 	caps := b.capabilities()
@@ -270,8 +275,8 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		switch zn.State {
 		case "running":
 			if !opts.HaltZones {
-				return id, warnings, fmt.Errorf("zone %s is running on %s; pass --halt-zones to stop it for the rollback (shut down, halted if that hangs; booted again afterwards): %w",
-					zn.Name, vol, engine.ErrPrecondition)
+				consent = append(consent, fmt.Errorf("zone %s is running on %s; pass --halt-zones to stop it for the rollback (shut down, halted if that hangs; booted again afterwards): %w",
+					zn.Name, vol, engine.ErrNeedsConsent))
 			}
 		case "installed":
 		case "configured":
@@ -281,7 +286,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 				zn.Name, zn.State, engine.ErrPrecondition)
 		}
 	}
-	return id, warnings, nil
+	return id, warnings, errors.Join(consent...)
 }
 
 // checkNames validates every name the platform reported that a later step
