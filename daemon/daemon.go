@@ -32,8 +32,10 @@ import (
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/linuxtgt"
 	"github.com/volctl/volctl/daemon/metrics"
+	"github.com/volctl/volctl/daemon/peers"
 	"github.com/volctl/volctl/daemon/server"
 	"github.com/volctl/volctl/daemon/solaris"
+	"github.com/volctl/volctl/daemon/zonehost"
 	"github.com/volctl/volctl/store"
 )
 
@@ -46,6 +48,8 @@ const (
 	logServer = "server"
 	logGRPC   = "grpc"
 	logAuth   = "auth"
+	logZones  = "zonehost"
+	logPeers  = "peers"
 )
 
 // Main runs volctld with command-line args until SIGINT or SIGTERM.
@@ -114,6 +118,7 @@ func NewBackend(cfg config.Config) (engine.Backend, error) {
 		b := solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Zpool: cfg.Commands.Zpool, Stmfadm: cfg.Commands.Stmfadm,
 			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg})
 		b.ShutdownTimeout = cfg.ZoneShutdownTimeout.Duration
+		b.Initiators = cfg.Initiators
 		return b, nil
 	case "linux-tgt":
 		return linuxtgt.New(linuxtgt.Paths{Zfs: cfg.Commands.Zfs, Tgtadm: cfg.Commands.Tgtadm,
@@ -176,6 +181,26 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	}, log.Named(logEngine))
 
 	srv := server.New(eng, db, Version)
+	if sb, ok := backend.(*solaris.Backend); ok {
+		// Every Solaris host can be a zone host (the zone service answers
+		// only callers with the peer role) and a storage host (its peers).
+		srv.SetZoneHost(&zonehost.Service{Backend: sb, DB: db, Initiators: cfg.Initiators, Timeout: eng.CommandTimeout,
+			MaxOutput: cfg.MaxOutput, Log: log.Named(logZones)})
+		if len(cfg.Peers) > 0 {
+			ps, err := peers.New(cfg.Peers, log.Named(logPeers))
+			if err != nil {
+				return err
+			}
+			ps.Audit = func(rec store.AuditRecord) {
+				rec.Time = time.Now().UTC()
+				if _, err := db.AppendAudit(rec); err != nil {
+					log.Error("audit write failed", "error", err, "method", rec.Method)
+				}
+			}
+			defer ps.Close()
+			sb.Peers = ps
+		}
+	}
 	guard := &server.Guard{Policy: policy(cfg.Roles), DB: db, Log: log.Named(logAuth)}
 	defer guard.Flush() // pending counts of denied calls, before the journal closes
 	newGRPC := func(creds credentials.TransportCredentials) *grpc.Server {
@@ -294,7 +319,7 @@ func connectionLimit(want int, log hclog.Logger) int {
 
 func policy(r config.Roles) auth.Policy {
 	return auth.Policy{OperatorUIDs: r.OperatorUIDs, OperatorGroups: r.OperatorGroups, OperatorSubjects: r.OperatorSubjects,
-		ViewerUIDs: r.ViewerUIDs, ViewerGroups: r.ViewerGroups, ViewerSubjects: r.ViewerSubjects}
+		ViewerUIDs: r.ViewerUIDs, ViewerGroups: r.ViewerGroups, ViewerSubjects: r.ViewerSubjects, PeerSubjects: r.PeerSubjects}
 }
 
 // listenUnix listens on the configured socket with its mode and group.

@@ -22,6 +22,7 @@ var migrations = []migration{
 	{1, "create v1 root, meta, ops and requests buckets", migrateV1},
 	{2, "create audit bucket", migrateV2},
 	{3, "index the operations that are not terminal", migrateV3},
+	{4, "create the zone-call bucket (a zone host's journal of peer calls)", migrateV4},
 }
 
 // SchemaVersion is the schema this binary writes.
@@ -57,6 +58,11 @@ func migrateV3(tx *bolt.Tx) error {
 		}
 		return setActiveTx(tx, &op)
 	})
+}
+
+func migrateV4(tx *bolt.Tx) error {
+	_, err := tx.Bucket(bucketRoot).CreateBucketIfNotExists(bucketZoneCall)
+	return err
 }
 
 func (db *DB) migrate() error {

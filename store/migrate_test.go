@@ -62,6 +62,13 @@ var migrationTests = map[uint64]func(t *testing.T, b *bolt.DB){
 			t.Errorf("active index after v3 = %v, want [2 3]", ids)
 		}
 	},
+	4: func(t *testing.T, b *bolt.DB) {
+		mustView(t, b, func(tx *bolt.Tx) {
+			if tx.Bucket(bucketRoot).Bucket(bucketZoneCall) == nil {
+				t.Error("zonecalls bucket missing after v4")
+			}
+		})
+	},
 }
 
 func mustView(t *testing.T, b *bolt.DB, fn func(tx *bolt.Tx)) {

@@ -16,6 +16,9 @@
 //	  audit/
 //	    <seq>     -> AuditRecord as JSON; seq is a uint64 big-endian; text
 //	                 fields capped and escaped (SafeText, MaxAuditText)
+//	  zonecalls/
+//	    <key>     -> ZoneCall as JSON: a peer's ZoneAction on this (zone)
+//	                 host, by its idempotency key
 //
 // Every write is one bbolt Update, which fsyncs before it returns: a journal
 // entry written before a platform command is on disk when the command starts.
@@ -47,6 +50,7 @@ var (
 	bucketRequests = []byte("requests")
 	bucketAudit    = []byte("audit")
 	bucketActive   = []byte("active")
+	bucketZoneCall = []byte("zonecalls")
 
 	keyVersion = []byte("version")
 )
@@ -428,4 +432,40 @@ func (db *DB) OperationByRequest(reqID string) (*Operation, error) {
 		return err
 	})
 	return op, err
+}
+
+// ErrKeyMismatch: a zone call's key was used before for another zone or
+// verb.
+var ErrKeyMismatch = errors.New("idempotency key used for another call")
+
+// GetZoneCall returns the zone call journaled under key, or nil.
+func (db *DB) GetZoneCall(key string) (*ZoneCall, error) {
+	var c *ZoneCall
+	err := db.view("reading a zone call", func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketRoot).Bucket(bucketZoneCall).Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		c = &ZoneCall{}
+		return json.Unmarshal(v, c)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("zone call %q: %w", key, err)
+	}
+	return c, nil
+}
+
+// PutZoneCall journals a zone call (fsynced before it returns).
+func (db *DB) PutZoneCall(c *ZoneCall) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	err = db.update("journaling a zone call", func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRoot).Bucket(bucketZoneCall).Put([]byte(c.Key), b)
+	})
+	if err != nil {
+		return fmt.Errorf("zone call %q: %w", c.Key, err)
+	}
+	return nil
 }

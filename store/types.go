@@ -110,6 +110,9 @@ type Options struct {
 	DestroyNewer   bool `json:"destroy_newer,omitempty"`
 	KeepHostdata   bool `json:"keep_hostdata,omitempty"`
 	AcceptSessions bool `json:"accept_sessions,omitempty"`
+	// SkipPeers are the configured peers the caller let the capture go
+	// without when they did not answer.
+	SkipPeers []string `json:"skip_peers,omitempty"`
 	// Repersist is recover's consent to delete-lu -k and import-lu an LU
 	// that is online but not persisted (a brief outage).
 	Repersist bool `json:"repersist,omitempty"`
@@ -176,6 +179,15 @@ type Zone struct {
 	Storage []string `json:"storage,omitempty"`
 	// Aux is the auxiliary state (zoneadm list -s), e.g. "suspended".
 	Aux string `json:"aux,omitempty"`
+	// Host is the peer (its name in the configuration) the zone is
+	// installed or running on; empty for this host.
+	Host string `json:"host,omitempty"`
+	// ConfiguredOn are the other peers (and "" for this host) that have
+	// the zone configured but not attached (migration): they are asked
+	// again before an attach -x force-takeover.
+	ConfiguredOn []string `json:"configured_on,omitempty"`
+	// Zoneadm is zoneadm's path on Host, for the plan's argv.
+	Zoneadm string `json:"zoneadm,omitempty"`
 }
 
 // Ran reports whether the zone was running (so it must be booted again).
@@ -208,4 +220,27 @@ type Command struct {
 	// Err is set when the command did not run to an exit status: not found,
 	// killed at its timeout, cancelled.
 	Err string `json:"err,omitempty"`
+	// Host is the peer that ran the command (through its zone service);
+	// empty for this host.
+	Host string `json:"host,omitempty"`
+}
+
+// ZoneCall is a peer's mutating zone-service call as a zone host journals
+// it: by its idempotency key, with every command it ran. Once it has
+// succeeded a call with the same key returns this record and runs nothing.
+type ZoneCall struct {
+	Key    string `json:"key"`
+	Caller string `json:"caller,omitempty"`
+	Zone   string `json:"zone"`
+	Verb   string `json:"verb"`
+	// Done: the zone reached the wanted state (State).
+	Done      bool      `json:"done,omitempty"`
+	State     string    `json:"state,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Permanent bool      `json:"permanent,omitempty"`
+	InUse     bool      `json:"in_use,omitempty"`
+	Commands  []Command `json:"commands,omitempty"`
+	Attempts  int       `json:"attempts"`
+	Started   time.Time `json:"started"`
+	Updated   time.Time `json:"updated"`
 }

@@ -59,3 +59,12 @@ func (a *app) printCapabilities(indent string, cs []*v1.Capability) {
 		a.printf("%s%-30s %s  %s\n", indent, c.GetName(), word, c.GetDetail())
 	}
 }
+
+// onHost is "[HOST] " for a command a peer (zone host) ran, "" for one
+// the daemon's own host ran.
+func onHost(host string) string {
+	if host == "" {
+		return ""
+	}
+	return "[" + host + "] "
+}

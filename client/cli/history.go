@@ -135,7 +135,7 @@ func (a *app) printOperation(op *v1.Operation) {
 
 func (a *app) printCommands(prefix string, cmds []*v1.CommandRun) {
 	for _, c := range cmds {
-		a.printf("       %s$ %s\n", prefix, strings.Join(c.GetArgv(), " "))
+		a.printf("       %s%s$ %s\n", prefix, onHost(c.GetHost()), strings.Join(c.GetArgv(), " "))
 		a.printf("           exit %d, %s, at %s\n", c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Microsecond),
 			c.GetStarted().AsTime().UTC().Format("15:04:05.000"))
 		if c.GetError() != "" {

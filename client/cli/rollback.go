@@ -100,7 +100,9 @@ rollback restores everything, one after it is retried and then left for
 	f.BoolVar(&opts.HaltZones, "halt-zones", false, "stop zones running on the volume: shut down, halted if that hangs (booted again afterwards)")
 	f.BoolVar(&opts.DestroyNewer, "destroy-newer", false, "allow destroying snapshots newer than the target")
 	f.BoolVar(&opts.KeepHostdata, "keep-hostdata", false, "attach zones plainly instead of re-initialising their host data")
-	f.BoolVar(&opts.AcceptSessions, "accept-sessions", false, "allow the rollback while initiators are connected (Linux/tgt)")
+	f.BoolVar(&opts.AcceptSessions, "accept-sessions", false,
+		"allow the rollback while initiators that are not known consumers can see the LU (Linux/tgt: connected to its target; Solaris: logged in to a target a view exposes it through)")
+	f.StringArrayVar(&opts.SkipPeers, "skip-peer", nil, "go on without this configured peer (zone host) when it does not answer; repeatable")
 	f.BoolVar(&wait, "wait", false, "wait for a running operation on the volume instead of failing")
 	f.StringVar(&requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
 	return cmd
@@ -162,7 +164,11 @@ func (a *app) printPlan(p *v1.Plan, withCommands bool) {
 		}
 	}
 	for _, z := range p.GetZones() {
-		a.printf("  zone %s (%s, %s) on %s\n", z.GetName(), z.GetBrand(), z.GetState(), strings.Join(z.GetStorage(), ", "))
+		where := ""
+		if z.GetHost() != "" {
+			where = " on peer " + z.GetHost()
+		}
+		a.printf("  zone %s%s (%s, %s) on %s\n", z.GetName(), where, z.GetBrand(), z.GetState(), strings.Join(z.GetStorage(), ", "))
 	}
 	for _, s := range p.GetNewerSnapshots() {
 		a.printf("  destroys newer snapshot %s\n", s)
@@ -181,7 +187,7 @@ func (a *app) printPlan(p *v1.Plan, withCommands bool) {
 		}
 		a.printf("  %d. %s: %s%s\n", i, s.GetName(), s.GetDescription(), window)
 		for _, c := range s.GetCommands() {
-			a.printf("       %s\n", strings.Join(c.GetArgv(), " "))
+			a.printf("       %s%s\n", onHost(c.GetHost()), strings.Join(c.GetArgv(), " "))
 		}
 	}
 	a.printf("Dry run: nothing was changed.\n")
@@ -210,7 +216,7 @@ func (p *progress) step(e *v1.StepEvent) {
 	switch {
 	case e.GetCommand() != nil:
 		c := e.GetCommand()
-		a.printf("      $ %s  (exit %d, %s)\n", strings.Join(c.GetArgv(), " "), c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Millisecond))
+		a.printf("      %s$ %s  (exit %d, %s)\n", onHost(c.GetHost()), strings.Join(c.GetArgv(), " "), c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Millisecond))
 		if c.GetError() != "" {
 			a.printf("        error: %s\n", c.GetError())
 		}

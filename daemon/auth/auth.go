@@ -25,11 +25,13 @@ import (
 // Role is what a caller may do.
 type Role int
 
-// Roles, in increasing power.
+// Roles, in increasing power; Peer stands apart: it may call the zone
+// service and nothing else, and no other role may call that (Allowed).
 const (
 	None Role = iota
 	Viewer
 	Operator
+	Peer
 )
 
 func (r Role) String() string {
@@ -38,6 +40,8 @@ func (r Role) String() string {
 		return "viewer"
 	case Operator:
 		return "operator"
+	case Peer:
+		return "peer"
 	}
 	return "none"
 }
@@ -74,6 +78,7 @@ type Policy struct {
 	ViewerUIDs       []int
 	ViewerGroups     []string
 	ViewerSubjects   []string
+	PeerSubjects     []string // storage hosts' volctld (zone service only)
 }
 
 // Role returns the strongest role the identity has.
@@ -95,6 +100,10 @@ func (p Policy) Role(id Identity) Role {
 		return false
 	}
 	switch {
+	case id.Transport == "tls" && match(nil, nil, p.PeerSubjects):
+		// A peer is a machine, not a person: the subject means peer even
+		// if it were listed for a person's role too.
+		return Peer
 	case match(p.OperatorUIDs, p.OperatorGroups, p.OperatorSubjects):
 		return Operator
 	case match(p.ViewerUIDs, p.ViewerGroups, p.ViewerSubjects):
@@ -118,6 +127,8 @@ var methodRoles = map[string]Role{
 	"/volctl.v1.OperationService/RecoverOperation":                   Operator,
 	"/volctl.v1.AuditService/ListAudit":                              Viewer,
 	"/volctl.v1.StatusService/GetStatus":                             Viewer,
+	"/volctl.v1.ZoneService/FindZones":                               Peer,
+	"/volctl.v1.ZoneService/ZoneAction":                              Peer,
 	"/grpc.health.v1.Health/Check":                                   None,
 	"/grpc.health.v1.Health/Watch":                                   None,
 	"/grpc.health.v1.Health/List":                                    None,
@@ -133,9 +144,22 @@ func Required(method string) Role {
 	return Operator
 }
 
+// Allowed reports whether a caller with role may call a method that needs
+// need: the ladder None < Viewer < Operator, with Peer apart (a peer may
+// call the zone service only, and only a peer may call it).
+func Allowed(role, need Role) bool {
+	switch {
+	case need == None:
+		return true
+	case need == Peer || role == Peer:
+		return role == need
+	}
+	return role >= need
+}
+
 // Mutating reports whether a method changes anything (it is audited even
-// when allowed).
-func Mutating(method string) bool { return Required(method) == Operator }
+// when allowed). Every zone-service call is audited on the zone host.
+func Mutating(method string) bool { r := Required(method); return r == Operator || r == Peer }
 
 // ErrNoIdentity: the transport gave no identity.
 var ErrNoIdentity = errors.New("caller has no identity")

@@ -198,3 +198,31 @@ func (c Cmd) ResizeLU(ctx context.Context, guid string, size uint64) error {
 
 // ErrNotRegistered: STMF knows the GUID only through its views.
 var ErrNotRegistered = errors.New("logical unit is not registered")
+
+// ListTargets is `stmfadm list-target -v`: every target with the
+// initiators logged in to it (platform-matrix.md §2.1).
+func (c Cmd) ListTargets(ctx context.Context) ([]Target, error) {
+	res, err := c.Run(ctx, []string{c.Path, "list-target", "-v"})
+	if err := stderrFailed(res, err); err != nil {
+		return nil, err
+	}
+	return ParseListTarget(res.Stdout)
+}
+
+// HostGroups is `stmfadm list-hg -v`: group name -> members.
+func (c Cmd) HostGroups(ctx context.Context) (map[string][]string, error) {
+	res, err := c.Run(ctx, []string{c.Path, "list-hg", "-v"})
+	if err := stderrFailed(res, err); err != nil {
+		return nil, err
+	}
+	return ParseListHG(res.Stdout)
+}
+
+// TargetGroups is `stmfadm list-tg -v`: group name -> member targets.
+func (c Cmd) TargetGroups(ctx context.Context) (map[string][]string, error) {
+	res, err := c.Run(ctx, []string{c.Path, "list-tg", "-v"})
+	if err := stderrFailed(res, err); err != nil {
+		return nil, err
+	}
+	return ParseListHG(res.Stdout)
+}

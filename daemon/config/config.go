@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -56,6 +57,34 @@ type Config struct {
 	TCP TCP `toml:"tcp"`
 	// Metrics is the optional Prometheus listener.
 	Metrics Metrics `toml:"metrics"`
+	// Initiators are this host's iSCSI initiator node names (iscsiadm
+	// list initiator-node). On a storage host, a session of one of them
+	// is expected when this host's zones on the LU are detached; a zone
+	// host reports them to the storage host.
+	Initiators []string `toml:"initiators"`
+	// Peers are the zone hosts a storage host asks about the zones on a
+	// volume (their volctld's zone service, over mutual TLS).
+	Peers []Peer `toml:"peers"`
+}
+
+// Peer is one zone host's volctld, as the storage host reaches it.
+type Peer struct {
+	// Name names the peer in plans, errors and --skip-peer.
+	Name string `toml:"name"`
+	// Address is its tcp.listen, HOST:PORT.
+	Address string `toml:"address"`
+	// CA signed the peer's server certificate.
+	CA string `toml:"ca"`
+	// Subject is the subject (CN or full) the peer's certificate must
+	// carry; the connection is refused otherwise.
+	Subject string `toml:"subject"`
+	// Cert and Key are this host's client certificate for the peer (its
+	// subject must be in the peer's roles.peer_subjects).
+	Cert string `toml:"cert"`
+	Key  string `toml:"key"`
+	// Timeout bounds each call (default 10s; a zone action waits for the
+	// peer's zoneadm, so it gets the zoneadm timeout on top).
+	Timeout Duration `toml:"timeout"`
 }
 
 // Roles map unix callers (uid, group) and TLS callers (certificate subject
@@ -68,6 +97,9 @@ type Roles struct {
 	ViewerUIDs       []int    `toml:"viewer_uids"`
 	ViewerGroups     []string `toml:"viewer_groups"`
 	ViewerSubjects   []string `toml:"viewer_subjects"`
+	// PeerSubjects are the storage hosts' certificate subjects that may
+	// call the zone service (and nothing else).
+	PeerSubjects []string `toml:"peer_subjects"`
 }
 
 // TCP is the network listener: mutual TLS only, never plain.
@@ -232,6 +264,7 @@ func (c Config) Validate() error {
 	if c.TCP.Listen != "" && (c.TCP.Cert == "" || c.TCP.Key == "" || c.TCP.ClientCA == "") {
 		errs = append(errs, fmt.Errorf("tcp.listen needs tcp.cert, tcp.key and tcp.client_ca: volctld never serves plain TCP"))
 	}
+	errs = append(errs, c.validatePeers()...)
 	if c.Retries < 0 {
 		errs = append(errs, fmt.Errorf("retries %d is negative", c.Retries))
 	}
@@ -265,6 +298,59 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validatePeers checks [[peers]]: every field there, unique names, mutual
+// TLS files, and only on the platform that has zones.
+func (c Config) validatePeers() []error {
+	var errs []error
+	if len(c.Peers) > 0 && c.Platform != "solaris" {
+		errs = append(errs, fmt.Errorf("peers: platform %s has no zones to ask peers about (peers are for solaris)", c.Platform))
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Peers {
+		at := fmt.Sprintf("peers[%d]", i)
+		if p.Name != "" {
+			at = fmt.Sprintf("peers %q", p.Name)
+		}
+		if !peerNameRE.MatchString(p.Name) {
+			errs = append(errs, fmt.Errorf("%s: name %q: want letters, digits, '.', '-', '_' (1-64)", at, p.Name))
+		}
+		if seen[p.Name] {
+			errs = append(errs, fmt.Errorf("%s: name is used twice", at))
+		}
+		seen[p.Name] = true
+		if _, _, err := net.SplitHostPort(p.Address); err != nil {
+			errs = append(errs, fmt.Errorf("%s: address %q: want HOST:PORT (%v)", at, p.Address, err))
+		}
+		for _, f := range []struct{ key, path string }{{"ca", p.CA}, {"cert", p.Cert}, {"key", p.Key}} {
+			if f.path == "" || !filepath.IsAbs(f.path) {
+				errs = append(errs, fmt.Errorf("%s: %s %q is not an absolute path: peers talk mutual TLS only", at, f.key, f.path))
+			}
+		}
+		if p.Subject == "" {
+			errs = append(errs, fmt.Errorf("%s: subject is empty: the peer's certificate subject must be pinned", at))
+		}
+		if p.Timeout.Duration < 0 {
+			errs = append(errs, fmt.Errorf("%s: timeout %s is negative", at, p.Timeout))
+		}
+	}
+	for _, in := range c.Initiators {
+		if !strings.HasPrefix(in, "iqn.") && !strings.HasPrefix(in, "eui.") && !strings.HasPrefix(in, "naa.") {
+			errs = append(errs, fmt.Errorf("initiators: %q is not an iSCSI name (iqn., eui. or naa.)", in))
+		}
+	}
+	return errs
+}
+
+var peerNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// PeerTimeout is a peer's call deadline.
+func (p Peer) PeerTimeout() time.Duration {
+	if p.Timeout.Duration > 0 {
+		return p.Timeout.Duration
+	}
+	return 10 * time.Second
 }
 
 // modeRE is a strict octal permission mode: three octal digits, optionally

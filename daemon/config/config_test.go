@@ -21,6 +21,7 @@ func TestDocumentedConfigIsTheDefault(t *testing.T) {
 	// The doc lists empty tables as [] where the default has nil.
 	got.Roles.OperatorGroups, got.Roles.OperatorSubjects = nil, nil
 	got.Roles.ViewerUIDs, got.Roles.ViewerGroups, got.Roles.ViewerSubjects = nil, nil, nil
+	got.Roles.PeerSubjects, got.Initiators = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("docs/volctld.toml differs from Default():\n got %+v\nwant %+v", got, want)
 	}
@@ -47,6 +48,14 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 					t.Errorf("table [%s] is not documented", full)
 				}
 				walk(f.Type, full)
+				continue
+			}
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+				full := strings.TrimPrefix(table+"."+key, ".")
+				if !strings.Contains(string(doc), "[["+full+"]]") {
+					t.Errorf("array of tables [[%s]] is not documented", full)
+				}
+				walk(f.Type.Elem(), full)
 				continue
 			}
 			if f.Type.Kind() == reflect.Map {
@@ -77,6 +86,27 @@ func TestValidate(t *testing.T) {
 		{"plain tcp", func(c *Config) { c.TCP.Listen = "0.0.0.0:7443" }, "never serves plain TCP"},
 		{"bad mode", func(c *Config) { c.SocketMode = "rw" }, "octal"},
 		{"relative db", func(c *Config) { c.DB = "j.db" }, "db"},
+		{"peer without tls", func(c *Config) {
+			c.Peers = []Peer{{Name: "kz-host1", Address: "h:7443", Subject: "kz-host1"}}
+		}, "mutual TLS only"},
+		{"peer without subject", func(c *Config) {
+			c.Peers = []Peer{{Name: "kz-host1", Address: "h:7443", CA: "/ca", Cert: "/c", Key: "/k"}}
+		}, "subject is empty"},
+		{"peer name twice", func(c *Config) {
+			p := Peer{Name: "kz-host1", Address: "h:7443", CA: "/ca", Cert: "/c", Key: "/k", Subject: "kz-host1"}
+			c.Peers = []Peer{p, p}
+		}, "used twice"},
+		{"peer bad address", func(c *Config) {
+			c.Peers = []Peer{{Name: "kz-host1", Address: "h", CA: "/ca", Cert: "/c", Key: "/k", Subject: "kz-host1"}}
+		}, "HOST:PORT"},
+		{"peer bad name", func(c *Config) {
+			c.Peers = []Peer{{Name: "-x", Address: "h:1", CA: "/ca", Cert: "/c", Key: "/k", Subject: "kz-host1"}}
+		}, "name \"-x\""},
+		{"peers on linux", func(c *Config) {
+			c.Platform, c.Commands.Tgtadm = "linux-tgt", "/usr/sbin/tgtadm"
+			c.Peers = []Peer{{Name: "kz-host1", Address: "h:1", CA: "/ca", Cert: "/c", Key: "/k", Subject: "kz-host1"}}
+		}, "peers are for solaris"},
+		{"bad initiator", func(c *Config) { c.Initiators = []string{"kz-host1"} }, "not an iSCSI name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -48,6 +48,11 @@ func checkKey(typ reflect.Type, key toml.Key) (string, error) {
 			// the map's values.
 			typ = typ.Elem()
 			continue
+		case typ.Kind() == reflect.Slice && typ.Elem().Kind() == reflect.Struct:
+			// An array of tables ([[peers]]): its elements' keys.
+			typ = typ.Elem()
+		}
+		switch {
 		case typ.Kind() != reflect.Struct || reflect.PointerTo(typ).Implements(textUnmarshaler):
 			return prefix, fmt.Errorf("unknown key %s", prefix)
 		}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -171,6 +172,9 @@ func (e *Engine) timeout(argv []string) time.Duration {
 	}
 	return e.cfg.DefaultTimeout
 }
+
+// CommandTimeout is the configured deadline of a command.
+func (e *Engine) CommandTimeout(argv []string) time.Duration { return e.timeout(argv) }
 
 // plainRun runs a command without journaling it (inventory reads).
 func (e *Engine) plainRun(ctx context.Context, argv []string) (*execx.Result, error) {
@@ -416,7 +420,7 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 func sameRequest(op *store.Operation, req Request) error {
 	want, got := op.Options, req.Options
 	want.Repersist, got.Repersist = false, false // recover's consent, not the request's
-	if op.Snapshot == req.Snapshot && want == got {
+	if op.Snapshot == req.Snapshot && reflect.DeepEqual(normSkip(want), normSkip(got)) {
 		return nil
 	}
 	return fmt.Errorf("request id %q belongs to operation %d (%s%s), not to this rollback of %s: use a new request id: %w",
@@ -435,10 +439,23 @@ func optionsDiff(a, b store.Options) string {
 			d = append(d, fmt.Sprintf("%s=%v", o.name, o.a))
 		}
 	}
+	if !slices.Equal(normSkip(a).SkipPeers, normSkip(b).SkipPeers) {
+		d = append(d, fmt.Sprintf("skip_peers=%v", a.SkipPeers))
+	}
 	if len(d) == 0 {
 		return ""
 	}
 	return " with " + strings.Join(d, ", ")
+}
+
+// normSkip sorts the skipped peers (their order means nothing) and makes
+// none nil.
+func normSkip(o store.Options) store.Options {
+	o.SkipPeers = slices.Sorted(slices.Values(o.SkipPeers))
+	if len(o.SkipPeers) == 0 {
+		o.SkipPeers = nil
+	}
+	return o
 }
 
 // byRequest finds an operation by request id.

@@ -50,6 +50,8 @@ type Step struct {
 	Name        string
 	Description string
 	// Planned are the commands the step is expected to run (the dry run).
+	// A command another host runs (a peer's zone service) is OnHost(host,
+	// argv).
 	Planned [][]string
 	// OutageWindow marks the steps between the LU going and coming back.
 	OutageWindow bool
@@ -98,6 +100,38 @@ func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 		"duration", res.Duration, "stderr", execx.Cap(strings.TrimSpace(string(res.Stderr)), 512))
 	x.s.emit(x.index, st.State, &cmd, "", x.undo)
 	return res, err
+}
+
+// Record journals commands another host ran for the step (a peer's zone
+// service answering a remote call), each naming its Host, and streams them
+// as Run does local ones.
+func (x *Exec) Record(cmds []store.Command) {
+	st := &x.s.op.Steps[x.index]
+	for _, cmd := range cmds {
+		if x.undo {
+			st.CompensationCommands = append(st.CompensationCommands, cmd)
+		} else {
+			st.Commands = append(st.Commands, cmd)
+		}
+		x.s.e.log.Debug("remote command", "op", x.s.op.ID, "step", st.Name, "host", cmd.Host, "argv", strings.Join(cmd.Argv, " "),
+			"exit", cmd.Exit, "stderr", execx.Cap(strings.TrimSpace(cmd.Stderr), 512))
+		x.s.emit(x.index, st.State, &cmd, "", x.undo)
+	}
+}
+
+// OnHost marks a planned command that host runs (a peer): the argv with
+// "@host" in front. SplitHost takes it apart again.
+func OnHost(host string, argv []string) []string {
+	return append([]string{"@" + host}, argv...)
+}
+
+// SplitHost returns the host of a planned command ("" for this host) and
+// its argv.
+func SplitHost(argv []string) (string, []string) {
+	if len(argv) > 0 && strings.HasPrefix(argv[0], "@") {
+		return argv[0][1:], argv[1:]
+	}
+	return "", argv
 }
 
 // Note streams an informational message for the step.

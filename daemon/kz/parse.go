@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/volctl/volctl/internal/zfsname"
@@ -295,4 +296,35 @@ func ParseListAux(out []byte) (map[string]string, error) {
 		m[f[0]] = strings.Join(f[2:], " ")
 	}
 	return m, nil
+}
+
+// StorageTargetLUN returns the target IQN and LUN of an iSCSI storage URI
+// of the target form (kernel-zones.md §3.3, suri(7)):
+// iscsi:///target.IQN,lun.N or iscsi://host[:port]/target.IQN,lun.N, e.g.
+// "iscsi://[::1]/target.iqn.com.sun:02:d0f2d311-f703,lun.2" ->
+// ("iqn.com.sun:02:d0f2d311-f703", 2). The IQN is returned as written
+// (iSCSI names compare case-insensitively: use strings.EqualFold). ok is
+// false for other forms and for a LUN outside 0..16383.
+func StorageTargetLUN(uri string) (string, int, bool) {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok || !strings.EqualFold(scheme, "iscsi") {
+		return "", 0, false
+	}
+	_, path, ok := strings.Cut(rest, "/")
+	if !ok {
+		return "", 0, false
+	}
+	target, lun, ok := strings.Cut(path, ",")
+	if !ok || len(target) < len("target.")+1 || !strings.EqualFold(target[:len("target.")], "target.") {
+		return "", 0, false
+	}
+	n, ok := strings.CutPrefix(strings.ToLower(lun), "lun.")
+	if !ok || n == "" || len(n) > 5 || !isDigits(n) {
+		return "", 0, false
+	}
+	v, err := strconv.Atoi(n)
+	if err != nil || v > 16383 {
+		return "", 0, false
+	}
+	return target[len("target."):], v, true
 }

@@ -162,3 +162,29 @@ func TestValidateZoneName(t *testing.T) {
 		}
 	}
 }
+
+// The target form of suri(7) / kernel-zones.md §3.3, and what is not it.
+func TestStorageTargetLUN(t *testing.T) {
+	tests := []struct {
+		uri    string
+		target string
+		lun    int
+		ok     bool
+	}{
+		{"iscsi://[::1]/target.iqn.com.sun:02:d0f2d311-f703,lun.2", "iqn.com.sun:02:d0f2d311-f703", 2, true},
+		{"iscsi:///target.iqn.1986-03.com.sun:02:tgt-a,lun.0", "iqn.1986-03.com.sun:02:tgt-a", 0, true},
+		{"iscsi://10.0.0.1:3260/TARGET.iqn.x:y,LUN.16383", "iqn.x:y", 16383, true},
+		{"iscsi://h/target.iqn.x,lun.16384", "", 0, false},
+		{"iscsi://h/target.iqn.x,lun.-1", "", 0, false},
+		{"iscsi://h/target.iqn.x", "", 0, false},
+		{"iscsi://h/luname.naa.600144f0a613c900000054521d550001", "", 0, false},
+		{"lu:target.iqn.x,lun.1", "", 0, false},
+		{"iscsi://h/target.,lun.1", "", 0, false},
+	}
+	for _, tt := range tests {
+		target, lun, ok := StorageTargetLUN(tt.uri)
+		if target != tt.target || lun != tt.lun || ok != tt.ok {
+			t.Errorf("StorageTargetLUN(%q) = %q, %d, %v; want %q, %d, %v", tt.uri, target, lun, ok, tt.target, tt.lun, tt.ok)
+		}
+	}
+}

@@ -19,11 +19,13 @@ func ts(t time.Time) *timestamppb.Timestamp {
 }
 
 func toOptions(o store.Options) *v1.RollbackOptions {
-	return &v1.RollbackOptions{HaltZones: o.HaltZones, DestroyNewer: o.DestroyNewer, KeepHostdata: o.KeepHostdata, AcceptSessions: o.AcceptSessions}
+	return &v1.RollbackOptions{HaltZones: o.HaltZones, DestroyNewer: o.DestroyNewer, KeepHostdata: o.KeepHostdata, AcceptSessions: o.AcceptSessions,
+		SkipPeers: o.SkipPeers}
 }
 
 func fromOptions(o *v1.RollbackOptions) store.Options {
-	return store.Options{HaltZones: o.GetHaltZones(), DestroyNewer: o.GetDestroyNewer(), KeepHostdata: o.GetKeepHostdata(), AcceptSessions: o.GetAcceptSessions()}
+	return store.Options{HaltZones: o.GetHaltZones(), DestroyNewer: o.GetDestroyNewer(), KeepHostdata: o.GetKeepHostdata(), AcceptSessions: o.GetAcceptSessions(),
+		SkipPeers: o.GetSkipPeers()}
 }
 
 func toLU(lu store.LU) *v1.LogicalUnit {
@@ -40,7 +42,7 @@ func toLU(lu store.LU) *v1.LogicalUnit {
 }
 
 func toZone(z store.Zone) *v1.Zone {
-	return &v1.Zone{Name: z.Name, State: z.State, Brand: z.Brand, Storage: z.Storage}
+	return &v1.Zone{Name: z.Name, State: z.State, Brand: z.Brand, Storage: z.Storage, Host: z.Host, Aux: z.Aux}
 }
 
 func toSnapshot(s engine.Snapshot) *v1.Snapshot {
@@ -82,7 +84,7 @@ var stepStates = map[store.StepState]v1.StepState{
 
 func toCommand(c store.Command) *v1.CommandRun {
 	return &v1.CommandRun{Argv: c.Argv, ExitCode: int32(c.Exit), Stdout: capOutput(c.Stdout), Stderr: capOutput(c.Stderr),
-		Started: ts(c.Started), Duration: durationpb.New(c.Duration), Error: c.Err}
+		Started: ts(c.Started), Duration: durationpb.New(c.Duration), Error: c.Err, Host: c.Host}
 }
 
 // toPlan is the plan view of an operation: identity and planned commands.
@@ -97,11 +99,12 @@ func toPlan(op *store.Operation) *v1.Plan {
 	for _, s := range op.Steps {
 		ps := &v1.PlannedStep{Name: s.Name, Description: s.Description, InOutageWindow: s.InOutageWindow}
 		for _, argv := range s.Planned {
-			ps.Commands = append(ps.Commands, &v1.CommandLine{Argv: argv})
+			host, argv := engine.SplitHost(argv)
+			ps.Commands = append(ps.Commands, &v1.CommandLine{Argv: argv, Host: host})
 		}
 		if s.Name == "capture" {
 			for _, c := range s.Commands {
-				ps.Commands = append(ps.Commands, &v1.CommandLine{Argv: c.Argv})
+				ps.Commands = append(ps.Commands, &v1.CommandLine{Argv: c.Argv, Host: c.Host})
 			}
 		}
 		p.Steps = append(p.Steps, ps)

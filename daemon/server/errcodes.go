@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/zonehost"
 	"github.com/volctl/volctl/store"
 )
 
@@ -27,7 +28,7 @@ func toStatus(err error) error {
 		code = codes.Unauthenticated
 	case errors.Is(err, ErrDenied):
 		code = codes.PermissionDenied
-	case errors.Is(err, engine.ErrInvalid):
+	case errors.Is(err, engine.ErrInvalid), errors.Is(err, zonehost.ErrInvalid):
 		code = codes.InvalidArgument
 	case errors.Is(err, store.ErrCorrupt):
 		code = codes.DataLoss

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/zonehost"
 	"github.com/volctl/volctl/store"
 )
 
@@ -27,6 +28,7 @@ var toStatusCases = []struct {
 	{"ErrUnidentified", fmt.Errorf("%w: %w", ErrUnidentified, errors.New("caller has no identity")), codes.Unauthenticated},
 	{"ErrDenied", fmt.Errorf("%w: uid=5 has role viewer; RollbackService/Rollback needs operator", ErrDenied), codes.PermissionDenied},
 	{"engine.ErrInvalid", fmt.Errorf("name: %w", engine.ErrInvalid), codes.InvalidArgument},
+	{"zonehost.ErrInvalid", fmt.Errorf("%w: zone \"-x\"", zonehost.ErrInvalid), codes.InvalidArgument},
 	{"store.ErrCorrupt", fmt.Errorf("operation 7: %w", store.ErrCorrupt), codes.DataLoss},
 	{"engine.ErrNotFound", fmt.Errorf("snapshot: %w", engine.ErrNotFound), codes.NotFound},
 	{"store.ErrNotFound", fmt.Errorf("op: %w", store.ErrNotFound), codes.NotFound},

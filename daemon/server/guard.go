@@ -112,7 +112,7 @@ func (g *Guard) admit(ctx context.Context, method string, req any) (context.Cont
 			fmt.Errorf("%w: %w", ErrUnidentified, err))
 	}
 	role := g.Policy.Role(id)
-	if role < need {
+	if !auth.Allowed(role, need) {
 		return nil, g.refuse(id.String(), store.AuditRecord{Who: id.String(), Role: role.String(), Method: method, Target: target(req)},
 			fmt.Errorf("%w: %s has role %s; %s needs %s", ErrDenied, id, role, trimMethod(method), need))
 	}

@@ -30,6 +30,7 @@ type Server struct {
 
 	eng     *engine.Engine
 	db      *store.DB
+	zones   zoneServer
 	health  *health.Server
 	version string
 	started time.Time
@@ -48,6 +49,7 @@ func (s *Server) Register(g *grpc.Server) {
 	v1.RegisterOperationServiceServer(g, s)
 	v1.RegisterAuditServiceServer(g, s)
 	v1.RegisterStatusServiceServer(g, s)
+	v1.RegisterZoneServiceServer(g, &s.zones)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }
@@ -60,6 +62,7 @@ func (s *Server) SetServing(ok bool) {
 	}
 	s.health.SetServingStatus("", st)
 	s.health.SetServingStatus("volctl.v1.RollbackService", st)
+	s.health.SetServingStatus("volctl.v1.ZoneService", st)
 }
 
 // ListVolumes implements VolumeService.

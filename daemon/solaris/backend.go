@@ -9,6 +9,7 @@ import (
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zones"
 	"github.com/volctl/volctl/store"
 )
 
@@ -27,6 +28,11 @@ type Backend struct {
 	// ShutdownTimeout bounds a zone's clean shutdown before it is halted;
 	// 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Peers are the zone hosts asked about zones on a volume; nil: none.
+	Peers zones.Peers
+	// Initiators are this host's own iSCSI initiator names: a session of
+	// one is expected when this host's zones on the LU are detached.
+	Initiators []string
 
 	mu   sync.Mutex
 	caps store.Capabilities // from Probe; nil before

@@ -35,23 +35,30 @@ type zoneStorage struct {
 }
 
 // readExports lists the LUs (list-lu -v) and the zones with their device
-// storage (zoneadm list -cp, zonecfg info device for each).
+// storage (readZones).
 func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, error) {
 	var ex exports
 	var err error
 	if ex.lus, err = b.stmf(run).ListLU(ctx); err != nil {
 		return ex, fmt.Errorf("list LUs: %w", err)
 	}
+	ex.zones, ex.auxKnown, err = b.readZones(ctx, run)
+	return ex, err
+}
+
+// readZones lists the zones with their device storage (zoneadm list -cp,
+// zonecfg info device for each) and auxiliary states (zoneadm list -s).
+func (b *Backend) readZones(ctx context.Context, run execx.RunFunc) ([]zoneStorage, bool, error) {
 	k := b.kz(run)
 	zones, err := k.List(ctx)
 	if err != nil {
-		return ex, fmt.Errorf("list zones: %w", err)
+		return nil, false, fmt.Errorf("list zones: %w", err)
 	}
 	// zoneadm list always shows the global zone: output without it is not
 	// to be trusted (a zone missed here would keep running on a disk that
 	// goes back under it).
 	if !slices.ContainsFunc(zones, func(z kz.Zone) bool { return z.Name == "global" }) {
-		return ex, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
+		return nil, false, fmt.Errorf("zoneadm list -cp did not list the global zone: refusing to trust its output")
 	}
 	// Auxiliary states (suspended) exist for kernel zones only; illumos
 	// has neither them nor `zoneadm list -s` (probed), so the listing is
@@ -62,12 +69,13 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 	switch {
 	case b.capabilities().Has(store.CapZoneadmListS):
 		if aux, err = k.Aux(ctx); err != nil {
-			return ex, fmt.Errorf("list zones' auxiliary states: %w", err)
+			return nil, false, fmt.Errorf("list zones' auxiliary states: %w", err)
 		}
 	case kernelZones:
-		return ex, fmt.Errorf("a kernel zone is configured but zoneadm has no list -s (probed): its auxiliary state (suspended, migrating) cannot be read; refusing to act on it blind")
+		return nil, false, fmt.Errorf("a kernel zone is configured but zoneadm has no list -s (probed): its auxiliary state (suspended, migrating) cannot be read; refusing to act on it blind")
 	}
-	ex.auxKnown = aux != nil
+	auxKnown := aux != nil
+	var out []zoneStorage
 	for _, z := range zones {
 		if z.Name == "global" {
 			continue
@@ -75,20 +83,20 @@ func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, 
 		// A name from one command's output goes into the next argv only
 		// once it is a name the platform itself would accept.
 		if err := kz.ValidateZoneName(z.Name); err != nil {
-			return ex, fmt.Errorf("zoneadm list -cp reported zone name %q, which volctl will not pass to zonecfg: %v: %w", z.Name, err, engine.ErrPrecondition)
+			return nil, false, fmt.Errorf("zoneadm list -cp reported zone name %q, which volctl will not pass to zonecfg: %v: %w", z.Name, err, engine.ErrPrecondition)
 		}
 		storage, err := k.Storage(ctx, z.Name)
 		if err != nil {
-			return ex, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
+			return nil, false, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
 		}
 		if len(storage) == 0 && z.Brand == "solaris-kz" {
 			// A kernel zone always has a boot device.
-			return ex, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
+			return nil, false, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
 		}
 		a, listed := aux[z.Name]
-		ex.zones = append(ex.zones, zoneStorage{z, storage, a, ex.auxKnown && listed})
+		out = append(out, zoneStorage{z, storage, a, auxKnown && listed})
 	}
-	return ex, nil
+	return out, auxKnown, nil
 }
 
 // lusOf captures every registered LU whose data file is the zvol, with its
@@ -179,6 +187,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		return store.Identity{}, nil, err
 	}
 	id := store.Identity{Volume: vol, Snapshot: snapshot}
+	if err := b.checkOptions(opts); err != nil {
+		return id, nil, err
+	}
 	ds, err := b.volume(ctx, run, vol)
 	if err != nil {
 		return id, nil, err
@@ -223,10 +234,27 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		return id, nil, err
 	}
 	id.Zones = zonesOf(ex, vol, id.LUs)
+	var warnings []string
+	// Who else uses the LU: zones on the peers, initiators logged in.
+	fab, err := b.readFabric(ctx, run, id.LUs)
+	if err != nil {
+		return id, nil, err
+	}
+	remote, initiators, w, errs := b.askPeers(ctx, vol, fab.refs, opts)
+	warnings = append(warnings, w...)
+	consent = append(consent, errs...)
+	if id.Zones, w, err = mergeZones(id.Zones, remote); err != nil {
+		return id, warnings, err
+	}
+	warnings = append(warnings, w...)
 	if err := checkNames(id); err != nil {
 		return id, nil, err
 	}
-	var warnings []string
+	w, err = b.checkSessions(id, fab, initiators, opts)
+	warnings = append(warnings, w...)
+	if err != nil {
+		consent = append(consent, err)
+	}
 	if len(id.LUs) == 0 {
 		warnings = append(warnings, fmt.Sprintf("no COMSTAR LU is backed by %s: only the zfs rollback will run", vol))
 	} else if !caps.Has(store.CapDeleteLUKeep) {
@@ -258,12 +286,16 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		warnings = append(warnings, fmt.Sprintf("%s has not changed since %s: the rollback changes no data", vol, snapshot))
 	}
 	for _, zn := range id.Zones {
+		where := ""
+		if zn.Host != "" {
+			where = " on peer " + zn.Host
+		}
 		switch {
-		case zn.Aux == "suspended" && opts.KeepHostdata:
-			return id, warnings, fmt.Errorf("zone %s is suspended: after the rollback its next boot would resume a memory image against a different disk; roll back without --keep-hostdata (fresh host data discards the suspend image), or boot and shut the zone down first: %w",
-				zn.Name, engine.ErrPrecondition)
-		case zn.Aux == "suspended":
-			warnings = append(warnings, fmt.Sprintf("zone %s is suspended: its suspend image is discarded (its host data is re-initialised) and it boots fresh", zn.Name))
+		case slices.Contains(refusedAux, zn.Aux):
+			// platform-matrix.md §3: a rollback in the middle of a
+			// migration, or under a suspend image, loses the guest.
+			return id, warnings, fmt.Errorf("zone %s is %s%s: a rollback now would lose the guest (a suspend image or a migration in flight resumes against a different disk); finish or cancel the migration, or boot and shut the zone down, first: %w",
+				zn.Name, zn.Aux, where, engine.ErrPrecondition)
 		case zn.Aux == auxUnknown && opts.KeepHostdata:
 			return id, warnings, fmt.Errorf("zone %s is not shown by zoneadm list -s, so volctl cannot tell whether it is suspended; with --keep-hostdata a suspended zone would resume a memory image against a different disk. Roll back without --keep-hostdata: %w",
 				zn.Name, engine.ErrPrecondition)
@@ -275,8 +307,8 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		switch zn.State {
 		case "running":
 			if !opts.HaltZones {
-				consent = append(consent, fmt.Errorf("zone %s is running on %s; pass --halt-zones to stop it for the rollback (shut down, halted if that hangs; booted again afterwards): %w",
-					zn.Name, vol, engine.ErrNeedsConsent))
+				consent = append(consent, fmt.Errorf("zone %s is running%s on %s; pass --halt-zones to stop it for the rollback (shut down, halted if that hangs; booted again afterwards): %w",
+					zn.Name, where, vol, engine.ErrNeedsConsent))
 			}
 		case "installed":
 		case "configured":

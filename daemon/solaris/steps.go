@@ -2,7 +2,9 @@ package solaris
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zones"
 	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
@@ -105,40 +108,72 @@ func (s *sagaSteps) eachLU(fn func(ctx context.Context, x *engine.Exec, lu store
 // operation, so a resumed operation builds the same argv.
 func (s *sagaSteps) zfs(run execx.RunFunc) zfs.Cmd { return s.b.zfsWith(run, s.op.Capabilities) }
 
-// zoneState reads a zone's state back.
-func (s *sagaSteps) zoneState(ctx context.Context, x *engine.Exec, zone string) (string, error) {
-	st, err := s.b.kz(x.Run).State(ctx, zone)
-	if err != nil {
-		return "", fmt.Errorf("read state of zone %s: %w", zone, err)
+// zoneArgv is `zoneadm -z Z args...` as the zone's host runs it, for
+// the plan: a zone on a peer is marked with its host (engine.OnHost).
+func (s *sagaSteps) zoneArgv(z store.Zone, args ...string) []string {
+	if z.Host == "" {
+		return s.b.kz(nil).Argv(z.Name, args...)
 	}
-	return st, nil
+	k := kz.Cmd{Zoneadm: z.Zoneadm}
+	if k.Zoneadm == "" {
+		k.Zoneadm = "zoneadm"
+	}
+	return engine.OnHost(z.Host, k.Argv(z.Name, args...))
 }
 
-// zoneTo runs `zoneadm -z Z verb` unless the zone is already in one of the
-// wanted states, then reads the state back. want[0] is what the command
-// leads to; the others also count as done (an undo that finds a zone
-// attached and running has nothing to attach).
-func (s *sagaSteps) zoneTo(ctx context.Context, x *engine.Exec, zone, from string, argv []string, want ...string) error {
-	st, err := s.zoneState(ctx, x, zone)
-	if err != nil {
+// planZone is what acting on a zone runs: its state read, the verb's
+// command, the state read back.
+func (s *sagaSteps) planZone(z store.Zone, verb zones.Verb) [][]string {
+	return [][]string{s.zoneArgv(z, "list", "-p"), s.zoneArgv(z, verb.Args()...), s.zoneArgv(z, "list", "-p")}
+}
+
+// act brings zone z to what verb leads to, where the zone is: on this
+// host, or on its peer through the zone service (whose commands are
+// journaled with the step, naming the peer).
+func (s *sagaSteps) act(ctx context.Context, x *engine.Exec, z store.Zone, verb zones.Verb) error {
+	if z.Host == "" {
+		_, err := s.b.ZoneAct(ctx, x.Run, z.Name, verb, x.Note)
 		return err
 	}
-	if slices.Contains(want, st) {
+	if s.b.Peers == nil {
+		return engine.Permanent(fmt.Errorf("zone %s is on peer %s, but this volctld has no [[peers]] configured: restore the configuration and recover", z.Name, z.Host))
+	}
+	actx, cancel := context.WithTimeout(ctx, peerTimeout)
+	res, err := s.b.Peers.Act(actx, z.Host, s.key(x, z, verb), z.Name, verb)
+	cancel()
+	x.Record(res.Commands)
+	if err != nil {
+		return fmt.Errorf("peer %s: zone %s %s: %w", z.Host, z.Name, verb, err)
+	}
+	if res.Err == "" {
 		return nil
 	}
-	if st != from {
-		return fmt.Errorf("zone %s is %s, expected %s or %s", zone, st, from, strings.Join(want, " or "))
+	e := fmt.Errorf("on peer %s: %s", z.Host, res.Err)
+	switch {
+	case res.Permanent:
+		return engine.Permanent(e)
+	case res.InUse:
+		return fmt.Errorf("%w: %w", errInUse, e)
 	}
-	if _, err := x.Run(ctx, argv); err != nil {
-		return fmt.Errorf("zone %s: %w", zone, err)
-	}
-	if st, err = s.zoneState(ctx, x, zone); err != nil {
-		return err
-	}
-	if st != want[0] {
-		return fmt.Errorf("zone %s is %s after %s, expected %s", zone, st, strings.Join(argv[1:], " "), want[0])
-	}
-	return nil
+	return e
+}
+
+// errInUse marks an attach that another host's claim on the host data
+// refused.
+var errInUse = errors.New("the disk's host data is claimed by another host")
+
+func inUse(err error) bool {
+	_, in := ZoneErrorKind(err)
+	return in || errors.Is(err, errInUse)
+}
+
+// key is the idempotency key of a remote zone action: this host, the
+// operation (its id and creation time, so a new journal never reuses
+// one), the step, the zone and the verb. A peer that already did it
+// answers from its journal.
+func (s *sagaSteps) key(x *engine.Exec, z store.Zone, verb zones.Verb) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/op-%d-%d/%s/%s/%s", host, s.op.ID, s.op.Created.UnixNano(), x.Step().Name, z.Name, verb)
 }
 
 func zoneNames(zs []store.Zone) string {
@@ -149,68 +184,43 @@ func zoneNames(zs []store.Zone) string {
 	return strings.Join(n, ", ")
 }
 
+// eachZone is a step function that acts on every zone in turn, stopping
+// at the first error.
+func (s *sagaSteps) eachZone(zs []store.Zone, verb zones.Verb) func(context.Context, *engine.Exec) error {
+	return func(ctx context.Context, x *engine.Exec) error {
+		for _, z := range zs {
+			if err := s.act(ctx, x, z, verb); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // stopZones stops the running zones: a clean shutdown first (the guest's
 // filesystems stay consistent), and a halt (a hard stop) only when the
-// shutdown fails or does not finish within ShutdownTimeout.
-func (s *sagaSteps) stopZones(zones []store.Zone) engine.Step {
-	k := s.b.kz(nil)
+// shutdown fails or does not finish within the shutdown timeout of the
+// zone's host.
+func (s *sagaSteps) stopZones(zs []store.Zone) engine.Step {
 	st := engine.Step{Name: "stop-zones",
-		Description: fmt.Sprintf("shut down the running zones %s (halt them if that takes over %s)", zoneNames(zones), s.b.shutdownTimeout())}
-	for _, z := range zones {
-		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.Argv(z.Name, "shutdown"), k.StateArgv(z.Name))
+		Description: fmt.Sprintf("shut down the running zones %s (halt them if that takes over %s)", zoneNames(zs), s.b.shutdownTimeout())}
+	for _, z := range zs {
+		st.Planned = append(st.Planned, s.planZone(z, zones.Shutdown)...)
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, z := range zones {
-			sctx, cancel := context.WithTimeout(ctx, s.b.shutdownTimeout())
-			// configured counts as done too: a resumed operation finds the
-			// zone further along (detached) than the journal says.
-			err := s.zoneTo(sctx, x, z.Name, "running", k.Argv(z.Name, "shutdown"), "installed", "configured")
-			cancel()
-			if err == nil {
-				continue
-			}
-			x.Note("zone %s did not shut down cleanly (%v); halting it", z.Name, err)
-			if err := s.zoneTo(ctx, x, z.Name, "running", k.Argv(z.Name, "halt"), "installed", "configured"); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	st.Undo = func(ctx context.Context, x *engine.Exec) error {
-		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "boot"), "running"); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	st.Do = s.eachZone(zs, zones.Shutdown)
+	st.Undo = s.eachZone(zs, zones.Boot)
 	return st
 }
 
-func (s *sagaSteps) detachZones(zones []store.Zone) engine.Step {
-	k := s.b.kz(nil)
-	st := engine.Step{Name: "detach-zones", Description: "detach " + zoneNames(zones) + " so nothing uses the disk while it goes back"}
-	for _, z := range zones {
-		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.Argv(z.Name, "detach"), k.StateArgv(z.Name))
+func (s *sagaSteps) detachZones(zs []store.Zone) engine.Step {
+	st := engine.Step{Name: "detach-zones", Description: "detach " + zoneNames(zs) + " so nothing uses the disk while it goes back"}
+	for _, z := range zs {
+		st.Planned = append(st.Planned, s.planZone(z, zones.Detach)...)
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "detach"), "configured"); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	st.Do = s.eachZone(zs, zones.Detach)
 	// The disk is unchanged when this is undone, so its host data still
 	// matches the zone's key: a plain attach.
-	st.Undo = func(ctx context.Context, x *engine.Exec) error {
-		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "configured", k.AttachArgv(z.Name, false), "installed", "running"); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	st.Undo = s.eachZone(zs, zones.Attach)
 	return st
 }
 
@@ -567,21 +577,25 @@ func (s *sagaSteps) verify() engine.Step {
 	return st
 }
 
-func (s *sagaSteps) attachZones(zones []store.Zone) engine.Step {
-	k := s.b.kz(nil)
+func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 	keep := s.op.Options.KeepHostdata
-	desc := "attach " + zoneNames(zones) + " with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)"
+	desc := "attach " + zoneNames(zs) + " with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)"
 	if keep {
-		desc = "attach " + zoneNames(zones) + " keeping the rolled-back host data (--keep-hostdata)"
+		desc = "attach " + zoneNames(zs) + " keeping the rolled-back host data (--keep-hostdata)"
 	}
 	st := engine.Step{Name: "attach-zones", Description: desc}
-	initFor := func(z store.Zone) bool { return isKernelZone(z) && !keep }
-	for _, z := range zones {
-		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.AttachArgv(z.Name, initFor(z)), k.StateArgv(z.Name))
+	verbFor := func(z store.Zone) zones.Verb {
+		if isKernelZone(z) && !keep {
+			return zones.AttachInit
+		}
+		return zones.Attach
+	}
+	for _, z := range zs {
+		st.Planned = append(st.Planned, s.planZone(z, verbFor(z))...)
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, z := range zones {
-			err := s.zoneTo(ctx, x, z.Name, "configured", k.AttachArgv(z.Name, initFor(z)), "installed", "running")
+		for _, z := range zs {
+			err := s.attach(ctx, x, z, verbFor(z))
 			if err != nil && kz.IsKeyError(execx.Stderr(err)) {
 				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without --keep-hostdata",
 					err, s.op.Snapshot, z.Name))
@@ -595,19 +609,62 @@ func (s *sagaSteps) attachZones(zones []store.Zone) engine.Step {
 	return st
 }
 
-func (s *sagaSteps) bootZones(zones []store.Zone) engine.Step {
-	k := s.b.kz(nil)
-	st := engine.Step{Name: "boot-zones", Description: "boot the zones that were running: " + zoneNames(zones)}
-	for _, z := range zones {
-		st.Planned = append(st.Planned, k.StateArgv(z.Name), k.Argv(z.Name, "boot"), k.StateArgv(z.Name))
+// attach attaches z on the host that detached it. When the disk's host
+// data is claimed by another host (the snapshot was taken while the zone
+// ran elsewhere, and --keep-hostdata kept that claim), it takes the zone
+// over (attach -x force-takeover) only once every other host that has the
+// zone configured reports it not running (kernel-zones.md §7 step 7).
+func (s *sagaSteps) attach(ctx context.Context, x *engine.Exec, z store.Zone, verb zones.Verb) error {
+	err := s.act(ctx, x, z, verb)
+	if err == nil || !inUse(err) {
+		return err
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, z := range zones {
-			if err := s.zoneTo(ctx, x, z.Name, "installed", k.Argv(z.Name, "boot"), "running"); err != nil {
-				return err
+	if why := s.runningElsewhere(ctx, x, z); why != "" {
+		return fmt.Errorf("%w; not taking it over: %s", err, why)
+	}
+	x.Note("zone %s: the host data names another host, and no other host that has the zone configured runs it: attach -x force-takeover", z.Name)
+	return s.act(ctx, x, z, zones.AttachTakeover)
+}
+
+// runningElsewhere asks every other host that has z configured for its
+// state; it says which one runs it (or could not be asked), or "".
+func (s *sagaSteps) runningElsewhere(ctx context.Context, x *engine.Exec, z store.Zone) string {
+	for _, h := range z.ConfiguredOn {
+		if h == "" {
+			st, err := s.b.kz(x.Run).State(ctx, z.Name)
+			if err != nil {
+				return fmt.Sprintf("this host's state of %s cannot be read: %v", z.Name, err)
+			}
+			if st != "configured" && st != "installed" {
+				return fmt.Sprintf("zone %s is %s on this host", z.Name, st)
+			}
+			continue
+		}
+		if s.b.Peers == nil {
+			return "no peers are configured to ask " + h
+		}
+		for _, r := range s.b.Peers.Find(ctx, zones.Query{Zone: z.Name}) {
+			if r.Peer != h {
+				continue
+			}
+			if r.Err != nil {
+				return fmt.Sprintf("peer %s, which has %s configured, did not answer: %v", h, z.Name, r.Err)
+			}
+			for _, pz := range r.Zones {
+				if pz.Name == z.Name && pz.State != "configured" && pz.State != "installed" {
+					return fmt.Sprintf("zone %s is %s on peer %s", z.Name, pz.State, h)
+				}
 			}
 		}
-		return nil
 	}
+	return ""
+}
+
+func (s *sagaSteps) bootZones(zs []store.Zone) engine.Step {
+	st := engine.Step{Name: "boot-zones", Description: "boot the zones that were running: " + zoneNames(zs)}
+	for _, z := range zs {
+		st.Planned = append(st.Planned, s.planZone(z, zones.Boot)...)
+	}
+	st.Do = s.eachZone(zs, zones.Boot)
 	return st
 }

@@ -26,6 +26,75 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ZoneVerb is what ZoneAction does to a zone.
+type ZoneVerb int32
+
+const (
+	ZoneVerb_ZONE_VERB_UNSPECIFIED ZoneVerb = 0
+	// DETACH: installed -> configured.
+	ZoneVerb_ZONE_VERB_DETACH ZoneVerb = 1
+	// ATTACH: configured -> installed, keeping the disk's host data.
+	ZoneVerb_ZONE_VERB_ATTACH ZoneVerb = 2
+	// ATTACH_INITIALIZE_HOSTDATA: attach -x initialize-hostdata.
+	ZoneVerb_ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA ZoneVerb = 3
+	// ATTACH_FORCE_TAKEOVER: attach -x force-takeover.
+	ZoneVerb_ZONE_VERB_ATTACH_FORCE_TAKEOVER ZoneVerb = 4
+	// BOOT: installed -> running.
+	ZoneVerb_ZONE_VERB_BOOT ZoneVerb = 5
+	// SHUTDOWN: running -> installed, halted when the shutdown fails or
+	// outlasts this host's zone_shutdown_timeout.
+	ZoneVerb_ZONE_VERB_SHUTDOWN ZoneVerb = 6
+)
+
+// Enum value maps for ZoneVerb.
+var (
+	ZoneVerb_name = map[int32]string{
+		0: "ZONE_VERB_UNSPECIFIED",
+		1: "ZONE_VERB_DETACH",
+		2: "ZONE_VERB_ATTACH",
+		3: "ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA",
+		4: "ZONE_VERB_ATTACH_FORCE_TAKEOVER",
+		5: "ZONE_VERB_BOOT",
+		6: "ZONE_VERB_SHUTDOWN",
+	}
+	ZoneVerb_value = map[string]int32{
+		"ZONE_VERB_UNSPECIFIED":                0,
+		"ZONE_VERB_DETACH":                     1,
+		"ZONE_VERB_ATTACH":                     2,
+		"ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA": 3,
+		"ZONE_VERB_ATTACH_FORCE_TAKEOVER":      4,
+		"ZONE_VERB_BOOT":                       5,
+		"ZONE_VERB_SHUTDOWN":                   6,
+	}
+)
+
+func (x ZoneVerb) Enum() *ZoneVerb {
+	p := new(ZoneVerb)
+	*p = x
+	return p
+}
+
+func (x ZoneVerb) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ZoneVerb) Descriptor() protoreflect.EnumDescriptor {
+	return file_volctl_v1_volctl_proto_enumTypes[0].Descriptor()
+}
+
+func (ZoneVerb) Type() protoreflect.EnumType {
+	return &file_volctl_v1_volctl_proto_enumTypes[0]
+}
+
+func (x ZoneVerb) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ZoneVerb.Descriptor instead.
+func (ZoneVerb) EnumDescriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{0}
+}
+
 // StepState is the state of one step in the journal.
 type StepState int32
 
@@ -75,11 +144,11 @@ func (x StepState) String() string {
 }
 
 func (StepState) Descriptor() protoreflect.EnumDescriptor {
-	return file_volctl_v1_volctl_proto_enumTypes[0].Descriptor()
+	return file_volctl_v1_volctl_proto_enumTypes[1].Descriptor()
 }
 
 func (StepState) Type() protoreflect.EnumType {
-	return &file_volctl_v1_volctl_proto_enumTypes[0]
+	return &file_volctl_v1_volctl_proto_enumTypes[1]
 }
 
 func (x StepState) Number() protoreflect.EnumNumber {
@@ -88,7 +157,7 @@ func (x StepState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use StepState.Descriptor instead.
 func (StepState) EnumDescriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{0}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{1}
 }
 
 // OperationState is the state of an operation.
@@ -140,11 +209,11 @@ func (x OperationState) String() string {
 }
 
 func (OperationState) Descriptor() protoreflect.EnumDescriptor {
-	return file_volctl_v1_volctl_proto_enumTypes[1].Descriptor()
+	return file_volctl_v1_volctl_proto_enumTypes[2].Descriptor()
 }
 
 func (OperationState) Type() protoreflect.EnumType {
-	return &file_volctl_v1_volctl_proto_enumTypes[1]
+	return &file_volctl_v1_volctl_proto_enumTypes[2]
 }
 
 func (x OperationState) Number() protoreflect.EnumNumber {
@@ -153,7 +222,415 @@ func (x OperationState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OperationState.Descriptor instead.
 func (OperationState) EnumDescriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{2}
+}
+
+// LURef names one LU the way a zone's storage URI may name it: by GUID
+// (luname.naa.GUID) or by a target it is exposed through and its LUN
+// (target.IQN,lun.N).
+type LURef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Guid          string                 `protobuf:"bytes,1,opt,name=guid,proto3" json:"guid,omitempty"`
+	Paths         []*TargetLUN           `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LURef) Reset() {
+	*x = LURef{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LURef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LURef) ProtoMessage() {}
+
+func (x *LURef) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LURef.ProtoReflect.Descriptor instead.
+func (*LURef) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *LURef) GetGuid() string {
+	if x != nil {
+		return x.Guid
+	}
+	return ""
+}
+
+func (x *LURef) GetPaths() []*TargetLUN {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+// TargetLUN is one target IQN and the LUN a view gives the LU there.
+type TargetLUN struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Lun           int32                  `protobuf:"varint,2,opt,name=lun,proto3" json:"lun,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetLUN) Reset() {
+	*x = TargetLUN{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetLUN) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetLUN) ProtoMessage() {}
+
+func (x *TargetLUN) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetLUN.ProtoReflect.Descriptor instead.
+func (*TargetLUN) Descriptor() ([]byte, []int) {
 	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TargetLUN) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *TargetLUN) GetLun() int32 {
+	if x != nil {
+		return x.Lun
+	}
+	return 0
+}
+
+// FindZonesRequest asks for the zones on any of the LUs, or (zone set) for
+// one zone by name whatever its storage.
+type FindZonesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LogicalUnits  []*LURef               `protobuf:"bytes,1,rep,name=logical_units,json=logicalUnits,proto3" json:"logical_units,omitempty"`
+	Zone          string                 `protobuf:"bytes,2,opt,name=zone,proto3" json:"zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindZonesRequest) Reset() {
+	*x = FindZonesRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindZonesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindZonesRequest) ProtoMessage() {}
+
+func (x *FindZonesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindZonesRequest.ProtoReflect.Descriptor instead.
+func (*FindZonesRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *FindZonesRequest) GetLogicalUnits() []*LURef {
+	if x != nil {
+		return x.LogicalUnits
+	}
+	return nil
+}
+
+func (x *FindZonesRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+// FindZonesResponse is what this host has.
+type FindZonesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hostname and hostid of this host's global zone.
+	Hostname string `protobuf:"bytes,1,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	Hostid   string `protobuf:"bytes,2,opt,name=hostid,proto3" json:"hostid,omitempty"`
+	// initiators are this host's iSCSI initiator node names (its
+	// configuration's initiators).
+	Initiators []string `protobuf:"bytes,3,rep,name=initiators,proto3" json:"initiators,omitempty"`
+	Zones      []*Zone  `protobuf:"bytes,4,rep,name=zones,proto3" json:"zones,omitempty"`
+	// aux_known: zoneadm list -s was read.
+	AuxKnown bool `protobuf:"varint,5,opt,name=aux_known,json=auxKnown,proto3" json:"aux_known,omitempty"`
+	// commands are the commands this host ran to answer.
+	Commands      []*CommandRun `protobuf:"bytes,6,rep,name=commands,proto3" json:"commands,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindZonesResponse) Reset() {
+	*x = FindZonesResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindZonesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindZonesResponse) ProtoMessage() {}
+
+func (x *FindZonesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindZonesResponse.ProtoReflect.Descriptor instead.
+func (*FindZonesResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FindZonesResponse) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *FindZonesResponse) GetHostid() string {
+	if x != nil {
+		return x.Hostid
+	}
+	return ""
+}
+
+func (x *FindZonesResponse) GetInitiators() []string {
+	if x != nil {
+		return x.Initiators
+	}
+	return nil
+}
+
+func (x *FindZonesResponse) GetZones() []*Zone {
+	if x != nil {
+		return x.Zones
+	}
+	return nil
+}
+
+func (x *FindZonesResponse) GetAuxKnown() bool {
+	if x != nil {
+		return x.AuxKnown
+	}
+	return false
+}
+
+func (x *FindZonesResponse) GetCommands() []*CommandRun {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+// ZoneActionRequest is one mutating call.
+type ZoneActionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// key is the idempotency key: the storage host's operation and step.
+	Key           string   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Zone          string   `protobuf:"bytes,2,opt,name=zone,proto3" json:"zone,omitempty"`
+	Verb          ZoneVerb `protobuf:"varint,3,opt,name=verb,proto3,enum=volctl.v1.ZoneVerb" json:"verb,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ZoneActionRequest) Reset() {
+	*x = ZoneActionRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ZoneActionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ZoneActionRequest) ProtoMessage() {}
+
+func (x *ZoneActionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ZoneActionRequest.ProtoReflect.Descriptor instead.
+func (*ZoneActionRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ZoneActionRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ZoneActionRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *ZoneActionRequest) GetVerb() ZoneVerb {
+	if x != nil {
+		return x.Verb
+	}
+	return ZoneVerb_ZONE_VERB_UNSPECIFIED
+}
+
+// ZoneActionResponse is the result, the same for every call with the key
+// once one succeeded.
+type ZoneActionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is the zone's state afterwards.
+	State string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// commands are the commands this host ran, with exit status and stderr.
+	Commands []*CommandRun `protobuf:"bytes,2,rep,name=commands,proto3" json:"commands,omitempty"`
+	// error is set when the zone did not reach the wanted state.
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// permanent: retrying cannot help (a key error: the disk's host data
+	// cannot be read with the zone's key).
+	Permanent bool `protobuf:"varint,4,opt,name=permanent,proto3" json:"permanent,omitempty"`
+	// in_use: attach failed because another host's claim is on the disk's
+	// host data (attach -x force-takeover would take it over).
+	InUse bool `protobuf:"varint,5,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	// replayed: the key's result was returned from this host's journal.
+	Replayed      bool `protobuf:"varint,6,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ZoneActionResponse) Reset() {
+	*x = ZoneActionResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ZoneActionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ZoneActionResponse) ProtoMessage() {}
+
+func (x *ZoneActionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ZoneActionResponse.ProtoReflect.Descriptor instead.
+func (*ZoneActionResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ZoneActionResponse) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ZoneActionResponse) GetCommands() []*CommandRun {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *ZoneActionResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ZoneActionResponse) GetPermanent() bool {
+	if x != nil {
+		return x.Permanent
+	}
+	return false
+}
+
+func (x *ZoneActionResponse) GetInUse() bool {
+	if x != nil {
+		return x.InUse
+	}
+	return false
+}
+
+func (x *ZoneActionResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
 }
 
 // View is one COMSTAR view entry: who sees the LU, through which targets, at
@@ -172,7 +649,7 @@ type View struct {
 
 func (x *View) Reset() {
 	*x = View{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -184,7 +661,7 @@ func (x *View) String() string {
 func (*View) ProtoMessage() {}
 
 func (x *View) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -197,7 +674,7 @@ func (x *View) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use View.ProtoReflect.Descriptor instead.
 func (*View) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{0}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *View) GetEntry() int32 {
@@ -255,7 +732,7 @@ type LogicalUnit struct {
 
 func (x *LogicalUnit) Reset() {
 	*x = LogicalUnit{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +744,7 @@ func (x *LogicalUnit) String() string {
 func (*LogicalUnit) ProtoMessage() {}
 
 func (x *LogicalUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +757,7 @@ func (x *LogicalUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogicalUnit.ProtoReflect.Descriptor instead.
 func (*LogicalUnit) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{1}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LogicalUnit) GetGuid() string {
@@ -402,7 +879,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +891,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +904,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{2}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Snapshot) GetName() string {
@@ -460,18 +937,23 @@ func (x *Snapshot) GetReferenced() uint64 {
 
 // Zone is a kernel zone whose storage sits on the volume.
 type Zone struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
-	Brand         string                 `protobuf:"bytes,3,opt,name=brand,proto3" json:"brand,omitempty"`
-	Storage       []string               `protobuf:"bytes,4,rep,name=storage,proto3" json:"storage,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	State   string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Brand   string                 `protobuf:"bytes,3,opt,name=brand,proto3" json:"brand,omitempty"`
+	Storage []string               `protobuf:"bytes,4,rep,name=storage,proto3" json:"storage,omitempty"`
+	// host is the peer (zones.peers name) the zone is on; empty for this
+	// host.
+	Host string `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`
+	// aux is the auxiliary state (zoneadm list -s), e.g. "suspended".
+	Aux           string `protobuf:"bytes,6,opt,name=aux,proto3" json:"aux,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Zone) Reset() {
 	*x = Zone{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +965,7 @@ func (x *Zone) String() string {
 func (*Zone) ProtoMessage() {}
 
 func (x *Zone) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +978,7 @@ func (x *Zone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Zone.ProtoReflect.Descriptor instead.
 func (*Zone) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{3}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Zone) GetName() string {
@@ -527,6 +1009,20 @@ func (x *Zone) GetStorage() []string {
 	return nil
 }
 
+func (x *Zone) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *Zone) GetAux() string {
+	if x != nil {
+		return x.Aux
+	}
+	return ""
+}
+
 // Volume is a ZFS volume with everything that uses it.
 type Volume struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -542,7 +1038,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +1050,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +1063,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{4}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Volume) GetName() string {
@@ -621,7 +1117,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -633,7 +1129,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -646,7 +1142,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{5}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
 }
 
 // ListVolumesResponse lists volumes; snapshots and zones are filled in.
@@ -659,7 +1155,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +1167,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +1180,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{6}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -704,7 +1200,7 @@ type GetVolumeRequest struct {
 
 func (x *GetVolumeRequest) Reset() {
 	*x = GetVolumeRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +1212,7 @@ func (x *GetVolumeRequest) String() string {
 func (*GetVolumeRequest) ProtoMessage() {}
 
 func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +1225,7 @@ func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{7}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetVolumeRequest) GetName() string {
@@ -749,7 +1245,7 @@ type GetVolumeResponse struct {
 
 func (x *GetVolumeResponse) Reset() {
 	*x = GetVolumeResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +1257,7 @@ func (x *GetVolumeResponse) String() string {
 func (*GetVolumeResponse) ProtoMessage() {}
 
 func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +1270,7 @@ func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetVolumeResponse) GetVolume() *Volume {
@@ -794,7 +1290,7 @@ type CreateSnapshotRequest struct {
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1302,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1315,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateSnapshotRequest) GetName() string {
@@ -839,7 +1335,7 @@ type CreateSnapshotResponse struct {
 
 func (x *CreateSnapshotResponse) Reset() {
 	*x = CreateSnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1347,7 @@ func (x *CreateSnapshotResponse) String() string {
 func (*CreateSnapshotResponse) ProtoMessage() {}
 
 func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1360,7 @@ func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateSnapshotResponse) GetSnapshot() *Snapshot {
@@ -884,7 +1380,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1392,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1405,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListSnapshotsRequest) GetVolume() string {
@@ -929,7 +1425,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1437,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1450,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
@@ -974,7 +1470,7 @@ type DestroySnapshotRequest struct {
 
 func (x *DestroySnapshotRequest) Reset() {
 	*x = DestroySnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1482,7 @@ func (x *DestroySnapshotRequest) String() string {
 func (*DestroySnapshotRequest) ProtoMessage() {}
 
 func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1495,7 @@ func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DestroySnapshotRequest) GetName() string {
@@ -1018,7 +1514,7 @@ type DestroySnapshotResponse struct {
 
 func (x *DestroySnapshotResponse) Reset() {
 	*x = DestroySnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1526,7 @@ func (x *DestroySnapshotResponse) String() string {
 func (*DestroySnapshotResponse) ProtoMessage() {}
 
 func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1539,7 @@ func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotResponse.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
 }
 
 // RollbackOptions are the caller's consents and choices.
@@ -1056,16 +1552,21 @@ type RollbackOptions struct {
 	// keep_hostdata attaches zones plainly instead of re-initialising their
 	// host data; it fails when the rolled-back host data cannot be read.
 	KeepHostdata bool `protobuf:"varint,3,opt,name=keep_hostdata,json=keepHostdata,proto3" json:"keep_hostdata,omitempty"`
-	// accept_sessions allows a rollback while initiators are connected
-	// (Linux/tgt).
+	// accept_sessions allows a rollback while initiators that are not known
+	// consumers are logged in to a target that exposes the LU (Linux/tgt:
+	// connected to the tgt target; Solaris/illumos: stmfadm list-target -v
+	// sessions through a view of the LU).
 	AcceptSessions bool `protobuf:"varint,4,opt,name=accept_sessions,json=acceptSessions,proto3" json:"accept_sessions,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// skip_peers names configured peers that may be left unasked when they
+	// do not answer (their zones on the volume are then not known).
+	SkipPeers     []string `protobuf:"bytes,5,rep,name=skip_peers,json=skipPeers,proto3" json:"skip_peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RollbackOptions) Reset() {
 	*x = RollbackOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1578,7 @@ func (x *RollbackOptions) String() string {
 func (*RollbackOptions) ProtoMessage() {}
 
 func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1591,7 @@ func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackOptions.ProtoReflect.Descriptor instead.
 func (*RollbackOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RollbackOptions) GetHaltZones() bool {
@@ -1121,6 +1622,13 @@ func (x *RollbackOptions) GetAcceptSessions() bool {
 	return false
 }
 
+func (x *RollbackOptions) GetSkipPeers() []string {
+	if x != nil {
+		return x.SkipPeers
+	}
+	return nil
+}
+
 // PlanRollbackRequest names the snapshot to go back to.
 type PlanRollbackRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1132,7 +1640,7 @@ type PlanRollbackRequest struct {
 
 func (x *PlanRollbackRequest) Reset() {
 	*x = PlanRollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1652,7 @@ func (x *PlanRollbackRequest) String() string {
 func (*PlanRollbackRequest) ProtoMessage() {}
 
 func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1665,7 @@ func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackRequest.ProtoReflect.Descriptor instead.
 func (*PlanRollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PlanRollbackRequest) GetSnapshot() string {
@@ -1189,7 +1697,7 @@ type PlannedStep struct {
 
 func (x *PlannedStep) Reset() {
 	*x = PlannedStep{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1709,7 @@ func (x *PlannedStep) String() string {
 func (*PlannedStep) ProtoMessage() {}
 
 func (x *PlannedStep) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1722,7 @@ func (x *PlannedStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlannedStep.ProtoReflect.Descriptor instead.
 func (*PlannedStep) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PlannedStep) GetName() string {
@@ -1247,15 +1755,17 @@ func (x *PlannedStep) GetInOutageWindow() bool {
 
 // CommandLine is one argv.
 type CommandLine struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Argv          []string               `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Argv  []string               `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
+	// host is the peer that runs it; empty for this host.
+	Host          string `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CommandLine) Reset() {
 	*x = CommandLine{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1777,7 @@ func (x *CommandLine) String() string {
 func (*CommandLine) ProtoMessage() {}
 
 func (x *CommandLine) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1790,7 @@ func (x *CommandLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandLine.ProtoReflect.Descriptor instead.
 func (*CommandLine) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CommandLine) GetArgv() []string {
@@ -1288,6 +1798,13 @@ func (x *CommandLine) GetArgv() []string {
 		return x.Argv
 	}
 	return nil
+}
+
+func (x *CommandLine) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
 }
 
 // Plan is what a rollback will do, exactly.
@@ -1307,7 +1824,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1836,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1849,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Plan) GetVolume() string {
@@ -1394,7 +1911,7 @@ type PlanRollbackResponse struct {
 
 func (x *PlanRollbackResponse) Reset() {
 	*x = PlanRollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1923,7 @@ func (x *PlanRollbackResponse) String() string {
 func (*PlanRollbackResponse) ProtoMessage() {}
 
 func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1936,7 @@ func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackResponse.ProtoReflect.Descriptor instead.
 func (*PlanRollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PlanRollbackResponse) GetPlan() *Plan {
@@ -1446,7 +1963,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1975,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1988,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RollbackRequest) GetSnapshot() string {
@@ -1517,7 +2034,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +2046,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +2059,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RollbackResponse) GetEvent() isRollbackResponse_Event {
@@ -1621,7 +2138,7 @@ type StepEvent struct {
 
 func (x *StepEvent) Reset() {
 	*x = StepEvent{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +2150,7 @@ func (x *StepEvent) String() string {
 func (*StepEvent) ProtoMessage() {}
 
 func (x *StepEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +2163,7 @@ func (x *StepEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepEvent.ProtoReflect.Descriptor instead.
 func (*StepEvent) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StepEvent) GetOperationId() uint64 {
@@ -1715,14 +2232,17 @@ type CommandRun struct {
 	Started  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=started,proto3" json:"started,omitempty"`
 	Duration *durationpb.Duration   `protobuf:"bytes,6,opt,name=duration,proto3" json:"duration,omitempty"`
 	// error is set when the command could not run or was killed (timeout).
-	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// host is the peer that ran it (through its ZoneService); empty for
+	// this host.
+	Host          string `protobuf:"bytes,8,opt,name=host,proto3" json:"host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CommandRun) Reset() {
 	*x = CommandRun{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +2254,7 @@ func (x *CommandRun) String() string {
 func (*CommandRun) ProtoMessage() {}
 
 func (x *CommandRun) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +2267,7 @@ func (x *CommandRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRun.ProtoReflect.Descriptor instead.
 func (*CommandRun) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommandRun) GetArgv() []string {
@@ -1799,6 +2319,13 @@ func (x *CommandRun) GetError() string {
 	return ""
 }
 
+func (x *CommandRun) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
 // Step is one journaled step of an operation.
 type Step struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -1818,7 +2345,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +2357,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +2370,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Step) GetIndex() int32 {
@@ -1939,7 +2466,7 @@ type Operation struct {
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2478,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2491,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Operation) GetId() uint64 {
@@ -2101,7 +2628,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2640,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2653,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Capability) GetName() string {
@@ -2163,7 +2690,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2175,7 +2702,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2188,7 +2715,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListOperationsRequest) GetLimit() int32 {
@@ -2215,7 +2742,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2754,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2767,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -2260,7 +2787,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2272,7 +2799,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2285,7 +2812,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -2305,7 +2832,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2844,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2857,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -2353,7 +2880,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2892,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2905,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -2409,7 +2936,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2421,7 +2948,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2434,7 +2961,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -2491,7 +3018,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +3030,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +3043,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -2558,7 +3085,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +3097,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +3110,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -2666,7 +3193,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +3205,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +3218,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -2710,7 +3237,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +3249,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +3262,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 // RunningOperation is an operation in progress.
@@ -2752,7 +3279,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2764,7 +3291,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2777,7 +3304,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -2836,7 +3363,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2848,7 +3375,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2861,7 +3388,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -2931,7 +3458,36 @@ var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
 
 const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\n" +
-	"\x16volctl/v1/volctl.proto\x12\tvolctl.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"p\n" +
+	"\x16volctl/v1/volctl.proto\x12\tvolctl.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"G\n" +
+	"\x05LURef\x12\x12\n" +
+	"\x04guid\x18\x01 \x01(\tR\x04guid\x12*\n" +
+	"\x05paths\x18\x02 \x03(\v2\x14.volctl.v1.TargetLUNR\x05paths\"5\n" +
+	"\tTargetLUN\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
+	"\x03lun\x18\x02 \x01(\x05R\x03lun\"]\n" +
+	"\x10FindZonesRequest\x125\n" +
+	"\rlogical_units\x18\x01 \x03(\v2\x10.volctl.v1.LURefR\flogicalUnits\x12\x12\n" +
+	"\x04zone\x18\x02 \x01(\tR\x04zone\"\xde\x01\n" +
+	"\x11FindZonesResponse\x12\x1a\n" +
+	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x16\n" +
+	"\x06hostid\x18\x02 \x01(\tR\x06hostid\x12\x1e\n" +
+	"\n" +
+	"initiators\x18\x03 \x03(\tR\n" +
+	"initiators\x12%\n" +
+	"\x05zones\x18\x04 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x12\x1b\n" +
+	"\taux_known\x18\x05 \x01(\bR\bauxKnown\x121\n" +
+	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\"b\n" +
+	"\x11ZoneActionRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04zone\x18\x02 \x01(\tR\x04zone\x12'\n" +
+	"\x04verb\x18\x03 \x01(\x0e2\x13.volctl.v1.ZoneVerbR\x04verb\"\xc4\x01\n" +
+	"\x12ZoneActionResponse\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x121\n" +
+	"\bcommands\x18\x02 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x1c\n" +
+	"\tpermanent\x18\x04 \x01(\bR\tpermanent\x12\x15\n" +
+	"\x06in_use\x18\x05 \x01(\bR\x05inUse\x12\x1a\n" +
+	"\breplayed\x18\x06 \x01(\bR\breplayed\"p\n" +
 	"\x04View\x12\x14\n" +
 	"\x05entry\x18\x01 \x01(\x05R\x05entry\x12\x1d\n" +
 	"\n" +
@@ -2970,12 +3526,14 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04used\x18\x03 \x01(\x04R\x04used\x12\x1e\n" +
 	"\n" +
 	"referenced\x18\x04 \x01(\x04R\n" +
-	"referenced\"`\n" +
+	"referenced\"\x86\x01\n" +
 	"\x04Zone\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
 	"\x05brand\x18\x03 \x01(\tR\x05brand\x12\x18\n" +
-	"\astorage\x18\x04 \x03(\tR\astorage\"\xe1\x01\n" +
+	"\astorage\x18\x04 \x03(\tR\astorage\x12\x12\n" +
+	"\x04host\x18\x05 \x01(\tR\x04host\x12\x10\n" +
+	"\x03aux\x18\x06 \x01(\tR\x03aux\"\xe1\x01\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
@@ -3000,13 +3558,15 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\tsnapshots\x18\x01 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\",\n" +
 	"\x16DestroySnapshotRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
-	"\x17DestroySnapshotResponse\"\xa3\x01\n" +
+	"\x17DestroySnapshotResponse\"\xc2\x01\n" +
 	"\x0fRollbackOptions\x12\x1d\n" +
 	"\n" +
 	"halt_zones\x18\x01 \x01(\bR\thaltZones\x12#\n" +
 	"\rdestroy_newer\x18\x02 \x01(\bR\fdestroyNewer\x12#\n" +
 	"\rkeep_hostdata\x18\x03 \x01(\bR\fkeepHostdata\x12'\n" +
-	"\x0faccept_sessions\x18\x04 \x01(\bR\x0eacceptSessions\"g\n" +
+	"\x0faccept_sessions\x18\x04 \x01(\bR\x0eacceptSessions\x12\x1d\n" +
+	"\n" +
+	"skip_peers\x18\x05 \x03(\tR\tskipPeers\"g\n" +
 	"\x13PlanRollbackRequest\x12\x1a\n" +
 	"\bsnapshot\x18\x01 \x01(\tR\bsnapshot\x124\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\"\xa1\x01\n" +
@@ -3014,9 +3574,10 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x122\n" +
 	"\bcommands\x18\x03 \x03(\v2\x16.volctl.v1.CommandLineR\bcommands\x12(\n" +
-	"\x10in_outage_window\x18\x04 \x01(\bR\x0einOutageWindow\"!\n" +
+	"\x10in_outage_window\x18\x04 \x01(\bR\x0einOutageWindow\"5\n" +
 	"\vCommandLine\x12\x12\n" +
-	"\x04argv\x18\x01 \x03(\tR\x04argv\"\x91\x02\n" +
+	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x12\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\"\x91\x02\n" +
 	"\x04Plan\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\tR\bsnapshot\x12'\n" +
@@ -3046,7 +3607,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\acommand\x18\x05 \x01(\v2\x15.volctl.v1.CommandRunR\acommand\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12.\n" +
 	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\"\n" +
-	"\fcompensation\x18\b \x01(\bR\fcompensation\"\xf0\x01\n" +
+	"\fcompensation\x18\b \x01(\bR\fcompensation\"\x84\x02\n" +
 	"\n" +
 	"CommandRun\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x1b\n" +
@@ -3055,7 +3616,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06stderr\x18\x04 \x01(\tR\x06stderr\x124\n" +
 	"\astarted\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x125\n" +
 	"\bduration\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"\x89\x03\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x12\n" +
+	"\x04host\x18\b \x01(\tR\x04host\"\x89\x03\n" +
 	"\x04Step\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12*\n" +
@@ -3145,7 +3707,15 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06caller\x18\a \x01(\tR\x06caller\x12\x1f\n" +
 	"\vcaller_role\x18\b \x01(\tR\n" +
 	"callerRole\x129\n" +
-	"\fcapabilities\x18\t \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities*\xd4\x01\n" +
+	"\fcapabilities\x18\t \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities*\xcc\x01\n" +
+	"\bZoneVerb\x12\x19\n" +
+	"\x15ZONE_VERB_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10ZONE_VERB_DETACH\x10\x01\x12\x14\n" +
+	"\x10ZONE_VERB_ATTACH\x10\x02\x12(\n" +
+	"$ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA\x10\x03\x12#\n" +
+	"\x1fZONE_VERB_ATTACH_FORCE_TAKEOVER\x10\x04\x12\x12\n" +
+	"\x0eZONE_VERB_BOOT\x10\x05\x12\x16\n" +
+	"\x12ZONE_VERB_SHUTDOWN\x10\x06*\xd4\x01\n" +
 	"\tStepState\x12\x1a\n" +
 	"\x16STEP_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STEP_STATE_PENDING\x10\x01\x12\x16\n" +
@@ -3178,7 +3748,11 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
 	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x012V\n" +
 	"\fAuditService\x12F\n" +
-	"\tListAudit\x12\x1b.volctl.v1.ListAuditRequest\x1a\x1c.volctl.v1.ListAuditResponse2W\n" +
+	"\tListAudit\x12\x1b.volctl.v1.ListAuditRequest\x1a\x1c.volctl.v1.ListAuditResponse2\xa0\x01\n" +
+	"\vZoneService\x12F\n" +
+	"\tFindZones\x12\x1b.volctl.v1.FindZonesRequest\x1a\x1c.volctl.v1.FindZonesResponse\x12I\n" +
+	"\n" +
+	"ZoneAction\x12\x1c.volctl.v1.ZoneActionRequest\x1a\x1d.volctl.v1.ZoneActionResponse2W\n" +
 	"\rStatusService\x12F\n" +
 	"\tGetStatus\x12\x1b.volctl.v1.GetStatusRequest\x1a\x1c.volctl.v1.GetStatusResponseB3Z1github.com/volctl/volctl/proto/volctl/v1;volctlv1b\x06proto3"
 
@@ -3194,133 +3768,150 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 	return file_volctl_v1_volctl_proto_rawDescData
 }
 
-var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_volctl_v1_volctl_proto_goTypes = []any{
-	(StepState)(0),                   // 0: volctl.v1.StepState
-	(OperationState)(0),              // 1: volctl.v1.OperationState
-	(*View)(nil),                     // 2: volctl.v1.View
-	(*LogicalUnit)(nil),              // 3: volctl.v1.LogicalUnit
-	(*Snapshot)(nil),                 // 4: volctl.v1.Snapshot
-	(*Zone)(nil),                     // 5: volctl.v1.Zone
-	(*Volume)(nil),                   // 6: volctl.v1.Volume
-	(*ListVolumesRequest)(nil),       // 7: volctl.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),      // 8: volctl.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),         // 9: volctl.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),        // 10: volctl.v1.GetVolumeResponse
-	(*CreateSnapshotRequest)(nil),    // 11: volctl.v1.CreateSnapshotRequest
-	(*CreateSnapshotResponse)(nil),   // 12: volctl.v1.CreateSnapshotResponse
-	(*ListSnapshotsRequest)(nil),     // 13: volctl.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),    // 14: volctl.v1.ListSnapshotsResponse
-	(*DestroySnapshotRequest)(nil),   // 15: volctl.v1.DestroySnapshotRequest
-	(*DestroySnapshotResponse)(nil),  // 16: volctl.v1.DestroySnapshotResponse
-	(*RollbackOptions)(nil),          // 17: volctl.v1.RollbackOptions
-	(*PlanRollbackRequest)(nil),      // 18: volctl.v1.PlanRollbackRequest
-	(*PlannedStep)(nil),              // 19: volctl.v1.PlannedStep
-	(*CommandLine)(nil),              // 20: volctl.v1.CommandLine
-	(*Plan)(nil),                     // 21: volctl.v1.Plan
-	(*PlanRollbackResponse)(nil),     // 22: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 23: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 24: volctl.v1.RollbackResponse
-	(*StepEvent)(nil),                // 25: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 26: volctl.v1.CommandRun
-	(*Step)(nil),                     // 27: volctl.v1.Step
-	(*Operation)(nil),                // 28: volctl.v1.Operation
-	(*Capability)(nil),               // 29: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 30: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 31: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 32: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 33: volctl.v1.GetOperationResponse
-	(*RecoverOperationRequest)(nil),  // 34: volctl.v1.RecoverOperationRequest
-	(*RecoverOperationResponse)(nil), // 35: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 36: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 37: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 38: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 39: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 40: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 41: volctl.v1.GetStatusResponse
-	nil,                              // 42: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 44: google.protobuf.Duration
+	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
+	(StepState)(0),                   // 1: volctl.v1.StepState
+	(OperationState)(0),              // 2: volctl.v1.OperationState
+	(*LURef)(nil),                    // 3: volctl.v1.LURef
+	(*TargetLUN)(nil),                // 4: volctl.v1.TargetLUN
+	(*FindZonesRequest)(nil),         // 5: volctl.v1.FindZonesRequest
+	(*FindZonesResponse)(nil),        // 6: volctl.v1.FindZonesResponse
+	(*ZoneActionRequest)(nil),        // 7: volctl.v1.ZoneActionRequest
+	(*ZoneActionResponse)(nil),       // 8: volctl.v1.ZoneActionResponse
+	(*View)(nil),                     // 9: volctl.v1.View
+	(*LogicalUnit)(nil),              // 10: volctl.v1.LogicalUnit
+	(*Snapshot)(nil),                 // 11: volctl.v1.Snapshot
+	(*Zone)(nil),                     // 12: volctl.v1.Zone
+	(*Volume)(nil),                   // 13: volctl.v1.Volume
+	(*ListVolumesRequest)(nil),       // 14: volctl.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),      // 15: volctl.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),         // 16: volctl.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),        // 17: volctl.v1.GetVolumeResponse
+	(*CreateSnapshotRequest)(nil),    // 18: volctl.v1.CreateSnapshotRequest
+	(*CreateSnapshotResponse)(nil),   // 19: volctl.v1.CreateSnapshotResponse
+	(*ListSnapshotsRequest)(nil),     // 20: volctl.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),    // 21: volctl.v1.ListSnapshotsResponse
+	(*DestroySnapshotRequest)(nil),   // 22: volctl.v1.DestroySnapshotRequest
+	(*DestroySnapshotResponse)(nil),  // 23: volctl.v1.DestroySnapshotResponse
+	(*RollbackOptions)(nil),          // 24: volctl.v1.RollbackOptions
+	(*PlanRollbackRequest)(nil),      // 25: volctl.v1.PlanRollbackRequest
+	(*PlannedStep)(nil),              // 26: volctl.v1.PlannedStep
+	(*CommandLine)(nil),              // 27: volctl.v1.CommandLine
+	(*Plan)(nil),                     // 28: volctl.v1.Plan
+	(*PlanRollbackResponse)(nil),     // 29: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 30: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 31: volctl.v1.RollbackResponse
+	(*StepEvent)(nil),                // 32: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 33: volctl.v1.CommandRun
+	(*Step)(nil),                     // 34: volctl.v1.Step
+	(*Operation)(nil),                // 35: volctl.v1.Operation
+	(*Capability)(nil),               // 36: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 37: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 38: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 39: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 40: volctl.v1.GetOperationResponse
+	(*RecoverOperationRequest)(nil),  // 41: volctl.v1.RecoverOperationRequest
+	(*RecoverOperationResponse)(nil), // 42: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 43: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 44: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 45: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 46: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 47: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 48: volctl.v1.GetStatusResponse
+	nil,                              // 49: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 50: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 51: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
-	2,  // 0: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	42, // 1: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	43, // 2: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	3,  // 3: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	4,  // 4: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	5,  // 5: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	6,  // 6: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	6,  // 7: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	4,  // 8: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	4,  // 9: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	17, // 10: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	20, // 11: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	3,  // 12: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	5,  // 13: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	19, // 14: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	21, // 15: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	17, // 16: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	21, // 17: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	25, // 18: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	28, // 19: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	0,  // 20: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	26, // 21: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	43, // 22: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	43, // 23: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	44, // 24: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	0,  // 25: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	43, // 26: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	43, // 27: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	26, // 28: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	26, // 29: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	1,  // 30: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	43, // 31: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	43, // 32: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	17, // 33: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	21, // 34: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	27, // 35: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	44, // 36: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	29, // 37: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	28, // 38: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	28, // 39: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	25, // 40: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	28, // 41: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	43, // 42: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	37, // 43: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	43, // 44: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	44, // 45: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	40, // 46: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	29, // 47: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	7,  // 48: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	9,  // 49: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	11, // 50: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	13, // 51: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	15, // 52: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	18, // 53: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	23, // 54: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	30, // 55: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	32, // 56: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	34, // 57: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	36, // 58: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	39, // 59: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	8,  // 60: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	10, // 61: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	12, // 62: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	14, // 63: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	16, // 64: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	22, // 65: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	24, // 66: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	31, // 67: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	33, // 68: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	35, // 69: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	38, // 70: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	41, // 71: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	60, // [60:72] is the sub-list for method output_type
-	48, // [48:60] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
+	3,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
+	12, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
+	33, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
+	33, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
+	49, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	50, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	10, // 9: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	11, // 10: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	12, // 11: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	13, // 12: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	13, // 13: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	11, // 14: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	11, // 15: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	24, // 16: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	27, // 17: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	10, // 18: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	12, // 19: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	26, // 20: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	28, // 21: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	24, // 22: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	28, // 23: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	32, // 24: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	35, // 25: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	1,  // 26: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	33, // 27: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	50, // 28: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	50, // 29: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	51, // 30: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,  // 31: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	50, // 32: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	50, // 33: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	33, // 34: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	33, // 35: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,  // 36: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	50, // 37: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	50, // 38: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	24, // 39: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	28, // 40: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	34, // 41: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	51, // 42: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	36, // 43: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	35, // 44: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	35, // 45: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	32, // 46: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	35, // 47: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	50, // 48: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	44, // 49: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	50, // 50: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	51, // 51: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	47, // 52: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	36, // 53: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	14, // 54: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	16, // 55: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	18, // 56: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	20, // 57: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	22, // 58: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	25, // 59: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	30, // 60: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	37, // 61: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	39, // 62: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	41, // 63: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	43, // 64: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	5,  // 65: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	7,  // 66: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	46, // 67: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	15, // 68: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	17, // 69: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	19, // 70: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	21, // 71: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	23, // 72: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	29, // 73: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	31, // 74: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	38, // 75: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	40, // 76: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	42, // 77: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	45, // 78: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	6,  // 79: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	8,  // 80: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	48, // 81: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	68, // [68:82] is the sub-list for method output_type
+	54, // [54:68] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -3328,12 +3919,12 @@ func file_volctl_v1_volctl_proto_init() {
 	if File_volctl_v1_volctl_proto != nil {
 		return
 	}
-	file_volctl_v1_volctl_proto_msgTypes[22].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[28].OneofWrappers = []any{
 		(*RollbackResponse_Plan)(nil),
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[33].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[39].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -3342,10 +3933,10 @@ func file_volctl_v1_volctl_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   41,
+			NumEnums:      3,
+			NumMessages:   47,
 			NumExtensions: 0,
-			NumServices:   6,
+			NumServices:   7,
 		},
 		GoTypes:           file_volctl_v1_volctl_proto_goTypes,
 		DependencyIndexes: file_volctl_v1_volctl_proto_depIdxs,

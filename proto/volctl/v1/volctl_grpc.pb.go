@@ -818,14 +818,172 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	ZoneService_FindZones_FullMethodName  = "/volctl.v1.ZoneService/FindZones"
+	ZoneService_ZoneAction_FullMethodName = "/volctl.v1.ZoneService/ZoneAction"
+)
+
+// ZoneServiceClient is the client API for ZoneService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// StatusService tells what the daemon is and what it is doing.
+// ZoneService is what a storage host's volctld asks of the volctld on a
+// zone host: the role "peer" (mutual TLS, a subject in roles.peer_subjects)
+// may call this service and nothing else, and no other role may call it.
+type ZoneServiceClient interface {
+	// FindZones lists this host's zones whose storage names one of the LUs.
+	FindZones(ctx context.Context, in *FindZonesRequest, opts ...grpc.CallOption) (*FindZonesResponse, error)
+	// ZoneAction brings one zone to a state (detach, attach, boot, stop).
+	// It is journaled on this host under its key: a call repeated with the
+	// key of one that succeeded returns that result without running
+	// anything.
+	ZoneAction(ctx context.Context, in *ZoneActionRequest, opts ...grpc.CallOption) (*ZoneActionResponse, error)
+}
+
+type zoneServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewZoneServiceClient(cc grpc.ClientConnInterface) ZoneServiceClient {
+	return &zoneServiceClient{cc}
+}
+
+func (c *zoneServiceClient) FindZones(ctx context.Context, in *FindZonesRequest, opts ...grpc.CallOption) (*FindZonesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FindZonesResponse)
+	err := c.cc.Invoke(ctx, ZoneService_FindZones_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *zoneServiceClient) ZoneAction(ctx context.Context, in *ZoneActionRequest, opts ...grpc.CallOption) (*ZoneActionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ZoneActionResponse)
+	err := c.cc.Invoke(ctx, ZoneService_ZoneAction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ZoneServiceServer is the server API for ZoneService service.
+// All implementations must embed UnimplementedZoneServiceServer
+// for forward compatibility.
+//
+// StatusService tells what the daemon is and what it is doing.
+// ZoneService is what a storage host's volctld asks of the volctld on a
+// zone host: the role "peer" (mutual TLS, a subject in roles.peer_subjects)
+// may call this service and nothing else, and no other role may call it.
+type ZoneServiceServer interface {
+	// FindZones lists this host's zones whose storage names one of the LUs.
+	FindZones(context.Context, *FindZonesRequest) (*FindZonesResponse, error)
+	// ZoneAction brings one zone to a state (detach, attach, boot, stop).
+	// It is journaled on this host under its key: a call repeated with the
+	// key of one that succeeded returns that result without running
+	// anything.
+	ZoneAction(context.Context, *ZoneActionRequest) (*ZoneActionResponse, error)
+	mustEmbedUnimplementedZoneServiceServer()
+}
+
+// UnimplementedZoneServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedZoneServiceServer struct{}
+
+func (UnimplementedZoneServiceServer) FindZones(context.Context, *FindZonesRequest) (*FindZonesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FindZones not implemented")
+}
+func (UnimplementedZoneServiceServer) ZoneAction(context.Context, *ZoneActionRequest) (*ZoneActionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ZoneAction not implemented")
+}
+func (UnimplementedZoneServiceServer) mustEmbedUnimplementedZoneServiceServer() {}
+func (UnimplementedZoneServiceServer) testEmbeddedByValue()                     {}
+
+// UnsafeZoneServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ZoneServiceServer will
+// result in compilation errors.
+type UnsafeZoneServiceServer interface {
+	mustEmbedUnimplementedZoneServiceServer()
+}
+
+func RegisterZoneServiceServer(s grpc.ServiceRegistrar, srv ZoneServiceServer) {
+	// If the following call panics, it indicates UnimplementedZoneServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ZoneService_ServiceDesc, srv)
+}
+
+func _ZoneService_FindZones_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FindZonesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ZoneServiceServer).FindZones(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ZoneService_FindZones_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ZoneServiceServer).FindZones(ctx, req.(*FindZonesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ZoneService_ZoneAction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ZoneActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ZoneServiceServer).ZoneAction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ZoneService_ZoneAction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ZoneServiceServer).ZoneAction(ctx, req.(*ZoneActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ZoneService_ServiceDesc is the grpc.ServiceDesc for ZoneService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ZoneService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "volctl.v1.ZoneService",
+	HandlerType: (*ZoneServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "FindZones",
+			Handler:    _ZoneService_FindZones_Handler,
+		},
+		{
+			MethodName: "ZoneAction",
+			Handler:    _ZoneService_ZoneAction_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "volctl/v1/volctl.proto",
+}
+
+const (
 	StatusService_GetStatus_FullMethodName = "/volctl.v1.StatusService/GetStatus"
 )
 
 // StatusServiceClient is the client API for StatusService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
-//
-// StatusService tells what the daemon is and what it is doing.
 type StatusServiceClient interface {
 	// GetStatus returns version, platform, uptime and running operations.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
@@ -852,8 +1010,6 @@ func (c *statusServiceClient) GetStatus(ctx context.Context, in *GetStatusReques
 // StatusServiceServer is the server API for StatusService service.
 // All implementations must embed UnimplementedStatusServiceServer
 // for forward compatibility.
-//
-// StatusService tells what the daemon is and what it is doing.
 type StatusServiceServer interface {
 	// GetStatus returns version, platform, uptime and running operations.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)

@@ -1,0 +1,133 @@
+package solaris
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/daemon/kz"
+	"github.com/volctl/volctl/daemon/zones"
+)
+
+// This file is a zone host's side of the zone service: what the storage
+// host's volctld asks of the volctld here (daemon/zonehost journals the
+// calls and daemon/server serves them).
+
+// FindZones answers a storage host's question: this host's zones whose
+// device storage names one of the LUs (by GUID, or by target IQN and
+// LUN), or the zone q.Zone whatever its storage.
+func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Query) (zones.Report, error) {
+	r := zones.Report{Zoneadm: b.Paths.Zoneadm}
+	r.Hostname, _ = os.Hostname()
+	if b.capabilities() == nil {
+		// The engine probes at start; a zone host may be asked first.
+		if _, err := b.Probe(ctx, run); err != nil {
+			return r, fmt.Errorf("probe this host's commands: %w", err)
+		}
+	}
+	zs, auxKnown, err := b.readZones(ctx, run)
+	if err != nil {
+		return r, err
+	}
+	r.AuxKnown = auxKnown
+	for _, z := range zs {
+		var on []string
+		for _, uri := range z.storage {
+			if q.Zone == z.zone.Name || namesLU(uri, q.LUs) {
+				on = append(on, uri)
+			}
+		}
+		if len(on) == 0 && q.Zone != z.zone.Name {
+			continue
+		}
+		r.Zones = append(r.Zones, zones.Zone{Name: z.zone.Name, State: z.zone.State, Brand: z.zone.Brand, Aux: z.aux,
+			Storage: on, AuxListed: z.auxListed})
+	}
+	return r, nil
+}
+
+// namesLU reports whether a storage URI names one of the LUs: by GUID
+// (luname.naa.GUID) or by a target and LUN the LU is exposed at
+// (target.IQN,lun.N).
+func namesLU(uri string, lus []zones.LURef) bool {
+	if g, ok := kz.StorageGUID(uri); ok {
+		return slices.ContainsFunc(lus, func(l zones.LURef) bool { return strings.EqualFold(l.GUID, g) })
+	}
+	if t, n, ok := kz.StorageTargetLUN(uri); ok {
+		return slices.ContainsFunc(lus, func(l zones.LURef) bool {
+			return slices.ContainsFunc(l.Paths, func(p zones.TargetLUN) bool { return p.LUN == n && strings.EqualFold(p.Target, t) })
+		})
+	}
+	return false
+}
+
+// ZoneAct brings a zone on this host to what verb leads to, reading its
+// state first (a zone already there is left alone) and back after. A
+// shutdown that fails or outlasts ShutdownTimeout is followed by a halt;
+// note says so.
+func (b *Backend) ZoneAct(ctx context.Context, run execx.RunFunc, zone string, verb zones.Verb, note func(string, ...any)) (string, error) {
+	if err := kz.ValidateZoneName(zone); err != nil {
+		return "", fmt.Errorf("zone name %q: %w", zone, err)
+	}
+	k := b.kz(run)
+	from, want := verb.Wanted()
+	if verb != zones.Shutdown {
+		return zoneTo(ctx, k, zone, from, k.Argv(zone, verb.Args()...), want...)
+	}
+	sctx, cancel := context.WithTimeout(ctx, b.shutdownTimeout())
+	st, err := zoneTo(sctx, k, zone, from, k.Argv(zone, "shutdown"), want...)
+	cancel()
+	if err == nil {
+		return st, nil
+	}
+	if note != nil {
+		note("zone %s did not shut down cleanly (%v); halting it", zone, err)
+	}
+	return zoneTo(ctx, k, zone, from, k.Argv(zone, "halt"), want...)
+}
+
+// zoneTo runs argv (`zoneadm -z Z verb`) unless the zone is already in one
+// of the wanted states, then reads the state back. want[0] is what the
+// command leads to; the others also count as done (an undo that finds a
+// zone attached and running has nothing to attach).
+func zoneTo(ctx context.Context, k kz.Cmd, zone, from string, argv []string, want ...string) (string, error) {
+	st, err := k.State(ctx, zone)
+	if err != nil {
+		return "", fmt.Errorf("read state of zone %s: %w", zone, err)
+	}
+	if slices.Contains(want, st) {
+		return st, nil
+	}
+	if st != from {
+		return st, fmt.Errorf("zone %s is %s, expected %s or %s", zone, st, from, strings.Join(want, " or "))
+	}
+	if _, err := k.Run(ctx, argv); err != nil {
+		return st, fmt.Errorf("zone %s: %w", zone, err)
+	}
+	if st, err = k.State(ctx, zone); err != nil {
+		return "", fmt.Errorf("read state of zone %s: %w", zone, err)
+	}
+	if st != want[0] {
+		return st, fmt.Errorf("zone %s is %s after %s, expected %s", zone, st, strings.Join(argv[1:], " "), want[0])
+	}
+	return st, nil
+}
+
+// ZoneErrorKind classifies a ZoneAct error for the storage host: a key
+// error cannot be retried away; an in-use error may be taken over.
+func (b *Backend) ZoneErrorKind(err error) (permanent, inUse bool) { return ZoneErrorKind(err) }
+
+// ZoneErrorKind is Backend.ZoneErrorKind.
+func ZoneErrorKind(err error) (permanent, inUse bool) {
+	stderr := execx.Stderr(err)
+	return kz.IsKeyError(stderr), kz.IsInUseByHost(stderr)
+}
+
+// peerTimeout bounds one remote zone action: the peer's zoneadm runs
+// under its own deadline; this is only so a peer that stops answering
+// does not hold the step for ever.
+const peerTimeout = 15 * time.Minute
