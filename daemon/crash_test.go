@@ -59,6 +59,7 @@ func writeConfigWith(t *testing.T, root, top, tables string) (config, socket str
 socket = %q
 db = %q
 retry_delay = "10ms"
+initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
 `+top+`
 [timeouts]
 default = "5m"

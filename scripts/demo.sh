@@ -22,6 +22,8 @@ platform = "solaris"
 socket = "$dir/volctld.sock"
 db = "$dir/journal.db"
 retry_delay = "100ms"
+# This host's own initiator: kz1 boots from the LU over iSCSI loopback.
+initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
 [commands]
 zfs = "$host/usr/sbin/zfs"
 zpool = "$host/usr/sbin/zpool"

@@ -75,6 +75,7 @@ func scriptParams(bin, flavor string) testscript.Params {
 socket = %q
 db = %q
 retry_delay = "10ms"
+initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
 [commands]
 zfs = %q
 zpool = %q

@@ -30,7 +30,13 @@ func paths(root string) solaris.Paths {
 		Zoneadm: sim.CommandPath(root, "zoneadm"), Zonecfg: sim.CommandPath(root, "zonecfg")}
 }
 
-func newBackend(root string) *solaris.Backend { return solaris.New(paths(root)) }
+// newBackend is the backend of the seed's host, whose own initiator is
+// logged in to its targets (kz1 boots over iSCSI loopback).
+func newBackend(root string) *solaris.Backend {
+	b := solaris.New(paths(root))
+	b.Initiators = []string{sim.SeedInitiator}
+	return b
+}
 
 // newEngine runs an engine on a fresh journal against the host at root.
 func newEngine(t *testing.T, root string, cfg engine.Config) (*engine.Engine, *store.DB) {
