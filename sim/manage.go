@@ -29,6 +29,10 @@ const manageUsage = `usage:
   volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data
   volctl-sim read ROOT POOL/VOL        print a volume's data
   volctl-sim calls ROOT                print calls.log as JSON lines
+  volctl-sim session add ROOT TARGET INITIATOR [ALIAS]
+                                       log an initiator in to a target (now)
+  volctl-sim session remove ROOT TARGET INITIATOR
+                                       log it out
 `
 
 // manage runs the volctl-sim management subcommands.
@@ -42,12 +46,12 @@ func manage(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, root, rest := args[0], args[1], args[2:]
-	if cmd == "fault" {
+	if cmd == "fault" || cmd == "session" {
 		if len(args) < 3 {
 			fmt.Fprint(stderr, manageUsage)
 			return 2
 		}
-		cmd, root, rest = "fault "+args[1], args[2], args[3:]
+		cmd, root, rest = cmd+" "+args[1], args[2], args[3:]
 	}
 	usage := func() int {
 		fmt.Fprint(stderr, manageUsage)
@@ -74,6 +78,20 @@ func manage(args []string, stdout, stderr io.Writer) int {
 		} else if err = SeedFlavor(root, flavor); err == nil {
 			err = installSelf(root)
 		}
+	case "session add":
+		if len(rest) != 2 && len(rest) != 3 {
+			return usage()
+		}
+		alias := ""
+		if len(rest) == 3 {
+			alias = rest[2]
+		}
+		err = AddSession(root, rest[0], rest[1], alias)
+	case "session remove":
+		if len(rest) != 2 {
+			return usage()
+		}
+		err = RemoveSession(root, rest[0], rest[1])
 	case "flavor":
 		if len(rest) != 1 {
 			return usage()

@@ -10,6 +10,16 @@ const (
 	SeedZoneKey = "key-2"
 	SeedKZUUID  = "29be88cb-e61a-4204-8d9b-f4a61bf0efdd"
 	seedTime    = 1700000000
+
+	// SeedTargetA and SeedTargetB are the seed's iSCSI targets, the members
+	// of target groups tg-a and tg-b.
+	SeedTargetA = "iqn.1986-03.com.sun:02:tgt-a"
+	SeedTargetB = "iqn.1986-03.com.sun:02:tgt-b"
+	// SeedInitiator is the seed host's own initiator (alias sim-host1): in
+	// the one-host scenario kz1 reaches its boot LU over iSCSI loopback.
+	SeedInitiator = "iqn.1986-03.com.sun:01:sim-host1"
+	// seedLogin is when the seed's sessions logged in (after the seed clock).
+	seedLogin = seedTime + 3600
 )
 
 // Seed builds the demo scenario at root on a FlavorSolaris host (see the
@@ -18,7 +28,8 @@ const (
 // pool/idisk0@snap1 taken before the zone's host data was re-initialised
 // with a new key; pool/idisk1 behind LU SeedGUID1 with snapshot @base;
 // filesystem pool/data without an LU; pool history of the commands that
-// built it.
+// built it; targets SeedTargetA and SeedTargetB, each with one session from
+// the host's own initiator SeedInitiator.
 func Seed(root string) error { return SeedFlavor(root, FlavorSolaris) }
 
 // SeedFlavor is Seed for a host of the given flavor. Every flavor has the
@@ -34,11 +45,22 @@ func SeedFlavor(root, flavor string) error {
 	}
 	if err := Update(root, func(s *State) error {
 		s.Flavor = flavor
+		seedTargets(s, SeedInitiator, "sim-host1")
 		return seed(s)
 	}); err != nil {
 		return fmt.Errorf("seed %s: %w", root, err)
 	}
 	return nil
+}
+
+// seedTargets adds the seed's two targets, each with one session from
+// initiator.
+func seedTargets(s *State, initiator, alias string) {
+	for _, name := range []string{SeedTargetA, SeedTargetB} {
+		s.Targets = append(s.Targets, &Target{Name: name, Sessions: []*Session{
+			{Initiator: initiator, Alias: alias, Since: seedLogin},
+		}})
+	}
 }
 
 func seed(s *State) error {
@@ -92,8 +114,8 @@ func seed(s *State) error {
 
 	s.HostGroups = []*Group{{Name: "hg-kz", Members: []string{"iqn.1986-03.com.sun:01:kz-host1"}}}
 	s.TargetGroups = []*Group{
-		{Name: "tg-a", Members: []string{"iqn.1986-03.com.sun:02:tgt-a"}},
-		{Name: "tg-b", Members: []string{"iqn.1986-03.com.sun:02:tgt-b"}},
+		{Name: "tg-a", Members: []string{SeedTargetA}},
+		{Name: "tg-b", Members: []string{SeedTargetB}},
 	}
 	s.ViewTable[SeedGUID0] = []*View{
 		{Entry: 0, HostGroup: "hg-kz", TargetGroup: "tg-a", LUN: 0},

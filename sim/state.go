@@ -55,6 +55,10 @@ type State struct {
 	Faults       []*Fault           `json:"faults"`
 	// History is the pools' command history (zpool history), oldest first.
 	History []HistoryRecord `json:"history,omitempty"`
+
+	// Targets are the iSCSI target ports (iscsit) with the sessions logged
+	// in to them, in the order stmfadm list-target shows them.
+	Targets []*Target `json:"targets,omitempty"`
 }
 
 // HistoryRecord is one command zpool history shows: a zfs or zpool command
@@ -132,6 +136,20 @@ type Group struct {
 	Members []string `json:"members,omitempty"`
 }
 
+// Target is an iSCSI target port (provider iscsit) and its sessions.
+type Target struct {
+	Name     string     `json:"name"` // IQN
+	Alias    string     `json:"alias,omitempty"`
+	Sessions []*Session `json:"sessions,omitempty"`
+}
+
+// Session is an initiator logged in to a target.
+type Session struct {
+	Initiator string `json:"initiator"` // IQN
+	Alias     string `json:"alias,omitempty"`
+	Since     int64  `json:"since"` // unix seconds of the login
+}
+
 // Zone is a non-global zone (kernel zones are what matters here).
 type Zone struct {
 	Name    string        `json:"name"`
@@ -201,6 +219,21 @@ func (s *State) Zone(name string) *Zone {
 	for _, z := range s.Zones {
 		if z.Name == name {
 			return z
+		}
+	}
+	return nil
+}
+
+// Target returns the target with that name (compared as stmfadm compares
+// device ids: an iqn. name case-insensitively), or nil.
+func (s *State) Target(name string) *Target {
+	want, ok := deviceID(name)
+	if !ok {
+		return nil
+	}
+	for _, t := range s.Targets {
+		if id, ok := deviceID(t.Name); ok && id == want {
+			return t
 		}
 	}
 	return nil
