@@ -15,6 +15,10 @@ const manageUsage = `usage:
   volctl-sim seed ROOT [--flavor F]    seed scenario + command symlinks to this binary
                                        (F: solaris-11.4, illumos or openzfs; default
                                        $VOLCTL_SIM_FLAVOR, else solaris-11.4)
+  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT
+                                       storage host (seed LUs, no zone) + zone host (kz1,
+                                       its initiator, fabric = STORAGE_ROOT), solaris-11.4,
+                                       command symlinks in both
   volctl-sim install ROOT              only the command symlinks
   volctl-sim state ROOT                dump state.json
   volctl-sim flavor ROOT F             switch the host to flavor F
@@ -77,6 +81,15 @@ func manage(args []string, stdout, stderr io.Writer) int {
 			err = InitFlavor(root, flavor)
 		} else if err = SeedFlavor(root, flavor); err == nil {
 			err = installSelf(root)
+		}
+	case "seed-two-hosts":
+		if len(rest) != 1 {
+			return usage()
+		}
+		if err = SeedTwoHosts(root, rest[0]); err == nil {
+			if err = installSelf(root); err == nil {
+				err = installSelf(rest[0])
+			}
 		}
 	case "session add":
 		if len(rest) != 2 && len(rest) != 3 {

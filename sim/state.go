@@ -8,6 +8,16 @@
 // each command invocation is one process that locks, loads, acts and saves,
 // so concurrent commands behave like on a real host. Fault rules in the state
 // make chosen invocations fail, lie or hang, for testing an orchestrator.
+//
+// A host can also play the zone-host role of a simulated iSCSI fabric: its
+// State names its own initiator (Initiator) and the roots of the storage
+// hosts it reaches (Fabric). Its zoneadm then finds a kernel zone's iSCSI
+// boot LU on those storage hosts, reachable only when the LU is registered
+// and Online and one of its views admits the initiator through a target it
+// has a session with (Targets, stmfadm list-target); the host data it reads
+// and stamps lives on the storage host's zvol, which zoneadm locks after
+// its own host (zone host first, then storage host; storage-host commands
+// never lock a zone host). SeedTwoHosts builds such a pair.
 package sim
 
 import (
@@ -59,6 +69,16 @@ type State struct {
 	// Targets are the iSCSI target ports (iscsit) with the sessions logged
 	// in to them, in the order stmfadm list-target shows them.
 	Targets []*Target `json:"targets,omitempty"`
+	// Initiator is this host's iSCSI initiator name (IQN). A host with an
+	// Initiator reaches an iSCSI LU only through views exposed to it (see
+	// bootDisk); empty means the one-host model: any view will do.
+	Initiator string `json:"initiator,omitempty"`
+	// Fabric lists the absolute roots of the storage hosts this host (a
+	// zone host) reaches over iSCSI; its kernel zones' iSCSI/LU boot disks
+	// are looked up there instead of locally. A storage host must not have
+	// a Fabric back to its zone hosts (the lock order is zone host, then
+	// storage host).
+	Fabric []string `json:"fabric,omitempty"`
 }
 
 // HistoryRecord is one command zpool history shows: a zfs or zpool command
