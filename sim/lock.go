@@ -19,13 +19,39 @@ var processMu sync.Mutex
 // like the real kernel and SMF do.
 type hostLock struct {
 	f *os.File
+	// nested: taken by lockPeer under another host's lock, so processMu
+	// is not this lock's to release.
+	nested bool
 }
 
 func lockHost(root string) (*hostLock, error) {
 	processMu.Lock()
-	f, err := os.OpenFile(filepath.Join(root, "state.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	l, err := lockFile(root)
 	if err != nil {
 		processMu.Unlock()
+		return nil, err
+	}
+	return l, nil
+}
+
+// lockPeer locks another host (a storage host of the fabric) while the
+// caller holds its own host's lock from lockHost, and so processMu: no other
+// goroutine of this process holds any host lock meanwhile. The lock order
+// is always the caller's host first, then the peer; the peer must not be
+// the caller's own root (a second fcntl lock of the same file by the same
+// process would succeed at once, and closing it would drop the first).
+func lockPeer(root string) (*hostLock, error) {
+	l, err := lockFile(root)
+	if err != nil {
+		return nil, err
+	}
+	l.nested = true
+	return l, nil
+}
+
+func lockFile(root string) (*hostLock, error) {
+	f, err := os.OpenFile(filepath.Join(root, "state.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
@@ -37,7 +63,6 @@ func lockHost(root string) (*hostLock, error) {
 	}
 	if err != nil {
 		f.Close()
-		processMu.Unlock()
 		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
 	return &hostLock{f: f}, nil
@@ -53,5 +78,7 @@ func (l *hostLock) unlock() {
 	_ = unix.FcntlFlock(l.f.Fd(), unix.F_SETLK, &lk)
 	l.f.Close()
 	l.f = nil
-	processMu.Unlock()
+	if !l.nested {
+		processMu.Unlock()
+	}
 }

@@ -27,6 +27,7 @@ var platform = map[string]func(*env, []string) int{
 // env is what one command invocation works with.
 type env struct {
 	s      *State
+	root   string // this host's ROOT
 	name   string // basename of argv[0], used in messages as the real tools do
 	stdout io.Writer
 	stderr io.Writer
@@ -35,6 +36,7 @@ type env struct {
 	lastErr  string          // the last line printed on stderr (a refusal's reason)
 	refusals []string        // reasons; runPlatform logs them to refused.log
 	history  []HistoryRecord // to log if the command counts as succeeded
+	peers    []*peer         // fabric storage hosts locked by this command (fabric.go)
 }
 
 func (e *env) outf(format string, a ...any) { fmt.Fprintf(e.stdout, format, a...) }
@@ -214,7 +216,7 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 		return writeState(root, s)
 	}
 	args := argv[1:]
-	e := &env{s: s, name: name, stdout: stdout, stderr: stderr}
+	e := &env{s: s, root: root, name: name, stdout: stdout, stderr: stderr}
 	f := s.fire(name, args)
 	if f != nil {
 		call.Fault = f.Action

@@ -15,6 +15,10 @@ const manageUsage = `usage:
   volctl-sim seed ROOT [--flavor F]    seed scenario + command symlinks to this binary
                                        (F: solaris-11.4, illumos or openzfs; default
                                        $VOLCTL_SIM_FLAVOR, else solaris-11.4)
+  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT
+                                       storage host (seed LUs, no zone) + zone host (kz1,
+                                       its initiator, fabric = STORAGE_ROOT), solaris-11.4,
+                                       command symlinks in both
   volctl-sim install ROOT              only the command symlinks
   volctl-sim state ROOT                dump state.json
   volctl-sim flavor ROOT F             switch the host to flavor F
@@ -29,6 +33,10 @@ const manageUsage = `usage:
   volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data
   volctl-sim read ROOT POOL/VOL        print a volume's data
   volctl-sim calls ROOT                print calls.log as JSON lines
+  volctl-sim session add ROOT TARGET INITIATOR [ALIAS]
+                                       log an initiator in to a target (now)
+  volctl-sim session remove ROOT TARGET INITIATOR
+                                       log it out
 `
 
 // manage runs the volctl-sim management subcommands.
@@ -42,12 +50,12 @@ func manage(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, root, rest := args[0], args[1], args[2:]
-	if cmd == "fault" {
+	if cmd == "fault" || cmd == "session" {
 		if len(args) < 3 {
 			fmt.Fprint(stderr, manageUsage)
 			return 2
 		}
-		cmd, root, rest = "fault "+args[1], args[2], args[3:]
+		cmd, root, rest = cmd+" "+args[1], args[2], args[3:]
 	}
 	usage := func() int {
 		fmt.Fprint(stderr, manageUsage)
@@ -74,6 +82,29 @@ func manage(args []string, stdout, stderr io.Writer) int {
 		} else if err = SeedFlavor(root, flavor); err == nil {
 			err = installSelf(root)
 		}
+	case "seed-two-hosts":
+		if len(rest) != 1 {
+			return usage()
+		}
+		if err = SeedTwoHosts(root, rest[0]); err == nil {
+			if err = installSelf(root); err == nil {
+				err = installSelf(rest[0])
+			}
+		}
+	case "session add":
+		if len(rest) != 2 && len(rest) != 3 {
+			return usage()
+		}
+		alias := ""
+		if len(rest) == 3 {
+			alias = rest[2]
+		}
+		err = AddSession(root, rest[0], rest[1], alias)
+	case "session remove":
+		if len(rest) != 2 {
+			return usage()
+		}
+		err = RemoveSession(root, rest[0], rest[1])
 	case "flavor":
 		if len(rest) != 1 {
 			return usage()

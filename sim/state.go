@@ -8,6 +8,16 @@
 // each command invocation is one process that locks, loads, acts and saves,
 // so concurrent commands behave like on a real host. Fault rules in the state
 // make chosen invocations fail, lie or hang, for testing an orchestrator.
+//
+// A host can also play the zone-host role of a simulated iSCSI fabric: its
+// State names its own initiator (Initiator) and the roots of the storage
+// hosts it reaches (Fabric). Its zoneadm then finds a kernel zone's iSCSI
+// boot LU on those storage hosts, reachable only when the LU is registered
+// and Online and one of its views admits the initiator through a target it
+// has a session with (Targets, stmfadm list-target); the host data it reads
+// and stamps lives on the storage host's zvol, which zoneadm locks after
+// its own host (zone host first, then storage host; storage-host commands
+// never lock a zone host). SeedTwoHosts builds such a pair.
 package sim
 
 import (
@@ -55,6 +65,20 @@ type State struct {
 	Faults       []*Fault           `json:"faults"`
 	// History is the pools' command history (zpool history), oldest first.
 	History []HistoryRecord `json:"history,omitempty"`
+
+	// Targets are the iSCSI target ports (iscsit) with the sessions logged
+	// in to them, in the order stmfadm list-target shows them.
+	Targets []*Target `json:"targets,omitempty"`
+	// Initiator is this host's iSCSI initiator name (IQN). A host with an
+	// Initiator reaches an iSCSI LU only through views exposed to it (see
+	// bootDisk); empty means the one-host model: any view will do.
+	Initiator string `json:"initiator,omitempty"`
+	// Fabric lists the absolute roots of the storage hosts this host (a
+	// zone host) reaches over iSCSI; its kernel zones' iSCSI/LU boot disks
+	// are looked up there instead of locally. A storage host must not have
+	// a Fabric back to its zone hosts (the lock order is zone host, then
+	// storage host).
+	Fabric []string `json:"fabric,omitempty"`
 }
 
 // HistoryRecord is one command zpool history shows: a zfs or zpool command
@@ -132,6 +156,20 @@ type Group struct {
 	Members []string `json:"members,omitempty"`
 }
 
+// Target is an iSCSI target port (provider iscsit) and its sessions.
+type Target struct {
+	Name     string     `json:"name"` // IQN
+	Alias    string     `json:"alias,omitempty"`
+	Sessions []*Session `json:"sessions,omitempty"`
+}
+
+// Session is an initiator logged in to a target.
+type Session struct {
+	Initiator string `json:"initiator"` // IQN
+	Alias     string `json:"alias,omitempty"`
+	Since     int64  `json:"since"` // unix seconds of the login
+}
+
 // Zone is a non-global zone (kernel zones are what matters here).
 type Zone struct {
 	Name    string        `json:"name"`
@@ -201,6 +239,21 @@ func (s *State) Zone(name string) *Zone {
 	for _, z := range s.Zones {
 		if z.Name == name {
 			return z
+		}
+	}
+	return nil
+}
+
+// Target returns the target with that name (compared as stmfadm compares
+// device ids: an iqn. name case-insensitively), or nil.
+func (s *State) Target(name string) *Target {
+	want, ok := deviceID(name)
+	if !ok {
+		return nil
+	}
+	for _, t := range s.Targets {
+		if id, ok := deviceID(t.Name); ok && id == want {
+			return t
 		}
 	}
 	return nil

@@ -54,41 +54,6 @@ func (z *Zone) bootDevice() *ZoneDevice {
 
 var lunameRE = regexp.MustCompile(`(?i)\bluname\.naa\.([0-9a-f]{32})\b`)
 
-// bootDisk resolves the zone's boot storage URI to the zvol behind it, the
-// way the initiator would reach it: an iSCSI/LU URI needs a registered,
-// online LU with at least one view; a dev: URI to a zvol needs the zvol not
-// held open by an LU.
-func (s *State) bootDisk(z *Zone) *Dataset {
-	d := z.bootDevice()
-	if d == nil {
-		return nil
-	}
-	if m := lunameRE.FindStringSubmatch(d.Storage); m != nil {
-		lu := s.LU(m[1])
-		if lu == nil || lu.State != "Online" || len(s.ViewTable[lu.GUID]) == 0 {
-			return nil
-		}
-		name, ok := zvolOfPath(lu.DataFile)
-		if !ok {
-			return nil
-		}
-		return s.Zvol(name)
-	}
-	path, ok := strings.CutPrefix(d.Storage, "dev:")
-	if !ok {
-		return nil
-	}
-	path = "/" + strings.TrimLeft(path, "/")
-	if !strings.HasPrefix(path, "/dev/") {
-		path = "/dev" + path
-	}
-	name, ok := zvolOfPath(path)
-	if !ok || s.holder(name) != nil {
-		return nil
-	}
-	return s.Zvol(name)
-}
-
 func runZoneadm(e *env, args []string) int {
 	opts, rest, ge := getopt(args, "z:u:R:")
 	if ge != nil {
@@ -132,7 +97,14 @@ func runZoneadm(e *env, args []string) int {
 		e.refuse(e.lastErr)
 		return 1
 	}
-	return run(e, z, subArgs)
+	code := run(e, z, subArgs)
+	// A fabric storage host the command reached is saved and unlocked now,
+	// within this invocation (fabric.go).
+	if err := e.closePeers(); err != nil {
+		e.errf("%s: simulator: %v\n", e.name, err)
+		return 1
+	}
+	return code
 }
 
 // Long help texts of zoneadm.c long_help(), identical in the Solaris 11
@@ -246,7 +218,7 @@ func (s *State) claimedElsewhere(hd *HostData) bool {
 // it returns the disk, or nil after printing the error.
 func checkHostData(e *env, z *Zone) (*Dataset, int) {
 	s := e.s
-	disk := s.bootDisk(z)
+	disk := e.bootDisk(z)
 	if disk == nil || disk.HostData == nil {
 		return nil, brandErr(e, z, "could not read host data from any boot device")
 	}
@@ -346,7 +318,7 @@ func zoneStop(e *env, z *Zone) {
 	z.State = ZoneInstalled
 	z.ID = 0
 	if z.isKZ() {
-		if disk := e.s.bootDisk(z); disk != nil && disk.HostData != nil && disk.HostData.KeyID == z.Key {
+		if disk := e.bootDisk(z); disk != nil && disk.HostData != nil && disk.HostData.KeyID == z.Key {
 			e.s.stampHostData(disk, z.Key, ZoneInstalled)
 		}
 	}
@@ -396,7 +368,7 @@ func zoneDetach(e *env, z *Zone, args []string) int {
 	}
 	if z.isKZ() && !hasOpt(opts, 'F') {
 		// Detach releases the host-data claim so another host may attach.
-		if disk := e.s.bootDisk(z); disk != nil && disk.HostData != nil && disk.HostData.KeyID == z.Key {
+		if disk := e.bootDisk(z); disk != nil && disk.HostData != nil && disk.HostData.KeyID == z.Key {
 			e.s.stampHostData(disk, z.Key, "detached")
 		}
 	}
@@ -438,7 +410,7 @@ func zoneAttach(e *env, z *Zone, args []string) int {
 		return zerr(e, z, "zone is incomplete; uninstall required.")
 	}
 	if z.isKZ() {
-		disk := s.bootDisk(z)
+		disk := e.bootDisk(z)
 		if disk == nil {
 			return brandErr(e, z, "could not read host data from any boot device")
 		}

@@ -85,6 +85,27 @@ func HostFlavor(t testing.TB, flavor string) string {
 	return root
 }
 
+// TwoHosts seeds the two-host scenario (sim.SeedTwoHosts: a storage host
+// with the seed's LUs and no zone, a zone host running kz1 from it over the
+// simulated iSCSI fabric) in a temp dir, installs the commands in both
+// roots, and returns the storage host's root and the zone host's.
+func TwoHosts(t testing.TB) (storage, zone string) {
+	t.Helper()
+	bin := Build(t)
+	dir := t.TempDir()
+	storage, zone = filepath.Join(dir, "storage"), filepath.Join(dir, "zone")
+	if err := sim.SeedTwoHosts(storage, zone); err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range []string{storage, zone} {
+		if err := sim.InstallCommands(root, filepath.Join(bin, "volctl-sim")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { KillHung(root) })
+	}
+	return storage, zone
+}
+
 // Flavors are the platforms every engine, fault, crash and CLI suite runs
 // against: the Solaris family, default first (platform-matrix.md §4: a test
 // that passes only on the flavor with the richest tools proves nothing
