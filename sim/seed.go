@@ -39,7 +39,8 @@ const (
 // with a new key; pool/idisk1 behind LU SeedGUID1 with snapshot @base;
 // filesystem pool/data without an LU; pool history of the commands that
 // built it; targets SeedTargetA and SeedTargetB, each with one session from
-// the host's own initiator SeedInitiator (the host's State.Initiator stays
+// the host's own initiator SeedInitiator (where kz1 is: not on illumos and
+// OpenZFS) (the host's State.Initiator stays
 // empty, so its zoneadm keeps the one-host rule: any view of the LU will do).
 func Seed(root string) error { return SeedFlavor(root, FlavorSolaris) }
 
@@ -60,6 +61,12 @@ func SeedFlavor(root, flavor string) error {
 		seedTargets(s, SeedInitiator, "sim-host1")
 		if s.kernelZones() {
 			s.Zones = []*Zone{seedZone()}
+		} else {
+			// No kz1 here, so nothing on this host logs in to its own
+			// targets.
+			for _, t := range s.Targets {
+				t.Sessions = nil
+			}
 		}
 		return nil
 	}); err != nil {
