@@ -93,6 +93,9 @@ func New(conn *grpc.ClientConn) *Client {
 	}
 }
 
+// Conn is the connection (for services the Client does not wrap).
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 

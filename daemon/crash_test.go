@@ -43,6 +43,11 @@ func writeConfig(t *testing.T, root string) (config, socket string) {
 // writeConfigWith adds top-level keys (top) and tables (tables, after the
 // others) to the configuration.
 func writeConfigWith(t *testing.T, root, top, tables string) (config, socket string) {
+	if !strings.Contains(top, "initiators") {
+		// The seed host's own initiator: kz1 boots from the LU over
+		// iSCSI loopback.
+		top += "initiators = [\"" + sim.SeedInitiator + "\"]\n"
+	}
 	if !strings.Contains(tables, "[roles]") {
 		// Whoever runs the tests operates this daemon.
 		tables += fmt.Sprintf("[roles]\noperator_uids = [%d]\n", os.Getuid())
@@ -59,7 +64,6 @@ func writeConfigWith(t *testing.T, root, top, tables string) (config, socket str
 socket = %q
 db = %q
 retry_delay = "10ms"
-initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
 `+top+`
 [timeouts]
 default = "5m"

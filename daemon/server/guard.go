@@ -77,6 +77,8 @@ func target(req any) string {
 	switch r := req.(type) {
 	case interface{ GetSnapshot() string }:
 		return r.GetSnapshot()
+	case interface{ GetZone() string }:
+		return "zone " + r.GetZone()
 	case interface{ GetName() string }:
 		return r.GetName()
 	case interface{ GetVolume() string }:

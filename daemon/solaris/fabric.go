@@ -247,4 +247,3 @@ func isAre(n int) string {
 	}
 	return "are"
 }
-

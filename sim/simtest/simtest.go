@@ -178,7 +178,7 @@ func (o Outcome) String() string {
 func Check(root string, want Outcome) []string { return CheckZone(root, want, sim.ZoneInstalled) }
 
 // CheckZone is Check with kz1 expected in zoneState (running when it ran
-// before the rollback).
+// before the rollback); zoneState "" checks no zone.
 func CheckZone(root string, want Outcome, zoneState string) []string {
 	st, err := sim.Load(root)
 	if err != nil {
@@ -227,20 +227,55 @@ func CheckZone(root string, want Outcome, zoneState string) []string {
 	if vol.Snapshot("snap1") == nil {
 		bad = append(bad, "snapshot pool/idisk0@snap1 is gone")
 	}
-	z := st.Zone(sim.SeedZone)
-	switch {
-	case st.Flavor != "" && st.Flavor != sim.FlavorSolaris && z == nil:
-		// illumos / OpenZFS: no kernel zone in the seed.
-	case z == nil:
-		bad = append(bad, "zone kz1 is gone")
-	case z.State != zoneState:
-		bad = append(bad, "zone kz1 is "+z.State+", want "+zoneState)
-	case vol.HostData == nil || vol.HostData.KeyID != z.Key:
-		bad = append(bad, fmt.Sprintf("zone kz1 key %q cannot read the disk's host data (%+v)", z.Key, vol.HostData))
+	if zoneState != "" {
+		bad = append(bad, checkKZ1(st, vol, "", zoneState)...)
 	}
 	// The other volume must never be touched.
 	if lu1 := st.LU(sim.SeedGUID1); lu1 == nil || lu1.State != "Online" {
 		bad = append(bad, "LU "+sim.SeedGUID1+" of pool/idisk1 was disturbed")
+	}
+	return bad
+}
+
+// checkKZ1 checks kz1 on the host whose state is zst: in zoneState, with a
+// key that reads the host data on vol (the storage host's zvol).
+func checkKZ1(zst *sim.State, vol *sim.Dataset, where, zoneState string) []string {
+	z := zst.Zone(sim.SeedZone)
+	switch {
+	case zst.Flavor != "" && zst.Flavor != sim.FlavorSolaris && z == nil:
+		// illumos / OpenZFS: no kernel zone in the seed.
+	case z == nil:
+		return []string{"zone kz1 is gone" + where}
+	case z.State != zoneState:
+		return []string{"zone kz1" + where + " is " + z.State + ", want " + zoneState}
+	case vol.HostData == nil || vol.HostData.KeyID != z.Key:
+		return []string{fmt.Sprintf("zone kz1%s key %q cannot read the disk's host data (%+v)", where, z.Key, vol.HostData)}
+	}
+	return nil
+}
+
+// CheckTwoHosts is CheckZone for the two-host seed (sim.SeedTwoHosts): the
+// export on the storage host as CheckZone checks it, and kz1 on the zone
+// host in zoneState with a key that reads the host data on the storage
+// host's pool/idisk0, claimed by the zone host unless kz1 is detached.
+func CheckTwoHosts(storage, zone string, want Outcome, zoneState string) []string {
+	bad := CheckZone(storage, want, "")
+	st, err := sim.Load(storage)
+	if err != nil {
+		return append(bad, err.Error())
+	}
+	zst, err := sim.Load(zone)
+	if err != nil {
+		return append(bad, err.Error())
+	}
+	if st.Zone(sim.SeedZone) != nil {
+		bad = append(bad, "the storage host has a zone kz1")
+	}
+	if vol := st.Zvol("pool/idisk0"); vol != nil {
+		bad = append(bad, checkKZ1(zst, vol, " on the zone host", zoneState)...)
+		if zoneState != sim.ZoneConfigured && vol.HostData != nil && vol.HostData.Owner != sim.ZoneHostID {
+			bad = append(bad, fmt.Sprintf("the disk's host data names hostid %s, not the zone host's %s", vol.HostData.Owner, sim.ZoneHostID))
+		}
 	}
 	return bad
 }
