@@ -26,14 +26,14 @@ import (
 // twoHosts is the two-host seed (sim.SeedTwoHosts) with a volctld on each:
 // the storage host's drives the zone host's over mutual TLS.
 type twoHosts struct {
-	t              *testing.T
-	storage, zone  string // sim roots
-	pki            devpki.Files
-	sCfg, sSock    string
-	zCfg, zSock    string
-	zAddr          string
-	storageD       *daemon
-	zoneDaemon     *daemon
+	t             *testing.T
+	storage, zone string // sim roots
+	pki           devpki.Files
+	sCfg, sSock   string
+	zCfg, zSock   string
+	zAddr         string
+	storageD      *daemon
+	zoneDaemon    *daemon
 }
 
 // newTwoHosts seeds the hosts and writes both configurations; extraZone
