@@ -57,7 +57,10 @@ func TestEveryMethodHasARole(t *testing.T) {
 					continue
 				}
 				want := Operator
-				if readOnly[string(m.Name())] {
+				switch {
+				case sd.Name() == "ZoneService":
+					want = Peer // the storage host's volctld, and only it
+				case readOnly[string(m.Name())]:
 					want = Viewer
 				}
 				if role != want {
@@ -86,5 +89,33 @@ func TestIdentityString(t *testing.T) {
 		if got := tc.id.String(); !strings.Contains(got, tc.want) {
 			t.Errorf("%+v.String() = %q, want %q", tc.id, got, tc.want)
 		}
+	}
+}
+
+// TestAllowed: the ladder viewer < operator, and peer apart: a peer may
+// call the zone service only, and nobody else may.
+func TestAllowed(t *testing.T) {
+	tests := []struct {
+		role, need Role
+		want       bool
+	}{
+		{Viewer, Viewer, true}, {Operator, Viewer, true}, {Viewer, Operator, false}, {None, Viewer, false},
+		{Peer, Peer, true}, {Operator, Peer, false}, {Viewer, Peer, false},
+		{Peer, Viewer, false}, {Peer, Operator, false}, {Peer, None, true}, {None, None, true},
+	}
+	for _, tt := range tests {
+		if got := Allowed(tt.role, tt.need); got != tt.want {
+			t.Errorf("Allowed(%s, %s) = %v, want %v", tt.role, tt.need, got, tt.want)
+		}
+	}
+	if r := Required("/volctl.v1.ZoneService/ZoneAction"); r != Peer || !Mutating("/volctl.v1.ZoneService/ZoneAction") {
+		t.Errorf("ZoneAction needs %s (mutating %v), want peer and audited", r, Mutating("/volctl.v1.ZoneService/ZoneAction"))
+	}
+	p := Policy{PeerSubjects: []string{"storage1"}, OperatorSubjects: []string{"storage1"}, OperatorUIDs: []int{0}}
+	if r := p.Role(Identity{Transport: "tls", CN: "storage1", Subject: "CN=storage1"}); r != Peer {
+		t.Errorf("a peer subject also listed as operator has role %s, want peer", r)
+	}
+	if r := p.Role(Identity{Transport: "unix", UID: 0}); r != Operator {
+		t.Errorf("uid 0 has role %s", r)
 	}
 }
