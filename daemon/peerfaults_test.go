@@ -1,0 +1,231 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
+)
+
+// The peer side of the fault and crash suites: the seed's rollback with
+// kz1 running on the zone host (shut down, detached, attached with fresh
+// host data and booted there through the zone service), with each of the
+// zone host's commands failing or hanging, the zone host's volctld down,
+// slow or killed -9, and the storage host's volctld killed -9 while a zone
+// host's command runs. Each ends consistent on both hosts: the storage
+// host's journal decides, the zone host's makes the retries safe.
+
+// peerZoneTimeouts makes a hung zoneadm on the zone host fail within the
+// storage host's peer deadline.
+const peerZoneTimeouts = "[timeouts.command]\nzoneadm = \"2s\"\nzonecfg = \"2s\"\n"
+
+func newPeerRig(t *testing.T) *twoHosts {
+	h := newTwoHosts(t, "", "")
+	h.zCfg, h.zSock = rewriteWith(t, h, peerZoneTimeouts)
+	zoneadm(t, h.zone, "-z", "kz1", "boot")
+	return h
+}
+
+// rewriteWith appends tables to the zone host's configuration.
+func rewriteWith(t *testing.T, h *twoHosts, tables string) (string, string) {
+	appendFile(t, h.zCfg, tables)
+	return h.zCfg, h.zSock
+}
+
+// zonePoints runs the reference two-host rollback and returns each command
+// the zone host ran for it, with its occurrence number.
+func zonePoints(t *testing.T) []point {
+	h := newPeerRig(t)
+	h.start()
+	before, _ := sim.Calls(h.zone)
+	op, err := h.storageD.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+		Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+	if err != nil || op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+		t.Fatalf("reference rollback: %v\n%s", err, h.logs())
+	}
+	h.check(simtest.AtSnapshot, sim.ZoneRunning)
+	calls, _ := sim.Calls(h.zone)
+	seen := map[string]int{}
+	var out []point
+	for _, c := range calls[len(before):] {
+		cmd := filepath.Base(c.Argv[0])
+		match := strings.Join(append([]string{cmd}, c.Argv[1:]...), " ")
+		seen[match]++
+		out = append(out, point{cmd, match, seen[match]})
+	}
+	if len(out) < 10 {
+		t.Fatalf("the zone host ran %d commands for the reference rollback: %v", len(out), out)
+	}
+	return out
+}
+
+// settle waits for the storage host's operation (if one was journaled) to
+// end, recovers it once if it needs attention, and checks both hosts.
+func settle(t *testing.T, h *twoHosts) {
+	t.Helper()
+	c := h.storageD.client()
+	ops, err := c.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcome := simtest.Untouched
+	if len(ops.GetOperations()) > 0 {
+		op := waitTerminal(t, c, ops.GetOperations()[0].GetId())
+		if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
+			op, err = c.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil)
+			if op == nil {
+				t.Fatalf("recover: %v\n%s", err, h.logs())
+			}
+		}
+		switch op.GetState() {
+		case v1.OperationState_OPERATION_STATE_SUCCEEDED:
+			outcome = simtest.AtSnapshot
+		case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
+		default:
+			t.Fatalf("operation ended %s: %s %s\n%s", op.GetState(), op.GetError(), op.GetAttention(), h.logs())
+		}
+	}
+	t.Logf("ended: %s", outcome)
+	if bad := simtest.CheckTwoHosts(h.storage, h.zone, outcome, sim.ZoneRunning); len(bad) > 0 {
+		t.Fatalf("inconsistent (%s): %s\n%s", outcome, strings.Join(bad, "; "), h.logs())
+	}
+}
+
+// TestPeerFaultInjection fails and hangs each of the zone host's commands
+// once, and runs the rollback with the zone host's volctld down and slow.
+func TestPeerFaultInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("peer fault injection: not in -short")
+	}
+	points := zonePoints(t)
+	var injected, consistent atomic.Int64
+	t.Cleanup(func() { simtest.Summary("peer-fault-injection", int(injected.Load()), int(consistent.Load())) })
+	run := func(name string, fn func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			injected.Add(1)
+			t.Cleanup(func() {
+				if !t.Failed() {
+					consistent.Add(1)
+				}
+			})
+			fn(t)
+		})
+	}
+	for _, p := range points {
+		for _, action := range []string{sim.ActionFail, sim.ActionHang} {
+			run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
+				h := newPeerRig(t)
+				if err := sim.AddFault(h.zone, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action,
+					Stderr: "zoneadm: zone 'kz1': injected failure"}); err != nil {
+					t.Fatal(err)
+				}
+				h.start()
+				_, _ = h.storageD.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+					Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+				simtest.KillHung(h.zone)
+				settle(t, h)
+			})
+		}
+	}
+	run("zone host's volctld down", func(t *testing.T) {
+		h := newPeerRig(t)
+		h.storageD = startDaemon(t, h.sCfg, h.sSock)
+		_, err := h.storageD.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+			Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+		if err == nil || !strings.Contains(err.Error(), "kz-host1") {
+			t.Errorf("rollback with the peer down: %v, want a refusal naming it", err)
+		}
+		settle(t, h)
+	})
+	for _, lat := range []time.Duration{200 * time.Millisecond, 1500 * time.Millisecond} {
+		// 1.5 s a command: the capture's question outlasts the 3 s peer
+		// deadline, and the rollback is refused before anything changes.
+		run(fmt.Sprintf("zone host slow, %s a command", lat), func(t *testing.T) {
+			h := newPeerRig(t)
+			if err := sim.SetLatency(h.zone, lat); err != nil {
+				t.Fatal(err)
+			}
+			h.start()
+			_, _ = h.storageD.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+				Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+			if err := sim.SetLatency(h.zone, 0); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, h)
+		})
+	}
+}
+
+// TestPeerCrashInjection kills -9 the zone host's volctld, or the storage
+// host's, while each of the zone host's commands of the rollback hangs,
+// then starts it again.
+func TestPeerCrashInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("peer crash injection: not in -short")
+	}
+	points := zonePoints(t)
+	var injected, consistent atomic.Int64
+	t.Cleanup(func() { simtest.Summary("peer-crash-injection", int(injected.Load()), int(consistent.Load())) })
+	for _, p := range points {
+		for _, victim := range []string{"zone", "storage"} {
+			t.Run(fmt.Sprintf("%s #%d kill %s volctld", p.match, p.nth, victim), func(t *testing.T) {
+				t.Parallel()
+				injected.Add(1)
+				t.Cleanup(func() {
+					if !t.Failed() {
+						consistent.Add(1)
+					}
+				})
+				h := newTwoHosts(t, "", "")
+				zoneadm(t, h.zone, "-z", "kz1", "boot")
+				if err := sim.AddFault(h.zone, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: sim.ActionHang}); err != nil {
+					t.Fatal(err)
+				}
+				h.start()
+				c := h.storageD.client()
+				go func() {
+					_, _ = c.Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+						Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+				}()
+				deadline := time.Now().Add(20 * time.Second)
+				for !hung(h.zone) {
+					if time.Now().After(deadline) {
+						t.Fatalf("the command never hung\n%s", h.logs())
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				if victim == "zone" {
+					h.zoneDaemon.kill()
+					simtest.KillHung(h.zone)
+					h.startZone()
+				} else {
+					h.storageD.kill()
+					simtest.KillHung(h.zone)
+					h.storageD = startDaemon(t, h.sCfg, h.sSock)
+				}
+				settle(t, h)
+			})
+		}
+	}
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
