@@ -143,6 +143,9 @@ func TestTwoHostsRollback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if capture := hostsOf(full.GetOperation(), "capture"); !slices.Contains(capture, "kz-host1 zoneadm list -cp") {
+				t.Errorf("capture ran %q, want the zone host's zoneadm list -cp named", capture)
+			}
 			detach := hostsOf(full.GetOperation(), "detach-zones")
 			if !slices.Contains(detach, "kz-host1 zoneadm -z kz1 detach") {
 				t.Errorf("detach-zones ran %q, want zoneadm -z kz1 detach on kz-host1", detach)

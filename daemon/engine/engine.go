@@ -260,7 +260,7 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 		return nil, fmt.Errorf("no plan while another operation changes the volume: %w", err)
 	}
 	rec := &recorder{e: e}
-	id, warnings, err := e.backend.Capture(ctx, rec.run, req.Snapshot, req.Options)
+	id, warnings, err := e.backend.Capture(withRecorder(ctx, rec), rec.run, req.Snapshot, req.Options)
 	if err != nil && !errors.Is(err, ErrNeedsConsent) {
 		return nil, err
 	}
@@ -319,6 +319,25 @@ func (r *recorder) run(ctx context.Context, argv []string) (*execx.Result, error
 	return res, err
 }
 
+type recorderKey struct{}
+
+func withRecorder(ctx context.Context, r *recorder) context.Context {
+	return context.WithValue(ctx, recorderKey{}, r)
+}
+
+// RecordRemote journals, with the capture, commands another host ran for
+// it (a peer answering FindZones): the capture's run function records
+// only this host's. Outside a capture it does nothing.
+func RecordRemote(ctx context.Context, cmds []store.Command) {
+	r, ok := ctx.Value(recorderKey{}).(*recorder)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	r.cmds = append(r.cmds, cmds...)
+	r.mu.Unlock()
+}
+
 func toCommand(res *execx.Result) store.Command {
 	c := store.Command{Argv: res.Argv, Exit: res.Exit, Stdout: string(res.Stdout), Stderr: string(res.Stderr),
 		Started: res.Started.UTC(), Duration: res.Duration}
@@ -370,7 +389,7 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 		}
 	}()
 	rec := &recorder{e: e}
-	id, warnings, err := e.backend.Capture(ctx, rec.run, req.Snapshot, req.Options)
+	id, warnings, err := e.backend.Capture(withRecorder(ctx, rec), rec.run, req.Snapshot, req.Options)
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,7 @@ func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, 
 	var consent []error
 	initiators := map[string][]string{}
 	for _, r := range b.Peers.Find(ctx, zones.Query{LUs: refs}) {
+		engine.RecordRemote(ctx, r.Commands)
 		if r.Err != nil {
 			if slices.Contains(opts.SkipPeers, r.Peer) {
 				warnings = append(warnings, fmt.Sprintf("peer %s did not answer (%v) and is skipped (--skip-peer): a zone there on %s would not be stopped", r.Peer, r.Err, vol))
