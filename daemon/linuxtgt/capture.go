@@ -56,6 +56,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		return store.Identity{}, nil, err
 	}
 	id := store.Identity{Volume: vol, Snapshot: snapshot}
+	if err := meaningless(opts); err != nil {
+		return id, nil, err
+	}
 	ds, tree, err := b.tree(ctx, run, vol)
 	if err != nil {
 		return id, nil, err
@@ -160,4 +163,40 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 			snapshot, vol))
 	}
 	return id, warnings, errors.Join(consent...)
+}
+
+// meaningless refuses the options that mean nothing here, before anything
+// runs: a Linux host has no zones (so no --halt-zones, --keep-hostdata or
+// peers to skip). Accepting them silently would let an admin believe they
+// did something.
+func meaningless(opts store.Options) error {
+	var bad []string
+	if opts.HaltZones {
+		bad = append(bad, "--halt-zones")
+	}
+	if opts.KeepHostdata {
+		bad = append(bad, "--keep-hostdata")
+	}
+	if len(opts.SkipPeers) > 0 {
+		bad = append(bad, "--skip-peer")
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: the linux-tgt platform has no zones, so %s nothing here; leave %s out: %w",
+		strings.Join(bad, ", "), means(len(bad)), them(len(bad)), engine.ErrInvalid)
+}
+
+func means(n int) string {
+	if n == 1 {
+		return "it means"
+	}
+	return "they mean"
+}
+
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
