@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -227,5 +228,55 @@ func appendFile(t *testing.T, path, text string) {
 	defer f.Close()
 	if _, err := f.WriteString(text); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPeerPartitionHeals: the zone host's volctld goes away in the middle
+// of a zone action and stays away until the storage host has given up on
+// the operation; once it is back, recover finishes it (or it was already
+// compensated) and both hosts are consistent.
+func TestPeerPartitionHeals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("not in -short")
+	}
+	for _, match := range []string{"zoneadm -z kz1 detach", "zoneadm -z kz1 attach -x initialize-hostdata"} {
+		t.Run(match, func(t *testing.T) {
+			t.Parallel()
+			h := newTwoHosts(t, "", "")
+			zoneadm(t, h.zone, "-z", "kz1", "boot")
+			if err := sim.AddFault(h.zone, sim.Fault{Command: "zoneadm", Match: match, Nth: 1, Times: 1, Action: sim.ActionHang}); err != nil {
+				t.Fatal(err)
+			}
+			h.start()
+			c := h.storageD.client()
+			done := make(chan *v1.Operation, 1)
+			go func() {
+				op, _ := c.Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+					Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+				done <- op
+			}()
+			deadline := time.Now().Add(20 * time.Second)
+			for !hung(h.zone) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the command never hung\n%s", h.logs())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			h.zoneDaemon.kill()
+			simtest.KillHung(h.zone)
+			var op *v1.Operation
+			select {
+			case op = <-done:
+			case <-time.After(90 * time.Second):
+				t.Fatalf("the storage host never gave up on the unreachable peer\n%s", h.logs())
+			}
+			if op == nil || !slices.Contains([]v1.OperationState{v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION,
+				v1.OperationState_OPERATION_STATE_ROLLED_BACK}, op.GetState()) {
+				t.Fatalf("with the peer gone: %v, want needs attention or rolled back\n%s", op, h.logs())
+			}
+			t.Logf("while partitioned: %s: %s", op.GetState(), op.GetError())
+			h.startZone()
+			settle(t, h)
+		})
 	}
 }

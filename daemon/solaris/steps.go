@@ -143,7 +143,7 @@ func (s *sagaSteps) act(ctx context.Context, x *engine.Exec, z store.Zone, verb 
 	cancel()
 	x.Record(res.Commands)
 	if err != nil {
-		return fmt.Errorf("peer %s: zone %s %s: %w", z.Host, z.Name, verb, err)
+		return fmt.Errorf("zone %s %s: %w", z.Name, verb, err) // err names the peer
 	}
 	if res.Err == "" {
 		return nil
