@@ -10,7 +10,7 @@ BIN     := bin
 SUMMARY := $(CURDIR)/.test-summary
 FUZZTIME ?= 2s
 
-.PHONY: all build demo demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install clean
+.PHONY: all build demo demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install clean
 
 # As root (CI) the Linux end-to-end tests must run, not skip.
 ifeq ($(shell id -u),0)
@@ -25,6 +25,10 @@ build:
 ## demo: build, start volctld on a fresh simulated Solaris host, roll back, show.
 demo:
 	bash scripts/demo.sh
+
+## demo-two-hosts: the same rollback with kz1 on a zone host: a volctld on each, peers over mutual TLS.
+demo-two-hosts:
+	bash scripts/demo-two-hosts.sh
 
 ## demo-linux: the same story on the real stack (root: zfs-fuse, tgtd, iSCSI on loopback).
 demo-linux: deps
