@@ -297,3 +297,49 @@ func TestPeerRoleIsTheZoneServiceOnly(t *testing.T) {
 		t.Errorf("operator FindZones over the socket: %v, want PermissionDenied", err)
 	}
 }
+
+// TestTwoHostsForceTakeover: with --keep-hostdata the rolled-back disk
+// keeps the snapshot's host data, here claimed by another host (the zone
+// ran on the storage host when the snapshot was taken). The plain attach
+// on the zone host is refused "in use by host"; no other host has the
+// zone configured, so volctl takes it over (attach -x force-takeover).
+func TestTwoHostsForceTakeover(t *testing.T) {
+	h := newTwoHosts(t, "", "")
+	if err := sim.Update(h.storage, func(s *sim.State) error {
+		d := s.Zvol("pool/idisk0")
+		d.HostData = &sim.HostData{KeyID: sim.SeedZoneKey, Owner: s.HostID, Hostname: s.Hostname, State: sim.ZoneInstalled}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"snapshot", "pool/idisk0@moved"}} {
+		if out, err := exec.Command(sim.CommandPath(h.storage, "zfs"), args...).CombinedOutput(); err != nil {
+			t.Fatalf("zfs %v: %v %s", args, err, out)
+		}
+	}
+	if err := sim.Update(h.storage, func(s *sim.State) error {
+		s.Zvol("pool/idisk0").HostData = &sim.HostData{KeyID: sim.SeedZoneKey, Owner: sim.ZoneHostID, Hostname: sim.ZoneHostname, State: sim.ZoneInstalled}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	op, err := h.storageD.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@moved",
+		Options: &v1.RollbackOptions{KeepHostdata: true}}, nil)
+	if err != nil || op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+		t.Fatalf("rollback: %v\n%s", err, h.logs())
+	}
+	full, err := h.storageD.client().Operations.GetOperation(context.Background(), &v1.GetOperationRequest{Id: op.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attach := hostsOf(full.GetOperation(), "attach-zones")
+	if !slices.Contains(attach, "kz-host1 zoneadm -z kz1 attach") || !slices.Contains(attach, "kz-host1 zoneadm -z kz1 attach -x force-takeover") {
+		t.Errorf("attach-zones ran %q, want a plain attach refused, then force-takeover, on kz-host1", attach)
+	}
+	zst, _ := sim.Load(h.zone)
+	st, _ := sim.Load(h.storage)
+	if z := zst.Zone("kz1"); z.State != sim.ZoneInstalled || st.Zvol("pool/idisk0").HostData.Owner != sim.ZoneHostID {
+		t.Errorf("kz1 %s, host data %+v: want installed and claimed by the zone host", z.State, st.Zvol("pool/idisk0").HostData)
+	}
+}
