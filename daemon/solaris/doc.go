@@ -50,6 +50,23 @@
 //	               --keep-hostdata.
 //	boot-zones     boot the zones that were running.
 //
+// Zones on other hosts. The LU may be used by kernel zones on zone hosts,
+// each with its own volctld (Peers, daemon/peers over mutual TLS). The
+// capture asks every peer at once, within its deadline, which of its zones
+// name the LU (by GUID, or by a target and LUN the LU has there; a peer
+// that does not answer stops the rollback unless --skip-peer), and reads
+// who is logged in (stmfadm list-target -v, list-hg -v, list-tg -v): an
+// initiator that can see the LU and is not one of a host whose zones on it
+// are detached refuses the rollback unless --accept-sessions (fabric.go).
+// A zone configured on several hosts is acted on where it is attached;
+// suspended or migrating anywhere, it is refused. The zone steps above run
+// on the zone's host: there through the peer's zone service (ZoneAction,
+// journaled on the peer by an idempotency key of this host, the operation,
+// the step, the zone and the verb), whose commands are journaled here
+// naming the peer. attach-zones takes a zone over (-x force-takeover) only
+// when the disk's host data names another host and every other host that
+// has the zone configured reports it not running.
+//
 // Before the rollback a failure runs the undos backwards; after it the
 // engine rolls forward (retrying), and the steps after it have no undo.
 // [window] marks the outage window: the LUs are away from delete-lu until
