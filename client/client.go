@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"unicode"
@@ -40,6 +41,10 @@ type Client struct {
 // Dial connects to volctld's unix socket. It looks at the socket first so
 // that a daemon that is not running is a clear error, not a timeout.
 func Dial(socket string) (*Client, error) {
+	// gRPC reads "unix://" + a relative path as an authority.
+	if abs, err := filepath.Abs(socket); err == nil {
+		socket = abs
+	}
 	fi, err := os.Stat(socket)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

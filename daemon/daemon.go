@@ -154,7 +154,10 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Options) error {
 	grpclog.SetLoggerV2(grpclog.NewLoggerV2(
 		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
-		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
+		// gRPC's warnings are its transport's retries (a peer not
+		// reachable, a client gone), each of which volctld reports itself
+		// where it matters: debug, not warn.
+		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
 		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Error})))
 	backend, err := NewBackend(cfg)
 	if err != nil {

@@ -210,7 +210,7 @@ func TestTwoHostsPeerDown(t *testing.T) {
 	c := h.storageD.client()
 	ctx := context.Background()
 	_, err := c.Rollback(ctx, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1"}, nil)
-	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "peer kz-host1 did not answer") {
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "peer kz-host1 at "+h.zAddr+" did not answer: Unavailable: connection refused") {
 		t.Fatalf("with the zone host's volctld down: %v, want FailedPrecondition naming kz-host1", err)
 	}
 	h.check(simtest.Untouched, sim.ZoneInstalled)
@@ -219,12 +219,18 @@ func TestTwoHostsPeerDown(t *testing.T) {
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "kz-host9") {
 		t.Errorf("--skip-peer kz-host9: %v, want InvalidArgument", err)
 	}
+	// Skipped, its initiator's sessions are those of an unknown consumer.
+	_, err = c.Rollbacks.PlanRollback(ctx, &v1.PlanRollbackRequest{Snapshot: "pool/idisk0@snap1",
+		Options: &v1.RollbackOptions{SkipPeers: []string{"kz-host1"}}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "peer kz-host1 did not answer, so its initiators are not known") {
+		t.Errorf("--skip-peer alone: %v, want the sessions refused, saying why", err)
+	}
 	plan, err := c.Rollbacks.PlanRollback(ctx, &v1.PlanRollbackRequest{Snapshot: "pool/idisk0@snap1",
 		Options: &v1.RollbackOptions{SkipPeers: []string{"kz-host1"}, AcceptSessions: true}})
 	if err != nil {
 		t.Fatalf("plan skipping kz-host1: %v", err)
 	}
-	if !slices.ContainsFunc(plan.GetPlan().GetWarnings(), func(w string) bool { return strings.Contains(w, "kz-host1 did not answer") }) {
+	if !slices.ContainsFunc(plan.GetPlan().GetWarnings(), func(w string) bool { return strings.Contains(w, "did not answer") && strings.Contains(w, "skipped (--skip-peer)") }) {
 		t.Errorf("plan warnings %q: want the skipped peer named", plan.GetPlan().GetWarnings())
 	}
 }

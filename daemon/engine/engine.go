@@ -283,9 +283,17 @@ func (e *Engine) newOperation(req Request, vol string, id store.Identity, warnin
 		Identity: id, Warnings: warnings, RequestedBy: req.RequestedBy, Created: now, Updated: now,
 		Capabilities: caps,
 	}
+	// The capture ran before the operation existed: it started with its
+	// first command.
+	started := now
+	for _, c := range capture {
+		if !c.Started.IsZero() && c.Started.Before(started) {
+			started = c.Started
+		}
+	}
 	op.Steps = append(op.Steps, store.Step{
 		Name: captureStep.Name, Description: captureStep.Description,
-		State: store.StepDone, Commands: capture, Started: now, Finished: now,
+		State: store.StepDone, Commands: capture, Started: started, Finished: now,
 	})
 	for _, s := range e.backend.Steps(op) {
 		op.Steps = append(op.Steps, store.Step{Name: s.Name, Description: s.Description,

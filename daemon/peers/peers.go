@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,7 +153,7 @@ func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 			start := time.Now()
 			resp, err := p.zs.FindZones(cctx, req, grpc.WaitForReady(false))
 			r := zones.Report{Peer: p.cfg.Name}
-			s.audit(p.cfg.Name, "FindZones", q.Zone, err, "")
+			s.audit(p.cfg.Name, "FindZones", queryTarget(q), err, "")
 			if err != nil {
 				r.Err = describe(p.cfg, err)
 				s.log.Warn("peer did not answer", "peer", p.cfg.Name, "addr", p.cfg.Address, "error", err, "after", time.Since(start))
@@ -204,7 +205,7 @@ func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb) 
 		if resp.GetError() != "" {
 			detail += ": " + resp.GetError()
 		}
-		s.audit(name, "ZoneAction", zone, err, detail)
+		s.audit(name, "ZoneAction", "zone "+zone, err, detail)
 		if err == nil {
 			s.log.Info("peer zone action", "peer", name, "zone", zone, "verb", verb, "key", key, "state", resp.GetState(),
 				"error", resp.GetError(), "replayed", resp.GetReplayed())
@@ -221,6 +222,18 @@ func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb) 
 	return zones.Result{}, describe(p.cfg, err)
 }
 
+// queryTarget names what a FindZones asks about, for the audit.
+func queryTarget(q zones.Query) string {
+	if q.Zone != "" {
+		return "zone " + q.Zone
+	}
+	var g []string
+	for _, l := range q.LUs {
+		g = append(g, l.GUID)
+	}
+	return "zones on LU " + strings.Join(g, ", ")
+}
+
 func (s *Set) byName(name string) *peer {
 	for _, p := range s.peers {
 		if p.cfg.Name == name {
@@ -230,10 +243,20 @@ func (s *Set) byName(name string) *peer {
 	return nil
 }
 
-// describe says which peer failed and how, in one line.
+// describe says which peer failed and how, in one line. gRPC's text for
+// a peer that cannot be reached is its dialer's; it is said plainly.
 func describe(c config.Peer, err error) error {
 	st := status.Convert(err)
-	return fmt.Errorf("peer %s (%s): %s: %s", c.Name, c.Address, st.Code(), st.Message())
+	msg := st.Message()
+	switch {
+	case strings.Contains(msg, "connection refused"):
+		msg = "connection refused (is its volctld running and listening there?)"
+	case strings.Contains(msg, "no route to host"), strings.Contains(msg, "i/o timeout"):
+		msg = "not reachable over the network"
+	case strings.Contains(msg, "certificate"), strings.Contains(msg, "tls:"):
+		msg = "the TLS handshake failed: " + msg
+	}
+	return fmt.Errorf("peer %s at %s did not answer: %s: %s", c.Name, c.Address, st.Code(), msg)
 }
 
 func commands(host string, cs []*v1.CommandRun) []store.Command {

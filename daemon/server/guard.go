@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/volctl/volctl/daemon/auth"
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/store"
 )
 
@@ -77,6 +79,15 @@ func target(req any) string {
 	switch r := req.(type) {
 	case interface{ GetSnapshot() string }:
 		return r.GetSnapshot()
+	case *v1.FindZonesRequest:
+		if r.GetZone() != "" {
+			return "zone " + r.GetZone()
+		}
+		var g []string
+		for _, l := range r.GetLogicalUnits() {
+			g = append(g, l.GetGuid())
+		}
+		return "zones on LU " + strings.Join(g, ", ")
 	case interface{ GetZone() string }:
 		return "zone " + r.GetZone()
 	case interface{ GetName() string }:

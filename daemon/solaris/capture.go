@@ -240,17 +240,17 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err != nil {
 		return id, nil, err
 	}
-	remote, initiators, w, errs := b.askPeers(ctx, vol, fab.refs, opts)
+	pv, w, errs := b.askPeers(ctx, vol, fab.refs, opts)
 	warnings = append(warnings, w...)
 	consent = append(consent, errs...)
-	if id.Zones, w, err = mergeZones(id.Zones, remote); err != nil {
+	if id.Zones, w, err = mergeZones(id.Zones, pv.zones); err != nil {
 		return id, warnings, err
 	}
 	warnings = append(warnings, w...)
 	if err := checkNames(id); err != nil {
 		return id, nil, err
 	}
-	w, err = b.checkSessions(id, fab, initiators, opts)
+	w, err = b.checkSessions(id, fab, pv, opts)
 	warnings = append(warnings, w...)
 	if err != nil {
 		consent = append(consent, err)

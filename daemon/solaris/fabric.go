@@ -91,23 +91,26 @@ func comstarViews(lu store.LU) []comstar.View {
 // rollback (a consent: --skip-peer NAME goes on without it, and says so).
 // It returns the peers' zones (Host set), each answering peer's
 // initiators, warnings and the consents missing.
-func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, opts store.Options) ([]store.Zone, map[string][]string, []string, []error) {
+func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, opts store.Options) (peerView, []string, []error) {
 	if b.Peers == nil || len(refs) == 0 {
-		return nil, nil, nil, nil
+		return peerView{}, nil, nil
 	}
 	var zs []store.Zone
 	var warnings []string
 	var consent []error
+	var unanswered []string
 	initiators := map[string][]string{}
 	for _, r := range b.Peers.Find(ctx, zones.Query{LUs: refs}) {
 		engine.RecordRemote(ctx, r.Commands)
 		if r.Err != nil {
 			if slices.Contains(opts.SkipPeers, r.Peer) {
-				warnings = append(warnings, fmt.Sprintf("peer %s did not answer (%v) and is skipped (--skip-peer): a zone there on %s would not be stopped", r.Peer, r.Err, vol))
+				unanswered = append(unanswered, r.Peer)
+				warnings = append(warnings, fmt.Sprintf("%v; skipped (--skip-peer): a zone there on %s would not be stopped, and its initiators are not known", r.Err, vol))
 				continue
 			}
-			consent = append(consent, fmt.Errorf("peer %s did not answer (%v): volctl cannot tell whether a zone there uses %s; start its volctld, or pass --skip-peer %s if you know none does: %w",
-				r.Peer, r.Err, vol, r.Peer, engine.ErrNeedsConsent))
+			consent = append(consent, fmt.Errorf("%v: volctl cannot tell whether a zone there uses %s; start its volctld, or pass --skip-peer %s if you know none does (then its initiators' sessions count as unknown, see --accept-sessions): %w",
+				r.Err, vol, r.Peer, engine.ErrNeedsConsent))
+			unanswered = append(unanswered, r.Peer)
 			continue
 		}
 		initiators[r.Peer] = r.Initiators
@@ -119,7 +122,15 @@ func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, 
 			zs = append(zs, sz)
 		}
 	}
-	return zs, initiators, warnings, consent
+	return peerView{zones: zs, initiators: initiators, unanswered: unanswered}, warnings, consent
+}
+
+// peerView is what the peers said: their zones on the LUs, each answering
+// peer's initiators, and the peers that did not answer.
+type peerView struct {
+	zones      []store.Zone
+	initiators map[string][]string
+	unanswered []string
 }
 
 // mergeZones joins this host's zones with the peers' into one entry per
@@ -192,7 +203,8 @@ func hostName(h string) string {
 // on the LU are detached for the rollback (or already are) are expected;
 // every other one loses its disk for the outage window and refuses the
 // rollback unless --accept-sessions. All are named in the plan.
-func (b *Backend) checkSessions(id store.Identity, f fabric, peerInitiators map[string][]string, opts store.Options) ([]string, error) {
+func (b *Backend) checkSessions(id store.Identity, f fabric, pv peerView, opts store.Options) ([]string, error) {
+	peerInitiators := pv.initiators
 	expected := map[string]string{} // lower-case IQN -> whose
 	hosts := map[string]bool{}
 	for _, z := range id.Zones {
@@ -212,39 +224,50 @@ func (b *Backend) checkSessions(id store.Identity, f fabric, peerInitiators map[
 	}
 	var warnings []string
 	var unexpected []string
-	seen := map[string]bool{}
 	for _, lu := range id.LUs {
+		// One line per initiator and LU, naming every target it sees the
+		// LU through.
+		var order []string
+		seen := map[string][]comstar.Exposure{}
 		for _, e := range comstar.Exposed(comstarViews(lu), f.targets, f.hostGroups, f.targetGroups) {
-			k := strings.ToLower(e.Initiator + " " + lu.GUID)
-			if seen[k] {
+			k := strings.ToLower(e.Initiator)
+			if seen[k] == nil {
+				order = append(order, k)
+			}
+			seen[k] = append(seen[k], e)
+		}
+		for _, k := range order {
+			es := seen[k]
+			who := es[0].Initiator
+			if es[0].Alias != "" {
+				who += " (" + es[0].Alias + ")"
+			}
+			var via []string
+			for _, e := range es {
+				via = append(via, fmt.Sprintf("%s (LUN %d)", e.Target, e.LUN))
+			}
+			if h, ok := expected[k]; ok {
+				warnings = append(warnings, fmt.Sprintf("initiator %s of %s sees LU %s through %s: expected, its zones on the LU are detached",
+					who, h, lu.GUID, strings.Join(via, ", ")))
 				continue
 			}
-			seen[k] = true
-			who := e.Initiator
-			if e.Alias != "" {
-				who += " (" + e.Alias + ")"
+			warnings = append(warnings, fmt.Sprintf("initiator %s sees LU %s through %s: it loses the disk for the outage window, and its cached data goes stale",
+				who, lu.GUID, strings.Join(via, ", ")))
+			if !slices.Contains(unexpected, who) {
+				unexpected = append(unexpected, who)
 			}
-			if h, ok := expected[strings.ToLower(e.Initiator)]; ok {
-				warnings = append(warnings, fmt.Sprintf("initiator %s of %s is logged in to %s and sees LU %s (LUN %d): expected, its zones on the LU are detached",
-					who, h, e.Target, lu.GUID, e.LUN))
-				continue
-			}
-			line := fmt.Sprintf("initiator %s is logged in to %s and sees LU %s (LUN %d): it loses the disk for the outage window, and its cached data goes stale",
-				who, e.Target, lu.GUID, e.LUN)
-			warnings = append(warnings, line)
-			unexpected = append(unexpected, who)
 		}
 	}
 	if len(unexpected) == 0 || opts.AcceptSessions {
 		return warnings, nil
 	}
-	return warnings, fmt.Errorf("%s can see the LU and %s not a known consumer whose zones are detached: stop it using the LU, or pass --accept-sessions: %w",
-		strings.Join(unexpected, ", "), isAre(len(unexpected)), engine.ErrNeedsConsent)
-}
-
-func isAre(n int) string {
-	if n == 1 {
-		return "is"
+	why := "none of them is an initiator of a host whose zones on the LU are detached"
+	if len(unexpected) == 1 {
+		why = "it is not an initiator of a host whose zones on the LU are detached"
 	}
-	return "are"
+	if len(pv.unanswered) > 0 {
+		why += fmt.Sprintf(" (peer %s did not answer, so its initiators are not known)", strings.Join(pv.unanswered, ", "))
+	}
+	return warnings, fmt.Errorf("initiator %s can see the LU, and %s: stop it using the LU, or pass --accept-sessions: %w",
+		strings.Join(unexpected, ", "), why, engine.ErrNeedsConsent)
 }
