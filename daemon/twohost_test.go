@@ -230,7 +230,9 @@ func TestTwoHostsPeerDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plan skipping kz-host1: %v", err)
 	}
-	if !slices.ContainsFunc(plan.GetPlan().GetWarnings(), func(w string) bool { return strings.Contains(w, "did not answer") && strings.Contains(w, "skipped (--skip-peer)") }) {
+	if !slices.ContainsFunc(plan.GetPlan().GetWarnings(), func(w string) bool {
+		return strings.Contains(w, "did not answer") && strings.Contains(w, "skipped (--skip-peer)")
+	}) {
 		t.Errorf("plan warnings %q: want the skipped peer named", plan.GetPlan().GetWarnings())
 	}
 }
