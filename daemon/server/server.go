@@ -220,11 +220,13 @@ func streamOperation[R any](s *Server, stream grpc.ServerStreamingServer[R], msg
 // auditDetail is what the audit trail keeps of a rollback: the plan, the
 // identity before (as captured) and after (as read back), and the result.
 type auditDetail struct {
-	Plan   map[string][][]string `json:"plan"`
-	Before store.Identity        `json:"before"`
-	After  *engine.Volume        `json:"after,omitempty"`
-	State  store.OpState         `json:"state"`
-	Error  string                `json:"error,omitempty"`
+	Plan map[string][][]string `json:"plan"`
+	// Options are the caller's consents, skipped peers included.
+	Options store.Options  `json:"options"`
+	Before  store.Identity `json:"before"`
+	After   *engine.Volume `json:"after,omitempty"`
+	State   store.OpState  `json:"state"`
+	Error   string         `json:"error,omitempty"`
 }
 
 // noteOperation adds the operation to the call's audit record.
@@ -233,7 +235,7 @@ func (s *Server) noteOperation(ctx context.Context, op *store.Operation) {
 	if n == nil || op == nil {
 		return
 	}
-	d := auditDetail{Plan: map[string][][]string{}, Before: op.Identity, State: op.State, Error: op.Error}
+	d := auditDetail{Plan: map[string][][]string{}, Options: op.Options, Before: op.Identity, State: op.State, Error: op.Error}
 	for _, st := range op.Steps {
 		d.Plan[st.Name] = st.Planned
 	}
