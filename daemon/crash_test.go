@@ -43,6 +43,9 @@ func writeConfig(t *testing.T, root string) (config, socket string) {
 // writeConfigWith adds top-level keys (top) and tables (tables, after the
 // others) to the configuration.
 func writeConfigWith(t *testing.T, root, top, tables string) (config, socket string) {
+	if top != "" && !strings.HasSuffix(top, "\n") {
+		top += "\n"
+	}
 	if !strings.Contains(top, "initiators") {
 		// The seed host's own initiator: kz1 boots from the LU over
 		// iSCSI loopback.
