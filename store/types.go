@@ -113,6 +113,9 @@ type Options struct {
 	// SkipPeers are the configured peers the caller let the capture go
 	// without when they did not answer.
 	SkipPeers []string `json:"skip_peers,omitempty"`
+	// OnlyTheseDisks lets a rollback leave out some of the disks of a zone
+	// on the volume (the caller knows they need not go back with it).
+	OnlyTheseDisks bool `json:"only_these_disks,omitempty"`
 	// Repersist is recover's consent to delete-lu -k and import-lu an LU
 	// that is online but not persisted (a brief outage).
 	Repersist bool `json:"repersist,omitempty"`

@@ -103,6 +103,7 @@ rollback restores everything, one after it is retried and then left for
 	f.BoolVar(&opts.AcceptSessions, "accept-sessions", false,
 		"allow the rollback while initiators that are not known consumers can see the LU (Linux/tgt: connected to its target; Solaris: logged in to a target a view exposes it through)")
 	f.StringArrayVar(&opts.SkipPeers, "skip-peer", nil, "go on without this configured peer (zone host) when it does not answer; repeatable")
+	f.BoolVar(&opts.OnlyTheseDisks, "only-these-disks", false, "roll back only the volumes named, though a zone on them has other disks (they stay as they are)")
 	f.BoolVar(&wait, "wait", false, "wait for a running operation on the volume instead of failing")
 	f.StringVar(&requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
 	return cmd

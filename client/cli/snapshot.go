@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,22 +39,55 @@ func (a *app) snapshotsCmd() *cobra.Command {
 }
 
 func (a *app) snapshotCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "snapshot POOL/VOL@NAME",
-		Short: "Take a snapshot of a volume",
-		Args:  cobra.ExactArgs(1),
+	var zone string
+	cmd := &cobra.Command{
+		Use:   "snapshot POOL/VOL@NAME... | --zone ZONE NAME",
+		Short: "Take a snapshot of volumes, atomically (all at one moment, or none)",
+		Long: `Take snapshots with one zfs snapshot command: all at the same moment, or
+none. Several POOL/VOL@NAME take one snapshot of each volume; --zone ZONE
+NAME takes NAME of every volume behind the zone's devices (its boot disk,
+both halves of a mirrored root pool, its data disks), on this host or a
+peer's, so that a later volctl rollback --zone ZONE NAME brings them back
+together.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validateSnapshot(args[0]); err != nil {
-				return err
+			req := &v1.CreateSnapshotRequest{Name: args[0], MoreNames: args[1:], Zone: zone}
+			if zone != "" {
+				if len(args) != 1 {
+					return invalid("with --zone, give one snapshot name (the part after '@'), got %d arguments", len(args))
+				}
+				if err := validateZone(zone); err != nil {
+					return err
+				}
+				if strings.ContainsAny(args[0], "@/") {
+					return invalid("with --zone, give only the snapshot's name (the part after '@'), not %q", args[0])
+				}
+			} else {
+				for _, n := range args {
+					if err := validateSnapshot(n); err != nil {
+						return err
+					}
+				}
 			}
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.CreateSnapshotResponse, error) {
-				return c.Snapshots.CreateSnapshot(ctx, &v1.CreateSnapshotRequest{Name: args[0]})
+				return c.Snapshots.CreateSnapshot(ctx, req)
 			}, func(resp *v1.CreateSnapshotResponse) error {
-				a.printf("Created %s\n", resp.GetSnapshot().GetName())
+				snaps := resp.GetSnapshots()
+				if len(snaps) == 0 {
+					snaps = []*v1.Snapshot{resp.GetSnapshot()}
+				}
+				for _, s := range snaps {
+					a.printf("Created %s\n", s.GetName())
+				}
+				if len(snaps) > 1 {
+					a.printf("(%d snapshots, taken atomically by one zfs snapshot)\n", len(snaps))
+				}
 				return nil
 			})
 		},
 	}
+	cmd.Flags().StringVar(&zone, "zone", "", "snapshot every volume behind this zone's devices")
+	return cmd
 }
 
 func (a *app) destroySnapshotCmd() *cobra.Command {
@@ -72,4 +107,15 @@ func (a *app) destroySnapshotCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+// zoneNameRE is zonecfg's rule for a zone name: up to 64 characters,
+// letters, digits, '-', '_' and '.', starting with a letter or digit.
+var zoneNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func validateZone(name string) error {
+	if !zoneNameRE.MatchString(name) {
+		return invalid("zone name %q: want letters, digits, '-', '_' and '.', starting with a letter or digit, at most 64", name)
+	}
+	return nil
 }

@@ -226,3 +226,14 @@ func (c Cmd) TargetGroups(ctx context.Context) (map[string][]string, error) {
 	}
 	return ParseListHG(res.Stdout)
 }
+
+// ZvolOfPath is the volume an LU's data file names (/dev/zvol/rdsk/POOL/VOL
+// or /dev/zvol/dsk/POOL/VOL), or "" for any other file.
+func ZvolOfPath(path string) string {
+	for _, p := range []string{"/dev/zvol/rdsk/", "/dev/zvol/dsk/"} {
+		if v, ok := strings.CutPrefix(path, p); ok && v != "" {
+			return v
+		}
+	}
+	return ""
+}

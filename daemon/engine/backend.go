@@ -39,10 +39,12 @@ type Inventory interface {
 	ListVolumes(ctx context.Context, run execx.RunFunc) ([]Volume, error)
 	GetVolume(ctx context.Context, run execx.RunFunc, name string) (Volume, error)
 	Snapshots(ctx context.Context, run execx.RunFunc, vol string) ([]Snapshot, error)
-	// CreateSnapshot and DestroySnapshot run the platform command; the
+	// CreateSnapshots and DestroySnapshot run the platform command; the
 	// engine checks before that the snapshot does (not) exist, and reads it
 	// back after.
-	CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) error
+	// CreateSnapshots takes every snapshot in names (VOL@SNAP, distinct
+	// volumes) with one atomic command, or refuses (ErrInvalid).
+	CreateSnapshots(ctx context.Context, run execx.RunFunc, names []string) error
 	DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error
 	// VolumeOf returns the volume a snapshot or volume name belongs to, after
 	// validating the name (ErrInvalid).

@@ -6,7 +6,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/volctl/volctl/daemon/execx"
 )
 
 // ListVolumes lists volumes.
@@ -64,35 +67,68 @@ func (e *Engine) findSnapshot(ctx context.Context, vol, name string) (Snapshot, 
 
 // CreateSnapshot takes a snapshot under the volume's lock and reads it back.
 func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, error) {
-	vol, err := e.snapshotVolume(name)
+	s, err := e.CreateSnapshots(ctx, []string{name})
 	if err != nil {
 		return Snapshot{}, err
 	}
+	return s[0], nil
+}
+
+// CreateSnapshots takes snapshots of several volumes at once, atomically
+// (one platform command), under every volume's lock (taken in a fixed
+// order), and reads each back. No snapshot may exist already, and each
+// volume may appear once.
+func (e *Engine) CreateSnapshots(ctx context.Context, names []string) ([]Snapshot, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no snapshot named: %w", ErrInvalid)
+	}
+	vols := make([]string, len(names))
+	var keys []string
+	for i, name := range names {
+		vol, err := e.snapshotVolume(name)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(vols[:i], vol) {
+			return nil, fmt.Errorf("%s is named twice: one snapshot per volume: %w", vol, ErrInvalid)
+		}
+		vols[i] = vol
+		keys = append(keys, volumeKey(vol))
+	}
+	slices.Sort(keys)
 	if _, err := e.Probe(ctx); err != nil {
-		return Snapshot{}, err
+		return nil, err
 	}
 	if err := e.journalWritable(); err != nil {
-		return Snapshot{}, err
+		return nil, err
 	}
-	keys := []string{volumeKey(vol)}
 	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
-		return Snapshot{}, err
+		return nil, err
 	}
 	defer e.locks.release(keys)
-	if _, found, err := e.findSnapshot(ctx, vol, name); err != nil || found {
-		if found {
-			err = fmt.Errorf("snapshot %s already exists: %w", name, ErrAlreadyExists)
+	for i, name := range names {
+		if _, found, err := e.findSnapshot(ctx, vols[i], name); err != nil || found {
+			if found {
+				err = fmt.Errorf("snapshot %s already exists: %w", name, ErrAlreadyExists)
+			}
+			return nil, err
 		}
-		return Snapshot{}, err
 	}
-	if err := e.backend.CreateSnapshot(ctx, e.plainRun, name); err != nil {
-		return Snapshot{}, err
+	if err := e.backend.CreateSnapshots(ctx, e.plainRun, names); err != nil {
+		return nil, err
 	}
-	s, found, err := e.findSnapshot(ctx, vol, name)
-	if err == nil && !found {
-		err = fmt.Errorf("the snapshot command for %s exited 0 but the snapshot is not listed", name)
+	out := make([]Snapshot, len(names))
+	for i, name := range names {
+		s, found, err := e.findSnapshot(ctx, vols[i], name)
+		if err == nil && !found {
+			err = fmt.Errorf("the snapshot command for %s exited 0 but the snapshot is not listed", name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
 	}
-	return s, err
+	return out, nil
 }
 
 // DestroySnapshot destroys an existing snapshot under the volume's lock.
@@ -119,4 +155,40 @@ func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
 		return err
 	}
 	return e.backend.DestroySnapshot(ctx, e.plainRun, name)
+}
+
+// ZoneDisks is what a backend with zones offers: the volumes behind every
+// device of a zone (ErrNotFound for no such zone, ErrPrecondition when a
+// device is not a volume of this host).
+type ZoneDisks interface {
+	ZoneDisks(ctx context.Context, run execx.RunFunc, zone string) ([]string, error)
+}
+
+// SnapshotZone takes snapshot snap of every volume behind the zone's
+// devices, atomically (CreateSnapshots).
+func (e *Engine) SnapshotZone(ctx context.Context, zone, snap string) ([]Snapshot, error) {
+	vols, err := e.zoneVolumes(ctx, zone)
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(snap, "@/") || snap == "" {
+		return nil, fmt.Errorf("snapshot name %q: with a zone, give the part after '@' only: %w", snap, ErrInvalid)
+	}
+	var names []string
+	for _, v := range vols {
+		names = append(names, v+"@"+snap)
+	}
+	return e.CreateSnapshots(ctx, names)
+}
+
+// zoneVolumes are the volumes of the zone's disks.
+func (e *Engine) zoneVolumes(ctx context.Context, zone string) ([]string, error) {
+	zd, ok := e.backend.(ZoneDisks)
+	if !ok {
+		return nil, fmt.Errorf("platform %s has no zones: %w", e.backend.Name(), ErrInvalid)
+	}
+	if _, err := e.Probe(ctx); err != nil {
+		return nil, err
+	}
+	return zd.ZoneDisks(ctx, e.plainRun, zone)
 }

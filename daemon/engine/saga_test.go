@@ -142,8 +142,8 @@ func (f *fakeBackend) GetVolume(context.Context, execx.RunFunc, string) (Volume,
 func (f *fakeBackend) Snapshots(context.Context, execx.RunFunc, string) ([]Snapshot, error) {
 	return nil, nil
 }
-func (f *fakeBackend) CreateSnapshot(context.Context, execx.RunFunc, string) error  { return nil }
-func (f *fakeBackend) DestroySnapshot(context.Context, execx.RunFunc, string) error { return nil }
+func (f *fakeBackend) CreateSnapshots(context.Context, execx.RunFunc, []string) error { return nil }
+func (f *fakeBackend) DestroySnapshot(context.Context, execx.RunFunc, string) error   { return nil }
 
 func (f *fakeBackend) Steps(*store.Operation) []Step {
 	var steps []Step

@@ -3,6 +3,7 @@ package kz
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/volctl/volctl/daemon/execx"
 )
@@ -124,4 +125,40 @@ func (k Cmd) AttachArgv(zone string, initHostdata bool) []string {
 func (k Cmd) Do(ctx context.Context, zone string, args ...string) error {
 	_, err := k.Run(ctx, k.Argv(zone, args...))
 	return err
+}
+
+// Device is one device resource of a zone (zonecfg info device).
+type Device struct {
+	ID      int // -1 when not set
+	Storage string
+	BootPri int // -1 when not specified
+}
+
+// Devices returns the zone's device resources with their storage URIs,
+// ids and boot priorities (kernel-zones.md §3.1, §3.2): the devices with a
+// bootpri are boot devices (several make a mirrored root pool).
+func (k Cmd) Devices(ctx context.Context, zone string) ([]Device, error) {
+	res, err := k.Run(ctx, []string{k.Zonecfg, "-z", zone, "info", "device"})
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ParseInfo(res.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	var out []Device
+	for _, r := range rs {
+		if r.Type != "device" || r.Props["storage"] == "" {
+			continue
+		}
+		d := Device{ID: -1, Storage: r.Props["storage"], BootPri: -1}
+		if v, err := strconv.Atoi(r.Props["id"]); err == nil && v >= 0 {
+			d.ID = v
+		}
+		if v, err := strconv.Atoi(r.Props["bootpri"]); err == nil && v >= 0 {
+			d.BootPri = v
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

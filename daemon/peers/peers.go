@@ -162,8 +162,12 @@ func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 			}
 			r.Hostname, r.HostID, r.Initiators, r.AuxKnown = resp.GetHostname(), resp.GetHostid(), resp.GetInitiators(), resp.GetAuxKnown()
 			for _, z := range resp.GetZones() {
-				r.Zones = append(r.Zones, zones.Zone{Name: z.GetName(), State: z.GetState(), Brand: z.GetBrand(), Aux: z.GetAux(),
-					Storage: z.GetStorage(), AuxListed: resp.GetAuxKnown() && z.GetAux() != auxNotListed})
+				zn := zones.Zone{Name: z.GetName(), State: z.GetState(), Brand: z.GetBrand(), Aux: z.GetAux(),
+					Storage: z.GetStorage(), AuxListed: resp.GetAuxKnown() && z.GetAux() != auxNotListed}
+				for _, d := range z.GetDevices() {
+					zn.Devices = append(zn.Devices, zones.Device{ID: int(d.GetId()), Storage: d.GetStorage(), BootPri: int(d.GetBootpri())})
+				}
+				r.Zones = append(r.Zones, zn)
 			}
 			r.Commands = commands(p.cfg.Name, resp.GetCommands())
 			if len(r.Commands) > 0 {

@@ -20,12 +20,12 @@ func ts(t time.Time) *timestamppb.Timestamp {
 
 func toOptions(o store.Options) *v1.RollbackOptions {
 	return &v1.RollbackOptions{HaltZones: o.HaltZones, DestroyNewer: o.DestroyNewer, KeepHostdata: o.KeepHostdata, AcceptSessions: o.AcceptSessions,
-		SkipPeers: o.SkipPeers}
+		SkipPeers: o.SkipPeers, OnlyTheseDisks: o.OnlyTheseDisks}
 }
 
 func fromOptions(o *v1.RollbackOptions) store.Options {
 	return store.Options{HaltZones: o.GetHaltZones(), DestroyNewer: o.GetDestroyNewer(), KeepHostdata: o.GetKeepHostdata(), AcceptSessions: o.GetAcceptSessions(),
-		SkipPeers: o.GetSkipPeers()}
+		SkipPeers: o.GetSkipPeers(), OnlyTheseDisks: o.GetOnlyTheseDisks()}
 }
 
 func toLU(lu store.LU) *v1.LogicalUnit {

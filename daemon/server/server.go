@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -95,11 +96,29 @@ func (s *Server) CreateSnapshot(ctx context.Context, req *v1.CreateSnapshotReque
 	if err := checkName("name", req.GetName()); err != nil {
 		return nil, toStatus(err)
 	}
-	snap, err := s.eng.CreateSnapshot(ctx, req.GetName())
+	for _, n := range req.GetMoreNames() {
+		if err := checkName("more_names", n); err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	var snaps []engine.Snapshot
+	var err error
+	switch {
+	case req.GetZone() != "" && len(req.GetMoreNames()) > 0:
+		err = fmt.Errorf("zone and more_names: a zone's snapshot names its volumes itself: %w", engine.ErrInvalid)
+	case req.GetZone() != "":
+		snaps, err = s.eng.SnapshotZone(ctx, req.GetZone(), req.GetName())
+	default:
+		snaps, err = s.eng.CreateSnapshots(ctx, append([]string{req.GetName()}, req.GetMoreNames()...))
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &v1.CreateSnapshotResponse{Snapshot: validText(toSnapshot(snap))}, nil
+	resp := &v1.CreateSnapshotResponse{Snapshot: validText(toSnapshot(snaps[0]))}
+	for _, sn := range snaps {
+		resp.Snapshots = append(resp.Snapshots, validText(toSnapshot(sn)))
+	}
+	return resp, nil
 }
 
 // ListSnapshots implements SnapshotService.

@@ -47,9 +47,9 @@ func (fakeBackend) GetVolume(context.Context, execx.RunFunc, string) (engine.Vol
 func (fakeBackend) Snapshots(context.Context, execx.RunFunc, string) ([]engine.Snapshot, error) {
 	return nil, nil
 }
-func (fakeBackend) CreateSnapshot(context.Context, execx.RunFunc, string) error  { return nil }
-func (fakeBackend) DestroySnapshot(context.Context, execx.RunFunc, string) error { return nil }
-func (fakeBackend) VolumeOf(name string) (string, error)                         { return name, nil }
+func (fakeBackend) CreateSnapshots(context.Context, execx.RunFunc, []string) error { return nil }
+func (fakeBackend) DestroySnapshot(context.Context, execx.RunFunc, string) error   { return nil }
+func (fakeBackend) VolumeOf(name string) (string, error)                           { return name, nil }
 
 // asIdentity is transport credentials that present a fixed caller, as the
 // kernel would on the unix socket.

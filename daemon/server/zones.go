@@ -55,7 +55,11 @@ func (z *zoneServer) FindZones(ctx context.Context, req *v1.FindZonesRequest) (*
 		if rep.AuxKnown && !zn.AuxListed && aux == "" {
 			aux = "unknown"
 		}
-		resp.Zones = append(resp.Zones, &v1.Zone{Name: zn.Name, State: zn.State, Brand: zn.Brand, Storage: zn.Storage, Aux: aux})
+		pz := &v1.Zone{Name: zn.Name, State: zn.State, Brand: zn.Brand, Storage: zn.Storage, Aux: aux}
+		for _, d := range zn.Devices {
+			pz.Devices = append(pz.Devices, &v1.ZoneDevice{Id: int32(d.ID), Storage: d.Storage, Bootpri: int32(d.BootPri)})
+		}
+		resp.Zones = append(resp.Zones, pz)
 	}
 	for _, c := range rep.Commands {
 		resp.Commands = append(resp.Commands, toCommand(c))

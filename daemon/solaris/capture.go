@@ -32,6 +32,7 @@ type zoneStorage struct {
 	// auxListed: zoneadm list -s showed the zone (Solaris documents -s
 	// with running zones; whether it shows installed ones is unverified).
 	auxListed bool
+	devices   []kz.Device
 }
 
 // readExports lists the LUs (list-lu -v) and the zones with their device
@@ -85,16 +86,20 @@ func (b *Backend) readZones(ctx context.Context, run execx.RunFunc) ([]zoneStora
 		if err := kz.ValidateZoneName(z.Name); err != nil {
 			return nil, false, fmt.Errorf("zoneadm list -cp reported zone name %q, which volctl will not pass to zonecfg: %v: %w", z.Name, err, engine.ErrPrecondition)
 		}
-		storage, err := k.Storage(ctx, z.Name)
+		devices, err := k.Devices(ctx, z.Name)
 		if err != nil {
 			return nil, false, fmt.Errorf("read storage of zone %s: %w", z.Name, err)
+		}
+		var storage []string
+		for _, d := range devices {
+			storage = append(storage, d.Storage)
 		}
 		if len(storage) == 0 && z.Brand == "solaris-kz" {
 			// A kernel zone always has a boot device.
 			return nil, false, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
 		}
 		a, listed := aux[z.Name]
-		out = append(out, zoneStorage{z, storage, a, auxKnown && listed})
+		out = append(out, zoneStorage{z, storage, a, auxKnown && listed, devices})
 	}
 	return out, auxKnown, nil
 }
@@ -254,6 +259,32 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	warnings = append(warnings, w...)
 	if err != nil {
 		consent = append(consent, err)
+	}
+	// The zone's other disks go back with this one, or the caller says
+	// they need not.
+	m := &diskMap{b: b, run: run, lus: ex.lus}
+	for _, zn := range id.Zones {
+		devs := pv.devices[zn.Host+"/"+zn.Name]
+		if zn.Host == "" {
+			for _, zs := range ex.zones {
+				if zs.zone.Name == zn.Name {
+					devs = localDevices(zs)
+				}
+			}
+		}
+		disks, err := m.disksOf(ctx, devs)
+		if err != nil {
+			return id, warnings, err
+		}
+		where := ""
+		if zn.Host != "" {
+			where = " on peer " + zn.Host
+		}
+		w, err := checkDisks(zn.Name, where, disks, []string{vol}, opts)
+		warnings = append(warnings, w...)
+		if err != nil {
+			consent = append(consent, err)
+		}
 	}
 	if len(id.LUs) == 0 {
 		warnings = append(warnings, fmt.Sprintf("no COMSTAR LU is backed by %s: only the zfs rollback will run", vol))

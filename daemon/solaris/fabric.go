@@ -100,6 +100,7 @@ func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, 
 	var consent []error
 	var unanswered []string
 	initiators := map[string][]string{}
+	devices := map[string][]zones.Device{}
 	for _, r := range b.Peers.Find(ctx, zones.Query{LUs: refs}) {
 		engine.RecordRemote(ctx, r.Commands)
 		if r.Err != nil {
@@ -116,13 +117,14 @@ func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, 
 		initiators[r.Peer] = r.Initiators
 		for _, z := range r.Zones {
 			sz := store.Zone{Name: z.Name, State: z.State, Brand: z.Brand, Storage: z.Storage, Aux: z.Aux, Host: r.Peer, Zoneadm: r.Zoneadm}
+			devices[r.Peer+"/"+z.Name] = z.Devices
 			if !z.AuxListed && z.Brand == "solaris-kz" && z.State != "configured" && z.Aux == "" {
 				sz.Aux = auxUnknown
 			}
 			zs = append(zs, sz)
 		}
 	}
-	return peerView{zones: zs, initiators: initiators, unanswered: unanswered}, warnings, consent
+	return peerView{zones: zs, initiators: initiators, unanswered: unanswered, devices: devices}, warnings, consent
 }
 
 // peerView is what the peers said: their zones on the LUs, each answering
@@ -131,6 +133,8 @@ type peerView struct {
 	zones      []store.Zone
 	initiators map[string][]string
 	unanswered []string
+	// devices are every device of each zone, by peer and zone name.
+	devices map[string][]zones.Device
 }
 
 // mergeZones joins this host's zones with the peers' into one entry per

@@ -80,9 +80,10 @@ func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) 
 	return zvol.Snapshots(ctx, b.zfs(run), vol)
 }
 
-// CreateSnapshot implements engine.Inventory: of a volume only.
-func (b *Backend) CreateSnapshot(ctx context.Context, run execx.RunFunc, name string) error {
-	return zvol.CreateSnapshot(ctx, b.zfs(run), name, func(ctx context.Context, vol string) error {
+// CreateSnapshots implements engine.Inventory: of volumes only, in one
+// zfs snapshot (atomic).
+func (b *Backend) CreateSnapshots(ctx context.Context, run execx.RunFunc, names []string) error {
+	return zvol.CreateSnapshots(ctx, b.zfs(run), names, func(ctx context.Context, vol string) error {
 		_, err := b.volume(ctx, run, vol)
 		return err
 	})

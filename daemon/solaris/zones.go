@@ -44,8 +44,12 @@ func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Quer
 		if len(on) == 0 && q.Zone != z.zone.Name {
 			continue
 		}
-		r.Zones = append(r.Zones, zones.Zone{Name: z.zone.Name, State: z.zone.State, Brand: z.zone.Brand, Aux: z.aux,
-			Storage: on, AuxListed: z.auxListed})
+		zn := zones.Zone{Name: z.zone.Name, State: z.zone.State, Brand: z.zone.Brand, Aux: z.aux,
+			Storage: on, AuxListed: z.auxListed}
+		for _, d := range z.devices {
+			zn.Devices = append(zn.Devices, zones.Device{ID: d.ID, Storage: d.Storage, BootPri: d.BootPri})
+		}
+		r.Zones = append(r.Zones, zn)
 	}
 	return r, nil
 }

@@ -160,8 +160,23 @@ func (z Cmd) Rollback(ctx context.Context, snapshot string, destroyNewer bool) e
 }
 
 // Snapshot takes a snapshot (full name ds@snap).
-func (z Cmd) Snapshot(ctx context.Context, name string) error {
-	_, err := z.Run(ctx, []string{z.Path, "snapshot", name})
+func (z Cmd) Snapshot(ctx context.Context, name string) error { return z.TakeSnapshots(ctx, name) }
+
+// TakeSnapshotsArgv is `zfs snapshot a@s b@s ...`: one command, so that the
+// snapshots are taken atomically, all at one transaction group or none
+// (comstar-zfs.md §3.3; zfs(8): "all snapshots are created atomically").
+func (z Cmd) TakeSnapshotsArgv(names ...string) []string {
+	return append([]string{z.Path, "snapshot"}, names...)
+}
+
+// TakeSnapshots takes every snapshot in names with one command.
+func (z Cmd) TakeSnapshots(ctx context.Context, names ...string) error {
+	for _, n := range names {
+		if err := zfsname.ValidateSnapshotName(n); err != nil {
+			return err
+		}
+	}
+	_, err := z.Run(ctx, z.TakeSnapshotsArgv(names...))
 	return err
 }
 

@@ -43,6 +43,16 @@ type Zone struct {
 	Storage []string // the device storage URIs that name one of the LUs
 	// AuxListed: zoneadm list -s showed the zone.
 	AuxListed bool
+	// Devices are all the zone's devices (its other disks too).
+	Devices []Device
+}
+
+// Device is one of a zone's devices: its storage URI, id and boot
+// priority (-1: none; several boot devices make a mirrored root pool).
+type Device struct {
+	ID      int
+	Storage string
+	BootPri int
 }
 
 // Report is one host's answer.

@@ -40,18 +40,20 @@ func snapshot(name string, creation int64, used, referenced uint64) engine.Snaps
 	return engine.Snapshot{Name: name, Creation: time.Unix(creation, 0).UTC(), Used: used, Referenced: referenced}
 }
 
-// CreateSnapshot takes snapshot name (VOL@SNAP) once exists says VOL is
-// one the caller exports.
-func CreateSnapshot(ctx context.Context, z zfs.Cmd, name string, exists func(ctx context.Context, vol string) error) error {
-	vol, _, err := SplitSnapshot(name)
-	if err != nil {
-		return err
+// CreateSnapshots takes the snapshots (VOL@SNAP each) with one command,
+// atomically, once exists says every VOL is one the caller exports.
+func CreateSnapshots(ctx context.Context, z zfs.Cmd, names []string, exists func(ctx context.Context, vol string) error) error {
+	for _, name := range names {
+		vol, _, err := SplitSnapshot(name)
+		if err != nil {
+			return err
+		}
+		if err := exists(ctx, vol); err != nil {
+			return err
+		}
 	}
-	if err := exists(ctx, vol); err != nil {
-		return err
-	}
-	if err := z.Snapshot(ctx, name); err != nil {
-		return fmt.Errorf("snapshot %s: %w", name, err)
+	if err := z.TakeSnapshots(ctx, names...); err != nil {
+		return fmt.Errorf("snapshot %s: %w", strings.Join(names, " "), err)
 	}
 	return nil
 }

@@ -76,20 +76,25 @@ func TestCreateSnapshot(t *testing.T) {
 	missing := errors.New("no such volume")
 	for _, tc := range []struct {
 		name   string
-		snap   string
+		snaps  []string
 		exists error
 		want   error
 		ran    []string
 	}{
-		{name: "created", snap: "pool/vol@new", ran: []string{"zfs snapshot pool/vol@new"}},
-		{name: "bad name runs nothing", snap: "pool/vol", want: engine.ErrInvalid},
-		{name: "volume the caller does not export", snap: "pool/vol@new", exists: missing, want: missing},
+		{name: "created", snaps: []string{"pool/vol@new"}, ran: []string{"zfs snapshot pool/vol@new"}},
+		// comstar-zfs.md §3.3: several operands in one command are atomic.
+		{name: "a group in one command", snaps: []string{"pool/vol@new", "pool/vol2@new"}, ran: []string{"zfs snapshot pool/vol@new pool/vol2@new"}},
+		{name: "bad name runs nothing", snaps: []string{"pool/vol"}, want: engine.ErrInvalid},
+		{name: "one bad name in a group runs nothing", snaps: []string{"pool/vol@new", "pool/vol2@bad;name"}, want: engine.ErrInvalid},
+		{name: "volume the caller does not export", snaps: []string{"pool/vol@new"}, exists: missing, want: missing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHost(t, map[string]reply{"zfs snapshot pool/vol@new": {}})
+			h := newHost(t, map[string]reply{"zfs snapshot pool/vol@new": {}, "zfs snapshot pool/vol@new pool/vol2@new": {}})
 			var asked string
-			err := CreateSnapshot(context.Background(), h.zfs(false), tc.snap, func(_ context.Context, vol string) error {
-				asked = vol
+			err := CreateSnapshots(context.Background(), h.zfs(false), tc.snaps, func(_ context.Context, vol string) error {
+				if asked == "" {
+					asked = vol
+				}
 				return tc.exists
 			})
 			checkErr(t, err, tc.want, "")

@@ -946,7 +946,9 @@ type Zone struct {
 	// host.
 	Host string `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`
 	// aux is the auxiliary state (zoneadm list -s), e.g. "suspended".
-	Aux           string `protobuf:"bytes,6,opt,name=aux,proto3" json:"aux,omitempty"`
+	Aux string `protobuf:"bytes,6,opt,name=aux,proto3" json:"aux,omitempty"`
+	// devices are all the zone's devices (zone service only).
+	Devices       []*ZoneDevice `protobuf:"bytes,7,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1023,6 +1025,76 @@ func (x *Zone) GetAux() string {
 	return ""
 }
 
+func (x *Zone) GetDevices() []*ZoneDevice {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// ZoneDevice is one device resource of a zone (zonecfg info device).
+type ZoneDevice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the device's id, -1 when not set.
+	Id      int32  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Storage string `protobuf:"bytes,2,opt,name=storage,proto3" json:"storage,omitempty"`
+	// bootpri is the boot priority, -1 when not specified.
+	Bootpri       int32 `protobuf:"varint,3,opt,name=bootpri,proto3" json:"bootpri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ZoneDevice) Reset() {
+	*x = ZoneDevice{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ZoneDevice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ZoneDevice) ProtoMessage() {}
+
+func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ZoneDevice.ProtoReflect.Descriptor instead.
+func (*ZoneDevice) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ZoneDevice) GetId() int32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ZoneDevice) GetStorage() string {
+	if x != nil {
+		return x.Storage
+	}
+	return ""
+}
+
+func (x *ZoneDevice) GetBootpri() int32 {
+	if x != nil {
+		return x.Bootpri
+	}
+	return 0
+}
+
 // Volume is a ZFS volume with everything that uses it.
 type Volume struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1038,7 +1110,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1122,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1135,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Volume) GetName() string {
@@ -1117,7 +1189,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1201,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1214,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
 }
 
 // ListVolumesResponse lists volumes; snapshots and zones are filled in.
@@ -1155,7 +1227,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1239,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1252,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -1200,7 +1272,7 @@ type GetVolumeRequest struct {
 
 func (x *GetVolumeRequest) Reset() {
 	*x = GetVolumeRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1284,7 @@ func (x *GetVolumeRequest) String() string {
 func (*GetVolumeRequest) ProtoMessage() {}
 
 func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1297,7 @@ func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetVolumeRequest) GetName() string {
@@ -1245,7 +1317,7 @@ type GetVolumeResponse struct {
 
 func (x *GetVolumeResponse) Reset() {
 	*x = GetVolumeResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1329,7 @@ func (x *GetVolumeResponse) String() string {
 func (*GetVolumeResponse) ProtoMessage() {}
 
 func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1342,7 @@ func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetVolumeResponse) GetVolume() *Volume {
@@ -1282,15 +1354,22 @@ func (x *GetVolumeResponse) GetVolume() *Volume {
 
 // CreateSnapshotRequest names the snapshot to take, POOL/VOL@SNAP.
 type CreateSnapshotRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is POOL/VOL@SNAP; with zone set, only SNAP.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// more_names are further POOL/VOL@SNAP, taken with name in one atomic
+	// command (one snapshot per volume).
+	MoreNames []string `protobuf:"bytes,2,rep,name=more_names,json=moreNames,proto3" json:"more_names,omitempty"`
+	// zone takes SNAP of every volume behind the zone's devices (on this
+	// host or a peer), atomically.
+	Zone          string `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1381,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1394,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateSnapshotRequest) GetName() string {
@@ -1325,17 +1404,34 @@ func (x *CreateSnapshotRequest) GetName() string {
 	return ""
 }
 
-// CreateSnapshotResponse holds the new snapshot.
+func (x *CreateSnapshotRequest) GetMoreNames() []string {
+	if x != nil {
+		return x.MoreNames
+	}
+	return nil
+}
+
+func (x *CreateSnapshotRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+// CreateSnapshotResponse holds the new snapshots.
 type CreateSnapshotResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Snapshot      *Snapshot              `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// snapshot is the first (name's).
+	Snapshot *Snapshot `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// snapshots are all of them, in request order.
+	Snapshots     []*Snapshot `protobuf:"bytes,2,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSnapshotResponse) Reset() {
 	*x = CreateSnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1443,7 @@ func (x *CreateSnapshotResponse) String() string {
 func (*CreateSnapshotResponse) ProtoMessage() {}
 
 func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,12 +1456,19 @@ func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateSnapshotResponse) GetSnapshot() *Snapshot {
 	if x != nil {
 		return x.Snapshot
+	}
+	return nil
+}
+
+func (x *CreateSnapshotResponse) GetSnapshots() []*Snapshot {
+	if x != nil {
+		return x.Snapshots
 	}
 	return nil
 }
@@ -1380,7 +1483,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1495,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1508,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListSnapshotsRequest) GetVolume() string {
@@ -1425,7 +1528,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1540,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1553,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
@@ -1470,7 +1573,7 @@ type DestroySnapshotRequest struct {
 
 func (x *DestroySnapshotRequest) Reset() {
 	*x = DestroySnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1585,7 @@ func (x *DestroySnapshotRequest) String() string {
 func (*DestroySnapshotRequest) ProtoMessage() {}
 
 func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1598,7 @@ func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DestroySnapshotRequest) GetName() string {
@@ -1514,7 +1617,7 @@ type DestroySnapshotResponse struct {
 
 func (x *DestroySnapshotResponse) Reset() {
 	*x = DestroySnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1629,7 @@ func (x *DestroySnapshotResponse) String() string {
 func (*DestroySnapshotResponse) ProtoMessage() {}
 
 func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1642,7 @@ func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotResponse.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
 }
 
 // RollbackOptions are the caller's consents and choices.
@@ -1559,14 +1662,17 @@ type RollbackOptions struct {
 	AcceptSessions bool `protobuf:"varint,4,opt,name=accept_sessions,json=acceptSessions,proto3" json:"accept_sessions,omitempty"`
 	// skip_peers names configured peers that may be left unasked when they
 	// do not answer (their zones on the volume are then not known).
-	SkipPeers     []string `protobuf:"bytes,5,rep,name=skip_peers,json=skipPeers,proto3" json:"skip_peers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SkipPeers []string `protobuf:"bytes,5,rep,name=skip_peers,json=skipPeers,proto3" json:"skip_peers,omitempty"`
+	// only_these_disks lets the rollback leave out other disks of a zone
+	// on the volume.
+	OnlyTheseDisks bool `protobuf:"varint,6,opt,name=only_these_disks,json=onlyTheseDisks,proto3" json:"only_these_disks,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RollbackOptions) Reset() {
 	*x = RollbackOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1684,7 @@ func (x *RollbackOptions) String() string {
 func (*RollbackOptions) ProtoMessage() {}
 
 func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1697,7 @@ func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackOptions.ProtoReflect.Descriptor instead.
 func (*RollbackOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RollbackOptions) GetHaltZones() bool {
@@ -1629,6 +1735,13 @@ func (x *RollbackOptions) GetSkipPeers() []string {
 	return nil
 }
 
+func (x *RollbackOptions) GetOnlyTheseDisks() bool {
+	if x != nil {
+		return x.OnlyTheseDisks
+	}
+	return false
+}
+
 // PlanRollbackRequest names the snapshot to go back to.
 type PlanRollbackRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1640,7 +1753,7 @@ type PlanRollbackRequest struct {
 
 func (x *PlanRollbackRequest) Reset() {
 	*x = PlanRollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1652,7 +1765,7 @@ func (x *PlanRollbackRequest) String() string {
 func (*PlanRollbackRequest) ProtoMessage() {}
 
 func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1665,7 +1778,7 @@ func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackRequest.ProtoReflect.Descriptor instead.
 func (*PlanRollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PlanRollbackRequest) GetSnapshot() string {
@@ -1697,7 +1810,7 @@ type PlannedStep struct {
 
 func (x *PlannedStep) Reset() {
 	*x = PlannedStep{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1822,7 @@ func (x *PlannedStep) String() string {
 func (*PlannedStep) ProtoMessage() {}
 
 func (x *PlannedStep) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1835,7 @@ func (x *PlannedStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlannedStep.ProtoReflect.Descriptor instead.
 func (*PlannedStep) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PlannedStep) GetName() string {
@@ -1765,7 +1878,7 @@ type CommandLine struct {
 
 func (x *CommandLine) Reset() {
 	*x = CommandLine{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +1890,7 @@ func (x *CommandLine) String() string {
 func (*CommandLine) ProtoMessage() {}
 
 func (x *CommandLine) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +1903,7 @@ func (x *CommandLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandLine.ProtoReflect.Descriptor instead.
 func (*CommandLine) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CommandLine) GetArgv() []string {
@@ -1824,7 +1937,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +1949,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +1962,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Plan) GetVolume() string {
@@ -1911,7 +2024,7 @@ type PlanRollbackResponse struct {
 
 func (x *PlanRollbackResponse) Reset() {
 	*x = PlanRollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1923,7 +2036,7 @@ func (x *PlanRollbackResponse) String() string {
 func (*PlanRollbackResponse) ProtoMessage() {}
 
 func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1936,7 +2049,7 @@ func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackResponse.ProtoReflect.Descriptor instead.
 func (*PlanRollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PlanRollbackResponse) GetPlan() *Plan {
@@ -1963,7 +2076,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2088,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2101,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RollbackRequest) GetSnapshot() string {
@@ -2034,7 +2147,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2046,7 +2159,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2059,7 +2172,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RollbackResponse) GetEvent() isRollbackResponse_Event {
@@ -2138,7 +2251,7 @@ type StepEvent struct {
 
 func (x *StepEvent) Reset() {
 	*x = StepEvent{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2263,7 @@ func (x *StepEvent) String() string {
 func (*StepEvent) ProtoMessage() {}
 
 func (x *StepEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2276,7 @@ func (x *StepEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepEvent.ProtoReflect.Descriptor instead.
 func (*StepEvent) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StepEvent) GetOperationId() uint64 {
@@ -2242,7 +2355,7 @@ type CommandRun struct {
 
 func (x *CommandRun) Reset() {
 	*x = CommandRun{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2367,7 @@ func (x *CommandRun) String() string {
 func (*CommandRun) ProtoMessage() {}
 
 func (x *CommandRun) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2380,7 @@ func (x *CommandRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRun.ProtoReflect.Descriptor instead.
 func (*CommandRun) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CommandRun) GetArgv() []string {
@@ -2345,7 +2458,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2357,7 +2470,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2370,7 +2483,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Step) GetIndex() int32 {
@@ -2466,7 +2579,7 @@ type Operation struct {
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2478,7 +2591,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2491,7 +2604,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Operation) GetId() uint64 {
@@ -2628,7 +2741,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2640,7 +2753,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2653,7 +2766,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Capability) GetName() string {
@@ -2690,7 +2803,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +2815,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +2828,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListOperationsRequest) GetLimit() int32 {
@@ -2742,7 +2855,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +2867,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +2880,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -2787,7 +2900,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2799,7 +2912,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2812,7 +2925,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -2832,7 +2945,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2844,7 +2957,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2857,7 +2970,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -2880,7 +2993,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2892,7 +3005,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2905,7 +3018,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -2936,7 +3049,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2948,7 +3061,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2961,7 +3074,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -3018,7 +3131,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3030,7 +3143,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3043,7 +3156,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -3085,7 +3198,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3097,7 +3210,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3110,7 +3223,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -3193,7 +3306,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3205,7 +3318,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3218,7 +3331,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -3237,7 +3350,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3249,7 +3362,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3262,7 +3375,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 // RunningOperation is an operation in progress.
@@ -3279,7 +3392,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3291,7 +3404,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3304,7 +3417,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -3363,7 +3476,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3375,7 +3488,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3388,7 +3501,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -3526,14 +3639,20 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04used\x18\x03 \x01(\x04R\x04used\x12\x1e\n" +
 	"\n" +
 	"referenced\x18\x04 \x01(\x04R\n" +
-	"referenced\"\x86\x01\n" +
+	"referenced\"\xb7\x01\n" +
 	"\x04Zone\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
 	"\x05brand\x18\x03 \x01(\tR\x05brand\x12\x18\n" +
 	"\astorage\x18\x04 \x03(\tR\astorage\x12\x12\n" +
 	"\x04host\x18\x05 \x01(\tR\x04host\x12\x10\n" +
-	"\x03aux\x18\x06 \x01(\tR\x03aux\"\xe1\x01\n" +
+	"\x03aux\x18\x06 \x01(\tR\x03aux\x12/\n" +
+	"\adevices\x18\a \x03(\v2\x15.volctl.v1.ZoneDeviceR\adevices\"P\n" +
+	"\n" +
+	"ZoneDevice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x18\n" +
+	"\astorage\x18\x02 \x01(\tR\astorage\x12\x18\n" +
+	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\xe1\x01\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
@@ -3547,18 +3666,22 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x10GetVolumeRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\">\n" +
 	"\x11GetVolumeResponse\x12)\n" +
-	"\x06volume\x18\x01 \x01(\v2\x11.volctl.v1.VolumeR\x06volume\"+\n" +
+	"\x06volume\x18\x01 \x01(\v2\x11.volctl.v1.VolumeR\x06volume\"^\n" +
 	"\x15CreateSnapshotRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"I\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"more_names\x18\x02 \x03(\tR\tmoreNames\x12\x12\n" +
+	"\x04zone\x18\x03 \x01(\tR\x04zone\"|\n" +
 	"\x16CreateSnapshotResponse\x12/\n" +
-	"\bsnapshot\x18\x01 \x01(\v2\x13.volctl.v1.SnapshotR\bsnapshot\".\n" +
+	"\bsnapshot\x18\x01 \x01(\v2\x13.volctl.v1.SnapshotR\bsnapshot\x121\n" +
+	"\tsnapshots\x18\x02 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\".\n" +
 	"\x14ListSnapshotsRequest\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\"J\n" +
 	"\x15ListSnapshotsResponse\x121\n" +
 	"\tsnapshots\x18\x01 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\",\n" +
 	"\x16DestroySnapshotRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
-	"\x17DestroySnapshotResponse\"\xc2\x01\n" +
+	"\x17DestroySnapshotResponse\"\xec\x01\n" +
 	"\x0fRollbackOptions\x12\x1d\n" +
 	"\n" +
 	"halt_zones\x18\x01 \x01(\bR\thaltZones\x12#\n" +
@@ -3566,7 +3689,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\rkeep_hostdata\x18\x03 \x01(\bR\fkeepHostdata\x12'\n" +
 	"\x0faccept_sessions\x18\x04 \x01(\bR\x0eacceptSessions\x12\x1d\n" +
 	"\n" +
-	"skip_peers\x18\x05 \x03(\tR\tskipPeers\"g\n" +
+	"skip_peers\x18\x05 \x03(\tR\tskipPeers\x12(\n" +
+	"\x10only_these_disks\x18\x06 \x01(\bR\x0eonlyTheseDisks\"g\n" +
 	"\x13PlanRollbackRequest\x12\x1a\n" +
 	"\bsnapshot\x18\x01 \x01(\tR\bsnapshot\x124\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\"\xa1\x01\n" +
@@ -3769,7 +3893,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -3784,134 +3908,137 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*LogicalUnit)(nil),              // 10: volctl.v1.LogicalUnit
 	(*Snapshot)(nil),                 // 11: volctl.v1.Snapshot
 	(*Zone)(nil),                     // 12: volctl.v1.Zone
-	(*Volume)(nil),                   // 13: volctl.v1.Volume
-	(*ListVolumesRequest)(nil),       // 14: volctl.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),      // 15: volctl.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),         // 16: volctl.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),        // 17: volctl.v1.GetVolumeResponse
-	(*CreateSnapshotRequest)(nil),    // 18: volctl.v1.CreateSnapshotRequest
-	(*CreateSnapshotResponse)(nil),   // 19: volctl.v1.CreateSnapshotResponse
-	(*ListSnapshotsRequest)(nil),     // 20: volctl.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),    // 21: volctl.v1.ListSnapshotsResponse
-	(*DestroySnapshotRequest)(nil),   // 22: volctl.v1.DestroySnapshotRequest
-	(*DestroySnapshotResponse)(nil),  // 23: volctl.v1.DestroySnapshotResponse
-	(*RollbackOptions)(nil),          // 24: volctl.v1.RollbackOptions
-	(*PlanRollbackRequest)(nil),      // 25: volctl.v1.PlanRollbackRequest
-	(*PlannedStep)(nil),              // 26: volctl.v1.PlannedStep
-	(*CommandLine)(nil),              // 27: volctl.v1.CommandLine
-	(*Plan)(nil),                     // 28: volctl.v1.Plan
-	(*PlanRollbackResponse)(nil),     // 29: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 30: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 31: volctl.v1.RollbackResponse
-	(*StepEvent)(nil),                // 32: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 33: volctl.v1.CommandRun
-	(*Step)(nil),                     // 34: volctl.v1.Step
-	(*Operation)(nil),                // 35: volctl.v1.Operation
-	(*Capability)(nil),               // 36: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 37: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 38: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 39: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 40: volctl.v1.GetOperationResponse
-	(*RecoverOperationRequest)(nil),  // 41: volctl.v1.RecoverOperationRequest
-	(*RecoverOperationResponse)(nil), // 42: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 43: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 44: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 45: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 46: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 47: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 48: volctl.v1.GetStatusResponse
-	nil,                              // 49: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 50: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 51: google.protobuf.Duration
+	(*ZoneDevice)(nil),               // 13: volctl.v1.ZoneDevice
+	(*Volume)(nil),                   // 14: volctl.v1.Volume
+	(*ListVolumesRequest)(nil),       // 15: volctl.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),      // 16: volctl.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),         // 17: volctl.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),        // 18: volctl.v1.GetVolumeResponse
+	(*CreateSnapshotRequest)(nil),    // 19: volctl.v1.CreateSnapshotRequest
+	(*CreateSnapshotResponse)(nil),   // 20: volctl.v1.CreateSnapshotResponse
+	(*ListSnapshotsRequest)(nil),     // 21: volctl.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),    // 22: volctl.v1.ListSnapshotsResponse
+	(*DestroySnapshotRequest)(nil),   // 23: volctl.v1.DestroySnapshotRequest
+	(*DestroySnapshotResponse)(nil),  // 24: volctl.v1.DestroySnapshotResponse
+	(*RollbackOptions)(nil),          // 25: volctl.v1.RollbackOptions
+	(*PlanRollbackRequest)(nil),      // 26: volctl.v1.PlanRollbackRequest
+	(*PlannedStep)(nil),              // 27: volctl.v1.PlannedStep
+	(*CommandLine)(nil),              // 28: volctl.v1.CommandLine
+	(*Plan)(nil),                     // 29: volctl.v1.Plan
+	(*PlanRollbackResponse)(nil),     // 30: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 31: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 32: volctl.v1.RollbackResponse
+	(*StepEvent)(nil),                // 33: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 34: volctl.v1.CommandRun
+	(*Step)(nil),                     // 35: volctl.v1.Step
+	(*Operation)(nil),                // 36: volctl.v1.Operation
+	(*Capability)(nil),               // 37: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 38: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 39: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 40: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 41: volctl.v1.GetOperationResponse
+	(*RecoverOperationRequest)(nil),  // 42: volctl.v1.RecoverOperationRequest
+	(*RecoverOperationResponse)(nil), // 43: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 44: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 45: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 46: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 47: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 48: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 49: volctl.v1.GetStatusResponse
+	nil,                              // 50: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 51: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 52: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
 	3,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
 	12, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
-	33, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	34, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
-	33, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	34, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	49, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	50, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	10, // 9: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	11, // 10: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	12, // 11: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	13, // 12: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	13, // 13: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	11, // 14: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	11, // 15: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	24, // 16: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	27, // 17: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	10, // 18: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	12, // 19: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	26, // 20: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	28, // 21: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	24, // 22: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	28, // 23: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	32, // 24: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	35, // 25: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	1,  // 26: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	33, // 27: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	50, // 28: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	50, // 29: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	51, // 30: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,  // 31: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	50, // 32: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	50, // 33: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	33, // 34: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	33, // 35: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,  // 36: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	50, // 37: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	50, // 38: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	24, // 39: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	28, // 40: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	34, // 41: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	51, // 42: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	36, // 43: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	35, // 44: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	35, // 45: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	32, // 46: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	35, // 47: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	50, // 48: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	44, // 49: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	50, // 50: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	51, // 51: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	47, // 52: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	36, // 53: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	14, // 54: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	16, // 55: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	18, // 56: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	20, // 57: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	22, // 58: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	25, // 59: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	30, // 60: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	37, // 61: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	39, // 62: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	41, // 63: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	43, // 64: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 65: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 66: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	46, // 67: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	15, // 68: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	17, // 69: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	19, // 70: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	21, // 71: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	23, // 72: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	29, // 73: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	31, // 74: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	38, // 75: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	40, // 76: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	42, // 77: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	45, // 78: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 79: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 80: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	48, // 81: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	68, // [68:82] is the sub-list for method output_type
-	54, // [54:68] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	50, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	51, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	13, // 9: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
+	10, // 10: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	11, // 11: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	12, // 12: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	14, // 13: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	14, // 14: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	11, // 15: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	11, // 16: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	11, // 17: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	25, // 18: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	28, // 19: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	10, // 20: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	12, // 21: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	27, // 22: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	29, // 23: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	25, // 24: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	29, // 25: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	33, // 26: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 27: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	1,  // 28: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	34, // 29: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	51, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	51, // 31: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	52, // 32: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,  // 33: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	51, // 34: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	51, // 35: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	34, // 36: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	34, // 37: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,  // 38: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	51, // 39: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	51, // 40: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	25, // 41: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	29, // 42: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	35, // 43: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	52, // 44: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	37, // 45: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	36, // 46: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	36, // 47: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	33, // 48: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 49: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	51, // 50: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	45, // 51: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	51, // 52: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	52, // 53: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	48, // 54: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	37, // 55: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	15, // 56: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	17, // 57: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	19, // 58: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	21, // 59: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	23, // 60: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	26, // 61: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	31, // 62: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	38, // 63: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	40, // 64: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	42, // 65: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	44, // 66: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	5,  // 67: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	7,  // 68: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	47, // 69: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	16, // 70: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	18, // 71: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	20, // 72: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	22, // 73: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	24, // 74: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	30, // 75: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	32, // 76: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	39, // 77: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	41, // 78: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	43, // 79: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	46, // 80: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	6,  // 81: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	8,  // 82: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	49, // 83: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	70, // [70:84] is the sub-list for method output_type
+	56, // [56:70] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -3919,12 +4046,12 @@ func file_volctl_v1_volctl_proto_init() {
 	if File_volctl_v1_volctl_proto != nil {
 		return
 	}
-	file_volctl_v1_volctl_proto_msgTypes[28].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[29].OneofWrappers = []any{
 		(*RollbackResponse_Plan)(nil),
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[39].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[40].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -3934,7 +4061,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   47,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
