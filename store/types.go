@@ -50,6 +50,9 @@ type Operation struct {
 	Options     Options   `json:"options"`
 	State       OpState   `json:"state"`
 	Identity    Identity  `json:"identity"`
+	// Members are the other volumes of a group rollback, each captured as
+	// Identity is (their zones are in Identity.Zones, once each).
+	Members []Identity `json:"members,omitempty"`
 	Steps       []Step    `json:"steps"`
 	Error       string    `json:"error,omitempty"`
 	Attention   string    `json:"attention,omitempty"`
@@ -116,6 +119,9 @@ type Options struct {
 	// OnlyTheseDisks lets a rollback leave out some of the disks of a zone
 	// on the volume (the caller knows they need not go back with it).
 	OnlyTheseDisks bool `json:"only_these_disks,omitempty"`
+	// Group are every snapshot of a group rollback (the first is the
+	// operation's Snapshot); empty for one volume.
+	Group []string `json:"group,omitempty"`
 	// Repersist is recover's consent to delete-lu -k and import-lu an LU
 	// that is online but not persisted (a brief outage).
 	Repersist bool `json:"repersist,omitempty"`
@@ -191,6 +197,12 @@ type Zone struct {
 	ConfiguredOn []string `json:"configured_on,omitempty"`
 	// Zoneadm is zoneadm's path on Host, for the plan's argv.
 	Zoneadm string `json:"zoneadm,omitempty"`
+}
+
+// Volumes are the identities of every volume of the operation: Identity,
+// then Members.
+func (op *Operation) Volumes() []Identity {
+	return append([]Identity{op.Identity}, op.Members...)
 }
 
 // Ran reports whether the zone was running (so it must be booted again).

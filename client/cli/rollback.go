@@ -17,9 +17,9 @@ import (
 func (a *app) rollbackCmd() *cobra.Command {
 	var opts v1.RollbackOptions
 	var dryRun, wait bool
-	var requestID string
+	var requestID, zone string
 	cmd := &cobra.Command{
-		Use:   "rollback POOL/VOL@SNAP",
+		Use:   "rollback POOL/VOL@SNAP... | --zone ZONE SNAP",
 		Short: "Roll a volume back to a snapshot, keeping its LU identity and views",
 		Long: `Roll a volume back to a snapshot as one transaction: the LU is deleted keeping
 its views, the volume rolled back, the LU re-imported with the same GUID and
@@ -27,12 +27,33 @@ properties, missing views added back exactly (host group, target group, LUN),
 everything verified, and kernel zones on the volume re-attached with fresh host
 data and booted if they ran. Progress streams live; a failure before the
 rollback restores everything, one after it is retried and then left for
-'volctl recover'.`,
-		Args: cobra.ExactArgs(1),
+'volctl recover'.
+
+Several POOL/VOL@SNAP, or --zone ZONE SNAP (every volume behind the zone's
+devices, as 'volctl snapshot --zone' took them), go back as one operation:
+the zones stop once, every LU goes and comes back in one outage window, and
+once one volume is rolled back the others are finished forward, never left
+half. Rolling back one disk of a zone that has others is refused unless
+they are named too, or --only-these-disks.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			snap := args[0]
-			if err := validateSnapshot(snap); err != nil {
-				return err
+			snap, more := args[0], args[1:]
+			if zone != "" {
+				if len(args) != 1 {
+					return invalid("with --zone, give one snapshot name (the part after '@'), got %d arguments", len(args))
+				}
+				if err := validateZone(zone); err != nil {
+					return err
+				}
+				if strings.ContainsAny(snap, "@/") {
+					return invalid("with --zone, give only the snapshot's name (the part after '@'), not %q", snap)
+				}
+			} else {
+				for _, n := range args {
+					if err := validateSnapshot(n); err != nil {
+						return err
+					}
+				}
 			}
 			c, err := a.dial()
 			if err != nil {
@@ -40,7 +61,7 @@ rollback restores everything, one after it is retried and then left for
 			}
 			defer c.Close()
 			if dryRun {
-				resp, err := c.Rollbacks.PlanRollback(cmd.Context(), &v1.PlanRollbackRequest{Snapshot: snap, Options: &opts})
+				resp, err := c.Rollbacks.PlanRollback(cmd.Context(), &v1.PlanRollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: zone, Options: &opts})
 				if err != nil {
 					// A missing consent comes with the plan it would run:
 					// show it, then the error says which consent.
@@ -64,7 +85,7 @@ rollback restores everything, one after it is retried and then left for
 			}
 			p := &progress{a: a, started: map[int32]time.Time{}}
 			var opID uint64
-			final, err := c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, Options: &opts, RequestId: requestID, Wait: wait},
+			final, err := c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: zone, Options: &opts, RequestId: requestID, Wait: wait},
 				func(m *v1.RollbackResponse) {
 					if id := m.GetStep().GetOperationId(); id != 0 {
 						opID = id
@@ -103,6 +124,7 @@ rollback restores everything, one after it is retried and then left for
 	f.BoolVar(&opts.AcceptSessions, "accept-sessions", false,
 		"allow the rollback while initiators that are not known consumers can see the LU (Linux/tgt: connected to its target; Solaris: logged in to a target a view exposes it through)")
 	f.StringArrayVar(&opts.SkipPeers, "skip-peer", nil, "go on without this configured peer (zone host) when it does not answer; repeatable")
+	f.StringVar(&zone, "zone", "", "roll back SNAP of every volume behind this zone's devices, as one operation")
 	f.BoolVar(&opts.OnlyTheseDisks, "only-these-disks", false, "roll back only the volumes named, though a zone on them has other disks (they stay as they are)")
 	f.BoolVar(&wait, "wait", false, "wait for a running operation on the volume instead of failing")
 	f.StringVar(&requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
@@ -157,7 +179,11 @@ func validateVolume(name string) error {
 }
 
 func (a *app) printPlan(p *v1.Plan, withCommands bool) {
-	a.printf("Roll %s back to %s\n", p.GetVolume(), p.GetSnapshot())
+	if g := p.GetGroup(); len(g) > 1 {
+		a.printf("Roll back %d volumes as one operation (one outage window): %s\n", len(g), strings.Join(g, ", "))
+	} else {
+		a.printf("Roll %s back to %s\n", p.GetVolume(), p.GetSnapshot())
+	}
 	for _, lu := range p.GetLogicalUnits() {
 		a.printf("  LU %s  %s  (%s, %d bytes)\n", lu.GetGuid(), lu.GetDataFile(), lu.GetOperationalStatus(), lu.GetSize())
 		for _, v := range lu.GetViews() {
@@ -253,7 +279,11 @@ func (a *app) printResult(op *v1.Operation) {
 	if op.GetCreated() != nil && op.GetUpdated() != nil {
 		total = op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond)
 	}
-	a.printf("Operation %d %s: %s -> %s in %s", op.GetId(), opWord(op.GetState()), op.GetVolume(), op.GetSnapshot(), total)
+	target := op.GetVolume() + " -> " + op.GetSnapshot()
+	if g := op.GetPlan().GetGroup(); len(g) > 1 {
+		target = fmt.Sprintf("%d volumes -> %s", len(g), strings.Join(g, ", "))
+	}
+	a.printf("Operation %d %s: %s in %s", op.GetId(), opWord(op.GetState()), target, total)
 	if op.GetOutage() != nil {
 		a.printf(", LU outage window %s", op.GetOutage().AsDuration().Round(time.Millisecond))
 	}

@@ -234,7 +234,13 @@ func (e *Engine) Operations(limit int, volume string) ([]*store.Operation, error
 
 // Request is a rollback request.
 type Request struct {
-	Snapshot    string
+	// Snapshot is POOL/VOL@SNAP; with Zone, only SNAP.
+	Snapshot string
+	// More are further POOL/VOL@SNAP rolled back with Snapshot as one
+	// operation (a group: one outage window).
+	More []string
+	// Zone rolls back SNAP of every volume behind the zone's devices.
+	Zone        string
 	Options     store.Options
 	RequestID   string
 	Wait        bool
@@ -245,22 +251,22 @@ type Request struct {
 // their commands, changing nothing and journaling nothing. A request that
 // lacks a consent gets the plan and an error wrapping ErrNeedsConsent.
 func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error) {
-	vol, err := e.backend.VolumeOf(req.Snapshot)
+	caps, err := e.Probe(ctx)
 	if err != nil {
 		return nil, err
 	}
-	caps, err := e.Probe(ctx)
+	vols, err := e.resolveGroup(ctx, &req)
 	if err != nil {
 		return nil, err
 	}
 	// While an operation holds the volume its zones are detached and its
 	// LU may be away: a plan read now would show that as the state to
 	// restore, and leave the zone steps out.
-	if err := e.locks.check([]string{volumeKey(vol)}); err != nil {
+	if err := e.locks.check(volumeKeys(vols)); err != nil {
 		return nil, fmt.Errorf("no plan while another operation changes the volume: %w", err)
 	}
 	rec := &recorder{e: e}
-	id, warnings, err := e.backend.Capture(withRecorder(ctx, rec), rec.run, req.Snapshot, req.Options)
+	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
 	if err != nil && !errors.Is(err, ErrNeedsConsent) {
 		return nil, err
 	}
@@ -271,16 +277,27 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	if err != nil {
 		req.Options.HaltZones, req.Options.DestroyNewer, req.Options.AcceptSessions = true, true, true
 	}
-	op := e.newOperation(req, vol, id, warnings, rec.cmds, caps)
+	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
 	return op, err
 }
 
-func (e *Engine) newOperation(req Request, vol string, id store.Identity, warnings []string, capture []store.Command, caps store.Capabilities) *store.Operation {
+// volumeKeys are the locks of the volumes, in a fixed order.
+func volumeKeys(vols []string) []string {
+	var keys []string
+	for _, v := range vols {
+		keys = append(keys, volumeKey(v))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (e *Engine) newOperation(req Request, vol string, ids []store.Identity, warnings []string, capture []store.Command, caps store.Capabilities) *store.Operation {
+	id := ids[0]
 	now := e.now().UTC()
 	op := &store.Operation{
 		RequestID: req.RequestID, Kind: "rollback", Platform: e.backend.Name(),
 		Volume: vol, Snapshot: req.Snapshot, Options: req.Options, State: store.OpPlanned,
-		Identity: id, Warnings: warnings, RequestedBy: req.RequestedBy, Created: now, Updated: now,
+		Identity: id, Members: ids[1:], Warnings: warnings, RequestedBy: req.RequestedBy, Created: now, Updated: now,
 		Capabilities: caps,
 	}
 	// The capture ran before the operation existed: it started with its
@@ -363,7 +380,20 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if e.base.Err() != nil {
 		return nil, ErrShuttingDown
 	}
-	vol, err := e.backend.VolumeOf(req.Snapshot)
+	if req.Zone == "" {
+		// A bad name is refused before anything runs (a zone's volumes
+		// are resolved below, after the probe).
+		for _, s := range append([]string{req.Snapshot}, req.More...) {
+			if _, err := e.backend.VolumeOf(s); err != nil {
+				return nil, err
+			}
+		}
+	}
+	caps, err := e.Probe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vols, err := e.resolveGroup(ctx, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -378,14 +408,10 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 			return e.follow(ctx, op, emit)
 		}
 	}
-	caps, err := e.Probe(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if err := e.journalWritable(); err != nil {
 		return nil, err
 	}
-	volKeys := []string{volumeKey(vol)}
+	volKeys := volumeKeys(vols)
 	if err := e.locks.acquire(ctx, volKeys, 0, req.Wait); err != nil {
 		return nil, err
 	}
@@ -397,21 +423,25 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 		}
 	}()
 	rec := &recorder{e: e}
-	id, warnings, err := e.backend.Capture(withRecorder(ctx, rec), rec.run, req.Snapshot, req.Options)
+	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
 	if err != nil {
 		return nil, err
 	}
+	id := ids[0]
 	var zoneKeys []string
 	for _, z := range id.Zones {
-		zoneKeys = append(zoneKeys, zoneKey(z.Name))
+		if k := zoneKey(z.Name); !slices.Contains(zoneKeys, k) {
+			zoneKeys = append(zoneKeys, k)
+		}
 	}
+	slices.Sort(zoneKeys)
 	if len(zoneKeys) > 0 {
 		if err := e.locks.acquire(ctx, zoneKeys, 0, req.Wait); err != nil {
 			return nil, err
 		}
 		keys = append(append([]string(nil), volKeys...), zoneKeys...)
 	}
-	op := e.newOperation(req, vol, id, warnings, rec.cmds, caps)
+	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
 	if f := e.cfg.JournalFault; f != nil {
 		err = f(op)
 	}

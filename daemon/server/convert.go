@@ -89,9 +89,12 @@ func toCommand(c store.Command) *v1.CommandRun {
 
 // toPlan is the plan view of an operation: identity and planned commands.
 func toPlan(op *store.Operation) *v1.Plan {
-	p := &v1.Plan{Volume: op.Volume, Snapshot: op.Snapshot, NewerSnapshots: op.Identity.NewerSnapshots, Warnings: op.Warnings}
-	for _, lu := range op.Identity.LUs {
-		p.LogicalUnits = append(p.LogicalUnits, toLU(lu))
+	p := &v1.Plan{Volume: op.Volume, Snapshot: op.Snapshot, Warnings: op.Warnings, Group: op.Options.Group}
+	for _, id := range op.Volumes() {
+		p.NewerSnapshots = append(p.NewerSnapshots, id.NewerSnapshots...)
+		for _, lu := range id.LUs {
+			p.LogicalUnits = append(p.LogicalUnits, toLU(lu))
+		}
 	}
 	for _, z := range op.Identity.Zones {
 		p.Zones = append(p.Zones, toZone(z))

@@ -148,16 +148,31 @@ func (s *Server) DestroySnapshot(ctx context.Context, req *v1.DestroySnapshotReq
 	return &v1.DestroySnapshotResponse{}, nil
 }
 
-func request(snapshot string, o *v1.RollbackOptions) engine.Request {
-	return engine.Request{Snapshot: snapshot, Options: fromOptions(o)}
+func request(snapshot string, more []string, zone string, o *v1.RollbackOptions) (engine.Request, error) {
+	for _, n := range append([]string{snapshot}, more...) {
+		if err := checkName("snapshot", n); err != nil {
+			return engine.Request{}, err
+		}
+	}
+	if len(more) > maxGroup {
+		return engine.Request{}, fmt.Errorf("more_snapshots: %d, at most %d: %w", len(more), maxGroup, engine.ErrInvalid)
+	}
+	if len(zone) > 64 {
+		return engine.Request{}, fmt.Errorf("zone: longer than 64 bytes: %w", engine.ErrInvalid)
+	}
+	return engine.Request{Snapshot: snapshot, More: more, Zone: zone, Options: fromOptions(o)}, nil
 }
+
+// maxGroup bounds a group rollback's volumes.
+const maxGroup = 256
 
 // PlanRollback implements RollbackService.
 func (s *Server) PlanRollback(ctx context.Context, req *v1.PlanRollbackRequest) (*v1.PlanRollbackResponse, error) {
-	if err := checkName("snapshot", req.GetSnapshot()); err != nil {
+	r, err := request(req.GetSnapshot(), req.GetMoreSnapshots(), req.GetZone(), req.GetOptions())
+	if err != nil {
 		return nil, toStatus(err)
 	}
-	op, err := s.eng.Plan(ctx, request(req.GetSnapshot(), req.GetOptions()))
+	op, err := s.eng.Plan(ctx, r)
 	if err != nil && op != nil {
 		// A missing consent: FailedPrecondition, with the plan it would
 		// run as the status's detail, so the dry run still shows it.
@@ -175,13 +190,13 @@ func (s *Server) PlanRollback(ctx context.Context, req *v1.PlanRollbackRequest) 
 
 // Rollback implements RollbackService.
 func (s *Server) Rollback(req *v1.RollbackRequest, stream grpc.ServerStreamingServer[v1.RollbackResponse]) error {
-	if err := checkName("snapshot", req.GetSnapshot()); err != nil {
-		return toStatus(err)
-	}
 	if err := checkRequestID(req.GetRequestId()); err != nil {
 		return toStatus(err)
 	}
-	r := request(req.GetSnapshot(), req.GetOptions())
+	r, err := request(req.GetSnapshot(), req.GetMoreSnapshots(), req.GetZone(), req.GetOptions())
+	if err != nil {
+		return toStatus(err)
+	}
 	r.RequestID, r.Wait = req.GetRequestId(), req.GetWait()
 	r.RequestedBy = Caller(stream.Context())
 	return streamOperation(s, stream, opStream[v1.RollbackResponse]{

@@ -52,6 +52,10 @@ func (b *Backend) shutdownTimeout() time.Duration {
 // New returns a backend using the given command paths.
 func New(p Paths) *Backend { return &Backend{Paths: p} }
 
+// GroupRollbacks implements engine.Groups: the disks of a zone go back as
+// one operation.
+func (b *Backend) GroupRollbacks() bool { return true }
+
 // Name implements engine.Backend.
 func (b *Backend) Name() string { return "solaris" }
 

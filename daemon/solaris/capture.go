@@ -280,7 +280,13 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		if zn.Host != "" {
 			where = " on peer " + zn.Host
 		}
-		w, err := checkDisks(zn.Name, where, disks, []string{vol}, opts)
+		group := []string{vol}
+		for _, g := range opts.Group {
+			if v, _, err := zvol.SplitSnapshot(g); err == nil {
+				group = append(group, v)
+			}
+		}
+		w, err := checkDisks(zn.Name, where, disks, group, opts)
 		warnings = append(warnings, w...)
 		if err != nil {
 			consent = append(consent, err)

@@ -65,13 +65,18 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	if len(attached) > 0 {
 		steps = append(steps, s.detachZones(attached))
 	}
-	if len(id.LUs) > 0 {
+	lus := s.allLUs()
+	if len(lus) > 0 {
 		steps = append(steps, s.deleteLUs())
 	}
-	steps = append(steps, s.rollback())
-	if len(id.LUs) > 0 {
+	if len(op.Members) == 0 {
+		steps = append(steps, s.rollback())
+	} else {
+		steps = append(steps, s.groupRollback(), s.finishRollback())
+	}
+	if len(lus) > 0 {
 		steps = append(steps, s.importLUs(), s.restoreViews())
-		if id.SnapshotVolsize == 0 || slices.ContainsFunc(id.LUs, func(lu store.LU) bool { return afterRollback(id.SnapshotVolsize, lu).Size != lu.Size }) {
+		if slices.ContainsFunc(op.Volumes(), needsResize) {
 			steps = append(steps, s.resizeLUs())
 		}
 	}
@@ -90,12 +95,35 @@ type sagaSteps struct {
 	op *store.Operation
 }
 
+// needsResize: an LU of the volume may end past the rolled-back volume.
+func needsResize(id store.Identity) bool {
+	return len(id.LUs) > 0 && (id.SnapshotVolsize == 0 ||
+		slices.ContainsFunc(id.LUs, func(lu store.LU) bool { return afterRollback(id.SnapshotVolsize, lu).Size != lu.Size }))
+}
+
+// allLUs are the LUs of every volume of the operation.
+func (s *sagaSteps) allLUs() []store.LU {
+	var out []store.LU
+	for _, id := range s.op.Volumes() {
+		out = append(out, id.LUs...)
+	}
+	return out
+}
+
+// opFor is the operation as seen by one of its volumes: zvol's functions
+// read op.Identity.
+func (s *sagaSteps) opFor(id store.Identity) *store.Operation {
+	o := *s.op
+	o.Identity = id
+	return &o
+}
+
 // eachLU is a step function that runs fn for every captured LU in turn,
 // stopping at the first error (as linuxtgt's; the journaled identity here
 // is store.LU itself, so there is nothing to decode first).
 func (s *sagaSteps) eachLU(fn func(ctx context.Context, x *engine.Exec, lu store.LU) error) func(context.Context, *engine.Exec) error {
 	return func(ctx context.Context, x *engine.Exec) error {
-		for _, lu := range s.op.Identity.LUs {
+		for _, lu := range s.allLUs() {
 			if err := fn(ctx, x, lu); err != nil {
 				return err
 			}
@@ -228,7 +256,7 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 	c := s.b.stmf(nil)
 	st := engine.Step{Name: "delete-lu", OutageWindow: true,
 		Description: "delete the LU, keeping its views (-k): the zvol is busy while an LU holds it"}
-	for _, lu := range s.op.Identity.LUs {
+	for _, lu := range s.allLUs() {
 		st.Planned = append(st.Planned, c.DeleteLUArgv(lu.GUID))
 	}
 	// No read-back here: this is inside the outage window. delete-lu -k
@@ -319,16 +347,103 @@ func (s *sagaSteps) rollback() engine.Step {
 		return zvol.Rollback(ctx, s.zfs(x.Run), s.op)
 	}
 	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
-		away := func(ctx context.Context) (bool, error) { return s.lusAway(ctx, x) }
-		return zvol.TookEffect(ctx, s.zfs(x.Run), s.b.zpool(x.Run), s.op, away)
+		return s.tookEffect(ctx, x, s.op.Identity)
 	}
 	return st
 }
 
-// lusAway reports whether none of the captured LUs is registered.
-func (s *sagaSteps) lusAway(ctx context.Context, x *engine.Exec) (bool, error) {
+// tookEffect is zvol.TookEffect for one volume of the operation.
+func (s *sagaSteps) tookEffect(ctx context.Context, x *engine.Exec, id store.Identity) (bool, error) {
+	away := func(ctx context.Context) (bool, error) { return s.lusAway(ctx, x, id.LUs) }
+	return zvol.TookEffect(ctx, s.zfs(x.Run), s.b.zpool(x.Run), s.opFor(id), away)
+}
+
+// groupRollback is the commit step of a group: every volume rolled back,
+// in one outage window. Its Check says whether any took effect: then the
+// point of no return is behind, and finish-rollback brings the others
+// forward (a group is never left half rolled back, nor undone after one
+// volume went back).
+func (s *sagaSteps) groupRollback() engine.Step {
+	var names []string
+	st := engine.Step{Name: "rollback", Commit: true, OutageWindow: len(s.allLUs()) > 0}
+	for _, id := range s.op.Volumes() {
+		o := s.opFor(id)
+		names = append(names, id.Snapshot)
+		st.Planned = append(st.Planned, s.zfs(nil).RollbackArgv(id.Snapshot, zvol.DestroysNewer(o)))
+	}
+	st.Description = "roll the group back: " + strings.Join(names, ", ") + " (the point of no return once one of them took effect)"
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, id := range s.op.Volumes() {
+			if err := zvol.Rollback(ctx, s.zfs(x.Run), s.opFor(id)); err != nil {
+				return fmt.Errorf("%s: %w", id.Volume, err)
+			}
+		}
+		return nil
+	}
+	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
+		var errs []error
+		for _, id := range s.op.Volumes() {
+			took, err := s.tookEffect(ctx, x, id)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", id.Volume, err))
+				continue
+			}
+			if took {
+				return true, nil
+			}
+		}
+		return false, errors.Join(errs...)
+	}
+	return st
+}
+
+// finishRollback rolls back, inside the same window, every volume of the
+// group whose rollback did not take effect yet (read from zpool history
+// as the commit's Check does): after the commit step it only goes
+// forward. What it cannot finish it reports volume by volume.
+func (s *sagaSteps) finishRollback() engine.Step {
+	st := engine.Step{Name: "finish-rollback", OutageWindow: len(s.allLUs()) > 0,
+		Description: "roll back every volume of the group that is not at its snapshot yet (zpool history tells), so the group ends at its snapshots together"}
+	for _, id := range s.op.Volumes() {
+		pool, _, _ := strings.Cut(id.Volume, "/")
+		st.Planned = append(st.Planned, s.b.zpool(nil).HistoryArgv(pool))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		var where []string
+		failed := false
+		var permanent bool
+		for _, id := range s.op.Volumes() {
+			took, err := s.tookEffect(ctx, x, id)
+			if err == nil && took {
+				where = append(where, id.Volume+": at "+id.Snapshot)
+				continue
+			}
+			// Not rolled back, or not known: rolling back (again) is
+			// harmless while no LU serves the volume.
+			if rerr := zvol.Rollback(ctx, s.zfs(x.Run), s.opFor(id)); rerr != nil {
+				failed = true
+				permanent = permanent || engine.IsPermanent(rerr)
+				where = append(where, fmt.Sprintf("%s: NOT rolled back (%v)", id.Volume, rerr))
+				continue
+			}
+			where = append(where, id.Volume+": at "+id.Snapshot+" (now)")
+		}
+		if !failed {
+			return nil
+		}
+		err := fmt.Errorf("the group is partly rolled back: %s", strings.Join(where, "; "))
+		if permanent {
+			return engine.Permanent(err)
+		}
+		return err
+	}
+	return st
+}
+
+// lusAway reports whether none of the LUs is registered.
+func (s *sagaSteps) lusAway(ctx context.Context, x *engine.Exec, lus []store.LU) (bool, error) {
 	c := s.b.stmf(x.Run)
-	for _, lu := range s.op.Identity.LUs {
+	for _, lu := range lus {
 		got, ok, err := c.LookupLU(ctx, lu.GUID)
 		if err != nil {
 			return false, fmt.Errorf("read LU %s: %w", lu.GUID, err)
@@ -344,7 +459,7 @@ func (s *sagaSteps) importLUs() engine.Step {
 	c := s.b.stmf(nil)
 	st := engine.Step{Name: "import-lu", OutageWindow: true,
 		Description: "re-import the LU from the metadata kept in the zvol; its retained views apply again as it registers"}
-	for _, lu := range s.op.Identity.LUs {
+	for _, lu := range s.allLUs() {
 		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
 	}
 	st.Do = s.eachLU(s.ensureLU)
@@ -421,7 +536,7 @@ func (s *sagaSteps) restoreViews() engine.Step {
 	st := engine.Step{Name: "restore-views",
 		Description: "compare the views with the captured ones and add exactly what is missing (host group, target group, LUN)"}
 	c := s.b.stmf(nil)
-	for _, lu := range s.op.Identity.LUs {
+	for _, lu := range s.allLUs() {
 		st.Planned = append(st.Planned, c.ListViewArgv(lu.GUID))
 	}
 	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
@@ -500,41 +615,42 @@ func compareLU(want, got store.LU) error {
 // the platform does not say what size the volume had at the snapshot
 // (Solaris, illumos-gate), the volume's volsize is read after the rollback,
 // outside the outage window, and the planned command names that size.
+// Every volume of a group in turn.
 func (s *sagaSteps) resizeLUs() engine.Step {
 	c := s.b.stmf(nil)
-	id := s.op.Identity
-	st := engine.Step{Name: "resize-lu",
-		Description: fmt.Sprintf("shrink the LU to the volume's size at the snapshot (%d bytes)", id.SnapshotVolsize)}
-	if id.SnapshotVolsize == 0 {
-		st.Description = "read the volume's size after the rollback and shrink the LU to it if the LU is larger (the size the volume had at the snapshot is not known before)"
-		st.Planned = append(st.Planned, s.zfs(nil).GetArgv(id.Volume, "volsize"))
-	}
-	for _, lu := range id.LUs {
-		st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID))
-		switch want := afterRollback(id.SnapshotVolsize, lu); {
-		case id.SnapshotVolsize == 0:
-			st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], "<volsize after the rollback, if smaller than "+strconv.FormatUint(lu.Size, 10)+">", lu.GUID))
-		case want.Size != lu.Size:
-			st.Planned = append(st.Planned, c.ResizeLUArgv(lu.GUID, want.Size))
+	st := engine.Step{Name: "resize-lu"}
+	var descs []string
+	for _, id := range s.op.Volumes() {
+		if !needsResize(id) {
+			continue
 		}
-	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), id)
-		if err != nil {
-			return err
+		d := fmt.Sprintf("shrink the LU to the volume's size at the snapshot (%d bytes)", id.SnapshotVolsize)
+		if id.SnapshotVolsize == 0 {
+			d = "read the volume's size after the rollback and shrink the LU to it if the LU is larger (the size the volume had at the snapshot is not known before)"
+			st.Planned = append(st.Planned, s.zfs(nil).GetArgv(id.Volume, "volsize"))
 		}
-		c := s.b.stmf(x.Run)
+		if len(s.op.Members) > 0 {
+			d = id.Volume + ": " + d
+		}
+		descs = append(descs, d)
 		for _, lu := range id.LUs {
-			want := afterRollback(volsize, lu)
-			got, ok, err := c.LookupLU(ctx, lu.GUID)
-			if err != nil {
-				return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+			st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID))
+			switch want := afterRollback(id.SnapshotVolsize, lu); {
+			case id.SnapshotVolsize == 0:
+				st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], "<volsize after the rollback, if smaller than "+strconv.FormatUint(lu.Size, 10)+">", lu.GUID))
+			case want.Size != lu.Size:
+				st.Planned = append(st.Planned, c.ResizeLUArgv(lu.GUID, want.Size))
 			}
-			if !ok || got.Size <= want.Size {
-				continue // verify reports a missing LU; a smaller LU is as captured
+		}
+	}
+	st.Description = strings.Join(descs, "; ")
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, id := range s.op.Volumes() {
+			if !needsResize(id) {
+				continue
 			}
-			if err := c.ResizeLU(ctx, lu.GUID, want.Size); err != nil {
-				return fmt.Errorf("resize LU %s to %d: %w", lu.GUID, want.Size, err)
+			if err := s.resizeVolume(ctx, x, id); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -542,39 +658,80 @@ func (s *sagaSteps) resizeLUs() engine.Step {
 	return st
 }
 
+func (s *sagaSteps) resizeVolume(ctx context.Context, x *engine.Exec, id store.Identity) error {
+	volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), id)
+	if err != nil {
+		return err
+	}
+	c := s.b.stmf(x.Run)
+	for _, lu := range id.LUs {
+		want := afterRollback(volsize, lu)
+		got, ok, err := c.LookupLU(ctx, lu.GUID)
+		if err != nil {
+			return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+		}
+		if !ok || got.Size <= want.Size {
+			continue // verify reports a missing LU; a smaller LU is as captured
+		}
+		if err := c.ResizeLU(ctx, lu.GUID, want.Size); err != nil {
+			return fmt.Errorf("resize LU %s to %d: %w", lu.GUID, want.Size, err)
+		}
+	}
+	return nil
+}
+
 func (s *sagaSteps) verify() engine.Step {
-	id := s.op.Identity
 	st := engine.Step{Name: "verify",
 		Description: "LU online with the captured identity (size at most the volume's), views equal, no newer snapshot left"}
+	if len(s.op.Members) > 0 {
+		st.Description = "for every volume of the group: " + st.Description
+	}
 	z := s.zfs(nil)
 	c := s.b.stmf(nil)
-	if len(id.LUs) > 0 && id.SnapshotVolsize == 0 {
-		st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize"))
+	for _, id := range s.op.Volumes() {
+		if len(id.LUs) > 0 && id.SnapshotVolsize == 0 {
+			st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize"))
+		}
+		for _, lu := range id.LUs {
+			st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID), c.ListViewArgv(lu.GUID))
+		}
+		st.Planned = append(st.Planned, zvol.VerifyPlanned(z, s.b.zpool(nil), id)...)
 	}
-	for _, lu := range id.LUs {
-		st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID), c.ListViewArgv(lu.GUID))
-	}
-	st.Planned = append(st.Planned, zvol.VerifyPlanned(z, s.b.zpool(nil), id)...)
 	// The rollback's effect was decided when it ran (its exit status, or
 	// its Check): nothing read here can be trusted for that, since the
 	// views are live and initiators write. Only what no initiator changes
 	// is checked: the LU's identity and views, and the snapshot list.
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		var volsize uint64
-		if len(id.LUs) > 0 {
-			var err error
-			if volsize, err = zvol.VolsizeAfter(ctx, s.zfs(x.Run), id); err != nil {
+		for _, id := range s.op.Volumes() {
+			if err := s.verifyVolume(ctx, x, id); err != nil {
 				return err
 			}
 		}
-		for _, lu := range id.LUs {
-			if err := s.verifyLU(ctx, x, afterRollback(volsize, lu)); err != nil {
-				return err
-			}
-		}
-		return zvol.Verify(ctx, s.zfs(x.Run), s.b.zpool(x.Run), id, x.Note)
+		return nil
 	}
 	return st
+}
+
+func (s *sagaSteps) verifyVolume(ctx context.Context, x *engine.Exec, id store.Identity) error {
+	var volsize uint64
+	if len(id.LUs) > 0 {
+		var err error
+		if volsize, err = zvol.VolsizeAfter(ctx, s.zfs(x.Run), id); err != nil {
+			return err
+		}
+	}
+	for _, lu := range id.LUs {
+		if err := s.verifyLU(ctx, x, afterRollback(volsize, lu)); err != nil {
+			return err
+		}
+	}
+	err := zvol.Verify(ctx, s.zfs(x.Run), s.b.zpool(x.Run), id, x.Note)
+	if err != nil && len(s.op.Members) > 0 && errors.Is(err, engine.ErrNotCommitted) {
+		// In a group the others are rolled back: never backward from
+		// here, only forward or to the admin.
+		return fmt.Errorf("%s: %v", id.Volume, strings.Replace(err.Error(), engine.ErrNotCommitted.Error(), "not at its snapshot", 1))
+	}
+	return err
 }
 
 func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {

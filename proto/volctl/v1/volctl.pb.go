@@ -1744,9 +1744,15 @@ func (x *RollbackOptions) GetOnlyTheseDisks() bool {
 
 // PlanRollbackRequest names the snapshot to go back to.
 type PlanRollbackRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Snapshot      string                 `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	Options       *RollbackOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// snapshot is POOL/VOL@SNAP; with zone set, only SNAP.
+	Snapshot string           `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	Options  *RollbackOptions `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	// more_snapshots go back with snapshot as one operation (a group: one
+	// outage window, all or none).
+	MoreSnapshots []string `protobuf:"bytes,3,rep,name=more_snapshots,json=moreSnapshots,proto3" json:"more_snapshots,omitempty"`
+	// zone rolls back SNAP of every volume behind the zone's devices.
+	Zone          string `protobuf:"bytes,4,opt,name=zone,proto3" json:"zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1793,6 +1799,20 @@ func (x *PlanRollbackRequest) GetOptions() *RollbackOptions {
 		return x.Options
 	}
 	return nil
+}
+
+func (x *PlanRollbackRequest) GetMoreSnapshots() []string {
+	if x != nil {
+		return x.MoreSnapshots
+	}
+	return nil
+}
+
+func (x *PlanRollbackRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
 }
 
 // PlannedStep is one step of a plan with the commands it will run.
@@ -1931,8 +1951,11 @@ type Plan struct {
 	Zones          []*Zone        `protobuf:"bytes,5,rep,name=zones,proto3" json:"zones,omitempty"`
 	Steps          []*PlannedStep `protobuf:"bytes,6,rep,name=steps,proto3" json:"steps,omitempty"`
 	Warnings       []string       `protobuf:"bytes,7,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// group are every snapshot of a group rollback (snapshot first);
+	// logical_units and newer_snapshots then cover all its volumes.
+	Group         []string `protobuf:"bytes,8,rep,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Plan) Reset() {
@@ -2014,6 +2037,13 @@ func (x *Plan) GetWarnings() []string {
 	return nil
 }
 
+func (x *Plan) GetGroup() []string {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
 // PlanRollbackResponse holds the plan.
 type PlanRollbackResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2069,7 +2099,10 @@ type RollbackRequest struct {
 	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// wait queues behind a running operation on the same volume instead of
 	// failing with ABORTED.
-	Wait          bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	Wait bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	// more_snapshots and zone as in PlanRollbackRequest.
+	MoreSnapshots []string `protobuf:"bytes,5,rep,name=more_snapshots,json=moreSnapshots,proto3" json:"more_snapshots,omitempty"`
+	Zone          string   `protobuf:"bytes,6,opt,name=zone,proto3" json:"zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2130,6 +2163,20 @@ func (x *RollbackRequest) GetWait() bool {
 		return x.Wait
 	}
 	return false
+}
+
+func (x *RollbackRequest) GetMoreSnapshots() []string {
+	if x != nil {
+		return x.MoreSnapshots
+	}
+	return nil
+}
+
+func (x *RollbackRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
 }
 
 // RollbackResponse is one message of the rollback stream.
@@ -3690,10 +3737,12 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0faccept_sessions\x18\x04 \x01(\bR\x0eacceptSessions\x12\x1d\n" +
 	"\n" +
 	"skip_peers\x18\x05 \x03(\tR\tskipPeers\x12(\n" +
-	"\x10only_these_disks\x18\x06 \x01(\bR\x0eonlyTheseDisks\"g\n" +
+	"\x10only_these_disks\x18\x06 \x01(\bR\x0eonlyTheseDisks\"\xa2\x01\n" +
 	"\x13PlanRollbackRequest\x12\x1a\n" +
 	"\bsnapshot\x18\x01 \x01(\tR\bsnapshot\x124\n" +
-	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\"\xa1\x01\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\x12%\n" +
+	"\x0emore_snapshots\x18\x03 \x03(\tR\rmoreSnapshots\x12\x12\n" +
+	"\x04zone\x18\x04 \x01(\tR\x04zone\"\xa1\x01\n" +
 	"\vPlannedStep\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x122\n" +
@@ -3701,7 +3750,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x10in_outage_window\x18\x04 \x01(\bR\x0einOutageWindow\"5\n" +
 	"\vCommandLine\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x12\n" +
-	"\x04host\x18\x02 \x01(\tR\x04host\"\x91\x02\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\"\xa7\x02\n" +
 	"\x04Plan\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\tR\bsnapshot\x12'\n" +
@@ -3709,15 +3758,18 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\rlogical_units\x18\x04 \x03(\v2\x16.volctl.v1.LogicalUnitR\flogicalUnits\x12%\n" +
 	"\x05zones\x18\x05 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x12,\n" +
 	"\x05steps\x18\x06 \x03(\v2\x16.volctl.v1.PlannedStepR\x05steps\x12\x1a\n" +
-	"\bwarnings\x18\a \x03(\tR\bwarnings\";\n" +
+	"\bwarnings\x18\a \x03(\tR\bwarnings\x12\x14\n" +
+	"\x05group\x18\b \x03(\tR\x05group\";\n" +
 	"\x14PlanRollbackResponse\x12#\n" +
-	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"\x96\x01\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"\xd1\x01\n" +
 	"\x0fRollbackRequest\x12\x1a\n" +
 	"\bsnapshot\x18\x01 \x01(\tR\bsnapshot\x124\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x12\n" +
-	"\x04wait\x18\x04 \x01(\bR\x04wait\"\xa4\x01\n" +
+	"\x04wait\x18\x04 \x01(\bR\x04wait\x12%\n" +
+	"\x0emore_snapshots\x18\x05 \x03(\tR\rmoreSnapshots\x12\x12\n" +
+	"\x04zone\x18\x06 \x01(\tR\x04zone\"\xa4\x01\n" +
 	"\x10RollbackResponse\x12%\n" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
