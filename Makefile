@@ -96,16 +96,16 @@ fuzz:
 	done; rm -f .fuzz.log
 
 ## faults: just the fault-injection and crash-injection tests, on every flavor
-## (solaris-11.4 and illumos), and on the peer side (two hosts, two daemons),
-## with their six summary lines; printed even when a case fails, and a
+## (solaris-11.4 and illumos), on the peer side (two hosts, two daemons) and
+## over the group saga (a zone's two disks), with their eight summary lines; printed even when a case fails, and a
 ## missing tally is a failure.
-FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 12m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection' ./...
+FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 12m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
 	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \
 	echo "== fault summary"; cat $(SUMMARY) 2>/dev/null; \
-	n=$$(grep -sE '^(fault|crash)-injection\[|^peer-(fault|crash)-injection:' $(SUMMARY) | wc -l); \
-	if [ "$$n" -ne 6 ]; then echo "faults: $$n tallies, want 6 (fault- and crash-injection on solaris-11.4 and illumos, peer-fault and peer-crash)"; rc=1; fi; \
+	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:' $(SUMMARY) | wc -l); \
+	if [ "$$n" -ne 8 ]; then echo "faults: $$n tallies, want 8 (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash)"; rc=1; fi; \
 	exit $$rc
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.
