@@ -24,65 +24,11 @@ import (
 // one side: both volumes at @g1 or both untouched, both LUs with their
 // views, kz1 running with a key that reads its disk.
 
-const groupAfter = " after g1"
-
-// groupHost is the group scenario before the rollback.
-func groupHost(t *testing.T) string {
-	root := twoDiskZone(t, true)
-	e, _ := newEngine(t, root, engine.Config{})
-	snapZone(t, e, "g1")
-	for _, v := range []string{"pool/idisk0", "pool/idisk1"} {
-		if err := sim.WriteData(root, v, []byte(v+groupAfter)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	host(t, root, "zoneadm", "-z", "kz1", "boot")
-	return root
-}
+// groupHost is the group scenario before the rollback
+// (simtest.GroupHost).
+func groupHost(t *testing.T) string { return simtest.GroupHost(t) }
 
 var groupRequest = engine.Request{Snapshot: "g1", Zone: "kz1", Options: store.Options{HaltZones: true}}
-
-// checkGroup lists what is inconsistent about the group after an
-// operation that ended at want.
-func checkGroup(root string, want simtest.Outcome) []string {
-	st, err := sim.Load(root)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	var bad []string
-	for _, v := range []struct{ vol, guid string }{{"pool/idisk0", sim.SeedGUID0}, {"pool/idisk1", sim.SeedGUID1}} {
-		d := st.Zvol(v.vol)
-		if d == nil {
-			bad = append(bad, v.vol+" is gone")
-			continue
-		}
-		after := string(d.Data) == v.vol+groupAfter
-		if after != (want == simtest.Untouched) {
-			bad = append(bad, fmt.Sprintf("%s holds %q, want it %s", v.vol, d.Data, want))
-		}
-		if d.Snapshot("g1") == nil {
-			bad = append(bad, v.vol+"@g1 is gone")
-		}
-		lu := st.LU(v.guid)
-		if lu == nil || lu.State != "Online" {
-			bad = append(bad, "LU "+v.guid+" is not online")
-		}
-		if persisted, _ := simtest.Persisted(root, v.guid, "/dev/zvol/rdsk/"+v.vol); !persisted {
-			bad = append(bad, "LU "+v.guid+" is not persisted")
-		}
-	}
-	if n := len(st.Views(sim.SeedGUID0)); n != 2 {
-		bad = append(bad, fmt.Sprintf("LU %s has %d views, want 2", sim.SeedGUID0, n))
-	}
-	if n := len(st.Views(sim.SeedGUID1)); n != 1 {
-		bad = append(bad, fmt.Sprintf("LU %s has %d views, want 1", sim.SeedGUID1, n))
-	}
-	z := st.Zone("kz1")
-	if d := st.Zvol("pool/idisk0"); z == nil || z.State != sim.ZoneRunning || d == nil || d.HostData == nil || d.HostData.KeyID != z.Key {
-		bad = append(bad, "kz1 is not running from a disk its key reads")
-	}
-	return bad
-}
 
 func TestGroupFaultInjection(t *testing.T) {
 	if testing.Short() {
@@ -95,7 +41,7 @@ func TestGroupFaultInjection(t *testing.T) {
 	if err != nil || op.State != store.OpSucceeded {
 		t.Fatalf("reference group rollback: %v", err)
 	}
-	if bad := checkGroup(root, simtest.AtSnapshot); len(bad) > 0 {
+	if bad := simtest.CheckGroup(root, simtest.AtSnapshot); len(bad) > 0 {
 		t.Fatalf("reference: %v", bad)
 	}
 	calls, _ := sim.Calls(root)
@@ -169,7 +115,7 @@ func TestGroupFaultInjection(t *testing.T) {
 				op, err := e.Rollback(context.Background(), groupRequest, func(engine.Event) {})
 				simtest.KillHung(root)
 				outcome, final := expectOutcome(t, e, op, err, root)
-				if bad := checkGroup(root, outcome); len(bad) > 0 {
+				if bad := simtest.CheckGroup(root, outcome); len(bad) > 0 {
 					steps := ""
 					if final != nil {
 						for _, s := range final.Steps {

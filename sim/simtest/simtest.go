@@ -333,3 +333,80 @@ func Summary(kind string, injected, consistent int) {
 		}
 	}
 }
+
+// GroupAfter is what GroupHost writes to each volume after @g1.
+const GroupAfter = " after g1"
+
+// GroupHost is the group scenario (issue 12): the seed's Solaris host with
+// kz1 booting from a mirrored root pool over two LUs (pool/idisk0 and
+// pool/idisk1, both with a bootpri), both snapshotted together at @g1
+// (one zfs snapshot), written to since, and kz1 running.
+func GroupHost(t testing.TB) string {
+	t.Helper()
+	root := HostFlavor(t, sim.FlavorSolaris)
+	if err := sim.Update(root, func(s *sim.State) error {
+		one := 1
+		s.Zone(sim.SeedZone).Devices = append(s.Zone(sim.SeedZone).Devices,
+			&sim.ZoneDevice{ID: 1, BootPri: &one, Storage: "iscsi://127.0.0.1:3260/luname.naa." + strings.ToLower(sim.SeedGUID1)})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{{"zfs", "snapshot", "pool/idisk0@g1", "pool/idisk1@g1"}} {
+		if out, err := exec.Command(sim.CommandPath(root, argv[0]), argv[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", argv, err, out)
+		}
+	}
+	for _, v := range []string{"pool/idisk0", "pool/idisk1"} {
+		if err := sim.WriteData(root, v, []byte(v+GroupAfter)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command(sim.CommandPath(root, "zoneadm"), "-z", sim.SeedZone, "boot").CombinedOutput(); err != nil {
+		t.Fatalf("boot kz1: %v %s", err, out)
+	}
+	return root
+}
+
+// CheckGroup lists what is inconsistent about the group after an
+// operation that ended at want.
+func CheckGroup(root string, want Outcome) []string {
+	st, err := sim.Load(root)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var bad []string
+	for _, v := range []struct{ vol, guid string }{{"pool/idisk0", sim.SeedGUID0}, {"pool/idisk1", sim.SeedGUID1}} {
+		d := st.Zvol(v.vol)
+		if d == nil {
+			bad = append(bad, v.vol+" is gone")
+			continue
+		}
+		after := string(d.Data) == v.vol+GroupAfter
+		if after != (want == Untouched) {
+			bad = append(bad, fmt.Sprintf("%s holds %q, want it %s", v.vol, d.Data, want))
+		}
+		if d.Snapshot("g1") == nil {
+			bad = append(bad, v.vol+"@g1 is gone")
+		}
+		lu := st.LU(v.guid)
+		if lu == nil || lu.State != "Online" {
+			bad = append(bad, "LU "+v.guid+" is not online")
+		}
+		if persisted, _ := Persisted(root, v.guid, "/dev/zvol/rdsk/"+v.vol); !persisted {
+			bad = append(bad, "LU "+v.guid+" is not persisted")
+		}
+	}
+	if n := len(st.Views(sim.SeedGUID0)); n != 2 {
+		bad = append(bad, fmt.Sprintf("LU %s has %d views, want 2", sim.SeedGUID0, n))
+	}
+	if n := len(st.Views(sim.SeedGUID1)); n != 1 {
+		bad = append(bad, fmt.Sprintf("LU %s has %d views, want 1", sim.SeedGUID1, n))
+	}
+	z := st.Zone("kz1")
+	if d := st.Zvol("pool/idisk0"); z == nil || z.State != sim.ZoneRunning || d == nil || d.HostData == nil || d.HostData.KeyID != z.Key {
+		bad = append(bad, "kz1 is not running from a disk its key reads")
+	}
+	return bad
+}
+

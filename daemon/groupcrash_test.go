@@ -1,0 +1,144 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
+)
+
+var groupReq = &v1.RollbackRequest{Snapshot: "g1", Zone: "kz1", Options: &v1.RollbackOptions{HaltZones: true}}
+
+// TestGroupCrashInjection kills volctld with SIGKILL while each command
+// of a group rollback (kz1's two disks, simtest.GroupHost) hangs, before
+// or after its change, from the first change on; a new volctld resumes
+// it from the journal, and the group must end on one side.
+func TestGroupCrashInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash injection: not in -short")
+	}
+	root := simtest.GroupHost(t)
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	before, _ := sim.Calls(root)
+	op, err := d.client().Rollback(context.Background(), groupReq, nil)
+	if err != nil || op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+		t.Fatalf("reference group rollback: %v", err)
+	}
+	calls, _ := sim.Calls(root)
+	seen := map[string]int{}
+	var points []point
+	saga := false
+	for _, c := range calls[len(before):] {
+		cmd := filepath.Base(c.Argv[0])
+		match := strings.Join(append([]string{cmd}, c.Argv[1:]...), " ")
+		seen[match]++
+		saga = saga || strings.HasSuffix(match, "-z kz1 shutdown")
+		if saga {
+			points = append(points, point{cmd, match, seen[match]})
+		}
+	}
+	var injected, consistent atomic.Int64
+	t.Cleanup(func() { simtest.Summary("group-crash-injection", int(injected.Load()), int(consistent.Load())) })
+	for _, p := range points {
+		actions := []string{sim.ActionHang}
+		if !isReadCall(p.match) {
+			actions = append(actions, sim.ActionHangAfter)
+		}
+		for _, action := range actions {
+			t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
+				t.Parallel()
+				injected.Add(1)
+				t.Cleanup(func() {
+					if !t.Failed() {
+						consistent.Add(1)
+					}
+				})
+				groupCrashAt(t, p, action)
+			})
+		}
+	}
+}
+
+// isReadCall: a command that changes nothing (a hang after its change is
+// a hang before it).
+func isReadCall(match string) bool {
+	f := strings.Fields(match)
+	verb := f[1]
+	if len(f) > 3 && f[1] == "-z" {
+		verb = f[3]
+	}
+	switch verb {
+	case "list", "get", "list-lu", "list-view", "history", "list-target", "list-hg", "list-tg":
+		return true
+	}
+	return false
+}
+
+func groupCrashAt(t *testing.T, p point, action string) {
+	root := simtest.GroupHost(t)
+	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	c := d.client()
+	go func() { _, _ = c.Rollback(context.Background(), groupReq, nil) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !hung(root) {
+		if time.Now().After(deadline) {
+			t.Fatal("the command never hung")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	d.kill()
+	simtest.KillHung(root)
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+	d2 := startDaemon(t, cfg, sock)
+	c2 := d2.client()
+	ops, err := c2.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops.GetOperations()) == 0 {
+		// It died while capturing (the same read runs there too), before
+		// the intent was journaled: nothing changed.
+		if bad := simtest.CheckGroup(root, simtest.Untouched); len(bad) > 0 {
+			t.Fatalf("no operation, but: %s", strings.Join(bad, "; "))
+		}
+		return
+	}
+	op := waitTerminal(t, c2, ops.GetOperations()[0].GetId())
+	if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
+		if op, err = c2.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil); op == nil {
+			t.Fatalf("recover: %v", err)
+		}
+	}
+	outcome := simtest.Untouched
+	switch op.GetState() {
+	case v1.OperationState_OPERATION_STATE_SUCCEEDED:
+		outcome = simtest.AtSnapshot
+	case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
+	default:
+		t.Fatalf("operation ended %s: %s %s", op.GetState(), op.GetError(), op.GetAttention())
+	}
+	if bad := simtest.CheckGroup(root, outcome); len(bad) > 0 {
+		logb, _ := readLog(cfg)
+		t.Fatalf("inconsistent after a crash (%s): %s\n%s", outcome, strings.Join(bad, "; "), logb)
+	}
+}
+
+func readLog(cfg string) (string, error) {
+	b, err := os.ReadFile(cfg + ".log")
+	return string(b), err
+}
