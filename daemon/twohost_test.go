@@ -351,3 +351,26 @@ func TestTwoHostsForceTakeover(t *testing.T) {
 		t.Errorf("kz1 %s, host data %+v: want installed and claimed by the zone host", z.State, st.Zvol("pool/idisk0").HostData)
 	}
 }
+
+// TestTwoHostsSnapshotZone: a zone on the zone host is snapshotted by
+// name from the storage host: its devices come from the peer, its volumes
+// from the storage host's LUs.
+func TestTwoHostsSnapshotZone(t *testing.T) {
+	h := newTwoHosts(t, "", "")
+	h.start()
+	resp, err := h.storageD.client().Snapshots.CreateSnapshot(context.Background(), &v1.CreateSnapshotRequest{Zone: "kz1", Name: "before-upgrade"})
+	if err != nil {
+		t.Fatalf("snapshot --zone kz1: %v\n%s", err, h.logs())
+	}
+	var names []string
+	for _, s := range resp.GetSnapshots() {
+		names = append(names, s.GetName())
+	}
+	if !slices.Equal(names, []string{"pool/idisk0@before-upgrade"}) {
+		t.Errorf("snapshots %v, want kz1's one disk", names)
+	}
+	op, err := h.storageD.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "before-upgrade", Zone: "kz1"}, nil)
+	if err != nil || op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+		t.Fatalf("rollback --zone kz1: %v\n%s", err, h.logs())
+	}
+}

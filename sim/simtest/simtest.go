@@ -409,4 +409,3 @@ func CheckGroup(root string, want Outcome) []string {
 	}
 	return bad
 }
-
