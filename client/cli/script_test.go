@@ -108,6 +108,33 @@ operator_uids = [%d]
 				}
 				ts.Fatalf("volctld did not listen on %s", sock)
 			},
+			// zonedisk ZONE ID BOOTPRI GUID: give a zone of $HOST another
+			// device, an iSCSI LU (BOOTPRI - for none).
+			"zonedisk": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 4 {
+					ts.Fatalf("usage: zonedisk ZONE ID BOOTPRI GUID")
+				}
+				id, err := strconv.Atoi(args[1])
+				if err != nil {
+					ts.Fatalf("zonedisk: %v", err)
+				}
+				d := &sim.ZoneDevice{ID: id, Storage: "iscsi://127.0.0.1:3260/luname.naa." + strings.ToLower(args[3])}
+				if args[2] != "-" {
+					bp, err := strconv.Atoi(args[2])
+					if err != nil {
+						ts.Fatalf("zonedisk: %v", err)
+					}
+					d.BootPri = &bp
+				}
+				ts.Check(sim.Update(ts.Getenv("HOST"), func(s *sim.State) error {
+					z := s.Zone(args[0])
+					if z == nil {
+						return fmt.Errorf("no zone %s", args[0])
+					}
+					z.Devices = append(z.Devices, d)
+					return nil
+				}))
+			},
 			// code N prog args...: run prog and require exit status N.
 			"code": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 2 {
