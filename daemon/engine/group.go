@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/store"
@@ -79,29 +80,50 @@ func groupSnapshots(req Request) []string {
 // any other error does. The zones of all volumes go into the first
 // identity, once each.
 func (e *Engine) captureGroup(ctx context.Context, run execx.RunFunc, req Request) ([]store.Identity, []string, error) {
+	snaps := groupSnapshots(req)
+	type result struct {
+		id       store.Identity
+		warnings []string
+		err      error
+	}
+	// The volumes are captured side by side (each reads only), at most
+	// captureParallel at once.
+	res := make([]result, len(snaps))
+	sem := make(chan struct{}, captureParallel)
+	var wg sync.WaitGroup
+	for i, snap := range snaps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			id, w, err := e.backend.Capture(ctx, run, snap, req.Options)
+			res[i] = result{id, w, err}
+		}()
+	}
+	wg.Wait()
 	var ids []store.Identity
 	var warnings []string
 	var consent []error
 	seen := map[string]bool{}
-	for _, snap := range groupSnapshots(req) {
-		id, w, err := e.backend.Capture(ctx, run, snap, req.Options)
-		if err != nil && !errors.Is(err, ErrNeedsConsent) {
-			return nil, nil, err
+	for _, r := range res {
+		if r.err != nil && !errors.Is(r.err, ErrNeedsConsent) {
+			return nil, nil, r.err
 		}
-		for _, x := range w {
+		for _, x := range r.warnings {
 			if !slices.Contains(warnings, x) {
 				warnings = append(warnings, x)
 			}
 		}
-		if err != nil {
-			for _, c := range flattenJoin(err) {
+		if r.err != nil {
+			for _, c := range flattenJoin(r.err) {
 				if !seen[c.Error()] {
 					seen[c.Error()] = true
 					consent = append(consent, c)
 				}
 			}
 		}
-		ids = append(ids, id)
+		ids = append(ids, r.id)
 	}
 	for i := 1; i < len(ids); i++ {
 		for _, z := range ids[i].Zones {
@@ -113,6 +135,9 @@ func (e *Engine) captureGroup(ctx context.Context, run execx.RunFunc, req Reques
 	}
 	return ids, warnings, errors.Join(consent...)
 }
+
+// captureParallel bounds the captures of a group run at once.
+const captureParallel = 8
 
 func flattenJoin(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {

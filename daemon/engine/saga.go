@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/volctl/volctl/daemon/execx"
@@ -86,6 +87,10 @@ func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput}
 	res, err := r.Run(ctx, argv)
 	cmd := toCommand(res)
+	// A step may run commands from several goroutines (a group's volumes
+	// side by side): their records go in one at a time.
+	x.s.cmdMu.Lock()
+	defer x.s.cmdMu.Unlock()
 	st := &x.s.op.Steps[x.index]
 	if x.undo {
 		st.CompensationCommands = append(st.CompensationCommands, cmd)
@@ -106,6 +111,8 @@ func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 // service answering a remote call), each naming its Host, and streams them
 // as Run does local ones.
 func (x *Exec) Record(cmds []store.Command) {
+	x.s.cmdMu.Lock()
+	defer x.s.cmdMu.Unlock()
 	st := &x.s.op.Steps[x.index]
 	for _, cmd := range cmds {
 		if x.undo {
@@ -136,6 +143,8 @@ func SplitHost(argv []string) (string, []string) {
 
 // Note streams an informational message for the step.
 func (x *Exec) Note(format string, args ...any) {
+	x.s.cmdMu.Lock()
+	defer x.s.cmdMu.Unlock()
 	st := x.s.op.Steps[x.index]
 	x.s.emit(x.index, st.State, nil, fmt.Sprintf(format, args...), x.undo)
 }
@@ -366,6 +375,9 @@ func (p retryPolicy) run(f func() error, settled func(error) bool, retrying func
 type saga struct {
 	e     *Engine
 	op    *store.Operation
+	// cmdMu orders the records of commands run from several goroutines of
+	// one step (Exec.Run, Record, Note).
+	cmdMu sync.Mutex
 	steps []Step
 	r     *inflight
 	// journalErr is the last journal write's failure (nil once one

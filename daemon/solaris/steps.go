@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/volctl/volctl/daemon/comstar"
 	"github.com/volctl/volctl/daemon/engine"
@@ -131,6 +132,69 @@ func (s *sagaSteps) eachLU(fn func(ctx context.Context, x *engine.Exec, lu store
 		return nil
 	}
 }
+
+// groupParallel bounds the commands a step of a group runs at once (one
+// per volume or LU): the outage window of a group is then about one
+// volume's, not the sum of them.
+const groupParallel = 8
+
+// parallel runs fn for each of n items, at most groupParallel at once,
+// and returns every error, joined (in item order).
+func parallel(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, groupParallel)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// eachLUAtOnce is eachLU with the LUs side by side (the window's steps:
+// delete-lu and import-lu touch one LU each, and nothing else).
+func (s *sagaSteps) eachLUAtOnce(fn func(ctx context.Context, x *engine.Exec, lu store.LU) error) func(context.Context, *engine.Exec) error {
+	return func(ctx context.Context, x *engine.Exec) error {
+		lus := s.allLUs()
+		return permanentIfAll(parallel(len(lus), func(i int) error { return fn(ctx, x, lus[i]) }))
+	}
+}
+
+// permanentIfAll keeps a joined error permanent only when each of its
+// errors is (one retryable failure makes the whole worth a retry).
+func permanentIfAll(err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok || err == nil {
+		return err
+	}
+	any := false
+	for _, e := range j.Unwrap() {
+		if e != nil && !engine.IsPermanent(e) {
+			any = true
+		}
+	}
+	switch {
+	case !any:
+		return engine.Permanent(err)
+	case engine.IsPermanent(err):
+		// Mixed: errors.As would find the permanent one; the others are
+		// worth a retry.
+		return retryable{err}
+	}
+	return err
+}
+
+// retryable is a joined error some of whose parts are permanent and some
+// not: its text, without them to unwrap.
+type retryable struct{ err error }
+
+func (r retryable) Error() string { return r.err.Error() }
 
 // zfs is the zfs command with the capabilities journaled with the
 // operation, so a resumed operation builds the same argv.
@@ -262,7 +326,7 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 	// No read-back here: this is inside the outage window. delete-lu -k
 	// exits 0 even for an unknown GUID; the zfs rollback's "dataset is
 	// busy" is the proof that it did not go.
-	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	st.Do = s.eachLUAtOnce(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
 		if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
 			return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
 		}
@@ -372,13 +436,19 @@ func (s *sagaSteps) groupRollback() engine.Step {
 		st.Planned = append(st.Planned, s.zfs(nil).RollbackArgv(id.Snapshot, zvol.DestroysNewer(o)))
 	}
 	st.Description = "roll the group back: " + strings.Join(names, ", ") + " (the point of no return once one of them took effect)"
+	// Side by side (bounded), so the window is about one volume's
+	// rollback whatever the group's size. zfs rollbacks of several volumes
+	// are not one atomic command (unlike zfs snapshot): when some fail and
+	// others took effect, Check says so and finish-rollback goes forward;
+	// when all fail, the saga goes backward.
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		for _, id := range s.op.Volumes() {
-			if err := zvol.Rollback(ctx, s.zfs(x.Run), s.opFor(id)); err != nil {
-				return fmt.Errorf("%s: %w", id.Volume, err)
+		ids := s.op.Volumes()
+		return permanentIfAll(parallel(len(ids), func(i int) error {
+			if err := zvol.Rollback(ctx, s.zfs(x.Run), s.opFor(ids[i])); err != nil {
+				return fmt.Errorf("%s: %w", ids[i].Volume, err)
 			}
-		}
-		return nil
+			return nil
+		}))
 	}
 	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
 		var errs []error
@@ -413,6 +483,10 @@ func (s *sagaSteps) finishRollback() engine.Step {
 		failed := false
 		var permanent bool
 		for _, id := range s.op.Volumes() {
+			if rolledBackByCommit(x.Op(), id) {
+				where = append(where, id.Volume+": at "+id.Snapshot)
+				continue
+			}
 			took, err := s.tookEffect(ctx, x, id)
 			if err == nil && took {
 				where = append(where, id.Volume+": at "+id.Snapshot)
@@ -440,6 +514,22 @@ func (s *sagaSteps) finishRollback() engine.Step {
 	return st
 }
 
+// rolledBackByCommit: the commit step's own zfs rollback of the volume
+// exited 0 (journaled with the step): no need to read zpool history for it.
+func rolledBackByCommit(op *store.Operation, id store.Identity) bool {
+	for _, st := range op.Steps {
+		if st.Name != "rollback" {
+			continue
+		}
+		for _, c := range st.Commands {
+			if len(c.Argv) > 2 && c.Argv[1] == "rollback" && c.Argv[len(c.Argv)-1] == id.Snapshot && c.Exit == 0 && c.Err == "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // lusAway reports whether none of the LUs is registered.
 func (s *sagaSteps) lusAway(ctx context.Context, x *engine.Exec, lus []store.LU) (bool, error) {
 	c := s.b.stmf(x.Run)
@@ -462,7 +552,7 @@ func (s *sagaSteps) importLUs() engine.Step {
 	for _, lu := range s.allLUs() {
 		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
 	}
-	st.Do = s.eachLU(s.ensureLU)
+	st.Do = s.eachLUAtOnce(s.ensureLU)
 	return st
 }
 
