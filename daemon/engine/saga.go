@@ -373,8 +373,8 @@ func (p retryPolicy) run(f func() error, settled func(error) bool, retrying func
 
 // saga runs one operation's steps against the journal.
 type saga struct {
-	e     *Engine
-	op    *store.Operation
+	e  *Engine
+	op *store.Operation
 	// cmdMu orders the records of commands run from several goroutines of
 	// one step (Exec.Run, Record, Note).
 	cmdMu sync.Mutex
