@@ -32,6 +32,11 @@
 //	               written@ 0) says whether it took effect. A refusal zfs
 //	               explains (busy, newer snapshots, no such dataset) is
 //	               final. No undo.
+//	finish-rollback [window, groups only] after a group's rollback step,
+//	               whose Check says whether any volume took effect: roll
+//	               back every volume not at its snapshot yet (its own exit
+//	               0, else zpool history tells), forward only; what cannot
+//	               be finished is reported volume by volume.
 //	import-lu      [window] import-lu from the metadata kept in the zvol
 //	               (create-lu with the captured GUID and properties when it
 //	               is gone); the retained views apply again. The window
@@ -66,6 +71,12 @@
 // naming the peer. attach-zones takes a zone over (-x force-takeover) only
 // when the disk's host data names another host and every other host that
 // has the zone configured reports it not running.
+//
+// Groups (several volumes, e.g. a zone's disks: op.Members): one saga, the
+// zone steps once, every LU's delete-lu, the volumes' rollbacks and every
+// import-lu side by side (groupParallel at most); resize-lu and verify per
+// volume. A rollback that leaves out another disk of a zone on the volume
+// needs --only-these-disks (disks.go).
 //
 // Before the rollback a failure runs the undos backwards; after it the
 // engine rolls forward (retrying), and the steps after it have no undo.
