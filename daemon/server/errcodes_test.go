@@ -15,6 +15,7 @@ import (
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/zonehost"
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/store"
 )
 
@@ -96,5 +97,28 @@ func TestToStatusCoversSentinels(t *testing.T) {
 	})
 	if n == 0 {
 		t.Fatal("no errors.Is in errcodes.go: has toStatus moved?")
+	}
+}
+
+// TestAuditTarget: what the audit trail says a request is about.
+func TestAuditTarget(t *testing.T) {
+	tests := []struct {
+		req  any
+		want string
+	}{
+		{&v1.RollbackRequest{Snapshot: "pool/a@s"}, "pool/a@s"},
+		{&v1.RollbackRequest{Snapshot: "pool/a@s", MoreSnapshots: []string{"pool/b@s"}}, "pool/a@s pool/b@s"},
+		{&v1.RollbackRequest{Snapshot: "s", Zone: "kz1"}, "zone kz1 @s"},
+		{&v1.CreateSnapshotRequest{Name: "pool/a@s"}, "pool/a@s"},
+		{&v1.CreateSnapshotRequest{Name: "s", Zone: "kz1"}, "zone kz1 @s"},
+		{&v1.ZoneActionRequest{Zone: "kz1", Key: "k"}, "zone kz1"},
+		{&v1.FindZonesRequest{LogicalUnits: []*v1.LURef{{Guid: "G1"}, {Guid: "G2"}}}, "zones on LU G1, G2"},
+		{&v1.FindZonesRequest{Zone: "kz1"}, "zone kz1"},
+		{&v1.GetOperationRequest{Id: 3}, "operation 3"},
+	}
+	for _, tt := range tests {
+		if got := target(tt.req); got != tt.want {
+			t.Errorf("target(%T %v) = %q, want %q", tt.req, tt.req, got, tt.want)
+		}
 	}
 }

@@ -76,20 +76,36 @@ type callerInfo struct {
 
 // target names what a request is about, for the audit trail.
 func target(req any) string {
+	zone := ""
+	if z, ok := req.(interface{ GetZone() string }); ok && z.GetZone() != "" {
+		zone = "zone " + z.GetZone()
+	}
+	// A request naming a zone names its snapshot by the part after '@';
+	// one naming several volumes names them all.
+	named := func(first string, more []string) string {
+		if zone != "" {
+			return zone + " @" + first
+		}
+		return strings.Join(append([]string{first}, more...), " ")
+	}
 	switch r := req.(type) {
-	case interface{ GetSnapshot() string }:
-		return r.GetSnapshot()
 	case *v1.FindZonesRequest:
-		if r.GetZone() != "" {
-			return "zone " + r.GetZone()
+		if zone != "" {
+			return zone
 		}
 		var g []string
 		for _, l := range r.GetLogicalUnits() {
 			g = append(g, l.GetGuid())
 		}
 		return "zones on LU " + strings.Join(g, ", ")
-	case interface{ GetZone() string }:
-		return "zone " + r.GetZone()
+	case *v1.ZoneActionRequest:
+		return zone
+	case interface{ GetMoreSnapshots() []string }:
+		return named(req.(interface{ GetSnapshot() string }).GetSnapshot(), r.GetMoreSnapshots())
+	case interface{ GetMoreNames() []string }:
+		return named(req.(interface{ GetName() string }).GetName(), r.GetMoreNames())
+	case interface{ GetSnapshot() string }:
+		return r.GetSnapshot()
 	case interface{ GetName() string }:
 		return r.GetName()
 	case interface{ GetVolume() string }:
