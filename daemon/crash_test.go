@@ -181,15 +181,58 @@ func referencePoints(t *testing.T, flavor string) []point {
 		t.Fatalf("reference rollback: %v", err)
 	}
 	calls, _ := sim.Calls(root)
+	return pointsOf(calls[len(before):], "")
+}
+
+// pointsOf names each call by command, "cmd args" and occurrence number,
+// keeping those from the first whose "cmd args" ends with from on ("" for
+// all; the occurrences count every call).
+func pointsOf(calls []sim.Call, from string) []point {
 	seen := map[string]int{}
 	var out []point
-	for _, c := range calls[len(before):] {
+	keep := from == ""
+	for _, c := range calls {
 		cmd := filepath.Base(c.Argv[0])
 		match := strings.Join(append([]string{cmd}, c.Argv[1:]...), " ")
 		seen[match]++
-		out = append(out, point{cmd, match, seen[match]})
+		keep = keep || strings.HasSuffix(match, from)
+		if keep {
+			out = append(out, point{cmd, match, seen[match]})
+		}
 	}
 	return out
+}
+
+// resumedOutcome is where the operation a restarted volctld resumed
+// ended: it waits for it, recovers it once if it needs attention, and
+// maps its state to the side the host must be on (no operation: it died
+// while capturing, before the intent was journaled, so nothing changed).
+func resumedOutcome(t *testing.T, c *client.Client) simtest.Outcome {
+	t.Helper()
+	ops, err := c.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops.GetOperations()) == 0 {
+		return simtest.Untouched
+	}
+	op := waitTerminal(t, c, ops.GetOperations()[0].GetId())
+	if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
+		if op, err = c.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil); op == nil {
+			t.Fatalf("recover: %v", err)
+		}
+	}
+	switch op.GetState() {
+	case v1.OperationState_OPERATION_STATE_SUCCEEDED:
+		if op.GetRecoveries() == 0 && op.GetError() != "" {
+			t.Errorf("succeeded with an error: %s", op.GetError())
+		}
+		return simtest.AtSnapshot
+	case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
+		return simtest.Untouched
+	}
+	t.Fatalf("operation ended %s: %s %s", op.GetState(), op.GetError(), op.GetAttention())
+	return simtest.Untouched
 }
 
 func bootZone(t *testing.T, root string) {
@@ -263,31 +306,7 @@ func crashAt(t *testing.T, flavor string, p point, action string) {
 	}
 
 	d2 := startDaemon(t, cfg, sock)
-	c2 := d2.client()
-	ops, err := c2.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outcome := simtest.Untouched
-	if len(ops.GetOperations()) > 0 { // none: it died while capturing, before the intent was journaled
-		op := waitTerminal(t, c2, ops.GetOperations()[0].GetId())
-		if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
-			op, err = c2.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil)
-			if op == nil {
-				t.Fatalf("recover: %v", err)
-			}
-		}
-		switch op.GetState() {
-		case v1.OperationState_OPERATION_STATE_SUCCEEDED:
-			outcome = simtest.AtSnapshot
-		case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
-		default:
-			t.Fatalf("operation ended %s: %s %s", op.GetState(), op.GetError(), op.GetAttention())
-		}
-		if op.GetRecoveries() == 0 && op.GetState() == v1.OperationState_OPERATION_STATE_SUCCEEDED && op.GetError() != "" {
-			t.Errorf("succeeded with an error: %s", op.GetError())
-		}
-	}
+	outcome := resumedOutcome(t, d2.client())
 	t.Logf("recovered to: %s", outcome)
 	bad := simtest.CheckZone(root, outcome, sim.ZoneRunning)
 	if len(bad) == 0 {

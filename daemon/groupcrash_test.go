@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,18 +33,7 @@ func TestGroupCrashInjection(t *testing.T) {
 		t.Fatalf("reference group rollback: %v", err)
 	}
 	calls, _ := sim.Calls(root)
-	seen := map[string]int{}
-	var points []point
-	saga := false
-	for _, c := range calls[len(before):] {
-		cmd := filepath.Base(c.Argv[0])
-		match := strings.Join(append([]string{cmd}, c.Argv[1:]...), " ")
-		seen[match]++
-		saga = saga || strings.HasSuffix(match, "-z kz1 shutdown")
-		if saga {
-			points = append(points, point{cmd, match, seen[match]})
-		}
-	}
+	points := pointsOf(calls[len(before):], "-z kz1 shutdown")
 	var injected, consistent atomic.Int64
 	t.Cleanup(func() { simtest.Summary("group-crash-injection", int(injected.Load()), int(consistent.Load())) })
 	for _, p := range points {
@@ -105,33 +93,7 @@ func groupCrashAt(t *testing.T, p point, action string) {
 		t.Fatal(err)
 	}
 	d2 := startDaemon(t, cfg, sock)
-	c2 := d2.client()
-	ops, err := c2.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ops.GetOperations()) == 0 {
-		// It died while capturing (the same read runs there too), before
-		// the intent was journaled: nothing changed.
-		if bad := simtest.CheckGroup(root, simtest.Untouched); len(bad) > 0 {
-			t.Fatalf("no operation, but: %s", strings.Join(bad, "; "))
-		}
-		return
-	}
-	op := waitTerminal(t, c2, ops.GetOperations()[0].GetId())
-	if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
-		if op, err = c2.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil); op == nil {
-			t.Fatalf("recover: %v", err)
-		}
-	}
-	outcome := simtest.Untouched
-	switch op.GetState() {
-	case v1.OperationState_OPERATION_STATE_SUCCEEDED:
-		outcome = simtest.AtSnapshot
-	case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
-	default:
-		t.Fatalf("operation ended %s: %s %s", op.GetState(), op.GetError(), op.GetAttention())
-	}
+	outcome := resumedOutcome(t, d2.client())
 	if bad := simtest.CheckGroup(root, outcome); len(bad) > 0 {
 		logb, _ := readLog(cfg)
 		t.Fatalf("inconsistent after a crash (%s): %s\n%s", outcome, strings.Join(bad, "; "), logb)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -54,14 +53,7 @@ func zonePoints(t *testing.T) []point {
 	}
 	h.check(simtest.AtSnapshot, sim.ZoneRunning)
 	calls, _ := sim.Calls(h.zone)
-	seen := map[string]int{}
-	var out []point
-	for _, c := range calls[len(before):] {
-		cmd := filepath.Base(c.Argv[0])
-		match := strings.Join(append([]string{cmd}, c.Argv[1:]...), " ")
-		seen[match]++
-		out = append(out, point{cmd, match, seen[match]})
-	}
+	out := pointsOf(calls[len(before):], "")
 	if len(out) < 10 {
 		t.Fatalf("the zone host ran %d commands for the reference rollback: %v", len(out), out)
 	}
@@ -72,28 +64,7 @@ func zonePoints(t *testing.T) []point {
 // end, recovers it once if it needs attention, and checks both hosts.
 func settle(t *testing.T, h *twoHosts) {
 	t.Helper()
-	c := h.storageD.client()
-	ops, err := c.Operations.ListOperations(context.Background(), &v1.ListOperationsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outcome := simtest.Untouched
-	if len(ops.GetOperations()) > 0 {
-		op := waitTerminal(t, c, ops.GetOperations()[0].GetId())
-		if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
-			op, err = c.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil)
-			if op == nil {
-				t.Fatalf("recover: %v\n%s", err, h.logs())
-			}
-		}
-		switch op.GetState() {
-		case v1.OperationState_OPERATION_STATE_SUCCEEDED:
-			outcome = simtest.AtSnapshot
-		case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
-		default:
-			t.Fatalf("operation ended %s: %s %s\n%s", op.GetState(), op.GetError(), op.GetAttention(), h.logs())
-		}
-	}
+	outcome := resumedOutcome(t, h.storageD.client())
 	t.Logf("ended: %s", outcome)
 	if bad := simtest.CheckTwoHosts(h.storage, h.zone, outcome, sim.ZoneRunning); len(bad) > 0 {
 		t.Fatalf("inconsistent (%s): %s\n%s", outcome, strings.Join(bad, "; "), h.logs())

@@ -87,25 +87,6 @@ func (k Cmd) State(ctx context.Context, zone string) (string, error) {
 	return "", fmt.Errorf("zoneadm -z %s list -p: zone missing from output", zone)
 }
 
-// Storage returns the storage URIs of the zone's devices.
-func (k Cmd) Storage(ctx context.Context, zone string) ([]string, error) {
-	res, err := k.Run(ctx, []string{k.Zonecfg, "-z", zone, "info", "device"})
-	if err != nil {
-		return nil, err
-	}
-	rs, err := ParseInfo(res.Stdout)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, r := range rs {
-		if r.Type == "device" && r.Props["storage"] != "" {
-			out = append(out, r.Props["storage"])
-		}
-	}
-	return out, nil
-}
-
 // Argv builds `zoneadm -z ZONE args...`.
 func (k Cmd) Argv(zone string, args ...string) []string {
 	return append([]string{k.Zoneadm, "-z", zone}, args...)
