@@ -41,26 +41,26 @@ const (
 // works from this record alone, never from asking the platform what used to
 // be there.
 type Operation struct {
-	ID          uint64    `json:"id"`
-	RequestID   string    `json:"request_id,omitempty"`
-	Kind        string    `json:"kind"`
-	Platform    string    `json:"platform"`
-	Volume      string    `json:"volume"`
-	Snapshot    string    `json:"snapshot"`
-	Options     Options   `json:"options"`
-	State       OpState   `json:"state"`
-	Identity    Identity  `json:"identity"`
+	ID        uint64   `json:"id"`
+	RequestID string   `json:"request_id,omitempty"`
+	Kind      string   `json:"kind"`
+	Platform  string   `json:"platform"`
+	Volume    string   `json:"volume"`
+	Snapshot  string   `json:"snapshot"`
+	Options   Options  `json:"options"`
+	State     OpState  `json:"state"`
+	Identity  Identity `json:"identity"`
 	// Members are the other volumes of a group rollback, each captured as
 	// Identity is (their zones are in Identity.Zones, once each).
-	Members []Identity `json:"members,omitempty"`
-	Steps       []Step    `json:"steps"`
-	Error       string    `json:"error,omitempty"`
-	Attention   string    `json:"attention,omitempty"`
-	Warnings    []string  `json:"warnings,omitempty"`
-	RequestedBy string    `json:"requested_by,omitempty"`
-	Recoveries  uint32    `json:"recoveries,omitempty"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
+	Members     []Identity `json:"members,omitempty"`
+	Steps       []Step     `json:"steps"`
+	Error       string     `json:"error,omitempty"`
+	Attention   string     `json:"attention,omitempty"`
+	Warnings    []string   `json:"warnings,omitempty"`
+	RequestedBy string     `json:"requested_by,omitempty"`
+	Recoveries  uint32     `json:"recoveries,omitempty"`
+	Created     time.Time  `json:"created"`
+	Updated     time.Time  `json:"updated"`
 	// OutageStart and OutageEnd bound the LU's absence (delete-lu start until
 	// the LU is back with its views).
 	OutageStart time.Time `json:"outage_start,omitempty"`
