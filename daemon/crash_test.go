@@ -76,8 +76,9 @@ zpool = %q
 stmfadm = %q
 zoneadm = %q
 zonecfg = %q
+hostid = %q
 `+tables, socket, filepath.Join(dir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "zpool"), sim.CommandPath(root, "stmfadm"),
-		sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"))
+		sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"), sim.CommandPath(root, "hostid"))
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func NewBackend(cfg config.Config) (engine.Backend, error) {
 	switch cfg.Platform {
 	case "solaris":
 		b := solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Zpool: cfg.Commands.Zpool, Stmfadm: cfg.Commands.Stmfadm,
-			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg})
+			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg, Hostid: cfg.Commands.Hostid})
 		b.ShutdownTimeout = cfg.ZoneShutdownTimeout.Duration
 		b.Initiators = cfg.Initiators
 		return b, nil

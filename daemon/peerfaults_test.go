@@ -147,7 +147,13 @@ func TestPeerCrashInjection(t *testing.T) {
 	points := zonePoints(t)
 	var injected, consistent atomic.Int64
 	t.Cleanup(func() { simtest.Summary("peer-crash-injection", int(injected.Load()), int(consistent.Load())) })
-	for _, p := range points {
+	for i, p := range points {
+		// The zone host's changes, and its first read (a crash while
+		// answering the capture); its other reads are those of the zone
+		// actions, covered by the fault suite.
+		if i > 0 && isReadCall(p.match) {
+			continue
+		}
 		for _, victim := range []string{"zone", "storage"} {
 			t.Run(fmt.Sprintf("%s #%d kill %s volctld", p.match, p.nth, victim), func(t *testing.T) {
 				t.Parallel()
@@ -210,7 +216,7 @@ func TestPeerPartitionHeals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("not in -short")
 	}
-	for _, match := range []string{"zoneadm -z kz1 detach", "zoneadm -z kz1 attach -x initialize-hostdata"} {
+	for _, match := range []string{"zoneadm -z kz1 attach -x initialize-hostdata"} {
 		t.Run(match, func(t *testing.T) {
 			t.Parallel()
 			h := newTwoHosts(t, "", "")

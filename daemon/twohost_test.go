@@ -293,8 +293,15 @@ func TestPeerRoleIsTheZoneServiceOnly(t *testing.T) {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := v1.NewZoneServiceClient(conn).FindZones(ctx, &v1.FindZonesRequest{Zone: "kz1"}); err != nil {
+	found, err := v1.NewZoneServiceClient(conn).FindZones(ctx, &v1.FindZonesRequest{Zone: "kz1"})
+	if err != nil {
 		t.Errorf("peer FindZones: %v", err)
+	}
+	// The zone host's global zone's hostid (hostid(1)), and kz1 with its
+	// state and devices.
+	if found.GetHostid() != sim.ZoneHostID || len(found.GetZones()) != 1 || found.GetZones()[0].GetState() != "installed" ||
+		len(found.GetZones()[0].GetDevices()) != 1 || found.GetInitiators()[0] != sim.ZoneHostInitiator {
+		t.Errorf("FindZones = %v", found)
 	}
 	_, err = v1.NewOperationServiceClient(conn).ListOperations(ctx, &v1.ListOperationsRequest{})
 	if status.Code(err) != codes.PermissionDenied {

@@ -30,7 +30,7 @@ cfg_s=$dir/storage1.toml cfg_z=$dir/kz-host1.toml
 log_s=$dir/storage1.log log_z=$dir/kz-host1.log
 
 commands() { # the [commands] table of the host at $1
-  for c in zfs zpool stmfadm zoneadm zonecfg; do echo "$c = \"$1/usr/sbin/$c\""; done
+  for c in zfs zpool stmfadm zoneadm zonecfg hostid; do echo "$c = \"$1/usr/sbin/$c\""; done
 }
 cat > "$cfg_z" <<TOML
 # volctld on the zone host kz-host1 (simulated at $zone): it runs kz1 and

@@ -31,7 +31,7 @@ type Fault struct {
 
 func (f *Fault) validate() error {
 	switch f.Command {
-	case "zfs", "zpool", "stmfadm", "zoneadm", "zonecfg":
+	case "zfs", "zpool", "stmfadm", "zoneadm", "zonecfg", "hostid":
 	default:
 		return fmt.Errorf("fault: unknown command %q", f.Command)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // Commands are the platform commands the multi-call binary answers to.
-var Commands = []string{"zfs", "zpool", "stmfadm", "zoneadm", "zonecfg"}
+var Commands = []string{"zfs", "zpool", "stmfadm", "zoneadm", "zonecfg", "hostid"}
 
 var platform = map[string]func(*env, []string) int{
 	"zfs":     runZfs,
@@ -22,6 +22,7 @@ var platform = map[string]func(*env, []string) int{
 	"stmfadm": runStmfadm,
 	"zoneadm": runZoneadm,
 	"zonecfg": runZonecfg,
+	"hostid":  runHostid,
 }
 
 // env is what one command invocation works with.
@@ -270,4 +271,16 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 	}
 	l.unlock()
 	return finish(code)
+}
+
+// runHostid is hostid(1): the global zone's hostid, 8 hex digits and a
+// newline, on every flavor (it takes no operands; [UNV] what it prints
+// for one).
+func runHostid(e *env, args []string) int {
+	if len(args) > 0 {
+		e.errf("usage: hostid\n")
+		return 2
+	}
+	e.outf("%s\n", e.s.HostID)
+	return 0
 }

@@ -123,7 +123,10 @@ type Commands struct {
 	Stmfadm string `toml:"stmfadm"`
 	Zoneadm string `toml:"zoneadm"`
 	Zonecfg string `toml:"zonecfg"`
-	Tgtadm  string `toml:"tgtadm"`
+	// Hostid is hostid(1), optional (empty: the zone service reports no
+	// hostid).
+	Hostid string `toml:"hostid"`
+	Tgtadm string `toml:"tgtadm"`
 	// TgtControlPort is tgtd's management port (tgtd -C N, tgtadm
 	// --control-port); empty for the default tgtd.
 	TgtControlPort string `toml:"tgt_control_port"`

@@ -193,8 +193,12 @@ type command struct{ name, path string }
 func (c Config) platformCommands() []command {
 	switch c.Platform {
 	case "solaris":
-		return []command{{"zfs", c.Commands.Zfs}, {"zpool", c.Commands.Zpool}, {"stmfadm", c.Commands.Stmfadm},
+		cmds := []command{{"zfs", c.Commands.Zfs}, {"zpool", c.Commands.Zpool}, {"stmfadm", c.Commands.Stmfadm},
 			{"zoneadm", c.Commands.Zoneadm}, {"zonecfg", c.Commands.Zonecfg}}
+		if c.Commands.Hostid != "" { // optional
+			cmds = append(cmds, command{"hostid", c.Commands.Hostid})
+		}
+		return cmds
 	case "linux-tgt":
 		return []command{{"zfs", c.Commands.Zfs}, {"tgtadm", c.Commands.Tgtadm}}
 	}
@@ -204,7 +208,7 @@ func (c Config) platformCommands() []command {
 // allCommands are every [commands] path, whatever the platform.
 func (c Config) allCommands() []command {
 	return []command{{"zfs", c.Commands.Zfs}, {"zpool", c.Commands.Zpool}, {"stmfadm", c.Commands.Stmfadm},
-		{"zoneadm", c.Commands.Zoneadm}, {"zonecfg", c.Commands.Zonecfg}, {"tgtadm", c.Commands.Tgtadm}}
+		{"zoneadm", c.Commands.Zoneadm}, {"zonecfg", c.Commands.Zonecfg}, {"hostid", c.Commands.Hostid}, {"tgtadm", c.Commands.Tgtadm}}
 }
 
 // commandBaseNames are the names [timeouts.command] may use: the base names

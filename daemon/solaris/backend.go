@@ -16,6 +16,9 @@ import (
 // Paths are the absolute paths of the platform commands.
 type Paths struct {
 	Zfs, Zpool, Stmfadm, Zoneadm, Zonecfg string
+	// Hostid is hostid(1), optional: the zone service reports the global
+	// zone's hostid with its zones.
+	Hostid string
 }
 
 // DefaultPaths are where Solaris and illumos keep them.

@@ -81,7 +81,7 @@ func TestGroupFaultInjection(t *testing.T) {
 				continue // a read that fails after its change is a read that fails
 			}
 			in.action, in.times = v.action, v.times
-			if in.action == sim.ActionHang && !strings.HasPrefix(in.match, "zfs rollback") && !strings.HasPrefix(in.match, "stmfadm") {
+			if in.action == sim.ActionHang && !strings.HasPrefix(in.match, "zfs rollback") && !strings.HasPrefix(in.match, "stmfadm delete-lu") {
 				// Hangs of the reads and zone commands are the single
 				// volume's suite's; here those of the group's window.
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,20 @@ func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Quer
 	if err != nil {
 		return r, err
 	}
+	if b.Paths.Hostid != "" {
+		// hostid(1) prints the global zone's hostid, 8 hex digits: the id
+		// an "in use by host with hostid ..." error names
+		// (kernel-zones.md §1.2, §7 item 9).
+		res, err := run(ctx, []string{b.Paths.Hostid})
+		if err != nil {
+			return r, fmt.Errorf("hostid: %w", err)
+		}
+		if h := strings.TrimSpace(string(res.Stdout)); hostidRE.MatchString(h) {
+			r.HostID = h
+		} else {
+			return r, fmt.Errorf("hostid printed %q, not 8 hex digits: refusing to trust it", h)
+		}
+	}
 	r.AuxKnown = auxKnown
 	for _, z := range zs {
 		var on []string
@@ -53,6 +68,8 @@ func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Quer
 	}
 	return r, nil
 }
+
+var hostidRE = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
 // namesLU reports whether a storage URI names one of the LUs: by GUID
 // (luname.naa.GUID) or by a target and LUN the LU is exposed at
