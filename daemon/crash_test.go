@@ -293,13 +293,7 @@ func crashAt(t *testing.T, flavor string, p point, action string) {
 			Options: &v1.RollbackOptions{HaltZones: true}}, nil)
 	}()
 	// Wait until the command hangs, then kill -9 the daemon under it.
-	deadline := time.Now().Add(15 * time.Second)
-	for !hung(root) {
-		if time.Now().After(deadline) {
-			t.Fatal("the command never hung")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitHung(t, root, "")
 	d.kill()
 	simtest.KillHung(root)
 	if err := sim.ClearFaults(root); err != nil {
@@ -317,6 +311,19 @@ func crashAt(t *testing.T, flavor string, p point, action string) {
 	if len(bad) > 0 {
 		logb, _ := os.ReadFile(cfg + ".log")
 		t.Fatalf("inconsistent after a crash (%s): %s\ndaemon log:\n%s", outcome, strings.Join(bad, "; "), logb)
+	}
+}
+
+// waitHung waits until a command on the host at root hangs on its fault;
+// logs is printed if it never does.
+func waitHung(t *testing.T, root, logs string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !hung(root) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the command never hung\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

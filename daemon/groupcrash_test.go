@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/sim"
@@ -85,13 +84,7 @@ func groupCrashAt(t *testing.T, p point, action string) {
 	d := startDaemon(t, cfg, sock)
 	c := d.client()
 	go func() { _, _ = c.Rollback(context.Background(), groupReq, nil) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !hung(root) {
-		if time.Now().After(deadline) {
-			t.Fatal("the command never hung")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitHung(t, root, "")
 	d.kill()
 	simtest.KillHung(root)
 	if err := sim.ClearFaults(root); err != nil {

@@ -174,13 +174,7 @@ func TestPeerCrashInjection(t *testing.T) {
 					_, _ = c.Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
 						Options: &v1.RollbackOptions{HaltZones: true}}, nil)
 				}()
-				deadline := time.Now().Add(20 * time.Second)
-				for !hung(h.zone) {
-					if time.Now().After(deadline) {
-						t.Fatalf("the command never hung\n%s", h.logs())
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				waitHung(t, h.zone, h.logs())
 				if victim == "zone" {
 					h.zoneDaemon.kill()
 					simtest.KillHung(h.zone)
@@ -232,13 +226,7 @@ func TestPeerPartitionHeals(t *testing.T) {
 					Options: &v1.RollbackOptions{HaltZones: true}}, nil)
 				done <- op
 			}()
-			deadline := time.Now().Add(20 * time.Second)
-			for !hung(h.zone) {
-				if time.Now().After(deadline) {
-					t.Fatalf("the command never hung\n%s", h.logs())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			waitHung(t, h.zone, h.logs())
 			h.zoneDaemon.kill()
 			simtest.KillHung(h.zone)
 			var op *v1.Operation
