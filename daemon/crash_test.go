@@ -282,26 +282,8 @@ func TestCrashInjection(t *testing.T) {
 
 func crashAt(t *testing.T, flavor string, p point, action string) {
 	root := crashHost(t, flavor)
-	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, sock := writeConfig(t, root)
-	d := startDaemon(t, cfg, sock)
-	c := d.client()
-	go func() {
-		_, _ = c.Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
-			Options: &v1.RollbackOptions{HaltZones: true}}, nil)
-	}()
-	// Wait until the command hangs, then kill -9 the daemon under it.
-	waitHung(t, root, "")
-	d.kill()
-	simtest.KillHung(root)
-	if err := sim.ClearFaults(root); err != nil {
-		t.Fatal(err)
-	}
-
-	d2 := startDaemon(t, cfg, sock)
-	outcome := resumedOutcome(t, d2.client())
+	outcome, cfg := crashAndResume(t, root, p, action, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+		Options: &v1.RollbackOptions{HaltZones: true}})
 	t.Logf("recovered to: %s", outcome)
 	bad := simtest.CheckZone(root, outcome, sim.ZoneRunning)
 	if len(bad) == 0 {
@@ -312,6 +294,30 @@ func crashAt(t *testing.T, flavor string, p point, action string) {
 		logb, _ := os.ReadFile(cfg + ".log")
 		t.Fatalf("inconsistent after a crash (%s): %s\ndaemon log:\n%s", outcome, strings.Join(bad, "; "), logb)
 	}
+}
+
+// crashAndResume starts volctld on the host at root, sends req with the
+// command at p hanging (action), kills -9 the daemon under it, clears the
+// fault, starts a new volctld on the same journal and returns where the
+// operation it resumed ended (resumedOutcome), and the configuration.
+func crashAndResume(t *testing.T, root string, p point, action string, req *v1.RollbackRequest) (simtest.Outcome, string) {
+	t.Helper()
+	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	c := d.client()
+	go func() { _, _ = c.Rollback(context.Background(), req, nil) }()
+	// Wait until the command hangs, then kill -9 the daemon under it.
+	waitHung(t, root, "")
+	d.kill()
+	simtest.KillHung(root)
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+	d2 := startDaemon(t, cfg, sock)
+	return resumedOutcome(t, d2.client()), cfg
 }
 
 // waitHung waits until a command on the host at root hangs on its fault;

@@ -77,21 +77,7 @@ func isReadCall(match string) bool {
 
 func groupCrashAt(t *testing.T, p point, action string) {
 	root := simtest.GroupHost(t)
-	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, sock := writeConfig(t, root)
-	d := startDaemon(t, cfg, sock)
-	c := d.client()
-	go func() { _, _ = c.Rollback(context.Background(), groupReq, nil) }()
-	waitHung(t, root, "")
-	d.kill()
-	simtest.KillHung(root)
-	if err := sim.ClearFaults(root); err != nil {
-		t.Fatal(err)
-	}
-	d2 := startDaemon(t, cfg, sock)
-	outcome := resumedOutcome(t, d2.client())
+	outcome, cfg := crashAndResume(t, root, p, action, groupReq)
 	if bad := simtest.CheckGroup(root, outcome); len(bad) > 0 {
 		logb, _ := readLog(cfg)
 		t.Fatalf("inconsistent after a crash (%s): %s\n%s", outcome, strings.Join(bad, "; "), logb)
