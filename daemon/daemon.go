@@ -230,6 +230,11 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	if err != nil {
 		return err
 	}
+	// grpc closes the listener too, but when Stop comes before Serve has
+	// registered it (a quick shutdown on a loaded host) it does so from the
+	// Serve goroutine, after Run returned: the socket must be gone when Run
+	// returns. Close removes it once.
+	defer unixLis.Close()
 	lis := limit(unixLis)
 	unix := newGRPC(auth.UnixCredentials{})
 	servers = append(servers, unix)
@@ -296,7 +301,7 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	if metricsSrv != nil {
 		_ = metricsSrv.Close()
 	}
-	// The listener removed its own socket (and nothing else) on close.
+	// The listener removes its own socket (and nothing else) on close.
 	return nil
 }
 
