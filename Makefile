@@ -10,7 +10,7 @@ BIN     := bin
 SUMMARY := $(CURDIR)/.test-summary
 FUZZTIME ?= 2s
 
-.PHONY: all build demo demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install clean
+.PHONY: breaking all build demo demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install clean
 
 # As root (CI) the Linux end-to-end tests must run, not skip.
 ifeq ($(shell id -u),0)
@@ -35,7 +35,7 @@ demo-linux: deps
 	VOLCTL_E2E_REQUIRED=1 $(GO) test -count=1 -v -run 'TestE2EDaemonCLI' ./daemon/linuxtgt/
 
 ## test: everything CI runs. Keep it under 15 minutes.
-test: deps gen-check lint cross unit fuzz
+test: deps gen-check breaking lint cross unit fuzz
 	@echo "== summary"; cat $(SUMMARY) 2>/dev/null || true
 
 ## deps: the Debian packages of the Linux end-to-end tests (as root; otherwise they skip, loudly).
@@ -72,6 +72,12 @@ cross:
 gen:
 	$(TOOL) buf lint
 	$(TOOL) buf generate
+
+## breaking: the API must stay compatible with the last release's
+## (proto/releases/LAST.binpb, a buf image of it; a new release adds its own).
+RELEASE_IMAGE := $(lastword $(sort $(wildcard proto/releases/v*.binpb)))
+breaking:
+	$(TOOL) buf breaking --against $(RELEASE_IMAGE)
 
 ## gen-check: regenerating the API code must give no diff.
 gen-check: gen

@@ -1180,9 +1180,13 @@ func (x *Volume) GetZones() []*Zone {
 	return nil
 }
 
-// ListVolumesRequest asks for every volume.
+// ListVolumesRequest asks for the volumes, a page at a time.
 type ListVolumesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size caps the answer; 0 means every volume (at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is a previous answer's next_page_token.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1217,10 +1221,27 @@ func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
 	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
 }
 
-// ListVolumesResponse lists volumes; snapshots and zones are filled in.
+func (x *ListVolumesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListVolumesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListVolumesResponse lists volumes by name; snapshots and zones are filled
+// in.
 type ListVolumesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Volumes       []*Volume              `protobuf:"bytes,1,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Volumes []*Volume              `protobuf:"bytes,1,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	// next_page_token asks for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1260,6 +1281,13 @@ func (x *ListVolumesResponse) GetVolumes() []*Volume {
 		return x.Volumes
 	}
 	return nil
+}
+
+func (x *ListVolumesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // GetVolumeRequest names one volume, POOL/VOL.
@@ -1475,8 +1503,12 @@ func (x *CreateSnapshotResponse) GetSnapshots() []*Snapshot {
 
 // ListSnapshotsRequest names a volume.
 type ListSnapshotsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Volume        string                 `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Volume string                 `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	// page_size caps the answer; 0 means every snapshot (at most 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is a previous answer's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1518,10 +1550,26 @@ func (x *ListSnapshotsRequest) GetVolume() string {
 	return ""
 }
 
+func (x *ListSnapshotsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSnapshotsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListSnapshotsResponse lists snapshots in creation order.
 type ListSnapshotsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Snapshots     []*Snapshot            `protobuf:"bytes,1,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Snapshots []*Snapshot            `protobuf:"bytes,1,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	// next_page_token asks for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1561,6 +1609,13 @@ func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
 		return x.Snapshots
 	}
 	return nil
+}
+
+func (x *ListSnapshotsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // DestroySnapshotRequest names the snapshot, POOL/VOL@SNAP.
@@ -2288,12 +2343,15 @@ type StepEvent struct {
 	Name        string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	State       StepState              `protobuf:"varint,4,opt,name=state,proto3,enum=volctl.v1.StepState" json:"state,omitempty"`
 	// command is set when the event reports a command that ran.
-	Command       *CommandRun            `protobuf:"bytes,5,opt,name=command,proto3" json:"command,omitempty"`
-	Message       string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
-	Compensation  bool                   `protobuf:"varint,8,opt,name=compensation,proto3" json:"compensation,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Command      *CommandRun            `protobuf:"bytes,5,opt,name=command,proto3" json:"command,omitempty"`
+	Message      string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Time         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
+	Compensation bool                   `protobuf:"varint,8,opt,name=compensation,proto3" json:"compensation,omitempty"`
+	// command_started is set when a command starts (argv, host, started; no
+	// exit status yet): its end comes as command.
+	CommandStarted *CommandRun `protobuf:"bytes,9,opt,name=command_started,json=commandStarted,proto3" json:"command_started,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *StepEvent) Reset() {
@@ -2380,6 +2438,13 @@ func (x *StepEvent) GetCompensation() bool {
 		return x.Compensation
 	}
 	return false
+}
+
+func (x *StepEvent) GetCommandStarted() *CommandRun {
+	if x != nil {
+		return x.CommandStarted
+	}
+	return nil
 }
 
 // CommandRun is one platform command as it ran.
@@ -2619,7 +2684,15 @@ type Operation struct {
 	Recoveries  uint32               `protobuf:"varint,16,opt,name=recoveries,proto3" json:"recoveries,omitempty"`
 	// capabilities are what the host's commands supported when the
 	// operation was planned; its commands were built from them.
-	Capabilities  []*Capability `protobuf:"bytes,17,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	Capabilities []*Capability `protobuf:"bytes,17,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// resumes are the times the operation was picked up again after it
+	// stopped: by a daemon start after a crash or a shutdown, or by
+	// RecoverOperation.
+	Resumes []*Resume `protobuf:"bytes,18,rep,name=resumes,proto3" json:"resumes,omitempty"`
+	// active is how long the operation ran: created to updated, less the time
+	// it stood still (stopped with the daemon, or waiting in NEEDS_ATTENTION
+	// for RecoverOperation).
+	Active        *durationpb.Duration `protobuf:"bytes,19,opt,name=active,proto3" json:"active,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2773,6 +2846,103 @@ func (x *Operation) GetCapabilities() []*Capability {
 	return nil
 }
 
+func (x *Operation) GetResumes() []*Resume {
+	if x != nil {
+		return x.Resumes
+	}
+	return nil
+}
+
+func (x *Operation) GetActive() *durationpb.Duration {
+	if x != nil {
+		return x.Active
+	}
+	return nil
+}
+
+// Resume is one time an operation was picked up again.
+type Resume struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time is when it was picked up.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// trigger is "restart" (the daemon started and found it unfinished) or
+	// "recover" (RecoverOperation).
+	Trigger string `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// stopped is the journal's last write before it stopped.
+	Stopped *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=stopped,proto3" json:"stopped,omitempty"`
+	// state is the operation's state when it was picked up.
+	State OperationState `protobuf:"varint,4,opt,name=state,proto3,enum=volctl.v1.OperationState" json:"state,omitempty"`
+	// step is the step it was in (running or compensating), if any.
+	Step          string `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resume) Reset() {
+	*x = Resume{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resume) ProtoMessage() {}
+
+func (x *Resume) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resume.ProtoReflect.Descriptor instead.
+func (*Resume) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Resume) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Resume) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *Resume) GetStopped() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Stopped
+	}
+	return nil
+}
+
+func (x *Resume) GetState() OperationState {
+	if x != nil {
+		return x.State
+	}
+	return OperationState_OPERATION_STATE_UNSPECIFIED
+}
+
+func (x *Resume) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
 // Capability is one feature of the host's commands, probed at start
 // (zfs list -p, the written@ property, a snapshot's volsize, zoneadm list
 // -s, stmfadm delete-lu -k).
@@ -2788,7 +2958,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2800,7 +2970,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2813,7 +2983,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Capability) GetName() string {
@@ -2840,17 +3010,23 @@ func (x *Capability) GetDetail() string {
 // ListOperationsRequest pages through the journal.
 type ListOperationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// limit caps the answer; 0 means 100.
+	// limit is the old name of page_size, used when page_size is 0.
+	//
+	// Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
 	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
 	// volume filters by volume when set.
-	Volume        string `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	Volume string `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	// page_size caps the answer; 0 means 100 (at most 1000).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is a previous answer's next_page_token.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +3038,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,9 +3051,10 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
+// Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
 func (x *ListOperationsRequest) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
@@ -2892,17 +3069,33 @@ func (x *ListOperationsRequest) GetVolume() string {
 	return ""
 }
 
+func (x *ListOperationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOperationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListOperationsResponse lists operations, newest first, without commands.
 type ListOperationsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Operations    []*Operation           `protobuf:"bytes,1,rep,name=operations,proto3" json:"operations,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Operations []*Operation           `protobuf:"bytes,1,rep,name=operations,proto3" json:"operations,omitempty"`
+	// next_page_token asks for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3107,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3120,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -2935,6 +3128,13 @@ func (x *ListOperationsResponse) GetOperations() []*Operation {
 		return x.Operations
 	}
 	return nil
+}
+
+func (x *ListOperationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // GetOperationRequest names an operation.
@@ -2947,7 +3147,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2959,7 +3159,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2972,7 +3172,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -2992,7 +3192,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3004,7 +3204,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3017,7 +3217,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -3026,6 +3226,151 @@ func (x *GetOperationResponse) GetOperation() *Operation {
 	}
 	return nil
 }
+
+// WatchOperationRequest names the operation to watch.
+type WatchOperationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchOperationRequest) Reset() {
+	*x = WatchOperationRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchOperationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchOperationRequest) ProtoMessage() {}
+
+func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
+func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *WatchOperationRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+// WatchOperationResponse is one message of the watch stream: the plan
+// first (when the operation has one), step events, the operation last.
+type WatchOperationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*WatchOperationResponse_Plan
+	//	*WatchOperationResponse_Step
+	//	*WatchOperationResponse_Operation
+	Event         isWatchOperationResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchOperationResponse) Reset() {
+	*x = WatchOperationResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchOperationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchOperationResponse) ProtoMessage() {}
+
+func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
+func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchOperationResponse) GetPlan() *Plan {
+	if x != nil {
+		if x, ok := x.Event.(*WatchOperationResponse_Plan); ok {
+			return x.Plan
+		}
+	}
+	return nil
+}
+
+func (x *WatchOperationResponse) GetStep() *StepEvent {
+	if x != nil {
+		if x, ok := x.Event.(*WatchOperationResponse_Step); ok {
+			return x.Step
+		}
+	}
+	return nil
+}
+
+func (x *WatchOperationResponse) GetOperation() *Operation {
+	if x != nil {
+		if x, ok := x.Event.(*WatchOperationResponse_Operation); ok {
+			return x.Operation
+		}
+	}
+	return nil
+}
+
+type isWatchOperationResponse_Event interface {
+	isWatchOperationResponse_Event()
+}
+
+type WatchOperationResponse_Plan struct {
+	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
+}
+
+type WatchOperationResponse_Step struct {
+	Step *StepEvent `protobuf:"bytes,2,opt,name=step,proto3,oneof"`
+}
+
+type WatchOperationResponse_Operation struct {
+	Operation *Operation `protobuf:"bytes,3,opt,name=operation,proto3,oneof"`
+}
+
+func (*WatchOperationResponse_Plan) isWatchOperationResponse_Event() {}
+
+func (*WatchOperationResponse_Step) isWatchOperationResponse_Event() {}
+
+func (*WatchOperationResponse_Operation) isWatchOperationResponse_Event() {}
 
 // RecoverOperationRequest names an operation that needs attention.
 type RecoverOperationRequest struct {
@@ -3040,7 +3385,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3397,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3410,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -3096,7 +3441,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3453,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3466,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -3165,20 +3510,28 @@ func (*RecoverOperationResponse_Step) isRecoverOperationResponse_Event() {}
 
 func (*RecoverOperationResponse_Operation) isRecoverOperationResponse_Event() {}
 
-// ListAuditRequest pages through the audit trail.
+// ListAuditRequest pages through the audit trail, newest first.
 type ListAuditRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// after returns records with a larger sequence number.
+	// after, when set, returns the records with a larger sequence number,
+	// oldest first (to follow the trail); page_token is then ignored.
 	After uint64 `protobuf:"varint,1,opt,name=after,proto3" json:"after,omitempty"`
-	// limit caps the answer; 0 means 1000.
-	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// limit is the old name of page_size, used when page_size is 0.
+	//
+	// Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// page_size caps the answer; 0 means 1000. A page also stops before
+	// 3 MiB of records.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is a previous answer's next_page_token.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3543,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3556,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -3213,11 +3566,26 @@ func (x *ListAuditRequest) GetAfter() uint64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
 func (x *ListAuditRequest) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *ListAuditRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 // AuditRecord is one entry of the audit trail.
@@ -3245,7 +3613,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3257,7 +3625,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3270,7 +3638,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -3343,17 +3711,19 @@ func (x *AuditRecord) GetDetail() string {
 	return ""
 }
 
-// ListAuditResponse holds records, oldest first.
+// ListAuditResponse holds records, newest first (oldest first with after).
 type ListAuditResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Records       []*AuditRecord         `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Records []*AuditRecord         `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// next_page_token asks for the next (older) page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3365,7 +3735,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3378,7 +3748,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -3386,6 +3756,13 @@ func (x *ListAuditResponse) GetRecords() []*AuditRecord {
 		return x.Records
 	}
 	return nil
+}
+
+func (x *ListAuditResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // GetStatusRequest is empty.
@@ -3397,7 +3774,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3409,7 +3786,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3422,7 +3799,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 // RunningOperation is an operation in progress.
@@ -3439,7 +3816,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3451,7 +3828,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3464,7 +3841,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -3523,7 +3900,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3535,7 +3912,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3548,7 +3925,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -3706,10 +4083,14 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\avolsize\x18\x03 \x01(\x04R\avolsize\x12;\n" +
 	"\rlogical_units\x18\x04 \x03(\v2\x16.volctl.v1.LogicalUnitR\flogicalUnits\x121\n" +
 	"\tsnapshots\x18\x05 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\x12%\n" +
-	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\"\x14\n" +
-	"\x12ListVolumesRequest\"B\n" +
+	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\"P\n" +
+	"\x12ListVolumesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"j\n" +
 	"\x13ListVolumesResponse\x12+\n" +
-	"\avolumes\x18\x01 \x03(\v2\x11.volctl.v1.VolumeR\avolumes\"&\n" +
+	"\avolumes\x18\x01 \x03(\v2\x11.volctl.v1.VolumeR\avolumes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
 	"\x10GetVolumeRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\">\n" +
 	"\x11GetVolumeResponse\x12)\n" +
@@ -3721,11 +4102,15 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04zone\x18\x03 \x01(\tR\x04zone\"|\n" +
 	"\x16CreateSnapshotResponse\x12/\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x13.volctl.v1.SnapshotR\bsnapshot\x121\n" +
-	"\tsnapshots\x18\x02 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\".\n" +
+	"\tsnapshots\x18\x02 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\"j\n" +
 	"\x14ListSnapshotsRequest\x12\x16\n" +
-	"\x06volume\x18\x01 \x01(\tR\x06volume\"J\n" +
+	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
 	"\x15ListSnapshotsResponse\x121\n" +
-	"\tsnapshots\x18\x01 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\",\n" +
+	"\tsnapshots\x18\x01 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\",\n" +
 	"\x16DestroySnapshotRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
 	"\x17DestroySnapshotResponse\"\xec\x01\n" +
@@ -3774,7 +4159,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\"\xa3\x02\n" +
+	"\x05event\"\xe3\x02\n" +
 	"\tStepEvent\x12!\n" +
 	"\foperation_id\x18\x01 \x01(\x04R\voperationId\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x05R\x05index\x12\x12\n" +
@@ -3783,7 +4168,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\acommand\x18\x05 \x01(\v2\x15.volctl.v1.CommandRunR\acommand\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12.\n" +
 	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\"\n" +
-	"\fcompensation\x18\b \x01(\bR\fcompensation\"\x84\x02\n" +
+	"\fcompensation\x18\b \x01(\bR\fcompensation\x12>\n" +
+	"\x0fcommand_started\x18\t \x01(\v2\x15.volctl.v1.CommandRunR\x0ecommandStarted\"\x84\x02\n" +
 	"\n" +
 	"CommandRun\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x1b\n" +
@@ -3803,7 +4189,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x86\x05\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xe6\x05\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -3825,33 +4211,55 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\n" +
 	"recoveries\x18\x10 \x01(\rR\n" +
 	"recoveries\x129\n" +
-	"\fcapabilities\x18\x11 \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities\"V\n" +
+	"\fcapabilities\x18\x11 \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities\x12+\n" +
+	"\aresumes\x18\x12 \x03(\v2\x11.volctl.v1.ResumeR\aresumes\x121\n" +
+	"\x06active\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x06active\"\xcd\x01\n" +
+	"\x06Resume\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
+	"\atrigger\x18\x02 \x01(\tR\atrigger\x124\n" +
+	"\astopped\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\astopped\x12/\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x19.volctl.v1.OperationStateR\x05state\x12\x12\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\"V\n" +
 	"\n" +
 	"Capability\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tsupported\x18\x02 \x01(\bR\tsupported\x12\x16\n" +
-	"\x06detail\x18\x03 \x01(\tR\x06detail\"E\n" +
-	"\x15ListOperationsRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x16\n" +
-	"\x06volume\x18\x02 \x01(\tR\x06volume\"N\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x85\x01\n" +
+	"\x15ListOperationsRequest\x12\x18\n" +
+	"\x05limit\x18\x01 \x01(\x05B\x02\x18\x01R\x05limit\x12\x16\n" +
+	"\x06volume\x18\x02 \x01(\tR\x06volume\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"v\n" +
 	"\x16ListOperationsResponse\x124\n" +
 	"\n" +
 	"operations\x18\x01 \x03(\v2\x14.volctl.v1.OperationR\n" +
-	"operations\"%\n" +
+	"operations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"%\n" +
 	"\x13GetOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"J\n" +
 	"\x14GetOperationResponse\x122\n" +
-	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"G\n" +
+	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"'\n" +
+	"\x15WatchOperationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\"\xaa\x01\n" +
+	"\x16WatchOperationResponse\x12%\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
+	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
+	"\x05event\"G\n" +
 	"\x17RecoverOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1c\n" +
 	"\trepersist\x18\x02 \x01(\bR\trepersist\"\x85\x01\n" +
 	"\x18RecoverOperationResponse\x12*\n" +
 	"\x04step\x18\x01 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x02 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\">\n" +
+	"\x05event\"~\n" +
 	"\x10ListAuditRequest\x12\x14\n" +
-	"\x05after\x18\x01 \x01(\x04R\x05after\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x05R\x05limit\"\x92\x02\n" +
+	"\x05after\x18\x01 \x01(\x04R\x05after\x12\x18\n" +
+	"\x05limit\x18\x02 \x01(\x05B\x02\x18\x01R\x05limit\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x92\x02\n" +
 	"\vAuditRecord\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x10\n" +
@@ -3863,9 +4271,10 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06result\x18\b \x01(\tR\x06result\x12!\n" +
 	"\foperation_id\x18\t \x01(\x04R\voperationId\x12\x16\n" +
 	"\x06detail\x18\n" +
-	" \x01(\tR\x06detail\"E\n" +
+	" \x01(\tR\x06detail\"m\n" +
 	"\x11ListAuditResponse\x120\n" +
-	"\arecords\x18\x01 \x03(\v2\x16.volctl.v1.AuditRecordR\arecords\"\x12\n" +
+	"\arecords\x18\x01 \x03(\v2\x16.volctl.v1.AuditRecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +
 	"\x10GetStatusRequest\"\x80\x01\n" +
 	"\x10RunningOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
@@ -3918,11 +4327,12 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xa9\x01\n" +
 	"\x0fRollbackService\x12O\n" +
 	"\fPlanRollback\x12\x1e.volctl.v1.PlanRollbackRequest\x1a\x1f.volctl.v1.PlanRollbackResponse\x12E\n" +
-	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\x99\x02\n" +
+	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xf2\x02\n" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
-	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x012V\n" +
+	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x01\x12W\n" +
+	"\x0eWatchOperation\x12 .volctl.v1.WatchOperationRequest\x1a!.volctl.v1.WatchOperationResponse0\x012V\n" +
 	"\fAuditService\x12F\n" +
 	"\tListAudit\x12\x1b.volctl.v1.ListAuditRequest\x1a\x1c.volctl.v1.ListAuditResponse2\xa0\x01\n" +
 	"\vZoneService\x12F\n" +
@@ -3945,7 +4355,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -3984,22 +4394,25 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*CommandRun)(nil),               // 34: volctl.v1.CommandRun
 	(*Step)(nil),                     // 35: volctl.v1.Step
 	(*Operation)(nil),                // 36: volctl.v1.Operation
-	(*Capability)(nil),               // 37: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 38: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 39: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 40: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 41: volctl.v1.GetOperationResponse
-	(*RecoverOperationRequest)(nil),  // 42: volctl.v1.RecoverOperationRequest
-	(*RecoverOperationResponse)(nil), // 43: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 44: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 45: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 46: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 47: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 48: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 49: volctl.v1.GetStatusResponse
-	nil,                              // 50: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 51: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 52: google.protobuf.Duration
+	(*Resume)(nil),                   // 37: volctl.v1.Resume
+	(*Capability)(nil),               // 38: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 39: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 40: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 41: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 42: volctl.v1.GetOperationResponse
+	(*WatchOperationRequest)(nil),    // 43: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 44: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 45: volctl.v1.RecoverOperationRequest
+	(*RecoverOperationResponse)(nil), // 46: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 47: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 48: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 49: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 50: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 51: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 52: volctl.v1.GetStatusResponse
+	nil,                              // 53: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 54: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 55: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
@@ -4009,8 +4422,8 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	34, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	50, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	51, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	53, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	54, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	13, // 9: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	10, // 10: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	11, // 11: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
@@ -4032,65 +4445,76 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	36, // 27: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
 	1,  // 28: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
 	34, // 29: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	51, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	51, // 31: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	52, // 32: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,  // 33: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	51, // 34: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	51, // 35: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	34, // 36: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	34, // 37: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,  // 38: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	51, // 39: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	51, // 40: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	25, // 41: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	29, // 42: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	35, // 43: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	52, // 44: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	37, // 45: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	36, // 46: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	36, // 47: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	33, // 48: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 49: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	51, // 50: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	45, // 51: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	51, // 52: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	52, // 53: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	48, // 54: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	37, // 55: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	15, // 56: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	17, // 57: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	19, // 58: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	21, // 59: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	23, // 60: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	26, // 61: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	31, // 62: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	38, // 63: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	40, // 64: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	42, // 65: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	44, // 66: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 67: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 68: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	47, // 69: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	16, // 70: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	18, // 71: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	20, // 72: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	22, // 73: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	24, // 74: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	30, // 75: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	32, // 76: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	39, // 77: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	41, // 78: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	43, // 79: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	46, // 80: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 81: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 82: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	49, // 83: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	70, // [70:84] is the sub-list for method output_type
-	56, // [56:70] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	54, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	34, // 31: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	54, // 32: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	55, // 33: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,  // 34: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	54, // 35: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	54, // 36: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	34, // 37: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	34, // 38: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,  // 39: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	54, // 40: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	54, // 41: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	25, // 42: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	29, // 43: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	35, // 44: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	55, // 45: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	38, // 46: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	37, // 47: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	55, // 48: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	54, // 49: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	54, // 50: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 51: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	36, // 52: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	36, // 53: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	29, // 54: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	33, // 55: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 56: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	33, // 57: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 58: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	54, // 59: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	48, // 60: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	54, // 61: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	55, // 62: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	51, // 63: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	38, // 64: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	15, // 65: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	17, // 66: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	19, // 67: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	21, // 68: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	23, // 69: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	26, // 70: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	31, // 71: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	39, // 72: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	41, // 73: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	45, // 74: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	43, // 75: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	47, // 76: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	5,  // 77: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	7,  // 78: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	50, // 79: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	16, // 80: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	18, // 81: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	20, // 82: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	22, // 83: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	24, // 84: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	30, // 85: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	32, // 86: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	40, // 87: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	42, // 88: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	46, // 89: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	44, // 90: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	49, // 91: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	6,  // 92: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	8,  // 93: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	52, // 94: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	80, // [80:95] is the sub-list for method output_type
+	65, // [65:80] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -4103,7 +4527,12 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[40].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[41].OneofWrappers = []any{
+		(*WatchOperationResponse_Plan)(nil),
+		(*WatchOperationResponse_Step)(nil),
+		(*WatchOperationResponse_Operation)(nil),
+	}
+	file_volctl_v1_volctl_proto_msgTypes[43].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -4113,7 +4542,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   48,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   7,
 		},

@@ -517,6 +517,7 @@ const (
 	OperationService_ListOperations_FullMethodName   = "/volctl.v1.OperationService/ListOperations"
 	OperationService_GetOperation_FullMethodName     = "/volctl.v1.OperationService/GetOperation"
 	OperationService_RecoverOperation_FullMethodName = "/volctl.v1.OperationService/RecoverOperation"
+	OperationService_WatchOperation_FullMethodName   = "/volctl.v1.OperationService/WatchOperation"
 )
 
 // OperationServiceClient is the client API for OperationService service.
@@ -532,6 +533,11 @@ type OperationServiceClient interface {
 	// RecoverOperation retries an operation that needs attention, streaming
 	// its steps like Rollback.
 	RecoverOperation(ctx context.Context, in *RecoverOperationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecoverOperationResponse], error)
+	// WatchOperation streams an operation from any client: its plan and every
+	// event so far (replayed from the journal, and from memory while it runs),
+	// then what happens live, then the operation in its final state. For an
+	// operation that has ended it replays the whole of it and ends.
+	WatchOperation(ctx context.Context, in *WatchOperationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchOperationResponse], error)
 }
 
 type operationServiceClient struct {
@@ -581,6 +587,25 @@ func (c *operationServiceClient) RecoverOperation(ctx context.Context, in *Recov
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OperationService_RecoverOperationClient = grpc.ServerStreamingClient[RecoverOperationResponse]
 
+func (c *operationServiceClient) WatchOperation(ctx context.Context, in *WatchOperationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchOperationResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &OperationService_ServiceDesc.Streams[1], OperationService_WatchOperation_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchOperationRequest, WatchOperationResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type OperationService_WatchOperationClient = grpc.ServerStreamingClient[WatchOperationResponse]
+
 // OperationServiceServer is the server API for OperationService service.
 // All implementations must embed UnimplementedOperationServiceServer
 // for forward compatibility.
@@ -594,6 +619,11 @@ type OperationServiceServer interface {
 	// RecoverOperation retries an operation that needs attention, streaming
 	// its steps like Rollback.
 	RecoverOperation(*RecoverOperationRequest, grpc.ServerStreamingServer[RecoverOperationResponse]) error
+	// WatchOperation streams an operation from any client: its plan and every
+	// event so far (replayed from the journal, and from memory while it runs),
+	// then what happens live, then the operation in its final state. For an
+	// operation that has ended it replays the whole of it and ends.
+	WatchOperation(*WatchOperationRequest, grpc.ServerStreamingServer[WatchOperationResponse]) error
 	mustEmbedUnimplementedOperationServiceServer()
 }
 
@@ -612,6 +642,9 @@ func (UnimplementedOperationServiceServer) GetOperation(context.Context, *GetOpe
 }
 func (UnimplementedOperationServiceServer) RecoverOperation(*RecoverOperationRequest, grpc.ServerStreamingServer[RecoverOperationResponse]) error {
 	return status.Error(codes.Unimplemented, "method RecoverOperation not implemented")
+}
+func (UnimplementedOperationServiceServer) WatchOperation(*WatchOperationRequest, grpc.ServerStreamingServer[WatchOperationResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchOperation not implemented")
 }
 func (UnimplementedOperationServiceServer) mustEmbedUnimplementedOperationServiceServer() {}
 func (UnimplementedOperationServiceServer) testEmbeddedByValue()                          {}
@@ -681,6 +714,17 @@ func _OperationService_RecoverOperation_Handler(srv interface{}, stream grpc.Ser
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OperationService_RecoverOperationServer = grpc.ServerStreamingServer[RecoverOperationResponse]
 
+func _OperationService_WatchOperation_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchOperationRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(OperationServiceServer).WatchOperation(m, &grpc.GenericServerStream[WatchOperationRequest, WatchOperationResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type OperationService_WatchOperationServer = grpc.ServerStreamingServer[WatchOperationResponse]
+
 // OperationService_ServiceDesc is the grpc.ServiceDesc for OperationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -703,6 +747,11 @@ var OperationService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _OperationService_RecoverOperation_Handler,
 			ServerStreams: true,
 		},
+		{
+			StreamName:    "WatchOperation",
+			Handler:       _OperationService_WatchOperation_Handler,
+			ServerStreams: true,
+		},
 	},
 	Metadata: "volctl/v1/volctl.proto",
 }
@@ -718,7 +767,8 @@ const (
 // AuditService reads the append-only audit trail: who asked what, and what
 // came of it, including denied calls.
 type AuditServiceClient interface {
-	// ListAudit returns records after a sequence number, oldest first.
+	// ListAudit returns records newest first, a page at a time (or, with
+	// after, the records after a sequence number, oldest first).
 	ListAudit(ctx context.Context, in *ListAuditRequest, opts ...grpc.CallOption) (*ListAuditResponse, error)
 }
 
@@ -747,7 +797,8 @@ func (c *auditServiceClient) ListAudit(ctx context.Context, in *ListAuditRequest
 // AuditService reads the append-only audit trail: who asked what, and what
 // came of it, including denied calls.
 type AuditServiceServer interface {
-	// ListAudit returns records after a sequence number, oldest first.
+	// ListAudit returns records newest first, a page at a time (or, with
+	// after, the records after a sequence number, oldest first).
 	ListAudit(context.Context, *ListAuditRequest) (*ListAuditResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
