@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,18 +32,16 @@ func (a *app) historyCmd() *cobra.Command {
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListOperationsResponse, error) {
 				return c.Operations.ListOperations(ctx, &v1.ListOperationsRequest{Limit: int32(limit), Volume: volume})
 			}, func(resp *v1.ListOperationsResponse) error {
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tSTATE\tSNAPSHOT\tSTARTED\tDURATION\tOUTAGE\tBY")
+				t := a.newTable("ID", "STATE", "SNAPSHOT", "STARTED", "DURATION", "OUTAGE", "BY")
 				for _, op := range resp.GetOperations() {
 					outage := "-"
 					if op.GetOutage() != nil {
-						outage = op.GetOutage().AsDuration().Round(time.Millisecond).String()
+						outage = a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond)
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", op.GetId(), opWord(op.GetState()), op.GetSnapshot(),
-						op.GetCreated().AsTime().UTC().Format(time.DateTime),
-						op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond), outage, dash(op.GetRequestedBy()))
+					t.row(fmt.Sprint(op.GetId()), opWord(op.GetState()), op.GetSnapshot(), a.fmtTime(op.GetCreated().AsTime()),
+						a.fmtDuration(op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()), time.Millisecond), outage, op.GetRequestedBy())
 				}
-				return tw.Flush()
+				return t.flush()
 			})
 		},
 	}
@@ -86,15 +83,15 @@ func (a *app) opCmd() *cobra.Command {
 func (a *app) printOperation(op *v1.Operation) {
 	a.printf("Operation %d: %s %s -> %s\n", op.GetId(), op.GetKind(), op.GetVolume(), op.GetSnapshot())
 	a.printf("  state:     %s\n", opWord(op.GetState()))
-	a.printf("  started:   %s\n", op.GetCreated().AsTime().UTC().Format(time.RFC3339Nano))
-	a.printf("  updated:   %s\n", op.GetUpdated().AsTime().UTC().Format(time.RFC3339Nano))
+	a.printf("  started:   %s\n", a.fmtTime(op.GetCreated().AsTime()))
+	a.printf("  updated:   %s\n", a.fmtTime(op.GetUpdated().AsTime()))
 	if op.GetRequestedBy() != "" {
 		a.printf("  by:        %s\n", op.GetRequestedBy())
 	}
 	o := op.GetOptions()
 	a.printf("  options:   halt-zones=%v destroy-newer=%v keep-hostdata=%v\n", o.GetHaltZones(), o.GetDestroyNewer(), o.GetKeepHostdata())
 	if op.GetOutage() != nil {
-		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", op.GetOutage().AsDuration().Round(time.Microsecond))
+		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", a.fmtDuration(op.GetOutage().AsDuration(), time.Microsecond))
 	}
 	if op.GetRecoveries() > 0 {
 		a.printf("  recovered: %d times\n", op.GetRecoveries())
@@ -118,7 +115,7 @@ func (a *app) printOperation(op *v1.Operation) {
 	for _, s := range op.GetSteps() {
 		d := ""
 		if s.GetStarted() != nil && s.GetFinished() != nil {
-			d = " (" + s.GetFinished().AsTime().Sub(s.GetStarted().AsTime()).Round(time.Microsecond).String() + ")"
+			d = " (" + a.fmtDuration(s.GetFinished().AsTime().Sub(s.GetStarted().AsTime()), time.Microsecond) + ")"
 		}
 		window := ""
 		if s.GetInOutageWindow() {
@@ -136,8 +133,8 @@ func (a *app) printOperation(op *v1.Operation) {
 func (a *app) printCommands(prefix string, cmds []*v1.CommandRun) {
 	for _, c := range cmds {
 		a.printf("       %s%s$ %s\n", prefix, onHost(c.GetHost()), strings.Join(c.GetArgv(), " "))
-		a.printf("           exit %d, %s, at %s\n", c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Microsecond),
-			c.GetStarted().AsTime().UTC().Format("15:04:05.000"))
+		a.printf("           exit %d, %s, at %s\n", c.GetExitCode(), a.fmtDuration(c.GetDuration().AsDuration(), time.Microsecond),
+			a.fmtClock(c.GetStarted().AsTime()))
 		if c.GetError() != "" {
 			a.printf("           error: %s\n", c.GetError())
 		}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/volctl/volctl/client"
@@ -33,30 +33,80 @@ type app struct {
 	addr, cert, key, ca, serverName string
 	stdout                          io.Writer
 	stderr                          io.Writer
+	// -H, -p and --utc: see format.go.
+	scripted, parsable, utc bool
 }
 
-// Main runs volctl with args and returns the exit status: the gRPC status
-// code of the failure (see client.ExitCode), 0 on success.
+// Main runs volctl with args and returns the exit status: 2 for a command
+// line volctl cannot parse (see usageError), otherwise the gRPC status code
+// of the failure (see client.ExitCode), 0 on success.
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &app{stdout: stdout, stderr: stderr}
-	root := a.rootCmd()
+	root := NewCommand(stdout, stderr)
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
 	if _, ok := status.FromError(err); !ok {
-		// cobra's own errors (unknown flag, wrong number of arguments) are
-		// bad input.
-		err = status.Error(codes.InvalidArgument, err.Error())
+		// Every error of a command's own RunE is a status (see
+		// statusErrors): what is left is cobra's, a command line that
+		// does not parse. Exit 2 with the hint, as other tools do.
+		fmt.Fprintf(stderr, "volctl: %s\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+		return exitUsage
 	}
 	fmt.Fprintf(stderr, "volctl: %s\n", client.Message(err))
 	return client.ExitCode(err)
 }
+
+// exitUsage is the exit status of a command line that does not parse:
+// unknown command or flag, wrong number of arguments, a flag value of the
+// wrong type or not one of its choices.
+const exitUsage = 2
+
+// NewCommand is volctl's command tree, writing to stdout and stderr; Main
+// runs it, and cmd/volctl-man writes its man pages from it.
+func NewCommand(stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	statusErrors(root)
+	return root
+}
+
+// statusErrors makes every error a command's RunE returns a gRPC status
+// (Unknown when it is not one already, e.g. a failed write to stdout), so
+// that Main can tell them from cobra's usage errors. A group of commands
+// (op) gets a RunE that refuses an unknown subcommand: cobra would print
+// the group's help and exit 0.
+func statusErrors(cmd *cobra.Command) {
+	if cmd.RunE == nil && cmd.Run == nil && cmd.HasSubCommands() && cmd.HasParent() {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())}
+			}
+			return cmd.Help()
+		}
+	}
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			err := run(cmd, args)
+			if _, ok := status.FromError(err); err != nil && !ok && !errors.As(err, new(usageError)) {
+				return status.Error(codes.Unknown, err.Error())
+			}
+			return err
+		}
+	}
+	for _, c := range cmd.Commands() {
+		statusErrors(c)
+	}
+}
+
+// usageError is a command line that does not parse, found by volctl
+// rather than by cobra: exit 2, like cobra's own.
+type usageError struct{ error }
 
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -66,8 +116,19 @@ func (a *app) rootCmd() *cobra.Command {
 snapshot as one journaled transaction: the LU keeps its GUID, properties and
 views, and the kernel zones on the volume come back with fresh host data.
 
-Exit status: 0 on success, otherwise the gRPC status code of the failure
-(3 invalid argument, 5 not found, 6 already exists: the snapshot, or a request id of
+Output: tables are aligned under a header, sizes in binary units (1.5G),
+durations rounded ("1.234s"), times in the local zone with its name
+("2026-12-02 04:05:06 CET"). For scripts:
+  -H          no header, fields separated by one tab (an empty one is "-")
+  -p          exact numbers: sizes in bytes, durations in whole milliseconds,
+              times in Unix seconds
+  --utc       times in UTC instead of the local zone (TZ also chooses it)
+  -o json     the API's messages as JSON, one per line for a stream; the
+              shape is stable (docs/json.md)
+
+Exit status: 0 on success, 2 for a command line that does not parse
+(unknown command or flag, wrong number of arguments, a bad flag value),
+otherwise the gRPC status code of the failure (2 unknown, 3 invalid argument, 5 not found, 6 already exists: the snapshot, or a request id of
 another rollback, 7 permission denied, 9 failed precondition, 10 aborted: busy or
 rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`,
 		SilenceUsage:  true,
@@ -75,7 +136,9 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`
 		Version:       Version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if a.output != "text" && a.output != "json" {
-				return status.Errorf(codes.InvalidArgument, "--output %q: want text or json", a.output)
+				// Not a status: a usage error (exit 2), like a flag
+				// value of the wrong type.
+				return fmt.Errorf("invalid argument %q for \"-o, --output\" flag: want text or json", a.output)
 			}
 			return nil
 		},
@@ -91,8 +154,13 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`
 	root.PersistentFlags().StringVar(&a.key, "tls-key", "", "client key (PEM) for --addr")
 	root.PersistentFlags().StringVar(&a.ca, "tls-ca", "", "CA certificate (PEM) that signed volctld's certificate")
 	root.PersistentFlags().StringVar(&a.serverName, "tls-server-name", "", "name to verify in volctld's certificate (default: the host of --addr)")
+	root.PersistentFlags().BoolVarP(&a.scripted, "scripted", "H", false, "scripted mode: tables without a header, fields separated by one tab")
+	root.PersistentFlags().BoolVarP(&a.parsable, "parsable", "p", false, "exact numbers: sizes in bytes, durations in milliseconds, times in Unix seconds")
+	root.PersistentFlags().BoolVar(&a.utc, "utc", false, "print times in UTC instead of the local zone")
 	root.AddCommand(a.rollbackCmd(), a.lsCmd(), a.showCmd(), a.snapshotsCmd(), a.snapshotCmd(),
-		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.statusCmd(), a.auditCmd())
+		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
+	a.completions(root)
+	root.InitDefaultCompletionCmd()
 	return root
 }
 
@@ -140,25 +208,28 @@ func (a *app) dial() (*client.Client, error) {
 
 func (a *app) json() bool { return a.output == "json" }
 
-// printJSON writes one message as JSON (one line per message for streams).
+// printJSON writes one message as JSON (marshalJSON: docs/json.md),
+// indented, or on one line for a message of a stream.
 func (a *app) printJSON(m proto.Message, multiline bool) error {
-	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	b, err := marshalJSON(m)
 	if err != nil {
 		return err
 	}
-	// protojson varies its whitespace on purpose; re-format with
-	// encoding/json so the output is stable for scripts.
+	return a.writeJSON(b, multiline)
+}
+
+// writeJSON writes compact JSON b, indented when multiline.
+func (a *app) writeJSON(b []byte, multiline bool) error {
 	var buf bytes.Buffer
 	if multiline {
-		err = json.Indent(&buf, b, "", "  ")
+		if err := json.Indent(&buf, b, "", "  "); err != nil {
+			return err
+		}
 	} else {
-		err = json.Compact(&buf, b)
-	}
-	if err != nil {
-		return err
+		buf.Write(b)
 	}
 	buf.WriteByte('\n')
-	_, err = a.stdout.Write(buf.Bytes())
+	_, err := a.stdout.Write(buf.Bytes())
 	return err
 }
 

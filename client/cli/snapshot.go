@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,13 +23,11 @@ func (a *app) snapshotsCmd() *cobra.Command {
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListSnapshotsResponse, error) {
 				return c.Snapshots.ListSnapshots(ctx, &v1.ListSnapshotsRequest{Volume: args[0]})
 			}, func(resp *v1.ListSnapshotsResponse) error {
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SNAPSHOT\tCREATED\tUSED\tREFERENCED")
+				t := a.newTable("SNAPSHOT", "CREATED", "USED", "REFERENCED")
 				for _, s := range resp.GetSnapshots() {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.GetName(), s.GetCreation().AsTime().UTC().Format(time.DateTime),
-						bytesStr(s.GetUsed()), bytesStr(s.GetReferenced()))
+					t.row(s.GetName(), a.fmtTime(s.GetCreation().AsTime()), a.fmtSize(s.GetUsed()), a.fmtSize(s.GetReferenced()))
 				}
-				return tw.Flush()
+				return t.flush()
 			})
 		},
 	}

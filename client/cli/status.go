@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,8 +22,8 @@ func (a *app) statusCmd() *cobra.Command {
 				return c.Status.GetStatus(ctx, &v1.GetStatusRequest{})
 			}, func(resp *v1.GetStatusResponse) error {
 				a.printf("volctld %s on platform %s\n", resp.GetVersion(), resp.GetPlatform())
-				a.printf("  up %s (since %s), journal schema %d\n", resp.GetUptime().AsDuration().Round(time.Second),
-					resp.GetStarted().AsTime().UTC().Format(time.RFC3339), resp.GetSchemaVersion())
+				a.printf("  up %s (since %s), journal schema %d\n", a.fmtDuration(resp.GetUptime().AsDuration(), time.Second),
+					a.fmtTime(resp.GetStarted().AsTime()), resp.GetSchemaVersion())
 				a.printf("  you are %s, role %s\n", resp.GetCaller(), resp.GetCallerRole())
 				if len(resp.GetRunning()) == 0 {
 					a.printf("  no operation running\n")
@@ -58,18 +57,17 @@ func (a *app) auditCmd() *cobra.Command {
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListAuditResponse, error) {
 				return c.Audit.ListAudit(ctx, &v1.ListAuditRequest{After: after, Limit: int32(limit)})
 			}, func(resp *v1.ListAuditResponse) error {
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SEQ\tTIME\tWHO\tROLE\tMETHOD\tTARGET\tALLOWED\tRESULT\tOP")
+				t := a.newTable("SEQ", "TIME", "WHO", "ROLE", "METHOD", "TARGET", "ALLOWED", "RESULT", "OP")
 				for _, r := range resp.GetRecords() {
 					op := "-"
 					if r.GetOperationId() != 0 {
 						op = fmt.Sprint(r.GetOperationId())
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.GetSeq(), r.GetTime().AsTime().UTC().Format(time.DateTime),
-						r.GetWho(), dash(r.GetRole()), strings.TrimPrefix(r.GetMethod(), "/volctl.v1."), dash(r.GetTarget()),
-						r.GetAllowed(), r.GetResult(), op)
+					t.row(fmt.Sprint(r.GetSeq()), a.fmtTime(r.GetTime().AsTime()),
+						r.GetWho(), r.GetRole(), strings.TrimPrefix(r.GetMethod(), "/volctl.v1."), r.GetTarget(),
+						fmt.Sprint(r.GetAllowed()), r.GetResult(), op)
 				}
-				return tw.Flush()
+				return t.flush()
 			})
 		},
 	}

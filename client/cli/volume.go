@@ -21,8 +21,7 @@ func (a *app) lsCmd() *cobra.Command {
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListVolumesResponse, error) {
 				return c.Volumes.ListVolumes(ctx, &v1.ListVolumesRequest{})
 			}, func(resp *v1.ListVolumesResponse) error {
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "VOLUME\tVOLSIZE\tLU\tVIEWS\tSNAPSHOTS\tZONES")
+				t := a.newTable("VOLUME", "VOLSIZE", "LU", "VIEWS", "SNAPSHOTS", "ZONES")
 				for _, v := range resp.GetVolumes() {
 					var guids []string
 					views := 0
@@ -34,10 +33,10 @@ func (a *app) lsCmd() *cobra.Command {
 					for _, z := range v.GetZones() {
 						zones = append(zones, z.GetName())
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", v.GetName(), bytesStr(v.GetVolsize()), dash(strings.Join(guids, ",")),
-						views, len(v.GetSnapshots()), dash(strings.Join(zones, ",")))
+					t.row(v.GetName(), a.fmtSize(v.GetVolsize()), strings.Join(guids, ","),
+						fmt.Sprint(views), fmt.Sprint(len(v.GetSnapshots())), strings.Join(zones, ","))
 				}
-				return tw.Flush()
+				return t.flush()
 			})
 		},
 	}
@@ -63,7 +62,7 @@ func (a *app) showCmd() *cobra.Command {
 }
 
 func (a *app) printVolume(v *v1.Volume) {
-	a.printf("Volume %s (%s, %s)\n", v.GetName(), v.GetType(), bytesStr(v.GetVolsize()))
+	a.printf("Volume %s (%s, %s)\n", v.GetName(), v.GetType(), a.fmtSize(v.GetVolsize()))
 	if len(v.GetLogicalUnits()) == 0 {
 		a.printf("  no LU is backed by this volume\n")
 	}
