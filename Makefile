@@ -10,7 +10,7 @@ BIN     := bin
 SUMMARY := $(CURDIR)/.test-summary
 FUZZTIME ?= 2s
 
-.PHONY: breaking all build demo demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install clean
+.PHONY: breaking all build demo demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install man clean
 
 # As root (CI) the Linux end-to-end tests must run, not skip.
 ifeq ($(shell id -u),0)
@@ -118,16 +118,24 @@ faults:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 20m ./daemon/...
 
-## install: binaries, the documented config (kept if present), the systemd unit and the SMF manifest.
-install: build
+## man: volctl's man pages, generated from its commands (cmd/volctl-man), into bin/man/man1,
+## dated by the last commit (or SOURCE_DATE_EPOCH) so that the same tree gives the same pages.
+man:
+	@rm -rf $(BIN)/man/man1
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null)} \
+	  $(GO) run -ldflags "$(LDFLAGS)" ./cmd/volctl-man $(BIN)/man/man1
+
+## install: binaries, man pages, the documented config (kept if present), the systemd unit and the SMF manifest.
+install: build man
 	mkdir -p $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/volctl \
-	  $(DESTDIR)/lib/systemd/system $(DESTDIR)/lib/svc/manifest/system
+	  $(DESTDIR)/lib/systemd/system $(DESTDIR)/lib/svc/manifest/system $(DESTDIR)$(PREFIX)/share/man/man1
 	cp $(BIN)/volctld $(DESTDIR)$(PREFIX)/sbin/volctld && chmod 0755 $(DESTDIR)$(PREFIX)/sbin/volctld
 	cp $(BIN)/volctl $(DESTDIR)$(PREFIX)/bin/volctl && chmod 0755 $(DESTDIR)$(PREFIX)/bin/volctl
 	[ -f $(DESTDIR)/etc/volctl/volctld.toml ] || { cp docs/volctld.toml $(DESTDIR)/etc/volctl/volctld.toml && chmod 0640 $(DESTDIR)/etc/volctl/volctld.toml; }
 	cp contrib/systemd/volctld.service $(DESTDIR)/lib/systemd/system/volctld.service
 	cp contrib/smf/volctld.xml $(DESTDIR)/lib/svc/manifest/system/volctld.xml
 	chmod 0644 $(DESTDIR)/lib/systemd/system/volctld.service $(DESTDIR)/lib/svc/manifest/system/volctld.xml
+	cp $(BIN)/man/man1/volctl*.1 $(DESTDIR)$(PREFIX)/share/man/man1/ && chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/volctl*.1
 
 clean:
 	rm -rf $(BIN) $(SUMMARY)

@@ -119,16 +119,18 @@ views, and the kernel zones on the volume come back with fresh host data.
 Output: tables are aligned under a header, sizes in binary units (1.5G),
 durations rounded ("1.234s"), times in the local zone with its name
 ("2026-12-02 04:05:06 CET"). For scripts:
-  -H          no header, fields separated by one tab (an empty one is "-")
-  -p          exact numbers: sizes in bytes, durations in whole milliseconds,
-              times in Unix seconds
-  --utc       times in UTC instead of the local zone (TZ also chooses it)
-  -o json     the API's messages as JSON, one per line for a stream; the
-              shape is stable (docs/json.md)
+
+    -H         no header, fields separated by one tab (an empty one is "-")
+    -p         exact numbers: sizes in bytes, durations in whole
+               milliseconds, times in Unix seconds
+    --utc      times in UTC instead of the local zone (TZ chooses that)
+    -o json    the API's messages as JSON, one per line for a stream; the
+               shape is stable (docs/json.md)
 
 Exit status: 0 on success, 2 for a command line that does not parse
 (unknown command or flag, wrong number of arguments, a bad flag value),
-otherwise the gRPC status code of the failure (2 unknown, 3 invalid argument, 5 not found, 6 already exists: the snapshot, or a request id of
+otherwise the gRPC status code of the failure (2 unknown, 3 invalid
+argument, 5 not found, 6 already exists: the snapshot, or a request id of
 another rollback, 7 permission denied, 9 failed precondition, 10 aborted: busy or
 rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`,
 		SilenceUsage:  true,
