@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	sdnotify "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -177,7 +178,8 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 
 	base, cancelOps := context.WithCancel(context.Background())
 	defer cancelOps()
-	m := metrics.New()
+	m := metrics.New(metrics.Options{Version: Version, Platform: backend.Name(), Steps: stepNames(backend),
+		MaxDuration: longestTimeout(cfg)})
 	eng := engine.New(base, db, backend, engine.Config{
 		Timeouts: cfg.CommandTimeouts(), DefaultTimeout: cfg.Timeouts.Default.Duration,
 		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration, MaxOutput: cfg.MaxOutput, Observer: m,
@@ -276,16 +278,29 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		stopAll()
 		return err
 	}
+	// The gauge of operations that need attention starts from the journal,
+	// read after Start (which may set resumed operations aside); the
+	// engine's reports since are newer and win.
+	if ops, err := db.ListOperations(0, func(op *store.Operation) bool { return op.State == store.OpNeedsAttention }); err != nil {
+		log.Error("cannot count the operations that need attention for the metrics", "error", err)
+	} else {
+		m.Journal(ops)
+	}
 	log.Info("volctld serving", "version", Version, "platform", backend.Name(), "socket", cfg.Socket, "db", cfg.DB)
+	// systemd (Type=notify) starts what comes after volctld only now: the
+	// socket answers and the unfinished operations have resumed.
+	notify(log, sdnotify.SdNotifyReady)
 	select {
 	case <-ctx.Done():
 	case err := <-served:
+		notify(log, sdnotify.SdNotifyStopping)
 		cancelOps()
 		eng.Wait()
 		stopAll()
 		return err
 	}
 	log.Info("shutting down: running operations stop at their next step boundary", "running", eng.Running())
+	notify(log, sdnotify.SdNotifyStopping)
 	srv.SetServing(false)
 	cancelOps()
 	eng.Wait()
@@ -303,6 +318,15 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	}
 	// The listener removes its own socket (and nothing else) on close.
 	return nil
+}
+
+// notify tells the service manager (systemd's $NOTIFY_SOCKET) about the
+// daemon's state; without $NOTIFY_SOCKET it does nothing. The variable is
+// kept, for STOPPING=1 after READY=1.
+func notify(log hclog.Logger, state string) {
+	if _, err := sdnotify.SdNotify(false, state); err != nil {
+		log.Warn("could not notify the service manager", "state", state, "error", err)
+	}
 }
 
 // connectionLimit raises the descriptor limit to its hard limit and fits
