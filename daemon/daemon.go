@@ -257,7 +257,10 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		go func() { served <- tg.Serve(limit(tl)) }()
 		log.Info("serving mutual TLS", "addr", tl.Addr().String())
 	}
-	var metricsSrv *http.Server
+	var (
+		metricsSrv *http.Server
+		metricsLis net.Listener
+	)
 	if cfg.Metrics.Listen != "" {
 		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -267,8 +270,8 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.Handler())
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = metricsSrv.Serve(ml) }()
-		log.Info("serving metrics", "addr", ml.Addr().String())
+		metricsLis = ml
+		defer ml.Close() // if it is never served
 	}
 	srv.SetServing(true)
 
@@ -285,6 +288,13 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		log.Error("cannot count the operations that need attention for the metrics", "error", err)
 	} else {
 		m.Journal(ops)
+	}
+	if metricsSrv != nil {
+		// Served only now that the gauge is from the journal: a scrape
+		// during the start waits in the listen queue instead of reading a
+		// 0 that is not so.
+		go func() { _ = metricsSrv.Serve(metricsLis) }()
+		log.Info("serving metrics", "addr", metricsLis.Addr().String())
 	}
 	log.Info("volctld serving", "version", Version, "platform", backend.Name(), "socket", cfg.Socket, "db", cfg.DB)
 	// systemd (Type=notify) starts what comes after volctld only now: the
