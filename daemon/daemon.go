@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	sdnotify "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -177,7 +178,8 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 
 	base, cancelOps := context.WithCancel(context.Background())
 	defer cancelOps()
-	m := metrics.New()
+	m := metrics.New(metrics.Options{Version: Version, Platform: backend.Name(), Steps: stepNames(backend),
+		MaxDuration: longestTimeout(cfg)})
 	eng := engine.New(base, db, backend, engine.Config{
 		Timeouts: cfg.CommandTimeouts(), DefaultTimeout: cfg.Timeouts.Default.Duration,
 		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration, MaxOutput: cfg.MaxOutput, Observer: m,
@@ -255,7 +257,10 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		go func() { served <- tg.Serve(limit(tl)) }()
 		log.Info("serving mutual TLS", "addr", tl.Addr().String())
 	}
-	var metricsSrv *http.Server
+	var (
+		metricsSrv *http.Server
+		metricsLis net.Listener
+	)
 	if cfg.Metrics.Listen != "" {
 		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -265,8 +270,8 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.Handler())
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = metricsSrv.Serve(ml) }()
-		log.Info("serving metrics", "addr", ml.Addr().String())
+		metricsLis = ml
+		defer ml.Close() // if it is never served
 	}
 	srv.SetServing(true)
 
@@ -276,16 +281,36 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		stopAll()
 		return err
 	}
+	// The gauge of operations that need attention starts from the journal,
+	// read after Start (which may set resumed operations aside); the
+	// engine's reports since are newer and win.
+	if ops, err := db.ListOperations(0, func(op *store.Operation) bool { return op.State == store.OpNeedsAttention }); err != nil {
+		log.Error("cannot count the operations that need attention for the metrics", "error", err)
+	} else {
+		m.Journal(ops)
+	}
+	if metricsSrv != nil {
+		// Served only now that the gauge is from the journal: a scrape
+		// during the start waits in the listen queue instead of reading a
+		// 0 that is not so.
+		go func() { _ = metricsSrv.Serve(metricsLis) }()
+		log.Info("serving metrics", "addr", metricsLis.Addr().String())
+	}
 	log.Info("volctld serving", "version", Version, "platform", backend.Name(), "socket", cfg.Socket, "db", cfg.DB)
+	// systemd (Type=notify) starts what comes after volctld only now: the
+	// socket answers and the unfinished operations have resumed.
+	notify(log, sdnotify.SdNotifyReady)
 	select {
 	case <-ctx.Done():
 	case err := <-served:
+		notify(log, sdnotify.SdNotifyStopping)
 		cancelOps()
 		eng.Wait()
 		stopAll()
 		return err
 	}
 	log.Info("shutting down: running operations stop at their next step boundary", "running", eng.Running())
+	notify(log, sdnotify.SdNotifyStopping)
 	srv.SetServing(false)
 	cancelOps()
 	eng.Wait()
@@ -303,6 +328,15 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	}
 	// The listener removes its own socket (and nothing else) on close.
 	return nil
+}
+
+// notify tells the service manager (systemd's $NOTIFY_SOCKET) about the
+// daemon's state; without $NOTIFY_SOCKET it does nothing. The variable is
+// kept, for STOPPING=1 after READY=1.
+func notify(log hclog.Logger, state string) {
+	if _, err := sdnotify.SdNotify(false, state); err != nil {
+		log.Warn("could not notify the service manager", "state", state, "error", err)
+	}
 }
 
 // connectionLimit raises the descriptor limit to its hard limit and fits

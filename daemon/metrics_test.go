@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -67,4 +68,75 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// scrape returns the volctl_ lines of /metrics at addr.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return grep(string(b), "volctl_")
+}
+
+// TestMetricsNeedsAttention: the series an alert needs are there at 0
+// before anything happened; the needs-attention gauge counts an operation
+// that ended there, still counts it after a restart (from the journal), and
+// drops it once it is recovered.
+func TestMetricsNeedsAttention(t *testing.T) {
+	root := simtest.Host(t)
+	addr := freePort(t)
+	cfg, sock := writeConfigWith(t, root, "", fmt.Sprintf("[metrics]\nlisten = %q\n", addr))
+	d := startDaemon(t, cfg, sock)
+	expect := func(when string, want ...string) {
+		t.Helper()
+		body := scrape(t, addr)
+		for _, w := range want {
+			if !strings.Contains(body+"\n", w+"\n") {
+				t.Errorf("%s: /metrics lacks %s", when, w)
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("metrics:\n%s", body)
+		}
+	}
+	expect("at start",
+		`volctl_operations_needs_attention 0`,
+		`volctl_operations_total{state="needs_attention"} 0`,
+		`volctl_recoveries_total{how="recover"} 0`,
+		`volctl_step_duration_seconds_count{state="failed",step="import-lu"} 0`,
+		// the longest timeout: zoneadm's default, 10m
+		`volctl_step_duration_seconds_bucket{state="done",step="rollback",le="600"} 0`,
+		`volctl_build_info{goversion="`+runtime.Version()+`",platform="solaris",version="dev"} 1`)
+
+	// import-lu fails, every retry: past the point of no return, so the
+	// operation needs attention.
+	if err := sim.AddFault(root, sim.Fault{Command: "stmfadm", Match: "import-lu", Action: sim.ActionFail, Stderr: "stmfadm: unexpected error"}); err != nil {
+		t.Fatal(err)
+	}
+	c := d.client()
+	op, _ := c.Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1"}, nil)
+	if op.GetState() != v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
+		t.Fatalf("rollback ended %s, want needs attention", op.GetState())
+	}
+	expect("after the failure", `volctl_operations_needs_attention 1`, `volctl_operations_total{state="needs_attention"} 1`)
+
+	d.kill()
+	d = startDaemon(t, cfg, sock)
+	expect("after a restart", `volctl_operations_needs_attention 1`, `volctl_operations_total{state="needs_attention"} 0`)
+
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+	if op, err := d.client().Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil); op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+		t.Fatalf("recover: %s %v", op.GetState(), err)
+	}
+	expect("after recover", `volctl_operations_needs_attention 0`, `volctl_recoveries_total{how="recover"} 1`,
+		`volctl_operations_total{state="succeeded"} 1`)
 }
