@@ -11,10 +11,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"unicode"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -161,13 +163,56 @@ func ExitCode(err error) int {
 
 // Message is the text of an error without gRPC's "rpc error: code = ..."
 // wrapping, with its code once: the daemon's messages end with the
-// sentinel's words (": not found"), which the code says again.
+// sentinel's words (": not found"), which the code says again. The daemon
+// names a missing consent as the API does (halt_zones); Message adds the
+// flag that gives it, from the status's details.
 func Message(err error) string {
 	if s, ok := status.FromError(err); ok {
 		msg := strings.TrimSuffix(s.Message(), ": "+codeWords(s.Code()))
-		return fmt.Sprintf("%s (%s)", msg, s.Code())
+		msg = fmt.Sprintf("%s (%s)", msg, s.Code())
+		if flags := consentFlags(s); len(flags) > 0 {
+			msg += "; pass " + strings.Join(flags, " and ") + " to consent"
+		}
+		return msg
 	}
 	return err.Error()
+}
+
+// consentFlags are the volctl flags that give the consents a status says
+// are missing (PreconditionFailure violations of type CONSENT), in order.
+func consentFlags(s *status.Status) []string {
+	var peers []string
+	for _, d := range s.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == "volctl.io" && info.GetMetadata()["peers"] != "" {
+			peers = strings.Split(info.GetMetadata()["peers"], ",")
+		}
+	}
+	var flags []string
+	add := func(f string) {
+		if !slices.Contains(flags, f) {
+			flags = append(flags, f)
+		}
+	}
+	for _, d := range s.Details() {
+		pf, ok := d.(*errdetails.PreconditionFailure)
+		if !ok {
+			continue
+		}
+		for _, v := range pf.GetViolations() {
+			switch {
+			case v.GetType() != "CONSENT":
+			case v.GetSubject() == "skip_peers" && len(peers) > 0:
+				for _, p := range peers {
+					add("--skip-peer " + p)
+				}
+			case v.GetSubject() == "skip_peers":
+				add("--skip-peer PEER")
+			default:
+				add("--" + strings.ReplaceAll(v.GetSubject(), "_", "-"))
+			}
+		}
+	}
+	return flags
 }
 
 // codeWords is a code's name as words: NotFound is "not found".
