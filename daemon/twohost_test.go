@@ -262,8 +262,8 @@ func TestTwoHostsUnexpectedSession(t *testing.T) {
 	}
 	_, err = c.Rollback(ctx, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1"}, nil)
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "iqn.1991-05.com.microsoft:win1") ||
-		!strings.Contains(err.Error(), "--accept-sessions") {
-		t.Fatalf("with win1 logged in: %v, want FailedPrecondition naming it and --accept-sessions", err)
+		!strings.Contains(err.Error(), "needs consent accept_sessions") {
+		t.Fatalf("with win1 logged in: %v, want FailedPrecondition naming it and consent accept_sessions", err)
 	}
 	h.check(simtest.Untouched, sim.ZoneInstalled)
 	op, err := c.Rollback(ctx, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1", Options: &v1.RollbackOptions{AcceptSessions: true}}, nil)

@@ -551,7 +551,7 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 		return nil, err
 	}
 	if op.NeedsRepersist && !ro.Repersist {
-		return nil, fmt.Errorf("operation %d left an LU online but not persisted; re-persisting it deletes and re-imports it (a brief outage), once nothing keeps it busy, and %w",
+		return nil, fmt.Errorf("operation %d left an LU online but not persisted; re-persisting it deletes and re-imports it (a brief outage, once nothing keeps it busy): %w",
 			id, NeedsConsent(ConsentRepersist))
 	}
 	keys := opKeys(op)

@@ -134,7 +134,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 				who = append(who, fmt.Sprintf("%s (session %d)", n.Initiator, n.ID))
 			}
 			if !opts.AcceptSessions {
-				consent = append(consent, fmt.Errorf("initiators are connected to target %s: %s; the rollback changes the data under them. Log them out first, or dropping their connections (they reconnect once the LU is back) %w",
+				consent = append(consent, fmt.Errorf("initiators are connected to target %s: %s; the rollback changes the data under them. Log them out first, or consent to dropping their connections (they reconnect once the LU is back): %w",
 					t.Name, strings.Join(who, ", "), engine.NeedsConsent(engine.ConsentAcceptSessions)))
 			}
 			warnings = append(warnings, fmt.Sprintf("target %s: the connections of %s are dropped; they may replay queued writes when they reconnect after the rollback, and their caches hold pre-rollback data",

@@ -144,7 +144,7 @@ func checkDisks(zone string, where string, disks []disk, group []string, opts st
 	if opts.OnlyTheseDisks {
 		return []string{msg + " (--only-these-disks)"}, nil
 	}
-	return []string{msg}, fmt.Errorf("%s; roll them back together (zone %s, or each volume's snapshot named), or leaving them out %w",
+	return []string{msg}, fmt.Errorf("%s; roll them back together (zone %s, or each volume's snapshot named), or consent to leaving them out: %w",
 		msg, zone, engine.NeedsConsent(engine.ConsentOnlyTheseDisks))
 }
 
