@@ -173,9 +173,36 @@ func Message(err error) string {
 		if flags := consentFlags(s); len(flags) > 0 {
 			msg += "; pass " + strings.Join(flags, " and ") + " to consent"
 		}
+		if flags := optionFlags(s); len(flags) > 0 {
+			msg += "; the flags: " + strings.Join(flags, ", ")
+		}
 		return msg
 	}
 	return err.Error()
+}
+
+// flagOf is the volctl flag of a RollbackOptions (or recover) field.
+func flagOf(field string) string {
+	if field == "skip_peers" {
+		return "--skip-peer"
+	}
+	return "--" + strings.ReplaceAll(field, "_", "-")
+}
+
+// optionFlags are the volctl flags of the options a status says were
+// refused (BadRequest violations of fields options.NAME).
+func optionFlags(s *status.Status) []string {
+	var flags []string
+	for _, d := range s.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if f, ok := strings.CutPrefix(v.GetField(), "options."); ok && !slices.Contains(flags, flagOf(f)) {
+					flags = append(flags, flagOf(f))
+				}
+			}
+		}
+	}
+	return flags
 }
 
 // consentFlags are the volctl flags that give the consents a status says
@@ -208,7 +235,7 @@ func consentFlags(s *status.Status) []string {
 			case v.GetSubject() == "skip_peers":
 				add("--skip-peer PEER")
 			default:
-				add("--" + strings.ReplaceAll(v.GetSubject(), "_", "-"))
+				add(flagOf(v.GetSubject()))
 			}
 		}
 	}

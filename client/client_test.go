@@ -34,6 +34,11 @@ func TestMessageConsentFlags(t *testing.T) {
 			"zone kz1 is running: needs consent halt_zones (FailedPrecondition); pass --halt-zones and --destroy-newer and --only-these-disks to consent"},
 		{"a peer to skip", consent(map[string]string{"peers": "kz-host1"}, "skip_peers"),
 			"zone kz1 is running: needs consent halt_zones (FailedPrecondition); pass --skip-peer kz-host1 to consent"},
+		{"options refused", func() error {
+			st, _ := status.New(codes.InvalidArgument, "halt_zones, skip_peers: the linux-tgt platform has no zones: invalid argument").WithDetails(
+				&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "options.halt_zones"}, {Field: "options.skip_peers"}}})
+			return st.Err()
+		}(), "halt_zones, skip_peers: the linux-tgt platform has no zones (InvalidArgument); the flags: --halt-zones, --skip-peer"},
 		{"no details", status.Error(codes.FailedPrecondition, "zone kz1 is running: needs consent halt_zones"),
 			"zone kz1 is running: needs consent halt_zones (FailedPrecondition)"},
 	}

@@ -177,7 +177,8 @@ func TestTwoHostsRollback(t *testing.T) {
 					zoneCalls = append(zoneCalls, r.GetWho()+" "+r.GetTarget()+" "+r.GetResult())
 				}
 			}
-			if len(zoneCalls) < 2 || zoneCalls[0] != "cert:CN=storage1 zone kz1 done" {
+			// Newest first: the first zone call is the last.
+			if len(zoneCalls) < 2 || zoneCalls[len(zoneCalls)-1] != "cert:CN=storage1 zone kz1 done" {
 				t.Errorf("zone host's audit of zone calls: %q", zoneCalls)
 			}
 			sa, err := c.Audit.ListAudit(ctx, &v1.ListAuditRequest{})

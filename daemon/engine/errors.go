@@ -126,6 +126,21 @@ func (e *BusyError) Error() string {
 // Is makes errors.Is(err, ErrBusy) true.
 func (e *BusyError) Is(target error) bool { return target == ErrBusy }
 
+// OptionError: rollback options (RollbackOptions fields, by their API
+// names) that the request may not set, or not with those values. The
+// message that wraps it says why.
+type OptionError struct {
+	Fields []string
+}
+
+// InvalidOptions is the error for options named by their fields.
+func InvalidOptions(fields ...string) error { return &OptionError{Fields: fields} }
+
+func (e *OptionError) Error() string { return ErrInvalid.Error() }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *OptionError) Is(target error) bool { return target == ErrInvalid }
+
 // RequestIDError: a request id that belongs to another operation (another
 // target, other consents). The message that wraps it says how they differ.
 type RequestIDError struct {

@@ -184,7 +184,7 @@ func meaningless(opts store.Options) error {
 		return nil
 	}
 	return fmt.Errorf("%s: the linux-tgt platform has no zones, so %s nothing here; leave %s out: %w",
-		strings.Join(bad, ", "), means(len(bad)), them(len(bad)), engine.ErrInvalid)
+		strings.Join(bad, ", "), means(len(bad)), them(len(bad)), engine.InvalidOptions(bad...))
 }
 
 func means(n int) string {

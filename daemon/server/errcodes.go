@@ -46,8 +46,8 @@ const ConsentViolation = "CONSENT"
 // toStatus is the one place errors become gRPC status codes. The message
 // keeps the whole wrapped chain: the step, the command and what the platform
 // said. The details say the same for programs: an ErrorInfo with the reason
-// and what it concerns, and for a missing consent a PreconditionFailure
-// naming each consent.
+// and what it concerns, for a missing consent a PreconditionFailure naming
+// each consent, for options refused a BadRequest naming their fields.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -104,6 +104,15 @@ func toStatus(err error) error {
 				Type: ConsentViolation, Subject: c.Consent, Description: consentWords(c)})
 		}
 		details = append(details, pf)
+	}
+	var opt *engine.OptionError
+	if errors.As(err, &opt) {
+		br := &errdetails.BadRequest{}
+		for _, f := range opt.Fields {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: "options." + f, Description: "not allowed here; the message says why"})
+		}
+		details = append(details, br)
 	}
 	if withDetails, derr := st.WithDetails(details...); derr == nil {
 		st = withDetails

@@ -39,6 +39,7 @@ var toStatusCases = []struct {
 	{"engine.ErrPrecondition", fmt.Errorf("zone running: %w", engine.ErrPrecondition), codes.FailedPrecondition},
 	{"engine.ErrNeedsConsent", fmt.Errorf("newer snapshots: %w", engine.NeedsConsent(engine.ConsentDestroyNewer)), codes.FailedPrecondition},
 	{"a joined consent", errors.Join(fmt.Errorf("zone z: %w", engine.NeedsConsent(engine.ConsentHaltZones)), engine.NeedsConsent(engine.ConsentAcceptSessions)), codes.FailedPrecondition},
+	{"engine.OptionError", fmt.Errorf("halt_zones: no zones here: %w", engine.InvalidOptions("halt_zones")), codes.InvalidArgument},
 	{"engine.RequestIDError", fmt.Errorf("request id X belongs to operation 3: %w", &engine.RequestIDError{RequestID: "X", Op: 3}), codes.AlreadyExists},
 	{"engine.ErrAlreadyExists", fmt.Errorf("request id X belongs to operation 3: %w", engine.ErrAlreadyExists), codes.AlreadyExists},
 	{"engine.ErrBusy", fmt.Errorf("volume pool/v: %w", engine.ErrBusy), codes.Aborted},
@@ -87,7 +88,7 @@ func TestToStatusDetails(t *testing.T) {
 		err        error
 		reason     string
 		metadata   map[string]string
-		violations []string // type/subject
+		violations []string // type/subject, or FIELD/field of a BadRequest
 	}{
 		{"consent", fmt.Errorf("initiator i can see the LU: %w", engine.NeedsConsent(engine.ConsentAcceptSessions)),
 			ReasonConsent, map[string]string{"consent": "accept_sessions"}, []string{"CONSENT/accept_sessions"}},
@@ -108,6 +109,8 @@ func TestToStatusDetails(t *testing.T) {
 			ReasonNeedsAttention, map[string]string{"operation": "4", "step": "attach-zones"}, nil},
 		{"step failed", &engine.StepError{Op: 5, Step: "rollback", Err: errors.New("busy")},
 			ReasonStepFailed, map[string]string{"operation": "5", "step": "rollback"}, nil},
+		{"options refused", fmt.Errorf("halt_zones, skip_peers: no zones here: %w", engine.InvalidOptions("halt_zones", "skip_peers")),
+			ReasonInvalid, nil, []string{"FIELD/options.halt_zones", "FIELD/options.skip_peers"}},
 		{"other precondition", fmt.Errorf("zone is incomplete: %w", engine.ErrPrecondition), ReasonPrecondition, nil, nil},
 	}
 	for _, tt := range tests {
@@ -119,6 +122,10 @@ func TestToStatusDetails(t *testing.T) {
 				switch d := d.(type) {
 				case *errdetails.ErrorInfo:
 					info = d
+				case *errdetails.BadRequest:
+					for _, v := range d.GetFieldViolations() {
+						violations = append(violations, "FIELD/"+v.GetField())
+					}
 				case *errdetails.PreconditionFailure:
 					for _, v := range d.GetViolations() {
 						violations = append(violations, v.GetType()+"/"+v.GetSubject())

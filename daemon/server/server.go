@@ -345,7 +345,8 @@ func (s *Server) ListOperations(_ context.Context, req *v1.ListOperationsRequest
 	if err := checkName("volume", req.GetVolume()); err != nil {
 		return nil, toStatus(err)
 	}
-	size, err := pageSize(req.GetPageSize(), req.GetLimit(), 100) //nolint:staticcheck // limit is deprecated, still honoured
+	//lint:ignore SA1019 limit is deprecated, and still honoured when page_size is 0
+	size, err := pageSize(req.GetPageSize(), req.GetLimit(), 100)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -402,7 +403,8 @@ const maxAuditReply = 3 << 20
 // token holds the last seq; the next page starts below it); with after set,
 // the records after it, oldest first, as before pages existed.
 func (s *Server) ListAudit(_ context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
-	size, err := pageSize(req.GetPageSize(), req.GetLimit(), 1000) //nolint:staticcheck // limit is deprecated, still honoured
+	//lint:ignore SA1019 limit is deprecated, and still honoured when page_size is 0
+	size, err := pageSize(req.GetPageSize(), req.GetLimit(), 1000)
 	if err != nil {
 		return nil, toStatus(err)
 	}

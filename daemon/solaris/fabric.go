@@ -43,7 +43,7 @@ func (b *Backend) checkOptions(opts store.Options) error {
 			if len(names) > 0 {
 				known = "configured: " + strings.Join(names, ", ")
 			}
-			return fmt.Errorf("skip_peers %q: no such peer (%s): %w", p, known, engine.ErrInvalid)
+			return fmt.Errorf("skip_peers %q: no such peer (%s): %w", p, known, engine.InvalidOptions(engine.ConsentSkipPeers))
 		}
 	}
 	return nil
