@@ -38,7 +38,8 @@ type pageToken struct {
 	// After is the last name the page held (volumes, snapshots).
 	After string `json:"a,omitempty"`
 	// Created is the last snapshot's creation (Unix ns), for when it was
-	// destroyed between pages.
+	// destroyed between pages: the next page starts after that time (ZFS
+	// keeps seconds, so one created in the same second is left out then).
 	Created int64 `json:"c,omitempty"`
 	// Before is the last id or seq the page held (operations, audit).
 	Before uint64 `json:"b,omitempty"`

@@ -259,3 +259,40 @@ func TestHealthEveryService(t *testing.T) {
 		}
 	}
 }
+
+// shrinkingBackend lists the snapshots in *snaps, which the test changes
+// between pages.
+type shrinkingBackend struct {
+	fakeBackend
+	snaps *[]engine.Snapshot
+}
+
+func (b shrinkingBackend) Snapshots(context.Context, execx.RunFunc, string) ([]engine.Snapshot, error) {
+	return slices.Clone(*b.snaps), nil
+}
+
+// TestSnapshotPageAfterDestroy: when the last snapshot of a page is
+// destroyed before the next page is asked for, the next page starts after
+// it all the same (by its creation), neither again at the start nor
+// skipping one.
+func TestSnapshotPageAfterDestroy(t *testing.T) {
+	var snaps []engine.Snapshot
+	for i := range 5 {
+		snaps = append(snaps, engine.Snapshot{Name: fmt.Sprintf("pool/v@s%d", i), Creation: time.Unix(int64(1000+i), 0)})
+	}
+	d := startDaemon(t, shrinkingBackend{snaps: &snaps})
+	c := v1.NewSnapshotServiceClient(d.dial(t, viewerID))
+	r, err := c.ListSnapshots(context.Background(), &v1.ListSnapshotsRequest{Volume: "pool/v", PageSize: 2})
+	if err != nil || len(r.GetSnapshots()) != 2 || r.GetNextPageToken() == "" {
+		t.Fatalf("page 1: %v, %v", r, err)
+	}
+	snaps = slices.Delete(snaps, 1, 2) // s1, the page's last, is destroyed
+	r, err = c.ListSnapshots(context.Background(), &v1.ListSnapshotsRequest{Volume: "pool/v", PageSize: 2, PageToken: r.GetNextPageToken()})
+	var names []string
+	for _, s := range r.GetSnapshots() {
+		names = append(names, s.GetName())
+	}
+	if err != nil || !slices.Equal(names, []string{"pool/v@s2", "pool/v@s3"}) {
+		t.Errorf("page 2 after s1 was destroyed: %v, %v; want s2, s3", names, err)
+	}
+}
