@@ -11,10 +11,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"unicode"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -161,13 +163,83 @@ func ExitCode(err error) int {
 
 // Message is the text of an error without gRPC's "rpc error: code = ..."
 // wrapping, with its code once: the daemon's messages end with the
-// sentinel's words (": not found"), which the code says again.
+// sentinel's words (": not found"), which the code says again. The daemon
+// names a missing consent as the API does (halt_zones); Message adds the
+// flag that gives it, from the status's details.
 func Message(err error) string {
 	if s, ok := status.FromError(err); ok {
 		msg := strings.TrimSuffix(s.Message(), ": "+codeWords(s.Code()))
-		return fmt.Sprintf("%s (%s)", msg, s.Code())
+		msg = fmt.Sprintf("%s (%s)", msg, s.Code())
+		if flags := consentFlags(s); len(flags) > 0 {
+			msg += "; pass " + strings.Join(flags, " and ") + " to consent"
+		}
+		if flags := optionFlags(s); len(flags) > 0 {
+			msg += "; the flags: " + strings.Join(flags, ", ")
+		}
+		return msg
 	}
 	return err.Error()
+}
+
+// flagOf is the volctl flag of a RollbackOptions (or recover) field.
+func flagOf(field string) string {
+	if field == "skip_peers" {
+		return "--skip-peer"
+	}
+	return "--" + strings.ReplaceAll(field, "_", "-")
+}
+
+// optionFlags are the volctl flags of the options a status says were
+// refused (BadRequest violations of fields options.NAME).
+func optionFlags(s *status.Status) []string {
+	var flags []string
+	for _, d := range s.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if f, ok := strings.CutPrefix(v.GetField(), "options."); ok && !slices.Contains(flags, flagOf(f)) {
+					flags = append(flags, flagOf(f))
+				}
+			}
+		}
+	}
+	return flags
+}
+
+// consentFlags are the volctl flags that give the consents a status says
+// are missing (PreconditionFailure violations of type CONSENT), in order.
+func consentFlags(s *status.Status) []string {
+	var peers []string
+	for _, d := range s.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == "volctl.io" && info.GetMetadata()["peers"] != "" {
+			peers = strings.Split(info.GetMetadata()["peers"], ",")
+		}
+	}
+	var flags []string
+	add := func(f string) {
+		if !slices.Contains(flags, f) {
+			flags = append(flags, f)
+		}
+	}
+	for _, d := range s.Details() {
+		pf, ok := d.(*errdetails.PreconditionFailure)
+		if !ok {
+			continue
+		}
+		for _, v := range pf.GetViolations() {
+			switch {
+			case v.GetType() != "CONSENT":
+			case v.GetSubject() == "skip_peers" && len(peers) > 0:
+				for _, p := range peers {
+					add("--skip-peer " + p)
+				}
+			case v.GetSubject() == "skip_peers":
+				add("--skip-peer PEER")
+			default:
+				add(flagOf(v.GetSubject()))
+			}
+		}
+	}
+	return flags
 }
 
 // codeWords is a code's name as words: NotFound is "not found".

@@ -174,7 +174,7 @@ viewer_uids = [65534]
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := resp.GetRecords()[len(resp.GetRecords())-1]
+	last := resp.GetRecords()[0] // newest first
 	for _, want := range []string{`"before"`, `"after"`, `"plan"`, sim.SeedGUID0, `"hg-kz"`} {
 		if !strings.Contains(last.GetDetail(), want) {
 			t.Errorf("rollback audit detail lacks %s: %s", want, last.GetDetail())

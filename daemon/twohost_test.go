@@ -177,7 +177,8 @@ func TestTwoHostsRollback(t *testing.T) {
 					zoneCalls = append(zoneCalls, r.GetWho()+" "+r.GetTarget()+" "+r.GetResult())
 				}
 			}
-			if len(zoneCalls) < 2 || zoneCalls[0] != "cert:CN=storage1 zone kz1 done" {
+			// Newest first: the first zone call is the last.
+			if len(zoneCalls) < 2 || zoneCalls[len(zoneCalls)-1] != "cert:CN=storage1 zone kz1 done" {
 				t.Errorf("zone host's audit of zone calls: %q", zoneCalls)
 			}
 			sa, err := c.Audit.ListAudit(ctx, &v1.ListAuditRequest{})
@@ -262,8 +263,8 @@ func TestTwoHostsUnexpectedSession(t *testing.T) {
 	}
 	_, err = c.Rollback(ctx, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1"}, nil)
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "iqn.1991-05.com.microsoft:win1") ||
-		!strings.Contains(err.Error(), "--accept-sessions") {
-		t.Fatalf("with win1 logged in: %v, want FailedPrecondition naming it and --accept-sessions", err)
+		!strings.Contains(err.Error(), "needs consent accept_sessions") {
+		t.Fatalf("with win1 logged in: %v, want FailedPrecondition naming it and consent accept_sessions", err)
 	}
 	h.check(simtest.Untouched, sim.ZoneInstalled)
 	op, err := c.Rollback(ctx, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1", Options: &v1.RollbackOptions{AcceptSessions: true}}, nil)

@@ -270,31 +270,53 @@ func (db *DB) GetOperation(id uint64) (*Operation, error) {
 // ListOperations returns up to limit operations that match keep (nil keeps
 // all), newest first.
 func (db *DB) ListOperations(limit int, keep func(*Operation) bool) ([]*Operation, error) {
-	var out []*Operation
-	err := db.view("listing operations", func(tx *bolt.Tx) error {
+	ops, _, err := db.ListOperationsPage(0, limit, keep)
+	return ops, err
+}
+
+// ListOperationsPage returns up to limit (0: no limit) operations with an
+// id below before (0: from the newest) that match keep (nil keeps all),
+// newest first. more reports that older matching operations are left (ask
+// again with before set to the last id).
+func (db *DB) ListOperationsPage(before uint64, limit int, keep func(*Operation) bool) (ops []*Operation, more bool, err error) {
+	err = db.view("listing operations", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRoot).Bucket(bucketOps).Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			if limit > 0 && len(out) >= limit {
-				break
+		k, v := c.Last()
+		if before > 0 {
+			// The first key at or past before, then one back.
+			if k, _ = c.Seek(u64(before)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
 			}
+		}
+		for ; k != nil; k, v = c.Prev() {
 			id, err := db.idOf(k, "operations")
 			if err != nil {
 				return err
+			}
+			if before > 0 && id >= before {
+				continue
 			}
 			op, err := db.decodeOperation(id, v)
 			if err != nil {
 				return err
 			}
-			if keep == nil || keep(op) {
-				out = append(out, op)
+			if keep != nil && !keep(op) {
+				continue
 			}
+			if limit > 0 && len(ops) >= limit {
+				more = true
+				break
+			}
+			ops = append(ops, op)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return out, nil
+	return ops, more, nil
 }
 
 // Unfinished returns every operation that is not terminal, oldest first: the
@@ -379,6 +401,46 @@ func (db *DB) ListAuditPage(after uint64, limit, maxBytes int) (recs []AuditReco
 	err = db.view("listing the audit trail", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRoot).Bucket(bucketAudit).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
+			if limit > 0 && len(recs) >= limit || maxBytes > 0 && len(recs) > 0 && size+len(v) > maxBytes {
+				more = true
+				break
+			}
+			var r AuditRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				seq, _ := db.idOf(k, "audit")
+				return db.corrupt(err, "audit record %d: decode: %v", seq, err)
+			}
+			size += len(v)
+			recs = append(recs, safeRecord(r))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return recs, more, nil
+}
+
+// ListAuditBefore returns audit records with seq below before (0: from the
+// newest), newest first: at most limit records (0: no limit) and, after the
+// first, no more than maxBytes of stored records (0: no limit). more reports
+// that older records are left (ask again with before set to the last seq).
+func (db *DB) ListAuditBefore(before uint64, limit, maxBytes int) (recs []AuditRecord, more bool, err error) {
+	if before == 1 { // no seq is smaller; seq starts at 1
+		return nil, false, nil
+	}
+	size := 0
+	err = db.view("listing the audit trail", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRoot).Bucket(bucketAudit).Cursor()
+		k, v := c.Last()
+		if before > 0 {
+			if k, _ = c.Seek(u64(before)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil; k, v = c.Prev() {
 			if limit > 0 && len(recs) >= limit || maxBytes > 0 && len(recs) > 0 && size+len(v) > maxBytes {
 				more = true
 				break

@@ -147,3 +147,64 @@ func TestActiveIndexFollowsState(t *testing.T) {
 		t.Fatal("needs_attention must not be resumed at start")
 	}
 }
+
+// TestListPages: operations and audit records page newest first below a
+// key, and say whether older ones are left.
+func TestListPages(t *testing.T) {
+	db := openTest(t)
+	for i := range 5 {
+		vol := []string{"a", "b"}[i%2]
+		if _, _, err := db.CreateOperation(&Operation{State: OpSucceeded, Volume: vol}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AppendAudit(AuditRecord{Who: "uid:0", Method: "Rollback"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onA := func(op *Operation) bool { return op.Volume == "a" }
+	opIDs := func(before uint64, limit int, keep func(*Operation) bool) ([]uint64, bool) {
+		ops, more, err := db.ListOperationsPage(before, limit, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []uint64
+		for _, op := range ops {
+			ids = append(ids, op.ID)
+		}
+		return ids, more
+	}
+	seqs := func(before uint64, limit int) ([]uint64, bool) {
+		recs, more, err := db.ListAuditBefore(before, limit, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []uint64
+		for _, r := range recs {
+			s = append(s, r.Seq)
+		}
+		return s, more
+	}
+	tests := []struct {
+		name string
+		got  func() ([]uint64, bool)
+		want []uint64
+		more bool
+	}{
+		{"operations, first page", func() ([]uint64, bool) { return opIDs(0, 2, nil) }, []uint64{5, 4}, true},
+		{"operations below 4", func() ([]uint64, bool) { return opIDs(4, 2, nil) }, []uint64{3, 2}, true},
+		{"operations below 2, the last", func() ([]uint64, bool) { return opIDs(2, 2, nil) }, []uint64{1}, false},
+		{"operations exactly a page", func() ([]uint64, bool) { return opIDs(3, 2, nil) }, []uint64{2, 1}, false},
+		{"operations below a gone id", func() ([]uint64, bool) { return opIDs(99, 0, nil) }, []uint64{5, 4, 3, 2, 1}, false},
+		{"operations on a, first page", func() ([]uint64, bool) { return opIDs(0, 2, onA) }, []uint64{5, 3}, true},
+		{"operations on a below 3", func() ([]uint64, bool) { return opIDs(3, 2, onA) }, []uint64{1}, false},
+		{"audit, first page", func() ([]uint64, bool) { return seqs(0, 3) }, []uint64{5, 4, 3}, true},
+		{"audit below 3", func() ([]uint64, bool) { return seqs(3, 3) }, []uint64{2, 1}, false},
+		{"audit below 1", func() ([]uint64, bool) { return seqs(1, 3) }, nil, false},
+	}
+	for _, tt := range tests {
+		got, more := tt.got()
+		if !reflect.DeepEqual(got, tt.want) || more != tt.more {
+			t.Errorf("%s: %v, more=%v; want %v, more=%v", tt.name, got, more, tt.want, tt.more)
+		}
+	}
+}

@@ -30,7 +30,18 @@ func (a *app) historyCmd() *cobra.Command {
 				return invalid("--limit %d is negative", limit)
 			}
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListOperationsResponse, error) {
-				return c.Operations.ListOperations(ctx, &v1.ListOperationsRequest{Limit: int32(limit), Volume: volume})
+				if limit == 0 { // the daemon's default page
+					return c.Operations.ListOperations(ctx, &v1.ListOperationsRequest{Volume: volume})
+				}
+				got := 0 // each page asks for what is still missing
+				return allPages(func(token string) (*v1.ListOperationsResponse, error) {
+					resp, err := c.Operations.ListOperations(ctx, &v1.ListOperationsRequest{
+						PageSize: int32(min(limit-got, maxPage)), PageToken: token, Volume: volume})
+					got += len(resp.GetOperations())
+					return resp, err
+				}, func(all, page *v1.ListOperationsResponse) {
+					all.Operations, all.NextPageToken = append(all.Operations, page.Operations...), page.NextPageToken
+				}, func(*v1.ListOperationsResponse) bool { return got >= limit })
 			}, func(resp *v1.ListOperationsResponse) error {
 				t := a.newTable("ID", "STATE", "SNAPSHOT", "STARTED", "DURATION", "OUTAGE", "BY")
 				for _, op := range resp.GetOperations() {

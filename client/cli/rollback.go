@@ -110,8 +110,11 @@ they are named too, or --only-these-disks.`,
 			}
 			if st, ok := status.FromError(err); ok && final == nil && st.Code() == codes.Aborted && !wait {
 				// Busy: of the commands that meet a busy volume only
-				// rollback can wait for it.
-				return status.Errorf(st.Code(), "%s; or pass --wait to wait for it", st.Message())
+				// rollback can wait for it. The details (the holder's id)
+				// stay.
+				p := st.Proto()
+				p.Message += "; or pass --wait to wait for it"
+				return status.FromProto(p).Err()
 			}
 			return err
 		},

@@ -21,7 +21,11 @@ func (a *app) snapshotsCmd() *cobra.Command {
 				return err
 			}
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListSnapshotsResponse, error) {
-				return c.Snapshots.ListSnapshots(ctx, &v1.ListSnapshotsRequest{Volume: args[0]})
+				return allPages(func(token string) (*v1.ListSnapshotsResponse, error) {
+					return c.Snapshots.ListSnapshots(ctx, &v1.ListSnapshotsRequest{Volume: args[0], PageToken: token})
+				}, func(all, page *v1.ListSnapshotsResponse) {
+					all.Snapshots, all.NextPageToken = append(all.Snapshots, page.Snapshots...), page.NextPageToken
+				}, nil)
 			}, func(resp *v1.ListSnapshotsResponse) error {
 				t := a.newTable("SNAPSHOT", "CREATED", "USED", "REFERENCED")
 				for _, s := range resp.GetSnapshots() {

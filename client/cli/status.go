@@ -45,17 +45,46 @@ func (a *app) statusCmd() *cobra.Command {
 
 func (a *app) auditCmd() *cobra.Command {
 	var after uint64
-	var limit int
+	var limit, tail int
+	var every bool
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Show the audit trail: who asked what, allowed or denied, and what came of it",
-		Args:  cobra.NoArgs,
+		Short: "Show the audit trail, newest first: who asked what, allowed or denied, and what came of it",
+		Long: `Show the audit trail, newest first: the --tail newest records (50 unless
+given), or --all of them. With --after SEQ, the records after SEQ, oldest
+first (to follow the trail).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 0 {
+			f := cmd.Flags()
+			switch {
+			case limit < 0:
 				return invalid("--limit %d is negative", limit)
+			case tail < 1:
+				return invalid("--tail %d: want at least 1 (or --all)", tail)
+			case every && (f.Changed("tail") || f.Changed("limit")):
+				return invalid("--all and --tail (or --limit) ask for different records; give one")
+			case after > 0 && (every || f.Changed("tail")):
+				return invalid("--after lists oldest first from SEQ; --all and --tail list newest first; give one")
+			}
+			if limit > 0 && !f.Changed("tail") && after == 0 {
+				tail = limit // the old name, from before the trail was newest first
 			}
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListAuditResponse, error) {
-				return c.Audit.ListAudit(ctx, &v1.ListAuditRequest{After: after, Limit: int32(limit)})
+				if after > 0 {
+					return c.Audit.ListAudit(ctx, &v1.ListAuditRequest{After: after, PageSize: int32(limit)})
+				}
+				got := 0
+				return allPages(func(token string) (*v1.ListAuditResponse, error) {
+					size := maxPage
+					if !every {
+						size = min(tail-got, maxPage)
+					}
+					resp, err := c.Audit.ListAudit(ctx, &v1.ListAuditRequest{PageSize: int32(size), PageToken: token})
+					got += len(resp.GetRecords())
+					return resp, err
+				}, func(all, page *v1.ListAuditResponse) {
+					all.Records, all.NextPageToken = append(all.Records, page.Records...), page.NextPageToken
+				}, func(*v1.ListAuditResponse) bool { return !every && got >= tail })
 			}, func(resp *v1.ListAuditResponse) error {
 				t := a.newTable("SEQ", "TIME", "WHO", "ROLE", "METHOD", "TARGET", "ALLOWED", "RESULT", "OP")
 				for _, r := range resp.GetRecords() {
@@ -71,7 +100,9 @@ func (a *app) auditCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().Uint64Var(&after, "after", 0, "only records after this sequence number")
-	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many records (0: the daemon's default)")
+	cmd.Flags().Uint64Var(&after, "after", 0, "the records after this sequence number, oldest first")
+	cmd.Flags().IntVar(&tail, "tail", 50, "the newest this many records")
+	cmd.Flags().BoolVar(&every, "all", false, "every record, newest first")
+	cmd.Flags().IntVar(&limit, "limit", 0, "with --after: at most this many records (0: the daemon's default); else the old name of --tail")
 	return cmd
 }

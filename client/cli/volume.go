@@ -19,7 +19,11 @@ func (a *app) lsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.ListVolumesResponse, error) {
-				return c.Volumes.ListVolumes(ctx, &v1.ListVolumesRequest{})
+				return allPages(func(token string) (*v1.ListVolumesResponse, error) {
+					return c.Volumes.ListVolumes(ctx, &v1.ListVolumesRequest{PageToken: token})
+				}, func(all, page *v1.ListVolumesResponse) {
+					all.Volumes, all.NextPageToken = append(all.Volumes, page.Volumes...), page.NextPageToken
+				}, nil)
 			}, func(resp *v1.ListVolumesResponse) error {
 				t := a.newTable("VOLUME", "VOLSIZE", "LU", "VIEWS", "SNAPSHOTS", "ZONES")
 				for _, v := range resp.GetVolumes() {

@@ -223,13 +223,15 @@ func (e *Engine) Operation(id uint64) (*store.Operation, error) {
 	return op, err
 }
 
-// Operations lists operations, newest first.
-func (e *Engine) Operations(limit int, volume string) ([]*store.Operation, error) {
+// Operations lists up to limit operations on volume (every volume when
+// empty) with an id below before (0: from the newest), newest first; more
+// says older ones are left.
+func (e *Engine) Operations(before uint64, limit int, volume string) (ops []*store.Operation, more bool, err error) {
 	var keep func(*store.Operation) bool
 	if volume != "" {
 		keep = func(op *store.Operation) bool { return op.Volume == volume }
 	}
-	return e.db.ListOperations(limit, keep)
+	return e.db.ListOperationsPage(before, limit, keep)
 }
 
 // Request is a rollback request.
@@ -481,7 +483,7 @@ func sameRequest(op *store.Operation, req Request) error {
 		return nil
 	}
 	return fmt.Errorf("request id %q belongs to operation %d (%s%s), not to this rollback of %s: use a new request id: %w",
-		req.RequestID, op.ID, op.Snapshot, optionsDiff(want, got), req.Snapshot, ErrAlreadyExists)
+		req.RequestID, op.ID, op.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID, Op: op.ID})
 }
 
 // optionsDiff names the consents that differ, for sameRequest's message.
@@ -549,8 +551,8 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 		return nil, err
 	}
 	if op.NeedsRepersist && !ro.Repersist {
-		return nil, fmt.Errorf("operation %d left an LU online but not persisted; re-persisting it deletes and re-imports it (a brief outage): pass --repersist once nothing keeps it busy: %w",
-			id, ErrPrecondition)
+		return nil, fmt.Errorf("operation %d left an LU online but not persisted; re-persisting it deletes and re-imports it (a brief outage, once nothing keeps it busy): %w",
+			id, NeedsConsent(ConsentRepersist))
 	}
 	keys := opKeys(op)
 	if err := e.locks.acquire(ctx, keys, id, false); err != nil {

@@ -45,9 +45,10 @@ var (
 )
 
 // ErrNeedsConsent: the request lacks a consent the rollback needs
-// (--destroy-newer, --halt-zones, --accept-sessions): a failed
-// precondition. Capture returns it with the whole identity, so that a dry
-// run still shows the plan, and says which consent is missing.
+// (destroy_newer, halt_zones, accept_sessions, ...): a failed precondition.
+// Capture returns it with the whole identity, so that a dry run still shows
+// the plan. Sites wrap NeedsConsent(name), which says which consent is
+// missing; errors.Is(err, ErrNeedsConsent) is true for either.
 var ErrNeedsConsent error = consentError{}
 
 type consentError struct{}
@@ -56,6 +57,58 @@ func (consentError) Error() string { return "needs consent" }
 
 // Is makes errors.Is(err, ErrPrecondition) true.
 func (consentError) Is(target error) bool { return target == ErrPrecondition }
+
+// The consents, named as the API's fields name them (RollbackOptions, and
+// RecoverOperationRequest for repersist): the server puts the name in the
+// status's details, the CLI turns it into its flag.
+const (
+	ConsentHaltZones      = "halt_zones"
+	ConsentDestroyNewer   = "destroy_newer"
+	ConsentAcceptSessions = "accept_sessions"
+	ConsentOnlyTheseDisks = "only_these_disks"
+	ConsentSkipPeers      = "skip_peers"
+	ConsentRepersist      = "repersist"
+)
+
+// ConsentError is one missing consent. The message that wraps it says why
+// the consent is needed; Peer is the peer a skip_peers consent would skip.
+type ConsentError struct {
+	Consent string
+	Peer    string
+}
+
+// NeedsConsent is the error for the missing consent name (a Consent*
+// constant).
+func NeedsConsent(name string) error { return &ConsentError{Consent: name} }
+
+func (e *ConsentError) Error() string { return "needs consent " + e.Consent }
+
+// Is makes errors.Is(err, ErrNeedsConsent) and ErrPrecondition true.
+func (e *ConsentError) Is(target error) bool {
+	return target == ErrNeedsConsent || target == ErrPrecondition
+}
+
+// Consents are the missing consents in err, in order, every branch of a
+// joined error included.
+func Consents(err error) []*ConsentError {
+	var out []*ConsentError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *ConsentError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
 
 // BusyError names the operation that holds the lock.
 type BusyError struct {
@@ -72,6 +125,33 @@ func (e *BusyError) Error() string {
 
 // Is makes errors.Is(err, ErrBusy) true.
 func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+// OptionError: rollback options (RollbackOptions fields, by their API
+// names) that the request may not set, or not with those values. The
+// message that wraps it says why.
+type OptionError struct {
+	Fields []string
+}
+
+// InvalidOptions is the error for options named by their fields.
+func InvalidOptions(fields ...string) error { return &OptionError{Fields: fields} }
+
+func (e *OptionError) Error() string { return ErrInvalid.Error() }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *OptionError) Is(target error) bool { return target == ErrInvalid }
+
+// RequestIDError: a request id that belongs to another operation (another
+// target, other consents). The message that wraps it says how they differ.
+type RequestIDError struct {
+	RequestID string
+	Op        uint64
+}
+
+func (e *RequestIDError) Error() string { return ErrAlreadyExists.Error() }
+
+// Is makes errors.Is(err, ErrAlreadyExists) true.
+func (e *RequestIDError) Is(target error) bool { return target == ErrAlreadyExists }
 
 // StepError is a failed step: which step, which operation, what happened.
 type StepError struct {

@@ -134,8 +134,8 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 				who = append(who, fmt.Sprintf("%s (session %d)", n.Initiator, n.ID))
 			}
 			if !opts.AcceptSessions {
-				consent = append(consent, fmt.Errorf("initiators are connected to target %s: %s; the rollback changes the data under them. Log them out first, or pass --accept-sessions to drop their connections (they reconnect once the LU is back): %w",
-					t.Name, strings.Join(who, ", "), engine.ErrNeedsConsent))
+				consent = append(consent, fmt.Errorf("initiators are connected to target %s: %s; the rollback changes the data under them. Log them out first, or consent to dropping their connections (they reconnect once the LU is back): %w",
+					t.Name, strings.Join(who, ", "), engine.NeedsConsent(engine.ConsentAcceptSessions)))
 			}
 			warnings = append(warnings, fmt.Sprintf("target %s: the connections of %s are dropped; they may replay queued writes when they reconnect after the rollback, and their caches hold pre-rollback data",
 				t.Name, strings.Join(who, ", ")))
@@ -172,19 +172,19 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 func meaningless(opts store.Options) error {
 	var bad []string
 	if opts.HaltZones {
-		bad = append(bad, "--halt-zones")
+		bad = append(bad, "halt_zones")
 	}
 	if opts.KeepHostdata {
-		bad = append(bad, "--keep-hostdata")
+		bad = append(bad, "keep_hostdata")
 	}
 	if len(opts.SkipPeers) > 0 {
-		bad = append(bad, "--skip-peer")
+		bad = append(bad, "skip_peers")
 	}
 	if len(bad) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%s: the linux-tgt platform has no zones, so %s nothing here; leave %s out: %w",
-		strings.Join(bad, ", "), means(len(bad)), them(len(bad)), engine.ErrInvalid)
+		strings.Join(bad, ", "), means(len(bad)), them(len(bad)), engine.InvalidOptions(bad...))
 }
 
 func means(n int) string {

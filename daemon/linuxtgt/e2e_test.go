@@ -202,7 +202,7 @@ func TestRealStack(t *testing.T) {
 		if !errors.Is(err, engine.ErrPrecondition) {
 			t.Fatalf("err = %v, want ErrPrecondition", err)
 		}
-		if ops, _ := eng.Operations(10, ""); len(ops) != 0 {
+		if ops, _, _ := eng.Operations(0, 10, ""); len(ops) != 0 {
 			t.Errorf("a refused rollback journaled %d operations", len(ops))
 		}
 		if got := s.Read(t, lus[0].iqn, lus[0].lun, off, len(b)); !bytes.Equal(got, b) {

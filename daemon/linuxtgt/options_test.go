@@ -24,10 +24,10 @@ func TestMeaninglessOptionsAreRefused(t *testing.T) {
 		opts store.Options
 		want string
 	}{
-		{store.Options{HaltZones: true}, "--halt-zones"},
-		{store.Options{KeepHostdata: true}, "--keep-hostdata"},
-		{store.Options{SkipPeers: []string{"kz-host1"}}, "--skip-peer"},
-		{store.Options{HaltZones: true, KeepHostdata: true}, "--halt-zones, --keep-hostdata"},
+		{store.Options{HaltZones: true}, "halt_zones"},
+		{store.Options{KeepHostdata: true}, "keep_hostdata"},
+		{store.Options{SkipPeers: []string{"kz-host1"}}, "skip_peers"},
+		{store.Options{HaltZones: true, KeepHostdata: true}, "halt_zones, keep_hostdata"},
 	} {
 		_, _, err := b.Capture(context.Background(), run, "pool/v@s", tt.opts)
 		if !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {

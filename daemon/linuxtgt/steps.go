@@ -182,7 +182,7 @@ func (s *sagaSteps) waitFenced(ctx context.Context, x *engine.Exec, tg target, a
 			return nil
 		}
 		if !accept {
-			return fmt.Errorf("an initiator (%s) connected to target %s after the capture; pass --accept-sessions to drop it",
+			return fmt.Errorf("an initiator (%s) connected to target %s after the capture, and without consent accept_sessions it is not dropped",
 				t.Nexuses[0].Initiator, tg.Name)
 		}
 		if time.Now().After(deadline) {

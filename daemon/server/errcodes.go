@@ -3,18 +3,51 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/zonehost"
 	"github.com/volctl/volctl/store"
 )
 
+// ErrorDomain is the domain of every ErrorInfo volctld sends (AIP-193).
+const ErrorDomain = "volctl.io"
+
+// The ErrorInfo reasons: stable, UPPER_SNAKE, for programs to act on (the
+// message is for people and may change). README.md lists them.
+const (
+	ReasonUnauthenticated = "UNAUTHENTICATED"
+	ReasonDenied          = "PERMISSION_DENIED"
+	ReasonInvalid         = "INVALID_ARGUMENT"
+	ReasonJournalCorrupt  = "JOURNAL_CORRUPT"
+	ReasonNotFound        = "NOT_FOUND"
+	ReasonConsent         = "CONSENT_REQUIRED"
+	ReasonPrecondition    = "FAILED_PRECONDITION"
+	ReasonRequestIDReused = "REQUEST_ID_REUSED"
+	ReasonAlreadyExists   = "ALREADY_EXISTS"
+	ReasonBusy            = "BUSY"
+	ReasonShuttingDown    = "SHUTTING_DOWN"
+	ReasonHostUnavailable = "HOST_UNAVAILABLE"
+	ReasonNeedsAttention  = "NEEDS_ATTENTION"
+	ReasonStepFailed      = "STEP_FAILED"
+)
+
+// ConsentViolation is the PreconditionFailure violation type of a missing
+// consent; its subject is the consent's field name.
+const ConsentViolation = "CONSENT"
+
 // toStatus is the one place errors become gRPC status codes. The message
 // keeps the whole wrapped chain: the step, the command and what the platform
-// said.
+// said. The details say the same for programs: an ErrorInfo with the reason
+// and what it concerns, for a missing consent a PreconditionFailure naming
+// each consent, for options refused a BadRequest naming their fields.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -22,34 +55,119 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	code := codes.Internal
+	code, reason := codes.Internal, ""
 	switch {
 	case errors.Is(err, ErrUnidentified):
-		code = codes.Unauthenticated
+		code, reason = codes.Unauthenticated, ReasonUnauthenticated
 	case errors.Is(err, ErrDenied):
-		code = codes.PermissionDenied
+		code, reason = codes.PermissionDenied, ReasonDenied
 	case errors.Is(err, engine.ErrInvalid), errors.Is(err, zonehost.ErrInvalid):
-		code = codes.InvalidArgument
+		code, reason = codes.InvalidArgument, ReasonInvalid
 	case errors.Is(err, store.ErrCorrupt):
-		code = codes.DataLoss
+		code, reason = codes.DataLoss, ReasonJournalCorrupt
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, store.ErrNotFound):
-		code = codes.NotFound
+		code, reason = codes.NotFound, ReasonNotFound
+	case errors.Is(err, engine.ErrNeedsConsent):
+		code, reason = codes.FailedPrecondition, ReasonConsent
 	case errors.Is(err, engine.ErrPrecondition):
-		code = codes.FailedPrecondition
+		code, reason = codes.FailedPrecondition, ReasonPrecondition
 	case errors.Is(err, engine.ErrAlreadyExists):
-		code = codes.AlreadyExists
+		code, reason = codes.AlreadyExists, ReasonAlreadyExists
+		var r *engine.RequestIDError
+		if errors.As(err, &r) {
+			reason = ReasonRequestIDReused
+		}
 	case errors.Is(err, engine.ErrBusy):
-		code = codes.Aborted
-	case errors.Is(err, engine.ErrShuttingDown), errors.Is(err, engine.ErrUnavailable):
-		code = codes.Unavailable
+		code, reason = codes.Aborted, ReasonBusy
+	case errors.Is(err, engine.ErrShuttingDown):
+		code, reason = codes.Unavailable, ReasonShuttingDown
+	case errors.Is(err, engine.ErrUnavailable):
+		code, reason = codes.Unavailable, ReasonHostUnavailable
 	case errors.Is(err, engine.ErrNeedsAttention):
-		code = codes.Internal
+		code, reason = codes.Internal, ReasonNeedsAttention
 	case errors.Is(err, engine.ErrStepFailed):
-		code = codes.Aborted
+		code, reason = codes.Aborted, ReasonStepFailed
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	}
-	return status.Error(code, err.Error())
+	st := status.New(code, err.Error())
+	if reason == "" {
+		return st.Err()
+	}
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: metadata(err)}}
+	if cs := engine.Consents(err); len(cs) > 0 {
+		pf := &errdetails.PreconditionFailure{}
+		for _, c := range cs {
+			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
+				Type: ConsentViolation, Subject: c.Consent, Description: consentWords(c)})
+		}
+		details = append(details, pf)
+	}
+	var opt *engine.OptionError
+	if errors.As(err, &opt) {
+		br := &errdetails.BadRequest{}
+		for _, f := range opt.Fields {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: "options." + f, Description: "not allowed here; the message says why"})
+		}
+		details = append(details, br)
+	}
+	if withDetails, derr := st.WithDetails(details...); derr == nil {
+		st = withDetails
+	}
+	return st.Err()
+}
+
+// metadata is what the ErrorInfo says the error concerns: the consents
+// missing, the operation and the volume or zone, the request id.
+func metadata(err error) map[string]string {
+	md := map[string]string{}
+	if cs := engine.Consents(err); len(cs) > 0 {
+		var names, peers []string
+		for _, c := range cs {
+			if !slices.Contains(names, c.Consent) {
+				names = append(names, c.Consent)
+			}
+			if c.Peer != "" {
+				peers = append(peers, c.Peer)
+			}
+		}
+		md["consent"] = strings.Join(names, ",")
+		if len(peers) > 0 {
+			md["peers"] = strings.Join(peers, ",")
+		}
+	}
+	var busy *engine.BusyError
+	if errors.As(err, &busy) {
+		if busy.Holder != 0 {
+			md["operation"] = strconv.FormatUint(busy.Holder, 10)
+		}
+		if kind, name, ok := strings.Cut(busy.Key, " "); ok && (kind == "volume" || kind == "zone") {
+			md[kind] = name
+		}
+	}
+	var reused *engine.RequestIDError
+	if errors.As(err, &reused) {
+		md["operation"] = strconv.FormatUint(reused.Op, 10)
+		md["request_id"] = reused.RequestID
+	}
+	var step *engine.StepError
+	if errors.As(err, &step) {
+		md["operation"] = strconv.FormatUint(step.Op, 10)
+		md["step"] = step.Step
+	}
+	if len(md) == 0 {
+		return nil
+	}
+	return md
+}
+
+// consentWords is a violation's description.
+func consentWords(c *engine.ConsentError) string {
+	if c.Peer != "" {
+		return "peer " + c.Peer + " did not answer; skip_peers goes on without it"
+	}
+	return "the request needs consent " + c.Consent
 }

@@ -8,8 +8,11 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"maps"
+	"slices"
 	"testing"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -34,6 +37,10 @@ var toStatusCases = []struct {
 	{"engine.ErrNotFound", fmt.Errorf("snapshot: %w", engine.ErrNotFound), codes.NotFound},
 	{"store.ErrNotFound", fmt.Errorf("op: %w", store.ErrNotFound), codes.NotFound},
 	{"engine.ErrPrecondition", fmt.Errorf("zone running: %w", engine.ErrPrecondition), codes.FailedPrecondition},
+	{"engine.ErrNeedsConsent", fmt.Errorf("newer snapshots: %w", engine.NeedsConsent(engine.ConsentDestroyNewer)), codes.FailedPrecondition},
+	{"a joined consent", errors.Join(fmt.Errorf("zone z: %w", engine.NeedsConsent(engine.ConsentHaltZones)), engine.NeedsConsent(engine.ConsentAcceptSessions)), codes.FailedPrecondition},
+	{"engine.OptionError", fmt.Errorf("halt_zones: no zones here: %w", engine.InvalidOptions("halt_zones")), codes.InvalidArgument},
+	{"engine.RequestIDError", fmt.Errorf("request id X belongs to operation 3: %w", &engine.RequestIDError{RequestID: "X", Op: 3}), codes.AlreadyExists},
 	{"engine.ErrAlreadyExists", fmt.Errorf("request id X belongs to operation 3: %w", engine.ErrAlreadyExists), codes.AlreadyExists},
 	{"engine.ErrBusy", fmt.Errorf("volume pool/v: %w", engine.ErrBusy), codes.Aborted},
 	{"engine.BusyError", &engine.BusyError{Key: "volume pool/v", Holder: 3}, codes.Aborted},
@@ -69,6 +76,78 @@ func TestToStatus(t *testing.T) {
 	}
 	if toStatus(nil) != nil {
 		t.Error("toStatus(nil) != nil")
+	}
+}
+
+// TestToStatusDetails: the ErrorInfo (reason, domain, metadata) and, for a
+// missing consent, the PreconditionFailure that name what the message
+// says, for programs (AIP-193).
+func TestToStatusDetails(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		reason     string
+		metadata   map[string]string
+		violations []string // type/subject, or FIELD/field of a BadRequest
+	}{
+		{"consent", fmt.Errorf("initiator i can see the LU: %w", engine.NeedsConsent(engine.ConsentAcceptSessions)),
+			ReasonConsent, map[string]string{"consent": "accept_sessions"}, []string{"CONSENT/accept_sessions"}},
+		{"two consents, joined", errors.Join(
+			fmt.Errorf("zone kz1 is running: %w", engine.NeedsConsent(engine.ConsentHaltZones)),
+			fmt.Errorf("peer h2: %w", &engine.ConsentError{Consent: engine.ConsentSkipPeers, Peer: "h2"}),
+			fmt.Errorf("newer snapshots: %w", engine.NeedsConsent(engine.ConsentDestroyNewer))),
+			ReasonConsent, map[string]string{"consent": "halt_zones,skip_peers,destroy_newer", "peers": "h2"},
+			[]string{"CONSENT/halt_zones", "CONSENT/skip_peers", "CONSENT/destroy_newer"}},
+		{"busy", &engine.BusyError{Key: "volume pool/idisk0", Holder: 12},
+			ReasonBusy, map[string]string{"operation": "12", "volume": "pool/idisk0"}, nil},
+		{"busy zone, being planned", fmt.Errorf("lock: %w", &engine.BusyError{Key: "zone kz1"}),
+			ReasonBusy, map[string]string{"zone": "kz1"}, nil},
+		{"request id reused", fmt.Errorf("request id r1 belongs to operation 2: %w", &engine.RequestIDError{RequestID: "r1", Op: 2}),
+			ReasonRequestIDReused, map[string]string{"operation": "2", "request_id": "r1"}, nil},
+		{"snapshot exists", fmt.Errorf("snapshot p/v@s already exists: %w", engine.ErrAlreadyExists), ReasonAlreadyExists, nil, nil},
+		{"needs attention", &engine.StepError{Op: 4, Step: "attach-zones", Err: errors.New("key"), NeedsAttention: true},
+			ReasonNeedsAttention, map[string]string{"operation": "4", "step": "attach-zones"}, nil},
+		{"step failed", &engine.StepError{Op: 5, Step: "rollback", Err: errors.New("busy")},
+			ReasonStepFailed, map[string]string{"operation": "5", "step": "rollback"}, nil},
+		{"options refused", fmt.Errorf("halt_zones, skip_peers: no zones here: %w", engine.InvalidOptions("halt_zones", "skip_peers")),
+			ReasonInvalid, nil, []string{"FIELD/options.halt_zones", "FIELD/options.skip_peers"}},
+		{"other precondition", fmt.Errorf("zone is incomplete: %w", engine.ErrPrecondition), ReasonPrecondition, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := status.Convert(toStatus(tt.err))
+			var info *errdetails.ErrorInfo
+			var violations []string
+			for _, d := range st.Details() {
+				switch d := d.(type) {
+				case *errdetails.ErrorInfo:
+					info = d
+				case *errdetails.BadRequest:
+					for _, v := range d.GetFieldViolations() {
+						violations = append(violations, "FIELD/"+v.GetField())
+					}
+				case *errdetails.PreconditionFailure:
+					for _, v := range d.GetViolations() {
+						violations = append(violations, v.GetType()+"/"+v.GetSubject())
+						if v.GetDescription() == "" {
+							t.Errorf("violation %s/%s has no description", v.GetType(), v.GetSubject())
+						}
+					}
+				}
+			}
+			if info == nil {
+				t.Fatalf("no ErrorInfo in %v", st.Details())
+			}
+			if info.GetReason() != tt.reason || info.GetDomain() != "volctl.io" {
+				t.Errorf("ErrorInfo reason %q domain %q, want %q volctl.io", info.GetReason(), info.GetDomain(), tt.reason)
+			}
+			if !maps.Equal(info.GetMetadata(), tt.metadata) {
+				t.Errorf("metadata %v, want %v", info.GetMetadata(), tt.metadata)
+			}
+			if !slices.Equal(violations, tt.violations) {
+				t.Errorf("violations %v, want %v", violations, tt.violations)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -382,9 +384,9 @@ func TestDeniedFloodBoundsJournal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListAudit after the flood: %v", err)
 	}
-	recs := resp.GetRecords()
-	if len(recs) != deniedBurst+1 || !strings.HasPrefix(recs[len(recs)-1].GetDetail(), fmt.Sprintf("%d more denied calls", deniedFlood-deniedBurst)) {
-		t.Errorf("%d records, last %q", len(recs), recs[len(recs)-1].GetDetail())
+	recs := resp.GetRecords() // newest first: the summary
+	if len(recs) != deniedBurst+1 || !strings.HasPrefix(recs[0].GetDetail(), fmt.Sprintf("%d more denied calls", deniedFlood-deniedBurst)) {
+		t.Errorf("%d records, newest %q", len(recs), recs[0].GetDetail())
 	}
 }
 
@@ -398,7 +400,8 @@ func fileSize(t *testing.T, path string) int64 {
 }
 
 // TestListAuditReplyBounded: however big the records, a reply stays under
-// the client's 4 MiB limit, and paging by after reaches every record.
+// the client's 4 MiB limit, and paging reaches every record: newest first
+// by page_token, and oldest first by after.
 func TestListAuditReplyBounded(t *testing.T) {
 	d := startDaemon(t, fakeBackend{})
 	const n = 120 // 120 details of 64 KiB: 7.5 MiB
@@ -409,15 +412,38 @@ func TestListAuditReplyBounded(t *testing.T) {
 		}
 	}
 	c := v1.NewAuditServiceClient(d.dial(t, viewerID))
-	var after uint64
-	got, pages := 0, 0
-	for {
-		resp, err := c.ListAudit(context.Background(), &v1.ListAuditRequest{After: after})
+	list := func(req *v1.ListAuditRequest) *v1.ListAuditResponse {
+		t.Helper()
+		resp, err := c.ListAudit(context.Background(), req)
 		if err != nil {
-			t.Fatalf("ListAudit(after=%d): %v", after, err)
+			t.Fatalf("ListAudit(%v): %v", req, err)
 		}
 		if size := proto.Size(resp); size > 4<<20 {
 			t.Fatalf("reply of %d bytes", size)
+		}
+		return resp
+	}
+	var seqs []uint64
+	pages := 0
+	for token := ""; ; {
+		resp := list(&v1.ListAuditRequest{PageToken: token})
+		pages++
+		for _, r := range resp.GetRecords() {
+			seqs = append(seqs, r.GetSeq())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if len(seqs) != n || pages < 3 || seqs[0] != n || seqs[n-1] != 1 || !slices.IsSortedFunc(seqs, func(a, b uint64) int { return cmp.Compare(b, a) }) {
+		t.Errorf("by page_token: %d records in %d pages (seq %v), want %d newest first in 3 or more", len(seqs), pages, seqs, n)
+	}
+	after, got := uint64(1), 1
+	pages = 0
+	for {
+		resp := list(&v1.ListAuditRequest{After: after})
+		if resp.GetNextPageToken() != "" {
+			t.Errorf("after=%d: next_page_token %q; following by after has none", after, resp.GetNextPageToken())
 		}
 		if len(resp.GetRecords()) == 0 {
 			break
@@ -427,12 +453,11 @@ func TestListAuditReplyBounded(t *testing.T) {
 		after = resp.GetRecords()[len(resp.GetRecords())-1].GetSeq()
 	}
 	if got != n || pages < 3 {
-		t.Errorf("%d records in %d pages, want %d in 3 or more", got, pages, n)
+		t.Errorf("by after: %d records in %d pages, want %d in 3 or more", got, pages, n)
 	}
 	// --after 2^64-1 is past every record, not a wrap to the start.
-	resp, err := c.ListAudit(context.Background(), &v1.ListAuditRequest{After: ^uint64(0)})
-	if err != nil || len(resp.GetRecords()) != 0 {
-		t.Errorf("ListAudit(after=2^64-1) = %d records, %v", len(resp.GetRecords()), err)
+	if resp := list(&v1.ListAuditRequest{After: ^uint64(0)}); len(resp.GetRecords()) != 0 {
+		t.Errorf("ListAudit(after=2^64-1) = %d records", len(resp.GetRecords()))
 	}
 }
 

@@ -5,6 +5,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -55,25 +57,56 @@ func (s *Server) Register(g *grpc.Server) {
 	reflection.Register(g)
 }
 
-// SetServing flips the health status (NOT_SERVING while shutting down).
+// services are the full names of the services Register adds, each with
+// its own health status.
+var services = []string{
+	v1.VolumeService_ServiceDesc.ServiceName,
+	v1.SnapshotService_ServiceDesc.ServiceName,
+	v1.RollbackService_ServiceDesc.ServiceName,
+	v1.OperationService_ServiceDesc.ServiceName,
+	v1.AuditService_ServiceDesc.ServiceName,
+	v1.StatusService_ServiceDesc.ServiceName,
+	v1.ZoneService_ServiceDesc.ServiceName,
+}
+
+// SetServing flips the health status (NOT_SERVING while shutting down) of
+// the server ("") and of every service.
 func (s *Server) SetServing(ok bool) {
 	st := healthpb.HealthCheckResponse_SERVING
 	if !ok {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	s.health.SetServingStatus("", st)
-	s.health.SetServingStatus("volctl.v1.RollbackService", st)
-	s.health.SetServingStatus("volctl.v1.ZoneService", st)
+	for _, name := range services {
+		s.health.SetServingStatus(name, st)
+	}
 }
 
-// ListVolumes implements VolumeService.
-func (s *Server) ListVolumes(ctx context.Context, _ *v1.ListVolumesRequest) (*v1.ListVolumesResponse, error) {
+// ListVolumes implements VolumeService: by name, a page at a time (the
+// token holds the last name).
+func (s *Server) ListVolumes(ctx context.Context, req *v1.ListVolumesRequest) (*v1.ListVolumesResponse, error) {
+	size, err := pageSize(req.GetPageSize(), 0, maxPageSize)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	tok, err := parseToken(req.GetPageToken(), "volumes", "")
+	if err != nil {
+		return nil, toStatus(err)
+	}
 	vols, err := s.eng.ListVolumes(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	slices.SortStableFunc(vols, func(a, b engine.Volume) int { return strings.Compare(a.Name, b.Name) })
 	resp := &v1.ListVolumesResponse{}
 	for _, v := range vols {
+		if tok.After != "" && v.Name <= tok.After {
+			continue
+		}
+		if len(resp.Volumes) == size {
+			resp.NextPageToken = pageToken{List: "volumes", After: resp.Volumes[size-1].GetName()}.String()
+			break
+		}
 		resp.Volumes = append(resp.Volumes, validText(toVolume(v)))
 	}
 	return resp, nil
@@ -121,17 +154,40 @@ func (s *Server) CreateSnapshot(ctx context.Context, req *v1.CreateSnapshotReque
 	return resp, nil
 }
 
-// ListSnapshots implements SnapshotService.
+// ListSnapshots implements SnapshotService: in creation order, a page at a
+// time (the token holds the last snapshot, and its creation for when it is
+// destroyed before the next page).
 func (s *Server) ListSnapshots(ctx context.Context, req *v1.ListSnapshotsRequest) (*v1.ListSnapshotsResponse, error) {
 	if err := checkName("volume", req.GetVolume()); err != nil {
+		return nil, toStatus(err)
+	}
+	size, err := pageSize(req.GetPageSize(), 0, maxPageSize)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	tok, err := parseToken(req.GetPageToken(), "snapshots", req.GetVolume())
+	if err != nil {
 		return nil, toStatus(err)
 	}
 	snaps, err := s.eng.Snapshots(ctx, req.GetVolume())
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if tok.After != "" {
+		if at := slices.IndexFunc(snaps, func(sn engine.Snapshot) bool { return sn.Name == tok.After }); at >= 0 {
+			snaps = snaps[at+1:]
+		} else {
+			after := time.Unix(0, tok.Created)
+			snaps = slices.DeleteFunc(snaps, func(sn engine.Snapshot) bool { return !sn.Creation.After(after) })
+		}
+	}
 	resp := &v1.ListSnapshotsResponse{}
-	for _, sn := range snaps {
+	for i, sn := range snaps {
+		if i == size {
+			last := snaps[i-1]
+			resp.NextPageToken = pageToken{List: "snapshots", Filter: req.GetVolume(), After: last.Name, Created: last.Creation.UnixNano()}.String()
+			break
+		}
 		resp.Snapshots = append(resp.Snapshots, validText(toSnapshot(sn)))
 	}
 	return resp, nil
@@ -283,22 +339,31 @@ func (s *Server) noteOperation(ctx context.Context, op *store.Operation) {
 	n.set(op.ID, string(op.State), d)
 }
 
-// ListOperations implements OperationService.
+// ListOperations implements OperationService: newest first, a page at a
+// time (the token holds the last id; the next page starts below it).
 func (s *Server) ListOperations(_ context.Context, req *v1.ListOperationsRequest) (*v1.ListOperationsResponse, error) {
 	if err := checkName("volume", req.GetVolume()); err != nil {
 		return nil, toStatus(err)
 	}
-	limit := int(req.GetLimit())
-	if limit <= 0 {
-		limit = 100
+	//lint:ignore SA1019 limit is deprecated, and still honoured when page_size is 0
+	size, err := pageSize(req.GetPageSize(), req.GetLimit(), 100)
+	if err != nil {
+		return nil, toStatus(err)
 	}
-	ops, err := s.eng.Operations(limit, req.GetVolume())
+	tok, err := parseToken(req.GetPageToken(), "operations", req.GetVolume())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	ops, more, err := s.eng.Operations(tok.Before, size, req.GetVolume())
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	resp := &v1.ListOperationsResponse{}
 	for _, op := range ops {
 		resp.Operations = append(resp.Operations, validText(toOperation(op, false)))
+	}
+	if more && len(ops) > 0 {
+		resp.NextPageToken = pageToken{List: "operations", Filter: req.GetVolume(), Before: ops[len(ops)-1].ID}.String()
 	}
 	return resp, nil
 }
@@ -330,31 +395,48 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 // refuses a message over 4 MiB (grpc-go's default), and a reply that big
 // would make `volctl audit` fail for good. A reply stops before the record
 // that would pass it (it always holds one: a record is at most about
-// 70 KB, see store.MaxAuditDetail); the caller asks again with after set to
-// the last seq it got.
+// 70 KB, see store.MaxAuditDetail); the caller asks for the next page (or,
+// following with after, again with after set to the last seq it got).
 const maxAuditReply = 3 << 20
 
-// ListAudit implements AuditService.
+// ListAudit implements AuditService: newest first, a page at a time (the
+// token holds the last seq; the next page starts below it); with after set,
+// the records after it, oldest first, as before pages existed.
 func (s *Server) ListAudit(_ context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
-	limit := int(req.GetLimit())
-	if limit <= 0 {
-		limit = 1000
+	//lint:ignore SA1019 limit is deprecated, and still honoured when page_size is 0
+	size, err := pageSize(req.GetPageSize(), req.GetLimit(), 1000)
+	if err != nil {
+		return nil, toStatus(err)
 	}
-	recs, _, err := s.db.ListAuditPage(req.GetAfter(), limit, maxAuditReply)
+	var recs []store.AuditRecord
+	var more bool
+	if req.GetAfter() > 0 {
+		recs, _, err = s.db.ListAuditPage(req.GetAfter(), size, maxAuditReply)
+	} else {
+		var tok pageToken
+		if tok, err = parseToken(req.GetPageToken(), "audit", ""); err != nil {
+			return nil, toStatus(err)
+		}
+		recs, more, err = s.db.ListAuditBefore(tok.Before, size, maxAuditReply)
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	resp := &v1.ListAuditResponse{}
-	size := 0
+	size = 0
 	for _, r := range recs {
 		pr := &v1.AuditRecord{Seq: r.Seq, Time: ts(r.Time), Who: r.Who, Role: r.Role,
 			Method: r.Method, Target: r.Target, Allowed: r.Allowed, Result: r.Result, OperationId: r.Operation, Detail: r.Detail}
 		n := proto.Size(pr) + 8 // the field's tag and length
 		if len(resp.Records) > 0 && size+n > maxAuditReply {
+			more = true
 			break
 		}
 		size += n
 		resp.Records = append(resp.Records, pr)
+	}
+	if more && req.GetAfter() == 0 && len(resp.Records) > 0 {
+		resp.NextPageToken = pageToken{List: "audit", Before: resp.Records[len(resp.Records)-1].GetSeq()}.String()
 	}
 	return resp, nil
 }

@@ -220,7 +220,7 @@ func TestRollbackRefusedChangesNothing(t *testing.T) {
 			setup: func(t *testing.T, root string) { host(t, root, "zfs", "snapshot", "pool/data@x") }},
 		{name: "newer snapshot without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "pool/idisk0@snap2",
 			setup: func(t *testing.T, root string) { host(t, root, "zfs", "snapshot", "pool/idisk0@snap2") }},
-		{name: "running zone without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "--halt-zones", kz: true,
+		{name: "running zone without consent", snap: "pool/idisk0@snap1", want: engine.ErrPrecondition, msg: "needs consent halt_zones", kz: true,
 			setup: func(t *testing.T, root string) { host(t, root, "zoneadm", "-z", "kz1", "boot") }},
 	}
 	simtest.ForFlavors(t, func(t *testing.T, flavor string) {

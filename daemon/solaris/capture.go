@@ -334,7 +334,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 			return id, warnings, fmt.Errorf("zone %s is %s%s: a rollback now would lose the guest (a suspend image or a migration in flight resumes against a different disk); finish or cancel the migration, or boot and shut the zone down, first: %w",
 				zn.Name, zn.Aux, where, engine.ErrPrecondition)
 		case zn.Aux == auxUnknown && opts.KeepHostdata:
-			return id, warnings, fmt.Errorf("zone %s is not shown by zoneadm list -s, so volctl cannot tell whether it is suspended; with --keep-hostdata a suspended zone would resume a memory image against a different disk. Roll back without --keep-hostdata: %w",
+			return id, warnings, fmt.Errorf("zone %s is not shown by zoneadm list -s, so volctl cannot tell whether it is suspended; with keep_hostdata a suspended zone would resume a memory image against a different disk. Roll back without keep_hostdata: %w",
 				zn.Name, engine.ErrPrecondition)
 		case zn.Aux == auxUnknown:
 			warnings = append(warnings, fmt.Sprintf("zone %s is not shown by zoneadm list -s, so its auxiliary state is unknown; fresh host data discards any suspend image", zn.Name))
@@ -344,8 +344,8 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		switch zn.State {
 		case "running":
 			if !opts.HaltZones {
-				consent = append(consent, fmt.Errorf("zone %s is running%s on %s; pass --halt-zones to stop it for the rollback (shut down, halted if that hangs; booted again afterwards): %w",
-					zn.Name, where, vol, engine.ErrNeedsConsent))
+				consent = append(consent, fmt.Errorf("zone %s is running%s on %s; stopping it for the rollback (shut down, halted if that hangs; booted again afterwards) %w",
+					zn.Name, where, vol, engine.NeedsConsent(engine.ConsentHaltZones)))
 			}
 		case "installed":
 		case "configured":

@@ -144,8 +144,8 @@ func checkDisks(zone string, where string, disks []disk, group []string, opts st
 	if opts.OnlyTheseDisks {
 		return []string{msg + " (--only-these-disks)"}, nil
 	}
-	return []string{msg}, fmt.Errorf("%s; roll them back together (volctl rollback --zone %s SNAPSHOT, or name each POOL/VOL@SNAPSHOT), or pass --only-these-disks: %w",
-		msg, zone, engine.ErrNeedsConsent)
+	return []string{msg}, fmt.Errorf("%s; roll them back together (zone %s, or each volume's snapshot named), or consent to leaving them out: %w",
+		msg, zone, engine.NeedsConsent(engine.ConsentOnlyTheseDisks))
 }
 
 // ZoneDisks implements engine.ZoneDisks: the volumes behind every device

@@ -40,7 +40,7 @@ func TestSingleDiskOfATwoDiskZone(t *testing.T) {
 		e, _ := newEngine(t, root, engine.Config{})
 		_, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{})
 		if !errors.Is(err, engine.ErrNeedsConsent) || !strings.Contains(err.Error(), "zone kz1 has other disks that this rollback leaves out: pool/idisk1") ||
-			!strings.Contains(err.Error(), "--only-these-disks") {
+			!strings.Contains(err.Error(), "needs consent only_these_disks") {
 			t.Fatalf("mirrored=%v: %v, want a consent naming pool/idisk1", mirrored, err)
 		}
 		if got := strings.Contains(err.Error(), "mirrored root pool"); got != mirrored {

@@ -43,7 +43,7 @@ func (b *Backend) checkOptions(opts store.Options) error {
 			if len(names) > 0 {
 				known = "configured: " + strings.Join(names, ", ")
 			}
-			return fmt.Errorf("--skip-peer %q: no such peer (%s): %w", p, known, engine.ErrInvalid)
+			return fmt.Errorf("skip_peers %q: no such peer (%s): %w", p, known, engine.InvalidOptions(engine.ConsentSkipPeers))
 		}
 	}
 	return nil
@@ -109,8 +109,8 @@ func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, 
 				warnings = append(warnings, fmt.Sprintf("%v; skipped (--skip-peer): a zone there on %s would not be stopped, and its initiators are not known", r.Err, vol))
 				continue
 			}
-			consent = append(consent, fmt.Errorf("%v: volctl cannot tell whether a zone there uses %s; start its volctld, or pass --skip-peer %s if you know none does (then its initiators' sessions count as unknown, see --accept-sessions): %w",
-				r.Err, vol, r.Peer, engine.ErrNeedsConsent))
+			consent = append(consent, fmt.Errorf("%v: volctl cannot tell whether a zone there uses %s; start its volctld, or, if you know none does, consent to going on without peer %s (its initiators' sessions then count as unknown, see accept_sessions): %w",
+				r.Err, vol, r.Peer, &engine.ConsentError{Consent: engine.ConsentSkipPeers, Peer: r.Peer}))
 			unanswered = append(unanswered, r.Peer)
 			continue
 		}
@@ -272,6 +272,6 @@ func (b *Backend) checkSessions(id store.Identity, f fabric, pv peerView, opts s
 	if len(pv.unanswered) > 0 {
 		why += fmt.Sprintf(" (peer %s did not answer, so its initiators are not known)", strings.Join(pv.unanswered, ", "))
 	}
-	return warnings, fmt.Errorf("initiator %s can see the LU, and %s: stop it using the LU, or pass --accept-sessions: %w",
-		strings.Join(unexpected, ", "), why, engine.ErrNeedsConsent)
+	return warnings, fmt.Errorf("initiator %s can see the LU, and %s: stop it using the LU, or consent to its sessions: %w",
+		strings.Join(unexpected, ", "), why, engine.NeedsConsent(engine.ConsentAcceptSessions))
 }

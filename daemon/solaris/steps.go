@@ -844,7 +844,7 @@ func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 		for _, z := range zs {
 			err := s.attach(ctx, x, z, verbFor(z))
 			if err != nil && kz.IsKeyError(execx.Stderr(err)) {
-				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without --keep-hostdata",
+				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without keep_hostdata",
 					err, s.op.Snapshot, z.Name))
 			}
 			if err != nil {

@@ -70,7 +70,7 @@ func DestroySnapshot(ctx context.Context, z zfs.Cmd, name string) error {
 // Resolve finds id.Snapshot among the volume's snapshots (full names, in
 // creation order) and records the newer ones in id.NewerSnapshots: the
 // rollback destroys them, so they need the caller's consent
-// (--destroy-newer; without it the error is ErrNeedsConsent, and id is
+// (destroy_newer; without it the error is ErrNeedsConsent, and id is
 // complete). It returns the snapshot's index in names.
 func Resolve(id *store.Identity, names []string, opts store.Options) (int, error) {
 	at := slices.Index(names, id.Snapshot)
@@ -79,8 +79,8 @@ func Resolve(id *store.Identity, names []string, opts store.Options) (int, error
 	}
 	id.NewerSnapshots = append(id.NewerSnapshots, names[at+1:]...)
 	if len(id.NewerSnapshots) > 0 && !opts.DestroyNewer {
-		return at, fmt.Errorf("rolling back to %s destroys the newer snapshots %s; pass --destroy-newer to allow that: %w",
-			id.Snapshot, strings.Join(id.NewerSnapshots, ", "), engine.ErrNeedsConsent)
+		return at, fmt.Errorf("rolling back to %s destroys the newer snapshots %s: %w",
+			id.Snapshot, strings.Join(id.NewerSnapshots, ", "), engine.NeedsConsent(engine.ConsentDestroyNewer))
 	}
 	return at, nil
 }

@@ -57,7 +57,7 @@ func TestResolve(t *testing.T) {
 		wantInMsg string
 	}{
 		{name: "newest", snapshot: "pool/vol@s3", at: 2},
-		{name: "newer without consent", snapshot: "pool/vol@s1", at: 0, newer: names[1:], want: engine.ErrPrecondition, wantInMsg: "--destroy-newer"},
+		{name: "newer without consent", snapshot: "pool/vol@s1", at: 0, newer: names[1:], want: engine.ErrPrecondition, wantInMsg: "needs consent destroy_newer"},
 		{name: "newer with consent", snapshot: "pool/vol@s2", destroy: true, at: 1, newer: names[2:]},
 		{name: "missing", snapshot: "pool/vol@nope", at: -1, want: engine.ErrNotFound, wantInMsg: "volctl snapshots pool/vol lists them"},
 	} {
