@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
@@ -68,3 +69,6 @@ func onHost(host string) string {
 	}
 	return "[" + host + "] "
 }
+
+// fmtTime is a point in time as volctl prints it.
+func (a *app) fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -275,8 +275,8 @@ func stepIndex(op *store.Operation, name string) int {
 }
 
 // replay emits, as a rollback streams them, the events a journaled
-// operation's steps record: forward in order (start, commands, end), then
-// the compensation newest first. The journal keeps a step's last start and
+// operation's steps record: forward in order (start, each command's start
+// and end, end), then the compensation newest first. The journal keeps a step's last start and
 // end only, so the times of a step that ran both ways are its commands'.
 // Notes are not journaled. Step 0 (the capture) is in the plan.
 func replay(op *store.Operation, emit func(Event)) {
@@ -299,6 +299,7 @@ func replay(op *store.Operation, emit func(Event)) {
 		}
 		emit(ev(i, store.StepRunning, start, false))
 		for _, c := range st.Commands {
+			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepRunning, CommandStarted: started(c), Time: c.Started})
 			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepRunning, Command: &c, Time: c.Started.Add(c.Duration)})
 		}
 		switch {
@@ -321,6 +322,8 @@ func replay(op *store.Operation, emit func(Event)) {
 		}
 		emit(ev(i, store.StepCompensating, st.Started, true))
 		for _, c := range st.CompensationCommands {
+			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepCompensating, CommandStarted: started(c),
+				Time: c.Started, Compensation: true})
 			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepCompensating, Command: &c,
 				Time: c.Started.Add(c.Duration), Compensation: true})
 		}
@@ -328,6 +331,12 @@ func replay(op *store.Operation, emit func(Event)) {
 			emit(ev(i, st.State, st.Finished, true))
 		}
 	}
+}
+
+// started is the start of a journaled command, as Exec.Starting streams
+// it.
+func started(c store.Command) *store.Command {
+	return &store.Command{Argv: c.Argv, Host: c.Host, Started: c.Started}
 }
 
 // compensated reports whether a journaled step was (or is being) undone.

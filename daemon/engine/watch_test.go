@@ -40,12 +40,9 @@ func eventKinds(evs []Event) []string {
 	return k
 }
 
-// fromJournal is what a replay from the journal can show: no command
-// starts, no notes.
+// fromJournal is what a replay from the journal can show: no notes.
 func fromJournal(kinds []string) []string {
-	return slices.DeleteFunc(slices.Clone(kinds), func(k string) bool {
-		return strings.Contains(k, " start ") || strings.HasPrefix(k, "note: ")
-	})
+	return slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return strings.HasPrefix(k, "note: ") })
 }
 
 // waitSubscribers waits until operation id in flight has n subscribers.
@@ -142,8 +139,7 @@ func TestWatchLive(t *testing.T) {
 }
 
 // TestWatchEnded: an operation that has ended is replayed from the
-// journal as it streamed (less the command starts and notes, which are not
-// journaled), forward and through its compensation, and the watch ends
+// journal as it streamed (less the notes, which are not journaled), forward and through its compensation, and the watch ends
 // with the operation's error, as Rollback's.
 func TestWatchEnded(t *testing.T) {
 	for _, tc := range []struct {
