@@ -10,7 +10,8 @@
 //	engine.go     the Engine: planning, Rollback, Recover, Start (resume at
 //	              start), the journal writes and the capabilities probe
 //	inventory.go  volumes and snapshots through the backend
-//	events.go     operations in flight, their event stream and status view
+//	events.go     operations in flight, their event stream and status view,
+//	              and Watch (a replay from the journal, then live)
 //	locks.go      one operation at a time per volume and per zone
 //	errors.go     the sentinels the server maps to gRPC codes
 package engine

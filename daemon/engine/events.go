@@ -75,6 +75,7 @@ type inflight struct {
 	// before is the operation as journaled when it was resumed (nil for a
 	// new one): what happened before history begins, for a watcher.
 	before *store.Operation
+	// resume is the resume that started it (nil for a new operation).
 	resume *store.Resume
 }
 
