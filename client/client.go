@@ -126,6 +126,16 @@ func (c *Client) Recover(ctx context.Context, req *v1.RecoverOperationRequest, f
 	return drain(stream, fn)
 }
 
+// Watch follows an operation from its first step to its end (or replays
+// one that has ended), like Rollback.
+func (c *Client) Watch(ctx context.Context, req *v1.WatchOperationRequest, fn func(*v1.WatchOperationResponse)) (*v1.Operation, error) {
+	stream, err := c.Operations.WatchOperation(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return drain(stream, fn)
+}
+
 // drain reads an operation's stream to its end, keeping the last operation
 // it carried.
 func drain[M interface{ GetOperation() *v1.Operation }](stream interface{ Recv() (M, error) }, fn func(M)) (*v1.Operation, error) {

@@ -73,6 +73,42 @@ type Operation struct {
 	// persists (see engine.ErrUnpersisted); recover needs the caller's
 	// consent (Options.Repersist) to re-persist it.
 	NeedsRepersist bool `json:"needs_repersist,omitempty"`
+	// Resumes are the times the operation was picked up again after it
+	// stopped (a daemon start, a recover), oldest first.
+	Resumes []Resume `json:"resumes,omitempty"`
+	// Idle is how long, in all, the operation stood still between the
+	// journal's last write before a stop and its resume: the time it was
+	// active is Updated - Created - Idle.
+	Idle time.Duration `json:"idle,omitempty"`
+}
+
+// Resume triggers.
+const (
+	ResumeRestart = "restart"
+	ResumeRecover = "recover"
+)
+
+// Resume is one time an operation was picked up again.
+type Resume struct {
+	Time time.Time `json:"time"`
+	// Trigger is ResumeRestart or ResumeRecover.
+	Trigger string `json:"trigger"`
+	// Stopped is the journal's last write before it stopped (Updated then).
+	Stopped time.Time `json:"stopped"`
+	// State and Step are where it was then: its state and the step that
+	// was running or compensating, if any.
+	State OpState `json:"state"`
+	Step  string  `json:"step,omitempty"`
+}
+
+// Active is how long the operation ran: created to updated, less the time
+// it stood still.
+func (op *Operation) Active() time.Duration {
+	d := op.Updated.Sub(op.Created) - op.Idle
+	if d < 0 {
+		return 0
+	}
+	return d
 }
 
 // Capability names: what volctld probes on the host at start

@@ -50,7 +50,7 @@ func (a *app) historyCmd() *cobra.Command {
 						outage = a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond)
 					}
 					t.row(fmt.Sprint(op.GetId()), opWord(op.GetState()), op.GetSnapshot(), a.fmtTime(op.GetCreated().AsTime()),
-						a.fmtDuration(op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()), time.Millisecond), outage, op.GetRequestedBy())
+						a.fmtDuration(activeTime(op), time.Millisecond), outage, op.GetRequestedBy())
 				}
 				return t.flush()
 			})
@@ -59,6 +59,16 @@ func (a *app) historyCmd() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many operations")
 	cmd.Flags().StringVar(&volume, "volume", "", "only operations on this volume")
 	return cmd
+}
+
+// activeTime is how long an operation ran, less the time it stood still
+// (stopped with the daemon, waiting for recover); created to updated from
+// a daemon that does not say.
+func activeTime(op *v1.Operation) time.Duration {
+	if a := op.GetActive(); a != nil {
+		return a.AsDuration()
+	}
+	return op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime())
 }
 
 func parseID(s string) (uint64, error) {
@@ -88,6 +98,7 @@ func (a *app) opCmd() *cobra.Command {
 			})
 		},
 	})
+	op.AddCommand(a.opWatchCmd())
 	return op
 }
 
@@ -106,6 +117,21 @@ func (a *app) printOperation(op *v1.Operation) {
 	}
 	if op.GetRecoveries() > 0 {
 		a.printf("  recovered: %d times\n", op.GetRecoveries())
+	}
+	for _, r := range op.GetResumes() {
+		how := "after a restart"
+		if r.GetTrigger() == "recover" {
+			how = "by recover"
+		}
+		where := ""
+		if r.GetStep() != "" {
+			where = " in step " + r.GetStep()
+		}
+		a.printf("  resumed:   %s %s (stopped %s%s, %s)\n", a.fmtTime(r.GetTime().AsTime()), how,
+			a.fmtTime(r.GetStopped().AsTime()), where, opWord(r.GetState()))
+	}
+	if len(op.GetResumes()) > 0 && op.GetActive() != nil {
+		a.printf("  active:    %s (stood still the rest of the time)\n", op.GetActive().AsDuration().Round(time.Millisecond))
 	}
 	if op.GetError() != "" {
 		a.printf("  error:     %s\n", op.GetError())
@@ -173,7 +199,8 @@ func (a *app) recoverCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			p := &progress{a: a, started: map[int32]time.Time{}}
+			p := newProgress(a)
+			stop := p.tick(stillRunningEvery)
 			final, err := c.Recover(cmd.Context(), &v1.RecoverOperationRequest{Id: id, Repersist: repersist}, func(m *v1.RecoverOperationResponse) {
 				if a.json() {
 					_ = a.printJSON(m, false)
@@ -183,6 +210,7 @@ func (a *app) recoverCmd() *cobra.Command {
 					p.step(s)
 				}
 			})
+			stop()
 			if final != nil && !a.json() {
 				a.printResult(final)
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
@@ -53,7 +54,7 @@ func TestInterrupted(t *testing.T) {
 		op   uint64
 		want []string
 	}{
-		{7, []string{"operation 7 goes on in volctld", "volctl op show 7"}},
+		{7, []string{"operation 7 continues in volctld", "volctl op watch 7"}},
 		{0, []string{"--request-id r-1 follows it", "pool/v@s"}},
 	}
 	for _, tc := range cases {
@@ -63,5 +64,33 @@ func TestInterrupted(t *testing.T) {
 				t.Errorf("interrupted(%d) = %q, want %q in it", tc.op, err, w)
 			}
 		}
+	}
+}
+
+// TestProgressCommands: a command's start prints a running line (with its
+// host when a peer runs it), its end the exit and duration; a command
+// still running when nothing was printed for a while is said to be, with
+// how long it has run, and one that ended is not.
+func TestProgressCommands(t *testing.T) {
+	t0 := time.Now()
+	run := func(host string, argv ...string) *v1.CommandRun {
+		return &v1.CommandRun{Argv: argv, Host: host, Started: timestamppb.New(t0)}
+	}
+	var out bytes.Buffer
+	p := newProgress(&app{stdout: &out})
+	p.step(&v1.StepEvent{Index: 3, CommandStarted: run("", "zfs", "rollback", "pool/v@s")})
+	p.step(&v1.StepEvent{Index: 6, CommandStarted: run("peer1", "zoneadm", "-z", "kz1", "boot")})
+	ended := run("peer1", "zoneadm", "-z", "kz1", "boot")
+	ended.Duration = durationpb.New(2 * time.Second)
+	p.step(&v1.StepEvent{Index: 6, Command: ended})
+	p.stillRunning(time.Now(), time.Hour) // printed just now: quiet
+	p.stillRunning(t0.Add(12*time.Second), 10*time.Second)
+	p.stillRunning(t0.Add(13*time.Second), 10*time.Second) // printed a second ago
+	want := "      running: $ zfs rollback pool/v@s\n" +
+		"      running: [peer1] $ zoneadm -z kz1 boot\n" +
+		"      [peer1] $ zoneadm -z kz1 boot  (exit 0, 2s)\n" +
+		"      still running: $ zfs rollback pool/v@s (12s)\n"
+	if got := out.String(); got != want {
+		t.Errorf("printed\n%s\nwant\n%s", got, want)
 	}
 }

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,7 +85,8 @@ they are named too, or --only-these-disks.`,
 			if requestID == "" {
 				requestID = uuid.NewString()
 			}
-			p := &progress{a: a, started: map[int32]time.Time{}}
+			p := newProgress(a)
+			stop := p.tick(stillRunningEvery)
 			var opID uint64
 			final, err := c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: zone, Options: &opts, RequestId: requestID, Wait: wait},
 				func(m *v1.RollbackResponse) {
@@ -102,6 +105,7 @@ they are named too, or --only-these-disks.`,
 						p.step(m.GetStep())
 					}
 				})
+			stop()
 			if final != nil && !a.json() {
 				a.printResult(final)
 			}
@@ -152,7 +156,7 @@ func planOf(err error) *v1.Plan {
 // volctld, not here, and goes on; how to find it again.
 func interrupted(opID uint64, requestID, snap string) error {
 	if opID != 0 {
-		return status.Errorf(codes.Canceled, "interrupted: operation %d goes on in volctld; see it with: volctl op show %d", opID, opID)
+		return status.Errorf(codes.Canceled, "interrupted: operation %d continues in volctld: volctl op watch %d", opID, opID)
 	}
 	return status.Errorf(codes.Canceled, "interrupted while the rollback of %s was being planned; if it started, it goes on in volctld: the same command with --request-id %s follows it", snap, requestID)
 }
@@ -223,12 +227,21 @@ func (a *app) printPlan(p *v1.Plan, withCommands bool) {
 	a.printf("Dry run: nothing was changed.\n")
 }
 
-// progress renders step events as they arrive.
+// progress renders step events as they arrive. The stream calls step; a
+// ticker (tick) may print from its own goroutine, so both hold mu.
 type progress struct {
 	a       *app
 	plan    *v1.Plan
 	started map[int32]time.Time
+
+	mu sync.Mutex
+	// running are the commands started and not yet ended, by cmdKey, each
+	// with its start; printed is when progress last printed a line.
+	running map[string][]time.Time
+	printed time.Time
 }
+
+func newProgress(a *app) *progress { return &progress{a: a, started: map[int32]time.Time{}} }
 
 func (p *progress) counter(i int32) string {
 	if p.plan == nil {
@@ -237,16 +250,41 @@ func (p *progress) counter(i int32) string {
 	return fmt.Sprintf("[%d/%d]", i, len(p.plan.GetSteps())-1)
 }
 
+// cmdKey names a command of a step, to pair its end with its start.
+func cmdKey(i int32, c *v1.CommandRun) string {
+	return fmt.Sprint(i, "\x00", c.GetHost(), "\x00", strings.Join(c.GetArgv(), "\x00"))
+}
+
+func cmdLine(c *v1.CommandRun) string {
+	return onHost(c.GetHost()) + "$ " + strings.Join(c.GetArgv(), " ")
+}
+
 func (p *progress) step(e *v1.StepEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.printed = time.Now()
+	if p.running == nil {
+		p.running = map[string][]time.Time{}
+	}
 	a := p.a
 	verb := ""
 	if e.GetCompensation() {
 		verb = "undo "
 	}
 	switch {
+	case e.GetCommandStarted() != nil:
+		c := e.GetCommandStarted()
+		k := cmdKey(e.GetIndex(), c)
+		p.running[k] = append(p.running[k], c.GetStarted().AsTime())
+		a.printf("      running: %s\n", cmdLine(c))
 	case e.GetCommand() != nil:
 		c := e.GetCommand()
-		a.printf("      %s$ %s  (exit %d, %s)\n", onHost(c.GetHost()), strings.Join(c.GetArgv(), " "), c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Millisecond))
+		if k := cmdKey(e.GetIndex(), c); len(p.running[k]) > 1 {
+			p.running[k] = p.running[k][1:]
+		} else {
+			delete(p.running, k)
+		}
+		a.printf("      %s  (exit %d, %s)\n", cmdLine(c), c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Millisecond))
 		if c.GetError() != "" {
 			a.printf("        error: %s\n", c.GetError())
 		}
@@ -276,6 +314,61 @@ func (p *progress) step(e *v1.StepEvent) {
 		}
 	}
 }
+
+// stillRunning prints, when nothing was printed for every, each command
+// that has started and not ended, with how long it has run: a long zfs
+// rollback or zone shutdown shows it is alive.
+func (p *progress) stillRunning(now time.Time, every time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now.Sub(p.printed) < every || len(p.running) == 0 {
+		return
+	}
+	type cmd struct {
+		line  string
+		since time.Time
+	}
+	var cmds []cmd
+	for k, starts := range p.running {
+		parts := strings.Split(k, "\x00")
+		c := &v1.CommandRun{Host: parts[1], Argv: parts[2:]}
+		for _, t := range starts {
+			cmds = append(cmds, cmd{cmdLine(c), t})
+		}
+	}
+	slices.SortFunc(cmds, func(x, y cmd) int { return x.since.Compare(y.since) })
+	for _, c := range cmds {
+		p.a.printf("      still running: %s (%s)\n", c.line, now.Sub(c.since).Round(time.Second))
+	}
+	p.printed = now
+}
+
+// tick calls stillRunning every period until the returned stop is called
+// (text output only: JSON carries the events themselves).
+func (p *progress) tick(period time.Duration) (stop func()) {
+	if p.a.json() {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				p.stillRunning(now, period)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// stillRunningEvery is how often a long command is said to be running.
+const stillRunningEvery = 10 * time.Second
 
 func (a *app) printResult(op *v1.Operation) {
 	var total time.Duration

@@ -124,6 +124,7 @@ var methodRoles = map[string]Role{
 	"/volctl.v1.RollbackService/Rollback":                            Operator,
 	"/volctl.v1.OperationService/ListOperations":                     Viewer,
 	"/volctl.v1.OperationService/GetOperation":                       Viewer,
+	"/volctl.v1.OperationService/WatchOperation":                     Viewer,
 	"/volctl.v1.OperationService/RecoverOperation":                   Operator,
 	"/volctl.v1.AuditService/ListAudit":                              Viewer,
 	"/volctl.v1.StatusService/GetStatus":                             Viewer,

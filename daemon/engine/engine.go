@@ -10,7 +10,8 @@
 //	engine.go     the Engine: planning, Rollback, Recover, Start (resume at
 //	              start), the journal writes and the capabilities probe
 //	inventory.go  volumes and snapshots through the backend
-//	events.go     operations in flight, their event stream and status view
+//	events.go     operations in flight, their event stream and status view,
+//	              and Watch (a replay from the journal, then live)
 //	locks.go      one operation at a time per volume and per zone
 //	errors.go     the sentinels the server maps to gRPC codes
 package engine
@@ -560,6 +561,7 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 	}
 	op.Options.Repersist = op.Options.Repersist || ro.Repersist
 	op.Recoveries++
+	e.noteResume(op, store.ResumeRecover)
 	e.cfg.Observer.Recovered(op, "recover")
 	r, ch := e.start(op, nil, keys, true)
 	return e.stream(ctx, r, ch, emit)
@@ -608,6 +610,7 @@ func (e *Engine) Start() error {
 			continue
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
+		e.noteResume(op, store.ResumeRestart)
 		e.cfg.Observer.Recovered(op, "restart")
 		r, ch := e.start(op, nil, keys, true)
 		r.unsubscribe(ch) // nobody follows a resume at start; watchers subscribe
@@ -615,11 +618,37 @@ func (e *Engine) Start() error {
 	return nil
 }
 
+// noteResume records that op is picked up again now (trigger: restart or
+// recover), where it stood and since when: the time since its last
+// journal write is idle, not active. It goes to the journal with the
+// saga's first write.
+func (e *Engine) noteResume(op *store.Operation, trigger string) {
+	now := e.now().UTC()
+	rs := store.Resume{Time: now, Trigger: trigger, Stopped: op.Updated, State: op.State}
+	for _, st := range op.Steps {
+		if st.State == store.StepRunning || st.State == store.StepCompensating {
+			rs.Step = st.Name
+		}
+	}
+	if !op.Updated.IsZero() && now.After(op.Updated) {
+		op.Idle += now.Sub(op.Updated)
+	}
+	op.Resumes = append(op.Resumes, rs)
+}
+
 // start runs the saga of op in the background, holding keys until it ends.
 // The returned channel is subscribed before the saga starts, so the caller
 // that started it sees every event from the first (stream unsubscribes it).
 func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string, resume bool) (*inflight, chan Event) {
 	r := &inflight{op: op, plan: plan, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+	if resume {
+		// What the journal says happened before, for a watcher (see Watch).
+		r.before = cloneOp(op)
+		if n := len(op.Resumes); n > 0 {
+			rs := op.Resumes[n-1]
+			r.resume = &rs
+		}
+	}
 	ch := r.subscribe(false)
 	e.mu.Lock()
 	e.running[op.ID] = r
@@ -683,6 +712,7 @@ func finalError(op *store.Operation) error {
 
 func cloneOp(op *store.Operation) *store.Operation {
 	c := *op
+	c.Resumes = slices.Clone(op.Resumes)
 	c.Steps = make([]store.Step, len(op.Steps))
 	for i, s := range op.Steps {
 		s.Commands = append([]store.Command(nil), s.Commands...)

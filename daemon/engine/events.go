@@ -6,7 +6,9 @@ package engine
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,14 +17,17 @@ import (
 
 // Event is one message of an operation's progress.
 type Event struct {
-	Op           uint64
-	Index        int
-	Step         string
-	State        store.StepState
-	Command      *store.Command
-	Message      string
-	Time         time.Time
-	Compensation bool
+	Op      uint64
+	Index   int
+	Step    string
+	State   store.StepState
+	Command *store.Command
+	// CommandStarted is a command that has just started (argv, host,
+	// started; no exit yet): Command reports its end.
+	CommandStarted *store.Command
+	Message        string
+	Time           time.Time
+	Compensation   bool
 	// Plan is set on the first event of a rollback; Final on the last.
 	Plan  *store.Operation
 	Final *store.Operation
@@ -63,9 +68,15 @@ type inflight struct {
 	view *store.Operation
 	// plan is the rollback's plan (nil for a resume); history every event
 	// published so far, replayed to a subscriber that comes late. It holds
-	// what the operation's steps hold anyway (each command once).
+	// what the operation's steps hold anyway (each command once, and the
+	// argv of its start).
 	plan    *store.Operation
 	history []Event
+	// before is the operation as journaled when it was resumed (nil for a
+	// new one): what happened before history begins, for a watcher.
+	before *store.Operation
+	// resume is the resume that started it (nil for a new operation).
+	resume *store.Resume
 }
 
 // setView records op's progress for status; called by the saga.
@@ -171,4 +182,176 @@ func (e *Engine) RunningOperations() []*store.Operation {
 	}
 	slices.SortFunc(out, func(a, b *store.Operation) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// Watch streams operation id from its start, for any client: the plan,
+// what the journal says happened before this process picked it up (as
+// events, see replay), the events since, then live ones until it ends,
+// then the operation. An operation that has ended is replayed whole. The
+// error is the operation's, as Rollback returns it.
+func (e *Engine) Watch(ctx context.Context, id uint64, emit func(Event)) (*store.Operation, error) {
+	r, op, err := e.watched(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		emit(Event{Op: op.ID, Plan: op, Time: e.now()})
+		replay(op, emit)
+		emit(Event{Op: op.ID, Final: op, Time: e.now()})
+		if op.State == store.OpSucceeded {
+			return op, nil
+		}
+		return op, finalError(op)
+	}
+	// before and plan are fixed once the saga runs; history and the
+	// subscription are taken in one step (subscribe), so nothing is lost
+	// or doubled between the replay and the live events.
+	ch := r.subscribe(true)
+	plan := r.plan
+	if plan == nil {
+		plan = r.before
+	}
+	if plan != nil {
+		emit(Event{Op: id, Plan: plan, Time: e.now()})
+	}
+	if r.before != nil {
+		replay(r.before, emit)
+		if rs := r.resume; rs != nil {
+			emit(Event{Op: id, Index: stepIndex(r.before, rs.Step), Step: rs.Step, State: r.before.Steps[stepIndex(r.before, rs.Step)].State,
+				Message: resumeNote(rs), Time: rs.Time})
+		}
+	}
+	return e.stream(ctx, r, ch, emit)
+}
+
+// watched finds the operation to watch: in flight (r), or as journaled. An
+// unfinished operation that is not in flight yet is about to be (created
+// and not started, or waiting for Start at the daemon's start): it waits a
+// little for it rather than report a running operation as ended.
+func (e *Engine) watched(ctx context.Context, id uint64) (*inflight, *store.Operation, error) {
+	for wait := 0; ; wait++ {
+		e.mu.Lock()
+		r := e.running[id]
+		e.mu.Unlock()
+		if r != nil {
+			return r, nil, nil
+		}
+		op, err := e.Operation(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if op.State.Terminal() || e.base.Err() != nil || wait >= 200 {
+			return nil, op, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// resumeNote says, for a watcher, where the journal's replay ends and the
+// resumed operation's own events begin.
+func resumeNote(rs *store.Resume) string {
+	how := "after a restart"
+	if rs.Trigger == store.ResumeRecover {
+		how = "by recover"
+	}
+	where := ""
+	if rs.Step != "" {
+		where = " in step " + rs.Step
+	}
+	return fmt.Sprintf("resumed %s (stopped %s%s, %s); what ran before comes from the journal, which keeps the commands up to its last write",
+		how, rs.Stopped.UTC().Format(time.RFC3339), where, rs.State)
+}
+
+func stepIndex(op *store.Operation, name string) int {
+	for i, st := range op.Steps {
+		if st.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
+// replay emits, as a rollback streams them, the events a journaled
+// operation's steps record: forward in order (start, each command's start
+// and end, end), then the compensation newest first. The journal keeps a step's last start and
+// end only, so the times of a step that ran both ways are its commands'.
+// Notes are not journaled. Step 0 (the capture) is in the plan.
+func replay(op *store.Operation, emit func(Event)) {
+	ev := func(i int, state store.StepState, at time.Time, comp bool) Event {
+		return Event{Op: op.ID, Index: i, Step: op.Steps[i].Name, State: state, Time: at, Compensation: comp}
+	}
+	for i := 1; i < len(op.Steps); i++ {
+		st := op.Steps[i]
+		backward := compensated(st)
+		if st.State == store.StepPending && len(st.Commands) == 0 {
+			continue
+		}
+		if st.State == store.StepSkipped {
+			emit(ev(i, store.StepSkipped, st.Finished, false))
+			continue
+		}
+		start, end := st.Started, st.Finished
+		if backward {
+			start, end = cmdSpan(st.Commands, st.Started)
+		}
+		emit(ev(i, store.StepRunning, start, false))
+		for _, c := range st.Commands {
+			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepRunning, CommandStarted: started(c), Time: c.Started})
+			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepRunning, Command: &c, Time: c.Started.Add(c.Duration)})
+		}
+		switch {
+		case st.State == store.StepRunning:
+			// Interrupted here: no end.
+		case backward:
+			forward := store.StepDone
+			if st.Error != "" && !strings.HasPrefix(st.Error, "undo: ") {
+				forward = store.StepFailed
+			}
+			emit(ev(i, forward, end, false))
+		default:
+			emit(ev(i, st.State, end, false))
+		}
+	}
+	for i := len(op.Steps) - 1; i >= 1; i-- {
+		st := op.Steps[i]
+		if !compensated(st) {
+			continue
+		}
+		emit(ev(i, store.StepCompensating, st.Started, true))
+		for _, c := range st.CompensationCommands {
+			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepCompensating, CommandStarted: started(c),
+				Time: c.Started, Compensation: true})
+			emit(Event{Op: op.ID, Index: i, Step: st.Name, State: store.StepCompensating, Command: &c,
+				Time: c.Started.Add(c.Duration), Compensation: true})
+		}
+		if st.State != store.StepCompensating {
+			emit(ev(i, st.State, st.Finished, true))
+		}
+	}
+}
+
+// started is the start of a journaled command, as Exec.Starting streams
+// it.
+func started(c store.Command) *store.Command {
+	return &store.Command{Argv: c.Argv, Host: c.Host, Started: c.Started}
+}
+
+// compensated reports whether a journaled step was (or is being) undone.
+func compensated(st store.Step) bool {
+	return st.State == store.StepCompensating || st.State == store.StepCompensated || len(st.CompensationCommands) > 0 ||
+		(st.State == store.StepFailed && strings.Contains(st.Error, "undo: "))
+}
+
+// cmdSpan is when commands ran: the first one's start to the last one's
+// end, or at when there are none.
+func cmdSpan(cmds []store.Command, at time.Time) (time.Time, time.Time) {
+	if len(cmds) == 0 {
+		return at, at
+	}
+	last := cmds[len(cmds)-1]
+	return cmds[0].Started, last.Started.Add(last.Duration)
 }

@@ -36,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +86,7 @@ func (x *Exec) Step() *store.Step { return &x.s.op.Steps[x.index] }
 func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 	e := x.s.e
 	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput}
+	x.Starting("", argv)
 	res, err := r.Run(ctx, argv)
 	cmd := toCommand(res)
 	// A step may run commands from several goroutines (a group's volumes
@@ -105,6 +107,19 @@ func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 		"duration", res.Duration, "stderr", execx.Cap(strings.TrimSpace(string(res.Stderr)), 512))
 	x.s.emit(x.index, st.State, &cmd, "", x.undo)
 	return res, err
+}
+
+// Starting streams that a command is starting (on host, "" for this one):
+// a watcher sees what a long step waits for. Run calls it; a step calls it
+// before it asks a peer to run argv. Nothing is journaled: the command's
+// record comes when it ends.
+func (x *Exec) Starting(host string, argv []string) {
+	cmd := &store.Command{Argv: slices.Clone(argv), Host: host, Started: x.s.e.now().UTC()}
+	x.s.cmdMu.Lock()
+	defer x.s.cmdMu.Unlock()
+	st := x.s.op.Steps[x.index]
+	x.s.r.publish(Event{Op: x.s.op.ID, Index: x.index, Step: st.Name, State: st.State, CommandStarted: cmd,
+		Time: cmd.Started, Compensation: x.undo})
 }
 
 // Record journals commands another host ran for the step (a peer's zone

@@ -100,6 +100,9 @@ type fakeBackend struct {
 	release  chan struct{}
 	once     sync.Once
 	thawOnce sync.Once
+	// run are commands a step's Do runs (through Exec.Run) before
+	// anything else, by step name.
+	run map[string][]string
 }
 
 // thaw lets a frozen step go on.
@@ -156,7 +159,12 @@ func (f *fakeBackend) Steps(*store.Operation) []Step {
 	for _, sh := range f.shape {
 		name := sh.name
 		st := Step{Name: name, Description: "fake " + name, OutageWindow: sh.window, Commit: sh.commit}
-		st.Do = func(context.Context, *Exec) error {
+		st.Do = func(ctx context.Context, x *Exec) error {
+			if argv := f.run[name]; argv != nil {
+				if _, err := x.Run(ctx, argv); err != nil {
+					return err
+				}
+			}
 			flt := f.fault(name)
 			f.mu.Lock()
 			flt.doCalls++

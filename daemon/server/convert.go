@@ -127,6 +127,13 @@ func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
 	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
 		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
 	}
+	if !op.Created.IsZero() && !op.Updated.IsZero() {
+		p.Active = durationpb.New(op.Active())
+	}
+	for _, r := range op.Resumes {
+		p.Resumes = append(p.Resumes, &v1.Resume{Time: ts(r.Time), Trigger: r.Trigger, Stopped: ts(r.Stopped),
+			State: opStates[r.State], Step: r.Step})
+	}
 	for i, s := range op.Steps {
 		ps := &v1.Step{Index: int32(i), Name: s.Name, State: stepStates[s.State], Started: ts(s.Started),
 			Finished: ts(s.Finished), Error: s.Error, InOutageWindow: s.InOutageWindow}
@@ -151,6 +158,9 @@ func toStepEvent(ev engine.Event) *v1.StepEvent {
 		Message: ev.Message, Time: ts(ev.Time), Compensation: ev.Compensation}
 	if ev.Command != nil {
 		se.Command = toCommand(*ev.Command)
+	}
+	if c := ev.CommandStarted; c != nil {
+		se.CommandStarted = &v1.CommandRun{Argv: c.Argv, Host: c.Host, Started: ts(c.Started)}
 	}
 	return se
 }

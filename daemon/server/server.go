@@ -391,6 +391,25 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 	})
 }
 
+// WatchOperation implements OperationService: the operation from its
+// first step, then live, then its final state. Read-only (a viewer may
+// watch), so not audited, like GetOperation.
+func (s *Server) WatchOperation(req *v1.WatchOperationRequest, stream grpc.ServerStreamingServer[v1.WatchOperationResponse]) error {
+	return streamOperation(s, stream, opStream[v1.WatchOperationResponse]{
+		plan: func(p *v1.Plan) *v1.WatchOperationResponse {
+			return &v1.WatchOperationResponse{Event: &v1.WatchOperationResponse_Plan{Plan: p}}
+		},
+		step: func(st *v1.StepEvent) *v1.WatchOperationResponse {
+			return &v1.WatchOperationResponse{Event: &v1.WatchOperationResponse_Step{Step: st}}
+		},
+		final: func(op *v1.Operation) *v1.WatchOperationResponse {
+			return &v1.WatchOperationResponse{Event: &v1.WatchOperationResponse_Operation{Operation: op}}
+		},
+	}, func(emit func(engine.Event)) (*store.Operation, error) {
+		return s.eng.Watch(stream.Context(), req.GetId(), emit)
+	})
+}
+
 // maxAuditReply bounds a ListAudit reply, in encoded bytes: a client
 // refuses a message over 4 MiB (grpc-go's default), and a reply that big
 // would make `volctl audit` fail for good. A reply stops before the record

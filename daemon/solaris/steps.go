@@ -230,6 +230,8 @@ func (s *sagaSteps) act(ctx context.Context, x *engine.Exec, z store.Zone, verb 
 	if s.b.Peers == nil {
 		return engine.Permanent(fmt.Errorf("zone %s is on peer %s, but this volctld has no [[peers]] configured: restore the configuration and recover", z.Name, z.Host))
 	}
+	_, argv := engine.SplitHost(s.zoneArgv(z, verb.Args()...))
+	x.Starting(z.Host, argv) // the peer's journal has the commands; this says what it is asked
 	actx, cancel := context.WithTimeout(ctx, peerTimeout)
 	res, err := s.b.Peers.Act(actx, z.Host, s.key(x, z, verb), z.Name, verb)
 	cancel()

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+// opWatchCmd is `volctl op watch ID`: an operation from its first step,
+// from any terminal, as rollback shows it (the same progress printer).
+func (a *app) opWatchCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch ID",
+		Short: "Follow an operation from its first step to its end, from any terminal",
+		Long: `Show an operation as 'volctl rollback' shows it: the plan, every step and
+command from the first (replayed from volctld's memory and journal, also
+across a daemon restart), then what happens live, then the result. An
+operation that has ended is replayed whole. The exit status is the
+operation's, as rollback's would be; Ctrl-C stops watching, not the
+operation.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			p := newProgress(a)
+			stop := p.tick(stillRunningEvery)
+			final, err := c.Watch(cmd.Context(), &v1.WatchOperationRequest{Id: id}, func(m *v1.WatchOperationResponse) {
+				if a.json() {
+					_ = a.printJSON(m, false)
+					return
+				}
+				switch {
+				case m.GetPlan() != nil:
+					p.plan = m.GetPlan()
+					a.printPlan(p.plan, false)
+				case m.GetStep() != nil:
+					p.step(m.GetStep())
+				}
+			})
+			stop()
+			if final != nil && !a.json() {
+				a.printResult(final)
+			}
+			if final == nil && cmd.Context().Err() != nil {
+				return status.Errorf(codes.Canceled, "stopped watching: operation %d continues in volctld: volctl op watch %d", id, id)
+			}
+			return err
+		},
+	}
+}
