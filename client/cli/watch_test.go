@@ -25,10 +25,10 @@ func TestOpShowResumes(t *testing.T) {
 				State: v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION},
 		}}
 	var out bytes.Buffer
-	(&app{stdout: &out}).printOperation(op)
+	(&app{stdout: &out, utc: true}).printOperation(op)
 	for _, want := range []string{
-		"  resumed:   2026-12-01T11:00:00Z after a restart (stopped 2026-12-01T10:01:00Z in step rollback, running)\n",
-		"  resumed:   2026-12-01T12:00:00Z by recover (stopped 2026-12-01T11:01:00Z, needs_attention)\n",
+		"  resumed:   2026-12-01 11:00:00 UTC after a restart (stopped 2026-12-01 10:01:00 UTC in step rollback, running)\n",
+		"  resumed:   2026-12-01 12:00:00 UTC by recover (stopped 2026-12-01 11:01:00 UTC, needs_attention)\n",
 		"  active:    1m30s",
 	} {
 		if !strings.Contains(out.String(), want) {
