@@ -86,10 +86,28 @@ func TestProgressCommands(t *testing.T) {
 	p.stillRunning(time.Now(), time.Hour) // printed just now: quiet
 	p.stillRunning(t0.Add(12*time.Second), 10*time.Second)
 	p.stillRunning(t0.Add(13*time.Second), 10*time.Second) // printed a second ago
+	// A command whose start was the line just before: its result goes
+	// under it.
+	p.step(&v1.StepEvent{Index: 7, CommandStarted: run("", "zoneadm", "-z", "kz1", "list", "-p")})
+	ended = run("", "zoneadm", "-z", "kz1", "list", "-p")
+	ended.ExitCode, ended.Duration = 1, durationpb.New(15*time.Millisecond)
+	p.step(&v1.StepEvent{Index: 7, Command: ended})
+	// Two side by side (a group's volumes): an end after another line
+	// repeats its command.
+	p.step(&v1.StepEvent{Index: 8, CommandStarted: run("", "zfs", "rollback", "pool/a@s")})
+	p.step(&v1.StepEvent{Index: 8, CommandStarted: run("", "zfs", "rollback", "pool/b@s")})
+	ended = run("", "zfs", "rollback", "pool/a@s")
+	ended.Duration = durationpb.New(time.Second)
+	p.step(&v1.StepEvent{Index: 8, Command: ended})
 	want := "      running: $ zfs rollback pool/v@s\n" +
 		"      running: [peer1] $ zoneadm -z kz1 boot\n" +
-		"      [peer1] $ zoneadm -z kz1 boot  (exit 0, 2s)\n" +
-		"      still running: $ zfs rollback pool/v@s (12s)\n"
+		"               exit 0, 2s\n" +
+		"      still running: $ zfs rollback pool/v@s (12s)\n" +
+		"      running: $ zoneadm -z kz1 list -p\n" +
+		"               exit 1, 15ms\n" +
+		"      running: $ zfs rollback pool/a@s\n" +
+		"      running: $ zfs rollback pool/b@s\n" +
+		"      $ zfs rollback pool/a@s  (exit 0, 1s)\n"
 	if got := out.String(); got != want {
 		t.Errorf("printed\n%s\nwant\n%s", got, want)
 	}

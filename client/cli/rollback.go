@@ -239,6 +239,11 @@ type progress struct {
 	// with its start; printed is when progress last printed a line.
 	running map[string][]time.Time
 	printed time.Time
+	// lastStart is the command whose running line was the last line
+	// printed: its end then prints only "exit N, duration" under it, so a
+	// command reads as one entry; after anything else, the end repeats the
+	// command line (steps of a group run commands side by side).
+	lastStart string
 }
 
 func newProgress(a *app) *progress { return &progress{a: a, started: map[int32]time.Time{}} }
@@ -267,6 +272,8 @@ func (p *progress) step(e *v1.StepEvent) {
 		p.running = map[string][]time.Time{}
 	}
 	a := p.a
+	lastStart := p.lastStart
+	p.lastStart = ""
 	verb := ""
 	if e.GetCompensation() {
 		verb = "undo "
@@ -277,14 +284,21 @@ func (p *progress) step(e *v1.StepEvent) {
 		k := cmdKey(e.GetIndex(), c)
 		p.running[k] = append(p.running[k], c.GetStarted().AsTime())
 		a.printf("      running: %s\n", cmdLine(c))
+		p.lastStart = k
 	case e.GetCommand() != nil:
 		c := e.GetCommand()
-		if k := cmdKey(e.GetIndex(), c); len(p.running[k]) > 1 {
+		k := cmdKey(e.GetIndex(), c)
+		if len(p.running[k]) > 1 {
 			p.running[k] = p.running[k][1:]
 		} else {
 			delete(p.running, k)
 		}
-		a.printf("      %s  (exit %d, %s)\n", cmdLine(c), c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Millisecond))
+		result := fmt.Sprintf("exit %d, %s", c.GetExitCode(), c.GetDuration().AsDuration().Round(time.Millisecond))
+		if k == lastStart {
+			a.printf("               %s\n", result) // under the "$" of its running line
+		} else {
+			a.printf("      %s  (%s)\n", cmdLine(c), result)
+		}
 		if c.GetError() != "" {
 			a.printf("        error: %s\n", c.GetError())
 		}
