@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/volctl/volctl/client"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
@@ -199,21 +200,9 @@ func (a *app) recoverCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			p := newProgress(a)
-			stop := p.tick(stillRunningEvery)
-			final, err := c.Recover(cmd.Context(), &v1.RecoverOperationRequest{Id: id, Repersist: repersist}, func(m *v1.RecoverOperationResponse) {
-				if a.json() {
-					_ = a.printJSON(m, false)
-					return
-				}
-				if s := m.GetStep(); s != nil {
-					p.step(s)
-				}
+			_, err = a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
+				return c.Recover(cmd.Context(), &v1.RecoverOperationRequest{Id: id, Repersist: repersist}, func(m *v1.RecoverOperationResponse) { show(m) })
 			})
-			stop()
-			if final != nil && !a.json() {
-				a.printResult(final)
-			}
 			return err
 		},
 	}

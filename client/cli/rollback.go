@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/volctl/volctl/internal/zfsname"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
@@ -85,30 +86,16 @@ they are named too, or --only-these-disks.`,
 			if requestID == "" {
 				requestID = uuid.NewString()
 			}
-			p := newProgress(a)
-			stop := p.tick(stillRunningEvery)
 			var opID uint64
-			final, err := c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: zone, Options: &opts, RequestId: requestID, Wait: wait},
-				func(m *v1.RollbackResponse) {
-					if id := m.GetStep().GetOperationId(); id != 0 {
-						opID = id
-					}
-					if a.json() {
-						_ = a.printJSON(m, false)
-						return
-					}
-					switch {
-					case m.GetPlan() != nil:
-						p.plan = m.GetPlan()
-						a.printPlan(p.plan, false)
-					case m.GetStep() != nil:
-						p.step(m.GetStep())
-					}
-				})
-			stop()
-			if final != nil && !a.json() {
-				a.printResult(final)
-			}
+			final, err := a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
+				return c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: zone, Options: &opts, RequestId: requestID, Wait: wait},
+					func(m *v1.RollbackResponse) {
+						if id := m.GetStep().GetOperationId(); id != 0 {
+							opID = id
+						}
+						show(m)
+					})
+			})
 			if final == nil && cmd.Context().Err() != nil {
 				return interrupted(opID, requestID, snap)
 			}
@@ -247,6 +234,33 @@ type progress struct {
 }
 
 func newProgress(a *app) *progress { return &progress{a: a, started: map[int32]time.Time{}} }
+
+// follow is how rollback, recover and op watch show an operation's stream:
+// run calls show with each message; JSON prints them one per line, text
+// renders the plan and the steps (with a still-running ticker) and, at the
+// end, the result.
+func (a *app) follow(run func(show func(proto.Message)) (*v1.Operation, error)) (*v1.Operation, error) {
+	p := newProgress(a)
+	stop := p.tick(stillRunningEvery)
+	final, err := run(func(m proto.Message) {
+		if a.json() {
+			_ = a.printJSON(m, false)
+			return
+		}
+		if m, ok := m.(interface{ GetPlan() *v1.Plan }); ok && m.GetPlan() != nil {
+			p.plan = m.GetPlan()
+			a.printPlan(p.plan, false)
+		}
+		if m, ok := m.(interface{ GetStep() *v1.StepEvent }); ok && m.GetStep() != nil {
+			p.step(m.GetStep())
+		}
+	})
+	stop()
+	if final != nil && !a.json() {
+		a.printResult(final)
+	}
+	return final, err
+}
 
 func (p *progress) counter(i int32) string {
 	if p.plan == nil {

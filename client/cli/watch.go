@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
@@ -31,25 +32,9 @@ operation.`,
 				return err
 			}
 			defer c.Close()
-			p := newProgress(a)
-			stop := p.tick(stillRunningEvery)
-			final, err := c.Watch(cmd.Context(), &v1.WatchOperationRequest{Id: id}, func(m *v1.WatchOperationResponse) {
-				if a.json() {
-					_ = a.printJSON(m, false)
-					return
-				}
-				switch {
-				case m.GetPlan() != nil:
-					p.plan = m.GetPlan()
-					a.printPlan(p.plan, false)
-				case m.GetStep() != nil:
-					p.step(m.GetStep())
-				}
+			final, err := a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
+				return c.Watch(cmd.Context(), &v1.WatchOperationRequest{Id: id}, func(m *v1.WatchOperationResponse) { show(m) })
 			})
-			stop()
-			if final != nil && !a.json() {
-				a.printResult(final)
-			}
 			if final == nil && cmd.Context().Err() != nil {
 				return status.Errorf(codes.Canceled, "stopped watching: operation %d continues in volctld: volctl op watch %d", id, id)
 			}
