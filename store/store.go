@@ -397,28 +397,7 @@ func (db *DB) ListAuditPage(after uint64, limit, maxBytes int) (recs []AuditReco
 	if after == math.MaxUint64 { // no seq is larger; after+1 would wrap to 0
 		return nil, false, nil
 	}
-	size := 0
-	err = db.view("listing the audit trail", func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketRoot).Bucket(bucketAudit).Cursor()
-		for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
-			if limit > 0 && len(recs) >= limit || maxBytes > 0 && len(recs) > 0 && size+len(v) > maxBytes {
-				more = true
-				break
-			}
-			var r AuditRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				seq, _ := db.idOf(k, "audit")
-				return db.corrupt(err, "audit record %d: decode: %v", seq, err)
-			}
-			size += len(v)
-			recs = append(recs, safeRecord(r))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return recs, more, nil
+	return db.listAudit(func(c *bolt.Cursor) ([]byte, []byte) { return c.Seek(u64(after + 1)) }, (*bolt.Cursor).Next, limit, maxBytes)
 }
 
 // ListAuditBefore returns audit records with seq below before (0: from the
@@ -429,18 +408,24 @@ func (db *DB) ListAuditBefore(before uint64, limit, maxBytes int) (recs []AuditR
 	if before == 1 { // no seq is smaller; seq starts at 1
 		return nil, false, nil
 	}
+	first := func(c *bolt.Cursor) ([]byte, []byte) {
+		if before > 0 {
+			if k, _ := c.Seek(u64(before)); k != nil {
+				return c.Prev()
+			}
+		}
+		return c.Last()
+	}
+	return db.listAudit(first, (*bolt.Cursor).Prev, limit, maxBytes)
+}
+
+// listAudit reads audit records from first on, moving with next, within
+// limit and maxBytes as ListAuditPage says.
+func (db *DB) listAudit(first, next func(*bolt.Cursor) ([]byte, []byte), limit, maxBytes int) (recs []AuditRecord, more bool, err error) {
 	size := 0
 	err = db.view("listing the audit trail", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRoot).Bucket(bucketAudit).Cursor()
-		k, v := c.Last()
-		if before > 0 {
-			if k, _ = c.Seek(u64(before)); k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
-		}
-		for ; k != nil; k, v = c.Prev() {
+		for k, v := first(c); k != nil; k, v = next(c) {
 			if limit > 0 && len(recs) >= limit || maxBytes > 0 && len(recs) > 0 && size+len(v) > maxBytes {
 				more = true
 				break
