@@ -232,7 +232,7 @@ func TestTwoHostsPeerDown(t *testing.T) {
 		t.Fatalf("plan skipping kz-host1: %v", err)
 	}
 	if !slices.ContainsFunc(plan.GetPlan().GetWarnings(), func(w string) bool {
-		return strings.Contains(w, "did not answer") && strings.Contains(w, "skipped (--skip-peer)")
+		return strings.Contains(w, "did not answer") && strings.Contains(w, "skipped (skip_peers)")
 	}) {
 		t.Errorf("plan warnings %q: want the skipped peer named", plan.GetPlan().GetWarnings())
 	}

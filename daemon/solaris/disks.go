@@ -142,7 +142,7 @@ func checkDisks(zone string, where string, disks []disk, group []string, opts st
 		msg += fmt.Sprintf("; %d of its devices have a bootpri, so they look like the halves of a mirrored root pool: the guest would resilver the rolled-back half from the other, undoing the rollback", boot)
 	}
 	if opts.OnlyTheseDisks {
-		return []string{msg + " (--only-these-disks)"}, nil
+		return []string{msg + " (consent only_these_disks given)"}, nil
 	}
 	return []string{msg}, fmt.Errorf("%s; roll them back together (zone %s, or each volume's snapshot named), or consent to leaving them out: %w",
 		msg, zone, engine.NeedsConsent(engine.ConsentOnlyTheseDisks))

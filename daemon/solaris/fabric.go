@@ -106,7 +106,7 @@ func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, 
 		if r.Err != nil {
 			if slices.Contains(opts.SkipPeers, r.Peer) {
 				unanswered = append(unanswered, r.Peer)
-				warnings = append(warnings, fmt.Sprintf("%v; skipped (--skip-peer): a zone there on %s would not be stopped, and its initiators are not known", r.Err, vol))
+				warnings = append(warnings, fmt.Sprintf("%v; skipped (skip_peers): a zone there on %s would not be stopped, and its initiators are not known", r.Err, vol))
 				continue
 			}
 			consent = append(consent, fmt.Errorf("%v: volctl cannot tell whether a zone there uses %s; start its volctld, or, if you know none does, consent to going on without peer %s (its initiators' sessions then count as unknown, see accept_sessions): %w",

@@ -830,7 +830,7 @@ func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 	keep := s.op.Options.KeepHostdata
 	desc := "attach " + zoneNames(zs) + " with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)"
 	if keep {
-		desc = "attach " + zoneNames(zs) + " keeping the rolled-back host data (--keep-hostdata)"
+		desc = "attach " + zoneNames(zs) + " keeping the rolled-back host data (keep_hostdata)"
 	}
 	st := engine.Step{Name: "attach-zones", Description: desc}
 	verbFor := func(z store.Zone) zones.Verb {
