@@ -135,6 +135,23 @@ operator_uids = [%d]
 					return nil
 				}))
 			},
+			// waithung waits until a command on $HOST hangs (a "hang" or
+			// "hang-after" fault).
+			"waithung": func(ts *testscript.TestScript, neg bool, args []string) {
+				for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+					calls, _ := sim.Calls(ts.Getenv("HOST"))
+					for _, c := range calls {
+						if c.Exit == -1 && c.Fault != "" {
+							return
+						}
+					}
+				}
+				ts.Fatalf("no command on $HOST hung")
+			},
+			// killhung kills the commands hanging on $HOST.
+			"killhung": func(ts *testscript.TestScript, neg bool, args []string) {
+				simtest.KillHung(ts.Getenv("HOST"))
+			},
 			// code N prog args...: run prog and require exit status N.
 			"code": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 2 {
