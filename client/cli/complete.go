@@ -39,7 +39,7 @@ func (a *app) completions(root *cobra.Command) {
 			c.ValidArgsFunction = a.completeOperation
 		case "op":
 			for _, sub := range c.Commands() {
-				if sub.Name() == "show" {
+				if sub.Name() == "show" || sub.Name() == "watch" {
 					sub.ValidArgsFunction = a.completeOperation
 				}
 			}
@@ -83,7 +83,10 @@ func (a *app) withClient(cmd *cobra.Command, f func(context.Context, *client.Cli
 func (a *app) completeSnapshot(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if zoneSet(cmd) {
 		// With --zone the argument is a bare snapshot name.
-		return nil, cobra.ShellCompDirectiveNoFileComp
+		if cmd.Name() != "rollback" {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return a.completeZoneSnapshot(cmd, cmd.Flags().Lookup("zone").Value.String(), toComplete)
 	}
 	vol, _, found := strings.Cut(toComplete, "@")
 	if !found {
@@ -99,6 +102,36 @@ func (a *app) completeSnapshot(cmd *cobra.Command, _ []string, toComplete string
 		}
 		return err
 	})
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeZoneSnapshot completes the snapshot names (after the '@') that
+// every volume behind zone has: those 'volctl snapshot --zone' took, which
+// 'rollback --zone' can go back to.
+func (a *app) completeZoneSnapshot(cmd *cobra.Command, zone, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	a.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+		resp, err := c.Volumes.ListVolumes(ctx, &v1.ListVolumesRequest{})
+		count, vols := map[string]int{}, 0
+		for _, v := range resp.GetVolumes() {
+			if !slices.ContainsFunc(v.GetZones(), func(z *v1.Zone) bool { return z.GetName() == zone }) {
+				continue
+			}
+			vols++
+			for _, sn := range v.GetSnapshots() {
+				if _, name, ok := strings.Cut(sn.GetName(), "@"); ok {
+					count[name]++
+				}
+			}
+		}
+		for name, n := range count {
+			if n == vols && strings.HasPrefix(name, toComplete) {
+				out = append(out, name)
+			}
+		}
+		return err
+	})
+	slices.Sort(out)
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
