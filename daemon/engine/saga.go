@@ -642,7 +642,7 @@ func (s *saga) park(ctx context.Context, step Step, i int, cause error, why stri
 	}, nil, func(_ int, err error) { x.Note("retrying after: %v", err) })
 	if err != nil {
 		s.e.log.Error("could not bring back what the outage window took away", "op", s.op.ID, "step", step.Name, "error", err)
-		return fmt.Sprintf("%s Bringing back what the outage window took away failed too (%v): it stays away until recover brings it back.", why, err)
+		return fmt.Sprintf("%s Bringing back what the outage window took away failed too (%v): some of it may still be away; recover brings it back.", why, err)
 	}
 	s.op.OutageEnd = s.e.now().UTC()
 	return text
