@@ -276,13 +276,86 @@ func TestCrashInjection(t *testing.T) {
 					})
 				}
 			}
+			// delete-lu fails on every attempt after dropping the LU from
+			// STMF's store (docs/platform/comstar-delete-lu.md): a crash
+			// in each change of the undo that re-persists it.
+			for _, p := range undoPoints(t, flavor, repersistFault) {
+				for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
+					t.Run(fmt.Sprintf("repersisting/%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
+						t.Parallel()
+						injected.Add(1)
+						t.Cleanup(func() {
+							if !t.Failed() {
+								consistent.Add(1)
+							}
+						})
+						crashAtWith(t, flavor, []sim.Fault{repersistFault}, p, action)
+					})
+				}
+			}
 		})
 	}
 }
 
-func crashAt(t *testing.T, flavor string, p point, action string) {
+// repersistFault makes the first four delete-lu of the seed's LU fail
+// after libstmf dropped it from its store (the daemon's default retries:
+// 3, so four attempts): the saga goes backward and re-persists it.
+var repersistFault = sim.Fault{Command: "stmfadm", Match: "delete-lu -k " + sim.SeedGUID0, Times: 4,
+	Action: sim.ActionFailPartway, Exit: 1, Stderr: "stmfadm: unknown error"}
+
+// undoPoints runs a rollback with pre through a daemon on a host of
+// flavor (it must end rolled_back) and returns the calls that change
+// something after the last one pre failed.
+func undoPoints(t *testing.T, flavor string, pre sim.Fault) []point {
 	root := crashHost(t, flavor)
-	outcome, cfg := crashAndResume(t, root, p, action, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+	if err := sim.AddFault(root, pre); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	before, _ := sim.Calls(root)
+	op, _ := d.client().Rollback(context.Background(), &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
+		Options: &v1.RollbackOptions{HaltZones: true}}, nil)
+	if op.GetState() != v1.OperationState_OPERATION_STATE_ROLLED_BACK {
+		t.Fatalf("reference rollback with %+v: %s, want rolled_back", pre, op.GetState())
+	}
+	return changesAfterFault(calls(t, root)[len(before):])
+}
+
+func calls(t *testing.T, root string) []sim.Call {
+	c, err := sim.Calls(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// changesAfterFault is pointsOf for the calls after the last one a fault
+// failed, keeping those that change something.
+func changesAfterFault(cs []sim.Call) []point {
+	last := -1
+	for i, c := range cs {
+		if c.Fault != "" {
+			last = i
+		}
+	}
+	var out []point
+	for _, p := range pointsOf(cs, "")[last+1:] {
+		if !isReadCall(p.match) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func crashAt(t *testing.T, flavor string, p point, action string) {
+	crashAtWith(t, flavor, nil, p, action)
+}
+
+// crashAtWith is crashAt with the faults pre in place first.
+func crashAtWith(t *testing.T, flavor string, pre []sim.Fault, p point, action string) {
+	root := crashHost(t, flavor)
+	outcome, cfg := crashAndResumeWith(t, root, pre, p, action, &v1.RollbackRequest{Snapshot: "pool/idisk0@snap1",
 		Options: &v1.RollbackOptions{HaltZones: true}})
 	t.Logf("recovered to: %s", outcome)
 	bad := simtest.CheckZone(root, outcome, sim.ZoneRunning)
@@ -302,8 +375,17 @@ func crashAt(t *testing.T, flavor string, p point, action string) {
 // operation it resumed ended (resumedOutcome), and the configuration.
 func crashAndResume(t *testing.T, root string, p point, action string, req *v1.RollbackRequest) (simtest.Outcome, string) {
 	t.Helper()
-	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}); err != nil {
-		t.Fatal(err)
+	return crashAndResumeWith(t, root, nil, p, action, req)
+}
+
+// crashAndResumeWith is crashAndResume with the faults pre in place
+// first (the run to crash in is one that fails, e.g. compensating).
+func crashAndResumeWith(t *testing.T, root string, pre []sim.Fault, p point, action string, req *v1.RollbackRequest) (simtest.Outcome, string) {
+	t.Helper()
+	for _, f := range append(pre, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}) {
+		if err := sim.AddFault(root, f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg, sock := writeConfig(t, root)
 	d := startDaemon(t, cfg, sock)

@@ -55,6 +55,132 @@ func TestGroupCrashInjection(t *testing.T) {
 			})
 		}
 	}
+	// pool/idisk1's rollback fails for good after pool/idisk0's took
+	// effect: a crash while the LUs are brought back for the operation to
+	// wait (parking), and while recover, the cause gone, rolls it forward
+	// (recovering).
+	parking, recovering := groupParkPoints(t)
+	for _, c := range []struct {
+		name   string
+		points []point
+		crash  func(t *testing.T, p point, action string)
+	}{{"parking", parking, groupCrashParking}, {"recovering", recovering, groupCrashRecovering}} {
+		for _, p := range c.points {
+			for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
+				t.Run(fmt.Sprintf("%s/%s #%d %s", c.name, p.match, p.nth, action), func(t *testing.T) {
+					t.Parallel()
+					injected.Add(1)
+					t.Cleanup(func() {
+						if !t.Failed() {
+							consistent.Add(1)
+						}
+					})
+					c.crash(t, p, action)
+				})
+			}
+		}
+	}
+}
+
+// groupHalfDone fails pool/idisk1's rollback for good, with a reason zfs
+// does not give.
+var groupHalfDone = sim.Fault{Command: "zfs", Match: "zfs rollback pool/idisk1@g1", Action: sim.ActionFail, Exit: 1,
+	Stderr: "internal error: Input/output error"}
+
+// groupParkPoints runs the group rollback with groupHalfDone (it must
+// stop needing attention), then recovers it with the fault cleared (it
+// must succeed), and returns the changes of each: the park's (after the
+// last failed rollback) and the recover's.
+func groupParkPoints(t *testing.T) (parking, recovering []point) {
+	root := simtest.GroupHost(t)
+	if err := sim.AddFault(root, groupHalfDone); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	c := d.client()
+	before := len(calls(t, root))
+	op, _ := c.Rollback(context.Background(), groupReq, nil)
+	if op.GetState() != v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
+		t.Fatalf("half-done group rollback: %s, want needs_attention", op.GetState())
+	}
+	all := calls(t, root)
+	parking = changesAfterFault(all[before:])
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+	op, err := c.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil)
+	if err != nil || op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+		t.Fatalf("recover: %v (%s)", err, op.GetState())
+	}
+	for _, p := range pointsOf(calls(t, root), "") {
+		if p.nth > countMatch(all, p.match) && !isReadCall(p.match) {
+			recovering = append(recovering, p)
+		}
+	}
+	if len(parking) == 0 || len(recovering) == 0 {
+		t.Fatalf("no points: parking %v, recovering %v", parking, recovering)
+	}
+	return parking, recovering
+}
+
+// countMatch counts the calls whose "cmd args" is match.
+func countMatch(cs []sim.Call, match string) int {
+	n := 0
+	for _, p := range pointsOf(cs, "") {
+		if p.match == match {
+			n++
+		}
+	}
+	return n
+}
+
+// groupCrashParking: a crash while the half-done group's LUs are brought
+// back. The restarted volctld resumes the operation forward (the cause is
+// gone with the faults), recovering it once if it needs attention.
+func groupCrashParking(t *testing.T, p point, action string) {
+	root := simtest.GroupHost(t)
+	outcome, cfg := crashAndResumeWith(t, root, []sim.Fault{groupHalfDone}, p, action, groupReq)
+	if bad := simtest.CheckGroup(root, outcome); len(bad) > 0 {
+		logb, _ := readLog(cfg)
+		t.Fatalf("inconsistent after a crash (%s): %s\n%s", outcome, strings.Join(bad, "; "), logb)
+	}
+}
+
+// groupCrashRecovering: the half-done group waits with its LUs back; the
+// cause is fixed and recover runs; volctld is killed during one of
+// recover's changes; a new one resumes it.
+func groupCrashRecovering(t *testing.T, p point, action string) {
+	root := simtest.GroupHost(t)
+	if err := sim.AddFault(root, groupHalfDone); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := writeConfig(t, root)
+	d := startDaemon(t, cfg, sock)
+	c := d.client()
+	op, _ := c.Rollback(context.Background(), groupReq, nil)
+	if op.GetState() != v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION {
+		t.Fatalf("half-done group rollback: %s, want needs_attention", op.GetState())
+	}
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth - countMatch(calls(t, root), p.match), Times: 1, Action: action}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = c.Recover(context.Background(), &v1.RecoverOperationRequest{Id: op.GetId()}, nil) }()
+	waitHung(t, root, "")
+	d.kill()
+	simtest.KillHung(root)
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+	d2 := startDaemon(t, cfg, sock)
+	outcome := resumedOutcome(t, d2.client())
+	if bad := simtest.CheckGroup(root, outcome); len(bad) > 0 {
+		logb, _ := readLog(cfg)
+		t.Fatalf("inconsistent after a crash in recover (%s): %s\n%s", outcome, strings.Join(bad, "; "), logb)
+	}
 }
 
 // isReadCall: a command that changes nothing (a hang after its change is

@@ -12,6 +12,12 @@ const (
 	ActionHang      = "hang"       // change nothing, release the lock, sleep until killed
 	ActionHangAfter = "hang-after" // do the real change, save, release the lock, sleep
 	ActionExit0Noop = "exit0-noop" // exit 0 silently without doing anything (a lying command)
+	// ActionFailPartway does what the real command does before the call
+	// that fails, then prints Stderr and exits Exit. Only stmfadm
+	// delete-lu has such a point: libstmf drops each registered operand's
+	// SMF provider-data entry before the kernel delete, which then fails
+	// and leaves the LU registered (docs/platform/comstar-delete-lu.md).
+	ActionFailPartway = "fail-partway"
 )
 
 // Fault is a rule that makes matching invocations of a command misbehave.
@@ -37,6 +43,10 @@ func (f *Fault) validate() error {
 	}
 	switch f.Action {
 	case ActionFail, ActionFailAfter, ActionHang, ActionHangAfter, ActionExit0Noop:
+	case ActionFailPartway:
+		if f.Command != "stmfadm" || !strings.Contains(f.Match, "delete-lu") {
+			return fmt.Errorf("fault: %s is for stmfadm delete-lu only (its match must name delete-lu)", f.Action)
+		}
 	default:
 		return fmt.Errorf("fault: unknown action %q", f.Action)
 	}

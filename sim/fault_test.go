@@ -135,9 +135,46 @@ func TestFaultValidation(t *testing.T) {
 		{Command: "ls", Action: ActionFail},
 		{Command: "zfs", Action: "explode"},
 		{Command: "zfs", Action: ActionFail, Nth: -1},
+		{Command: "zfs", Match: "delete-lu", Action: ActionFailPartway},
+		{Command: "stmfadm", Match: "import-lu", Action: ActionFailPartway},
 	} {
 		if err := AddFault(t.TempDir(), f); err == nil {
 			t.Errorf("AddFault(%+v) accepted", f)
 		}
+	}
+}
+
+// TestFailPartway: a delete-lu that fails in the kernel after libstmf
+// dropped the LU from the SMF provider data (docs/platform/comstar-delete-lu.md):
+// the LU stays registered with its views, the store no longer names it,
+// and an stmf restart loses it. A plain fail changes nothing.
+func TestFailPartway(t *testing.T) {
+	for _, c := range []struct {
+		action    string
+		persisted bool
+	}{{ActionFailPartway, false}, {ActionFail, true}} {
+		t.Run(c.action, func(t *testing.T) {
+			root := seeded(t)
+			if err := AddFault(root, Fault{Command: "stmfadm", Match: "delete-lu", Action: c.action, Exit: 1, Stderr: "stmfadm: unknown error"}); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, root, "stmfadm", "delete-lu", "-k", guid0)
+			if r.code != 1 || r.stderr != "stmfadm: unknown error\n" {
+				t.Fatalf("got %v", r)
+			}
+			s := load(t, root)
+			if s.LU(guid0) == nil || len(s.Views(guid0)) == 0 {
+				t.Fatalf("LU or views gone after a failed delete")
+			}
+			if _, ok := s.ProviderData[strings.ToLower(guid0)]; ok != c.persisted {
+				t.Fatalf("persisted = %v, want %v", ok, c.persisted)
+			}
+			if err := RestartSTMF(root); err != nil {
+				t.Fatal(err)
+			}
+			if got := load(t, root).LU(guid0) != nil; got != c.persisted {
+				t.Errorf("after an stmf restart registered = %v, want %v", got, c.persisted)
+			}
+		})
 	}
 }

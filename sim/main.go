@@ -241,6 +241,10 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 	case f.Action == ActionFail:
 		fmt.Fprint(stderr, f.stderrText())
 		code = f.exitCode()
+	case f.Action == ActionFailPartway:
+		s.unpersistOperands(args)
+		fmt.Fprint(stderr, f.stderrText())
+		code = f.exitCode()
 	case f.Action == ActionExit0Noop:
 	case f.Action == ActionFailAfter:
 		// The change happens but the caller only sees the failure.

@@ -27,7 +27,7 @@ const manageUsage = `usage:
   volctl-sim refused ROOT              print refused.log as JSON lines
   volctl-sim stmf-restart ROOT         svcadm restart stmf / reboot: LUs back from provider data
   volctl-sim fault add ROOT --cmd CMD [--match S] [--nth N] [--times N]
-                    --action fail|fail-after|hang|hang-after|exit0-noop [--exit N] [--stderr TEXT]
+                    --action fail|fail-after|fail-partway|hang|hang-after|exit0-noop [--exit N] [--stderr TEXT]
   volctl-sim fault clear ROOT
   volctl-sim latency ROOT DURATION     e.g. 5ms; 0 turns it off
   volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data
@@ -228,8 +228,8 @@ func parseFaultFlags(args []string, stderr io.Writer) (*Fault, error) {
 	fs.StringVar(&f.Match, "match", "", "substring of the space-joined argv")
 	fs.IntVar(&f.Nth, "nth", 0, "first matching invocation that triggers (1-based; 0 = every)")
 	fs.IntVar(&f.Times, "times", 0, "triggers before the rule is spent (0 = unlimited)")
-	fs.StringVar(&f.Action, "action", "", "fail, fail-after, hang, hang-after or exit0-noop")
-	fs.IntVar(&f.Exit, "exit", 0, "exit status for fail/fail-after (0 means 1)")
+	fs.StringVar(&f.Action, "action", "", "fail, fail-after, fail-partway (stmfadm delete-lu), hang, hang-after or exit0-noop")
+	fs.IntVar(&f.Exit, "exit", 0, "exit status for fail/fail-after/fail-partway (0 means 1)")
 	fs.StringVar(&f.Stderr, "stderr", "", "text printed on stderr")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -545,6 +545,26 @@ func stmfDeleteLU(e *env, opts []opt, ops []string) int {
 	return ret
 }
 
+// unpersistOperands is the first half of a delete-lu that fails in the
+// kernel (fault action fail-partway): libstmf's deleteDiskLu removes each
+// registered operand from the SMF provider data before the delete ioctl,
+// whose failure then leaves the LU registered (and its views, whatever
+// -k says: stmfadm removes views only after the call returns, and this
+// models a delete that did not come back to it).
+func (s *State) unpersistOperands(args []string) {
+	if len(args) == 0 || args[0] != "delete-lu" {
+		return
+	}
+	for _, op := range args[1:] {
+		if strings.HasPrefix(op, "-") || !isGUID(op) {
+			continue
+		}
+		if s.LUs[strings.ToUpper(op)] != nil {
+			delete(s.ProviderData, strings.ToLower(op))
+		}
+	}
+}
+
 // allGUIDs is the kernel LU list: registered LUs and GUIDs that only have
 // views, sorted.
 func (s *State) allGUIDs() []string {

@@ -200,13 +200,36 @@ func (a *app) recoverCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			_, err = a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
+			final, err := a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
 				return c.Recover(cmd.Context(), &v1.RecoverOperationRequest{Id: id, Repersist: repersist}, func(m *v1.RecoverOperationResponse) { show(m) })
 			})
+			if err == nil && final != nil && !a.json() {
+				a.printf("Operation %d recovered: %s\n", final.GetId(), recoveredEnd(final, repersist))
+			}
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&repersist, "repersist", false,
 		"put an LU that is online but no longer persisted by STMF back into its store: delete-lu -k, then import-lu (a brief outage)")
 	return cmd
+}
+
+// recoveredEnd says which consistent end a recover brought the operation
+// to (recover succeeds when it reaches one, either way; the operation's
+// error, printed above, still says why the rollback itself failed).
+func recoveredEnd(op *v1.Operation, repersist bool) string {
+	switch op.GetState() {
+	case v1.OperationState_OPERATION_STATE_SUCCEEDED:
+		if g := op.GetPlan().GetGroup(); len(g) > 1 {
+			return "rolled forward, the volumes are at " + strings.Join(g, ", ")
+		}
+		return "rolled forward, the volume is at " + op.GetSnapshot()
+	case v1.OperationState_OPERATION_STATE_ROLLED_BACK:
+		what := "rolled back, the LU, its views and the zones restored"
+		if repersist {
+			what += ", the LU persisted again"
+		}
+		return what + "; the volume is unchanged"
+	}
+	return opWord(op.GetState())
 }

@@ -531,7 +531,12 @@ type RecoverOptions struct {
 }
 
 // Recover retries an operation that needs attention: forward when its
-// rollback took effect, backward otherwise.
+// rollback took effect, backward otherwise. Bringing the operation to a
+// consistent end is recover's success, whichever end it is: an operation
+// that ends rolled_back (the rollback's failure, now fully restored) is
+// returned without an error; only one that still needs attention (or
+// could not be recovered at all) is an error. The operation's Error keeps
+// why the rollback itself failed.
 func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit func(Event)) (*store.Operation, error) {
 	if e.base.Err() != nil {
 		return nil, ErrShuttingDown
@@ -564,7 +569,11 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 	e.noteResume(op, store.ResumeRecover)
 	e.cfg.Observer.Recovered(op, "recover")
 	r, ch := e.start(op, nil, keys, true)
-	return e.stream(ctx, r, ch, emit)
+	final, err := e.stream(ctx, r, ch, emit)
+	if final != nil && final.State == store.OpRolledBack {
+		return final, nil
+	}
+	return final, err
 }
 
 func opKeys(op *store.Operation) []string {

@@ -60,6 +60,20 @@ type Step struct {
 	// Commit marks the point of no return (the zfs rollback): before it is
 	// done a failure compensates backwards, after it rolls forward.
 	Commit bool
+	// Retried marks a step before the commit whose failures are retried
+	// (the retry policy, as past the commit) before the saga goes
+	// backward: one whose failure costs more to undo than to run again
+	// (a failed delete-lu may have unpersisted the LU). Its Do marks what
+	// a retry cannot fix Permanent.
+	Retried bool
+	// Park, for a step in the outage window past the commit, runs once the
+	// step has failed for good, before the operation stops for attention:
+	// it brings back what the window took away, so that nothing stays away
+	// while the operation waits for a person, and returns the attention
+	// text (where things stand, what to do). Recover then runs the step
+	// again and the window opens again: the step's Do takes away again
+	// what it needs away.
+	Park func(ctx context.Context, x *Exec, cause error) (string, error)
 	// Check tells, for the commit step, whether it took effect: asked when
 	// the step failed or was interrupted by a crash.
 	Check func(ctx context.Context, x *Exec) (bool, error)
@@ -552,6 +566,13 @@ func (s *saga) forward(ctx context.Context, from int) {
 		if opens {
 			s.op.OutageStart = s.e.now().UTC()
 		}
+		if step.OutageWindow && !opens && !windowOpen(s.op) {
+			// A window step runs again after its window was closed (the
+			// operation was parked, see Step.Park, and is recovered): the
+			// window is open again until its last step is done. It keeps
+			// its start, so the outage it reports spans the wait too.
+			s.op.OutageEnd = time.Time{}
+		}
 		s.op.Steps[i].Attempts++
 		s.op.Steps[i].Error = ""
 		s.quiet = !s.journalsStart(i)
@@ -593,6 +614,9 @@ func (s *saga) forward(ctx context.Context, from int) {
 				}
 			}
 		}
+		if d.dir == stuck && step.Park != nil && windowOpen(s.op) {
+			d.why = s.park(ctx, step, i, err, d.why)
+		}
 		s.follow(ctx, d)
 		return
 	}
@@ -603,6 +627,27 @@ func (s *saga) forward(ctx context.Context, from int) {
 	s.e.log.Info("operation succeeded", "op", s.op.ID, "outage", s.op.OutageEnd.Sub(s.op.OutageStart))
 }
 
+// park runs step i's Park (step failed for good with cause past the
+// commit) with the retry policy, and returns the attention text: Park's,
+// or why (what is left) and why the window could not be closed. A park
+// that succeeded closes the outage window.
+func (s *saga) park(ctx context.Context, step Step, i int, cause error, why string) string {
+	x := &Exec{s: s, index: i}
+	x.Note("bringing back what the outage window took away while the operation waits for attention")
+	var text string
+	err := s.retry(IsPermanent).run(func() error {
+		var perr error
+		text, perr = step.Park(ctx, x, cause)
+		return perr
+	}, nil, func(_ int, err error) { x.Note("retrying after: %v", err) })
+	if err != nil {
+		s.e.log.Error("could not bring back what the outage window took away", "op", s.op.ID, "step", step.Name, "error", err)
+		return fmt.Sprintf("%s Bringing back what the outage window took away failed too (%v): some of it may still be away; recover brings it back.", why, err)
+	}
+	s.op.OutageEnd = s.e.now().UTC()
+	return text
+}
+
 // retry is the engine's retry policy with final as what is not retried.
 func (s *saga) retry(final func(error) bool) retryPolicy {
 	return retryPolicy{attempts: s.e.cfg.Retries, delay: s.e.cfg.RetryDelay, final: final,
@@ -610,14 +655,16 @@ func (s *saga) retry(final func(error) bool) retryPolicy {
 }
 
 // do runs a step's Do with the retry policy: past the point of no return
-// every failure that is not permanent is retried; the commit step itself is
-// asked first whether it took effect after all (its Check reads evidence
-// that nothing else changes, e.g. zpool history) and is otherwise retried
-// too, since the rollback is harmless to repeat while the LU is away. A
-// permanent failure (the platform refused with a known reason) is not.
+// every failure that is not permanent is retried, and so is a Retried
+// step's before it; the commit step itself is asked first whether it took
+// effect after all (its Check reads evidence that nothing else changes,
+// e.g. zpool history) and is otherwise retried too, since the rollback is
+// harmless to repeat while the LU is away. A permanent failure (the
+// platform refused with a known reason) is not. Each attempt's commands
+// are journaled with the step.
 func (s *saga) do(ctx context.Context, step Step, x *Exec) error {
 	final := func(err error) bool {
-		return !(step.Commit || committed(s.op, s.steps)) || IsPermanent(err) || errors.Is(err, ErrNotCommitted)
+		return !(step.Commit || step.Retried || committed(s.op, s.steps)) || IsPermanent(err) || errors.Is(err, ErrNotCommitted)
 	}
 	var settled func(error) bool
 	if step.Commit && step.Check != nil {

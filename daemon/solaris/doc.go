@@ -18,12 +18,17 @@
 //	delete-lu      [window] stmfadm delete-lu -k: the views stay; sbd holds
 //	               the zvol open while an LU is registered, so the rollback
 //	               would be "busy" (§2.2). No read-back here: the rollback's
-//	               "busy" is the proof that an LU did not go.
+//	               "busy" is the proof that an LU did not go. Retried (the
+//	               engine's policy) unless "resource busy": a failed
+//	               delete-lu may have dropped the LU from STMF's store
+//	               (docs/platform/comstar-delete-lu.md).
 //	               Undo: import the LU again (create-lu from the capture if
 //	               its metadata is gone), add back missing views and read
-//	               both back; an LU a "resource busy" delete dropped from
-//	               STMF's store is re-persisted with recover --repersist, or
-//	               the operation needs attention (ErrUnpersisted).
+//	               both back; an LU a failed delete-lu may have dropped from
+//	               STMF's store is re-persisted at once (delete-lu -k,
+//	               import-lu), except one held busy: that waits for recover
+//	               --repersist, and the operation needs attention
+//	               (ErrUnpersisted).
 //	rollback       [window] zfs rollback [-r]: the commit, the point of no
 //	               return. Its exit status decides; when that says nothing
 //	               (an unexplained failure, killed at its deadline, a
@@ -36,7 +41,11 @@
 //	               whose Check says whether any volume took effect: roll
 //	               back every volume not at its snapshot yet (its own exit
 //	               0, else zpool history tells), forward only; what cannot
-//	               be finished is reported volume by volume.
+//	               be finished is reported volume by volume. Park (failed
+//	               for good): every LU of the group back, persisted and
+//	               verified, the zones left detached, the attention saying
+//	               which volume is where; run again (recover), it deletes
+//	               the LUs of the volumes it still has to roll back first.
 //	import-lu      [window] import-lu from the metadata kept in the zvol
 //	               (create-lu with the captured GUID and properties when it
 //	               is gone); the retained views apply again. The window

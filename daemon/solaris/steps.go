@@ -320,45 +320,45 @@ func (s *sagaSteps) detachZones(zs []store.Zone) engine.Step {
 
 func (s *sagaSteps) deleteLUs() engine.Step {
 	c := s.b.stmf(nil)
-	st := engine.Step{Name: "delete-lu", OutageWindow: true,
+	st := engine.Step{Name: "delete-lu", OutageWindow: true, Retried: true,
 		Description: "delete the LU, keeping its views (-k): the zvol is busy while an LU holds it"}
 	for _, lu := range s.allLUs() {
 		st.Planned = append(st.Planned, c.DeleteLUArgv(lu.GUID))
 	}
 	// No read-back here: this is inside the outage window. delete-lu -k
-	// exits 0 even for an unknown GUID; the zfs rollback's "dataset is
-	// busy" is the proof that it did not go.
-	st.Do = s.eachLUAtOnce(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
-		if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
-			return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
-		}
-		return nil
-	})
-	// Every LU is restored before an unpersisted one is reported: it is
-	// online with its views, only not in STMF's store.
+	// exits 0 even for an unknown GUID (so running it again is harmless);
+	// the zfs rollback's "dataset is busy" is the proof that it did not
+	// go. A failure is retried (Retried: a failed delete-lu may have
+	// unpersisted the LU, docs/platform/comstar-delete-lu.md, which costs
+	// a re-persist to undo), except "resource busy": the LU is held, and
+	// asking again meets the same initiators.
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		lus := s.allLUs()
+		return parallel(len(lus), func(i int) error { return s.deleteLU(ctx, x, lus[i]) })
+	}
+	// Every LU is brought back before any failure is reported, each
+	// persisted again where a failed delete-lu may have unpersisted it
+	// (bringBack); only one held busy waits for recover --repersist.
 	st.Undo = func(ctx context.Context, x *engine.Exec) error {
 		var unpersisted []string
-		err := s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
-			if lostPersistence(x.Step(), lu) {
-				if !s.op.Options.Repersist {
-					unpersisted = append(unpersisted, lu.GUID)
-				} else if err := s.repersist(ctx, x, lu); err != nil {
-					return err
-				}
+		var errs []error
+		for _, lu := range s.allLUs() {
+			held, err := s.bringBack(ctx, x, lu)
+			if held {
+				unpersisted = append(unpersisted, lu.GUID)
 			}
-			if err := s.ensureLU(ctx, x, lu); err != nil {
-				return err
+			if err == nil {
+				err = s.verifyLU(ctx, x, lu)
 			}
-			if _, err := s.ensureViews(ctx, x, lu); err != nil {
-				return err
+			if err != nil {
+				errs = append(errs, err)
 			}
-			return s.verifyLU(ctx, x, lu)
-		})(ctx, x)
-		if err != nil {
+		}
+		if err := errors.Join(errs...); err != nil {
 			return err
 		}
 		if len(unpersisted) > 0 {
-			return fmt.Errorf("LU %s is not in STMF's persistent store: delete-lu failed with \"resource busy\" after it had removed it there (spec comstar-zfs.md §1.4): %w",
+			return fmt.Errorf("LU %s is not in STMF's persistent store: delete-lu failed with \"resource busy\" after it had removed it there, and re-persisting it now would meet the same initiators: %w",
 				strings.Join(unpersisted, ", "), engine.ErrUnpersisted)
 		}
 		return nil
@@ -366,41 +366,97 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 	return st
 }
 
+// deleteLU is delete-lu -k of one LU; "resource busy" (the LU is held) is
+// permanent.
+func (s *sagaSteps) deleteLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID)
+	switch {
+	case err == nil:
+		return nil
+	case comstar.IsBusy(execx.Stderr(err)):
+		return engine.Permanent(fmt.Errorf("delete LU %s: %w (initiators keep it from going offline)", lu.GUID, err))
+	}
+	return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
+}
+
+// bringBack brings an LU the step deleted (or tried to) back with its
+// captured identity and views. Where a failed delete-lu of this step may
+// have left it unpersisted (lostPersistence), it is re-persisted first,
+// inside the outage the caller consented to; unless the failure was
+// "resource busy" and the caller has not consented to re-persisting (recover
+// --repersist): held is then true, and the LU stays online unpersisted.
+// Whatever fails, it goes on to bring the LU back, then reports it.
+func (s *sagaSteps) bringBack(ctx context.Context, x *engine.Exec, lu store.LU) (held bool, err error) {
+	var perr error
+	switch lost, busy := lostPersistence(x.Step(), lu); {
+	case lost && busy && !s.op.Options.Repersist:
+		held = true
+	case lost:
+		held, perr = s.repersist(ctx, x, lu)
+	}
+	if err := s.ensureLU(ctx, x, lu); err != nil {
+		return held, errors.Join(perr, err)
+	}
+	if held {
+		held, _ = lostPersistence(x.Step(), lu) // an import-lu that just succeeded persisted it
+	}
+	if _, err := s.ensureViews(ctx, x, lu); err != nil {
+		return held, errors.Join(perr, err)
+	}
+	return held, perr
+}
+
 // lostPersistence reads the step's commands in the order they ran: a
-// delete-lu of the LU that failed with "resource busy" removed it from the
-// SMF provider data before the kernel refused, so the LU stays online but
-// is gone at the next reboot or stmf restart; a later delete-lu that
-// succeeded, or an import-lu or create-lu of its file that succeeded, put
-// it back (or out for good).
-func lostPersistence(st *store.Step, lu store.LU) bool {
+// delete-lu of the LU that failed, whatever it printed, may have removed
+// it from the SMF provider data before the kernel refused (libstmf
+// deleteDiskLu, docs/platform/comstar-delete-lu.md), so the LU stays
+// registered but is gone at the next reboot or stmf restart; busy says
+// that failure was "resource busy" (the LU is held). A later delete-lu
+// that succeeded, or an import-lu or create-lu of its file that succeeded,
+// put it back (or out for good).
+func lostPersistence(st *store.Step, lu store.LU) (lost, busy bool) {
 	cmds := append(append([]store.Command(nil), st.Commands...), st.CompensationCommands...)
 	slices.SortStableFunc(cmds, func(a, b store.Command) int { return a.Started.Compare(b.Started) })
-	lost := false
 	for _, c := range cmds {
 		if len(c.Argv) < 2 || !slices.ContainsFunc(c.Argv, func(a string) bool { return strings.EqualFold(a, lu.GUID) || a == lu.DataFile }) {
 			continue
 		}
+		ok := c.Exit == 0 && c.Err == "" && strings.TrimSpace(c.Stderr) == ""
 		switch c.Argv[1] {
 		case "delete-lu":
-			lost = c.Exit != 0 && c.Err == "" && comstar.IsBusy([]byte(c.Stderr+c.Stdout))
+			lost = !ok
+			busy = !ok && comstar.IsBusy([]byte(c.Stderr+c.Stdout))
 		case "import-lu", "create-lu":
-			if c.Exit == 0 && c.Err == "" {
-				lost = false
+			if ok {
+				lost, busy = false, false
 			}
 		}
 	}
-	return lost
+	return lost, busy
 }
 
-// repersist puts an online LU back into STMF's persistent store, the only
-// way there is: delete it (keeping its views) and import it again. The
-// caller consented to the brief outage (recover --repersist).
-func (s *sagaSteps) repersist(ctx context.Context, x *engine.Exec, lu store.LU) error {
-	x.Note("re-persisting LU %s: delete-lu -k and import-lu (a brief outage)", lu.GUID)
-	if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
-		return fmt.Errorf("re-persist LU %s: %w", lu.GUID, err)
+// repersist puts an LU back into STMF's persistent store, the only way
+// there is: delete it (keeping its views) and import it again (ensureLU,
+// after it). An LU that is not registered any more needs no delete: the
+// import persists it. A delete that fails "resource busy" leaves it held
+// (and still unpersisted): held is true, and it is not an error here.
+func (s *sagaSteps) repersist(ctx context.Context, x *engine.Exec, lu store.LU) (held bool, err error) {
+	c := s.b.stmf(x.Run)
+	got, ok, err := c.LookupLU(ctx, lu.GUID)
+	if err != nil {
+		return false, fmt.Errorf("re-persist LU %s: read it: %w", lu.GUID, err)
 	}
-	return nil // ensureLU imports it again
+	if !ok || !got.Registered {
+		return false, nil
+	}
+	x.Note("re-persisting LU %s: delete-lu -k and import-lu (a brief outage; a failed delete-lu may have removed it from STMF's persistent store)", lu.GUID)
+	if err := c.DeleteLU(ctx, lu.GUID); err != nil {
+		if comstar.IsBusy(execx.Stderr(err)) {
+			return true, nil
+		}
+		return false, fmt.Errorf("LU %s is online but may not be in STMF's persistent store (a failed delete-lu removes it there first), and re-persisting it failed: %w", lu.GUID, err)
+	}
+	return false, nil
 }
 
 // rollback is zvol's rollback step. The zvol is busy while an LU holds it,
@@ -485,7 +541,7 @@ func (s *sagaSteps) finishRollback() engine.Step {
 		failed := false
 		var permanent bool
 		for _, id := range s.op.Volumes() {
-			if rolledBackByCommit(x.Op(), id) {
+			if rolledBackIn(x.Op(), id) {
 				where = append(where, id.Volume+": at "+id.Snapshot)
 				continue
 			}
@@ -493,6 +549,17 @@ func (s *sagaSteps) finishRollback() engine.Step {
 			if err == nil && took {
 				where = append(where, id.Volume+": at "+id.Snapshot)
 				continue
+			}
+			// Run again (a retry, a resume, a recover after the
+			// operation was parked): the volume's LUs may be back; they
+			// go again first.
+			if x.Step().Attempts > 1 {
+				if derr := s.takeAway(ctx, x, id); derr != nil {
+					failed = true
+					permanent = permanent || engine.IsPermanent(derr)
+					where = append(where, fmt.Sprintf("%s: NOT rolled back (%v)", id.Volume, derr))
+					continue
+				}
 			}
 			// Not rolled back, or not known: rolling back (again) is
 			// harmless while no LU serves the volume.
@@ -513,14 +580,138 @@ func (s *sagaSteps) finishRollback() engine.Step {
 		}
 		return err
 	}
+	st.Park = func(ctx context.Context, x *engine.Exec, _ error) (string, error) { return s.park(ctx, x) }
 	return st
 }
 
-// rolledBackByCommit: the commit step's own zfs rollback of the volume
-// exited 0 (journaled with the step): no need to read zpool history for it.
-func rolledBackByCommit(op *store.Operation, id store.Identity) bool {
+// takeAway deletes (keeping views) every LU of the volume that is
+// registered: finish-rollback run again after the LUs were brought back.
+// "resource busy" is permanent, as in delete-lu.
+func (s *sagaSteps) takeAway(ctx context.Context, x *engine.Exec, id store.Identity) error {
+	for _, lu := range id.LUs {
+		got, ok, err := s.b.stmf(x.Run).LookupLU(ctx, lu.GUID)
+		if err != nil {
+			return fmt.Errorf("read LU %s: %w", lu.GUID, err)
+		}
+		if !ok || !got.Registered {
+			continue
+		}
+		if err := s.deleteLU(ctx, x, lu); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// park is finish-rollback's Park: the group is partly rolled back and
+// finish-rollback failed for good, so the operation stops for attention
+// (issue "No leftovers, no lockouts", 5). No LU stays away while it
+// waits: every volume's LU comes back (the rolled-back volumes' and the
+// untouched ones') with its captured identity and views, persisted
+// (bringBack, as delete-lu's undo), resized and verified as after a
+// rollback where the volume is at its snapshot, as captured where it is
+// not. The zones stay detached and halted: their disks disagree. The text
+// says which volume is where and what to do; recover rolls the rest
+// forward (finish-rollback takes the LUs of the volumes not at their
+// snapshot away again first).
+func (s *sagaSteps) park(ctx context.Context, x *engine.Exec) (string, error) {
+	type place struct {
+		id      store.Identity
+		at      bool
+		unknown error
+	}
+	// Where each volume is, read while its LUs are still away (written@
+	// may tell then).
+	var places []place
+	for _, id := range s.op.Volumes() {
+		p := place{id: id, at: rolledBackIn(x.Op(), id)}
+		if !p.at {
+			p.at, p.unknown = s.tookEffect(ctx, x, id)
+		}
+		places = append(places, p)
+	}
+	lus := s.allLUs()
+	var mu sync.Mutex
+	var held []string
+	err := parallel(len(lus), func(i int) error {
+		h, err := s.bringBack(ctx, x, lus[i])
+		if h {
+			mu.Lock()
+			held = append(held, lus[i].GUID)
+			mu.Unlock()
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	var vols []string
+	for _, p := range places {
+		switch {
+		case p.at:
+			if needsResize(p.id) {
+				if err := s.resizeVolume(ctx, x, p.id); err != nil {
+					return "", err
+				}
+			}
+			var volsize uint64
+			if len(p.id.LUs) > 0 {
+				if volsize, err = zvol.VolsizeAfter(ctx, s.zfs(x.Run), p.id); err != nil {
+					return "", err
+				}
+			}
+			for _, lu := range p.id.LUs {
+				if err := s.verifyLU(ctx, x, afterRollback(volsize, lu)); err != nil {
+					return "", err
+				}
+			}
+			vols = append(vols, fmt.Sprintf("%s is rolled back to %s", p.id.Volume, p.id.Snapshot))
+		default:
+			for _, lu := range p.id.LUs {
+				if err := s.verifyLU(ctx, x, lu); err != nil {
+					return "", err
+				}
+			}
+			if p.unknown != nil {
+				vols = append(vols, fmt.Sprintf("%s: not known whether it is at %s (%v)", p.id.Volume, p.id.Snapshot, p.unknown))
+			} else {
+				vols = append(vols, fmt.Sprintf("%s is still as it was before the operation (not at %s)", p.id.Volume, p.id.Snapshot))
+			}
+		}
+	}
+	text := fmt.Sprintf("the group is partly rolled back: %s. Every LU of the group is back with its views and persisted", strings.Join(vols, "; "))
+	if len(held) > 0 {
+		text += fmt.Sprintf(" (LU %s online but not in STMF's persistent store: a delete-lu of it failed \"resource busy\"; recover deletes and imports it again)",
+			strings.Join(held, ", "))
+	}
+	var zs []store.Zone
+	for _, z := range s.op.Identity.Zones {
+		if wasAttached(z) {
+			zs = append(zs, z)
+		}
+	}
+	then := ""
+	switch len(zs) {
+	case 0:
+	case 1:
+		text += fmt.Sprintf("; zone %s stays detached (not attached, not booted): its disks disagree", zs[0].Name)
+		then = ", then the zone"
+	default:
+		text += fmt.Sprintf("; zones %s stay detached (not attached, not booted): their disks disagree", zoneNames(zs))
+		then = ", then the zones"
+	}
+	text += fmt.Sprintf(". Fix the cause (step %s's command and stderr: volctl op show %d), then run: volctl recover %d: it takes the LUs of the volumes not at their snapshot away again, rolls those back, and brings the LUs back%s",
+		x.Step().Name, s.op.ID, s.op.ID, then)
+	return text, nil
+}
+
+// rolledBackIn: the commit step's or finish-rollback's own zfs rollback
+// of the volume exited 0 (journaled with the step): no need to read zpool
+// history for it (nor to roll it back again once its LU is back and
+// serving it: see park).
+func rolledBackIn(op *store.Operation, id store.Identity) bool {
 	for _, st := range op.Steps {
-		if st.Name != "rollback" {
+		if st.Name != "rollback" && st.Name != "finish-rollback" {
 			continue
 		}
 		for _, c := range st.Commands {
