@@ -268,9 +268,16 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	if err := e.locks.check(volumeKeys(vols)); err != nil {
 		return nil, fmt.Errorf("no plan while another operation changes the volume: %w", err)
 	}
+	// Nor while one that needs attention holds it (holds.go).
+	if err := e.checkHeld(volumeKeys(vols)); err != nil {
+		return nil, err
+	}
 	rec := &recorder{e: e}
 	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
 	if err != nil && !errors.Is(err, ErrNeedsConsent) {
+		return nil, err
+	}
+	if err := e.checkHeld(zoneHeldKeys(ids)); err != nil {
 		return nil, err
 	}
 	// Without a consent the plan is still the whole plan, as it would run
@@ -425,6 +432,9 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 			e.locks.release(keys)
 		}
 	}()
+	if err := e.checkHeld(volKeys); err != nil { // holds.go
+		return nil, err
+	}
 	rec := &recorder{e: e}
 	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
 	if err != nil {
@@ -443,6 +453,9 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 			return nil, err
 		}
 		keys = append(append([]string(nil), volKeys...), zoneKeys...)
+	}
+	if err := e.checkHeld(zoneHeldKeys(ids)); err != nil {
+		return nil, err
 	}
 	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
 	if f := e.cfg.JournalFault; f != nil {
@@ -557,6 +570,10 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 	}
 	keys := opKeys(op)
 	if err := e.locks.acquire(ctx, keys, id, false); err != nil {
+		return nil, err
+	}
+	if op, err = e.recoverable(id); err != nil {
+		e.locks.release(keys)
 		return nil, err
 	}
 	op.Options.Repersist = op.Options.Repersist || ro.Repersist
@@ -702,6 +719,10 @@ func finalError(op *store.Operation) error {
 		msg += " (rolled back: the LU, its views and the zones were restored; the volume is unchanged)"
 	case store.OpNeedsAttention:
 		msg += "; needs attention: " + op.Attention
+	case store.OpResolved:
+		if r := op.Resolution; r != nil {
+			msg += fmt.Sprintf("; it needed attention and was resolved by hand by %s at %s: %s", r.By, r.Time.Format(time.RFC3339), r.Reason)
+		}
 	case store.OpRunning, store.OpCompensating, store.OpPlanned:
 		return fmt.Errorf("operation %d stopped in state %s (daemon shutting down; it resumes at the next start): %w",
 			op.ID, op.State, ErrShuttingDown)
