@@ -13,6 +13,8 @@
 //	events.go     operations in flight, their event stream and status view,
 //	              and Watch (a replay from the journal, then live)
 //	locks.go      one operation at a time per volume and per zone
+//	holds.go      an operation that needs attention holds its volumes and
+//	              zones until recovered or resolved (Resolve)
 //	errors.go     the sentinels the server maps to gRPC codes
 package engine
 
