@@ -588,6 +588,11 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 
 func opKeys(op *store.Operation) []string {
 	keys := []string{volumeKey(op.Volume)}
+	for _, m := range op.Members { // a group's other volumes
+		if m.Volume != "" && m.Volume != op.Volume {
+			keys = append(keys, volumeKey(m.Volume))
+		}
+	}
 	for _, z := range op.Identity.Zones {
 		keys = append(keys, zoneKey(z.Name))
 	}

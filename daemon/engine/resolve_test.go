@@ -215,3 +215,26 @@ func TestStaleHolds(t *testing.T) {
 	r.e.stale[stale.ID] = &stale
 	refusedBy(t, "a volume whose operation ended needing attention, journal behind", r.e.checkHeldVolumes("pool/e"), stale.ID)
 }
+
+// TestRecoverLocksEveryVolumeOfAGroup: while a group operation is
+// recovered (or resumed), every one of its volumes is busy, not only the
+// first: its state is running then, so no hold covers them.
+func TestRecoverLocksEveryVolumeOfAGroup(t *testing.T) {
+	r := newHoldRig(t)
+	ctx := context.Background()
+	id := r.needsAttention(Request{Snapshot: "pool/e@s", More: []string{"pool/f@s"}})
+	r.fake.fault("import").freezeDo = 1
+	go func() { _, _ = r.e.Recover(ctx, id, RecoverOptions{}, func(Event) {}) }()
+	<-r.fake.frozen
+	defer r.fake.thaw()
+	for _, snap := range []string{"pool/e@s", "pool/f@s"} {
+		// Not busy, it would run into the frozen step: give up waiting.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := r.e.Rollback(wctx, Request{Snapshot: snap}, func(Event) {})
+		cancel()
+		var busy *BusyError
+		if !errors.As(err, &busy) || busy.Holder != id {
+			t.Errorf("rollback of %s while its group operation %d is recovered: %v, want busy with it", snap, id, err)
+		}
+	}
+}
