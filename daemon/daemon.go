@@ -284,9 +284,13 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	// The gauge of operations that need attention starts from the journal,
 	// read after Start (which may set resumed operations aside); the
 	// engine's reports since are newer and win.
-	if ops, err := db.ListOperations(0, func(op *store.Operation) bool { return op.State == store.OpNeedsAttention }); err != nil {
+	if holds, err := db.Holds(); err != nil { // the attention index, not the history
 		log.Error("cannot count the operations that need attention for the metrics", "error", err)
 	} else {
+		var ops []*store.Operation
+		for _, h := range holds {
+			ops = append(ops, &store.Operation{ID: h.Op, State: store.OpNeedsAttention})
+		}
 		m.Journal(ops)
 	}
 	if metricsSrv != nil {

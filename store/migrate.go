@@ -23,6 +23,7 @@ var migrations = []migration{
 	{2, "create audit bucket", migrateV2},
 	{3, "index the operations that are not terminal", migrateV3},
 	{4, "create the zone-call bucket (a zone host's journal of peer calls)", migrateV4},
+	{5, "index the operations that need attention and what they hold", migrateV5},
 }
 
 // SchemaVersion is the schema this binary writes.
@@ -63,6 +64,20 @@ func migrateV3(tx *bolt.Tx) error {
 func migrateV4(tx *bolt.Tx) error {
 	_, err := tx.Bucket(bucketRoot).CreateBucketIfNotExists(bucketZoneCall)
 	return err
+}
+
+func migrateV5(tx *bolt.Tx) error {
+	root := tx.Bucket(bucketRoot)
+	if _, err := root.CreateBucketIfNotExists(bucketAttn); err != nil {
+		return err
+	}
+	return root.Bucket(bucketOps).ForEach(func(_, v []byte) error {
+		var op Operation
+		if err := json.Unmarshal(v, &op); err != nil {
+			return err
+		}
+		return setAttentionTx(tx, &op)
+	})
 }
 
 func (db *DB) migrate() error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -68,6 +69,33 @@ var migrationTests = map[uint64]func(t *testing.T, b *bolt.DB){
 				t.Error("zonecalls bucket missing after v4")
 			}
 		})
+		// An operation that needs attention, journaled by a v4 daemon,
+		// for v5 to index (ops 1 to 4 above are not).
+		if err := b.Update(func(tx *bolt.Tx) error {
+			v, _ := json.Marshal(Operation{ID: 5, State: OpNeedsAttention, Volume: "pool/a", Attention: "attach-zones is left",
+				Identity: Identity{Volume: "pool/a", Zones: []Zone{{Name: "kz1", Host: "h2"}}}})
+			return tx.Bucket(bucketRoot).Bucket(bucketOps).Put(u64(5), v)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	},
+	5: func(t *testing.T, b *bolt.DB) {
+		var got map[uint64]Hold
+		mustView(t, b, func(tx *bolt.Tx) {
+			got = map[uint64]Hold{}
+			_ = tx.Bucket(bucketRoot).Bucket(bucketAttn).ForEach(func(k, v []byte) error {
+				var h Hold
+				if err := json.Unmarshal(v, &h); err != nil {
+					t.Errorf("attention entry %x: %v", k, err)
+				}
+				got[binary.BigEndian.Uint64(k)] = h
+				return nil
+			})
+		})
+		want := map[uint64]Hold{5: {Op: 5, Volumes: []string{"pool/a"}, Zones: []ZoneRef{{Name: "kz1", Host: "h2"}}, Attention: "attach-zones is left"}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("attention index after v5 = %+v, want %+v", got, want)
+		}
 	},
 }
 

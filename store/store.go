@@ -13,6 +13,10 @@
 //	    <request id> -> uint64 big-endian operation id (idempotency)
 //	  active/
 //	    <id>      -> empty: the operations that are not terminal (resumed at start)
+//	  attention/
+//	    <id>      -> Hold as JSON: an operation that needs attention and the
+//	                 volumes and zones it holds (a request touching them
+//	                 is refused until it is recovered or resolved)
 //	  audit/
 //	    <seq>     -> AuditRecord as JSON; seq is a uint64 big-endian; text
 //	                 fields capped and escaped (SafeText, MaxAuditText)
@@ -51,6 +55,7 @@ var (
 	bucketAudit    = []byte("audit")
 	bucketActive   = []byte("active")
 	bucketZoneCall = []byte("zonecalls")
+	bucketAttn     = []byte("attention")
 
 	keyVersion = []byte("version")
 )
@@ -215,6 +220,9 @@ func putOperationTx(tx *bolt.Tx, op *Operation) error {
 	}
 	root := tx.Bucket(bucketRoot)
 	if err := root.Bucket(bucketOps).Put(u64(op.ID), b); err != nil {
+		return err
+	}
+	if err := setAttentionTx(tx, op); err != nil {
 		return err
 	}
 	return setActiveTx(tx, op)

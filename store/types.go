@@ -5,8 +5,9 @@ import "time"
 // OpState is the state of an operation in the journal.
 type OpState string
 
-// Operation states. An operation is terminal when it succeeded, rolled back or
-// needs attention; the daemon resumes every other one at start.
+// Operation states. An operation is terminal when it succeeded, rolled back,
+// needs attention or was resolved; the daemon resumes every other one at
+// start.
 const (
 	OpPlanned        OpState = "planned"
 	OpRunning        OpState = "running"
@@ -14,12 +15,16 @@ const (
 	OpSucceeded      OpState = "succeeded"
 	OpRolledBack     OpState = "rolled_back"
 	OpNeedsAttention OpState = "needs_attention"
+	// OpResolved: it needed attention and an admin, having put things
+	// right by hand, released it (volctl resolve); Resolution says who,
+	// when and why.
+	OpResolved OpState = "resolved"
 )
 
 // Terminal reports whether nothing more will happen to the operation without
 // a person asking (recover).
 func (s OpState) Terminal() bool {
-	return s == OpSucceeded || s == OpRolledBack || s == OpNeedsAttention
+	return s == OpSucceeded || s == OpRolledBack || s == OpNeedsAttention || s == OpResolved
 }
 
 // StepState is the state of one step in the journal.
@@ -80,6 +85,21 @@ type Operation struct {
 	// journal's last write before a stop and its resume: the time it was
 	// active is Updated - Created - Idle.
 	Idle time.Duration `json:"idle,omitempty"`
+	// Resolution is set when an admin released the operation from
+	// needs_attention by hand (state OpResolved).
+	Resolution *Resolution `json:"resolution,omitempty"`
+}
+
+// Resolution is an admin's release of an operation that needed attention:
+// they put right by hand what it left, and said so.
+type Resolution struct {
+	Time time.Time `json:"time"`
+	// By is the caller, as RequestedBy names one.
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+	// Attention is what the operation said was left when it was resolved
+	// (the operation's Attention is cleared: nothing is left now).
+	Attention string `json:"attention,omitempty"`
 }
 
 // Resume triggers.

@@ -37,6 +37,8 @@ func (a *app) completions(root *cobra.Command) {
 			c.ValidArgsFunction = a.completeOneVolume
 		case "recover":
 			c.ValidArgsFunction = a.completeOperation
+		case "resolve":
+			c.ValidArgsFunction = a.completeAttention
 		case "op":
 			for _, sub := range c.Commands() {
 				if sub.Name() == "show" || sub.Name() == "watch" {

@@ -140,6 +140,7 @@ func (a *app) printOperation(op *v1.Operation) {
 	if op.GetAttention() != "" {
 		a.printf("  attention: %s\n", op.GetAttention())
 	}
+	a.printResolution(op.GetResolution())
 	if cs := op.GetCapabilities(); len(cs) > 0 {
 		a.printf("Host capabilities when planned (the commands below were built from them):\n")
 		a.printCapabilities("  ", cs)

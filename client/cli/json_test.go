@@ -41,6 +41,13 @@ func TestJSONGolden(t *testing.T) {
 			},
 			{Id: 1 << 53},
 		}}},
+		{"resolved", &v1.ResolveOperationResponse{Operation: &v1.Operation{
+			Id: 3, Kind: "rollback", Volume: "pool/idisk0", Snapshot: "pool/idisk0@snap1",
+			State:   v1.OperationState_OPERATION_STATE_RESOLVED,
+			Created: timestamppb.New(at), Updated: timestamppb.New(at.Add(time.Hour)),
+			Resolution: &v1.Resolution{Time: timestamppb.New(at.Add(time.Hour)), By: "uid=0(root) gid=0 (operator)",
+				Reason: "attached kz1 by hand", Attention: "the volume is at pool/idisk0@snap1; these steps are left: attach-zones"},
+		}}},
 		{"volume", &v1.GetVolumeResponse{Volume: &v1.Volume{Name: "pool/idisk0", Volsize: 1 << 30,
 			LogicalUnits: []*v1.LogicalUnit{{Guid: "600144F0A613C900000054521D550001", Size: 1<<53 - 1,
 				Properties: map[string]string{"mgmt-url": "-"}}}}}},

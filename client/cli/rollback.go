@@ -418,5 +418,6 @@ func (a *app) printResult(op *v1.Operation) {
 	if op.GetAttention() != "" {
 		a.printf("  needs attention: %s\n", op.GetAttention())
 	}
+	a.printResolution(op.GetResolution())
 	a.printf("  details: volctl op show %d\n", op.GetId())
 }

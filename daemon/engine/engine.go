@@ -13,6 +13,8 @@
 //	events.go     operations in flight, their event stream and status view,
 //	              and Watch (a replay from the journal, then live)
 //	locks.go      one operation at a time per volume and per zone
+//	holds.go      an operation that needs attention holds its volumes and
+//	              zones until recovered or resolved (Resolve)
 //	errors.go     the sentinels the server maps to gRPC codes
 package engine
 
@@ -268,9 +270,16 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	if err := e.locks.check(volumeKeys(vols)); err != nil {
 		return nil, fmt.Errorf("no plan while another operation changes the volume: %w", err)
 	}
+	// Nor while one that needs attention holds it (holds.go).
+	if err := e.checkHeld(volumeKeys(vols)); err != nil {
+		return nil, err
+	}
 	rec := &recorder{e: e}
 	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
 	if err != nil && !errors.Is(err, ErrNeedsConsent) {
+		return nil, err
+	}
+	if err := e.checkHeld(zoneHeldKeys(ids)); err != nil {
 		return nil, err
 	}
 	// Without a consent the plan is still the whole plan, as it would run
@@ -425,6 +434,9 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 			e.locks.release(keys)
 		}
 	}()
+	if err := e.checkHeld(volKeys); err != nil { // holds.go
+		return nil, err
+	}
 	rec := &recorder{e: e}
 	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
 	if err != nil {
@@ -443,6 +455,9 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 			return nil, err
 		}
 		keys = append(append([]string(nil), volKeys...), zoneKeys...)
+	}
+	if err := e.checkHeld(zoneHeldKeys(ids)); err != nil {
+		return nil, err
 	}
 	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
 	if f := e.cfg.JournalFault; f != nil {
@@ -564,6 +579,10 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 	if err := e.locks.acquire(ctx, keys, id, false); err != nil {
 		return nil, err
 	}
+	if op, err = e.recoverable(id); err != nil {
+		e.locks.release(keys)
+		return nil, err
+	}
 	op.Options.Repersist = op.Options.Repersist || ro.Repersist
 	op.Recoveries++
 	e.noteResume(op, store.ResumeRecover)
@@ -578,6 +597,11 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 
 func opKeys(op *store.Operation) []string {
 	keys := []string{volumeKey(op.Volume)}
+	for _, m := range op.Members { // a group's other volumes
+		if m.Volume != "" && m.Volume != op.Volume {
+			keys = append(keys, volumeKey(m.Volume))
+		}
+	}
 	for _, z := range op.Identity.Zones {
 		keys = append(keys, zoneKey(z.Name))
 	}
@@ -711,6 +735,10 @@ func finalError(op *store.Operation) error {
 		msg += " (rolled back: the LU, its views and the zones were restored; the volume is unchanged)"
 	case store.OpNeedsAttention:
 		msg += "; needs attention: " + op.Attention
+	case store.OpResolved:
+		if r := op.Resolution; r != nil {
+			msg += fmt.Sprintf("; it needed attention and was resolved by hand by %s at %s: %s", r.By, r.Time.Format(time.RFC3339), r.Reason)
+		}
 	case store.OpRunning, store.OpCompensating, store.OpPlanned:
 		return fmt.Errorf("operation %d stopped in state %s (daemon shutting down; it resumes at the next start): %w",
 			op.ID, op.State, ErrShuttingDown)

@@ -148,6 +148,10 @@ func (e *Engine) DestroySnapshot(ctx context.Context, name string) error {
 		return err
 	}
 	defer e.locks.release(keys)
+	// The operation that needs attention may need the snapshot to finish.
+	if err := e.checkHeld(keys); err != nil {
+		return err
+	}
 	if _, found, err := e.findSnapshot(ctx, vol, name); err != nil || !found {
 		if !found && err == nil {
 			err = fmt.Errorf("snapshot %s does not exist: %w", name, ErrNotFound)

@@ -244,7 +244,7 @@ func decide(op *store.Operation, steps []Step, check checkReport) decision {
 			len(op.Steps), len(steps), op.ID)}
 	}
 	switch op.State {
-	case store.OpSucceeded, store.OpRolledBack:
+	case store.OpSucceeded, store.OpRolledBack, store.OpResolved:
 		return decision{dir: ended, why: fmt.Sprintf("the operation has ended (%s)", op.State)}
 	case store.OpCompensating:
 		return decision{dir: goBackward, from: len(steps) - 1, why: "interrupted while compensating; compensating again"}

@@ -38,7 +38,7 @@ const (
 var (
 	// endStates are the states an operation ends in (store.OpState.Terminal):
 	// the engine reports an operation when it reaches one of them.
-	endStates = []store.OpState{store.OpSucceeded, store.OpRolledBack, store.OpNeedsAttention}
+	endStates = []store.OpState{store.OpSucceeded, store.OpRolledBack, store.OpNeedsAttention, store.OpResolved}
 	// stepEnds are the states a step is reported in when it stops running
 	// (forward: done or failed; backward: compensated or failed).
 	stepEnds = []store.StepState{store.StepDone, store.StepFailed, store.StepCompensated}

@@ -67,6 +67,7 @@ func TestSeriesAtStart(t *testing.T) {
 		`volctl_operations_total{state="needs_attention"}`:                                                    0,
 		`volctl_operations_total{state="rolled_back"}`:                                                        0,
 		`volctl_operations_total{state="succeeded"}`:                                                          0,
+		`volctl_operations_total{state="resolved"}`:                                                           0,
 		`volctl_operations_needs_attention{}`:                                                                 0,
 		`volctl_compensations_total{}`:                                                                        0,
 		`volctl_outage_window_seconds_count{}`:                                                                0,

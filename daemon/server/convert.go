@@ -70,6 +70,7 @@ var opStates = map[store.OpState]v1.OperationState{
 	store.OpSucceeded:      v1.OperationState_OPERATION_STATE_SUCCEEDED,
 	store.OpRolledBack:     v1.OperationState_OPERATION_STATE_ROLLED_BACK,
 	store.OpNeedsAttention: v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION,
+	store.OpResolved:       v1.OperationState_OPERATION_STATE_RESOLVED,
 }
 
 var stepStates = map[store.StepState]v1.StepState{
@@ -126,6 +127,9 @@ func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
 	}
 	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
 		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
+	}
+	if r := op.Resolution; r != nil {
+		p.Resolution = &v1.Resolution{Time: ts(r.Time), By: r.By, Reason: r.Reason, Attention: r.Attention}
 	}
 	if !op.Created.IsZero() && !op.Updated.IsZero() {
 		p.Active = durationpb.New(op.Active())

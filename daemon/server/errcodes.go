@@ -37,6 +37,9 @@ const (
 	ReasonHostUnavailable = "HOST_UNAVAILABLE"
 	ReasonNeedsAttention  = "NEEDS_ATTENTION"
 	ReasonStepFailed      = "STEP_FAILED"
+	// ReasonHeld: the request touches a volume or zone that an operation
+	// which needs attention holds (engine.HeldError); nothing ran.
+	ReasonHeld = "HELD_BY_OPERATION"
 )
 
 // ConsentViolation is the PreconditionFailure violation type of a missing
@@ -67,6 +70,8 @@ func toStatus(err error) error {
 		code, reason = codes.DataLoss, ReasonJournalCorrupt
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		code, reason = codes.NotFound, ReasonNotFound
+	case errors.As(err, new(*engine.HeldError)):
+		code, reason = codes.FailedPrecondition, ReasonHeld
 	case errors.Is(err, engine.ErrNeedsConsent):
 		code, reason = codes.FailedPrecondition, ReasonConsent
 	case errors.Is(err, engine.ErrPrecondition):
@@ -146,6 +151,18 @@ func metadata(err error) map[string]string {
 		}
 		if kind, name, ok := strings.Cut(busy.Key, " "); ok && (kind == "volume" || kind == "zone") {
 			md[kind] = name
+		}
+	}
+	var held *engine.HeldError
+	if errors.As(err, &held) {
+		md["operation"] = strconv.FormatUint(held.Op, 10)
+		if held.Zone != "" {
+			md["zone"] = held.Zone
+			if held.Host != "" {
+				md["host"] = held.Host
+			}
+		} else {
+			md["volume"] = held.Volume
 		}
 	}
 	var reused *engine.RequestIDError

@@ -74,12 +74,18 @@ func (c asIdentity) OverrideServerName(string) error         { return nil }
 // serve runs the services over bufconn for a caller id (nil: none).
 func serve(t *testing.T, id *auth.Identity) (*grpc.ClientConn, *store.DB) {
 	t.Helper()
+	return serveWith(t, id, fakeBackend{})
+}
+
+// serveWith is serve over a backend of the test's.
+func serveWith(t *testing.T, id *auth.Identity, backend engine.Backend) (*grpc.ClientConn, *store.DB) {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "j.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	eng := engine.New(ctx, db, fakeBackend{}, engine.Config{}, nil)
+	eng := engine.New(ctx, db, backend, engine.Config{}, nil)
 	srv := New(eng, db, "test")
 	guard := &Guard{Policy: auth.Policy{OperatorUIDs: []int{0}, ViewerUIDs: []int{1000}}, DB: db, Log: hclog.NewNullLogger()}
 	g := grpc.NewServer(grpc.Creds(asIdentity{insecure.NewCredentials(), id}),

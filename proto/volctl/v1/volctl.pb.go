@@ -174,6 +174,9 @@ const (
 	// NEEDS_ATTENTION: it could neither finish nor restore; the journal says
 	// what is left, and RecoverOperation retries.
 	OperationState_OPERATION_STATE_NEEDS_ATTENTION OperationState = 6
+	// RESOLVED: it needed attention, and an admin released it by hand
+	// (ResolveOperation); resolution says who, when and why.
+	OperationState_OPERATION_STATE_RESOLVED OperationState = 7
 )
 
 // Enum value maps for OperationState.
@@ -186,6 +189,7 @@ var (
 		4: "OPERATION_STATE_SUCCEEDED",
 		5: "OPERATION_STATE_ROLLED_BACK",
 		6: "OPERATION_STATE_NEEDS_ATTENTION",
+		7: "OPERATION_STATE_RESOLVED",
 	}
 	OperationState_value = map[string]int32{
 		"OPERATION_STATE_UNSPECIFIED":     0,
@@ -195,6 +199,7 @@ var (
 		"OPERATION_STATE_SUCCEEDED":       4,
 		"OPERATION_STATE_ROLLED_BACK":     5,
 		"OPERATION_STATE_NEEDS_ATTENTION": 6,
+		"OPERATION_STATE_RESOLVED":        7,
 	}
 )
 
@@ -2692,7 +2697,9 @@ type Operation struct {
 	// active is how long the operation ran: created to updated, less the time
 	// it stood still (stopped with the daemon, or waiting in NEEDS_ATTENTION
 	// for RecoverOperation).
-	Active        *durationpb.Duration `protobuf:"bytes,19,opt,name=active,proto3" json:"active,omitempty"`
+	Active *durationpb.Duration `protobuf:"bytes,19,opt,name=active,proto3" json:"active,omitempty"`
+	// resolution is set when the state is RESOLVED.
+	Resolution    *Resolution `protobuf:"bytes,20,opt,name=resolution,proto3" json:"resolution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2860,6 +2867,84 @@ func (x *Operation) GetActive() *durationpb.Duration {
 	return nil
 }
 
+func (x *Operation) GetResolution() *Resolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return nil
+}
+
+// Resolution is an admin's release of an operation that needed attention.
+type Resolution struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// by is the caller who resolved it.
+	By     string `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// attention is what the operation said was left when it was resolved.
+	Attention     string `protobuf:"bytes,4,opt,name=attention,proto3" json:"attention,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resolution) Reset() {
+	*x = Resolution{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resolution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resolution) ProtoMessage() {}
+
+func (x *Resolution) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
+func (*Resolution) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Resolution) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Resolution) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *Resolution) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Resolution) GetAttention() string {
+	if x != nil {
+		return x.Attention
+	}
+	return ""
+}
+
 // Resume is one time an operation was picked up again.
 type Resume struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2880,7 +2965,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2892,7 +2977,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2905,7 +2990,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -2958,7 +3043,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2970,7 +3055,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2983,7 +3068,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Capability) GetName() string {
@@ -3026,7 +3111,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3038,7 +3123,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3051,7 +3136,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -3095,7 +3180,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3192,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3205,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -3147,7 +3232,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3159,7 +3244,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3172,7 +3257,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -3192,7 +3277,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3204,7 +3289,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3217,7 +3302,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -3237,7 +3322,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3249,7 +3334,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3262,7 +3347,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -3288,7 +3373,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3300,7 +3385,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3313,7 +3398,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -3385,7 +3470,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3397,7 +3482,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3410,7 +3495,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -3427,6 +3512,106 @@ func (x *RecoverOperationRequest) GetRepersist() bool {
 	return false
 }
 
+// ResolveOperationRequest names an operation that needs attention and why
+// it may be released.
+type ResolveOperationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// reason says what was put right by hand; required, at most 1024 bytes.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveOperationRequest) Reset() {
+	*x = ResolveOperationRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveOperationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveOperationRequest) ProtoMessage() {}
+
+func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
+func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ResolveOperationRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ResolveOperationRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ResolveOperationResponse is the operation, now RESOLVED.
+type ResolveOperationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Operation     *Operation             `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveOperationResponse) Reset() {
+	*x = ResolveOperationResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveOperationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveOperationResponse) ProtoMessage() {}
+
+func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
+func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ResolveOperationResponse) GetOperation() *Operation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
 // RecoverOperationResponse is one message of the recovery stream.
 type RecoverOperationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3441,7 +3626,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3638,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3651,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -3531,7 +3716,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3543,7 +3728,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3556,7 +3741,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -3613,7 +3798,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3625,7 +3810,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3638,7 +3823,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -3723,7 +3908,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3735,7 +3920,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3748,7 +3933,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -3774,7 +3959,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +3971,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +3984,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 // RunningOperation is an operation in progress.
@@ -3816,7 +4001,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3828,7 +4013,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3841,7 +4026,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -3900,7 +4085,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3912,7 +4097,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3925,7 +4110,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4189,7 +4374,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xe6\x05\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x9d\x06\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -4213,7 +4398,16 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"recoveries\x129\n" +
 	"\fcapabilities\x18\x11 \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities\x12+\n" +
 	"\aresumes\x18\x12 \x03(\v2\x11.volctl.v1.ResumeR\aresumes\x121\n" +
-	"\x06active\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x06active\"\xcd\x01\n" +
+	"\x06active\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x06active\x125\n" +
+	"\n" +
+	"resolution\x18\x14 \x01(\v2\x15.volctl.v1.ResolutionR\n" +
+	"resolution\"\x82\x01\n" +
+	"\n" +
+	"Resolution\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1c\n" +
+	"\tattention\x18\x04 \x01(\tR\tattention\"\xcd\x01\n" +
 	"\x06Resume\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
 	"\atrigger\x18\x02 \x01(\tR\atrigger\x124\n" +
@@ -4249,7 +4443,12 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05event\"G\n" +
 	"\x17RecoverOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1c\n" +
-	"\trepersist\x18\x02 \x01(\bR\trepersist\"\x85\x01\n" +
+	"\trepersist\x18\x02 \x01(\bR\trepersist\"A\n" +
+	"\x17ResolveOperationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"N\n" +
+	"\x18ResolveOperationResponse\x122\n" +
+	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"\x85\x01\n" +
 	"\x18RecoverOperationResponse\x12*\n" +
 	"\x04step\x18\x01 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x02 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
@@ -4309,7 +4508,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x11STEP_STATE_FAILED\x10\x04\x12\x16\n" +
 	"\x12STEP_STATE_SKIPPED\x10\x05\x12\x1b\n" +
 	"\x17STEP_STATE_COMPENSATING\x10\x06\x12\x1a\n" +
-	"\x16STEP_STATE_COMPENSATED\x10\a*\xf2\x01\n" +
+	"\x16STEP_STATE_COMPENSATED\x10\a*\x90\x02\n" +
 	"\x0eOperationState\x12\x1f\n" +
 	"\x1bOPERATION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17OPERATION_STATE_PLANNED\x10\x01\x12\x1b\n" +
@@ -4317,7 +4516,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x1cOPERATION_STATE_COMPENSATING\x10\x03\x12\x1d\n" +
 	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1f\n" +
 	"\x1bOPERATION_STATE_ROLLED_BACK\x10\x05\x12#\n" +
-	"\x1fOPERATION_STATE_NEEDS_ATTENTION\x10\x062\xa5\x01\n" +
+	"\x1fOPERATION_STATE_NEEDS_ATTENTION\x10\x06\x12\x1c\n" +
+	"\x18OPERATION_STATE_RESOLVED\x10\a2\xa5\x01\n" +
 	"\rVolumeService\x12L\n" +
 	"\vListVolumes\x12\x1d.volctl.v1.ListVolumesRequest\x1a\x1e.volctl.v1.ListVolumesResponse\x12F\n" +
 	"\tGetVolume\x12\x1b.volctl.v1.GetVolumeRequest\x1a\x1c.volctl.v1.GetVolumeResponse2\x96\x02\n" +
@@ -4327,12 +4527,13 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xa9\x01\n" +
 	"\x0fRollbackService\x12O\n" +
 	"\fPlanRollback\x12\x1e.volctl.v1.PlanRollbackRequest\x1a\x1f.volctl.v1.PlanRollbackResponse\x12E\n" +
-	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xf2\x02\n" +
+	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xcf\x03\n" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
 	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x01\x12W\n" +
-	"\x0eWatchOperation\x12 .volctl.v1.WatchOperationRequest\x1a!.volctl.v1.WatchOperationResponse0\x012V\n" +
+	"\x0eWatchOperation\x12 .volctl.v1.WatchOperationRequest\x1a!.volctl.v1.WatchOperationResponse0\x01\x12[\n" +
+	"\x10ResolveOperation\x12\".volctl.v1.ResolveOperationRequest\x1a#.volctl.v1.ResolveOperationResponse2V\n" +
 	"\fAuditService\x12F\n" +
 	"\tListAudit\x12\x1b.volctl.v1.ListAuditRequest\x1a\x1c.volctl.v1.ListAuditResponse2\xa0\x01\n" +
 	"\vZoneService\x12F\n" +
@@ -4355,7 +4556,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -4394,25 +4595,28 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*CommandRun)(nil),               // 34: volctl.v1.CommandRun
 	(*Step)(nil),                     // 35: volctl.v1.Step
 	(*Operation)(nil),                // 36: volctl.v1.Operation
-	(*Resume)(nil),                   // 37: volctl.v1.Resume
-	(*Capability)(nil),               // 38: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 39: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 40: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 41: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 42: volctl.v1.GetOperationResponse
-	(*WatchOperationRequest)(nil),    // 43: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 44: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 45: volctl.v1.RecoverOperationRequest
-	(*RecoverOperationResponse)(nil), // 46: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 47: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 48: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 49: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 50: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 51: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 52: volctl.v1.GetStatusResponse
-	nil,                              // 53: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 54: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 55: google.protobuf.Duration
+	(*Resolution)(nil),               // 37: volctl.v1.Resolution
+	(*Resume)(nil),                   // 38: volctl.v1.Resume
+	(*Capability)(nil),               // 39: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 40: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 41: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 42: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 43: volctl.v1.GetOperationResponse
+	(*WatchOperationRequest)(nil),    // 44: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 45: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 46: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 47: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 48: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 49: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 50: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 51: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 52: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 53: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 54: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 55: volctl.v1.GetStatusResponse
+	nil,                              // 56: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 57: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
@@ -4422,8 +4626,8 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	34, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	53, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	54, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	56, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	57, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	13, // 9: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	10, // 10: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	11, // 11: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
@@ -4445,76 +4649,81 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	36, // 27: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
 	1,  // 28: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
 	34, // 29: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	54, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	57, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
 	34, // 31: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	54, // 32: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	55, // 33: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	57, // 32: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	58, // 33: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
 	1,  // 34: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	54, // 35: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	54, // 36: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	57, // 35: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	57, // 36: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
 	34, // 37: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
 	34, // 38: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
 	2,  // 39: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	54, // 40: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	54, // 41: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	57, // 40: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	57, // 41: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
 	25, // 42: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
 	29, // 43: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
 	35, // 44: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	55, // 45: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	38, // 46: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	37, // 47: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	55, // 48: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	54, // 49: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	54, // 50: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 51: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	36, // 52: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	36, // 53: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	29, // 54: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	33, // 55: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 56: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	33, // 57: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 58: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	54, // 59: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	48, // 60: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	54, // 61: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	55, // 62: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	51, // 63: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	38, // 64: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	15, // 65: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	17, // 66: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	19, // 67: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	21, // 68: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	23, // 69: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	26, // 70: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	31, // 71: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	39, // 72: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	41, // 73: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	45, // 74: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	43, // 75: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	47, // 76: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 77: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 78: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	50, // 79: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	16, // 80: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	18, // 81: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	20, // 82: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	22, // 83: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	24, // 84: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	30, // 85: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	32, // 86: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	40, // 87: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	42, // 88: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	46, // 89: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	44, // 90: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	49, // 91: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 92: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 93: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	52, // 94: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	80, // [80:95] is the sub-list for method output_type
-	65, // [65:80] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	58, // 45: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	39, // 46: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	38, // 47: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	58, // 48: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	37, // 49: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	57, // 50: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	57, // 51: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	57, // 52: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 53: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	36, // 54: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	36, // 55: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	29, // 56: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	33, // 57: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 58: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	36, // 59: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	33, // 60: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 61: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	57, // 62: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	51, // 63: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	57, // 64: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	58, // 65: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	54, // 66: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	39, // 67: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	15, // 68: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	17, // 69: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	19, // 70: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	21, // 71: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	23, // 72: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	26, // 73: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	31, // 74: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	40, // 75: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	42, // 76: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	46, // 77: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	44, // 78: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	47, // 79: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	50, // 80: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	5,  // 81: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	7,  // 82: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	53, // 83: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	16, // 84: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	18, // 85: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	20, // 86: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	22, // 87: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	24, // 88: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	30, // 89: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	32, // 90: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	41, // 91: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	43, // 92: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	49, // 93: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	45, // 94: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	48, // 95: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	52, // 96: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	6,  // 97: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	8,  // 98: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	55, // 99: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	84, // [84:100] is the sub-list for method output_type
+	68, // [68:84] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -4527,12 +4736,12 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[41].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[42].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[43].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[46].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -4542,7 +4751,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   51,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   7,
 		},

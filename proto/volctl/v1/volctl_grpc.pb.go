@@ -518,6 +518,7 @@ const (
 	OperationService_GetOperation_FullMethodName     = "/volctl.v1.OperationService/GetOperation"
 	OperationService_RecoverOperation_FullMethodName = "/volctl.v1.OperationService/RecoverOperation"
 	OperationService_WatchOperation_FullMethodName   = "/volctl.v1.OperationService/WatchOperation"
+	OperationService_ResolveOperation_FullMethodName = "/volctl.v1.OperationService/ResolveOperation"
 )
 
 // OperationServiceClient is the client API for OperationService service.
@@ -538,6 +539,12 @@ type OperationServiceClient interface {
 	// then what happens live, then the operation in its final state. For an
 	// operation that has ended it replays the whole of it and ends.
 	WatchOperation(ctx context.Context, in *WatchOperationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchOperationResponse], error)
+	// ResolveOperation releases an operation that needs attention after an
+	// admin put right by hand what it left: it runs nothing, journals who,
+	// when and why (the reason is required), and moves the operation to
+	// RESOLVED. Until then a rollback or snapshot destroy touching its volumes
+	// or zones is refused (FailedPrecondition, reason HELD_BY_OPERATION).
+	ResolveOperation(ctx context.Context, in *ResolveOperationRequest, opts ...grpc.CallOption) (*ResolveOperationResponse, error)
 }
 
 type operationServiceClient struct {
@@ -606,6 +613,16 @@ func (c *operationServiceClient) WatchOperation(ctx context.Context, in *WatchOp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OperationService_WatchOperationClient = grpc.ServerStreamingClient[WatchOperationResponse]
 
+func (c *operationServiceClient) ResolveOperation(ctx context.Context, in *ResolveOperationRequest, opts ...grpc.CallOption) (*ResolveOperationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveOperationResponse)
+	err := c.cc.Invoke(ctx, OperationService_ResolveOperation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OperationServiceServer is the server API for OperationService service.
 // All implementations must embed UnimplementedOperationServiceServer
 // for forward compatibility.
@@ -624,6 +641,12 @@ type OperationServiceServer interface {
 	// then what happens live, then the operation in its final state. For an
 	// operation that has ended it replays the whole of it and ends.
 	WatchOperation(*WatchOperationRequest, grpc.ServerStreamingServer[WatchOperationResponse]) error
+	// ResolveOperation releases an operation that needs attention after an
+	// admin put right by hand what it left: it runs nothing, journals who,
+	// when and why (the reason is required), and moves the operation to
+	// RESOLVED. Until then a rollback or snapshot destroy touching its volumes
+	// or zones is refused (FailedPrecondition, reason HELD_BY_OPERATION).
+	ResolveOperation(context.Context, *ResolveOperationRequest) (*ResolveOperationResponse, error)
 	mustEmbedUnimplementedOperationServiceServer()
 }
 
@@ -645,6 +668,9 @@ func (UnimplementedOperationServiceServer) RecoverOperation(*RecoverOperationReq
 }
 func (UnimplementedOperationServiceServer) WatchOperation(*WatchOperationRequest, grpc.ServerStreamingServer[WatchOperationResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchOperation not implemented")
+}
+func (UnimplementedOperationServiceServer) ResolveOperation(context.Context, *ResolveOperationRequest) (*ResolveOperationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveOperation not implemented")
 }
 func (UnimplementedOperationServiceServer) mustEmbedUnimplementedOperationServiceServer() {}
 func (UnimplementedOperationServiceServer) testEmbeddedByValue()                          {}
@@ -725,6 +751,24 @@ func _OperationService_WatchOperation_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OperationService_WatchOperationServer = grpc.ServerStreamingServer[WatchOperationResponse]
 
+func _OperationService_ResolveOperation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveOperationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperationServiceServer).ResolveOperation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OperationService_ResolveOperation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperationServiceServer).ResolveOperation(ctx, req.(*ResolveOperationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OperationService_ServiceDesc is the grpc.ServiceDesc for OperationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -739,6 +783,10 @@ var OperationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetOperation",
 			Handler:    _OperationService_GetOperation_Handler,
+		},
+		{
+			MethodName: "ResolveOperation",
+			Handler:    _OperationService_ResolveOperation_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
