@@ -243,6 +243,11 @@ func undo(ctx context.Context, z zfs.Cmd, cause error, done, maybe []string) err
 	if len(left) == 0 {
 		return fmt.Errorf("%v; %s, so none of the group is left: %w", cause, what, engine.ErrStepFailed)
 	}
-	return fmt.Errorf("%v; %s; but %s may still exist (%s): destroy them (volctl destroy-snapshot) before taking the group again: %w",
+	if len(destroyed) > 0 {
+		what += "; but"
+	} else {
+		what = "volctl could not destroy what this request had taken:"
+	}
+	return fmt.Errorf("%v; %s %s may still exist (%s): destroy them (volctl destroy-snapshot) before taking the group again: %w",
 		cause, what, strings.Join(left, ", "), strings.Join(problems, "; "), engine.ErrNeedsAttention)
 }
