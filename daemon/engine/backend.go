@@ -43,7 +43,8 @@ type Inventory interface {
 	// engine checks before that the snapshot does (not) exist, and reads it
 	// back after.
 	// CreateSnapshots takes every snapshot in names (VOL@SNAP, distinct
-	// volumes) with one atomic command, or refuses (ErrInvalid).
+	// volumes) with one atomic command, or refuses (ErrInvalid). A backend
+	// that implements SnapshotTaker is called through that instead.
 	CreateSnapshots(ctx context.Context, run execx.RunFunc, names []string) error
 	DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error
 	// VolumeOf returns the volume a snapshot or volume name belongs to, after
