@@ -69,6 +69,12 @@ func (s *State) snapVolsize() bool { return s.flavor() == FlavorOpenZFS }
 // answer "invalid type".
 func (s *State) typeAliases() bool { return s.isSolaris() }
 
+// snapshotMany: one zfs snapshot command takes several operands, atomically
+// (illumos zfs_main.c zfs_do_snapshot, OpenZFS); Oracle Solaris answers
+// "too many arguments" (S11.0 zfs_do_snapshot; the 11.4 synopsis names one
+// snapshot). docs/platform/zfs-snapshot.md.
+func (s *State) snapshotMany() bool { return !s.isSolaris() }
+
 // kernelZones: brand solaris-kz, zoneadm list -s, attach -x ... exist.
 func (s *State) kernelZones() bool { return s.isSolaris() }
 

@@ -125,10 +125,54 @@ func TestFlavorZFS(t *testing.T) {
 				"use '-r' to force deletion of the following snapshots:\npool/idisk0@snap2\npool/idisk0@snap3\n", false},
 				flavorWant{1, "", "cannot rollback to 'pool/idisk0@snap1': more recent snapshots or bookmarks exist\n" +
 					"use '-r' to force deletion of the following snapshots and bookmarks:\npool/idisk0@snap2\npool/idisk0@snap3\n", false})},
+		// docs/platform/zfs-snapshot.md: Solaris counts the operands before
+		// it opens any; illumos and OpenZFS open each, then take them all.
+		{"snapshot two operands", nil, nil, []string{"zfs", "snapshot", "pool/idisk0@g", "pool/idisk1@g"},
+			illumosOnly(flavorWant{2, "", "too many arguments\nusage:\n" + zfsSnapshotUsageOne, false}, flavorWant{0, "", "", false})},
+		{"snapshot probe", nil, nil, []string{"zfs", "snapshot", "volctl-probe-nopool/a@volctl-probe", "volctl-probe-nopool/b@volctl-probe"},
+			illumosOnly(flavorWant{2, "", "too many arguments\nusage:\n" + zfsSnapshotUsageOne, false},
+				flavorWant{2, "", "cannot open 'volctl-probe-nopool/a': dataset does not exist\nusage:\n" + zfsUsages["snapshot"], false})},
+		{"snapshot -r", nil, nil, []string{"zfs", "snapshot", "-r", "pool@g"}, all(flavorWant{0, "", "", false})},
 		{"list -t snapshot DATASET", nil, nil, []string{"zfs", "list", "-H", "-o", "name", "-t", "snapshot", "pool/idisk1"},
 			map[string]flavorWant{FlavorSolaris: {0, "", "", false}, FlavorIllumos: {0, "", "", false}, FlavorOpenZFS: {0, "pool/idisk1@base\n", "", false}}},
 	})
 
+	t.Run("two snapshot operands: Solaris takes neither and logs the refusal, illumos both", func(t *testing.T) {
+		for _, f := range Flavors() {
+			root := seededFlavor(t, f)
+			r := run(t, root, "zfs", "snapshot", "pool/idisk0@g", "pool/idisk1@g")
+			s := load(t, root)
+			n := 0
+			for _, v := range []string{"pool/idisk0", "pool/idisk1"} {
+				if s.Zvol(v).Snapshot("g") != nil {
+					n++
+				}
+			}
+			refused, err := Refused(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantRefused := 2, 0
+			if f == FlavorSolaris {
+				want, wantRefused = 0, 1
+			}
+			if n != want || len(refused) != wantRefused || (wantRefused > 0 && refused[0].Reason != "too many arguments") {
+				t.Errorf("%s: %v: %d snapshots taken, refusals %+v; want %d and %d", f, r, n, refused, want, wantRefused)
+			}
+		}
+	})
+	t.Run("snapshot -r takes the dataset and everything below it", func(t *testing.T) {
+		for _, f := range Flavors() {
+			root := seededFlavor(t, f)
+			must(t, root, "zfs", "snapshot", "-r", "pool@g")
+			out := must(t, root, "zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "pool").stdout
+			for _, n := range []string{"pool@g", "pool/data@g", "pool/idisk0@g", "pool/idisk1@g"} {
+				if !strings.Contains(out, n+"\n") {
+					t.Errorf("%s: %s not taken:\n%s", f, n, out)
+				}
+			}
+		}
+	})
 	t.Run("get all has written only where it exists", func(t *testing.T) {
 		for _, f := range Flavors() {
 			out := must(t, seededFlavor(t, f), "zfs", "get", "-H", "-o", "property", "all", "pool/idisk0").stdout

@@ -146,6 +146,11 @@ func TestGolden(t *testing.T) {
 		{"rollback-usage", nil, []string{"zfs", "rollback"}, "", nil},
 		{"snapshot-bad-char", nil, []string{"zfs", "snapshot", "pool/idisk0@bad*"}, "", nil},
 		{"snapshot-exists", nil, []string{"zfs", "snapshot", "pool/idisk0@snap1"}, "", nil},
+		// docs/platform/zfs-snapshot.md: one snapshot per command on Solaris.
+		{"snapshot-many-solaris", nil, []string{"zfs", "snapshot", "pool/idisk0@g", "pool/idisk1@g"}, "", nil},
+		{"snapshot-many-illumos", nil, []string{"zfs", "snapshot", "pool/idisk0@g", "pool/idisk1@g"}, FlavorIllumos, nil},
+		{"snapshot-probe-solaris", nil, []string{"zfs", "snapshot", "volctl-probe-nopool/a@volctl-probe", "volctl-probe-nopool/b@volctl-probe"}, "", nil},
+		{"snapshot-probe-illumos", nil, []string{"zfs", "snapshot", "volctl-probe-nopool/a@volctl-probe", "volctl-probe-nopool/b@volctl-probe"}, FlavorIllumos, nil},
 		{"zfs-list-snapshots", nil, []string{"zfs", "list", "-H", "-p", "-o", "name,type,creation,used,referenced", "-t", "snapshot", "-r", "pool"}, "", nil},
 		{"zfs-list", nil, []string{"zfs", "list", "-t", "all"}, "", nil},
 		{"zfs-list-none", nil, []string{"zfs", "list", "-t", "snapshot", "pool/data"}, "", nil},

@@ -402,6 +402,10 @@ var zfsUsages = map[string]string{
 	"rollback": "\trollback [-rRf] <snapshot>\n",
 }
 
+// zfsSnapshotUsageOne is the Solaris snapshot usage: one operand (S11.0
+// zfs_main.c HELP_SNAPSHOT; the 11.4 synopsis names one snapshot).
+const zfsSnapshotUsageOne = "\tsnapshot [-r] [-o property=value] ... <filesystem@snapname|volume@snapname>\n"
+
 // zfsListUsageNoP is the Solaris 11 (2011 source drop) list usage: no -p
 // (getopt ":d:o:rt:Hs:S:").
 const zfsListUsageNoP = "\tlist [-rH][-d max] [-o property[,...]] [-t type[,...]] [-s property] ...\n" +
@@ -417,6 +421,9 @@ func zfsUsage(e *env, cmd string) {
 	if u, ok := zfsUsages[cmd]; ok {
 		if cmd == "list" && e.s.NoListP {
 			u = zfsListUsageNoP
+		}
+		if cmd == "snapshot" && !e.s.snapshotMany() {
+			u = zfsSnapshotUsageOne
 		}
 		e.errf("%s", u)
 	} else {
@@ -803,6 +810,12 @@ func zfsSnapshot(e *env, args []string) int {
 	s := e.s
 	if len(operands) == 0 {
 		e.errf("missing snapshot argument\n")
+		zfsUsage(e, "snapshot")
+		return 2
+	}
+	if len(operands) > 1 && !s.snapshotMany() {
+		// Counted before any operand is opened: nothing is created.
+		e.errf("too many arguments\n")
 		zfsUsage(e, "snapshot")
 		return 2
 	}

@@ -139,6 +139,10 @@ const (
 	CapSnapshotVolsize = "zfs get volsize of a snapshot"
 	CapZoneadmListS    = "zoneadm list -s"
 	CapDeleteLUKeep    = "stmfadm delete-lu -k"
+	// CapSnapshotMany: one zfs snapshot command takes several snapshots,
+	// atomically (illumos, OpenZFS); Oracle Solaris answers "too many
+	// arguments" (docs/platform/zfs-snapshot.md).
+	CapSnapshotMany = "zfs snapshot A@S B@S"
 )
 
 // Capability is one probed feature of the host's commands.

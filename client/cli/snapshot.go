@@ -41,13 +41,21 @@ func (a *app) snapshotCmd() *cobra.Command {
 	var zone string
 	cmd := &cobra.Command{
 		Use:   "snapshot POOL/VOL@NAME... | --zone ZONE NAME",
-		Short: "Take a snapshot of volumes, atomically (all at one moment, or none)",
-		Long: `Take snapshots with one zfs snapshot command: all at the same moment, or
-none. Several POOL/VOL@NAME take one snapshot of each volume; --zone ZONE
-NAME takes NAME of every volume behind the zone's devices (its boot disk,
-both halves of a mirrored root pool, its data disks), on this host or a
-peer's, so that a later volctl rollback --zone ZONE NAME brings them back
-together.`,
+		Short: "Take a snapshot of volumes, as one moment (all at one moment, or none)",
+		Long: `Take snapshots of volumes, all at one moment, or none. Several POOL/VOL@NAME
+take one snapshot of each volume; --zone ZONE NAME takes NAME of every
+volume behind the zone's devices (its boot disk, both halves of a mirrored
+root pool, its data disks), on this host or a peer's, so that a later
+volctl rollback --zone ZONE NAME brings them back together.
+
+Where the host's zfs takes several snapshots in one command (illumos), one
+command takes them. Oracle Solaris takes one per command: there zfs snapshot
+-r PARENT@NAME takes them at once when they are all the datasets below
+PARENT (it takes PARENT@NAME too, and says so); otherwise they are taken one
+after the other, only while nothing can write to them (every zone on them
+installed or configured, on this host and the peers, and no other initiator
+logged in to their LUs); else the request is refused, saying why, and
+nothing is taken. The output says which way was used.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := &v1.CreateSnapshotRequest{Name: args[0], MoreNames: args[1:], Zone: zone}
@@ -78,8 +86,17 @@ together.`,
 				for _, s := range snaps {
 					a.printf("Created %s\n", s.GetName())
 				}
+				for _, s := range resp.GetAlsoTaken() {
+					a.printf("Also created %s\n", s)
+				}
 				if len(snaps) > 1 {
-					a.printf("(%d snapshots, taken atomically by one zfs snapshot)\n", len(snaps))
+					how := resp.GetMethod()
+					if how == "" {
+						// A volctld from before the method was reported
+						// took a group with one command.
+						how = "taken atomically by one zfs snapshot"
+					}
+					a.printf("(%d snapshots, %s)\n", len(snaps), how)
 				}
 				return nil
 			})

@@ -43,7 +43,8 @@ type Inventory interface {
 	// engine checks before that the snapshot does (not) exist, and reads it
 	// back after.
 	// CreateSnapshots takes every snapshot in names (VOL@SNAP, distinct
-	// volumes) with one atomic command, or refuses (ErrInvalid).
+	// volumes) with one atomic command, or refuses (ErrInvalid). A backend
+	// that implements SnapshotTaker is called through that instead.
 	CreateSnapshots(ctx context.Context, run execx.RunFunc, names []string) error
 	DestroySnapshot(ctx context.Context, run execx.RunFunc, name string) error
 	// VolumeOf returns the volume a snapshot or volume name belongs to, after
@@ -67,4 +68,21 @@ type Snapshot struct {
 	Creation   time.Time
 	Used       uint64
 	Referenced uint64
+}
+
+// SnapshotTaker is a backend that decides how a group's snapshots are
+// taken as one moment (docs/platform/zfs-snapshot.md) and says how. The
+// engine calls it instead of Inventory.CreateSnapshots where it is
+// implemented. It takes every snapshot or leaves none of those it created.
+type SnapshotTaker interface {
+	TakeSnapshots(ctx context.Context, run execx.RunFunc, names []string) (Taken, error)
+}
+
+// Taken says how a request's snapshots were taken.
+type Taken struct {
+	// Method is how, for people: the command and why it is one moment.
+	Method string
+	// Also are snapshots the method took besides those asked for (zfs
+	// snapshot -r PARENT@S takes PARENT@S too).
+	Also []string
 }

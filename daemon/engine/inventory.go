@@ -74,36 +74,50 @@ func (e *Engine) CreateSnapshot(ctx context.Context, name string) (Snapshot, err
 	return s[0], nil
 }
 
-// CreateSnapshots takes snapshots of several volumes at once, atomically
-// (one platform command), under every volume's lock (taken in a fixed
-// order), and reads each back. No snapshot may exist already, and each
-// volume may appear once.
+// CreateSnapshots takes snapshots of several volumes as one moment
+// (TakeSnapshots), and returns them.
 func (e *Engine) CreateSnapshots(ctx context.Context, names []string) ([]Snapshot, error) {
+	g, err := e.TakeSnapshots(ctx, names)
+	return g.Snapshots, err
+}
+
+// SnapshotGroup is what a snapshot request took, and how.
+type SnapshotGroup struct {
+	Snapshots []Snapshot
+	Taken
+}
+
+// TakeSnapshots takes snapshots of several volumes as one moment (one
+// platform command where it can; the backend says how, SnapshotTaker),
+// under every volume's lock (taken in a fixed order), and reads each back.
+// No snapshot may exist already, and each volume may appear once.
+func (e *Engine) TakeSnapshots(ctx context.Context, names []string) (SnapshotGroup, error) {
+	var g SnapshotGroup
 	if len(names) == 0 {
-		return nil, fmt.Errorf("no snapshot named: %w", ErrInvalid)
+		return g, fmt.Errorf("no snapshot named: %w", ErrInvalid)
 	}
 	vols := make([]string, len(names))
 	var keys []string
 	for i, name := range names {
 		vol, err := e.snapshotVolume(name)
 		if err != nil {
-			return nil, err
+			return g, err
 		}
 		if slices.Contains(vols[:i], vol) {
-			return nil, fmt.Errorf("%s is named twice: one snapshot per volume: %w", vol, ErrInvalid)
+			return g, fmt.Errorf("%s is named twice: one snapshot per volume: %w", vol, ErrInvalid)
 		}
 		vols[i] = vol
 		keys = append(keys, volumeKey(vol))
 	}
 	slices.Sort(keys)
 	if _, err := e.Probe(ctx); err != nil {
-		return nil, err
+		return g, err
 	}
 	if err := e.journalWritable(); err != nil {
-		return nil, err
+		return g, err
 	}
 	if err := e.locks.acquire(ctx, keys, 0, false); err != nil {
-		return nil, err
+		return g, err
 	}
 	defer e.locks.release(keys)
 	for i, name := range names {
@@ -111,24 +125,33 @@ func (e *Engine) CreateSnapshots(ctx context.Context, names []string) ([]Snapsho
 			if found {
 				err = fmt.Errorf("snapshot %s already exists: %w", name, ErrAlreadyExists)
 			}
-			return nil, err
+			return g, err
 		}
 	}
-	if err := e.backend.CreateSnapshots(ctx, e.plainRun, names); err != nil {
-		return nil, err
+	if t, ok := e.backend.(SnapshotTaker); ok {
+		taken, err := t.TakeSnapshots(ctx, e.plainRun, names)
+		if err != nil {
+			return g, err
+		}
+		g.Taken = taken
+	} else {
+		if err := e.backend.CreateSnapshots(ctx, e.plainRun, names); err != nil {
+			return g, err
+		}
+		g.Method = "one zfs snapshot command"
 	}
-	out := make([]Snapshot, len(names))
+	g.Snapshots = make([]Snapshot, len(names))
 	for i, name := range names {
 		s, found, err := e.findSnapshot(ctx, vols[i], name)
 		if err == nil && !found {
 			err = fmt.Errorf("the snapshot command for %s exited 0 but the snapshot is not listed", name)
 		}
 		if err != nil {
-			return nil, err
+			return g, err
 		}
-		out[i] = s
+		g.Snapshots[i] = s
 	}
-	return out, nil
+	return g, nil
 }
 
 // DestroySnapshot destroys an existing snapshot under the volume's lock.
@@ -169,20 +192,27 @@ type ZoneDisks interface {
 }
 
 // SnapshotZone takes snapshot snap of every volume behind the zone's
-// devices, atomically (CreateSnapshots).
+// devices, as one moment (TakeZoneSnapshots).
 func (e *Engine) SnapshotZone(ctx context.Context, zone, snap string) ([]Snapshot, error) {
+	g, err := e.TakeZoneSnapshots(ctx, zone, snap)
+	return g.Snapshots, err
+}
+
+// TakeZoneSnapshots takes snapshot snap of every volume behind the zone's
+// devices, as one moment (TakeSnapshots).
+func (e *Engine) TakeZoneSnapshots(ctx context.Context, zone, snap string) (SnapshotGroup, error) {
 	vols, err := e.zoneVolumes(ctx, zone)
 	if err != nil {
-		return nil, err
+		return SnapshotGroup{}, err
 	}
 	if strings.ContainsAny(snap, "@/") || snap == "" {
-		return nil, fmt.Errorf("snapshot name %q: with a zone, give the part after '@' only: %w", snap, ErrInvalid)
+		return SnapshotGroup{}, fmt.Errorf("snapshot name %q: with a zone, give the part after '@' only: %w", snap, ErrInvalid)
 	}
 	var names []string
 	for _, v := range vols {
 		names = append(names, v+"@"+snap)
 	}
-	return e.CreateSnapshots(ctx, names)
+	return e.TakeSnapshots(ctx, names)
 }
 
 // zoneVolumes are the volumes of the zone's disks.

@@ -134,24 +134,24 @@ func (s *Server) CreateSnapshot(ctx context.Context, req *v1.CreateSnapshotReque
 			return nil, toStatus(err)
 		}
 	}
-	var snaps []engine.Snapshot
+	var g engine.SnapshotGroup
 	var err error
 	switch {
 	case req.GetZone() != "" && len(req.GetMoreNames()) > 0:
 		err = fmt.Errorf("zone and more_names: a zone's snapshot names its volumes itself: %w", engine.ErrInvalid)
 	case req.GetZone() != "":
-		snaps, err = s.eng.SnapshotZone(ctx, req.GetZone(), req.GetName())
+		g, err = s.eng.TakeZoneSnapshots(ctx, req.GetZone(), req.GetName())
 	default:
-		snaps, err = s.eng.CreateSnapshots(ctx, append([]string{req.GetName()}, req.GetMoreNames()...))
+		g, err = s.eng.TakeSnapshots(ctx, append([]string{req.GetName()}, req.GetMoreNames()...))
 	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &v1.CreateSnapshotResponse{Snapshot: validText(toSnapshot(snaps[0]))}
-	for _, sn := range snaps {
+	resp := &v1.CreateSnapshotResponse{Snapshot: validText(toSnapshot(g.Snapshots[0])), Method: g.Method, AlsoTaken: g.Also}
+	for _, sn := range g.Snapshots {
 		resp.Snapshots = append(resp.Snapshots, validText(toSnapshot(sn)))
 	}
-	return resp, nil
+	return validText(resp), nil
 }
 
 // ListSnapshots implements SnapshotService: in creation order, a page at a

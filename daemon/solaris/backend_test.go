@@ -78,8 +78,10 @@ func isRead(argv []string) bool {
 	case "list", "get", "list-lu", "list-view", "info", "list-hg", "list-tg", "list-target", "list-state", "history":
 		return true
 	}
-	// The capability probe: delete-lu -k with no operand deletes nothing.
-	return verb == "delete-lu" && len(argv) == 3
+	// The capability probes: delete-lu -k with no operand deletes nothing;
+	// zfs snapshot in a pool that is not there takes nothing.
+	return verb == "delete-lu" && len(argv) == 3 ||
+		verb == "snapshot" && len(argv) == 4 && strings.HasPrefix(argv[2], "volctl-probe-nopool/") && strings.HasPrefix(argv[3], "volctl-probe-nopool/")
 }
 
 // mutating lists the calls that could have changed the host.

@@ -80,13 +80,11 @@ func (b *Backend) Snapshots(ctx context.Context, run execx.RunFunc, vol string) 
 	return zvol.Snapshots(ctx, b.zfs(run), vol)
 }
 
-// CreateSnapshots implements engine.Inventory: of volumes only, in one
-// zfs snapshot (atomic).
+// CreateSnapshots implements engine.Inventory: TakeSnapshots, without
+// saying how.
 func (b *Backend) CreateSnapshots(ctx context.Context, run execx.RunFunc, names []string) error {
-	return zvol.CreateSnapshots(ctx, b.zfs(run), names, func(ctx context.Context, vol string) error {
-		_, err := b.volume(ctx, run, vol)
-		return err
-	})
+	_, err := b.TakeSnapshots(ctx, run, names)
+	return err
 }
 
 // DestroySnapshot implements engine.Inventory.

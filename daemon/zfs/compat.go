@@ -31,6 +31,10 @@ type Features struct {
 	// detail says which): either way the size is read per rollback and "-"
 	// taken as unknown.
 	SnapshotVolsize bool
+	// SnapshotMany: one `zfs snapshot A@S B@S` takes several snapshots
+	// (atomically). False where zfs said "too many arguments" (Oracle
+	// Solaris) and where its answer was not understood.
+	SnapshotMany bool
 	// Detail says, per feature, what the probe ran and saw.
 	Detail map[string]string
 }
@@ -48,6 +52,7 @@ func (f Features) Capabilities() store.Capabilities {
 		{Name: store.CapZfsListP, Supported: f.ListP, Detail: d("list-p")},
 		{Name: store.CapWritten, Supported: f.Written, Detail: d("written")},
 		{Name: store.CapSnapshotVolsize, Supported: f.SnapshotVolsize, Detail: d("snapshot-volsize")},
+		{Name: store.CapSnapshotMany, Supported: f.SnapshotMany, Detail: d("snapshot-many")},
 	}
 }
 
@@ -91,6 +96,7 @@ func (z Cmd) Probe(ctx context.Context) (Features, error) {
 		return f, fmt.Errorf("probe zfs: %w", err)
 	}
 	ds := firstLine(res.Stdout)
+	f.SnapshotMany, f.Detail["snapshot-many"] = z.probeSnapshotMany(ctx, res.Stdout)
 	if ds == "" {
 		f.Detail["all"] = "no dataset to probe with: zfs list showed none"
 		return f, nil

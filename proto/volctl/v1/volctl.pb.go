@@ -1390,11 +1390,11 @@ type CreateSnapshotRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name is POOL/VOL@SNAP; with zone set, only SNAP.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// more_names are further POOL/VOL@SNAP, taken with name in one atomic
-	// command (one snapshot per volume).
+	// more_names are further POOL/VOL@SNAP, taken with name as one moment
+	// (one snapshot per volume; see CreateSnapshotResponse.method).
 	MoreNames []string `protobuf:"bytes,2,rep,name=more_names,json=moreNames,proto3" json:"more_names,omitempty"`
 	// zone takes SNAP of every volume behind the zone's devices (on this
-	// host or a peer), atomically.
+	// host or a peer), as one moment (see CreateSnapshotResponse.method).
 	Zone          string `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1457,7 +1457,15 @@ type CreateSnapshotResponse struct {
 	// snapshot is the first (name's).
 	Snapshot *Snapshot `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
 	// snapshots are all of them, in request order.
-	Snapshots     []*Snapshot `protobuf:"bytes,2,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	Snapshots []*Snapshot `protobuf:"bytes,2,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	// method says, for people, how they were taken as one moment: one zfs
+	// snapshot command, zfs snapshot -r of the one dataset they are all
+	// below, or one by one while nothing could write to them (where the
+	// host's zfs takes one snapshot per command: Oracle Solaris).
+	Method string `protobuf:"bytes,3,opt,name=method,proto3" json:"method,omitempty"`
+	// also_taken are snapshots the method took besides those asked for
+	// (zfs snapshot -r PARENT@SNAP takes PARENT@SNAP too).
+	AlsoTaken     []string `protobuf:"bytes,4,rep,name=also_taken,json=alsoTaken,proto3" json:"also_taken,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1502,6 +1510,20 @@ func (x *CreateSnapshotResponse) GetSnapshot() *Snapshot {
 func (x *CreateSnapshotResponse) GetSnapshots() []*Snapshot {
 	if x != nil {
 		return x.Snapshots
+	}
+	return nil
+}
+
+func (x *CreateSnapshotResponse) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *CreateSnapshotResponse) GetAlsoTaken() []string {
+	if x != nil {
+		return x.AlsoTaken
 	}
 	return nil
 }
@@ -4284,10 +4306,13 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"more_names\x18\x02 \x03(\tR\tmoreNames\x12\x12\n" +
-	"\x04zone\x18\x03 \x01(\tR\x04zone\"|\n" +
+	"\x04zone\x18\x03 \x01(\tR\x04zone\"\xb3\x01\n" +
 	"\x16CreateSnapshotResponse\x12/\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x13.volctl.v1.SnapshotR\bsnapshot\x121\n" +
-	"\tsnapshots\x18\x02 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\"j\n" +
+	"\tsnapshots\x18\x02 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\x12\x16\n" +
+	"\x06method\x18\x03 \x01(\tR\x06method\x12\x1d\n" +
+	"\n" +
+	"also_taken\x18\x04 \x03(\tR\talsoTaken\"j\n" +
 	"\x14ListSnapshotsRequest\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
