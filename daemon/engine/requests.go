@@ -161,8 +161,12 @@ func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, c
 func (e *Engine) planRequest(ctx context.Context, p *planning, req Request, vols []string, caps store.Capabilities) (*inflight, error) {
 	if p.prev != nil {
 		// A cancelled planning of the same id may still hold the locks,
-		// or journal its operation as it stops: wait for it.
+		// or journal its operation as it stops: wait for it (it ends
+		// soon: its context is cancelled).
 		<-p.prev.done
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	op, err := e.byRequest(req.RequestID)
 	if err != nil {
