@@ -66,7 +66,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	newJournal := fs.Bool("new-journal", false,
 		"take an empty (0-byte) journal file as a new journal; a journal with data in it is never overwritten")
 	checkConfig := fs.Bool("check-config", false,
-		"check the configuration and this host (keys, values, command paths, socket directory) and exit: 0 if ok, 1 with each problem on its own line")
+		"check the configuration and this host (keys, values, command paths, socket and journal directories) and exit: 0 if ok, 1 with each problem on its own line")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -164,8 +164,8 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.DB), 0o700); err != nil {
-		return fmt.Errorf("journal directory: %w", err)
+	if err := prepareJournal(cfg.DB); err != nil {
+		return err
 	}
 	db, err := store.OpenWith(cfg.DB, store.OpenOptions{Timeout: time.Second, NewJournal: opts.NewJournal})
 	if err != nil {

@@ -82,8 +82,10 @@ type Peer struct {
 	// subject must be in the peer's roles.peer_subjects).
 	Cert string `toml:"cert"`
 	Key  string `toml:"key"`
-	// Timeout bounds each call (default 10s; a zone action waits for the
-	// peer's zoneadm, so it gets the zoneadm timeout on top).
+	// Timeout bounds each call (default 10s). A zone action gets, on top,
+	// what its zoneadm commands may take by this host's configuration:
+	// the state read, the verb and the read-back, each within the zoneadm
+	// timeout; a shutdown within zone_shutdown_timeout, then a halt.
 	Timeout Duration `toml:"timeout"`
 }
 

@@ -258,8 +258,14 @@ func CheckSocketDir(dir string) (exists bool, err error) {
 }
 
 func checkSocketDir(dir string, euid int) (bool, error) {
+	return checkDir("socket directory", dir, euid)
+}
+
+// checkDir is CheckSocketDir for the directory of a file volctld creates
+// (what: "socket directory", "journal directory").
+func checkDir(what, dir string, euid int) (bool, error) {
 	if !filepath.IsAbs(dir) {
-		return false, fmt.Errorf("socket directory %s is not an absolute path", dir)
+		return false, fmt.Errorf("%s %s is not an absolute path", what, dir)
 	}
 	dir = filepath.Clean(dir)
 	existing := dir
@@ -271,17 +277,17 @@ func checkSocketDir(dir string, euid int) (bool, error) {
 	}
 	final, st, _, err := resolveTrusted(existing, euid)
 	if err != nil {
-		return false, fmt.Errorf("socket directory %s: %w", dir, err)
+		return false, fmt.Errorf("%s %s: %w", what, dir, err)
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		return false, fmt.Errorf("socket directory %s: %s is not a directory", dir, final)
+		return false, fmt.Errorf("%s %s: %s is not a directory", what, dir, final)
 	}
 	if existing != dir {
 		return false, nil
 	}
 	if st.Mode&0o022 != 0 {
-		return true, fmt.Errorf("socket directory %s: %s is writable by group or others (mode %04o): only its owner may create or replace files in it",
-			dir, final, st.Mode&0o7777)
+		return true, fmt.Errorf("%s %s: %s is writable by group or others (mode %04o): only its owner may create or replace files in it",
+			what, dir, final, st.Mode&0o7777)
 	}
 	return true, nil
 }
@@ -322,8 +328,9 @@ func fileType(t fs.FileMode) string {
 }
 
 // CheckHost runs every check of the configuration against this host that
-// changes nothing: the platform's commands and the socket's directory and
-// path. volctld runs it at start and -check-config runs it alone.
+// changes nothing: the platform's commands, the socket's directory and
+// path, and the journal's (journal.go). volctld runs it at start and
+// -check-config runs it alone.
 func (c Config) CheckHost() error {
 	errs := []error{c.CheckCommands()}
 	if filepath.IsAbs(c.Socket) {
@@ -333,6 +340,9 @@ func (c Config) CheckHost() error {
 			_, err := CheckSocketPath(c.Socket)
 			errs = append(errs, err)
 		}
+	}
+	if filepath.IsAbs(c.DB) {
+		errs = append(errs, CheckJournal(c.DB))
 	}
 	return errors.Join(errs...)
 }

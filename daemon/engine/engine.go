@@ -76,6 +76,8 @@ type Engine struct {
 	log     hclog.Logger
 	locks   *locks
 	now     func() time.Time
+	// requests are the request ids being planned (requests.go).
+	requests requests
 
 	// base is the daemon's lifetime: operations run on it, not on the
 	// caller's context, so a client that goes away does not stop a rollback
@@ -410,16 +412,19 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 		return nil, err
 	}
 	if req.RequestID != "" {
-		if op, err := e.byRequest(req.RequestID); err != nil || op != nil {
-			if err == nil {
-				err = sameRequest(op, req)
-			}
-			if err != nil {
-				return nil, err
-			}
-			return e.follow(ctx, op, emit)
-		}
+		return e.rollbackOnce(ctx, req, vols, caps, emit)
 	}
+	r, err := e.planAndStart(ctx, req, vols, caps)
+	if err != nil {
+		return nil, err
+	}
+	return e.follow(ctx, r, emit)
+}
+
+// planAndStart locks the volumes and zones, captures, journals the
+// operation and starts its saga: the operation in flight, or why not
+// (nothing has changed then). ctx bounds the planning only.
+func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, caps store.Capabilities) (*inflight, error) {
 	if err := e.journalWritable(); err != nil {
 		return nil, err
 	}
@@ -459,6 +464,11 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if err := e.checkHeld(zoneHeldKeys(ids)); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		// Nobody waits for it any more: nothing has changed, and nothing
+		// starts.
+		return nil, err
+	}
 	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
 	if f := e.cfg.JournalFault; f != nil {
 		err = f(op)
@@ -472,21 +482,20 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 		// Nothing has changed yet: refuse rather than run unjournaled.
 		return nil, fmt.Errorf("the journal cannot be written (%v): not starting: %w", err, ErrUnavailable)
 	}
-	if !created { // the same request id raced in
+	if !created { // journaled meanwhile (rollbackOnce makes this rare)
 		e.locks.release(keys)
 		handedOff = true
 		if err := sameRequest(stored, req); err != nil {
 			return nil, err
 		}
-		return e.follow(ctx, stored, emit)
+		return e.inflightOf(ctx, stored)
 	}
 	e.locks.setHolder(keys, op.ID)
 	e.log.Info("operation planned", "op", op.ID, "snapshot", op.Snapshot, "lus", len(id.LUs), "zones", len(id.Zones))
-	planCopy := cloneOp(op)
-	r, ch := e.start(op, planCopy, keys, false)
+	r, ch := e.start(op, cloneOp(op), keys, false)
+	r.unsubscribe(ch) // its callers follow it from its start (follow)
 	handedOff = true
-	emit(Event{Op: op.ID, Plan: planCopy, Time: e.now()})
-	return e.stream(ctx, r, ch, emit)
+	return r, nil
 }
 
 // sameRequest refuses a request id that an operation with another target

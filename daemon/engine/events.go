@@ -33,26 +33,34 @@ type Event struct {
 	Final *store.Operation
 }
 
-// follow streams an existing operation: to the end if it is running, or
-// just its final state.
-func (e *Engine) follow(ctx context.Context, op *store.Operation, emit func(Event)) (*store.Operation, error) {
-	e.mu.Lock()
-	r := e.running[op.ID]
-	e.mu.Unlock()
-	if r != nil {
-		// A second terminal (the same request id) sees the whole operation:
-		// its plan, then every event so far, then the rest as it happens.
-		if r.plan != nil {
-			emit(Event{Op: op.ID, Plan: r.plan, Time: e.now()})
-		}
-		return e.stream(ctx, r, r.subscribe(true), emit)
+// follow streams r to emit from its start: its plan (a new operation's),
+// every event so far, the rest as they come, and its result. Every caller
+// of one request id gets the same, whenever it comes.
+func (e *Engine) follow(ctx context.Context, r *inflight, emit func(Event)) (*store.Operation, error) {
+	ch := r.subscribe(true)
+	if r.plan != nil {
+		emit(Event{Op: r.op.ID, Plan: r.plan, Time: e.now()})
 	}
-	final, err := e.db.GetOperation(op.ID)
+	return e.stream(ctx, r, ch, emit)
+}
+
+// inflightOf is a journaled operation to follow: in flight, or, when it
+// is not, as the journal has it: an inflight that has ended, whose
+// history is the journal's replay (as Watch shows it), so a request
+// repeated after the end gets the plan, the steps and the result, with
+// the operation's error.
+func (e *Engine) inflightOf(ctx context.Context, op *store.Operation) (*inflight, error) {
+	r, final, err := e.watched(ctx, op.ID)
 	if err != nil {
 		return nil, err
 	}
-	emit(Event{Op: op.ID, Final: final, Time: e.now()})
-	return final, nil
+	if r != nil {
+		return r, nil
+	}
+	r = &inflight{op: final, last: final, plan: final, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+	replay(final, func(ev Event) { r.history = append(r.history, ev) })
+	close(r.done)
+	return r, nil
 }
 
 // inflight is one operation in progress and its subscribers.

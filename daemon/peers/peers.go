@@ -187,12 +187,16 @@ const auxNotListed = "unknown"
 // Act implements zones.Peers. A call that did not reach a definite answer
 // (unavailable, deadline) is retried here with the same key a few times:
 // the peer's journal makes that safe. Errors the peer gives for the call
-// itself (bad key, refused) are permanent.
-func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb) (zones.Result, error) {
+// itself (bad key, refused) are permanent. All of it is bounded by limit
+// (what the action's commands may take) plus the peer's timeout: a peer
+// that stops answering does not hold the step longer.
+func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb, limit time.Duration) (zones.Result, error) {
 	p := s.byName(name)
 	if p == nil {
 		return zones.Result{}, engine.Permanent(fmt.Errorf("no peer %q is configured", name))
 	}
+	ctx, cancel := context.WithTimeout(ctx, limit+p.cfg.PeerTimeout())
+	defer cancel()
 	req := &v1.ZoneActionRequest{Key: key, Zone: zone, Verb: toVerb[verb]}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {

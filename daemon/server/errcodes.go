@@ -167,7 +167,9 @@ func metadata(err error) map[string]string {
 	}
 	var reused *engine.RequestIDError
 	if errors.As(err, &reused) {
-		md["operation"] = strconv.FormatUint(reused.Op, 10)
+		if reused.Op != 0 { // 0: the id's request is still being planned
+			md["operation"] = strconv.FormatUint(reused.Op, 10)
+		}
 		md["request_id"] = reused.RequestID
 	}
 	var step *engine.StepError

@@ -109,6 +109,8 @@ func TestToStatusDetails(t *testing.T) {
 			ReasonHeld, map[string]string{"operation": "4", "zone": "kz1", "host": "kz-host1"}, nil},
 		{"request id reused", fmt.Errorf("request id r1 belongs to operation 2: %w", &engine.RequestIDError{RequestID: "r1", Op: 2}),
 			ReasonRequestIDReused, map[string]string{"operation": "2", "request_id": "r1"}, nil},
+		{"request id reused while planned", fmt.Errorf("request id r1 is being planned: %w", &engine.RequestIDError{RequestID: "r1"}),
+			ReasonRequestIDReused, map[string]string{"request_id": "r1"}, nil},
 		{"snapshot exists", fmt.Errorf("snapshot p/v@s already exists: %w", engine.ErrAlreadyExists), ReasonAlreadyExists, nil, nil},
 		{"needs attention", &engine.StepError{Op: 4, Step: "attach-zones", Err: errors.New("key"), NeedsAttention: true},
 			ReasonNeedsAttention, map[string]string{"operation": "4", "step": "attach-zones"}, nil},

@@ -200,11 +200,12 @@ func (g *Guard) audit(rec store.AuditRecord) {
 // Unary is the unary interceptor.
 func (g *Guard) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		bad := takeUndecodable(req)
 		ctx, err := g.admit(ctx, info.FullMethod, req)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkUTF8(req); err != nil {
+		if err := checkDecoded(req, bad); err != nil {
 			err = toStatus(err)
 			g.done(ctx, info.FullMethod, req, err)
 			return nil, err
@@ -253,13 +254,15 @@ func (s *guardedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if s.admitted {
+	bad := takeUndecodable(m)
+	if !s.admitted {
+		if _, err := s.admit(m); err != nil {
+			return err
+		}
+	} else if bad == nil {
 		return nil
 	}
-	if _, err := s.admit(m); err != nil {
-		return err
-	}
-	if err := checkUTF8(m); err != nil {
+	if err := checkDecoded(m, bad); err != nil {
 		return toStatus(err)
 	}
 	return nil

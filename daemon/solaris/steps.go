@@ -232,9 +232,8 @@ func (s *sagaSteps) act(ctx context.Context, x *engine.Exec, z store.Zone, verb 
 	}
 	_, argv := engine.SplitHost(s.zoneArgv(z, verb.Args()...))
 	x.Starting(z.Host, argv) // the peer's journal has the commands; this says what it is asked
-	actx, cancel := context.WithTimeout(ctx, peerTimeout)
-	res, err := s.b.Peers.Act(actx, z.Host, s.key(x, z, verb), z.Name, verb)
-	cancel()
+	limit := zoneActLimit(verb, x.Timeout(argv), s.b.shutdownTimeout())
+	res, err := s.b.Peers.Act(ctx, z.Host, s.key(x, z, verb), z.Name, verb, limit)
 	x.Record(res.Commands)
 	if err != nil {
 		return fmt.Errorf("zone %s %s: %w", z.Name, verb, err) // err names the peer

@@ -148,7 +148,16 @@ func ZoneErrorKind(err error) (permanent, inUse bool) {
 	return kz.IsKeyError(stderr), kz.IsInUseByHost(stderr)
 }
 
-// peerTimeout bounds one remote zone action: the peer's zoneadm runs
-// under its own deadline; this is only so a peer that stops answering
-// does not hold the step for ever.
-const peerTimeout = 15 * time.Minute
+// zoneActLimit is how long ZoneAct may take for verb where each zoneadm
+// command gets cmd and a clean shutdown shutdown: the state read, the verb
+// and the read-back, each within cmd; a shutdown cut at shutdown (or
+// sooner) and then a halt, read and read back. A zone action on a peer
+// waits that long for it (plus the peer's call timeout), by this host's
+// configuration.
+func zoneActLimit(verb zones.Verb, cmd, shutdown time.Duration) time.Duration {
+	one := 3 * cmd
+	if verb != zones.Shutdown {
+		return one
+	}
+	return min(shutdown, one) + one
+}

@@ -9,6 +9,7 @@ package zones
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/volctl/volctl/store"
 )
@@ -142,9 +143,11 @@ type Result struct {
 
 // Peers are the zone hosts a storage host asks. Find asks every one
 // concurrently, each within its deadline, and returns one report per peer
-// in configuration order; Act runs one action on one peer.
+// in configuration order; Act runs one action on one peer, waiting for its
+// answer at most limit (what the action's zoneadm commands may take) plus
+// the peer's call timeout (the network's margin).
 type Peers interface {
 	Names() []string
 	Find(ctx context.Context, q Query) []Report
-	Act(ctx context.Context, peer, key, zone string, verb Verb) (Result, error)
+	Act(ctx context.Context, peer, key, zone string, verb Verb, limit time.Duration) (Result, error)
 }

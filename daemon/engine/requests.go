@@ -1,0 +1,182 @@
+package engine
+
+// Request ids while their rollback is being planned (issue 19, item 4).
+//
+// A request id is an idempotency key: the same request sent again (a
+// retry after a lost answer, a second terminal, eight callers at once)
+// joins the operation the first one started, at every stage. The journal
+// answers once the operation is journaled; before that, while the volumes
+// are locked and captured, this registry does. The first request with an
+// id registers it and its planning runs in a goroutine of its own; every
+// request with that id, the first included, waits for the planning's
+// outcome (bounded by its own context) and then follows the same
+// operation (its plan, every event from the first, its result), or gets
+// the same refusal (a missing consent, a busy volume, a journal that
+// cannot be written).
+//
+// The planning goes on while anyone waits for it: the caller that started
+// it may go away and a retry still finds it. When the last waiter has
+// gone, the planning is cancelled (nothing has changed yet: planning only
+// reads), as a request without an id is when its caller goes; a request
+// with that id arriving meanwhile waits for the cancelled planning to stop
+// and starts afresh. Once the operation is journaled it runs to its end
+// whoever waits (as every operation does).
+//
+// A request with the same id but another target or other consents is
+// refused (RequestIDError) while the first is planned, as sameRequest
+// refuses it once the operation is journaled. Wait is not compared: a
+// request that joins gets the first's outcome.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/volctl/volctl/store"
+)
+
+// requests are the request ids whose rollback is being planned.
+type requests struct {
+	mu sync.Mutex
+	m  map[string]*planning
+}
+
+// planning is one request id being planned, and its outcome once done is
+// closed: r (the operation started, or an ended one found in the journal)
+// or err (the refusal).
+type planning struct {
+	req     Request // resolved (resolveGroup): what a joining request must equal
+	done    chan struct{}
+	r       *inflight
+	err     error
+	waiters int
+	// abandoned: every waiter has gone and the planning is cancelled; a
+	// request with the id starts a new planning once this one has stopped
+	// (prev).
+	abandoned bool
+	cancel    context.CancelFunc
+	prev      *planning
+}
+
+// join registers req's id, or joins the planning already registered for
+// it. For a new planning it returns the context to plan on (a child of
+// base, cancelled by leave when nobody waits any more); the caller starts
+// it.
+func (q *requests) join(base context.Context, req Request) (p *planning, pctx context.Context, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.m == nil {
+		q.m = map[string]*planning{}
+	}
+	old := q.m[req.RequestID]
+	if old != nil && !old.abandoned {
+		if err := samePlanned(old.req, req); err != nil {
+			return nil, nil, err
+		}
+		old.waiters++
+		return old, nil, nil
+	}
+	p = &planning{req: req, done: make(chan struct{}), waiters: 1, prev: old}
+	pctx, p.cancel = context.WithCancel(base)
+	q.m[req.RequestID] = p
+	return p, pctx, nil
+}
+
+// leave is a waiter that goes before the outcome: the last one cancels
+// the planning.
+func (q *requests) leave(p *planning) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	if p.waiters--; p.waiters == 0 {
+		p.abandoned = true
+		p.cancel()
+	}
+}
+
+// finish records p's outcome and forgets the id: from now on the journal
+// answers for it (or nothing does, after a refusal).
+func (q *requests) finish(p *planning, r *inflight, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.m[p.req.RequestID] == p {
+		delete(q.m, p.req.RequestID)
+	}
+	p.r, p.err = r, err
+	close(p.done)
+	p.cancel()
+}
+
+// samePlanned refuses a request whose id is being planned for another
+// target or with other consents (sameRequest, before there is an
+// operation to name).
+func samePlanned(first, req Request) error {
+	if sameRequest(&store.Operation{Snapshot: first.Snapshot, Options: first.Options}, req) == nil {
+		return nil
+	}
+	want, got := first.Options, req.Options
+	want.Repersist, got.Repersist = false, false
+	return fmt.Errorf("request id %q is being planned for a rollback of %s%s, not for this rollback of %s: use a new request id: %w",
+		req.RequestID, first.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID})
+}
+
+// rollbackOnce is Rollback for a request with an id (resolved): it joins
+// the planning of that id, or starts it, and follows the operation.
+func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, caps store.Capabilities, emit func(Event)) (*store.Operation, error) {
+	// The planning runs on the daemon's context, not the caller's, and is
+	// cancelled when nobody waits for it any more (leave).
+	p, pctx, err := e.requests.join(e.base, req)
+	if err != nil {
+		return nil, err
+	}
+	if pctx != nil {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			r, err := e.planRequest(pctx, p, req, vols, caps)
+			if err != nil && pctx.Err() != nil && e.base.Err() != nil {
+				err = fmt.Errorf("%v: %w", err, ErrShuttingDown)
+			}
+			e.requests.finish(p, r, err)
+		}()
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		e.requests.leave(p)
+		return nil, ctx.Err()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return e.follow(ctx, p.r, emit)
+}
+
+// planRequest is the planning of a request id: the operation the journal
+// has for it, or a new one.
+func (e *Engine) planRequest(ctx context.Context, p *planning, req Request, vols []string, caps store.Capabilities) (*inflight, error) {
+	if p.prev != nil {
+		// A cancelled planning of the same id may still hold the locks,
+		// or journal its operation as it stops: wait for it (it ends
+		// soon: its context is cancelled).
+		<-p.prev.done
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	op, err := e.byRequest(req.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	if op != nil {
+		if err := sameRequest(op, req); err != nil {
+			return nil, err
+		}
+		return e.inflightOf(ctx, op)
+	}
+	return e.planAndStart(ctx, req, vols, caps)
+}
