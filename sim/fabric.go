@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -173,7 +174,15 @@ func (e *env) bootDisk(z *Zone) *Dataset {
 	}
 	ref, ok := parseLunRef(d.Storage)
 	if !ok {
-		return e.s.devDisk(d.Storage)
+		p, isDev := devicePath(d)
+		if !isDev {
+			return nil
+		}
+		g, isLU := diskGUID(p)
+		if !isLU {
+			return e.s.devDisk(p)
+		}
+		ref = lunRef{guid: g}
 	}
 	if len(e.s.Fabric) == 0 {
 		return e.s.reach(ref, e.s.Initiator)
@@ -201,16 +210,38 @@ func (e *env) bootDisk(z *Zone) *Dataset {
 	return nil
 }
 
-// devDisk resolves a dev: URI to a zvol not held open by an LU, or nil.
-func (s *State) devDisk(storage string) *Dataset {
-	path, ok := strings.CutPrefix(storage, "dev:")
-	if !ok {
-		return nil
+// devicePath is the device path a device names: its dev: URI's path
+// (dev:dsk/..., dev:/dev/..., dev:///dev/...) or its match path, cleaned
+// as the kernel resolves it ("//" and "." dropped).
+func devicePath(d *ZoneDevice) (string, bool) {
+	p := d.Match
+	if p == "" {
+		var ok bool
+		if p, ok = strings.CutPrefix(d.Storage, "dev:"); !ok {
+			return "", false
+		}
+		if !strings.HasPrefix(p, "/") {
+			p = "/dev/" + p
+		}
 	}
-	path = "/" + strings.TrimLeft(path, "/")
-	if !strings.HasPrefix(path, "/dev/") {
-		path = "/dev" + path
+	p = path.Clean("/" + strings.TrimLeft(p, "/"))
+	return p, strings.HasPrefix(p, "/dev/")
+}
+
+// diskGUIDRE is a multipath (scsi_vhci) disk name: its target part is the
+// LU's GUID.
+var diskGUIDRE = regexp.MustCompile(`^/dev/r?dsk/c[0-9]+t([0-9A-Fa-f]{32})d[0-9]+(s[0-9]+|p[0-9]+)?$`)
+
+// diskGUID returns the LU GUID a /dev/[r]dsk multipath disk name carries.
+func diskGUID(p string) (string, bool) {
+	if m := diskGUIDRE.FindStringSubmatch(p); m != nil {
+		return strings.ToUpper(m[1]), true
 	}
+	return "", false
+}
+
+// devDisk resolves a device path to a zvol not held open by an LU, or nil.
+func (s *State) devDisk(path string) *Dataset {
 	name, ok := zvolOfPath(path)
 	if !ok || s.holder(name) != nil {
 		return nil

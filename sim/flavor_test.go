@@ -218,9 +218,9 @@ func TestFlavorZones(t *testing.T) {
 	runFlavorCases(t, []flavorCase{
 		{"list -cp", nil, nil, []string{"zoneadm", "list", "-cp"}, solarisIllumos(
 			flavorWant{0, "0:global:running:/::solaris:shared:-:none\n" + kz1Line, "", false},
-			flavorWant{0, "0:global:running:/::ipkg:shared:0\n", "", false})},
+			flavorWant{0, "0:global:running:/::ipkg:shared\n", "", false})},
 		{"list -cp a plain zone", addZone, nil, []string{"zoneadm", "list", "-cp"}, map[string]flavorWant{
-			FlavorIllumos: {0, "0:global:running:/::ipkg:shared:0\n-:z1:configured:/system/zones/z1:0f0e0d0c-0000-4000-8000-000000000001:ipkg:excl:\n", "", false}}},
+			FlavorIllumos: {0, "0:global:running:/::ipkg:shared\n-:z1:configured:/system/zones/z1:0f0e0d0c-0000-4000-8000-000000000001:ipkg:excl\n", "", false}}},
 		{"list -s", nil, nil, []string{"zoneadm", "list", "-s"}, solarisIllumos(
 			flavorWant{0, "NAME             STATUS           AUXILIARY STATE\nglobal           running\nkz1              installed\n", "", false},
 			flavorWant{2, "", "-s: illegal option -- s\n" + illumosListUsage, false})},
@@ -265,7 +265,7 @@ func TestFlavorZones(t *testing.T) {
 	})
 
 	t.Run("list -p field counts", func(t *testing.T) {
-		for f, n := range map[string]int{FlavorSolaris: 9, FlavorIllumos: 8, FlavorOpenZFS: 8} {
+		for f, n := range map[string]int{FlavorSolaris: 9, FlavorIllumos: 7, FlavorOpenZFS: 7} {
 			root := seededFlavor(t, f)
 			if err := Update(root, func(s *State) error {
 				s.Zones = append(s.Zones, &Zone{Name: "z1", Brand: "ipkg", IPType: "excl", State: ZoneInstalled})

@@ -37,6 +37,12 @@ const manageUsage = `usage:
                                        log an initiator in to a target (now)
   volctl-sim session remove ROOT TARGET INITIATOR
                                        log it out
+  volctl-sim zone add ROOT NAME BRAND [--state S] [--device REF]...
+                    [--rootzpool URI]... [--zpool NAME=URI]...
+                                       configure a zone that is not a kernel zone
+                                       (REF: a storage URI or match=PATH)
+  volctl-sim zone storage ROOT ZONE ID REF
+                                       set device ID's storage (kz1's too)
 `
 
 // manage runs the volctl-sim management subcommands.
@@ -50,7 +56,7 @@ func manage(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, root, rest := args[0], args[1], args[2:]
-	if cmd == "fault" || cmd == "session" {
+	if cmd == "fault" || cmd == "session" || cmd == "zone" {
 		if len(args) < 3 {
 			fmt.Fprint(stderr, manageUsage)
 			return 2
@@ -105,6 +111,10 @@ func manage(args []string, stdout, stderr io.Writer) int {
 			return usage()
 		}
 		err = RemoveSession(root, rest[0], rest[1])
+	case "zone add", "zone storage":
+		if err = manageZone(cmd, root, rest); err == errManageUsage {
+			return usage()
+		}
 	case "flavor":
 		if len(rest) != 1 {
 			return usage()

@@ -185,13 +185,27 @@ type Zone struct {
 	// next boot resumes a memory image; attach -x initialize-hostdata
 	// forgets it).
 	Aux string `json:"aux,omitempty"`
+	// RootZpool and Zpools are a solaris-brand zone's pools on shared
+	// storage (zonecfg rootzpool and zpool resources), each one or more
+	// storage URIs; nil/empty when it has none (zonestorage.go).
+	RootZpool []string    `json:"rootzpool,omitempty"`
+	Zpools    []*ZonePool `json:"zpools,omitempty"`
 }
 
 // ZoneDevice is a zonecfg device resource. BootPri nil = not specified.
+// A device has a Storage URI or a Match path (illumos: possibly a glob).
 type ZoneDevice struct {
 	ID      int    `json:"id"`
 	Storage string `json:"storage"`
+	Match   string `json:"match,omitempty"`
 	BootPri *int   `json:"bootpri,omitempty"`
+}
+
+// ZonePool is a zonecfg zpool resource: the pool zonename_Name on the
+// storage URIs (several: a mirror).
+type ZonePool struct {
+	Name    string   `json:"name"`
+	Storage []string `json:"storage"`
 }
 
 // Dataset returns the filesystem or volume with that name, or nil.

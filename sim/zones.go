@@ -454,16 +454,15 @@ func (z *Zone) zonepath(parsable bool) string {
 }
 
 type zoneRow struct {
-	id, name, state, path, uuid, brand, ip, rw, profile, aux, debugID string
+	id, name, state, path, uuid, brand, ip, rw, profile, aux string
 }
 
 func (s *State) zoneRows(parsable bool) []zoneRow {
-	global := zoneRow{"0", "global", ZoneRunning, "/", "", "solaris", "shared", "-", "none", "", ""}
+	global := zoneRow{"0", "global", ZoneRunning, "/", "", "solaris", "shared", "-", "none", ""}
 	if !s.kernelZones() {
 		// illumos: the global zone's brand is the default brand (ipkg on
-		// OmniOS and OpenIndiana); its debug id prints 0 (zone_entry_t
-		// from calloc, lookup_zone_info returns before setting zdid).
-		global.brand, global.debugID = "ipkg", "0"
+		// OmniOS and OpenIndiana).
+		global.brand = "ipkg"
 	}
 	rows := []zoneRow{global}
 	zones := append([]*Zone(nil), s.Zones...)
@@ -480,9 +479,7 @@ func (s *State) zoneRows(parsable bool) []zoneRow {
 		if z.active() {
 			id = fmt.Sprint(z.ID)
 		}
-		// A zone's debug id is zonecfg_get_did(); the simulator keeps none
-		// and prints it empty, as for -1. [UNV]
-		rows = append(rows, zoneRow{id, z.Name, z.State, z.zonepath(parsable), z.UUID, z.Brand, z.IPType, "-", "", z.Aux, ""})
+		rows = append(rows, zoneRow{id, z.Name, z.State, z.zonepath(parsable), z.UUID, z.Brand, z.IPType, "-", "", z.Aux})
 	}
 	return rows
 }
@@ -492,8 +489,9 @@ func (s *State) zoneRows(parsable bool) []zoneRow {
 // only (getopt "?cipv", with -z "?pv" [SRC]), so there -s is getopt's
 // "illegal option" and sub_usage "list [-cipv]", exit 2. Both print -p as
 // zone_print does: 9 fields on Solaris (id:name:state:path:uuid:brand:
-// ip-type:R/W:mac-profile), 8 on illumos (id:name:state:path:uuid:brand:
-// ip-type:debug-id).
+// ip-type:R/W:mac-profile), 7 on illumos-gate (id:name:state:path:uuid:
+// brand:ip-type; zoneadm.c zone_print and zoneadm(8); OmniOS and SmartOS
+// add a debug id, docs/platform/zone-storage.md).
 func zoneadmList(e *env, zname string, haveZ bool, args []string) int {
 	s := e.s
 	solaris := s.kernelZones()
@@ -575,7 +573,7 @@ func zoneadmList(e *env, zname string, haveZ bool, args []string) int {
 			if solaris {
 				e.outf("%s:%s:%s:%s:%s:%s:%s:%s:%s\n", r.id, r.name, r.state, path, r.uuid, r.brand, r.ip, r.rw, r.profile)
 			} else {
-				e.outf("%s:%s:%s:%s:%s:%s:%s:%s\n", r.id, r.name, r.state, path, r.uuid, r.brand, r.ip, r.debugID)
+				e.outf("%s:%s:%s:%s:%s:%s:%s\n", r.id, r.name, r.state, path, r.uuid, r.brand, r.ip)
 			}
 		}
 	case verbose && solaris:
@@ -626,6 +624,20 @@ func runZonecfg(e *env, args []string) int {
 	return 0
 }
 
+// infoProp prints a resource property as zonecfg.c output_prop does:
+// "\tname: value", the value in double quotes when it has a space
+// (quoteit), or "\tname not specified".
+func infoProp(e *env, name, value string) {
+	switch {
+	case value == "":
+		e.outf("\t%s not specified\n", name)
+	case strings.Contains(value, " "):
+		e.outf("\t%s: \"%s\"\n", name, value)
+	default:
+		e.outf("\t%s: %s\n", name, value)
+	}
+}
+
 func zonecfgInfo(e *env, z *Zone, what []string) {
 	want := func(res string) bool { return len(what) == 0 || what[0] == res }
 	global := []struct{ k, v string }{
@@ -646,17 +658,37 @@ func zonecfgInfo(e *env, z *Zone, what []string) {
 	if want("device") {
 		for _, d := range z.Devices {
 			e.outf("device:\n")
-			e.outf("\tmatch not specified\n")
-			if d.Storage == "" {
-				e.outf("\tstorage not specified\n")
-			} else {
-				e.outf("\tstorage: %s\n", d.Storage)
+			infoProp(e, "match", d.Match)
+			if !e.s.kernelZones() {
+				continue // illumos output_dev: match only
+			}
+			infoProp(e, "storage", d.Storage)
+			if !z.isKZ() {
+				continue // id and bootpri are kernel-zone properties
 			}
 			e.outf("\tid: %d\n", d.ID)
 			if d.BootPri == nil {
 				e.outf("\tbootpri not specified\n")
 			} else {
 				e.outf("\tbootpri: %d\n", *d.BootPri)
+			}
+		}
+	}
+	if e.s.kernelZones() && len(z.RootZpool) > 0 && want("rootzpool") {
+		// One storage line per URI of the list property [UNV]: the
+		// layout of a list in zonecfg info is not in any source seen
+		// (docs/platform/zone-storage.md).
+		e.outf("rootzpool:\n")
+		for _, u := range z.RootZpool {
+			infoProp(e, "storage", u)
+		}
+	}
+	if e.s.kernelZones() && want("zpool") {
+		for _, p := range z.Zpools {
+			e.outf("zpool:\n")
+			infoProp(e, "name", p.Name)
+			for _, u := range p.Storage {
+				infoProp(e, "storage", u)
 			}
 		}
 	}

@@ -108,18 +108,35 @@ func (k Cmd) Do(ctx context.Context, zone string, args ...string) error {
 	return err
 }
 
-// Device is one device resource of a zone (zonecfg info device).
+// Device is one storage reference of a zone (docs/platform/zone-storage.md):
+// a device resource's storage URI or match path (written
+// "match=PATH"), or one storage URI of its rootzpool or zpool resources.
 type Device struct {
-	ID      int // -1 when not set
+	ID      int // -1 when not set (and for a rootzpool's or zpool's storage)
 	Storage string
-	BootPri int // -1 when not specified
+	// BootPri is the device's boot priority, -1 when not specified; the
+	// storage of a rootzpool counts as boot devices (bootpri 0): several
+	// make a mirrored root pool.
+	BootPri int
+	// Resource is "device", "rootzpool" or "zpool".
+	Resource string
 }
 
-// Devices returns the zone's device resources with their storage URIs,
-// ids and boot priorities (kernel-zones.md §3.1, §3.2): the devices with a
-// bootpri are boot devices (several make a mirrored root pool).
+// InfoArgv reads a zone's whole configuration (zonecfg -z Z info): its
+// devices, and a solaris-brand zone's rootzpool and zpool resources, in
+// one command that every platform has (illumos has no rootzpool, so
+// "info rootzpool" would be refused there).
+func (k Cmd) InfoArgv(zone string) []string { return []string{k.Zonecfg, "-z", zone, "info"} }
+
+// Devices returns the zone's storage references: each device's storage URI
+// (kernel zones, kernel-zones.md §3.1, §3.2) or match path, with ids and
+// boot priorities (the devices with a bootpri are boot devices), and the
+// storage URIs of its rootzpool and zpool resources (zones on shared
+// storage). What it cannot read whole is an error: a device with both a
+// storage and a match, a property given twice in a device, a rootzpool or
+// zpool without storage.
 func (k Cmd) Devices(ctx context.Context, zone string) ([]Device, error) {
-	res, err := k.Run(ctx, []string{k.Zonecfg, "-z", zone, "info", "device"})
+	res, err := k.Run(ctx, k.InfoArgv(zone))
 	if err != nil {
 		return nil, err
 	}
@@ -127,19 +144,60 @@ func (k Cmd) Devices(ctx context.Context, zone string) ([]Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Devices(rs)
+}
+
+// Devices picks the storage references out of a parsed zonecfg info.
+func Devices(rs []Resource) ([]Device, error) {
 	var out []Device
 	for _, r := range rs {
-		if r.Type != "device" || r.Props["storage"] == "" {
-			continue
+		switch r.Type {
+		case "":
+			for _, t := range []string{"device", "rootzpool", "zpool"} {
+				if _, ok := r.Props[t]; ok {
+					return nil, fmt.Errorf("zonecfg info printed a %s resource without properties: refusing to guess its storage", t)
+				}
+			}
+		case "device":
+			for _, p := range []string{"storage", "match", "id", "bootpri"} {
+				if len(r.Values(p)) > 1 {
+					return nil, fmt.Errorf("zonecfg info printed a device with %d %s properties: refusing to guess which one it uses", len(r.Values(p)), p)
+				}
+			}
+			storage, match := r.Props["storage"], r.Props["match"]
+			if storage != "" && match != "" {
+				return nil, fmt.Errorf("zonecfg info printed a device with both storage %q and match %q (zonecfg allows one): refusing to guess", storage, match)
+			}
+			if storage == "" && match == "" {
+				continue
+			}
+			d := Device{ID: -1, Storage: storage, BootPri: -1, Resource: r.Type}
+			if match != "" {
+				d.Storage = MatchPrefix + match
+			}
+			if v, err := strconv.Atoi(r.Props["id"]); err == nil && v >= 0 {
+				d.ID = v
+			}
+			if v, err := strconv.Atoi(r.Props["bootpri"]); err == nil && v >= 0 {
+				d.BootPri = v
+			}
+			out = append(out, d)
+		case "rootzpool", "zpool":
+			vs := r.Values("storage")
+			if len(vs) == 0 {
+				return nil, fmt.Errorf("zonecfg info printed a %s resource without storage: refusing to guess where its pool is", r.Type)
+			}
+			pri := -1
+			if r.Type == "rootzpool" {
+				pri = 0
+			}
+			for _, v := range vs {
+				if v == "" {
+					return nil, fmt.Errorf("zonecfg info printed an empty storage in a %s resource", r.Type)
+				}
+				out = append(out, Device{ID: -1, Storage: v, BootPri: pri, Resource: r.Type})
+			}
 		}
-		d := Device{ID: -1, Storage: r.Props["storage"], BootPri: -1}
-		if v, err := strconv.Atoi(r.Props["id"]); err == nil && v >= 0 {
-			d.ID = v
-		}
-		if v, err := strconv.Atoi(r.Props["bootpri"]); err == nil && v >= 0 {
-			d.BootPri = v
-		}
-		out = append(out, d)
 	}
 	return out, nil
 }

@@ -1,9 +1,13 @@
 package kz
 
 import (
-	"github.com/volctl/volctl/internal/golden"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/volctl/volctl/internal/golden"
 
 	"github.com/volctl/volctl/internal/zfsname"
 )
@@ -50,33 +54,6 @@ func FuzzParseInfo(f *testing.F) {
 	})
 }
 
-func FuzzStorageGUID(f *testing.F) {
-	for _, s := range uriSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		id, ok := StorageGUID(s)
-		if !ok {
-			return
-		}
-		if (len(id) != 16 && len(id) != 32) || strings.ToUpper(id) != id || !isHex(strings.ToLower(id)) {
-			t.Fatalf("StorageGUID(%q) = %q", s, id)
-		}
-	})
-}
-
-func FuzzStorageZvol(f *testing.F) {
-	for _, s := range uriSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		vol, ok := StorageZvol(s)
-		if ok && (zfsname.ValidateDatasetName(vol) != nil || !strings.Contains(vol, "/") || !strings.HasSuffix(s, vol)) {
-			t.Fatalf("StorageZvol(%q) = %q", s, vol)
-		}
-	})
-}
-
 func FuzzValidateZoneName(f *testing.F) {
 	for _, s := range []string{"kzone1", "global", "SUNWdefault", "-x", "a b", strings.Repeat("z", 64)} {
 		f.Add(s)
@@ -105,6 +82,56 @@ func FuzzParseListAux(f *testing.F) {
 			if name == "" || strings.ContainsAny(name, " \t\n") {
 				t.Fatalf("zone name %q", name)
 			}
+		}
+	})
+}
+
+// FuzzParseRef: a reference that parses is one of the forms, with its
+// parts in range; a dev: or match path is clean and under /dev.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range uriSeeds {
+		f.Add(s)
+	}
+	for _, name := range []string{"refs_suri.txt", "refs_bad.txt"} {
+		b, _ := os.ReadFile(filepath.Join("testdata", name))
+		for _, l := range lines(b) {
+			f.Add(l)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRef(s)
+		if err != nil {
+			if !errors.Is(err, ErrRef) {
+				t.Fatalf("ParseRef(%q): error %v does not wrap ErrRef", s, err)
+			}
+			return
+		}
+		if r.Raw != s || strings.ContainsAny(s, " \t\n\r\x00") {
+			t.Fatalf("ParseRef(%q) = %+v", s, r)
+		}
+		switch r.Scheme {
+		case "dev", "match":
+			if !r.Glob && (!strings.HasPrefix(r.Path, "/dev/") || strings.Contains(r.Path, "//") ||
+				strings.Contains(r.Path+"/", "/./") || strings.Contains(r.Path+"/", "/../")) {
+				t.Fatalf("ParseRef(%q): path %q", s, r.Path)
+			}
+		case "lu", "iscsi", "nfs":
+		default:
+			t.Fatalf("ParseRef(%q): scheme %q", s, r.Scheme)
+		}
+		if vol, ok := r.Zvol(); ok && (zfsname.ValidateDatasetName(vol) != nil || !strings.Contains(vol, "/")) {
+			t.Fatalf("ParseRef(%q): zvol %q", s, vol)
+		}
+		for _, id := range []string{r.GUID, r.EUI, r.Initiator} {
+			if id != "" && (strings.ToUpper(id) != id || !hexID.MatchString(id)) {
+				t.Fatalf("ParseRef(%q): id %q", s, id)
+			}
+		}
+		if tgt, lun, ok := r.TargetLUN(); ok && (lun < 0 || lun > MaxLUN || tgt != strings.ToLower(tgt) || !iscsiName.MatchString(tgt)) {
+			t.Fatalf("ParseRef(%q): target %q lun %d", s, tgt, lun)
+		}
+		if r.GUID != "" && r.EUI != "" {
+			t.Fatalf("ParseRef(%q): two LU names", s)
 		}
 	})
 }

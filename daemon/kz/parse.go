@@ -13,10 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"strconv"
 	"strings"
-
-	"github.com/volctl/volctl/internal/zfsname"
 )
 
 // Zone is one line of `zoneadm list -p` (spec §2.2). ID is the numeric zone
@@ -106,6 +103,22 @@ func isDigits(s string) bool {
 type Resource struct {
 	Type  string
 	Props map[string]string
+	// Repeated holds every value, in order, of a property the block gives
+	// more than once: a rootzpool's or zpool's storage list
+	// (docs/platform/zone-storage.md). Props has the last of them.
+	Repeated map[string][]string `json:",omitempty"`
+}
+
+// Values returns every value of property k: one, several (Repeated) or
+// none.
+func (r Resource) Values(k string) []string {
+	if vs, ok := r.Repeated[k]; ok {
+		return vs
+	}
+	if v, ok := r.Props[k]; ok {
+		return []string{v}
+	}
+	return nil
 }
 
 // ParseInfo parses `zonecfg -z Z info device` or a full `zonecfg -z Z info`
@@ -155,7 +168,17 @@ func ParseInfo(out []byte) ([]Resource, error) {
 			}
 			nprops++
 			if k, v, ok := splitProp(l); ok {
-				res[props].Props[k] = v
+				r := &res[props]
+				if old, seen := r.Props[k]; seen {
+					if r.Repeated == nil {
+						r.Repeated = map[string][]string{}
+					}
+					if r.Repeated[k] == nil {
+						r.Repeated[k] = []string{old}
+					}
+					r.Repeated[k] = append(r.Repeated[k], v)
+				}
+				r.Props[k] = v
 			}
 			continue
 		}
@@ -177,11 +200,14 @@ func ParseInfo(out []byte) ([]Resource, error) {
 }
 
 // splitProp splits "name: value" on the first ": " (or a trailing ':').
-// "name not specified" and lines without a colon give ok=false.
+// "name not specified" and lines without a colon give ok=false. A value in
+// double quotes is unquoted: zonecfg prints a value that has a space in
+// quotes (illumos zonecfg.c output_prop, quoteit), with nothing escaped
+// inside, so a value with a quote inside is left as printed.
 func splitProp(l string) (k, v string, ok bool) {
 	if k, v, ok = strings.Cut(l, ": "); ok {
 		k = strings.TrimSpace(k)
-		return k, strings.TrimSpace(v), k != ""
+		return k, unquote(strings.TrimSpace(v)), k != ""
 	}
 	if k, ok = strings.CutSuffix(l, ":"); ok {
 		k = strings.TrimSpace(k)
@@ -190,90 +216,11 @@ func splitProp(l string) (k, v string, ok bool) {
 	return "", "", false
 }
 
-// StorageGUID returns the NAA ID of an iscsi: or lu: storage URI in upper
-// case, e.g. "iscsi://zfssa/luname.naa.600144F0DBF8AF19000052E820D60003" ->
-// "600144F0DBF8AF19000052E820D60003" (spec §3.3, §3.4; the ID is
-// case-insensitive, like the spec's (?i)luname\.naa\.(hex{16}|hex{32})).
-// COMSTAR GUIDs are the 32-digit form; a 16-digit NAA is returned as is.
-// "luname.naa." must start the URI path or follow '/', ',' or ':', and the ID
-// must end the URI or be followed by one of ",/?#;". ok is false for other
-// schemes, luname.eui IDs, target.IQN,lun.N URIs (they carry no GUID), a
-// malformed ID, and URIs naming more than one different luname.
-func StorageGUID(uri string) (string, bool) {
-	scheme, rest, _ := strings.Cut(uri, ":")
-	if s := strings.ToLower(scheme); s != "iscsi" && s != "lu" {
-		return "", false
+func unquote(v string) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && !strings.Contains(v[1:len(v)-1], `"`) {
+		return v[1 : len(v)-1]
 	}
-	const key = "luname.naa."
-	lower, id := strings.ToLower(rest), ""
-	for off := 0; ; {
-		i := strings.Index(lower[off:], key)
-		if i < 0 {
-			break
-		}
-		i += off
-		off = i + len(key)
-		if i > 0 && !strings.ContainsRune("/,:", rune(lower[i-1])) {
-			continue // e.g. "xluname.naa.": not a luname field
-		}
-		end := off
-		for end < len(lower) && isAlnum(lower[end]) {
-			end++
-		}
-		hex := lower[off:end]
-		if n := len(hex); n != 16 && n != 32 || !isHex(hex) ||
-			end < len(lower) && !strings.ContainsRune(",/?#;", rune(lower[end])) {
-			return "", false
-		}
-		if id != "" && id != hex {
-			return "", false
-		}
-		id = hex
-	}
-	return strings.ToUpper(id), id != ""
-}
-
-func isAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// StorageZvol returns the ZFS volume named by a dev: storage URI (spec §3.3),
-// e.g. "dev:/dev/zvol/dsk/rpool/VARSHARE/zones/kz/disk0" ->
-// "rpool/VARSHARE/zones/kz/disk0". Accepted forms: dev:/dev/zvol/dsk/...,
-// dev:/dev/zvol/rdsk/..., dev:zvol/dsk/... (path under /dev) and
-// dev:///dev/zvol/.... The volume name must pass zfsname.ValidateDatasetName and
-// have a '/' (a pool is not a volume); paths with "." or ".." components or
-// doubled slashes are refused rather than cleaned.
-func StorageZvol(uri string) (string, bool) {
-	if len(uri) < 4 || !strings.EqualFold(uri[:4], "dev:") {
-		return "", false
-	}
-	p := uri[4:]
-	switch {
-	case strings.HasPrefix(p, "///"):
-		p = p[2:]
-	case strings.HasPrefix(p, "/"):
-	default:
-		p = "/dev/" + p
-	}
-	for _, pre := range []string{"/dev/zvol/dsk/", "/dev/zvol/rdsk/"} {
-		if vol, ok := strings.CutPrefix(p, pre); ok {
-			if !strings.Contains(vol, "/") || zfsname.ValidateDatasetName(vol) != nil {
-				return "", false
-			}
-			return vol, true
-		}
-	}
-	return "", false
+	return v
 }
 
 // ParseListAux parses `zoneadm list -cs` (spec kernel-zones.md §2.4): a
@@ -296,35 +243,4 @@ func ParseListAux(out []byte) (map[string]string, error) {
 		m[f[0]] = strings.Join(f[2:], " ")
 	}
 	return m, nil
-}
-
-// StorageTargetLUN returns the target IQN and LUN of an iSCSI storage URI
-// of the target form (kernel-zones.md §3.3, suri(7)):
-// iscsi:///target.IQN,lun.N or iscsi://host[:port]/target.IQN,lun.N, e.g.
-// "iscsi://[::1]/target.iqn.com.sun:02:d0f2d311-f703,lun.2" ->
-// ("iqn.com.sun:02:d0f2d311-f703", 2). The IQN is returned as written
-// (iSCSI names compare case-insensitively: use strings.EqualFold). ok is
-// false for other forms and for a LUN outside 0..16383.
-func StorageTargetLUN(uri string) (string, int, bool) {
-	scheme, rest, ok := strings.Cut(uri, "://")
-	if !ok || !strings.EqualFold(scheme, "iscsi") {
-		return "", 0, false
-	}
-	_, path, ok := strings.Cut(rest, "/")
-	if !ok {
-		return "", 0, false
-	}
-	target, lun, ok := strings.Cut(path, ",")
-	if !ok || len(target) < len("target.")+1 || !strings.EqualFold(target[:len("target.")], "target.") {
-		return "", 0, false
-	}
-	n, ok := strings.CutPrefix(strings.ToLower(lun), "lun.")
-	if !ok || n == "" || len(n) > 5 || !isDigits(n) {
-		return "", 0, false
-	}
-	v, err := strconv.Atoi(n)
-	if err != nil || v > 16383 {
-		return "", 0, false
-	}
-	return target[len("target."):], v, true
 }

@@ -15,6 +15,16 @@ var goldenParsers = map[string]golden.Parser{
 	"zoneadm": func(b []byte) (any, error) { return ParseZoneadmList(b) },
 	"info":    func(b []byte) (any, error) { return ParseInfo(b) },
 	"listaux": func(b []byte) (any, error) { return ParseListAux(b) },
+	// refs_*: one storage reference a line, each parsed or refused.
+	"refs": func(b []byte) (any, error) { return parseRefLines(b), nil },
+	// devices_*: a zone's storage references from its zonecfg info.
+	"devices": func(b []byte) (any, error) {
+		rs, err := ParseInfo(b)
+		if err != nil {
+			return nil, err
+		}
+		return Devices(rs)
+	},
 }
 
 func TestGolden(t *testing.T) { golden.Run(t, goldenParsers) }
@@ -56,59 +66,6 @@ func TestParseInfo(t *testing.T) {
 	}
 	if got, err := ParseInfo(nil); err != nil || got != nil {
 		t.Errorf("empty: %+v %v", got, err)
-	}
-}
-
-func TestStorageGUID(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"iscsi://zfssa/luname.naa.600144F0DBF8AF19000052E820D60003", "600144F0DBF8AF19000052E820D60003"},
-		{"iscsi://127.0.0.1:3260/luname.naa.600144f03d70c80000004ea57da10001", "600144F03D70C80000004EA57DA10001"},
-		{"iscsi:///luname.naa.600144F035FF8500000050C884E50001", "600144F035FF8500000050C884E50001"},
-		{"ISCSI://[::1]:3260/LUNAME.NAA.600144f035ff8500000050c884e50001", "600144F035FF8500000050C884E50001"},
-		{"lu:luname.naa.600144F0DBF8AF19000052E820D60003", "600144F0DBF8AF19000052E820D60003"},
-		{"lu:initiator.naa.2100001b32a0b0c1,target.naa.2100001b32a0b0c2,luname.naa.600144F0DBF8AF19000052E820D60003", "600144F0DBF8AF19000052E820D60003"},
-		{"iscsi://system/luname.naa.501337600144f0db", "501337600144F0DB"},
-		{"iscsi://system/luname.naa.501337600144f0dbf8af1900", ""}, // 24 digits (spec §3.2 sample): neither 16 nor 32
-		{"iscsi:///luname.eui.0123456789ABCDEF", ""},
-		{"iscsi://[::1]/target.iqn.com.sun:02:d0f2d311-f703,lun.2", ""},
-		{"iscsi:///luname.naa.600144F0DBF8AF19000052E820D6000", ""},
-		{"iscsi:///luname.naa.600144F0DBF8AF19000052E820D60003X", ""},
-		{"iscsi:///xluname.naa.600144F0DBF8AF19000052E820D60003", ""},
-		{"iscsi:///luname.naa.600144F0DBF8AF19000052E820D60003,luname.naa.600144F0DBF8AF19000052E820D60004", ""},
-		{"dev:/dev/dsk/luname.naa.600144F0DBF8AF19000052E820D60003", ""},
-		{"nfs://u:g@h/luname.naa.600144F0DBF8AF19000052E820D60003", ""},
-		{"", ""},
-	} {
-		got, ok := StorageGUID(tc.in)
-		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("StorageGUID(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
-		}
-	}
-}
-
-func TestStorageZvol(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"dev:/dev/zvol/dsk/rpool/VARSHARE/zones/kzone1/disk0", "rpool/VARSHARE/zones/kzone1/disk0"},
-		{"dev:/dev/zvol/rdsk/tank/vol", "tank/vol"},
-		{"dev:zvol/dsk/tank/vol", "tank/vol"},
-		{"dev:///dev/zvol/dsk/tank/vol", "tank/vol"},
-		{"DEV:/dev/zvol/dsk/tank/vol", "tank/vol"},
-		{"dev:/dev/zvol/dsk/tank", ""},
-		{"dev:/dev/zvol/dsk/tank/vol/", ""},
-		{"dev:/dev/zvol/dsk/tank//vol", ""},
-		{"dev:/dev/zvol/dsk/tank/../etc", ""},
-		{"dev:/dev/zvol/dsk/tank/my vol", ""},
-		{"dev:/dev/dsk/c0t0d0", ""},
-		{"dev:dsk/c0t0d0s0", ""},
-		{"dev://dev/zvol/dsk/tank/vol", ""},
-		{"iscsi:///luname.naa.600144F0DBF8AF19000052E820D60003", ""},
-		{"/dev/zvol/dsk/tank/vol", ""},
-		{"", ""},
-	} {
-		got, ok := StorageZvol(tc.in)
-		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("StorageZvol(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
-		}
 	}
 }
 
@@ -159,32 +116,6 @@ func TestValidateZoneName(t *testing.T) {
 		err := ValidateZoneName(tc.in)
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidZoneName)) {
 			t.Errorf("ValidateZoneName(%q) = %v, want ok=%v", tc.in, err, tc.ok)
-		}
-	}
-}
-
-// The target form of suri(7) / kernel-zones.md §3.3, and what is not it.
-func TestStorageTargetLUN(t *testing.T) {
-	tests := []struct {
-		uri    string
-		target string
-		lun    int
-		ok     bool
-	}{
-		{"iscsi://[::1]/target.iqn.com.sun:02:d0f2d311-f703,lun.2", "iqn.com.sun:02:d0f2d311-f703", 2, true},
-		{"iscsi:///target.iqn.1986-03.com.sun:02:tgt-a,lun.0", "iqn.1986-03.com.sun:02:tgt-a", 0, true},
-		{"iscsi://10.0.0.1:3260/TARGET.iqn.x:y,LUN.16383", "iqn.x:y", 16383, true},
-		{"iscsi://h/target.iqn.x,lun.16384", "", 0, false},
-		{"iscsi://h/target.iqn.x,lun.-1", "", 0, false},
-		{"iscsi://h/target.iqn.x", "", 0, false},
-		{"iscsi://h/luname.naa.600144f0a613c900000054521d550001", "", 0, false},
-		{"lu:target.iqn.x,lun.1", "", 0, false},
-		{"iscsi://h/target.,lun.1", "", 0, false},
-	}
-	for _, tt := range tests {
-		target, lun, ok := StorageTargetLUN(tt.uri)
-		if target != tt.target || lun != tt.lun || ok != tt.ok {
-			t.Errorf("StorageTargetLUN(%q) = %q, %d, %v; want %q, %d, %v", tt.uri, target, lun, ok, tt.target, tt.lun, tt.ok)
 		}
 	}
 }

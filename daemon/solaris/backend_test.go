@@ -563,9 +563,9 @@ func testListVolumesReadsTheHostOnce(t *testing.T, flavor string) {
 	for _, c := range calls {
 		count[strings.Join(c.Argv[1:], " ")]++
 	}
-	if count["list-lu -v"] != 1 || count["list -cp"] != 1 || count["-z kz1 info device"] != zones {
+	if count["list-lu -v"] != 1 || count["list -cp"] != 1 || count["-z kz1 info"] != zones {
 		t.Errorf("host read more than once: list-lu -v %d, zoneadm list -cp %d, zonecfg info %d",
-			count["list-lu -v"], count["list -cp"], count["-z kz1 info device"])
+			count["list-lu -v"], count["list -cp"], count["-z kz1 info"])
 	}
 }
 

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/volctl/volctl/daemon/comstar"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
+	"github.com/volctl/volctl/daemon/zones"
 	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
@@ -23,10 +23,16 @@ type exports struct {
 	// auxKnown: zoneadm list -s was read. A zone it does not show has no
 	// auxiliary state volctl can know.
 	auxKnown bool
+	// targets are the targets and target groups, read only when a zone
+	// names an LU by target and LUN (nil otherwise).
+	targets *lunTargets
 }
 
 type zoneStorage struct {
-	zone    kz.Zone
+	zone kz.Zone
+	// storage are the zone's storage references (kz.Device.Storage): its
+	// devices' storage URIs or match paths, its rootzpool's and zpools'
+	// storage URIs.
 	storage []string
 	aux     string
 	// auxListed: zoneadm list -s showed the zone (Solaris documents -s
@@ -35,20 +41,25 @@ type zoneStorage struct {
 	devices   []kz.Device
 }
 
-// readExports lists the LUs (list-lu -v) and the zones with their device
-// storage (readZones).
+// readExports lists the LUs (list-lu -v) and the zones with their storage
+// (readZones), and, when a zone names an LU by target and LUN, the targets
+// and target groups that say which LU that is (zonestorage.go).
 func (b *Backend) readExports(ctx context.Context, run execx.RunFunc) (exports, error) {
 	var ex exports
 	var err error
 	if ex.lus, err = b.stmf(run).ListLU(ctx); err != nil {
 		return ex, fmt.Errorf("list LUs: %w", err)
 	}
-	ex.zones, ex.auxKnown, err = b.readZones(ctx, run)
+	if ex.zones, ex.auxKnown, err = b.readZones(ctx, run); err != nil {
+		return ex, err
+	}
+	ex.targets, err = b.readTargets(ctx, run, ex.zones)
 	return ex, err
 }
 
-// readZones lists the zones with their device storage (zoneadm list -cp,
-// zonecfg info device for each) and auxiliary states (zoneadm list -s).
+// readZones lists the zones with their storage (zoneadm list -cp, zonecfg
+// -z Z info for each: devices, rootzpool, zpool) and auxiliary states
+// (zoneadm list -s).
 func (b *Backend) readZones(ctx context.Context, run execx.RunFunc) ([]zoneStorage, bool, error) {
 	k := b.kz(run)
 	zones, err := k.List(ctx)
@@ -96,7 +107,7 @@ func (b *Backend) readZones(ctx context.Context, run execx.RunFunc) ([]zoneStora
 		}
 		if len(storage) == 0 && z.Brand == "solaris-kz" {
 			// A kernel zone always has a boot device.
-			return nil, false, fmt.Errorf("zonecfg -z %s info device showed no storage for a kernel zone: refusing to trust its output", z.Name)
+			return nil, false, fmt.Errorf("zonecfg -z %s info showed no device storage for a kernel zone: refusing to trust its output", z.Name)
 		}
 		a, listed := aux[z.Name]
 		out = append(out, zoneStorage{z, storage, a, auxKnown && listed, devices})
@@ -144,15 +155,23 @@ func toStoreLU(lu comstar.LU, views []comstar.View) store.LU {
 	return s
 }
 
-// zonesOf picks the zones whose device storage names one of the GUIDs or
-// the zvol itself.
-func zonesOf(ex exports, vol string, lus []store.LU) []store.Zone {
+// zonesOf picks the zones whose storage names the volume: a dev: path or
+// device match of it, or one of its LUs (refs: by GUID, or by a target
+// and LUN a view gives it; zones.Names, the same test a zone host applies
+// to its zones). A storage reference volctl cannot read is a refusal that
+// names the zone: it might be this volume (docs/platform/zone-storage.md).
+func zonesOf(ex exports, vol string, refs []zones.LURef) ([]store.Zone, error) {
 	var out []store.Zone
 	for _, zs := range ex.zones {
 		var on []string
-		for _, uri := range zs.storage {
-			if usesVolume(uri, vol, lus) {
-				on = append(on, uri)
+		for _, s := range zs.storage {
+			used, err := usesVolume(s, vol, refs)
+			if err != nil {
+				return nil, fmt.Errorf("zone %s: %v, so volctl cannot tell whether the zone uses %s; correct the zone's configuration (zonecfg -z %s info): %w",
+					zs.zone.Name, err, vol, zs.zone.Name, engine.ErrPrecondition)
+			}
+			if used {
+				on = append(on, s)
 			}
 		}
 		if len(on) > 0 {
@@ -163,25 +182,21 @@ func zonesOf(ex exports, vol string, lus []store.LU) []store.Zone {
 			out = append(out, z)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // auxUnknown marks a kernel zone that zoneadm list -s did not show: it may
 // be suspended for all volctl knows.
 const auxUnknown = "unknown"
 
-func usesVolume(uri, vol string, lus []store.LU) bool {
-	if g, ok := kz.StorageGUID(uri); ok {
-		for _, lu := range lus {
-			if strings.EqualFold(g, lu.GUID) {
-				return true
-			}
-		}
+// usesVolume reports whether a storage reference of a zone of this host
+// names vol (its own zvol path) or one of its LUs.
+func usesVolume(s, vol string, refs []zones.LURef) (bool, error) {
+	r, err := kz.ParseRef(s)
+	if err != nil {
+		return false, err
 	}
-	if zv, ok := kz.StorageZvol(uri); ok && zv == vol {
-		return true
-	}
-	return false
+	return r.NamesZvol(vol) || zones.Names(r, refs), nil
 }
 
 // Capture implements engine.Backend: validate, resolve the snapshot and the
@@ -238,16 +253,22 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if id.LUs, err = b.lusOf(ctx, run, ex, vol); err != nil {
 		return id, nil, err
 	}
-	id.Zones = zonesOf(ex, vol, id.LUs)
 	var warnings []string
-	// Who else uses the LU: zones on the peers, initiators logged in.
+	// Who else uses the LU: zones here and on the peers, initiators
+	// logged in.
 	fab, err := b.readFabric(ctx, run, id.LUs)
 	if err != nil {
+		return id, nil, err
+	}
+	if id.Zones, err = zonesOf(ex, vol, fab.refs); err != nil {
 		return id, nil, err
 	}
 	pv, w, errs := b.askPeers(ctx, vol, fab.refs, opts)
 	warnings = append(warnings, w...)
 	consent = append(consent, errs...)
+	if err := checkPeerStorage(pv, vol); err != nil {
+		return id, warnings, err
+	}
 	if id.Zones, w, err = mergeZones(id.Zones, pv.zones); err != nil {
 		return id, warnings, err
 	}
@@ -262,7 +283,13 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	}
 	// The zone's other disks go back with this one, or the caller says
 	// they need not.
-	m := &diskMap{b: b, run: run, lus: ex.lus}
+	group := []string{vol}
+	for _, g := range opts.Group {
+		if v, _, err := zvol.SplitSnapshot(g); err == nil {
+			group = append(group, v)
+		}
+	}
+	m := &diskMap{b: b, run: run, lus: ex.lus, known: group, targets: ex.targets}
 	for _, zn := range id.Zones {
 		devs := pv.devices[zn.Host+"/"+zn.Name]
 		if zn.Host == "" {
@@ -272,19 +299,13 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 				}
 			}
 		}
-		disks, err := m.disksOf(ctx, devs)
-		if err != nil {
-			return id, warnings, err
-		}
 		where := ""
 		if zn.Host != "" {
 			where = " on peer " + zn.Host
 		}
-		group := []string{vol}
-		for _, g := range opts.Group {
-			if v, _, err := zvol.SplitSnapshot(g); err == nil {
-				group = append(group, v)
-			}
+		disks, err := m.disksOf(ctx, devs, zn.Host == "")
+		if err != nil {
+			return id, warnings, fmt.Errorf("zone %s%s: %w", zn.Name, where, err)
 		}
 		w, err := checkDisks(zn.Name, where, disks, group, opts)
 		warnings = append(warnings, w...)

@@ -2,6 +2,7 @@ package solaris
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -26,52 +27,89 @@ type disk struct {
 	volume string
 }
 
-// diskMap resolves storage URIs to this host's volumes: luname GUIDs
-// through the LUs' data files, dev: URIs directly, and target.IQN,lun.N
+// diskMap resolves storage references to this host's volumes, the way
+// capture finds a volume's zones (kz.ParseRef, docs/platform/zone-storage.md):
+// a GUID (luname.naa.GUID, a disk path carrying it) through the LUs' data
+// files, a dev: path or device match of a zvol directly (on this host
+// only: on a peer it names the peer's own volume), and target.IQN,lun.N
 // through the views (read only when such a URI comes up).
 type diskMap struct {
-	b      *Backend
-	run    execx.RunFunc
-	lus    []comstar.LU
-	paths  map[string]string // lower(target)|lun -> volume
-	loaded bool
+	b   *Backend
+	run execx.RunFunc
+	lus []comstar.LU
+	// known are the volumes a device match pattern is tried against (the
+	// request's): a pattern is not expanded over every volume.
+	known []string
+	// targets, when the capture has read them already (exports.targets).
+	targets *lunTargets
+	paths   map[string][]string // lower(target)|lun -> volumes
+	loaded  bool
 }
 
-func (m *diskMap) volume(ctx context.Context, uri string) (string, error) {
-	if g, ok := kz.StorageGUID(uri); ok {
-		for _, lu := range m.lus {
-			if lu.Registered && strings.EqualFold(lu.GUID, g) {
-				return comstar.ZvolOfPath(lu.DataFile), nil
+// volume returns the volume of this host that a storage reference names,
+// "" when it names none, and an error for a reference volctl cannot read
+// or one that names the LUs of several volumes.
+func (m *diskMap) volume(ctx context.Context, s string, local bool) (string, error) {
+	r, err := kz.ParseRef(s)
+	if err != nil {
+		return "", err
+	}
+	var vols []string
+	add := func(v string) {
+		if v != "" && !slices.Contains(vols, v) {
+			vols = append(vols, v)
+		}
+	}
+	if local {
+		if v, ok := r.Zvol(); ok {
+			return v, nil
+		}
+		for _, v := range m.known {
+			if r.Glob && r.NamesZvol(v) {
+				add(v)
 			}
 		}
-		return "", nil
 	}
-	if v, ok := kz.StorageZvol(uri); ok {
-		return v, nil
-	}
-	t, n, ok := kz.StorageTargetLUN(uri)
-	if !ok {
-		return "", nil
-	}
-	if !m.loaded {
-		if err := m.load(ctx); err != nil {
-			return "", err
+	for _, lu := range m.lus {
+		if lu.Registered && r.NamesGUID(lu.GUID) {
+			add(comstar.ZvolOfPath(lu.DataFile))
 		}
 	}
-	return m.paths[strings.ToLower(t)+"|"+strconv.Itoa(n)], nil
+	if t, n, ok := r.TargetLUN(); ok {
+		if !m.loaded {
+			if err := m.load(ctx); err != nil {
+				return "", err
+			}
+		}
+		for _, v := range m.paths[strings.ToLower(t)+"|"+strconv.Itoa(n)] {
+			add(v)
+		}
+	}
+	switch len(vols) {
+	case 0:
+		return "", nil
+	case 1:
+		return vols[0], nil
+	}
+	return "", fmt.Errorf("storage %s names LUs of several volumes (%s): volctl will not guess which one the zone uses: %w",
+		s, strings.Join(vols, ", "), engine.ErrPrecondition)
 }
 
 func (m *diskMap) load(ctx context.Context) error {
 	c := m.b.stmf(m.run)
-	targets, err := c.ListTargets(ctx)
-	if err != nil {
-		return fmt.Errorf("list targets: %w", err)
+	t := m.targets
+	if t == nil {
+		t = &lunTargets{}
+		var err error
+		if t.targets, err = c.ListTargets(ctx); err != nil {
+			return fmt.Errorf("list targets: %w", err)
+		}
+		if t.targetGroups, err = c.TargetGroups(ctx); err != nil {
+			return fmt.Errorf("list target groups: %w", err)
+		}
 	}
-	tgs, err := c.TargetGroups(ctx)
-	if err != nil {
-		return fmt.Errorf("list target groups: %w", err)
-	}
-	m.paths = map[string]string{}
+	targets, tgs := t.targets, t.targetGroups
+	m.paths = map[string][]string{}
 	for _, lu := range m.lus {
 		vol := comstar.ZvolOfPath(lu.DataFile)
 		if !lu.Registered || vol == "" {
@@ -82,19 +120,26 @@ func (m *diskMap) load(ctx context.Context) error {
 			return fmt.Errorf("list views of %s: %w", lu.GUID, err)
 		}
 		for _, p := range comstar.Paths(views, targets, tgs) {
-			m.paths[strings.ToLower(p.Target)+"|"+strconv.Itoa(p.LUN)] = vol
+			k := strings.ToLower(p.Target) + "|" + strconv.Itoa(p.LUN)
+			if !slices.Contains(m.paths[k], vol) {
+				m.paths[k] = append(m.paths[k], vol)
+			}
 		}
 	}
 	m.loaded = true
 	return nil
 }
 
-// disksOf resolves every device of a zone.
-func (m *diskMap) disksOf(ctx context.Context, devs []zones.Device) ([]disk, error) {
+// disksOf resolves every device of a zone; local: the zone is on this
+// host (so its zvol paths are this host's volumes).
+func (m *diskMap) disksOf(ctx context.Context, devs []zones.Device, local bool) ([]disk, error) {
 	var out []disk
 	for _, d := range devs {
-		v, err := m.volume(ctx, d.Storage)
+		v, err := m.volume(ctx, d.Storage, local)
 		if err != nil {
+			if !errors.Is(err, engine.ErrPrecondition) {
+				err = fmt.Errorf("%w: %w", err, engine.ErrPrecondition)
+			}
 			return nil, err
 		}
 		out = append(out, disk{dev: d, volume: v})
@@ -139,7 +184,7 @@ func checkDisks(zone string, where string, disks []disk, group []string, opts st
 	}
 	msg := fmt.Sprintf("zone %s%s has other disks that this rollback leaves out: %s", zone, where, strings.Join(left, ", "))
 	if boot > 1 {
-		msg += fmt.Sprintf("; %d of its devices have a bootpri, so they look like the halves of a mirrored root pool: the guest would resilver the rolled-back half from the other, undoing the rollback", boot)
+		msg += fmt.Sprintf("; %d of its devices are boot devices (a bootpri, or the storage of its rootzpool), so they look like the halves of a mirrored root pool: the guest would resilver the rolled-back half from the other, undoing the rollback", boot)
 	}
 	if opts.OnlyTheseDisks {
 		return []string{msg + " (consent only_these_disks given)"}, nil
@@ -182,16 +227,20 @@ func (b *Backend) ZoneDisks(ctx context.Context, run execx.RunFunc, zone string)
 	if found == "" {
 		return nil, fmt.Errorf("zone %s is not configured on this host or any peer: %w", zone, engine.ErrNotFound)
 	}
-	m := &diskMap{b: b, run: run, lus: ex.lus}
-	disks, err := m.disksOf(ctx, devs)
+	m := &diskMap{b: b, run: run, lus: ex.lus, targets: ex.targets}
+	disks, err := m.disksOf(ctx, devs, found == "this host")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zone %s (on %s): %w", zone, found, err)
 	}
 	var vols []string
 	for _, d := range disks {
 		if d.volume == "" {
-			return nil, fmt.Errorf("zone %s (on %s): device %d's storage %s is not a volume of this host, so it cannot go with the others: %w",
-				zone, found, d.dev.ID, d.dev.Storage, engine.ErrPrecondition)
+			what := "storage " + d.dev.Storage
+			if d.dev.ID >= 0 {
+				what = fmt.Sprintf("device %d's storage %s", d.dev.ID, d.dev.Storage)
+			}
+			return nil, fmt.Errorf("zone %s (on %s): %s is not a volume of this host, so it cannot go with the others: %w",
+				zone, found, what, engine.ErrPrecondition)
 		}
 		if !slices.Contains(vols, d.volume) {
 			vols = append(vols, d.volume)

@@ -68,13 +68,7 @@ func (b *Backend) readFabric(ctx context.Context, run execx.RunFunc, lus []store
 	if f.targetGroups, err = c.TargetGroups(ctx); err != nil {
 		return f, fmt.Errorf("list target groups: %w", err)
 	}
-	for _, lu := range lus {
-		ref := zones.LURef{GUID: lu.GUID}
-		for _, p := range comstar.Paths(comstarViews(lu), f.targets, f.targetGroups) {
-			ref.Paths = append(ref.Paths, zones.TargetLUN{Target: p.Target, LUN: p.LUN})
-		}
-		f.refs = append(f.refs, ref)
-	}
+	f.refs = lunRefs(lus, &lunTargets{targets: f.targets, targetGroups: f.targetGroups})
 	return f, nil
 }
 

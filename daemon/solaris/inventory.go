@@ -66,8 +66,8 @@ func (b *Backend) describe(ctx context.Context, run execx.RunFunc, ex exports, d
 	if v.Snapshots, err = b.Snapshots(ctx, run, d.Name); err != nil {
 		return v, err
 	}
-	v.Zones = zonesOf(ex, d.Name, v.LUs)
-	return v, nil
+	v.Zones, err = zonesOf(ex, d.Name, lunRefs(v.LUs, ex.targets))
+	return v, err
 }
 
 // Snapshots implements engine.Inventory.

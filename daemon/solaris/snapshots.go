@@ -82,13 +82,17 @@ func (b *Backend) quiet(ctx context.Context, run execx.RunFunc, vols []string) (
 		}
 		luCount += len(lus)
 		hosts := map[string]bool{}
-		for _, z := range zonesOf(ex, vol, lus) {
-			add(z.Name, z.State, z.Aux, "", vol)
-			hosts[""] = true
-		}
 		f, err := b.readFabric(ctx, run, lus)
 		if err != nil {
 			return "", err
+		}
+		local, err := zonesOf(ex, vol, f.refs)
+		if err != nil {
+			return "", err
+		}
+		for _, z := range local {
+			add(z.Name, z.State, z.Aux, "", vol)
+			hosts[""] = true
 		}
 		initiators := map[string][]string{"": b.Initiators}
 		if b.Peers != nil && len(f.refs) > 0 {

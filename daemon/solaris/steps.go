@@ -1018,10 +1018,26 @@ func (s *sagaSteps) verifyVolume(ctx context.Context, x *engine.Exec, id store.I
 
 func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 	keep := s.op.Options.KeepHostdata
-	desc := "attach " + zoneNames(zs) + " with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)"
-	if keep {
-		desc = "attach " + zoneNames(zs) + " keeping the rolled-back host data (keep_hostdata)"
+	var kzs, plain []store.Zone
+	for _, z := range zs {
+		if isKernelZone(z) {
+			kzs = append(kzs, z)
+		} else {
+			plain = append(plain, z)
+		}
 	}
+	var descs []string
+	switch {
+	case len(kzs) > 0 && keep:
+		descs = append(descs, "attach "+zoneNames(kzs)+" keeping the rolled-back host data (keep_hostdata)")
+	case len(kzs) > 0:
+		descs = append(descs, "attach "+zoneNames(kzs)+" with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)")
+	}
+	if len(plain) > 0 {
+		// Only kernel zones have host data (docs/platform/zone-storage.md).
+		descs = append(descs, "attach "+zoneNames(plain)+" (not kernel zones: no host data, a plain attach)")
+	}
+	desc := strings.Join(descs, "; ")
 	st := engine.Step{Name: "attach-zones", Description: desc}
 	verbFor := func(z store.Zone) zones.Verb {
 		if isKernelZone(z) && !keep {

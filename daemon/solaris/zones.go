@@ -19,8 +19,9 @@ import (
 // calls and daemon/server serves them).
 
 // FindZones answers a storage host's question: this host's zones whose
-// device storage names one of the LUs (by GUID, or by target IQN and
-// LUN), or the zone q.Zone whatever its storage.
+// storage (devices, rootzpool, zpool) names one of the LUs (by GUID, or by
+// target IQN and LUN), or may (a reference it cannot read), or the zone
+// q.Zone whatever its storage.
 func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Query) (zones.Report, error) {
 	r := zones.Report{Zoneadm: b.Paths.Zoneadm}
 	r.Hostname, _ = os.Hostname()
@@ -71,19 +72,15 @@ func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Quer
 
 var hostidRE = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
-// namesLU reports whether a storage URI names one of the LUs: by GUID
-// (luname.naa.GUID) or by a target and LUN the LU is exposed at
-// (target.IQN,lun.N).
-func namesLU(uri string, lus []zones.LURef) bool {
-	if g, ok := kz.StorageGUID(uri); ok {
-		return slices.ContainsFunc(lus, func(l zones.LURef) bool { return strings.EqualFold(l.GUID, g) })
-	}
-	if t, n, ok := kz.StorageTargetLUN(uri); ok {
-		return slices.ContainsFunc(lus, func(l zones.LURef) bool {
-			return slices.ContainsFunc(l.Paths, func(p zones.TargetLUN) bool { return p.LUN == n && strings.EqualFold(p.Target, t) })
-		})
-	}
-	return false
+// namesLU reports whether a storage reference of a zone here names one
+// of the storage host's LUs (zones.Names: by GUID, or by a target and LUN
+// the LU is exposed at; docs/platform/zone-storage.md). One this host cannot
+// read counts too: it goes to the storage host, which refuses naming the
+// zone (checkPeerStorage) rather than have it left out. A zvol path names
+// this host's own volume, never the storage host's.
+func namesLU(s string, lus []zones.LURef) bool {
+	r, err := kz.ParseRef(s)
+	return err != nil || zones.Names(r, lus)
 }
 
 // ZoneAct brings a zone on this host to what verb leads to, reading its
