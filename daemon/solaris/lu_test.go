@@ -257,14 +257,15 @@ func testOnlineDeadline(t *testing.T, flavor string) {
 	simtest.Must(t, root, simtest.AtSnapshot)
 }
 
-// TestVerifyRefusesAnLUItCannotRead: the LU comes back, but list-lu -v
-// cannot read its size: verify says so, quoting the line, instead of
-// comparing a zero. Set while the import step waits for the online.
-func TestVerifyRefusesAnLUItCannotRead(t *testing.T) {
-	simtest.ForFlavors(t, testVerifyRefusesAnLUItCannotRead)
+// TestStepsRefuseAnLUTheyCannotRead: the LU comes back, but list-lu -v
+// cannot read its size: the steps that read it back (resize-lu, verify)
+// say so, quoting the line, instead of comparing a zero. Set while the
+// import step waits for the online.
+func TestStepsRefuseAnLUTheyCannotRead(t *testing.T) {
+	simtest.ForFlavors(t, testStepsRefuseAnLUTheyCannotRead)
 }
 
-func testVerifyRefusesAnLUItCannotRead(t *testing.T, flavor string) {
+func testStepsRefuseAnLUTheyCannotRead(t *testing.T, flavor string) {
 	root := simtest.HostFlavor(t, flavor)
 	must(t, sim.SetOnlining(root, 1500*time.Millisecond))
 	e, _ := newEngineLU(t, root, engine.Config{Retries: 1}, nil)
