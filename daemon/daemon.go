@@ -119,6 +119,7 @@ func NewBackend(cfg config.Config) (engine.Backend, error) {
 		b := solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Zpool: cfg.Commands.Zpool, Stmfadm: cfg.Commands.Stmfadm,
 			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg, Hostid: cfg.Commands.Hostid})
 		b.ShutdownTimeout = cfg.ZoneShutdownTimeout.Duration
+		b.LUOnlineTimeout = cfg.LUOnlineTimeout.Duration
 		b.Initiators = cfg.Initiators
 		return b, nil
 	case "linux-tgt":

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The simulated iSCSI fabric: target ports with sessions on a storage host,
@@ -140,7 +141,7 @@ func (s *State) reach(ref lunRef, initiator string) *Dataset {
 			return nil
 		}
 	}
-	if lu.State != "Online" {
+	if lu.status(time.Now()) != "Online" || !lu.active() {
 		return nil
 	}
 	name, ok := zvolOfPath(lu.DataFile)

@@ -116,8 +116,9 @@ func SetFlavor(root, f string) error {
 }
 
 // SetKnob turns a platform knob on or off: KnobNoListP (Solaris 11.0-11.2
-// zfs without `list -p`) or KnobNoDeleteLUKeep (stmfadm delete-lu without
-// -k, as the 11.2/11.3 man pages describe it).
+// zfs without `list -p`), KnobNoDeleteLUKeep (stmfadm delete-lu without
+// -k, as the 11.2/11.3 man pages describe it) or KnobNewLUsOffline (stmf's
+// default LU state is offline: new LUs start Offline; lustate.go).
 func SetKnob(root, name string, on bool) error {
 	return Update(root, func(s *State) error {
 		switch name {
@@ -125,8 +126,10 @@ func SetKnob(root, name string, on bool) error {
 			s.NoListP = on
 		case KnobNoDeleteLUKeep:
 			s.NoDeleteLUKeep = on
+		case KnobNewLUsOffline:
+			s.NewLUsOffline = on
 		default:
-			return fmt.Errorf("unknown knob %q (valid: %s, %s)", name, KnobNoListP, KnobNoDeleteLUKeep)
+			return fmt.Errorf("unknown knob %q (valid: %s, %s, %s)", name, KnobNoListP, KnobNoDeleteLUKeep, KnobNewLUsOffline)
 		}
 		return nil
 	})

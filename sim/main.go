@@ -38,6 +38,9 @@ type env struct {
 	refusals []string        // reasons; runPlatform logs them to refused.log
 	history  []HistoryRecord // to log if the command counts as succeeded
 	peers    []*peer         // fabric storage hosts locked by this command (fabric.go)
+	// sleep is slept after the host's lock is released, before the
+	// command ends: a command that waits for the kernel (online-lu).
+	sleep time.Duration
 }
 
 func (e *env) outf(format string, a ...any) { fmt.Fprintf(e.stdout, format, a...) }
@@ -274,6 +277,7 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 		return finish(1)
 	}
 	l.unlock()
+	time.Sleep(e.sleep)
 	return finish(code)
 }
 

@@ -22,7 +22,15 @@ const manageUsage = `usage:
   volctl-sim install ROOT              only the command symlinks
   volctl-sim state ROOT                dump state.json
   volctl-sim flavor ROOT F             switch the host to flavor F
-  volctl-sim knob ROOT no-list-p|no-delete-lu-keep on|off
+  volctl-sim knob ROOT no-list-p|no-delete-lu-keep|new-lus-offline on|off
+  volctl-sim lu-access ROOT GUID Active|Standby|Active->Standby|Standby->Active|Unknown
+                                       an LU's ALUA access state (not Active: list-lu -v
+                                       prints "prop unavailable in standby", its zvol is closed)
+  volctl-sim lu-prop-error ROOT GUID LABEL on|off
+                                       list-lu -v prints "<error retrieving property>" for
+                                       LABEL ("Data File", "Size", "Access State", ...)
+  volctl-sim onlining ROOT DURATION    imported/created/onlined LUs show Onlining this
+                                       long (e.g. 2s; 0 turns it off)
   volctl-sim strict ROOT on|off        mark refusal records as strict (output unchanged)
   volctl-sim refused ROOT              print refused.log as JSON lines
   volctl-sim stmf-restart ROOT         svcadm restart stmf / reboot: LUs back from provider data
@@ -129,6 +137,28 @@ func manage(args []string, stdout, stderr io.Writer) int {
 			return usage()
 		}
 		err = SetKnob(root, rest[0], on)
+	case "lu-access":
+		if len(rest) != 2 {
+			return usage()
+		}
+		err = SetLUAccess(root, rest[0], rest[1])
+	case "lu-prop-error":
+		if len(rest) != 3 {
+			return usage()
+		}
+		on, ok := onOff(rest[2])
+		if !ok {
+			return usage()
+		}
+		err = SetLUPropError(root, rest[0], rest[1], on)
+	case "onlining":
+		if len(rest) != 1 {
+			return usage()
+		}
+		var d time.Duration
+		if d, err = time.ParseDuration(rest[0]); err == nil {
+			err = SetOnlining(root, d)
+		}
 	case "strict":
 		if len(rest) != 1 {
 			return usage()

@@ -49,6 +49,15 @@ type State struct {
 	NoDeleteLUKeep bool `json:"no_delete_lu_keep,omitempty"`
 	// Strict marks refusal records (see SetStrict); output is unchanged.
 	Strict bool `json:"strict,omitempty"`
+	// NewLUsOffline models stmf's default_lu_state set to offline: a
+	// registered LU starts Offline (lustate.go).
+	NewLUsOffline bool `json:"new_lus_offline,omitempty"`
+	// OnliningFor is how long an LU being onlined shows "Onlining", as a
+	// Go duration; empty: online at once (lustate.go).
+	OnliningFor string `json:"onlining_for,omitempty"`
+	// LUPropErrors are the properties list-lu -v prints as "<error
+	// retrieving property>", by uppercase GUID (lustate.go).
+	LUPropErrors map[string][]string `json:"lu_prop_errors,omitempty"`
 
 	NextTxg    uint64 `json:"next_txg"`
 	NextZoneID int    `json:"next_zone_id"`
@@ -136,6 +145,12 @@ type LU struct {
 	WP       bool   `json:"wp,omitempty"`
 	WCD      bool   `json:"wcd,omitempty"`
 	State    string `json:"state"` // Online or Offline
+	// OnlineAt (unix nanoseconds): until then an Online LU shows
+	// "Onlining" (the kernel's queued online; lustate.go).
+	OnlineAt int64 `json:"online_at,omitempty"`
+	// Access is the ALUA access state as list-lu -v prints it; "" is
+	// Active. Any other releases the zvol (lustate.go).
+	Access string `json:"access,omitempty"`
 	// Busy models initiators that keep the LU from going offline within
 	// the kernel's 5 s: delete-lu then fails with "resource busy" (after it
 	// has already dropped provider data and, without -k, the views).
@@ -300,11 +315,12 @@ func zvolOfPath(path string) (string, bool) {
 }
 
 // holder returns the registered LU that holds the zvol open exclusively
-// (through either alias path), or nil.
+// (through either alias path), or nil. An LU that is not Active on this
+// node has released it (sbd closes the backing store of a standby LU).
 func (s *State) holder(zvol string) *LU {
 	for _, g := range sortedKeys(s.LUs) {
 		lu := s.LUs[g]
-		if name, ok := zvolOfPath(lu.DataFile); ok && name == zvol {
+		if name, ok := zvolOfPath(lu.DataFile); ok && name == zvol && lu.active() {
 			return lu
 		}
 	}

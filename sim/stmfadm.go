@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +149,8 @@ func runStmfadm(e *env, args []string) int {
 		return 1
 	}
 	for _, o := range opts {
-		if len(o.arg) > 255 {
+		// cmdparse.h MAXOPTARGLEN: an argument of up to 256 bytes fits.
+		if len(o.arg) > 256 {
 			e.outf("%s: option too long\n", e.name)
 			e.refuse(fmt.Sprintf("%s: option too long", e.name))
 			return 255
@@ -384,7 +386,7 @@ func (s *State) registeredPath(path string) *LU {
 
 func (s *State) register(lu *LU, path string) {
 	lu.DataFile = path
-	lu.State = "Online"
+	s.startLU(lu)
 	s.LUs[lu.GUID] = lu
 	// libstmf persists GUID -> file in SMF so the LU comes back at boot.
 	s.ProviderData[strings.ToLower(lu.GUID)] = path
@@ -475,6 +477,13 @@ func stmfCreateLU(e *env, opts []opt, ops []string) int {
 func stmfImportLU(e *env, _ []opt, ops []string) int {
 	s := e.s
 	path := ops[0]
+	if lu := s.registeredPath(path); lu != nil && !lu.active() {
+		// import-lu of a standby LU's file makes it Active on this node
+		// (stmfLuStandby(3STMF)); sbd opens its zvol again.
+		lu.Access = ""
+		e.outf("Logical unit imported: %s\n", lu.GUID)
+		return 0
+	}
 	if s.registeredPath(path) != nil {
 		e.errf("%s: filename %s: in use\n", e.name, path)
 		return 1
@@ -584,10 +593,22 @@ func stmfListLU(e *env, opts []opt, ops []string) int {
 	s := e.s
 	all := s.allGUIDs()
 	verbose := hasOpt(opts, 'v')
-	var list []string
+	// listLuFunc: ret is set by every LU listed verbosely (the failure
+	// count printExtLuProps returns) and by an operand not found, so the
+	// last one decides the exit status; an operand that is not a GUID is
+	// reported and does not change it.
 	ret := 0
+	show := func(g string) {
+		e.outf("LU Name: %s\n", g)
+		if verbose {
+			ret = printLUProps(e, g)
+		}
+	}
 	if len(ops) == 0 {
-		list = all
+		for _, g := range all {
+			show(g)
+		}
+		return ret
 	}
 	for _, op := range ops {
 		if !isGUID(op) {
@@ -597,8 +618,9 @@ func stmfListLU(e *env, opts []opt, ops []string) int {
 		found := false
 		for _, g := range all {
 			if strings.EqualFold(g, op) {
-				list = append(list, g)
+				show(g)
 				found = true
+				break
 			}
 		}
 		if !found {
@@ -606,16 +628,15 @@ func stmfListLU(e *env, opts []opt, ops []string) int {
 			ret = 1
 		}
 	}
-	for _, g := range list {
-		e.outf("LU Name: %s\n", g)
-		if verbose {
-			printLUProps(e, g)
-		}
-	}
 	return ret
 }
 
-func printLUProps(e *env, guid string) {
+// printLUProps prints an LU's lines as listLuFunc, printLuProps and
+// printExtLuProps do, and returns printExtLuProps' failure count (the
+// properties printed as "<error retrieving property>"). An LU that is not
+// Active prints "prop unavailable in standby" for every sbd property but
+// its access state (libstmf getDiskProp).
+func printLUProps(e *env, guid string) int {
 	s := e.s
 	line := func(label, val string) { e.outf("    %-18s: %s\n", label, val) }
 	lu := s.LUs[guid]
@@ -625,7 +646,7 @@ func printLUProps(e *env, guid string) {
 		line("Provider Name", "unregistered")
 		line("Alias", "-")
 		line("View Entry Count", nviews)
-		return
+		return 0
 	}
 	notSet := func(v string) string {
 		if v == "" {
@@ -644,21 +665,38 @@ func printLUProps(e *env, guid string) {
 	if lu.WCD {
 		wb = "Disabled"
 	}
-	line("Operational Status", lu.State)
+	access := lu.Access
+	if access == "" {
+		access = AccessActive
+	}
+	failed := 0
+	ext := func(label, val string) {
+		switch {
+		case slices.Contains(s.LUPropErrors[guid], label):
+			line(label, "<error retrieving property>")
+			failed++
+		case !lu.active() && label != "Access State":
+			line(label, "prop unavailable in standby")
+		default:
+			line(label, val)
+		}
+	}
+	line("Operational Status", lu.status(time.Now()))
 	line("Provider Name", "sbd")
 	line("Alias", alias)
 	line("View Entry Count", nviews)
-	line("Data File", lu.DataFile)
-	line("Meta File", "not set")
-	line("Size", strconv.FormatInt(lu.Size, 10))
-	line("Block Size", strconv.Itoa(lu.Blk))
-	line("Management URL", notSet(lu.MgmtURL))
-	line("Vendor ID", lu.VID)
-	line("Product ID", lu.PID)
-	line("Serial Num", notSet(lu.Serial))
-	line("Write Protect", wp)
-	line("Writeback Cache", wb)
-	line("Access State", "Active")
+	ext("Data File", lu.DataFile)
+	ext("Meta File", "not set")
+	ext("Size", strconv.FormatInt(lu.Size, 10))
+	ext("Block Size", strconv.Itoa(lu.Blk))
+	ext("Management URL", notSet(lu.MgmtURL))
+	ext("Vendor ID", lu.VID)
+	ext("Product ID", lu.PID)
+	ext("Serial Num", notSet(lu.Serial))
+	ext("Write Protect", wp)
+	ext("Writeback Cache", wb)
+	ext("Access State", access)
+	return failed
 }
 
 func stmfModifyLU(e *env, opts []opt, ops []string) int {
@@ -717,6 +755,12 @@ func stmfModifyLU(e *env, opts []opt, ops []string) int {
 	return 0
 }
 
+// stmfOnlineLU is online-lu / offline-lu (onlineOfflineLu): the request,
+// then stmfadm's own wait, 300 ms at a time up to 9 s, for the LU to get
+// there; past that "Logical Unit state change request submitted. Waiting
+// for completion timed out", exit 1, the request still queued. An online
+// takes State.OnliningFor (lustate.go); the wait is slept after the host's
+// lock is released, as the real command polls without holding anything.
 func stmfOnlineLU(state string) func(*env, []opt, []string) int {
 	return func(e *env, _ []opt, ops []string) int {
 		op := ops[0]
@@ -729,7 +773,23 @@ func stmfOnlineLU(state string) func(*env, []opt, []string) int {
 			e.errf("%s: %s: not found\n", e.name, op)
 			return 1
 		}
-		lu.State = state
+		if state == "Offline" {
+			lu.State, lu.OnlineAt = "Offline", 0
+			return 0
+		}
+		if lu.State != "Online" {
+			lu.State, lu.OnlineAt = "Online", 0
+			if d := e.s.onlining(); d > 0 {
+				lu.OnlineAt = time.Now().Add(d).UnixNano()
+			}
+		}
+		wait := max(time.Until(time.Unix(0, lu.OnlineAt)), 0)
+		if wait > onlineWait {
+			e.sleep = onlineWait
+			e.errf("%s: Logical Unit state change request submitted. Waiting for completion timed out\n", e.name)
+			return 1
+		}
+		e.sleep = wait
 		return 0
 	}
 }
@@ -1194,9 +1254,13 @@ func (s *State) restartSTMF() {
 		if s.LUs[guid] != nil || s.holder(zvol) != nil {
 			continue
 		}
-		s.LUs[guid] = &LU{
+		lu := &LU{
 			GUID: guid, DataFile: path, Alias: m.Alias, Size: m.Size, Blk: m.Blk, VID: m.VID, PID: m.PID,
-			Serial: m.Serial, MgmtURL: m.MgmtURL, WP: m.WP, WCD: m.WCD, State: "Online",
+			Serial: m.Serial, MgmtURL: m.MgmtURL, WP: m.WP, WCD: m.WCD,
 		}
+		// The service's start onlines every LU unless the default LU
+		// state is offline (stmf_set_stmf_state).
+		s.startLU(lu)
+		s.LUs[guid] = lu
 	}
 }

@@ -1,6 +1,7 @@
 package comstar
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,10 +63,37 @@ func (c Cmd) ProbeDeleteKeep(ctx context.Context) (bool, string, error) {
 // ListLU lists LUs (all when no GUID is given) verbosely.
 func (c Cmd) ListLU(ctx context.Context, guids ...string) ([]LU, error) {
 	res, err := c.Run(ctx, append([]string{c.Path, "list-lu", "-v"}, guids...))
-	if err := stderrFailed(res, err); err != nil {
-		return nil, err
+	return listLUResult(res, err)
+}
+
+// listLUResult reads list-lu -v's answer. Its exit status is the number of
+// properties of the last LU listed that printed "<error retrieving
+// property>" (listLuFunc; docs/platform/comstar-lu.md §1): an exit status
+// that is exactly that, with nothing on stderr, is an answer whose LUs the
+// reading rules (readable.go) then refuse by name; any other failure is an
+// error.
+func listLUResult(res *execx.Result, err error) ([]LU, error) {
+	ferr := stderrFailed(res, err)
+	if ferr == nil {
+		return ParseListLU(res.Stdout)
 	}
-	return ParseListLU(res.Stdout)
+	if res == nil || res.Err != nil || res.Exit <= 0 || len(bytes.TrimSpace(res.Stderr)) > 0 {
+		return nil, ferr
+	}
+	lus, perr := ParseListLU(res.Stdout)
+	if perr != nil || len(lus) == 0 {
+		return nil, ferr
+	}
+	failed := 0
+	for _, v := range lus[len(lus)-1].Printed {
+		if v == PrintedError {
+			failed++
+		}
+	}
+	if failed != res.Exit {
+		return nil, ferr
+	}
+	return lus, nil
 }
 
 // LookupLUArgv is `stmfadm list-lu -v GUID`.
@@ -78,13 +106,10 @@ func (c Cmd) ListViewArgv(guid string) []string { return []string{c.Path, "list-
 // GUID at all.
 func (c Cmd) LookupLU(ctx context.Context, guid string) (LU, bool, error) {
 	res, err := c.Run(ctx, c.LookupLUArgv(guid))
-	if err != nil {
-		if res != nil && strings.Contains(string(res.Stderr), "not found") {
-			return LU{}, false, nil
-		}
-		return LU{}, false, err
+	if err != nil && res != nil && strings.Contains(string(res.Stderr), "not found") {
+		return LU{}, false, nil
 	}
-	lus, err := ParseListLU(res.Stdout)
+	lus, err := listLUResult(res, err)
 	if err != nil {
 		return LU{}, false, err
 	}
@@ -137,15 +162,30 @@ func (c Cmd) ImportLU(ctx context.Context, dataFile string) (string, *execx.Resu
 }
 
 // CreateLUArgv re-creates an LU with a captured identity: used when the
-// metadata is gone ("meta file error"). blk is left out when 0.
-func (c Cmd) CreateLUArgv(lu LU) []string {
+// metadata is gone ("meta file error"). blk is left out when 0. It never
+// drops or alters a value: one that create-lu cannot be given exactly is
+// an error naming the property and the value (CreateLUValue).
+func (c Cmd) CreateLUArgv(lu LU) ([]string, error) {
 	argv := []string{c.Path, "create-lu", "-p", "guid=" + lu.GUID}
+	var errs []error
 	add := func(k, v string) {
-		if v != "" && !strings.Contains(v, "=") { // stmfadm truncates values at '='
-			argv = append(argv, "-p", k+"="+v)
+		if v == "" {
+			return // not set: create-lu leaves it unset too
 		}
+		if err := CreateLUValue(k, v); err != nil {
+			errs = append(errs, err)
+			return
+		}
+		argv = append(argv, "-p", k+"="+v)
+	}
+	if lu.Alias == "" {
+		// sbd names an LU without an alias after its data file
+		// (docs/platform/comstar-lu.md §3): "no alias" cannot be created.
+		errs = append(errs, fmt.Errorf("alias: the LU has none, and create-lu would name it after its data file"))
 	}
 	add("alias", lu.Alias)
+	// sbd pads the ids with spaces to 8 and 16 bytes: without the padding
+	// create-lu writes the same bytes.
 	add("vid", strings.TrimRight(lu.VendorID, " "))
 	add("pid", strings.TrimRight(lu.ProductID, " "))
 	add("serial", lu.SerialNum)
@@ -155,12 +195,37 @@ func (c Cmd) CreateLUArgv(lu LU) []string {
 	}
 	add("wp", strconv.FormatBool(lu.WriteProtect))
 	add("wcd", strconv.FormatBool(lu.WritebackCacheDisabled))
-	return append(argv, lu.DataFile)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("create-lu cannot re-create LU %s exactly: %w", lu.GUID, err)
+	}
+	return append(argv, lu.DataFile), nil
+}
+
+// maxOptArg is cmdparse's MAXOPTARGLEN: a longer option argument is
+// "option too long" (docs/platform/comstar-lu.md §3).
+const maxOptArg = 256
+
+// CreateLUValue says why `create-lu -p name=value` cannot carry value
+// exactly, or nil: stmfadm splits the argument with strtok_r(.., "="), so
+// the value ends at its first '=' (leading ones are skipped), and cmdparse
+// refuses an argument longer than 256 bytes.
+func CreateLUValue(name, value string) error {
+	switch {
+	case strings.Contains(value, "="):
+		return fmt.Errorf("%s %q contains '=', where stmfadm create-lu -p cuts the value", name, value)
+	case len(name)+1+len(value) > maxOptArg:
+		return fmt.Errorf("%s %q: \"%s=...\" is %d bytes, more than stmfadm's %d for an option argument", name, value, name, len(name)+1+len(value), maxOptArg)
+	}
+	return nil
 }
 
 // CreateLU creates the LU and returns its GUID.
 func (c Cmd) CreateLU(ctx context.Context, lu LU) (string, error) {
-	res, err := c.Run(ctx, c.CreateLUArgv(lu))
+	argv, err := c.CreateLUArgv(lu)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.Run(ctx, argv)
 	if err := stderrFailed(res, err); err != nil {
 		return "", err
 	}

@@ -7,13 +7,17 @@ import (
 )
 
 func FuzzParseListLU(f *testing.F) {
-	golden.Seed(f, "listlu")
+	golden.Seed(f, "listlu", "lureadable")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		lus, err := ParseListLU(b)
 		if err != nil {
 			return
 		}
 		for _, lu := range lus {
+			// A data file the rules call readable is one volctl has.
+			if lu.Registered && lu.UnreadDataFile() == nil && lu.DataFile == "" {
+				t.Fatalf("LU %s: data file readable but empty (%q)", lu.GUID, lu.Printed["Data File"])
+			}
 			if ValidateGUID(lu.GUID) != nil || lu.GUID != NormalizeGUID(lu.GUID) {
 				t.Fatalf("bad GUID %q", lu.GUID)
 			}

@@ -37,6 +37,13 @@ type LU struct {
 	WritebackCacheDisabled bool   // "Writeback Cache : Disabled" means wcd=true (inverted sense!)
 	AccessState            string
 	Registered             bool // false for "unregistered" GUIDs that only have views
+	// Printed is every property line of `list-lu -v` for this LU, by the
+	// label as stmfadm prints it ("Data File", "Access State", ...), with
+	// the value as printed (spaces around it trimmed): the fields above
+	// read a placeholder as the zero value, so this is what tells "not
+	// set" from "prop unavailable in standby" or a missing line, and what
+	// a refusal quotes (readable.go). nil in non-verbose output.
+	Printed map[string]string
 }
 
 // View is one view entry from `stmfadm list-view -l GUID` (spec §1.8).
@@ -62,6 +69,17 @@ const (
 	unavailStandby   = "prop unavailable in standby"
 	errRetrievingVal = "<error retrieving property>"
 )
+
+// luLabels are the labels of `list-lu -v` as stmfadm prints them
+// (printLuProps, listLuFunc, printExtLuProps; docs/platform/comstar-lu.md
+// §1), by their lower-case form: Printed is keyed by these.
+var luLabels = map[string]string{}
+
+func init() {
+	for _, l := range luLabelOrder {
+		luLabels[strings.ToLower(l)] = l
+	}
+}
 
 // absent reports whether v is one of stmfadm's "no value here" placeholders.
 func absent(v string) bool {
@@ -139,11 +157,33 @@ func ParseListLU(out []byte) ([]LU, error) {
 
 func setLUProp(lu *LU, label, raw string) error {
 	v := strings.TrimSpace(raw)
+	if lu.Printed == nil {
+		lu.Printed = map[string]string{}
+	}
+	canon := label
+	if c, ok := luLabels[strings.ToLower(label)]; ok {
+		canon = c
+	}
+	if _, seen := lu.Printed[canon]; seen {
+		// One LU, one line per property: a second one is output volctl
+		// does not understand (which of the two would it restore?).
+		return fmt.Errorf("printed twice for LU %s", lu.GUID)
+	}
+	lu.Printed[canon] = v
 	str := func() string {
 		if absent(v) {
 			return ""
 		}
 		return v
+	}
+	// A free-text value is kept as printed ("%s\n" after the label's
+	// ": "): spaces inside or around it are the property's own, and
+	// create-lu must give them back unchanged.
+	text := func() string {
+		if absent(v) {
+			return ""
+		}
+		return raw
 	}
 	switch strings.ToLower(label) {
 	case "operational status":
@@ -158,7 +198,7 @@ func setLUProp(lu *LU, label, raw string) error {
 		}
 	case "alias":
 		if v != "-" { // "-" is how stmfadm prints an empty alias
-			lu.Alias = str()
+			lu.Alias = text()
 		}
 	case "view entry count":
 		if absent(v) || strings.EqualFold(v, "unknown") {
@@ -193,7 +233,7 @@ func setLUProp(lu *LU, label, raw string) error {
 		}
 		lu.BlockSize = uint32(n)
 	case "management url":
-		lu.MgmtURL = str()
+		lu.MgmtURL = text()
 	case "vendor id":
 		if !absent(raw) {
 			lu.VendorID = raw
@@ -203,7 +243,7 @@ func setLUProp(lu *LU, label, raw string) error {
 			lu.ProductID = raw
 		}
 	case "serial num":
-		lu.SerialNum = str()
+		lu.SerialNum = text()
 	case "write protect":
 		lu.WriteProtect = strings.EqualFold(v, "Enabled")
 	case "writeback cache":

@@ -51,6 +51,9 @@ type Config struct {
 	// ZoneShutdownTimeout bounds a zone's clean shutdown before --halt-zones
 	// halts it.
 	ZoneShutdownTimeout Duration `toml:"zone_shutdown_timeout"`
+	// LUOnlineTimeout bounds the wait, after import-lu (or create-lu), for
+	// the LU to be in the operational state it was captured in (solaris).
+	LUOnlineTimeout Duration `toml:"lu_online_timeout"`
 	// Roles map callers to roles.
 	Roles Roles `toml:"roles"`
 	// TCP is the optional mutual-TLS listener.
@@ -173,6 +176,7 @@ func Default() Config {
 		MaxConnections:        256,
 		MaxConnectionsPerPeer: 32,
 		ZoneShutdownTimeout:   Duration{3 * time.Minute},
+		LUOnlineTimeout:       Duration{30 * time.Second},
 		Roles:                 Roles{OperatorUIDs: []int{0}},
 	}
 }
@@ -282,7 +286,8 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		key string
 		d   Duration
-	}{{"timeouts.default", c.Timeouts.Default}, {"retry_delay", c.RetryDelay}, {"zone_shutdown_timeout", c.ZoneShutdownTimeout}} {
+	}{{"timeouts.default", c.Timeouts.Default}, {"retry_delay", c.RetryDelay}, {"zone_shutdown_timeout", c.ZoneShutdownTimeout},
+		{"lu_online_timeout", c.LUOnlineTimeout}} {
 		if d.d.Duration < 0 {
 			errs = append(errs, fmt.Errorf("%s %s is negative", d.key, d.d))
 		}

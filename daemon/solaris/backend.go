@@ -31,6 +31,10 @@ type Backend struct {
 	// ShutdownTimeout bounds a zone's clean shutdown before it is halted;
 	// 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// LUOnlineTimeout bounds the wait for an imported or created LU to be
+	// in the operational state it was captured in; 0 means
+	// DefaultLUOnlineTimeout.
+	LUOnlineTimeout time.Duration
 	// Peers are the zone hosts asked about zones on a volume; nil: none.
 	Peers zones.Peers
 	// Initiators are this host's own iSCSI initiator names: a session of

@@ -435,12 +435,15 @@ func testPlanIsADryRun(t *testing.T, flavor string) {
 	}
 	// Solaris and illumos do not say what size the volume had at the
 	// snapshot, so the resize is planned with the size read after the
-	// rollback.
+	// rollback. online-lu runs only where the host brings new LUs up
+	// Offline (the step's description says so); the plan shows it, since
+	// the plan cannot know.
 	want := zoneSteps(flavor, []string{"zoneadm -z kz1 detach"}, []string{"stmfadm delete-lu -k " + sim.SeedGUID0, "zfs rollback pool/idisk0@snap1",
-		"stmfadm import-lu /dev/zvol/rdsk/pool/idisk0",
+		"stmfadm import-lu /dev/zvol/rdsk/pool/idisk0", "stmfadm online-lu " + sim.SeedGUID0,
 		"stmfadm modify-lu -s <volsize after the rollback, if smaller than 1073741824> " + sim.SeedGUID0},
 		[]string{"zoneadm -z kz1 attach -x initialize-hostdata"})
 	for _, r := range []string{"resize-lu: zfs get -H -p -o name,property,value,source volsize pool/idisk0",
+		"import-lu: stmfadm list-lu -v " + sim.SeedGUID0,
 		"verify: stmfadm list-lu -v " + sim.SeedGUID0, "verify: stmfadm list-view -l " + sim.SeedGUID0} {
 		if !slices.Contains(reads, r) {
 			t.Errorf("the plan does not show %q; it shows %q", r, reads)

@@ -250,6 +250,10 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err != nil {
 		return id, nil, err
 	}
+	// An LU list-lu -v could not show whole is not "no LU" (lus.go).
+	if err := checkReadable(ex.lus, vol); err != nil {
+		return id, nil, err
+	}
 	if id.LUs, err = b.lusOf(ctx, run, ex, vol); err != nil {
 		return id, nil, err
 	}
@@ -323,8 +327,12 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		warnings = append(warnings, fmt.Sprintf("zpool history of %s could not be read whole: if the rollback is interrupted, whether it took effect is decided by running it again", vol))
 	}
 	for _, lu := range id.LUs {
-		if lu.OperationalStatus != "Online" {
-			warnings = append(warnings, fmt.Sprintf("LU %s is %s; it comes back Online after import", lu.GUID, lu.OperationalStatus))
+		if wantStatus(lu) == comstar.StatusOffline {
+			warnings = append(warnings, fmt.Sprintf("LU %s is Offline: once imported it is taken Offline again (stmfadm offline-lu), as it was", lu.GUID))
+		}
+		if _, err := b.stmf(nil).CreateLUArgv(toComstarLU(lu)); err != nil {
+			warnings = append(warnings, fmt.Sprintf("no create-lu fallback for LU %s: %v; if import-lu finds no LU metadata in %s after the rollback (meta file error), the operation stops there and needs attention",
+				lu.GUID, err, lu.DataFile))
 		}
 		if len(lu.Views) == 0 {
 			warnings = append(warnings, fmt.Sprintf("LU %s has no views: no host can see it now, and none will after", lu.GUID))

@@ -48,8 +48,13 @@
 //	               the LUs of the volumes it still has to roll back first.
 //	import-lu      [window] import-lu from the metadata kept in the zvol
 //	               (create-lu with the captured GUID and properties when it
-//	               is gone); the retained views apply again. The window
-//	               ends here.
+//	               is gone, unless create-lu cannot carry a value exactly:
+//	               then it stops, permanently); the retained views apply
+//	               again. Then list-lu -v until the LU is in its captured
+//	               operational state (it shows Onlining first), at most
+//	               LUOnlineTimeout: online-lu where the host starts new LUs
+//	               Offline, offline-lu for an LU that was Offline (lus.go).
+//	               The window ends here.
 //	restore-views  add exactly the captured views that are missing; adding
 //	               one extends the outage to now.
 //	resize-lu      shrink an LU that would end past the rolled-back volume

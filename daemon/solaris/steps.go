@@ -740,19 +740,33 @@ func (s *sagaSteps) lusAway(ctx context.Context, x *engine.Exec, lus []store.LU)
 func (s *sagaSteps) importLUs() engine.Step {
 	c := s.b.stmf(nil)
 	st := engine.Step{Name: "import-lu", OutageWindow: true,
-		Description: "re-import the LU from the metadata kept in the zvol; its retained views apply again as it registers"}
+		Description: fmt.Sprintf("re-import the LU from the metadata kept in the zvol; its retained views apply again as it registers; "+
+			"then re-read it until it is Online (or Offline) as it was, at most %s (lu_online_timeout): "+
+			"online-lu only where the host brings new LUs up Offline, offline-lu only for an LU that was Offline", s.b.luOnlineTimeout())}
 	for _, lu := range s.allLUs() {
 		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
+		st.Planned = append(st.Planned, s.planSettle(lu)...)
 	}
 	st.Do = s.eachLUAtOnce(s.ensureLU)
 	return st
 }
 
-// ensureLU brings the LU back with its captured GUID: import-lu from the
-// zvol's metadata; when that is gone ("meta file error"), create-lu with the
-// captured GUID and properties. An LU already registered from the same file
-// (a retry, a resumed operation) is left as it is.
+// ensureLU brings the LU back with its captured GUID (registerLU) and
+// waits until it is in its captured operational state (settle).
 func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	if err := s.registerLU(ctx, x, lu); err != nil {
+		return err
+	}
+	return s.settle(ctx, x, lu)
+}
+
+// registerLU brings the LU back with its captured GUID: import-lu from the
+// zvol's metadata; when that is gone ("meta file error"), create-lu with the
+// captured GUID and properties, unless create-lu cannot carry them exactly
+// (then nothing is created, and the operation needs attention). An LU
+// already registered from the same file (a retry, a resumed operation) is
+// left as it is.
+func (s *sagaSteps) registerLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
 	c := s.b.stmf(x.Run)
 	guid, _, err := c.ImportLU(ctx, lu.DataFile)
 	switch {
@@ -763,6 +777,10 @@ func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) e
 		}
 		return nil
 	case comstar.IsMetaFileError(execx.Stderr(err)):
+		if _, aerr := c.CreateLUArgv(toComstarLU(lu)); aerr != nil {
+			return engine.Permanent(fmt.Errorf("import LU %s: %w; the LU metadata is missing from %s, and %v: put the zvol's LU metadata back (or create the LU by hand with its captured properties) and recover",
+				lu.GUID, err, lu.DataFile, aerr))
+		}
 		x.Note("LU metadata missing from %s; re-creating LU %s with its captured properties", lu.DataFile, lu.GUID)
 		got, cerr := c.CreateLU(ctx, toComstarLU(lu))
 		if cerr != nil {
@@ -774,13 +792,18 @@ func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) e
 		return nil
 	case comstar.IsFileInUse(execx.Stderr(err)) || comstar.IsGUIDInUse(execx.Stderr(err)) || comstar.IsBusy(execx.Stderr(err)):
 		// Already registered? Only the captured LU on the captured file
-		// counts as done.
+		// counts as done, and only when list-lu -v shows its file.
 		got, ok, lerr := c.LookupLU(ctx, lu.GUID)
 		if lerr != nil {
 			return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, lerr)
 		}
-		if ok && got.Registered && got.DataFile == lu.DataFile {
-			return nil
+		if ok && got.Registered {
+			if u := got.UnreadDataFile(); u != nil {
+				return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, readBack(got))
+			}
+			if got.DataFile == lu.DataFile {
+				return nil
+			}
 		}
 		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
 	default:
@@ -843,6 +866,9 @@ func (s *sagaSteps) verifyLU(ctx context.Context, x *engine.Exec, want store.LU)
 	if !ok || !got.Registered {
 		return fmt.Errorf("LU %s is not registered", want.GUID)
 	}
+	if err := readBack(got); err != nil {
+		return fmt.Errorf("read back LU %s: %w", want.GUID, err)
+	}
 	views, err := c.ListView(ctx, want.GUID)
 	if err != nil {
 		return fmt.Errorf("read back views of %s: %w", want.GUID, err)
@@ -871,8 +897,8 @@ func compareLU(want, got store.LU) error {
 	cmp("management URL", want.MgmtURL, got.MgmtURL)
 	cmp("write protect", want.WriteProtect, got.WriteProtect)
 	cmp("writeback cache disabled", want.WritebackCacheDisabled, got.WritebackCacheDisabled)
-	if got.OperationalStatus != "Online" && want.OperationalStatus == "Online" {
-		diffs = append(diffs, "status is "+got.OperationalStatus+", was Online")
+	if want.OperationalStatus != "" && got.OperationalStatus != want.OperationalStatus {
+		diffs = append(diffs, "status is "+got.OperationalStatus+", was "+want.OperationalStatus)
 	}
 	var wk, gk []string
 	for _, v := range want.Views {
@@ -951,6 +977,11 @@ func (s *sagaSteps) resizeVolume(ctx context.Context, x *engine.Exec, id store.I
 		got, ok, err := c.LookupLU(ctx, lu.GUID)
 		if err != nil {
 			return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+		}
+		if ok {
+			if err := readBack(got); err != nil {
+				return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+			}
 		}
 		if !ok || got.Size <= want.Size {
 			continue // verify reports a missing LU; a smaller LU is as captured
