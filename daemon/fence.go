@@ -1,0 +1,45 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/volctl/volctl/daemon/config"
+	"github.com/volctl/volctl/daemon/execx"
+)
+
+// logFence names the fence's logger.
+const logFence = "fence"
+
+// fenceCommands puts up the fence against the commands an earlier volctld
+// left running (issue 19; docs/platform/process-fencing.md): every command
+// it recorded next to the journal that still runs is killed with its
+// process group and waited for, and from then on every command this
+// daemon runs is recorded there. RunWith calls it once the journal is its
+// own (its lock held: no other volctld runs on this journal, so every
+// record is an earlier daemon's) and before anything runs a command: the
+// resumes of engine.Start, a recover, a zone call of a peer. An error
+// (a directory anyone else could change, a command that survives SIGKILL)
+// stops the start: nothing may change the host while an earlier command
+// still can. stop ends the recording, once no command runs any more.
+func fenceCommands(cfg config.Config, log hclog.Logger) (stop func(), err error) {
+	dir := cfg.CommandsDir()
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("registry of running commands: %w", err)
+	}
+	if err := config.CheckStateDir(dir); err != nil {
+		return nil, fmt.Errorf("registry of running commands: %w", err)
+	}
+	reg, err := execx.OpenRegistry(dir, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Fence(execx.FenceTimeout); err != nil {
+		return nil, err
+	}
+	return execx.Track(reg), nil
+}
