@@ -25,21 +25,36 @@ const logFence = "fence"
 // resumes of engine.Start, a recover, a zone call of a peer. An error
 // (a directory anyone else could change, a command that survives SIGKILL)
 // stops the start: nothing may change the host while an earlier command
-// still can. stop ends the recording, once no command runs any more.
+// still can. stop ends the recording, once no command runs any more, and
+// removes the directory if it is empty: a start refused later (a socket
+// path that is not a socket...) leaves nothing new behind.
 func fenceCommands(cfg config.Config, log hclog.Logger) (stop func(), err error) {
 	dir := cfg.CommandsDir()
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	created := true
+	if err := os.Mkdir(dir, 0o700); errors.Is(err, fs.ErrExist) {
+		created = false
+	} else if err != nil {
 		return nil, fmt.Errorf("registry of running commands: %w", err)
 	}
+	fail := func(err error) (func(), error) {
+		if created {
+			_ = os.Remove(dir)
+		}
+		return nil, err
+	}
 	if err := config.CheckStateDir(dir); err != nil {
-		return nil, fmt.Errorf("registry of running commands: %w", err)
+		return fail(fmt.Errorf("registry of running commands: %w", err))
 	}
 	reg, err := execx.OpenRegistry(dir, log)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if err := reg.Fence(execx.FenceTimeout); err != nil {
-		return nil, err
+		return nil, err // the records that could not be fenced stay
 	}
-	return execx.Track(reg), nil
+	untrack := execx.Track(reg)
+	return func() {
+		untrack()
+		_ = os.Remove(dir) // only if empty
+	}, nil
 }

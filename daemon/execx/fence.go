@@ -277,12 +277,12 @@ func (r *Registry) fenceFile(e fs.DirEntry, timeout time.Duration) error {
 	begin := time.Now()
 	if err := r.kill(in, victims, timeout); err != nil {
 		r.log.Error("cannot fence a command the previous volctld left running: it survives SIGKILL", "argv", argv, "pid", pidOf(st),
-			"started", in.Time, "error", err)
+			"recorded", in.Time.Format(time.RFC3339Nano), "error", err)
 		return fmt.Errorf("fence %q (pid %d, recorded %s): %w; volctld does not start while it runs: wait for it to exit (or reboot), then start volctld again",
 			argv, pidOf(st), in.Time.Format(time.RFC3339), err)
 	}
 	r.log.Warn("fenced a command the previous volctld left running: killed (SIGKILL) with its process group before anything resumes",
-		"argv", argv, "pid", pidOf(st), "pgid", pgidOf(st), "killed", pids(victims), "how", how, "started", in.Time,
+		"argv", argv, "pid", pidOf(st), "pgid", pgidOf(st), "killed", pids(victims), "how", how, "recorded", in.Time.Format(time.RFC3339Nano),
 		"previous_daemon", in.Daemon, "waited", time.Since(begin).Round(time.Millisecond))
 	return r.remove(path)
 }
