@@ -153,7 +153,7 @@ func run(cmd *exec.Cmd, argv []string) error {
 	}
 	if err := rec.started(cmd.Process.Pid); err != nil {
 		// The first line stays: a fence after a crash finds the command
-		// by its argv, session and start (fenceIntent).
+		// by its argv, session and start (intentVictims).
 		r.log.Error("cannot record a started command's pid; it stays recorded by its argv only", "argv", strings.Join(argv, " "), "pid", cmd.Process.Pid, "error", err)
 	}
 	return cmd.Wait()
@@ -339,7 +339,7 @@ func parseRecord(b []byte) (in intent, st *started, err error) {
 // victims are the processes a record stands for that still run: with a
 // pid, the process if it is still the one recorded, and the live members
 // of its process group; without one, the processes that match the record
-// (fenceIntent). how says how they were found, or why there are none.
+// (intentVictims). how says how they were found, or why there are none.
 func (r *Registry) victims(in intent, st *started) ([]procInfo, string, error) {
 	procs, err := listProcs()
 	if err != nil {
