@@ -263,7 +263,12 @@ func TestCrashInjection(t *testing.T) {
 				simtest.Summary("crash-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()))
 			})
 			for _, p := range points {
-				for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
+				actions := []string{sim.ActionHang, sim.ActionHangAfter}
+				if !isReadCall(p.match) {
+					// A read that runs on changes nothing.
+					actions = append(actions, actionOutlive)
+				}
+				for _, action := range actions {
 					t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
 						t.Parallel()
 						injected.Add(1)
@@ -370,9 +375,11 @@ func crashAtWith(t *testing.T, flavor string, pre []sim.Fault, p point, action s
 }
 
 // crashAndResume starts volctld on the host at root, sends req with the
-// command at p hanging (action), kills -9 the daemon under it, clears the
-// fault, starts a new volctld on the same journal and returns where the
-// operation it resumed ended (resumedOutcome), and the configuration.
+// command at p hanging (action), kills -9 the daemon under it, kills the
+// hung command (not for actionOutlive), clears the fault, starts a new
+// volctld on the same journal and returns where the operation it resumed
+// ended (resumedOutcome), and the configuration. For actionOutlive it
+// checks that the old command did not run on into the recovery.
 func crashAndResume(t *testing.T, root string, p point, action string, req *v1.RollbackRequest) (simtest.Outcome, string) {
 	t.Helper()
 	return crashAndResumeWith(t, root, nil, p, action, req)
@@ -382,7 +389,7 @@ func crashAndResume(t *testing.T, root string, p point, action string, req *v1.R
 // first (the run to crash in is one that fails, e.g. compensating).
 func crashAndResumeWith(t *testing.T, root string, pre []sim.Fault, p point, action string, req *v1.RollbackRequest) (simtest.Outcome, string) {
 	t.Helper()
-	for _, f := range append(pre, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action}) {
+	for _, f := range append(pre, outliveFault(sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: action})) {
 		if err := sim.AddFault(root, f); err != nil {
 			t.Fatal(err)
 		}
@@ -394,12 +401,19 @@ func crashAndResumeWith(t *testing.T, root string, pre []sim.Fault, p point, act
 	// Wait until the command hangs, then kill -9 the daemon under it.
 	waitHung(t, root, "")
 	d.kill()
-	simtest.KillHung(root)
+	if action != actionOutlive {
+		simtest.KillHung(root)
+	}
 	if err := sim.ClearFaults(root); err != nil {
 		t.Fatal(err)
 	}
+	restart := time.Now()
 	d2 := startDaemon(t, cfg, sock)
-	return resumedOutcome(t, d2.client()), cfg
+	outcome := resumedOutcome(t, d2.client())
+	if action == actionOutlive {
+		checkOutlived(t, root, restart, func() string { s, _ := readLog(cfg); return s })
+	}
+	return outcome, cfg
 }
 
 // waitHung waits until a command on the host at root hangs on its fault;

@@ -176,6 +176,12 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		return err
 	}
 	defer db.Close()
+	// No command of an earlier volctld may run on while this one recovers.
+	stopRecording, err := fenceCommands(cfg, log.Named(logFence))
+	if err != nil {
+		return err
+	}
+	defer stopRecording()
 
 	base, cancelOps := context.WithCancel(context.Background())
 	defer cancelOps()

@@ -42,7 +42,7 @@ func TestGroupCrashInjection(t *testing.T) {
 		if isReadCall(p.match) {
 			continue
 		}
-		for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
+		for _, action := range []string{sim.ActionHang, sim.ActionHangAfter, actionOutlive} {
 			t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
 				t.Parallel()
 				injected.Add(1)

@@ -154,8 +154,19 @@ func TestPeerCrashInjection(t *testing.T) {
 		if i > 0 && isReadCall(p.match) {
 			continue
 		}
-		for _, victim := range []string{"zone", "storage"} {
-			t.Run(fmt.Sprintf("%s #%d kill %s volctld", p.match, p.nth, victim), func(t *testing.T) {
+		victims := []string{"zone", "storage"}
+		if !isReadCall(p.match) {
+			// The zone host's volctld killed while its command is slow,
+			// the command not killed: the zone call journal must not run
+			// the action again while the old one still runs.
+			victims = append(victims, zoneOutlived)
+		}
+		for _, victim := range victims {
+			name := fmt.Sprintf("%s #%d kill %s volctld", p.match, p.nth, victim)
+			if victim == zoneOutlived {
+				name = fmt.Sprintf("%s #%d kill zone volctld, the command outlives it", p.match, p.nth)
+			}
+			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				injected.Add(1)
 				t.Cleanup(func() {
@@ -165,7 +176,11 @@ func TestPeerCrashInjection(t *testing.T) {
 				})
 				h := newTwoHosts(t, "", "")
 				zoneadm(t, h.zone, "-z", "kz1", "boot")
-				if err := sim.AddFault(h.zone, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: sim.ActionHang}); err != nil {
+				f := sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: sim.ActionHang}
+				if victim == zoneOutlived {
+					f.Action = actionOutlive
+				}
+				if err := sim.AddFault(h.zone, outliveFault(f)); err != nil {
 					t.Fatal(err)
 				}
 				h.start()
@@ -175,20 +190,33 @@ func TestPeerCrashInjection(t *testing.T) {
 						Options: &v1.RollbackOptions{HaltZones: true}}, nil)
 				}()
 				waitHung(t, h.zone, h.logs())
-				if victim == "zone" {
+				var restart time.Time
+				switch victim {
+				case "zone":
 					h.zoneDaemon.kill()
 					simtest.KillHung(h.zone)
 					h.startZone()
-				} else {
+				case zoneOutlived:
+					h.zoneDaemon.kill()
+					restart = time.Now()
+					h.startZone()
+				default:
 					h.storageD.kill()
 					simtest.KillHung(h.zone)
 					h.storageD = startDaemon(t, h.sCfg, h.sSock)
 				}
 				settle(t, h)
+				if victim == zoneOutlived {
+					checkOutlived(t, h.zone, restart, h.logs)
+				}
 			})
 		}
 	}
 }
+
+// zoneOutlived is TestPeerCrashInjection's victim for the zone host's
+// volctld killed while its command is slow, the command not killed.
+const zoneOutlived = "zone-outlived"
 
 func appendFile(t *testing.T, path, text string) {
 	t.Helper()

@@ -3,14 +3,15 @@ package sim
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Fault actions.
 const (
 	ActionFail      = "fail"       // print Stderr, exit Exit, change nothing
 	ActionFailAfter = "fail-after" // do the real change, then print Stderr and exit Exit
-	ActionHang      = "hang"       // change nothing, release the lock, sleep until killed
-	ActionHangAfter = "hang-after" // do the real change, save, release the lock, sleep
+	ActionHang      = "hang"       // change nothing, release the lock, sleep until killed (or Delay, then act)
+	ActionHangAfter = "hang-after" // do the real change, save, release the lock, sleep (until killed, or Delay)
 	ActionExit0Noop = "exit0-noop" // exit 0 silently without doing anything (a lying command)
 	// ActionFailPartway does what the real command does before the call
 	// that fails, then prints Stderr and exits Exit. Only stmfadm
@@ -29,6 +30,12 @@ type Fault struct {
 	Action  string `json:"action"`
 	Exit    int    `json:"exit,omitempty"` // exit status for fail/fail-after (0 means 1)
 	Stderr  string `json:"stderr,omitempty"`
+	// Delay makes a hang end (a Go duration; "" = sleep until killed): a
+	// slow command rather than a stuck one. After it, a "hang" does its
+	// work on the host as it is then, and a "hang-after" exits with the
+	// status of the work it did before; either is logged a second time,
+	// Late, when it ends. A process killed meanwhile never acts.
+	Delay string `json:"delay,omitempty"`
 
 	// Bookkeeping, kept in the state so counting spans processes.
 	Seen  int `json:"seen,omitempty"`  // matching invocations since the rule was added
@@ -53,7 +60,22 @@ func (f *Fault) validate() error {
 	if f.Nth < 0 || f.Times < 0 {
 		return fmt.Errorf("fault: nth and times must not be negative")
 	}
+	if f.Delay != "" {
+		d, err := time.ParseDuration(f.Delay)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("fault: delay %q: want a positive duration such as 2s", f.Delay)
+		}
+		if f.Action != ActionHang && f.Action != ActionHangAfter {
+			return fmt.Errorf("fault: delay is for hang and hang-after, not %s", f.Action)
+		}
+	}
 	return nil
+}
+
+// delay is how long a hang lasts; 0 is until killed.
+func (f *Fault) delay() time.Duration {
+	d, _ := time.ParseDuration(f.Delay) // checked by validate
+	return d
 }
 
 // exitCode is the status a failing fault exits with.

@@ -137,6 +137,9 @@ func TestFaultValidation(t *testing.T) {
 		{Command: "zfs", Action: ActionFail, Nth: -1},
 		{Command: "zfs", Match: "delete-lu", Action: ActionFailPartway},
 		{Command: "stmfadm", Match: "import-lu", Action: ActionFailPartway},
+		{Command: "zfs", Action: ActionFail, Delay: "1s"},   // a delay is a hang's
+		{Command: "zfs", Action: ActionHang, Delay: "soon"}, // not a duration
+		{Command: "zfs", Action: ActionHang, Delay: "-1s"},  // not positive
 	} {
 		if err := AddFault(t.TempDir(), f); err == nil {
 			t.Errorf("AddFault(%+v) accepted", f)
@@ -174,6 +177,76 @@ func TestFailPartway(t *testing.T) {
 			}
 			if got := load(t, root).LU(guid0) != nil; got != c.persisted {
 				t.Errorf("after an stmf restart registered = %v, want %v", got, c.persisted)
+			}
+		})
+	}
+}
+
+// TestSlowHang: a hang with a delay is a slow command, not a stuck one.
+// A hang does its work only after the delay, on the host as it is then
+// (here: the LU someone imported meanwhile is left alone, since import-lu
+// refuses a GUID that exists), and exits with its real status; a
+// hang-after did its work before. Each logs its hang (exit -1) and then a
+// Late line with its real exit status.
+func TestSlowHang(t *testing.T) {
+	cases := []struct {
+		name           string
+		action         string
+		meanwhile      bool // import the LU during the delay
+		code           int
+		importedBefore bool // imported when the delay starts
+	}{
+		{"hang acts after the delay", ActionHang, false, 0, false},
+		{"hang acts on the host as it is then", ActionHang, true, 1, false},
+		{"hang-after acted before", ActionHangAfter, false, 0, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := seeded(t)
+			must(t, root, "stmfadm", "delete-lu", "-k", guid0)
+			defer func(s func(time.Duration)) { sleep = s }(sleep)
+			var slept time.Duration
+			sleep = func(d time.Duration) {
+				slept = d
+				if got := load(t, root).LU(guid0) != nil; got != c.importedBefore {
+					t.Errorf("imported when the delay starts = %v, want %v", got, c.importedBefore)
+				}
+				if c.meanwhile {
+					must(t, root, "stmfadm", "import-lu", "/dev/zvol/rdsk/pool/idisk0")
+				}
+			}
+			if err := AddFault(root, Fault{Command: "stmfadm", Match: "import-lu", Nth: 1, Times: 1, Action: c.action, Delay: "1500ms"}); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, root, "stmfadm", "import-lu", "/dev/zvol/rdsk/pool/idisk0")
+			if r.code != c.code {
+				t.Errorf("exit %d, want %d (%v)", r.code, c.code, r)
+			}
+			if slept != 1500*time.Millisecond {
+				t.Errorf("slept %v, want 1.5s", slept)
+			}
+			if load(t, root).LU(guid0) == nil {
+				t.Error("LU not imported")
+			}
+			calls, err := Calls(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hung, late []Call
+			for _, cl := range calls {
+				if len(cl.Argv) > 1 && cl.Argv[1] == "import-lu" {
+					if cl.Late {
+						late = append(late, cl)
+					} else if cl.Fault == c.action {
+						hung = append(hung, cl)
+					}
+				}
+			}
+			if len(hung) != 1 || hung[0].Exit != -1 {
+				t.Errorf("hang lines %+v, want one with exit -1", hung)
+			}
+			if len(late) != 1 || late[0].Exit != c.code {
+				t.Errorf("late lines %+v, want one with exit %d", late, c.code)
 			}
 		})
 	}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -61,6 +63,9 @@ var hang = func() {
 	}
 }
 
+// sleep is a hang's delay; a variable so in-process tests can replace it.
+var sleep = time.Sleep
+
 // Call is one line of ROOT/calls.log.
 type Call struct {
 	Start time.Time `json:"start"`
@@ -68,6 +73,9 @@ type Call struct {
 	Argv  []string  `json:"argv"`
 	Exit  int       `json:"exit"`            // -1 when the invocation hung
 	Fault string    `json:"fault,omitempty"` // action of the fault rule that triggered
+	// Late marks the second line of a hang with a delay: the command went
+	// on after it (and, for a hang, did its work only now).
+	Late bool `json:"late,omitempty"`
 }
 
 // CommandPath is where the simulated host has a command: ROOT/usr/sbin/NAME.
@@ -155,7 +163,7 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
 		return 1
 	}
-	return runPlatform(root, name, argv, stdout, stderr)
+	return runPlatform(root, name, argv, stdout, stderr, false)
 }
 
 // rootOf finds ROOT: $VOLCTL_SIM_ROOT, else three directories above the
@@ -181,9 +189,10 @@ func rootOf(argv0 string) (string, error) {
 }
 
 // runPlatform runs one platform command: latency, lock, load, faults, act,
-// save if changed, unlock, log.
-func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int {
-	call := Call{Start: time.Now(), Argv: argv}
+// save if changed, unlock, log. late is a hang with a delay going on after
+// it: no latency and no fault rule again, and its line is marked Late.
+func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, late bool) int {
+	call := Call{Start: time.Now(), Argv: argv, Late: late}
 	finish := func(code int) int {
 		call.End, call.Exit = time.Now(), code
 		logCall(root, call)
@@ -191,7 +200,7 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 	}
 	// Latency is slept outside the lock, as a slow command on a real host
 	// would not serialise the others while it waits.
-	if s, err := readState(root); err == nil && s.Latency != "" {
+	if s, err := readState(root); err == nil && s.Latency != "" && !late {
 		if d, err := time.ParseDuration(s.Latency); err == nil {
 			time.Sleep(d)
 		}
@@ -221,7 +230,10 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 	}
 	args := argv[1:]
 	e := &env{s: s, root: root, name: name, stdout: stdout, stderr: stderr}
-	f := s.fire(name, args)
+	var f *Fault
+	if !late {
+		f = s.fire(name, args)
+	}
 	if f != nil {
 		call.Fault = f.Action
 	}
@@ -259,7 +271,8 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 	case f.Action == ActionHang, f.Action == ActionHangAfter:
 		if f.Action == ActionHangAfter {
 			// The command did its work and its logging, then hung.
-			commit(platform[name](e, args) == 0)
+			code = platform[name](e, args)
+			commit(code == 0)
 		}
 		if err := save(); err != nil {
 			fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
@@ -269,6 +282,9 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 		// working while this command is stuck.
 		l.unlock()
 		finish(-1)
+		if d := f.delay(); d > 0 {
+			return slow(root, name, argv, stdout, stderr, call, f.Action, code, d)
+		}
 		hang()
 		return -1
 	}
@@ -279,6 +295,23 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer) int
 	l.unlock()
 	time.Sleep(e.sleep)
 	return finish(code)
+}
+
+// slow ends a hang with a delay, as a slow command on a real host would:
+// it sleeps d (the lock released), then a hang does its work now, on the
+// host as it is now, and a hang-after exits with the status of the work it
+// did before it slept. Whoever started it may be gone by then (a daemon
+// killed under it): a write to its closed pipes then fails instead of
+// killing the command (SIGPIPE ignored), so it acts in full, the worst case.
+func slow(root, name string, argv []string, stdout, stderr io.Writer, call Call, action string, code int, d time.Duration) int {
+	signal.Ignore(syscall.SIGPIPE)
+	sleep(d)
+	if action == ActionHang {
+		return runPlatform(root, name, argv, stdout, stderr, true)
+	}
+	call.End, call.Exit, call.Late = time.Now(), code, true
+	logCall(root, call)
+	return code
 }
 
 // runHostid is hostid(1): the global zone's hostid, 8 hex digits and a

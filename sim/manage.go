@@ -36,6 +36,7 @@ const manageUsage = `usage:
   volctl-sim stmf-restart ROOT         svcadm restart stmf / reboot: LUs back from provider data
   volctl-sim fault add ROOT --cmd CMD [--match S] [--nth N] [--times N]
                     --action fail|fail-after|fail-partway|hang|hang-after|exit0-noop [--exit N] [--stderr TEXT]
+                    [--delay D]      a hang ends after D and the command goes on (acts)
   volctl-sim fault clear ROOT
   volctl-sim latency ROOT DURATION     e.g. 5ms; 0 turns it off
   volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data
@@ -271,6 +272,7 @@ func parseFaultFlags(args []string, stderr io.Writer) (*Fault, error) {
 	fs.StringVar(&f.Action, "action", "", "fail, fail-after, fail-partway (stmfadm delete-lu), hang, hang-after or exit0-noop")
 	fs.IntVar(&f.Exit, "exit", 0, "exit status for fail/fail-after/fail-partway (0 means 1)")
 	fs.StringVar(&f.Stderr, "stderr", "", "text printed on stderr")
+	fs.StringVar(&f.Delay, "delay", "", "hang and hang-after: end the hang after this long (e.g. 2s) and go on; default: until killed")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

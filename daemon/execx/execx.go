@@ -110,7 +110,7 @@ func (r *Runner) Run(ctx context.Context, argv []string) (*Result, error) {
 	// Give a killed command's pipes a moment to close even if it left
 	// children holding them.
 	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
+	err := run(cmd, res.Argv) // recorded while it runs: fence.go
 	res.Duration = time.Since(res.Started)
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
 	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
