@@ -171,7 +171,12 @@ func FromContext(ctx context.Context) (Identity, error) {
 	if !ok {
 		return Identity{}, ErrNoIdentity
 	}
-	switch ai := p.AuthInfo.(type) {
+	return IdentityOf(p.AuthInfo)
+}
+
+// IdentityOf returns the caller a connection's handshake established.
+func IdentityOf(info credentials.AuthInfo) (Identity, error) {
+	switch ai := info.(type) {
 	case PeerCred:
 		return ai.Identity, nil
 	case credentials.TLSInfo:
