@@ -37,6 +37,12 @@ const (
 	ReasonHostUnavailable = "HOST_UNAVAILABLE"
 	ReasonNeedsAttention  = "NEEDS_ATTENTION"
 	ReasonStepFailed      = "STEP_FAILED"
+	// ReasonTooManyWatches: a WatchOperation past
+	// max_watches_per_connection or max_watches_per_caller.
+	ReasonTooManyWatches = "TOO_MANY_WATCHES"
+	// ReasonFellBehind: a watcher whose client did not read its stream
+	// was dropped; the operation goes on.
+	ReasonFellBehind = "FELL_BEHIND"
 )
 
 // ConsentViolation is the PreconditionFailure violation type of a missing
@@ -87,6 +93,10 @@ func toStatus(err error) error {
 		code, reason = codes.Internal, ReasonNeedsAttention
 	case errors.Is(err, engine.ErrStepFailed):
 		code, reason = codes.Aborted, ReasonStepFailed
+	case errors.Is(err, ErrTooManyWatches):
+		code, reason = codes.ResourceExhausted, ReasonTooManyWatches
+	case errors.Is(err, engine.ErrFellBehind):
+		code, reason = codes.ResourceExhausted, ReasonFellBehind
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
