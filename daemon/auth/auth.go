@@ -288,32 +288,3 @@ func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 		MinVersion:   tls.VersionTLS13,
 	}, nil
 }
-
-// PeerKey names the peer of an accepted connection for per-peer limits:
-// "uid:N" on a unix socket (from the kernel, as for roles), "ip:ADDR" over
-// TCP (the certificate is not known before the handshake).
-func PeerKey(c net.Conn) (string, error) {
-	switch conn := c.(type) {
-	case *net.UnixConn:
-		raw, err := conn.SyscallConn()
-		if err != nil {
-			return "", err
-		}
-		var uid int
-		var cerr error
-		if err := raw.Control(func(fd uintptr) { uid, _, cerr = peerCred(fd) }); err != nil {
-			return "", err
-		}
-		if cerr != nil {
-			return "", cerr
-		}
-		return "uid:" + strconv.Itoa(uid), nil
-	case *net.TCPConn:
-		host, _, err := net.SplitHostPort(conn.RemoteAddr().String())
-		if err != nil {
-			return "", err
-		}
-		return "ip:" + host, nil
-	}
-	return "", fmt.Errorf("connection of type %T", c)
-}
