@@ -29,7 +29,6 @@ import (
 
 	"github.com/volctl/volctl/daemon/auth"
 	"github.com/volctl/volctl/daemon/config"
-	"github.com/volctl/volctl/daemon/connlimit"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/linuxtgt"
 	"github.com/volctl/volctl/daemon/metrics"
@@ -213,12 +212,20 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 			sb.Peers = ps
 		}
 	}
-	guard := &server.Guard{Policy: policy(cfg.Roles), DB: db, Log: log.Named(logAuth)}
+	pol := policy(cfg.Roles)
+	guard := &server.Guard{Policy: pol, DB: db, Log: log.Named(logAuth)}
+	srv.SetWatchLimits(cfg.MaxWatchesPerConnection, cfg.MaxWatchesPerCaller)
 	defer guard.Flush() // pending counts of denied calls, before the journal closes
 	newGRPC := func(creds credentials.TransportCredentials) *grpc.Server {
 		// The codec lets the guard refuse invalid UTF-8 in a request as
 		// InvalidArgument (grpc-go would answer Internal before it).
+		// ConnectionTimeout bounds a connection's TLS handshake and HTTP/2
+		// preface; MaxConcurrentStreams its calls, each until its last
+		// byte is written (docs/platform/connections.md); the stats
+		// handler tags each connection, for the watch limits.
 		g := grpc.NewServer(grpc.Creds(creds), grpc.ForceServerCodecV2(server.Codec()), grpc.MaxRecvMsgSize(maxRequest),
+			grpc.ConnectionTimeout(cfg.HandshakeTimeout.Duration), grpc.StatsHandler(srv.ConnTags()),
+			grpc.MaxConcurrentStreams(uint32(cfg.MaxStreamsPerConnection)),
 			grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream()))
 		srv.Register(g)
 		return g
@@ -231,10 +238,9 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 		}
 	}
 
-	maxConns := connectionLimit(cfg.MaxConnections, log)
-	limit := func(l net.Listener) net.Listener {
-		return connlimit.New(l, maxConns, cfg.MaxConnectionsPerPeer, auth.PeerKey, log.Named(logServer))
-	}
+	// One pool for both listeners, with a reserve for root, operators and
+	// peers (connlimits.go).
+	pool := connPool(cfg, log.Named(logServer))
 	unixLis, err := listenUnix(cfg)
 	if err != nil {
 		return err
@@ -244,7 +250,7 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 	// Serve goroutine, after Run returned: the socket must be gone when Run
 	// returns. Close removes it once.
 	defer unixLis.Close()
-	lis := limit(unixLis)
+	lis := pool.Listen(unixLis, unixPeer(pol))
 	unix := newGRPC(auth.UnixCredentials{})
 	servers = append(servers, unix)
 	go func() { served <- unix.Serve(lis) }()
@@ -259,9 +265,9 @@ func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Opti
 			stopAll()
 			return fmt.Errorf("tcp: %w", err)
 		}
-		tg := newGRPC(credentials.NewTLS(tlsCfg))
+		tg := newGRPC(limitedTLS(credentials.NewTLS(tlsCfg), pol))
 		servers = append(servers, tg)
-		go func() { served <- tg.Serve(limit(tl)) }()
+		go func() { served <- tg.Serve(pool.Listen(tl, tcpPeer)) }()
 		log.Info("serving mutual TLS", "addr", tl.Addr().String())
 	}
 	var (

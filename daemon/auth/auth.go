@@ -172,7 +172,12 @@ func FromContext(ctx context.Context) (Identity, error) {
 	if !ok {
 		return Identity{}, ErrNoIdentity
 	}
-	switch ai := p.AuthInfo.(type) {
+	return IdentityOf(p.AuthInfo)
+}
+
+// IdentityOf returns the caller a connection's handshake established.
+func IdentityOf(info credentials.AuthInfo) (Identity, error) {
+	switch ai := info.(type) {
 	case PeerCred:
 		return ai.Identity, nil
 	case credentials.TLSInfo:
@@ -283,33 +288,4 @@ func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS13,
 	}, nil
-}
-
-// PeerKey names the peer of an accepted connection for per-peer limits:
-// "uid:N" on a unix socket (from the kernel, as for roles), "ip:ADDR" over
-// TCP (the certificate is not known before the handshake).
-func PeerKey(c net.Conn) (string, error) {
-	switch conn := c.(type) {
-	case *net.UnixConn:
-		raw, err := conn.SyscallConn()
-		if err != nil {
-			return "", err
-		}
-		var uid int
-		var cerr error
-		if err := raw.Control(func(fd uintptr) { uid, _, cerr = peerCred(fd) }); err != nil {
-			return "", err
-		}
-		if cerr != nil {
-			return "", cerr
-		}
-		return "uid:" + strconv.Itoa(uid), nil
-	case *net.TCPConn:
-		host, _, err := net.SplitHostPort(conn.RemoteAddr().String())
-		if err != nil {
-			return "", err
-		}
-		return "ip:" + host, nil
-	}
-	return "", fmt.Errorf("connection of type %T", c)
 }

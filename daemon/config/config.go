@@ -48,6 +48,27 @@ type Config struct {
 	// accept. 0 means the default.
 	MaxConnections        int `toml:"max_connections"`
 	MaxConnectionsPerPeer int `toml:"max_connections_per_peer"`
+	// ReservedConnections is the part of MaxConnections only root,
+	// operators and peers may use: the others are refused once
+	// MaxConnections-ReservedConnections are open.
+	ReservedConnections int `toml:"reserved_connections"`
+	// MaxUnauthenticated bounds the TCP connections whose TLS handshake
+	// has not ended (they are not counted in MaxConnections);
+	// MaxUnauthenticatedPerAddress those from one source address.
+	MaxUnauthenticated           int `toml:"max_unauthenticated"`
+	MaxUnauthenticatedPerAddress int `toml:"max_unauthenticated_per_address"`
+	// HandshakeTimeout bounds a new connection's set-up: the TLS handshake
+	// and the HTTP/2 preface (unix socket: the preface).
+	HandshakeTimeout Duration `toml:"handshake_timeout"`
+	// MaxWatchesPerConnection and MaxWatchesPerCaller bound the
+	// WatchOperation streams open at once on one connection and of one
+	// caller (uid or certificate subject).
+	MaxWatchesPerConnection int `toml:"max_watches_per_connection"`
+	MaxWatchesPerCaller     int `toml:"max_watches_per_caller"`
+	// MaxStreamsPerConnection bounds the calls open at once on one
+	// connection, of any method (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS):
+	// a call counts until its last byte has reached the client.
+	MaxStreamsPerConnection int `toml:"max_streams_per_connection"`
 	// ZoneShutdownTimeout bounds a zone's clean shutdown before --halt-zones
 	// halts it.
 	ZoneShutdownTimeout Duration `toml:"zone_shutdown_timeout"`
@@ -178,6 +199,14 @@ func Default() Config {
 		ZoneShutdownTimeout:   Duration{3 * time.Minute},
 		LUOnlineTimeout:       Duration{30 * time.Second},
 		Roles:                 Roles{OperatorUIDs: []int{0}},
+
+		ReservedConnections:          32,
+		MaxUnauthenticated:           64,
+		MaxUnauthenticatedPerAddress: 8,
+		HandshakeTimeout:             Duration{5 * time.Second},
+		MaxWatchesPerConnection:      16,
+		MaxWatchesPerCaller:          64,
+		MaxStreamsPerConnection:      32,
 	}
 }
 
@@ -279,6 +308,24 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnections < 0 || c.MaxConnectionsPerPeer < 0 {
 		errs = append(errs, fmt.Errorf("max_connections %d / max_connections_per_peer %d: negative", c.MaxConnections, c.MaxConnectionsPerPeer))
+	}
+	for _, n := range []struct {
+		key string
+		n   int
+	}{{"reserved_connections", c.ReservedConnections}, {"max_unauthenticated", c.MaxUnauthenticated},
+		{"max_unauthenticated_per_address", c.MaxUnauthenticatedPerAddress},
+		{"max_watches_per_connection", c.MaxWatchesPerConnection}, {"max_watches_per_caller", c.MaxWatchesPerCaller},
+		{"max_streams_per_connection", c.MaxStreamsPerConnection}} {
+		if n.n < 0 {
+			errs = append(errs, fmt.Errorf("%s %d is negative", n.key, n.n))
+		}
+	}
+	if c.MaxConnections > 0 && c.ReservedConnections >= c.MaxConnections {
+		errs = append(errs, fmt.Errorf("reserved_connections %d: must be below max_connections %d, or callers without a reserve get no connection",
+			c.ReservedConnections, c.MaxConnections))
+	}
+	if c.HandshakeTimeout.Duration <= 0 {
+		errs = append(errs, fmt.Errorf("handshake_timeout %s: must be positive", c.HandshakeTimeout))
 	}
 	if c.MaxOutput < 0 {
 		errs = append(errs, fmt.Errorf("max_output %d is negative", c.MaxOutput))

@@ -107,6 +107,10 @@ func TestValidate(t *testing.T) {
 			c.Peers = []Peer{{Name: "kz-host1", Address: "h:1", CA: "/ca", Cert: "/c", Key: "/k", Subject: "kz-host1"}}
 		}, "peers are for solaris"},
 		{"bad initiator", func(c *Config) { c.Initiators = []string{"kz-host1"} }, "not an iSCSI name"},
+		{"reserve takes every connection", func(c *Config) { c.MaxConnections, c.ReservedConnections = 32, 32 }, "reserved_connections 32: must be below max_connections 32"},
+		{"negative watch limit", func(c *Config) { c.MaxWatchesPerCaller = -1 }, "max_watches_per_caller -1 is negative"},
+		{"negative unauthenticated", func(c *Config) { c.MaxUnauthenticatedPerAddress = -1 }, "max_unauthenticated_per_address -1"},
+		{"no handshake time", func(c *Config) { c.HandshakeTimeout.Duration = 0 }, "handshake_timeout 0s: must be positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

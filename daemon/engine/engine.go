@@ -679,10 +679,10 @@ func (e *Engine) noteResume(op *store.Operation, trigger string) {
 }
 
 // start runs the saga of op in the background, holding keys until it ends.
-// The returned channel is subscribed before the saga starts, so the caller
+// The returned subscriber is subscribed before the saga starts, so the caller
 // that started it sees every event from the first (stream unsubscribes it).
-func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string, resume bool) (*inflight, chan Event) {
-	r := &inflight{op: op, plan: plan, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string, resume bool) (*inflight, *subscriber) {
+	r := &inflight{op: op, plan: plan, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 	if resume {
 		// What the journal says happened before, for a watcher (see Watch).
 		r.before = cloneOp(op)

@@ -57,7 +57,7 @@ func (e *Engine) inflightOf(ctx context.Context, op *store.Operation) (*inflight
 	if r != nil {
 		return r, nil
 	}
-	r = &inflight{op: final, last: final, plan: final, subs: map[chan Event]struct{}{}, done: make(chan struct{})}
+	r = &inflight{op: final, last: final, plan: final, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 	replay(final, func(ev Event) { r.history = append(r.history, ev) })
 	close(r.done)
 	return r, nil
@@ -67,7 +67,7 @@ func (e *Engine) inflightOf(ctx context.Context, op *store.Operation) (*inflight
 type inflight struct {
 	op   *store.Operation
 	mu   sync.Mutex
-	subs map[chan Event]struct{}
+	subs map[*subscriber]struct{}
 	done chan struct{}
 	last *store.Operation
 	// view is the operation as of its last event, without commands: what
@@ -104,54 +104,58 @@ func (r *inflight) publish(ev Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.history = append(r.history, ev)
-	for ch := range r.subs {
-		select {
-		case ch <- ev:
-		default: // a slow client must never stall a rollback
+	for sub := range r.subs {
+		if !sub.offer(ev) { // a slow client must never stall a rollback
+			delete(r.subs, sub)
 		}
 	}
 }
 
-// subscribe returns a channel of the events published from now on; with
-// replay, of every event since the operation started. Subscribing and the
-// replay are one step under the lock, so no event is lost or doubled.
-func (r *inflight) subscribe(replay bool) chan Event {
+// subscribe returns a subscriber of the events published from now on;
+// with replay, of every event since the operation started. Subscribing and
+// taking the history are one step under the lock, so no event is lost or
+// doubled.
+func (r *inflight) subscribe(replay bool) *subscriber {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
+	var history []Event
 	if replay {
-		n = len(r.history)
+		history = r.history[:len(r.history):len(r.history)]
 	}
-	ch := make(chan Event, n+1024)
-	for _, ev := range r.history[:n] {
-		ch <- ev
-	}
-	r.subs[ch] = struct{}{}
-	return ch
+	sub := newSubscriber(history)
+	r.subs[sub] = struct{}{}
+	return sub
 }
 
-func (r *inflight) unsubscribe(ch chan Event) {
+func (r *inflight) unsubscribe(sub *subscriber) {
 	r.mu.Lock()
-	delete(r.subs, ch)
+	delete(r.subs, sub)
 	r.mu.Unlock()
 }
 
-// stream forwards r's events to emit until the operation ends or ctx does.
-func (e *Engine) stream(ctx context.Context, r *inflight, ch chan Event, emit func(Event)) (*store.Operation, error) {
-	defer r.unsubscribe(ch)
+// stream forwards r's events to emit until the operation ends or ctx does,
+// or the subscriber falls behind (ErrFellBehind).
+func (e *Engine) stream(ctx context.Context, r *inflight, sub *subscriber, emit func(Event)) (*store.Operation, error) {
+	defer r.unsubscribe(sub)
+	for _, ev := range sub.history {
+		emit(ev)
+	}
 	for {
 		select {
-		case ev := <-ch:
-			emit(ev)
+		case <-sub.wake:
+			for _, ev := range sub.take() {
+				emit(ev)
+			}
+		case <-sub.dropped:
+			return nil, fellBehind(r.op.ID)
 		case <-r.done:
-			for {
-				select {
-				case ev := <-ch:
-					emit(ev)
-					continue
-				default:
-				}
-				break
+			select {
+			case <-sub.dropped:
+				return nil, fellBehind(r.op.ID)
+			default:
+			}
+			for _, ev := range sub.take() {
+				emit(ev)
 			}
 			final := r.last
 			emit(Event{Op: final.ID, Final: final, Time: e.now()})

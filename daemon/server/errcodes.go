@@ -40,6 +40,12 @@ const (
 	// ReasonHeld: the request touches a volume or zone that an operation
 	// which needs attention holds (engine.HeldError); nothing ran.
 	ReasonHeld = "HELD_BY_OPERATION"
+	// ReasonTooManyWatches: a WatchOperation past
+	// max_watches_per_connection or max_watches_per_caller.
+	ReasonTooManyWatches = "TOO_MANY_WATCHES"
+	// ReasonFellBehind: a watcher whose client did not read its stream
+	// was dropped; the operation goes on.
+	ReasonFellBehind = "FELL_BEHIND"
 )
 
 // ConsentViolation is the PreconditionFailure violation type of a missing
@@ -92,6 +98,10 @@ func toStatus(err error) error {
 		code, reason = codes.Internal, ReasonNeedsAttention
 	case errors.Is(err, engine.ErrStepFailed):
 		code, reason = codes.Aborted, ReasonStepFailed
+	case errors.Is(err, ErrTooManyWatches):
+		code, reason = codes.ResourceExhausted, ReasonTooManyWatches
+	case errors.Is(err, engine.ErrFellBehind):
+		code, reason = codes.ResourceExhausted, ReasonFellBehind
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):

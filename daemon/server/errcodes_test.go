@@ -51,6 +51,8 @@ var toStatusCases = []struct {
 	{"StepError needing attention", &engine.StepError{Op: 1, Step: "attach-zones", Err: errors.New("key"), NeedsAttention: true}, codes.Internal},
 	{"engine.ErrStepFailed", fmt.Errorf("operation 2: %w", engine.ErrStepFailed), codes.Aborted},
 	{"StepError", &engine.StepError{Op: 1, Step: "rollback", Err: errors.New("busy")}, codes.Aborted},
+	{"ErrTooManyWatches", fmt.Errorf("%w: uid:1000 already watches 64 operations", ErrTooManyWatches), codes.ResourceExhausted},
+	{"engine.ErrFellBehind", fmt.Errorf("operation 3: %w", engine.ErrFellBehind), codes.ResourceExhausted},
 	{"context.DeadlineExceeded", context.DeadlineExceeded, codes.DeadlineExceeded},
 	{"context.Canceled", fmt.Errorf("zfs list: %w", context.Canceled), codes.Canceled},
 	{"anything else", errors.New("anything else"), codes.Internal},

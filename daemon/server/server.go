@@ -37,11 +37,14 @@ type Server struct {
 	health  *health.Server
 	version string
 	started time.Time
+	watches watchLimits
+	replays replayCache
 }
 
 // New makes the services over eng; db serves the audit trail.
 func New(eng *engine.Engine, db *store.DB, version string) *Server {
-	return &Server{eng: eng, db: db, health: health.NewServer(), version: version, started: time.Now()}
+	return &Server{eng: eng, db: db, health: health.NewServer(), version: version, started: time.Now(),
+		watches: watchLimits{perConn: DefaultWatchesPerConnection, perCaller: DefaultWatchesPerCaller}}
 }
 
 // Register adds every service, health and reflection to g.
@@ -279,6 +282,21 @@ type opStream[R any] struct {
 	final func(*v1.Operation) *R
 }
 
+// message is the response that carries ev (nil: none).
+func (msgs opStream[R]) message(ev engine.Event) *R {
+	switch {
+	case ev.Plan != nil:
+		if msgs.plan != nil {
+			return msgs.plan(validText(toPlan(ev.Plan)))
+		}
+		return nil
+	case ev.Final != nil:
+		return msgs.final(validText(toOperation(ev.Final, true)))
+	default:
+		return msgs.step(validText(toStepEvent(ev)))
+	}
+}
+
 // streamOperation runs an operation (run, which reports its engine events
 // to emit) and sends each event to the client as msgs makes it. Once a send
 // fails the rest are dropped; that does not stop the operation. It notes the
@@ -292,15 +310,8 @@ func streamOperation[R any](s *Server, stream grpc.ServerStreamingServer[R], msg
 		}
 	}
 	op, err := run(func(ev engine.Event) {
-		switch {
-		case ev.Plan != nil:
-			if msgs.plan != nil {
-				send(msgs.plan(validText(toPlan(ev.Plan))))
-			}
-		case ev.Final != nil:
-			send(msgs.final(validText(toOperation(ev.Final, true))))
-		default:
-			send(msgs.step(validText(toStepEvent(ev))))
+		if m := msgs.message(ev); m != nil {
+			send(m)
 		}
 	})
 	s.noteOperation(stream.Context(), op)
@@ -393,19 +404,19 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 
 // WatchOperation implements OperationService: the operation from its
 // first step, then live, then its final state. Read-only (a viewer may
-// watch), so not audited, like GetOperation.
+// watch), so not audited, like GetOperation. The streams open at once are
+// bounded per connection and per caller (watchlimits.go); an operation
+// that has ended is sent from one shared encoded copy (watchshare.go).
 func (s *Server) WatchOperation(req *v1.WatchOperationRequest, stream grpc.ServerStreamingServer[v1.WatchOperationResponse]) error {
-	return streamOperation(s, stream, opStream[v1.WatchOperationResponse]{
-		plan: func(p *v1.Plan) *v1.WatchOperationResponse {
-			return &v1.WatchOperationResponse{Event: &v1.WatchOperationResponse_Plan{Plan: p}}
-		},
-		step: func(st *v1.StepEvent) *v1.WatchOperationResponse {
-			return &v1.WatchOperationResponse{Event: &v1.WatchOperationResponse_Step{Step: st}}
-		},
-		final: func(op *v1.Operation) *v1.WatchOperationResponse {
-			return &v1.WatchOperationResponse{Event: &v1.WatchOperationResponse_Operation{Operation: op}}
-		},
-	}, func(emit func(engine.Event)) (*store.Operation, error) {
+	release, err := s.watches.acquire(stream.Context())
+	if err != nil {
+		return toStatus(err)
+	}
+	defer release()
+	if done, err := s.watchEnded(req.GetId(), stream); done {
+		return err
+	}
+	return streamOperation(s, stream, watchMsgs, func(emit func(engine.Event)) (*store.Operation, error) {
 		return s.eng.Watch(stream.Context(), req.GetId(), emit)
 	})
 }
