@@ -91,13 +91,12 @@ func fakeHost(h *hostFacts, ran *[]string) execx.RunFunc {
 	}
 }
 
-// captureFrom runs Capture on a host that answers with h.
-func captureFrom(h *hostFacts, opts store.Options) (store.Identity, []string, error, []string) {
+// captureFrom runs Capture on a host that answers with h; ran are the
+// commands it ran.
+func captureFrom(h *hostFacts, opts store.Options, ran *[]string) (store.Identity, []string, error) {
 	b := New(DefaultPaths)
 	b.feat = &zfs.Features{Written: h.written}
-	var ran []string
-	id, w, err := b.Capture(context.Background(), fakeHost(h, &ran), h.snapshot, opts)
-	return id, w, err, ran
+	return b.Capture(context.Background(), fakeHost(h, ran), h.snapshot, opts)
 }
 
 // TestCaptureDecidesAsAssess: Capture, on a host whose commands print the
@@ -111,7 +110,8 @@ func TestCaptureDecidesAsAssess(t *testing.T) {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
-			id, warnings, err, ran := captureFrom(tc.h, tc.opts)
+			var ran []string
+			id, warnings, err := captureFrom(tc.h, tc.opts, &ran)
 			tc.check(t, warnings, err)
 			if !tc.h.exports && len(ran) != 1 {
 				t.Errorf("ran %q, want the zfs get of the volume alone", ran)
