@@ -46,7 +46,7 @@ func (h *hostFacts) writtenBefore() uint64 {
 	if h.written {
 		return h.writtenAt
 	}
-	// zfs-fuse: the snapshot's used is the signal (spec §8.11).
+	// zfs-fuse: the snapshot's used is the signal (docs/platform/zfs.md §9.2).
 	snaps, _, at := h.snapshots()
 	if at < 0 {
 		return 0
@@ -119,7 +119,7 @@ func assessSnapshots(h *hostFacts, opts store.Options) error {
 	}
 	if len(held) > 0 {
 		// rollback -r destroys the newer snapshots one by one and stops at a
-		// held one, after the others are gone (spec §8.5).
+		// held one, after the others are gone (docs/platform/zfs.md §3.4).
 		return fmt.Errorf("the newer snapshots %s have user holds: zfs rollback -r would destroy the others and then fail; release the holds first: %w",
 			strings.Join(held, ", "), engine.ErrPrecondition)
 	}

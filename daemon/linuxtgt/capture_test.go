@@ -15,7 +15,7 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// showText prints targets as tgtadm --op show does (spec §2.2).
+// showText prints targets as tgtadm --op show does (docs/platform/linux-tgt.md §3.2).
 func showText(ts []tgt.Target) string {
 	var b strings.Builder
 	yn := map[bool]string{true: "Yes", false: "No"}

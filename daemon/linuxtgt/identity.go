@@ -61,7 +61,7 @@ func toStoreLU(t tgt.Target, u tgt.LUN, backing string) store.LU {
 	}
 	// GUID carries scsi_id: it is what the initiator sees as the LU's
 	// designator (T10 vendor id, and the NAA-6 value when it is 32 hex
-	// digits starting with 6, spec §5.4). The single view says where the LU
+	// digits starting with 6, docs/platform/linux-tgt.md §6.4). The single view says where the LU
 	// is exported: target IQN (target group), LUN, the ACL as host group.
 	return store.LU{
 		GUID: u.SCSIID, DataFile: u.BackingPath, BlockSize: u.BlockSize, VendorID: u.VendorID, ProductID: u.ProductID,
@@ -124,7 +124,7 @@ func targetsOf(lus []lu) []target {
 }
 
 // zvolPath is the device an LU names for a zvol on Linux (the udev link,
-// spec §9).
+// docs/platform/zfs.md §10, linux-tgt.md §9.4).
 func zvolPath(vol string) string { return "/dev/zvol/" + vol }
 
 // backs reports whether an LU's backing store is on ds: the zvol itself, or
