@@ -8,8 +8,8 @@ import (
 
 // TGTLU is a tgt (Linux) LU's identity: what an initiator sees of it and
 // everything needed to re-create it, so that recovery never has to ask tgtd
-// what used to be there (tgtd keeps nothing across an LU delete, docs/platform/
-// linux-tgt.md §4.3, §8). Journals before schema 6 held it as the tgt.* keys of
+// what used to be there (tgtd keeps nothing across an LU delete,
+// docs/platform/linux-tgt.md §4.3, §8). Journals before schema 6 held it as the tgt.* keys of
 // LU.Properties (migration 6 turns them into this; Properties gives them
 // back, as the API shows them).
 type TGTLU struct {

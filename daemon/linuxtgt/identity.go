@@ -61,8 +61,9 @@ func toStoreLU(t tgt.Target, u tgt.LUN, backing string) store.LU {
 	}
 	// GUID carries scsi_id: it is what the initiator sees as the LU's
 	// designator (T10 vendor id, and the NAA-6 value when it is 32 hex
-	// digits starting with 6, docs/platform/linux-tgt.md §6.4). The single view says where the LU
-	// is exported: target IQN (target group), LUN, the ACL as host group.
+	// digits starting with 6, docs/platform/linux-tgt.md §6.4). The single
+	// view says where the LU is exported: target IQN (target group), LUN,
+	// the ACL as host group.
 	return store.LU{
 		GUID: u.SCSIID, DataFile: u.BackingPath, BlockSize: u.BlockSize, VendorID: u.VendorID, ProductID: u.ProductID,
 		Serial: u.SCSISN, WriteProtect: u.Readonly, OperationalStatus: status,
