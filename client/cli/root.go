@@ -163,6 +163,7 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
+	bashCompletion(root)
 	return root
 }
 
