@@ -171,6 +171,7 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
 	bashCompletion(root)
+	setExamples(root)
 	return root
 }
 
