@@ -18,7 +18,7 @@ import (
 // a call in that state fails at once with the last connection error, even
 // when the peer serves again by then (docs/platform/peer-connections.md §2).
 // So a zone host whose volctld was restarted a moment ago was refused until
-// the backoff ran out. A new channel makes one connection attempt for the
+// a retry after the backoff (up to 2 s) connected. A new channel makes one connection attempt for the
 // call, and the call waits for it (within its own deadline) as a first call
 // does (§1): a peer that serves is used, one that refuses the connection or
 // the handshake is refused at once, with what it said, as before.
