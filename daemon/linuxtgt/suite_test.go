@@ -93,7 +93,7 @@ func newStackHost(t *testing.T, s *linuxstack.Stack) *stackHost {
 		s.Write(t, h.iqn, lun, stackOff, stackAfter)
 	}
 	// zfs-fuse has no written@: the snapshot's used is the evidence of a
-	// rollback that failed (spec §8.11), so wait until zfs accounts the
+	// rollback that failed (docs/platform/zfs.md §9.2), so wait until zfs accounts the
 	// writes.
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		out := s.Run(t, linuxstack.Zfs, "get", "-H", "-p", "-o", "value", "used", h.ds+"@s1")

@@ -235,7 +235,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	caps := b.capabilities()
 	if caps.Has(store.CapWritten) {
 		// Only for the plan's "nothing changed" warning: Oracle Solaris
-		// has no written@ (platform-matrix.md §1).
+		// has no written@ (docs/platform/zfs.md §1).
 		if id.WrittenBefore, err = zvol.Written(ctx, z, vol, snap); err != nil {
 			return id, nil, err
 		}
@@ -358,7 +358,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		}
 		switch {
 		case slices.Contains(refusedAux, zn.Aux):
-			// platform-matrix.md §3: a rollback in the middle of a
+			// docs/platform/zones.md §7: a rollback in the middle of a
 			// migration, or under a suspend image, loses the guest.
 			return id, warnings, fmt.Errorf("zone %s is %s%s: a rollback now would lose the guest (a suspend image or a migration in flight resumes against a different disk); finish or cancel the migration, or boot and shut the zone down, first: %w",
 				zn.Name, zn.Aux, where, engine.ErrPrecondition)

@@ -918,12 +918,12 @@ func compareLU(want, got store.LU) error {
 	return nil
 }
 
-// resizeLUs shrinks LUs that would end past the end of the rolled-back
-// volume (spec comstar-zfs §2.2: import-lu brings the old size back). Where
+// resizeLUs shrinks LUs that would end past the end of the rolled-back volume
+// (docs/platform/comstar.md §8.2: import-lu brings the old size back). Where
 // the platform does not say what size the volume had at the snapshot
 // (Solaris, illumos-gate), the volume's volsize is read after the rollback,
-// outside the outage window, and the planned command names that size.
-// Every volume of a group in turn.
+// outside the outage window, and the planned command names that size. Every
+// volume of a group in turn.
 func (s *sagaSteps) resizeLUs() engine.Step {
 	c := s.b.stmf(nil)
 	st := engine.Step{Name: "resize-lu"}
@@ -1099,7 +1099,8 @@ func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 // data is claimed by another host (the snapshot was taken while the zone
 // ran elsewhere, and --keep-hostdata kept that claim), it takes the zone
 // over (attach -x force-takeover) only once every other host that has the
-// zone configured reports it not running (kernel-zones.md §7 step 7).
+// zone configured reports it not running (docs/platform/zones.md §5.5, §9
+// step 7).
 func (s *sagaSteps) attach(ctx context.Context, x *engine.Exec, z store.Zone, verb zones.Verb) error {
 	err := s.act(ctx, x, z, verb)
 	if err == nil || !inUse(err) {
