@@ -139,6 +139,9 @@ func (h *stackHost) Reads(argv []string) bool {
 // Conditional: none; the Linux backend runs every command it plans.
 func (h *stackHost) Conditional([]string) bool { return false }
 
+// Capabilities: a Linux host has no zones.
+func (h *stackHost) Capabilities() backendtest.Capabilities { return backendtest.Capabilities{} }
+
 func (h *stackHost) Inject(t *testing.T, f backendtest.Fault) bool {
 	switch f {
 	case backendtest.CommitFails:
@@ -147,6 +150,9 @@ func (h *stackHost) Inject(t *testing.T, f backendtest.Fault) bool {
 		h.shim.Set(t, "tgtadm", backendtest.Rule{Match: "--op show", Stdout: backendtest.FaultText + "\n"})
 	case backendtest.VolumeListingGarbled:
 		h.shim.Set(t, "zfs", backendtest.Rule{Match: "get -H -p -r", Stdout: backendtest.FaultText + "\n"})
+	case backendtest.ForeignSession:
+		// qemu-io logged in and idle until the test ends.
+		h.s.Session(t, h.iqn, h.luns[0])
 	default:
 		return false
 	}

@@ -74,6 +74,11 @@ func (h *simHost) Conditional(argv []string) bool {
 	return len(argv) > 1 && argv[1] == "online-lu" || slices.ContainsFunc(argv, func(a string) bool { return strings.HasPrefix(a, "<") })
 }
 
+// Capabilities: Solaris and illumos have zones.
+func (h *simHost) Capabilities() backendtest.Capabilities {
+	return backendtest.Capabilities{Zones: true}
+}
+
 func (h *simHost) Inject(t *testing.T, f backendtest.Fault) bool {
 	switch f {
 	case backendtest.CommitFails:
@@ -85,6 +90,10 @@ func (h *simHost) Inject(t *testing.T, f backendtest.Fault) bool {
 		h.shim.Set(t, "stmfadm", backendtest.Rule{Match: "list-lu", Stdout: backendtest.FaultText + "\n"})
 	case backendtest.VolumeListingGarbled:
 		h.shim.Set(t, "zfs", backendtest.Rule{Match: "-t filesystem,volume", Stdout: backendtest.FaultText + "\n"})
+	case backendtest.ForeignSession:
+		if err := sim.AddSession(h.root, sim.SeedTargetA, "iqn.1986-03.com.sun:01:backendtest-foreign", "foreign"); err != nil {
+			t.Fatal(err)
+		}
 	default:
 		return false
 	}

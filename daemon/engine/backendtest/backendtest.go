@@ -55,6 +55,18 @@ type Host interface {
 	// Inject makes the host misbehave from now on as f says, and reports
 	// whether it can.
 	Inject(t *testing.T, f Fault) bool
+	// Capabilities say where this backend legitimately differs from
+	// others, so that a case knows what to expect instead of guessing.
+	Capabilities() Capabilities
+}
+
+// Capabilities are where backends legitimately differ.
+type Capabilities struct {
+	// Zones: the platform has zones, so halt_zones and keep_hostdata are
+	// consents a capture takes. A platform without zones refuses each as
+	// InvalidArgument before any command runs: accepted silently, they
+	// would let an admin believe they did something.
+	Zones bool
 }
 
 // Seed names the objects of the seed scenario.
@@ -123,6 +135,10 @@ const (
 	// VolumeListingGarbled: the command that reads the volume (zfs list,
 	// zfs get) exits 0 and prints FaultText.
 	VolumeListingGarbled
+	// ForeignSession: an initiator the backend does not expect (not its
+	// host's, no zone host's) logs in to a target that exports
+	// Seed.Volume, until the test ends.
+	ForeignSession
 )
 
 func (f Fault) String() string {
@@ -133,6 +149,8 @@ func (f Fault) String() string {
 		return "the LU listing is garbled"
 	case VolumeListingGarbled:
 		return "the volume listing is garbled"
+	case ForeignSession:
+		return "a foreign initiator is logged in"
 	}
 	return "fault " + strconv.Itoa(int(f))
 }
@@ -147,6 +165,8 @@ const (
 	CaseMissingSnapshot   = "capture-missing-snapshot-not-found"
 	CaseMissingVolume     = "capture-missing-volume-not-found"
 	CaseBadNames          = "bad-names-refused-before-anything-runs"
+	CaseOptions           = "options-refused-where-meaningless"
+	CaseForeignSession    = "foreign-session-needs-accept-sessions"
 	CaseNewerSnapshots    = "newer-snapshots-need-destroy-newer"
 	CaseStepsFromJournal  = "steps-same-after-restart"
 	CasePlanIsDryRun      = "plan-is-a-dry-run-of-the-rollback"
@@ -169,6 +189,8 @@ var cases = []testCase{
 	{CaseMissingSnapshot, testMissingSnapshot},
 	{CaseMissingVolume, testMissingVolume},
 	{CaseBadNames, testBadNames},
+	{CaseOptions, testOptions},
+	{CaseForeignSession, testForeignSession},
 	{CaseNewerSnapshots, testNewerSnapshots},
 	{CaseStepsFromJournal, testStepsFromJournal},
 	{CasePlanIsDryRun, testPlanIsDryRun},

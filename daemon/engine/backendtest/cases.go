@@ -218,6 +218,91 @@ func testBadNames(t *testing.T, newHost func(*testing.T) Host) {
 	same(t, "after the bad names", before, h.State(t), DataAfter)
 }
 
+// refusedInvalid fails the test unless opts are refused as
+// InvalidArgument by the capture, before any command runs, and by the
+// engine, which journals nothing.
+func refusedInvalid(t *testing.T, h Host, b engine.Backend, e *engine.Engine, what string, opts store.Options) {
+	t.Helper()
+	_, r, err := capture(b, h.Seed().Snapshot, opts)
+	if !errors.Is(err, engine.ErrInvalid) {
+		t.Errorf("capture with %s: %v, want InvalidArgument", what, err)
+	}
+	if len(r.argvs) > 0 {
+		t.Errorf("capture with %s ran %d commands before refusing it (first: %q)", what, len(r.argvs), r.argvs[0])
+	}
+	if _, err := rollback(e, h.Seed().Snapshot, opts); !errors.Is(err, engine.ErrInvalid) {
+		t.Errorf("rollback with %s: %v, want InvalidArgument", what, err)
+	}
+	noneJournaled(t, e)
+}
+
+// testOptions: an option that means nothing on this host is refused as
+// InvalidArgument before anything runs: skip_peers naming a peer that is
+// not configured on every backend, and the zone options (halt_zones,
+// keep_hostdata) where the platform has no zones (Capabilities.Zones).
+// Where it has zones, they are consents the capture takes.
+func testOptions(t *testing.T, newHost func(*testing.T) Host) {
+	h := newHost(t)
+	before := h.State(t)
+	b := probed(t, h)
+	e := newEngine(t, h.Backend())
+	refusedInvalid(t, h, b, e, "skip_peers naming no configured peer", store.Options{SkipPeers: []string{"no-such-peer"}})
+	zoneOpts := []struct {
+		what string
+		opts store.Options
+	}{
+		{"halt_zones", store.Options{HaltZones: true}},
+		{"keep_hostdata", store.Options{KeepHostdata: true}},
+	}
+	for _, z := range zoneOpts {
+		if !h.Capabilities().Zones {
+			refusedInvalid(t, h, b, e, z.what+" on a platform without zones", z.opts)
+			continue
+		}
+		if _, _, err := capture(b, h.Seed().Snapshot, z.opts); errors.Is(err, engine.ErrInvalid) {
+			t.Errorf("capture with %s on a platform with zones: %v, want it taken as a consent", z.what, err)
+		}
+	}
+	same(t, "after the refusals", before, h.State(t), DataAfter)
+}
+
+// testForeignSession: an initiator the backend does not expect, logged in
+// to a target that exports the volume, would lose its disk and keep stale
+// data: the capture names the consent accept_sessions (and changes
+// nothing), the engine refuses without it and journals nothing, and with
+// it the capture goes on.
+func testForeignSession(t *testing.T, newHost func(*testing.T) Host) {
+	h := newHost(t)
+	seed := h.Seed()
+	b := probed(t, h)
+	if _, _, err := capture(b, seed.Snapshot, store.Options{}); err != nil {
+		t.Fatalf("capture before the session: %v", err)
+	}
+	inject(t, h, ForeignSession)
+	before := h.State(t)
+	_, r, err := capture(b, seed.Snapshot, store.Options{})
+	if !errors.Is(err, engine.ErrNeedsConsent) || !errors.Is(err, engine.ErrPrecondition) {
+		t.Fatalf("capture with a foreign session: %v, want a missing consent", err)
+	}
+	var names []string
+	for _, c := range engine.Consents(err) {
+		names = append(names, c.Consent)
+	}
+	if !slices.Contains(names, engine.ConsentAcceptSessions) {
+		t.Errorf("consents %q, want %s", names, engine.ConsentAcceptSessions)
+	}
+	onlyReads(t, h, "the capture", r)
+	e := newEngine(t, h.Backend())
+	if _, err := rollback(e, seed.Snapshot, store.Options{}); !errors.Is(err, engine.ErrPrecondition) {
+		t.Errorf("rollback with a foreign session: %v, want FailedPrecondition", err)
+	}
+	noneJournaled(t, e)
+	if _, _, err := capture(b, seed.Snapshot, store.Options{AcceptSessions: true}); err != nil {
+		t.Errorf("capture with accept_sessions: %v", err)
+	}
+	same(t, "after the refusals", before, h.State(t), DataAfter)
+}
+
 // testNewerSnapshots: a snapshot newer than the target needs
 // destroy_newer: without it the capture names the consent (and still
 // returns the whole identity, for the dry run) and the engine refuses
