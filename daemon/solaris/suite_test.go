@@ -91,7 +91,9 @@ func (h *simHost) Inject(t *testing.T, f backendtest.Fault) bool {
 	case backendtest.VolumeListingGarbled:
 		h.shim.Set(t, "zfs", backendtest.Rule{Match: "-t filesystem,volume", Stdout: backendtest.FaultText + "\n"})
 	case backendtest.ForeignSession:
-		if err := sim.AddSession(h.root, sim.SeedTargetA, "iqn.1986-03.com.sun:01:backendtest-foreign", "foreign"); err != nil {
+		// Target B: the seed's view of pool/idisk0 there is for all hosts
+		// (on target A, for host group hg-kz only).
+		if err := sim.AddSession(h.root, sim.SeedTargetB, "iqn.1986-03.com.sun:01:backendtest-foreign", "foreign"); err != nil {
 			t.Fatal(err)
 		}
 	default:
