@@ -8,7 +8,8 @@
 // VolumeOf) and engine.Engine (Plan, Rollback), and judges by the Host's
 // own read-back of the host, never by what the backend says. What is
 // platform-specific (which commands only read, which planned commands are
-// conditional, how to make a command fail) is the Host's to say. A case a
+// conditional, how to make a command fail, where the platform legitimately
+// differs: Capabilities) is the Host's to say. A case a
 // backend cannot meet is skipped with the reason its test gives (Run's
 // skips), never silently.
 //
