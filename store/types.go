@@ -230,6 +230,8 @@ type LU struct {
 	OperationalStatus      string            `json:"operational_status,omitempty"`
 	Views                  []View            `json:"views,omitempty"`
 	Properties             map[string]string `json:"properties,omitempty"`
+	// TGT is a tgt (Linux) LU's identity; nil for a COMSTAR LU.
+	TGT *TGTLU `json:"tgt,omitempty"`
 }
 
 // View is one view entry of an LU.

@@ -34,7 +34,7 @@ func toLU(lu store.LU) *v1.LogicalUnit {
 		Guid: lu.GUID, DataFile: lu.DataFile, Alias: lu.Alias, Size: lu.Size, BlockSize: lu.BlockSize,
 		VendorId: lu.VendorID, ProductId: lu.ProductID, Serial: lu.Serial, MgmtUrl: lu.MgmtURL,
 		WriteProtect: lu.WriteProtect, WritebackCacheDisabled: lu.WritebackCacheDisabled,
-		OperationalStatus: lu.OperationalStatus, Registered: true, Properties: lu.Properties,
+		OperationalStatus: lu.OperationalStatus, Registered: true, Properties: lu.AllProperties(),
 	}
 	for _, v := range lu.Views {
 		p.Views = append(p.Views, &v1.View{Entry: int32(v.Entry), HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, Lun: int32(v.LUN)})
