@@ -21,9 +21,9 @@ import (
 
 // rollbackFlags are rollback's flags.
 type rollbackFlags struct {
-	opts            v1.RollbackOptions
-	dryRun, wait    bool
-	requestID, zone string
+	opts              v1.RollbackOptions
+	dryRun, wait, yes bool
+	requestID, zone   string
 }
 
 func (a *app) rollbackCmd() *cobra.Command {
@@ -66,6 +66,7 @@ func (rf *rollbackFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&rf.opts.OnlyTheseDisks, "only-these-disks", false, "roll back only the volumes named, though a zone on them has other disks (they stay as they are)")
 	f.BoolVar(&rf.wait, "wait", false, "wait for a running operation on the volume instead of failing")
 	f.StringVar(&rf.requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
+	yesFlag(cmd, &rf.yes)
 }
 
 // rollback checks the arguments before anything is sent, then shows the
@@ -82,6 +83,11 @@ func (a *app) rollback(ctx context.Context, rf *rollbackFlags, args []string) er
 	snap, more := args[0], args[1:]
 	if rf.dryRun {
 		return a.planRollback(ctx, c, &v1.PlanRollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: rf.zone, Options: &rf.opts})
+	}
+	if rf.opts.DestroyNewer {
+		if err := a.confirmDestroyNewer(ctx, c, rf.yes, &v1.PlanRollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: rf.zone, Options: &rf.opts}); err != nil {
+			return err
+		}
 	}
 	if rf.requestID == "" {
 		rf.requestID = uuid.NewString()

@@ -35,6 +35,8 @@ type app struct {
 	stderr                          io.Writer
 	// -H, -p and --utc: see format.go.
 	scripted, parsable, utc bool
+	// term is where a destructive command asks first (confirm.go).
+	term terminal
 }
 
 // Main runs volctl with args and returns the exit status: 2 for a command
@@ -43,7 +45,7 @@ type app struct {
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := NewCommand(stdout, stderr)
+	root := newCommand(stdout, stderr, newTTY())
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -68,7 +70,12 @@ const exitUsage = 2
 // NewCommand is volctl's command tree, writing to stdout and stderr; Main
 // runs it, and cmd/volctl-man writes its man pages from it.
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
-	a := &app{stdout: stdout, stderr: stderr}
+	return newCommand(stdout, stderr, noTerminal{})
+}
+
+// newCommand is NewCommand asking its questions on term.
+func newCommand(stdout, stderr io.Writer, term terminal) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr, term: term}
 	root := a.rootCmd()
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -163,6 +170,8 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).`
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
+	bashCompletion(root)
+	setExamples(root)
 	return root
 }
 

@@ -30,8 +30,11 @@ func (a *app) lsCmd() *cobra.Command {
 					var guids []string
 					views := 0
 					for _, lu := range v.GetLogicalUnits() {
-						guids = append(guids, lu.GetGuid())
+						guids = append(guids, lu.GetGuid()+luFlag(lu))
 						views += len(lu.GetViews())
+					}
+					if len(v.GetUnplacedLogicalUnits()) > 0 {
+						guids = append(guids, unplacedMark)
 					}
 					var zones []string
 					for _, z := range v.GetZones() {
@@ -40,6 +43,7 @@ func (a *app) lsCmd() *cobra.Command {
 					t.row(v.GetName(), a.fmtSize(v.GetVolsize()), strings.Join(guids, ","),
 						fmt.Sprint(views), fmt.Sprint(len(v.GetSnapshots())), strings.Join(zones, ","))
 				}
+				a.warnUnplaced(resp.GetVolumes())
 				return t.flush()
 			})
 		},
@@ -67,11 +71,14 @@ func (a *app) showCmd() *cobra.Command {
 
 func (a *app) printVolume(v *v1.Volume) {
 	a.printf("Volume %s (%s, %s)\n", v.GetName(), v.GetType(), a.fmtSize(v.GetVolsize()))
-	if len(v.GetLogicalUnits()) == 0 {
+	switch {
+	case len(v.GetLogicalUnits()) == 0 && len(v.GetUnplacedLogicalUnits()) > 0:
+		a.printf("  no LU volctl can read is backed by this volume (see below)\n")
+	case len(v.GetLogicalUnits()) == 0:
 		a.printf("  no LU is backed by this volume\n")
 	}
 	for _, lu := range v.GetLogicalUnits() {
-		a.printf("  LU %s\n", lu.GetGuid())
+		a.printf("  LU %s%s\n", lu.GetGuid(), luFlag(lu))
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 1, ' ', 0)
 		row := func(k, val string) { fmt.Fprintf(tw, "    %s\t%s\n", k+":", val) }
 		row("Status", lu.GetOperationalStatus())
@@ -102,4 +109,5 @@ func (a *app) printVolume(v *v1.Volume) {
 		a.printf(" %s", s.GetName()[strings.Index(s.GetName(), "@"):])
 	}
 	a.printf("\n")
+	a.printShowExtra(v)
 }

@@ -61,6 +61,7 @@ func toVolume(v engine.Volume) *v1.Volume {
 	for _, z := range v.Zones {
 		p.Zones = append(p.Zones, toZone(z))
 	}
+	showVolume(v, p)
 	return p
 }
 

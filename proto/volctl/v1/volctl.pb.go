@@ -730,7 +730,12 @@ type LogicalUnit struct {
 	Views                  []*View                `protobuf:"bytes,14,rep,name=views,proto3" json:"views,omitempty"`
 	// properties holds platform-specific identity (for tgt: target IQN,
 	// scsi_id, scsi_sn, initiator bindings).
-	Properties    map[string]string `protobuf:"bytes,15,rep,name=properties,proto3" json:"properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Properties map[string]string `protobuf:"bytes,15,rep,name=properties,proto3" json:"properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// unreadable is set when the platform did not print every property of
+	// the LU as a value (COMSTAR: an LU in standby, or "<error retrieving
+	// property>"): what it printed instead. A rollback of its volume is
+	// refused while it is so; the other fields may hold what was printed.
+	Unreadable    string `protobuf:"bytes,16,opt,name=unreadable,proto3" json:"unreadable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -870,6 +875,182 @@ func (x *LogicalUnit) GetProperties() map[string]string {
 	return nil
 }
 
+func (x *LogicalUnit) GetUnreadable() string {
+	if x != nil {
+		return x.Unreadable
+	}
+	return ""
+}
+
+// Session is an initiator logged in (an iSCSI session) that can see an LU
+// of the volume, through target.
+type Session struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// guid is the LU it can see.
+	Guid string `protobuf:"bytes,1,opt,name=guid,proto3" json:"guid,omitempty"`
+	// initiator is the initiator's node name (IQN).
+	Initiator string `protobuf:"bytes,2,opt,name=initiator,proto3" json:"initiator,omitempty"`
+	// alias is the initiator's alias; empty when it has none.
+	Alias string `protobuf:"bytes,3,opt,name=alias,proto3" json:"alias,omitempty"`
+	// target is the target it is logged in to.
+	Target string `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`
+	// view_entry is the view that exposes the LU through target (COMSTAR);
+	// unset on tgt, which has no views: every session on a target sees each
+	// of its LUNs.
+	ViewEntry *int32 `protobuf:"varint,5,opt,name=view_entry,json=viewEntry,proto3,oneof" json:"view_entry,omitempty"`
+	// lun is the LU's LUN there.
+	Lun int32 `protobuf:"varint,6,opt,name=lun,proto3" json:"lun,omitempty"`
+	// logged_in_since is the login time as the platform printed it; empty
+	// when it prints none.
+	LoggedInSince string `protobuf:"bytes,7,opt,name=logged_in_since,json=loggedInSince,proto3" json:"logged_in_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Session) Reset() {
+	*x = Session{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Session) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Session) ProtoMessage() {}
+
+func (x *Session) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Session.ProtoReflect.Descriptor instead.
+func (*Session) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Session) GetGuid() string {
+	if x != nil {
+		return x.Guid
+	}
+	return ""
+}
+
+func (x *Session) GetInitiator() string {
+	if x != nil {
+		return x.Initiator
+	}
+	return ""
+}
+
+func (x *Session) GetAlias() string {
+	if x != nil {
+		return x.Alias
+	}
+	return ""
+}
+
+func (x *Session) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Session) GetViewEntry() int32 {
+	if x != nil && x.ViewEntry != nil {
+		return *x.ViewEntry
+	}
+	return 0
+}
+
+func (x *Session) GetLun() int32 {
+	if x != nil {
+		return x.Lun
+	}
+	return 0
+}
+
+func (x *Session) GetLoggedInSince() string {
+	if x != nil {
+		return x.LoggedInSince
+	}
+	return ""
+}
+
+// Sessions is who is logged in that can see a volume's LUs, or why that is
+// not known. It is never "none" by default: read says the sessions were
+// read whole.
+type Sessions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// read is true when every target's sessions were read.
+	Read bool `protobuf:"varint,1,opt,name=read,proto3" json:"read,omitempty"`
+	// error says why they could not be read (read false).
+	Error         string     `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Sessions      []*Session `protobuf:"bytes,3,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sessions) Reset() {
+	*x = Sessions{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sessions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sessions) ProtoMessage() {}
+
+func (x *Sessions) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sessions.ProtoReflect.Descriptor instead.
+func (*Sessions) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Sessions) GetRead() bool {
+	if x != nil {
+		return x.Read
+	}
+	return false
+}
+
+func (x *Sessions) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Sessions) GetSessions() []*Session {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
 // Snapshot is one ZFS snapshot of a volume.
 type Snapshot struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -884,7 +1065,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1077,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1090,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Snapshot) GetName() string {
@@ -960,7 +1141,7 @@ type Zone struct {
 
 func (x *Zone) Reset() {
 	*x = Zone{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1153,7 @@ func (x *Zone) String() string {
 func (*Zone) ProtoMessage() {}
 
 func (x *Zone) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1166,7 @@ func (x *Zone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Zone.ProtoReflect.Descriptor instead.
 func (*Zone) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Zone) GetName() string {
@@ -1051,7 +1232,7 @@ type ZoneDevice struct {
 
 func (x *ZoneDevice) Reset() {
 	*x = ZoneDevice{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1244,7 @@ func (x *ZoneDevice) String() string {
 func (*ZoneDevice) ProtoMessage() {}
 
 func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1257,7 @@ func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneDevice.ProtoReflect.Descriptor instead.
 func (*ZoneDevice) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ZoneDevice) GetId() int32 {
@@ -1102,20 +1283,28 @@ func (x *ZoneDevice) GetBootpri() int32 {
 
 // Volume is a ZFS volume with everything that uses it.
 type Volume struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Volsize       uint64                 `protobuf:"varint,3,opt,name=volsize,proto3" json:"volsize,omitempty"`
-	LogicalUnits  []*LogicalUnit         `protobuf:"bytes,4,rep,name=logical_units,json=logicalUnits,proto3" json:"logical_units,omitempty"`
-	Snapshots     []*Snapshot            `protobuf:"bytes,5,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
-	Zones         []*Zone                `protobuf:"bytes,6,rep,name=zones,proto3" json:"zones,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type         string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Volsize      uint64                 `protobuf:"varint,3,opt,name=volsize,proto3" json:"volsize,omitempty"`
+	LogicalUnits []*LogicalUnit         `protobuf:"bytes,4,rep,name=logical_units,json=logicalUnits,proto3" json:"logical_units,omitempty"`
+	Snapshots    []*Snapshot            `protobuf:"bytes,5,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	Zones        []*Zone                `protobuf:"bytes,6,rep,name=zones,proto3" json:"zones,omitempty"`
+	// sessions are the initiators logged in that can see the volume's LUs.
+	// Set by GetVolume only (ListVolumes does not read them).
+	Sessions *Sessions `protobuf:"bytes,7,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	// unplaced_logical_units are registered LUs whose data file the platform
+	// did not print (COMSTAR standby, "<error retrieving property>"): any of
+	// them may be backed by this volume, so a rollback of it is refused while
+	// they are so. Only guid and unreadable are set.
+	UnplacedLogicalUnits []*LogicalUnit `protobuf:"bytes,8,rep,name=unplaced_logical_units,json=unplacedLogicalUnits,proto3" json:"unplaced_logical_units,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1316,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1329,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Volume) GetName() string {
@@ -1185,6 +1374,20 @@ func (x *Volume) GetZones() []*Zone {
 	return nil
 }
 
+func (x *Volume) GetSessions() *Sessions {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+func (x *Volume) GetUnplacedLogicalUnits() []*LogicalUnit {
+	if x != nil {
+		return x.UnplacedLogicalUnits
+	}
+	return nil
+}
+
 // ListVolumesRequest asks for the volumes, a page at a time.
 type ListVolumesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1198,7 +1401,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1413,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1426,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListVolumesRequest) GetPageSize() int32 {
@@ -1253,7 +1456,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1468,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1481,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -1305,7 +1508,7 @@ type GetVolumeRequest struct {
 
 func (x *GetVolumeRequest) Reset() {
 	*x = GetVolumeRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1520,7 @@ func (x *GetVolumeRequest) String() string {
 func (*GetVolumeRequest) ProtoMessage() {}
 
 func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1533,7 @@ func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetVolumeRequest) GetName() string {
@@ -1350,7 +1553,7 @@ type GetVolumeResponse struct {
 
 func (x *GetVolumeResponse) Reset() {
 	*x = GetVolumeResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1565,7 @@ func (x *GetVolumeResponse) String() string {
 func (*GetVolumeResponse) ProtoMessage() {}
 
 func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1578,7 @@ func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetVolumeResponse) GetVolume() *Volume {
@@ -1402,7 +1605,7 @@ type CreateSnapshotRequest struct {
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1617,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1630,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateSnapshotRequest) GetName() string {
@@ -1472,7 +1675,7 @@ type CreateSnapshotResponse struct {
 
 func (x *CreateSnapshotResponse) Reset() {
 	*x = CreateSnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1687,7 @@ func (x *CreateSnapshotResponse) String() string {
 func (*CreateSnapshotResponse) ProtoMessage() {}
 
 func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1700,7 @@ func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateSnapshotResponse) GetSnapshot() *Snapshot {
@@ -1542,7 +1745,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1554,7 +1757,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1567,7 +1770,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSnapshotsRequest) GetVolume() string {
@@ -1603,7 +1806,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1818,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1831,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
@@ -1655,7 +1858,7 @@ type DestroySnapshotRequest struct {
 
 func (x *DestroySnapshotRequest) Reset() {
 	*x = DestroySnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1870,7 @@ func (x *DestroySnapshotRequest) String() string {
 func (*DestroySnapshotRequest) ProtoMessage() {}
 
 func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1883,7 @@ func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DestroySnapshotRequest) GetName() string {
@@ -1699,7 +1902,7 @@ type DestroySnapshotResponse struct {
 
 func (x *DestroySnapshotResponse) Reset() {
 	*x = DestroySnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1914,7 @@ func (x *DestroySnapshotResponse) String() string {
 func (*DestroySnapshotResponse) ProtoMessage() {}
 
 func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1927,7 @@ func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotResponse.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
 }
 
 // RollbackOptions are the caller's consents and choices.
@@ -1754,7 +1957,7 @@ type RollbackOptions struct {
 
 func (x *RollbackOptions) Reset() {
 	*x = RollbackOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1969,7 @@ func (x *RollbackOptions) String() string {
 func (*RollbackOptions) ProtoMessage() {}
 
 func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1982,7 @@ func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackOptions.ProtoReflect.Descriptor instead.
 func (*RollbackOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RollbackOptions) GetHaltZones() bool {
@@ -1841,7 +2044,7 @@ type PlanRollbackRequest struct {
 
 func (x *PlanRollbackRequest) Reset() {
 	*x = PlanRollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2056,7 @@ func (x *PlanRollbackRequest) String() string {
 func (*PlanRollbackRequest) ProtoMessage() {}
 
 func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2069,7 @@ func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackRequest.ProtoReflect.Descriptor instead.
 func (*PlanRollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PlanRollbackRequest) GetSnapshot() string {
@@ -1912,7 +2115,7 @@ type PlannedStep struct {
 
 func (x *PlannedStep) Reset() {
 	*x = PlannedStep{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2127,7 @@ func (x *PlannedStep) String() string {
 func (*PlannedStep) ProtoMessage() {}
 
 func (x *PlannedStep) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2140,7 @@ func (x *PlannedStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlannedStep.ProtoReflect.Descriptor instead.
 func (*PlannedStep) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PlannedStep) GetName() string {
@@ -1980,7 +2183,7 @@ type CommandLine struct {
 
 func (x *CommandLine) Reset() {
 	*x = CommandLine{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2195,7 @@ func (x *CommandLine) String() string {
 func (*CommandLine) ProtoMessage() {}
 
 func (x *CommandLine) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2208,7 @@ func (x *CommandLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandLine.ProtoReflect.Descriptor instead.
 func (*CommandLine) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CommandLine) GetArgv() []string {
@@ -2042,7 +2245,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2257,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2270,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Plan) GetVolume() string {
@@ -2136,7 +2339,7 @@ type PlanRollbackResponse struct {
 
 func (x *PlanRollbackResponse) Reset() {
 	*x = PlanRollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2351,7 @@ func (x *PlanRollbackResponse) String() string {
 func (*PlanRollbackResponse) ProtoMessage() {}
 
 func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2364,7 @@ func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackResponse.ProtoReflect.Descriptor instead.
 func (*PlanRollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PlanRollbackResponse) GetPlan() *Plan {
@@ -2191,7 +2394,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2203,7 +2406,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2216,7 +2419,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RollbackRequest) GetSnapshot() string {
@@ -2276,7 +2479,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2491,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2504,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RollbackResponse) GetEvent() isRollbackResponse_Event {
@@ -2383,7 +2586,7 @@ type StepEvent struct {
 
 func (x *StepEvent) Reset() {
 	*x = StepEvent{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2395,7 +2598,7 @@ func (x *StepEvent) String() string {
 func (*StepEvent) ProtoMessage() {}
 
 func (x *StepEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2408,7 +2611,7 @@ func (x *StepEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepEvent.ProtoReflect.Descriptor instead.
 func (*StepEvent) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StepEvent) GetOperationId() uint64 {
@@ -2494,7 +2697,7 @@ type CommandRun struct {
 
 func (x *CommandRun) Reset() {
 	*x = CommandRun{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2506,7 +2709,7 @@ func (x *CommandRun) String() string {
 func (*CommandRun) ProtoMessage() {}
 
 func (x *CommandRun) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2519,7 +2722,7 @@ func (x *CommandRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRun.ProtoReflect.Descriptor instead.
 func (*CommandRun) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CommandRun) GetArgv() []string {
@@ -2597,7 +2800,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2609,7 +2812,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2622,7 +2825,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Step) GetIndex() int32 {
@@ -2728,7 +2931,7 @@ type Operation struct {
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +2943,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +2956,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Operation) GetId() uint64 {
@@ -2911,7 +3114,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2923,7 +3126,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2936,7 +3139,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Resolution) GetTime() *timestamppb.Timestamp {
@@ -2987,7 +3190,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2999,7 +3202,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3012,7 +3215,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -3065,7 +3268,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3280,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3293,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Capability) GetName() string {
@@ -3133,7 +3336,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3348,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3361,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -3202,7 +3405,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3214,7 +3417,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3227,7 +3430,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -3254,7 +3457,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3266,7 +3469,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3279,7 +3482,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -3299,7 +3502,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3514,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3527,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -3344,7 +3547,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3356,7 +3559,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3369,7 +3572,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -3395,7 +3598,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3407,7 +3610,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3420,7 +3623,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -3492,7 +3695,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3504,7 +3707,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3517,7 +3720,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -3547,7 +3750,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3559,7 +3762,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3572,7 +3775,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -3599,7 +3802,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3611,7 +3814,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3624,7 +3827,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -3648,7 +3851,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3660,7 +3863,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3673,7 +3876,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -3738,7 +3941,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3750,7 +3953,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3763,7 +3966,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -3820,7 +4023,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3832,7 +4035,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3845,7 +4048,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -3930,7 +4133,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3942,7 +4145,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3955,7 +4158,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -3981,7 +4184,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3993,7 +4196,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4006,7 +4209,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 // RunningOperation is an operation in progress.
@@ -4023,7 +4226,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4035,7 +4238,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4048,7 +4251,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -4107,7 +4310,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4119,7 +4322,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4132,7 +4335,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4237,7 +4440,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\n" +
 	"host_group\x18\x02 \x01(\tR\thostGroup\x12!\n" +
 	"\ftarget_group\x18\x03 \x01(\tR\vtargetGroup\x12\x10\n" +
-	"\x03lun\x18\x04 \x01(\x05R\x03lun\"\xd2\x04\n" +
+	"\x03lun\x18\x04 \x01(\x05R\x03lun\"\xf2\x04\n" +
 	"\vLogicalUnit\x12\x12\n" +
 	"\x04guid\x18\x01 \x01(\tR\x04guid\x12\x1b\n" +
 	"\tdata_file\x18\x02 \x01(\tR\bdataFile\x12\x14\n" +
@@ -4260,10 +4463,27 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05views\x18\x0e \x03(\v2\x0f.volctl.v1.ViewR\x05views\x12F\n" +
 	"\n" +
 	"properties\x18\x0f \x03(\v2&.volctl.v1.LogicalUnit.PropertiesEntryR\n" +
-	"properties\x1a=\n" +
+	"properties\x12\x1e\n" +
+	"\n" +
+	"unreadable\x18\x10 \x01(\tR\n" +
+	"unreadable\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8a\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x01\n" +
+	"\aSession\x12\x12\n" +
+	"\x04guid\x18\x01 \x01(\tR\x04guid\x12\x1c\n" +
+	"\tinitiator\x18\x02 \x01(\tR\tinitiator\x12\x14\n" +
+	"\x05alias\x18\x03 \x01(\tR\x05alias\x12\x16\n" +
+	"\x06target\x18\x04 \x01(\tR\x06target\x12\"\n" +
+	"\n" +
+	"view_entry\x18\x05 \x01(\x05H\x00R\tviewEntry\x88\x01\x01\x12\x10\n" +
+	"\x03lun\x18\x06 \x01(\x05R\x03lun\x12&\n" +
+	"\x0flogged_in_since\x18\a \x01(\tR\rloggedInSinceB\r\n" +
+	"\v_view_entry\"d\n" +
+	"\bSessions\x12\x12\n" +
+	"\x04read\x18\x01 \x01(\bR\x04read\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12.\n" +
+	"\bsessions\x18\x03 \x03(\v2\x12.volctl.v1.SessionR\bsessions\"\x8a\x01\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\bcreation\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bcreation\x12\x12\n" +
@@ -4283,14 +4503,16 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"ZoneDevice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x18\n" +
 	"\astorage\x18\x02 \x01(\tR\astorage\x12\x18\n" +
-	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\xe1\x01\n" +
+	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\xe0\x02\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
 	"\avolsize\x18\x03 \x01(\x04R\avolsize\x12;\n" +
 	"\rlogical_units\x18\x04 \x03(\v2\x16.volctl.v1.LogicalUnitR\flogicalUnits\x121\n" +
 	"\tsnapshots\x18\x05 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\x12%\n" +
-	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\"P\n" +
+	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x12/\n" +
+	"\bsessions\x18\a \x01(\v2\x13.volctl.v1.SessionsR\bsessions\x12L\n" +
+	"\x16unplaced_logical_units\x18\b \x03(\v2\x16.volctl.v1.LogicalUnitR\x14unplacedLogicalUnits\"P\n" +
 	"\x12ListVolumesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4581,7 +4803,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -4594,161 +4816,166 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*ZoneActionResponse)(nil),       // 8: volctl.v1.ZoneActionResponse
 	(*View)(nil),                     // 9: volctl.v1.View
 	(*LogicalUnit)(nil),              // 10: volctl.v1.LogicalUnit
-	(*Snapshot)(nil),                 // 11: volctl.v1.Snapshot
-	(*Zone)(nil),                     // 12: volctl.v1.Zone
-	(*ZoneDevice)(nil),               // 13: volctl.v1.ZoneDevice
-	(*Volume)(nil),                   // 14: volctl.v1.Volume
-	(*ListVolumesRequest)(nil),       // 15: volctl.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),      // 16: volctl.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),         // 17: volctl.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),        // 18: volctl.v1.GetVolumeResponse
-	(*CreateSnapshotRequest)(nil),    // 19: volctl.v1.CreateSnapshotRequest
-	(*CreateSnapshotResponse)(nil),   // 20: volctl.v1.CreateSnapshotResponse
-	(*ListSnapshotsRequest)(nil),     // 21: volctl.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),    // 22: volctl.v1.ListSnapshotsResponse
-	(*DestroySnapshotRequest)(nil),   // 23: volctl.v1.DestroySnapshotRequest
-	(*DestroySnapshotResponse)(nil),  // 24: volctl.v1.DestroySnapshotResponse
-	(*RollbackOptions)(nil),          // 25: volctl.v1.RollbackOptions
-	(*PlanRollbackRequest)(nil),      // 26: volctl.v1.PlanRollbackRequest
-	(*PlannedStep)(nil),              // 27: volctl.v1.PlannedStep
-	(*CommandLine)(nil),              // 28: volctl.v1.CommandLine
-	(*Plan)(nil),                     // 29: volctl.v1.Plan
-	(*PlanRollbackResponse)(nil),     // 30: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 31: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 32: volctl.v1.RollbackResponse
-	(*StepEvent)(nil),                // 33: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 34: volctl.v1.CommandRun
-	(*Step)(nil),                     // 35: volctl.v1.Step
-	(*Operation)(nil),                // 36: volctl.v1.Operation
-	(*Resolution)(nil),               // 37: volctl.v1.Resolution
-	(*Resume)(nil),                   // 38: volctl.v1.Resume
-	(*Capability)(nil),               // 39: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 40: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 41: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 42: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 43: volctl.v1.GetOperationResponse
-	(*WatchOperationRequest)(nil),    // 44: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 45: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 46: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 47: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 48: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 49: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 50: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 51: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 52: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 53: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 54: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 55: volctl.v1.GetStatusResponse
-	nil,                              // 56: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 57: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
+	(*Session)(nil),                  // 11: volctl.v1.Session
+	(*Sessions)(nil),                 // 12: volctl.v1.Sessions
+	(*Snapshot)(nil),                 // 13: volctl.v1.Snapshot
+	(*Zone)(nil),                     // 14: volctl.v1.Zone
+	(*ZoneDevice)(nil),               // 15: volctl.v1.ZoneDevice
+	(*Volume)(nil),                   // 16: volctl.v1.Volume
+	(*ListVolumesRequest)(nil),       // 17: volctl.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),      // 18: volctl.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),         // 19: volctl.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),        // 20: volctl.v1.GetVolumeResponse
+	(*CreateSnapshotRequest)(nil),    // 21: volctl.v1.CreateSnapshotRequest
+	(*CreateSnapshotResponse)(nil),   // 22: volctl.v1.CreateSnapshotResponse
+	(*ListSnapshotsRequest)(nil),     // 23: volctl.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),    // 24: volctl.v1.ListSnapshotsResponse
+	(*DestroySnapshotRequest)(nil),   // 25: volctl.v1.DestroySnapshotRequest
+	(*DestroySnapshotResponse)(nil),  // 26: volctl.v1.DestroySnapshotResponse
+	(*RollbackOptions)(nil),          // 27: volctl.v1.RollbackOptions
+	(*PlanRollbackRequest)(nil),      // 28: volctl.v1.PlanRollbackRequest
+	(*PlannedStep)(nil),              // 29: volctl.v1.PlannedStep
+	(*CommandLine)(nil),              // 30: volctl.v1.CommandLine
+	(*Plan)(nil),                     // 31: volctl.v1.Plan
+	(*PlanRollbackResponse)(nil),     // 32: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 33: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 34: volctl.v1.RollbackResponse
+	(*StepEvent)(nil),                // 35: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 36: volctl.v1.CommandRun
+	(*Step)(nil),                     // 37: volctl.v1.Step
+	(*Operation)(nil),                // 38: volctl.v1.Operation
+	(*Resolution)(nil),               // 39: volctl.v1.Resolution
+	(*Resume)(nil),                   // 40: volctl.v1.Resume
+	(*Capability)(nil),               // 41: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 42: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 43: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 44: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 45: volctl.v1.GetOperationResponse
+	(*WatchOperationRequest)(nil),    // 46: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 47: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 48: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 49: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 50: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 51: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 52: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 53: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 54: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 55: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 56: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 57: volctl.v1.GetStatusResponse
+	nil,                              // 58: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 59: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 60: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
 	3,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
-	12, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
-	34, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	14, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
+	36, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
-	34, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	36, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	56, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	57, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	13, // 9: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
-	10, // 10: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	11, // 11: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	12, // 12: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	14, // 13: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	14, // 14: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	11, // 15: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	11, // 16: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	11, // 17: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	25, // 18: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	28, // 19: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	10, // 20: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	12, // 21: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	27, // 22: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	29, // 23: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	25, // 24: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	29, // 25: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	33, // 26: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 27: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	1,  // 28: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	34, // 29: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	57, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	34, // 31: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	57, // 32: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	58, // 33: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,  // 34: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	57, // 35: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	57, // 36: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	34, // 37: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	34, // 38: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,  // 39: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	57, // 40: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	57, // 41: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	25, // 42: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	29, // 43: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	35, // 44: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	58, // 45: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	39, // 46: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	38, // 47: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	58, // 48: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	37, // 49: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	57, // 50: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	57, // 51: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	57, // 52: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 53: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	36, // 54: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	36, // 55: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	29, // 56: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	33, // 57: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 58: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	36, // 59: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	33, // 60: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 61: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	57, // 62: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	51, // 63: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	57, // 64: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	58, // 65: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	54, // 66: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	39, // 67: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	15, // 68: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	17, // 69: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	19, // 70: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	21, // 71: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	23, // 72: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	26, // 73: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	31, // 74: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	40, // 75: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	42, // 76: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	46, // 77: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	44, // 78: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	47, // 79: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	50, // 80: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 81: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 82: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	53, // 83: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	16, // 84: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	18, // 85: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	20, // 86: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	22, // 87: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	24, // 88: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	30, // 89: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	32, // 90: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	41, // 91: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	43, // 92: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	49, // 93: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	45, // 94: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	48, // 95: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	52, // 96: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 97: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 98: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	55, // 99: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	84, // [84:100] is the sub-list for method output_type
-	68, // [68:84] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	58, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	11, // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
+	59, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	15, // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
+	10, // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	13, // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	14, // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	12, // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
+	10, // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
+	16, // 16: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	16, // 17: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	13, // 18: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	13, // 19: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	13, // 20: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	27, // 21: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	30, // 22: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	10, // 23: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	14, // 24: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	29, // 25: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	31, // 26: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	27, // 27: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	31, // 28: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	35, // 29: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	38, // 30: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	1,  // 31: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	36, // 32: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	59, // 33: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	36, // 34: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	59, // 35: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	60, // 36: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,  // 37: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	59, // 38: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	59, // 39: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	36, // 40: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	36, // 41: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,  // 42: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	59, // 43: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	59, // 44: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	27, // 45: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	31, // 46: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	37, // 47: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	60, // 48: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	41, // 49: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	40, // 50: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	60, // 51: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	39, // 52: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	59, // 53: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	59, // 54: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	59, // 55: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 56: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	38, // 57: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	38, // 58: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	31, // 59: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	35, // 60: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	38, // 61: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	38, // 62: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	35, // 63: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	38, // 64: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	59, // 65: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	53, // 66: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	59, // 67: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	60, // 68: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	56, // 69: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	41, // 70: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	17, // 71: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	19, // 72: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	21, // 73: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	23, // 74: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	25, // 75: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	28, // 76: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	33, // 77: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	42, // 78: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	44, // 79: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	48, // 80: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	46, // 81: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	49, // 82: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	52, // 83: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	5,  // 84: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	7,  // 85: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	55, // 86: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	18, // 87: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	20, // 88: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	22, // 89: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	24, // 90: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	26, // 91: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	32, // 92: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	34, // 93: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	43, // 94: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	45, // 95: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	51, // 96: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	47, // 97: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	50, // 98: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	54, // 99: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	6,  // 100: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	8,  // 101: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	57, // 102: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	87, // [87:103] is the sub-list for method output_type
+	71, // [71:87] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -4756,17 +4983,18 @@ func file_volctl_v1_volctl_proto_init() {
 	if File_volctl_v1_volctl_proto != nil {
 		return
 	}
-	file_volctl_v1_volctl_proto_msgTypes[29].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[8].OneofWrappers = []any{}
+	file_volctl_v1_volctl_proto_msgTypes[31].OneofWrappers = []any{
 		(*RollbackResponse_Plan)(nil),
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[42].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[44].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[46].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[48].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -4776,7 +5004,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   54,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
