@@ -1,7 +1,8 @@
 package engine
 
 // The backend contract: what the engine needs of a platform. A backend
-// author reads this file whole.
+// author reads this file whole, and runs the contract's test suite
+// (daemon/engine/backendtest) against the backend's hosts.
 
 import (
 	"context"
