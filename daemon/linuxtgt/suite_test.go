@@ -33,13 +33,9 @@ func TestRealStackBackendSuite(t *testing.T) {
 }
 
 // linuxGaps are the contract cases the Linux backend does not meet yet,
-// and why.
-var linuxGaps = map[string]string{
-	backendtest.CasePlanShowsWhatRuns: "KNOWN GAP: restore-identity plans `tgtadm --op update ... --params ` with nothing after " +
-		"--params for an LU whose identity is tgtd's default (identityParams against the assumed default is empty); " +
-		"the step runs an update only where something differs, so that planned command never runs. " +
-		"Left as it is in the refactor round (issue: a house the next engineer can live in, item 5)",
-}
+// and why: none (restore-identity's plan once showed an update with empty
+// --params that never ran).
+var linuxGaps = map[string]string{}
 
 // stackHost is one seed on the shared stack: a filesystem of its own
 // whose two files back LUNs 1 and 3 of a target of its own (the first
