@@ -16,6 +16,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/volctl/volctl/store"
@@ -180,3 +181,7 @@ func (p *planning) notesFrom(i int) ([]Event, <-chan struct{}) {
 	defer p.notesMu.Unlock()
 	return p.notes[min(i, len(p.notes)):], p.noted
 }
+
+// Resumed are the operations Start resumed, in its order; call it after
+// Start.
+func (e *Engine) Resumed() []uint64 { return slices.Clone(e.resumed) }

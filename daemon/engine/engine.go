@@ -96,6 +96,9 @@ type Engine struct {
 	// could not be written; they are written before anything new starts.
 	staleMu sync.Mutex
 	stale   map[uint64]*store.Operation
+
+	// resumed are the operations Start resumed (Resumed, callers.go).
+	resumed []uint64
 }
 
 // putOperation writes an operation's record.
@@ -655,6 +658,7 @@ func (e *Engine) Start() error {
 			continue
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
+		e.resumed = append(e.resumed, op.ID)
 		e.noteResume(op, store.ResumeRestart)
 		e.cfg.Observer.Recovered(op, "restart")
 		r, ch := e.start(op, nil, keys, true)

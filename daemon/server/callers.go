@@ -4,8 +4,10 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/volctl/volctl/daemon/engine"
@@ -75,4 +77,42 @@ func (s *Server) GetRequestStatus(ctx context.Context, req *v1.GetRequestStatusR
 		return &v1.GetRequestStatusResponse{State: v1.RequestState_REQUEST_STATE_PLANNING}, nil
 	}
 	return &v1.GetRequestStatusResponse{State: v1.RequestState_REQUEST_STATE_NOT_STARTED}, nil
+}
+
+// AuditResumes writes, for every operation the engine's Start resumed, an
+// audit record that volctld resumed it, and once it stops one with its
+// result: its caller's call ended with the previous volctld (killed, or
+// the host went down), which may have written no record of it at all.
+// Call it after Start.
+func (s *Server) AuditResumes(g *Guard) {
+	for _, id := range s.eng.Resumed() {
+		op, err := s.eng.Operation(id)
+		if err != nil {
+			g.Log.Error("audit of a resumed operation: not found", "op", id, "error", err)
+			continue
+		}
+		target := op.Snapshot
+		if len(op.Options.Group) > 1 {
+			target = strings.Join(op.Options.Group, " ")
+		}
+		rec := store.AuditRecord{Who: "volctld", Method: "resume at start", Target: target, Allowed: true, Operation: id,
+			Result: string(op.State)}
+		write := func(state store.OpState, detail any) {
+			rec.Result = string(state)
+			if b, jerr := json.Marshal(detail); jerr == nil {
+				rec.Detail = string(b)
+			}
+			g.audit(rec)
+		}
+		write(op.State, map[string]any{"operation": id, "requested_by": op.RequestedBy,
+			"note": fmt.Sprintf("volctld resumed operation %d at its start (the call that started it ended with the previous volctld); a record of its result follows when it ends", id)})
+		s.eng.AfterEnd(id, func(final *store.Operation) {
+			d := s.auditDetailOf(context.Background(), final)
+			d.Note = fmt.Sprintf("the result of operation %d, resumed at volctld's start", id)
+			if !final.State.Terminal() {
+				d.Note = fmt.Sprintf("operation %d, resumed at volctld's start, was stopped by its shutdown in state %s; it resumes at the next start", id, final.State)
+			}
+			write(final.State, d)
+		})
+	}
 }
