@@ -187,9 +187,7 @@ func TestProgressWaiting(t *testing.T) {
 	if got := out.String(); got != "      still waiting (20s)\n" {
 		t.Errorf("after 20 s printed %q, want the wait", got)
 	}
-	out.Reset()
-	p.step(&v1.StepEvent{OperationId: 4, Index: 1, Name: "delete-lu", State: v1.StepState_STEP_STATE_RUNNING, Time: timestamppb.New(t0)})
-	p.waitingSince = time.Time{} // as follow does when the plan comes
+	p.planned()
 	out.Reset()
 	p.stillRunning(p.printed.Add(time.Minute), 10*time.Second)
 	if out.Len() != 0 {

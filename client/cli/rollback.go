@@ -278,6 +278,13 @@ type progress struct {
 
 func newProgress(a *app) *progress { return &progress{a: a, started: map[int32]time.Time{}} }
 
+// planned is the plan's arrival: a wait (--wait) is over.
+func (p *progress) planned() {
+	p.mu.Lock()
+	p.waitingSince = time.Time{}
+	p.mu.Unlock()
+}
+
 // follow is how rollback, recover and op watch show an operation's stream:
 // run calls show with each message; JSON prints them one per line, text
 // renders the plan and the steps (with a still-running ticker) and, at the
@@ -291,9 +298,7 @@ func (a *app) follow(run func(show func(proto.Message)) (*v1.Operation, error)) 
 			return
 		}
 		if m, ok := m.(interface{ GetPlan() *v1.Plan }); ok && m.GetPlan() != nil {
-			p.mu.Lock()
-			p.waitingSince = time.Time{}
-			p.mu.Unlock()
+			p.planned()
 			p.plan = m.GetPlan()
 			a.printPlan(p.plan, false)
 		}
