@@ -100,6 +100,7 @@ func (a *app) opCmd() *cobra.Command {
 		},
 	})
 	op.AddCommand(a.opWatchCmd())
+	op.AddCommand(a.opRequestCmd())
 	return op
 }
 

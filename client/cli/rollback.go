@@ -153,7 +153,10 @@ func (a *app) followRollback(ctx context.Context, c *client.Client, req *v1.Roll
 		})
 	})
 	if final == nil && ctx.Err() != nil {
-		return interrupted(opID, req.GetRequestId(), req.GetSnapshot())
+		return interrupted(opID, req.GetRequestId(), req.GetSnapshot(), func() requestAnswer { return askRequest(c, req.GetRequestId()) })
+	}
+	if final == nil && status.Code(err) == codes.Unavailable {
+		return connectionLost(err, opID, req.GetRequestId(), req.GetSnapshot())
 	}
 	if st, ok := status.FromError(err); ok && final == nil && st.Code() == codes.Aborted && !req.GetWait() {
 		// Busy: of the commands that meet a busy volume only
@@ -181,12 +184,14 @@ func planOf(err error) *v1.Plan {
 }
 
 // interrupted is what an interrupted volctl says: the rollback runs in
-// volctld, not here, and goes on; how to find it again.
-func interrupted(opID uint64, requestID, snap string) error {
+// volctld, not here, and goes on; how to find it again. Before the stream
+// named the operation, it asks volctld (ask) whether it started
+// (interruptedPlanning, callers.go).
+func interrupted(opID uint64, requestID, snap string, ask func() requestAnswer) error {
 	if opID != 0 {
 		return status.Errorf(codes.Canceled, "interrupted: operation %d continues in volctld: volctl op watch %d", opID, opID)
 	}
-	return status.Errorf(codes.Canceled, "interrupted while the rollback of %s was being planned; if it started, it goes on in volctld: the same command with --request-id %s follows it", snap, requestID)
+	return interruptedPlanning(ask(), requestID, snap)
 }
 
 // validateSnapshot rejects bad names before anything is sent.
@@ -272,9 +277,19 @@ type progress struct {
 	// command reads as one entry; after anything else, the end repeats the
 	// command line (steps of a group run commands side by side).
 	lastStart string
+	// waitingSince is when volctld said the rollback waits for another
+	// operation (--wait), until the plan comes.
+	waitingSince time.Time
 }
 
 func newProgress(a *app) *progress { return &progress{a: a, started: map[int32]time.Time{}} }
+
+// planned is the plan's arrival: a wait (--wait) is over.
+func (p *progress) planned() {
+	p.mu.Lock()
+	p.waitingSince = time.Time{}
+	p.mu.Unlock()
+}
 
 // follow is how rollback, recover and op watch show an operation's stream:
 // run calls show with each message; JSON prints them one per line, text
@@ -289,6 +304,7 @@ func (a *app) follow(run func(show func(proto.Message)) (*v1.Operation, error)) 
 			return
 		}
 		if m, ok := m.(interface{ GetPlan() *v1.Plan }); ok && m.GetPlan() != nil {
+			p.planned()
 			p.plan = m.GetPlan()
 			a.printPlan(p.plan, false)
 		}
@@ -362,6 +378,10 @@ func (p *progress) step(e *v1.StepEvent) {
 				a.printf("        %s\n", l)
 			}
 		}
+	case e.GetOperationId() == 0 && e.GetMessage() != "":
+		// Before the operation exists: what a --wait waits for.
+		a.printf("%s\n", e.GetMessage())
+		p.waitingSince = p.printed
 	case e.GetMessage() != "":
 		a.printf("      note: %s\n", e.GetMessage())
 	default:
@@ -390,7 +410,14 @@ func (p *progress) step(e *v1.StepEvent) {
 func (p *progress) stillRunning(now time.Time, every time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if now.Sub(p.printed) < every || len(p.running) == 0 {
+	if now.Sub(p.printed) < every {
+		return
+	}
+	if len(p.running) == 0 {
+		if !p.waitingSince.IsZero() {
+			p.a.printf("      still waiting (%s)\n", now.Sub(p.waitingSince).Round(time.Second))
+			p.printed = now
+		}
 		return
 	}
 	type cmd struct {

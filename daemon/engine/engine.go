@@ -96,6 +96,9 @@ type Engine struct {
 	// could not be written; they are written before anything new starts.
 	staleMu sync.Mutex
 	stale   map[uint64]*store.Operation
+
+	// resumed are the operations Start resumed (Resumed, callers.go).
+	resumed []uint64
 }
 
 // putOperation writes an operation's record.
@@ -414,7 +417,7 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if req.RequestID != "" {
 		return e.rollbackOnce(ctx, req, vols, caps, emit)
 	}
-	r, err := e.planAndStart(ctx, req, vols, caps)
+	r, err := e.planAndStart(withWaitNote(ctx, emit), req, vols, caps)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +432,7 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 		return nil, err
 	}
 	volKeys := volumeKeys(vols)
-	if err := e.locks.acquire(ctx, volKeys, 0, req.Wait); err != nil {
+	if err := e.acquireNoting(ctx, volKeys, req.Wait); err != nil {
 		return nil, err
 	}
 	keys := volKeys
@@ -456,7 +459,7 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 	}
 	slices.Sort(zoneKeys)
 	if len(zoneKeys) > 0 {
-		if err := e.locks.acquire(ctx, zoneKeys, 0, req.Wait); err != nil {
+		if err := e.acquireNoting(ctx, zoneKeys, req.Wait); err != nil {
 			return nil, err
 		}
 		keys = append(append([]string(nil), volKeys...), zoneKeys...)
@@ -468,6 +471,9 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 		// Nobody waits for it any more: nothing has changed, and nothing
 		// starts.
 		return nil, err
+	}
+	if commit, ok := ctx.Value(commitKey{}).(func() bool); ok && !commit() {
+		return nil, context.Canceled // likewise, for a request id (requests.go)
 	}
 	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
 	if f := e.cfg.JournalFault; f != nil {
@@ -652,6 +658,7 @@ func (e *Engine) Start() error {
 			continue
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
+		e.resumed = append(e.resumed, op.ID)
 		e.noteResume(op, store.ResumeRestart)
 		e.cfg.Observer.Recovered(op, "restart")
 		r, ch := e.start(op, nil, keys, true)
@@ -699,6 +706,7 @@ func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string
 	go func() {
 		defer e.wg.Done()
 		defer close(r.done)
+		defer e.ended(r) // callers.go: after the locks go, before the end is seen
 		defer e.locks.release(keys)
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
 		if resume {

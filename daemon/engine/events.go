@@ -85,6 +85,10 @@ type inflight struct {
 	before *store.Operation
 	// resume is the resume that started it (nil for a new operation).
 	resume *store.Resume
+	// ended is set once the saga has stopped (last is set); afterEnd are
+	// called then (AfterEnd, callers.go).
+	ended    bool
+	afterEnd []func(*store.Operation)
 }
 
 // setView records op's progress for status; called by the saga.
@@ -164,7 +168,7 @@ func (e *Engine) stream(ctx context.Context, r *inflight, sub *subscriber, emit 
 			}
 			return final, finalError(final)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, &LeftError{Op: r.op.ID, Err: ctx.Err()}
 		}
 	}
 }

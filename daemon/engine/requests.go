@@ -56,6 +56,17 @@ type planning struct {
 	abandoned bool
 	cancel    context.CancelFunc
 	prev      *planning
+	// left is closed when every waiter has gone (abandoned). committing:
+	// the planning is journaling its operation (commit), so it is no
+	// longer abandoned when its waiters go: the last waits for it.
+	left       chan struct{}
+	committing bool
+	// notes are what the planning says to its waiters before its outcome
+	// (a wait for a busy volume, callers.go); noted is closed and
+	// replaced at each.
+	notesMu sync.Mutex
+	notes   []Event
+	noted   chan struct{}
 }
 
 // join registers req's id, or joins the planning already registered for
@@ -76,27 +87,51 @@ func (q *requests) join(base context.Context, req Request) (p *planning, pctx co
 		old.waiters++
 		return old, nil, nil
 	}
-	p = &planning{req: req, done: make(chan struct{}), waiters: 1, prev: old}
+	p = &planning{req: req, done: make(chan struct{}), waiters: 1, prev: old, left: make(chan struct{}), noted: make(chan struct{})}
 	pctx, p.cancel = context.WithCancel(base)
+	pctx = withWaitNote(pctx, p.note)
+	pctx = context.WithValue(pctx, commitKey{}, func() bool { return q.commit(p) })
 	q.m[req.RequestID] = p
 	return p, pctx, nil
 }
 
 // leave is a waiter that goes before the outcome: the last one cancels
-// the planning.
-func (q *requests) leave(p *planning) {
+// the planning, unless it is journaling its operation (committing): then
+// the last is told to wait for it (the operation it must name).
+func (q *requests) leave(p *planning) (wait bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	select {
 	case <-p.done:
-		return
+		return false
 	default:
 	}
 	if p.waiters--; p.waiters == 0 {
+		if p.committing {
+			return true
+		}
 		p.abandoned = true
+		close(p.left)
 		p.cancel()
 	}
+	return false
 }
+
+// commit is p's planning about to journal its operation: false when every
+// waiter has gone (it must not journal), else it is committing and no
+// longer abandoned.
+func (q *requests) commit(p *planning) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if p.abandoned {
+		return false
+	}
+	p.committing = true
+	return true
+}
+
+// commitKey carries a planning's commit in its context (planAndStart).
+type commitKey struct{}
 
 // finish records p's outcome and forgets the id: from now on the journal
 // answers for it (or nothing does, after a refusal).
@@ -144,11 +179,32 @@ func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, c
 			e.requests.finish(p, r, err)
 		}()
 	}
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		e.requests.leave(p)
-		return nil, ctx.Err()
+	for seen := 0; ; {
+		notes, noted := p.notesFrom(seen)
+		for _, ev := range notes {
+			emit(ev)
+		}
+		seen += len(notes)
+		select {
+		case <-noted:
+			continue
+		case <-p.done:
+		case <-ctx.Done():
+			if e.requests.leave(p) {
+				// The planning is journaling its operation: the
+				// caller's audit record must name it (it comes soon).
+				<-p.done
+			}
+			select {
+			case <-p.done:
+				if p.r != nil {
+					return nil, &LeftError{Op: p.r.op.ID, Err: ctx.Err()}
+				}
+			default:
+			}
+			return nil, &LeftError{Err: ctx.Err()}
+		}
+		break
 	}
 	if p.err != nil {
 		return nil, p.err

@@ -315,6 +315,7 @@ func streamOperation[R any](s *Server, stream grpc.ServerStreamingServer[R], msg
 		}
 	})
 	s.noteOperation(stream.Context(), op)
+	s.noteLeft(stream.Context(), err) // callers.go
 	return toStatus(err)
 }
 
@@ -328,6 +329,9 @@ type auditDetail struct {
 	After   *engine.Volume `json:"after,omitempty"`
 	State   store.OpState  `json:"state"`
 	Error   string         `json:"error,omitempty"`
+	// Note says why the record is not the call's whole story: its caller
+	// went away (callers.go).
+	Note string `json:"note,omitempty"`
 }
 
 // noteOperation adds the operation to the call's audit record.
@@ -336,18 +340,22 @@ func (s *Server) noteOperation(ctx context.Context, op *store.Operation) {
 	if n == nil || op == nil {
 		return
 	}
+	n.set(op.ID, string(op.State), s.auditDetailOf(ctx, op))
+}
+
+// auditDetailOf is op's audit detail, its identity read back now (not on
+// ctx: the caller may be gone).
+func (s *Server) auditDetailOf(ctx context.Context, op *store.Operation) auditDetail {
 	d := auditDetail{Plan: map[string][][]string{}, Options: op.Options, Before: op.Identity, State: op.State, Error: op.Error}
 	for _, st := range op.Steps {
 		d.Plan[st.Name] = st.Planned
 	}
-	// Read the identity back as it is now; the caller may be gone, so not
-	// on its context.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if v, err := s.eng.GetVolume(actx, op.Volume); err == nil {
 		d.After = &v
 	}
-	n.set(op.ID, string(op.State), d)
+	return d
 }
 
 // ListOperations implements OperationService: newest first, a page at a

@@ -230,6 +230,65 @@ func (OperationState) EnumDescriptor() ([]byte, []int) {
 	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{2}
 }
 
+// RequestState is where a rollback's request id stands.
+type RequestState int32
+
+const (
+	RequestState_REQUEST_STATE_UNSPECIFIED RequestState = 0
+	// NOT_STARTED: no operation has the id and none is being planned with
+	// it: nothing was started and nothing changed.
+	RequestState_REQUEST_STATE_NOT_STARTED RequestState = 1
+	// PLANNING: a rollback with the id is being planned (its volumes locked
+	// and captured, or waiting for them) for a caller that still waits for
+	// it: it may yet start.
+	RequestState_REQUEST_STATE_PLANNING RequestState = 2
+	// STARTED: an operation has the id (operation).
+	RequestState_REQUEST_STATE_STARTED RequestState = 3
+)
+
+// Enum value maps for RequestState.
+var (
+	RequestState_name = map[int32]string{
+		0: "REQUEST_STATE_UNSPECIFIED",
+		1: "REQUEST_STATE_NOT_STARTED",
+		2: "REQUEST_STATE_PLANNING",
+		3: "REQUEST_STATE_STARTED",
+	}
+	RequestState_value = map[string]int32{
+		"REQUEST_STATE_UNSPECIFIED": 0,
+		"REQUEST_STATE_NOT_STARTED": 1,
+		"REQUEST_STATE_PLANNING":    2,
+		"REQUEST_STATE_STARTED":     3,
+	}
+)
+
+func (x RequestState) Enum() *RequestState {
+	p := new(RequestState)
+	*p = x
+	return p
+}
+
+func (x RequestState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RequestState) Descriptor() protoreflect.EnumDescriptor {
+	return file_volctl_v1_volctl_proto_enumTypes[3].Descriptor()
+}
+
+func (RequestState) Type() protoreflect.EnumType {
+	return &file_volctl_v1_volctl_proto_enumTypes[3]
+}
+
+func (x RequestState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RequestState.Descriptor instead.
+func (RequestState) EnumDescriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{3}
+}
+
 // LURef names one LU the way a zone's storage URI may name it: by GUID
 // (luname.naa.GUID) or by a target it is exposed through and its LUN
 // (target.IQN,lun.N).
@@ -2551,6 +2610,9 @@ type RollbackResponse_Plan struct {
 }
 
 type RollbackResponse_Step struct {
+	// step is progress; before the plan, a step without operation_id
+	// carries in message what a request with wait waits for (the
+	// operation that holds the volume or zone), each time that changes.
 	Step *StepEvent `protobuf:"bytes,2,opt,name=step,proto3,oneof"`
 }
 
@@ -3537,6 +3599,106 @@ func (x *GetOperationResponse) GetOperation() *Operation {
 	return nil
 }
 
+// GetRequestStatusRequest names a rollback's request id.
+type GetRequestStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRequestStatusRequest) Reset() {
+	*x = GetRequestStatusRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRequestStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRequestStatusRequest) ProtoMessage() {}
+
+func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRequestStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetRequestStatusRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetRequestStatusRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// GetRequestStatusResponse is what a request id has started.
+type GetRequestStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State RequestState           `protobuf:"varint,1,opt,name=state,proto3,enum=volctl.v1.RequestState" json:"state,omitempty"`
+	// operation is the operation the request id started (STARTED), without
+	// its commands.
+	Operation     *Operation `protobuf:"bytes,2,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRequestStatusResponse) Reset() {
+	*x = GetRequestStatusResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRequestStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRequestStatusResponse) ProtoMessage() {}
+
+func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRequestStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetRequestStatusResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetRequestStatusResponse) GetState() RequestState {
+	if x != nil {
+		return x.State
+	}
+	return RequestState_REQUEST_STATE_UNSPECIFIED
+}
+
+func (x *GetRequestStatusResponse) GetOperation() *Operation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
 // WatchOperationRequest names the operation to watch.
 type WatchOperationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3547,7 +3709,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3559,7 +3721,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3572,7 +3734,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -3598,7 +3760,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3610,7 +3772,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3623,7 +3785,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -3695,7 +3857,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3707,7 +3869,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3720,7 +3882,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -3750,7 +3912,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3762,7 +3924,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3775,7 +3937,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -3802,7 +3964,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3814,7 +3976,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3827,7 +3989,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -3851,7 +4013,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3863,7 +4025,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3876,7 +4038,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -3941,7 +4103,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3953,7 +4115,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3966,7 +4128,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -4023,7 +4185,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4035,7 +4197,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4048,7 +4210,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -4133,7 +4295,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4145,7 +4307,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4158,7 +4320,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -4184,7 +4346,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4196,7 +4358,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4209,7 +4371,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
 }
 
 // RunningOperation is an operation in progress.
@@ -4226,7 +4388,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4238,7 +4400,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4251,7 +4413,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -4310,7 +4472,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4322,7 +4484,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4335,7 +4497,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4680,7 +4842,13 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x13GetOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"J\n" +
 	"\x14GetOperationResponse\x122\n" +
-	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"'\n" +
+	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"8\n" +
+	"\x17GetRequestStatusRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"}\n" +
+	"\x18GetRequestStatusResponse\x12-\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x17.volctl.v1.RequestStateR\x05state\x122\n" +
+	"\toperation\x18\x02 \x01(\v2\x14.volctl.v1.OperationR\toperation\"'\n" +
 	"\x15WatchOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"\xaa\x01\n" +
 	"\x16WatchOperationResponse\x12%\n" +
@@ -4764,7 +4932,12 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1f\n" +
 	"\x1bOPERATION_STATE_ROLLED_BACK\x10\x05\x12#\n" +
 	"\x1fOPERATION_STATE_NEEDS_ATTENTION\x10\x06\x12\x1c\n" +
-	"\x18OPERATION_STATE_RESOLVED\x10\a2\xa5\x01\n" +
+	"\x18OPERATION_STATE_RESOLVED\x10\a*\x83\x01\n" +
+	"\fRequestState\x12\x1d\n" +
+	"\x19REQUEST_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19REQUEST_STATE_NOT_STARTED\x10\x01\x12\x1a\n" +
+	"\x16REQUEST_STATE_PLANNING\x10\x02\x12\x19\n" +
+	"\x15REQUEST_STATE_STARTED\x10\x032\xa5\x01\n" +
 	"\rVolumeService\x12L\n" +
 	"\vListVolumes\x12\x1d.volctl.v1.ListVolumesRequest\x1a\x1e.volctl.v1.ListVolumesResponse\x12F\n" +
 	"\tGetVolume\x12\x1b.volctl.v1.GetVolumeRequest\x1a\x1c.volctl.v1.GetVolumeResponse2\x96\x02\n" +
@@ -4774,13 +4947,14 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xa9\x01\n" +
 	"\x0fRollbackService\x12O\n" +
 	"\fPlanRollback\x12\x1e.volctl.v1.PlanRollbackRequest\x1a\x1f.volctl.v1.PlanRollbackResponse\x12E\n" +
-	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xcf\x03\n" +
+	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xac\x04\n" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
 	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x01\x12W\n" +
 	"\x0eWatchOperation\x12 .volctl.v1.WatchOperationRequest\x1a!.volctl.v1.WatchOperationResponse0\x01\x12[\n" +
-	"\x10ResolveOperation\x12\".volctl.v1.ResolveOperationRequest\x1a#.volctl.v1.ResolveOperationResponse2V\n" +
+	"\x10ResolveOperation\x12\".volctl.v1.ResolveOperationRequest\x1a#.volctl.v1.ResolveOperationResponse\x12[\n" +
+	"\x10GetRequestStatus\x12\".volctl.v1.GetRequestStatusRequest\x1a#.volctl.v1.GetRequestStatusResponse2V\n" +
 	"\fAuditService\x12F\n" +
 	"\tListAudit\x12\x1b.volctl.v1.ListAuditRequest\x1a\x1c.volctl.v1.ListAuditResponse2\xa0\x01\n" +
 	"\vZoneService\x12F\n" +
@@ -4802,180 +4976,187 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 	return file_volctl_v1_volctl_proto_rawDescData
 }
 
-var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
 	(OperationState)(0),              // 2: volctl.v1.OperationState
-	(*LURef)(nil),                    // 3: volctl.v1.LURef
-	(*TargetLUN)(nil),                // 4: volctl.v1.TargetLUN
-	(*FindZonesRequest)(nil),         // 5: volctl.v1.FindZonesRequest
-	(*FindZonesResponse)(nil),        // 6: volctl.v1.FindZonesResponse
-	(*ZoneActionRequest)(nil),        // 7: volctl.v1.ZoneActionRequest
-	(*ZoneActionResponse)(nil),       // 8: volctl.v1.ZoneActionResponse
-	(*View)(nil),                     // 9: volctl.v1.View
-	(*LogicalUnit)(nil),              // 10: volctl.v1.LogicalUnit
-	(*Session)(nil),                  // 11: volctl.v1.Session
-	(*Sessions)(nil),                 // 12: volctl.v1.Sessions
-	(*Snapshot)(nil),                 // 13: volctl.v1.Snapshot
-	(*Zone)(nil),                     // 14: volctl.v1.Zone
-	(*ZoneDevice)(nil),               // 15: volctl.v1.ZoneDevice
-	(*Volume)(nil),                   // 16: volctl.v1.Volume
-	(*ListVolumesRequest)(nil),       // 17: volctl.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),      // 18: volctl.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),         // 19: volctl.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),        // 20: volctl.v1.GetVolumeResponse
-	(*CreateSnapshotRequest)(nil),    // 21: volctl.v1.CreateSnapshotRequest
-	(*CreateSnapshotResponse)(nil),   // 22: volctl.v1.CreateSnapshotResponse
-	(*ListSnapshotsRequest)(nil),     // 23: volctl.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),    // 24: volctl.v1.ListSnapshotsResponse
-	(*DestroySnapshotRequest)(nil),   // 25: volctl.v1.DestroySnapshotRequest
-	(*DestroySnapshotResponse)(nil),  // 26: volctl.v1.DestroySnapshotResponse
-	(*RollbackOptions)(nil),          // 27: volctl.v1.RollbackOptions
-	(*PlanRollbackRequest)(nil),      // 28: volctl.v1.PlanRollbackRequest
-	(*PlannedStep)(nil),              // 29: volctl.v1.PlannedStep
-	(*CommandLine)(nil),              // 30: volctl.v1.CommandLine
-	(*Plan)(nil),                     // 31: volctl.v1.Plan
-	(*PlanRollbackResponse)(nil),     // 32: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 33: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 34: volctl.v1.RollbackResponse
-	(*StepEvent)(nil),                // 35: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 36: volctl.v1.CommandRun
-	(*Step)(nil),                     // 37: volctl.v1.Step
-	(*Operation)(nil),                // 38: volctl.v1.Operation
-	(*Resolution)(nil),               // 39: volctl.v1.Resolution
-	(*Resume)(nil),                   // 40: volctl.v1.Resume
-	(*Capability)(nil),               // 41: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 42: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 43: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 44: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 45: volctl.v1.GetOperationResponse
-	(*WatchOperationRequest)(nil),    // 46: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 47: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 48: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 49: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 50: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 51: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 52: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 53: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 54: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 55: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 56: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 57: volctl.v1.GetStatusResponse
-	nil,                              // 58: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 59: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 60: google.protobuf.Duration
+	(RequestState)(0),                // 3: volctl.v1.RequestState
+	(*LURef)(nil),                    // 4: volctl.v1.LURef
+	(*TargetLUN)(nil),                // 5: volctl.v1.TargetLUN
+	(*FindZonesRequest)(nil),         // 6: volctl.v1.FindZonesRequest
+	(*FindZonesResponse)(nil),        // 7: volctl.v1.FindZonesResponse
+	(*ZoneActionRequest)(nil),        // 8: volctl.v1.ZoneActionRequest
+	(*ZoneActionResponse)(nil),       // 9: volctl.v1.ZoneActionResponse
+	(*View)(nil),                     // 10: volctl.v1.View
+	(*LogicalUnit)(nil),              // 11: volctl.v1.LogicalUnit
+	(*Session)(nil),                  // 12: volctl.v1.Session
+	(*Sessions)(nil),                 // 13: volctl.v1.Sessions
+	(*Snapshot)(nil),                 // 14: volctl.v1.Snapshot
+	(*Zone)(nil),                     // 15: volctl.v1.Zone
+	(*ZoneDevice)(nil),               // 16: volctl.v1.ZoneDevice
+	(*Volume)(nil),                   // 17: volctl.v1.Volume
+	(*ListVolumesRequest)(nil),       // 18: volctl.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),      // 19: volctl.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),         // 20: volctl.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),        // 21: volctl.v1.GetVolumeResponse
+	(*CreateSnapshotRequest)(nil),    // 22: volctl.v1.CreateSnapshotRequest
+	(*CreateSnapshotResponse)(nil),   // 23: volctl.v1.CreateSnapshotResponse
+	(*ListSnapshotsRequest)(nil),     // 24: volctl.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),    // 25: volctl.v1.ListSnapshotsResponse
+	(*DestroySnapshotRequest)(nil),   // 26: volctl.v1.DestroySnapshotRequest
+	(*DestroySnapshotResponse)(nil),  // 27: volctl.v1.DestroySnapshotResponse
+	(*RollbackOptions)(nil),          // 28: volctl.v1.RollbackOptions
+	(*PlanRollbackRequest)(nil),      // 29: volctl.v1.PlanRollbackRequest
+	(*PlannedStep)(nil),              // 30: volctl.v1.PlannedStep
+	(*CommandLine)(nil),              // 31: volctl.v1.CommandLine
+	(*Plan)(nil),                     // 32: volctl.v1.Plan
+	(*PlanRollbackResponse)(nil),     // 33: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 34: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 35: volctl.v1.RollbackResponse
+	(*StepEvent)(nil),                // 36: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 37: volctl.v1.CommandRun
+	(*Step)(nil),                     // 38: volctl.v1.Step
+	(*Operation)(nil),                // 39: volctl.v1.Operation
+	(*Resolution)(nil),               // 40: volctl.v1.Resolution
+	(*Resume)(nil),                   // 41: volctl.v1.Resume
+	(*Capability)(nil),               // 42: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 43: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 44: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 45: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 46: volctl.v1.GetOperationResponse
+	(*GetRequestStatusRequest)(nil),  // 47: volctl.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil), // 48: volctl.v1.GetRequestStatusResponse
+	(*WatchOperationRequest)(nil),    // 49: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 50: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 51: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 52: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 53: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 54: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 55: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 56: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 57: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 58: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 59: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 60: volctl.v1.GetStatusResponse
+	nil,                              // 61: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 62: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 63: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
-	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
-	3,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
-	14, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
-	36, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	5,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
+	4,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
+	15, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
+	37, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
-	36, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
-	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	58, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	11, // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	59, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	15, // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
-	10, // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	13, // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	14, // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	12, // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
-	10, // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
-	16, // 16: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	16, // 17: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	13, // 18: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	13, // 19: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	13, // 20: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	27, // 21: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	30, // 22: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	10, // 23: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	14, // 24: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	29, // 25: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	31, // 26: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	27, // 27: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	31, // 28: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	35, // 29: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	38, // 30: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	37, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	10, // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
+	61, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	12, // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
+	62, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	16, // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
+	11, // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	14, // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	15, // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	13, // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
+	11, // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
+	17, // 16: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	17, // 17: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	14, // 18: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	14, // 19: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	14, // 20: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	28, // 21: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	31, // 22: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	11, // 23: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	15, // 24: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	30, // 25: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	32, // 26: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	28, // 27: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	32, // 28: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	36, // 29: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 30: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
 	1,  // 31: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	36, // 32: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	59, // 33: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	36, // 34: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	59, // 35: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	60, // 36: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	37, // 32: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	62, // 33: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	37, // 34: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	62, // 35: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	63, // 36: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
 	1,  // 37: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	59, // 38: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	59, // 39: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	36, // 40: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	36, // 41: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	62, // 38: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	62, // 39: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	37, // 40: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	37, // 41: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
 	2,  // 42: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	59, // 43: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	59, // 44: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	27, // 45: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	31, // 46: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	37, // 47: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	60, // 48: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	41, // 49: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	40, // 50: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	60, // 51: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	39, // 52: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	59, // 53: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	59, // 54: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	59, // 55: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	62, // 43: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	62, // 44: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	28, // 45: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	32, // 46: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	38, // 47: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	63, // 48: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	42, // 49: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	41, // 50: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	63, // 51: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	40, // 52: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	62, // 53: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	62, // 54: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	62, // 55: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
 	2,  // 56: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	38, // 57: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	38, // 58: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	31, // 59: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	35, // 60: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	38, // 61: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	38, // 62: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	35, // 63: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	38, // 64: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	59, // 65: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	53, // 66: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	59, // 67: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	60, // 68: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	56, // 69: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	41, // 70: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	17, // 71: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	19, // 72: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	21, // 73: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	23, // 74: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	25, // 75: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	28, // 76: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	33, // 77: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	42, // 78: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	44, // 79: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	48, // 80: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	46, // 81: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	49, // 82: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	52, // 83: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 84: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 85: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	55, // 86: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	18, // 87: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	20, // 88: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	22, // 89: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	24, // 90: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	26, // 91: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	32, // 92: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	34, // 93: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	43, // 94: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	45, // 95: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	51, // 96: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	47, // 97: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	50, // 98: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	54, // 99: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 100: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 101: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	57, // 102: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	87, // [87:103] is the sub-list for method output_type
-	71, // [71:87] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	39, // 57: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	39, // 58: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,  // 59: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	39, // 60: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	32, // 61: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	36, // 62: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 63: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	39, // 64: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	36, // 65: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 66: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	62, // 67: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	56, // 68: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	62, // 69: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	63, // 70: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	59, // 71: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	42, // 72: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	18, // 73: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	20, // 74: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	22, // 75: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	24, // 76: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	26, // 77: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	29, // 78: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	34, // 79: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	43, // 80: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	45, // 81: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	51, // 82: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	49, // 83: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	52, // 84: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	47, // 85: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	55, // 86: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	6,  // 87: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	8,  // 88: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	58, // 89: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	19, // 90: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	21, // 91: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	23, // 92: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	25, // 93: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	27, // 94: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	33, // 95: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	35, // 96: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	44, // 97: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	46, // 98: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	54, // 99: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	50, // 100: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	53, // 101: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	48, // 102: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	57, // 103: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	7,  // 104: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	9,  // 105: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	60, // 106: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	90, // [90:107] is the sub-list for method output_type
+	73, // [73:90] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -4989,12 +5170,12 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[44].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[46].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[48].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[50].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -5003,8 +5184,8 @@ func file_volctl_v1_volctl_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   56,
+			NumEnums:      4,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
