@@ -2721,9 +2721,18 @@ type Operation struct {
 	// for RecoverOperation).
 	Active *durationpb.Duration `protobuf:"bytes,19,opt,name=active,proto3" json:"active,omitempty"`
 	// resolution is set when the state is RESOLVED.
-	Resolution    *Resolution `protobuf:"bytes,20,opt,name=resolution,proto3" json:"resolution,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Resolution *Resolution `protobuf:"bytes,20,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// volumes are every volume of the operation: volume first, then the
+	// other volumes of a group rollback (volume alone for one volume).
+	Volumes []string `protobuf:"bytes,31,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	// snapshots are the snapshots they go back to, in the order of volumes
+	// (snapshot first).
+	Snapshots []string `protobuf:"bytes,32,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	// recover_options are the consents RecoverOperation was given for this
+	// operation, so far (once given, a consent stays with it).
+	RecoverOptions *RecoverOptions `protobuf:"bytes,33,opt,name=recover_options,json=recoverOptions,proto3" json:"recover_options,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Operation) Reset() {
@@ -2896,6 +2905,81 @@ func (x *Operation) GetResolution() *Resolution {
 	return nil
 }
 
+func (x *Operation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *Operation) GetSnapshots() []string {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
+func (x *Operation) GetRecoverOptions() *RecoverOptions {
+	if x != nil {
+		return x.RecoverOptions
+	}
+	return nil
+}
+
+// RecoverOptions are the consents of RecoverOperationRequest, as an
+// operation keeps them.
+type RecoverOptions struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Repersist          bool                   `protobuf:"varint,1,opt,name=repersist,proto3" json:"repersist,omitempty"`
+	InitializeHostdata bool                   `protobuf:"varint,2,opt,name=initialize_hostdata,json=initializeHostdata,proto3" json:"initialize_hostdata,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RecoverOptions) Reset() {
+	*x = RecoverOptions{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverOptions) ProtoMessage() {}
+
+func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverOptions.ProtoReflect.Descriptor instead.
+func (*RecoverOptions) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RecoverOptions) GetRepersist() bool {
+	if x != nil {
+		return x.Repersist
+	}
+	return false
+}
+
+func (x *RecoverOptions) GetInitializeHostdata() bool {
+	if x != nil {
+		return x.InitializeHostdata
+	}
+	return false
+}
+
 // Resolution is an admin's release of an operation that needed attention.
 type Resolution struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2911,7 +2995,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2923,7 +3007,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2936,7 +3020,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Resolution) GetTime() *timestamppb.Timestamp {
@@ -2987,7 +3071,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2999,7 +3083,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3012,7 +3096,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -3065,7 +3149,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3161,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3174,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Capability) GetName() string {
@@ -3133,7 +3217,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3229,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3242,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -3202,7 +3286,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3214,7 +3298,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3227,7 +3311,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -3254,7 +3338,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3266,7 +3350,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3279,7 +3363,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -3299,7 +3383,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3395,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3408,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -3344,7 +3428,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3356,7 +3440,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3369,7 +3453,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -3395,7 +3479,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3407,7 +3491,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3420,7 +3504,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -3485,14 +3569,19 @@ type RecoverOperationRequest struct {
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// repersist consents to deleting (keeping views) and re-importing an LU
 	// that is online but no longer persisted by STMF: a brief outage.
-	Repersist     bool `protobuf:"varint,2,opt,name=repersist,proto3" json:"repersist,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Repersist bool `protobuf:"varint,2,opt,name=repersist,proto3" json:"repersist,omitempty"`
+	// initialize_hostdata consents to attaching the kernel zones of an
+	// operation rolled back with keep_hostdata with fresh host data
+	// (zoneadm attach -x initialize-hostdata) when the plain attach fails:
+	// the zone's host data from the snapshot is replaced.
+	InitializeHostdata bool `protobuf:"varint,3,opt,name=initialize_hostdata,json=initializeHostdata,proto3" json:"initialize_hostdata,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3504,7 +3593,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3517,7 +3606,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -3530,6 +3619,13 @@ func (x *RecoverOperationRequest) GetId() uint64 {
 func (x *RecoverOperationRequest) GetRepersist() bool {
 	if x != nil {
 		return x.Repersist
+	}
+	return false
+}
+
+func (x *RecoverOperationRequest) GetInitializeHostdata() bool {
+	if x != nil {
+		return x.InitializeHostdata
 	}
 	return false
 }
@@ -3547,7 +3643,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3559,7 +3655,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3572,7 +3668,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -3599,7 +3695,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3611,7 +3707,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3624,7 +3720,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -3648,7 +3744,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3660,7 +3756,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3673,7 +3769,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -3738,7 +3834,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3750,7 +3846,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3763,7 +3859,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -3820,7 +3916,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3832,7 +3928,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3845,7 +3941,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -3930,7 +4026,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3942,7 +4038,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3955,7 +4051,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -3981,7 +4077,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3993,7 +4089,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4006,24 +4102,27 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 // RunningOperation is an operation in progress.
 type RunningOperation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Volume        string                 `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
-	Snapshot      string                 `protobuf:"bytes,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
-	Step          string                 `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Volume   string                 `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	Snapshot string                 `protobuf:"bytes,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	State    string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	Step     string                 `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	// volumes and snapshots as in Operation: every one of a group.
+	Volumes       []string `protobuf:"bytes,31,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	Snapshots     []string `protobuf:"bytes,32,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4035,7 +4134,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4048,7 +4147,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -4086,6 +4185,20 @@ func (x *RunningOperation) GetStep() string {
 	return ""
 }
 
+func (x *RunningOperation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *RunningOperation) GetSnapshots() []string {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
 // GetStatusResponse describes the daemon.
 type GetStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4107,7 +4220,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4119,7 +4232,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4132,7 +4245,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4399,7 +4512,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x9d\x06\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x99\a\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -4426,7 +4539,13 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06active\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x06active\x125\n" +
 	"\n" +
 	"resolution\x18\x14 \x01(\v2\x15.volctl.v1.ResolutionR\n" +
-	"resolution\"\x82\x01\n" +
+	"resolution\x12\x18\n" +
+	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
+	"\tsnapshots\x18  \x03(\tR\tsnapshots\x12B\n" +
+	"\x0frecover_options\x18! \x01(\v2\x19.volctl.v1.RecoverOptionsR\x0erecoverOptions\"_\n" +
+	"\x0eRecoverOptions\x12\x1c\n" +
+	"\trepersist\x18\x01 \x01(\bR\trepersist\x12/\n" +
+	"\x13initialize_hostdata\x18\x02 \x01(\bR\x12initializeHostdata\"\x82\x01\n" +
 	"\n" +
 	"Resolution\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
@@ -4465,10 +4584,11 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\"G\n" +
+	"\x05event\"x\n" +
 	"\x17RecoverOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1c\n" +
-	"\trepersist\x18\x02 \x01(\bR\trepersist\"A\n" +
+	"\trepersist\x18\x02 \x01(\bR\trepersist\x12/\n" +
+	"\x13initialize_hostdata\x18\x03 \x01(\bR\x12initializeHostdata\"A\n" +
 	"\x17ResolveOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"N\n" +
@@ -4499,13 +4619,15 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x11ListAuditResponse\x120\n" +
 	"\arecords\x18\x01 \x03(\v2\x16.volctl.v1.AuditRecordR\arecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +
-	"\x10GetStatusRequest\"\x80\x01\n" +
+	"\x10GetStatusRequest\"\xb8\x01\n" +
 	"\x10RunningOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06volume\x18\x02 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x03 \x01(\tR\bsnapshot\x12\x14\n" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
-	"\x04step\x18\x05 \x01(\tR\x04step\"\x84\x03\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\x12\x18\n" +
+	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
+	"\tsnapshots\x18  \x03(\tR\tsnapshots\"\x84\x03\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x124\n" +
@@ -4581,7 +4703,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -4620,28 +4742,29 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*CommandRun)(nil),               // 34: volctl.v1.CommandRun
 	(*Step)(nil),                     // 35: volctl.v1.Step
 	(*Operation)(nil),                // 36: volctl.v1.Operation
-	(*Resolution)(nil),               // 37: volctl.v1.Resolution
-	(*Resume)(nil),                   // 38: volctl.v1.Resume
-	(*Capability)(nil),               // 39: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 40: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 41: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 42: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 43: volctl.v1.GetOperationResponse
-	(*WatchOperationRequest)(nil),    // 44: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 45: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 46: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 47: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 48: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 49: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 50: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 51: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 52: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 53: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 54: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 55: volctl.v1.GetStatusResponse
-	nil,                              // 56: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 57: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
+	(*RecoverOptions)(nil),           // 37: volctl.v1.RecoverOptions
+	(*Resolution)(nil),               // 38: volctl.v1.Resolution
+	(*Resume)(nil),                   // 39: volctl.v1.Resume
+	(*Capability)(nil),               // 40: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 41: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 42: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 43: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 44: volctl.v1.GetOperationResponse
+	(*WatchOperationRequest)(nil),    // 45: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 46: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 47: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 48: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 49: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 50: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 51: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 52: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 53: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 54: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 55: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 56: volctl.v1.GetStatusResponse
+	nil,                              // 57: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 58: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 59: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
@@ -4651,8 +4774,8 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	34, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	56, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	57, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	57, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	58, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	13, // 9: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	10, // 10: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	11, // 11: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
@@ -4674,81 +4797,82 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	36, // 27: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
 	1,  // 28: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
 	34, // 29: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	57, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	58, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
 	34, // 31: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	57, // 32: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	58, // 33: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	58, // 32: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	59, // 33: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
 	1,  // 34: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	57, // 35: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	57, // 36: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	58, // 35: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	58, // 36: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
 	34, // 37: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
 	34, // 38: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
 	2,  // 39: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	57, // 40: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	57, // 41: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	58, // 40: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	58, // 41: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
 	25, // 42: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
 	29, // 43: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
 	35, // 44: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	58, // 45: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	39, // 46: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	38, // 47: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	58, // 48: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	37, // 49: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	57, // 50: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	57, // 51: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	57, // 52: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 53: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	36, // 54: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	36, // 55: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	29, // 56: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	33, // 57: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 58: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	36, // 59: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	33, // 60: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 61: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	57, // 62: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	51, // 63: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	57, // 64: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	58, // 65: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	54, // 66: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	39, // 67: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	15, // 68: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	17, // 69: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	19, // 70: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	21, // 71: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	23, // 72: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	26, // 73: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	31, // 74: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	40, // 75: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	42, // 76: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	46, // 77: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	44, // 78: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	47, // 79: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	50, // 80: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 81: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 82: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	53, // 83: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	16, // 84: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	18, // 85: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	20, // 86: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	22, // 87: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	24, // 88: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	30, // 89: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	32, // 90: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	41, // 91: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	43, // 92: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	49, // 93: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	45, // 94: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	48, // 95: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	52, // 96: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 97: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 98: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	55, // 99: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	84, // [84:100] is the sub-list for method output_type
-	68, // [68:84] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	59, // 45: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	40, // 46: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	39, // 47: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	59, // 48: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	38, // 49: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	37, // 50: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	58, // 51: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	58, // 52: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	58, // 53: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 54: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	36, // 55: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	36, // 56: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	29, // 57: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	33, // 58: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 59: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	36, // 60: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	33, // 61: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 62: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	58, // 63: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	52, // 64: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	58, // 65: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	59, // 66: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	55, // 67: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	40, // 68: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	15, // 69: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	17, // 70: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	19, // 71: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	21, // 72: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	23, // 73: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	26, // 74: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	31, // 75: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	41, // 76: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	43, // 77: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	47, // 78: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	45, // 79: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	48, // 80: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	51, // 81: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	5,  // 82: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	7,  // 83: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	54, // 84: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	16, // 85: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	18, // 86: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	20, // 87: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	22, // 88: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	24, // 89: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	30, // 90: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	32, // 91: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	42, // 92: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	44, // 93: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	50, // 94: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	46, // 95: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	49, // 96: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	53, // 97: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	6,  // 98: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	8,  // 99: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	56, // 100: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	85, // [85:101] is the sub-list for method output_type
+	69, // [69:85] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -4761,12 +4885,12 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[42].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[43].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[46].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[47].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -4776,7 +4900,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   54,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
