@@ -36,6 +36,10 @@ func TestJSONGolden(t *testing.T) {
 				Created: timestamppb.New(at), Updated: timestamppb.New(at.Add(1500 * time.Millisecond)),
 				Outage:      durationpb.New(38 * time.Millisecond),
 				RequestedBy: "12345",
+				// A group: volume is the first, volumes every one.
+				Volumes:        []string{"pool/idisk0", "pool/idisk1"},
+				Snapshots:      []string{"pool/idisk0@snap1", "pool/idisk1@snap1"},
+				RecoverOptions: &v1.RecoverOptions{},
 				Steps: []*v1.Step{{Index: 0, Name: "capture", State: v1.StepState_STEP_STATE_DONE,
 					Commands: []*v1.CommandRun{{Argv: []string{"zfs", "list"}, ExitCode: 0, Duration: durationpb.New(11 * time.Millisecond)}}}},
 			},

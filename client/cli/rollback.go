@@ -471,11 +471,7 @@ func (a *app) printResult(op *v1.Operation) {
 	if op.GetCreated() != nil && op.GetUpdated() != nil {
 		total = op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond)
 	}
-	target := op.GetVolume() + " -> " + op.GetSnapshot()
-	if g := op.GetPlan().GetGroup(); len(g) > 1 {
-		target = fmt.Sprintf("%d volumes -> %s", len(g), strings.Join(g, ", "))
-	}
-	a.printf("Operation %d %s: %s in %s", op.GetId(), opWord(op.GetState()), target, total)
+	a.printf("Operation %d %s: %s in %s", op.GetId(), opWord(op.GetState()), targetText(op), total)
 	if op.GetOutage() != nil {
 		a.printf(", LU outage window %s", op.GetOutage().AsDuration().Round(time.Millisecond))
 	}

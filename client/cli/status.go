@@ -29,7 +29,11 @@ func (a *app) statusCmd() *cobra.Command {
 					a.printf("  no operation running\n")
 				}
 				for _, op := range resp.GetRunning() {
-					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), op.GetSnapshot(), op.GetState(), dash(op.GetStep()))
+					snaps := op.GetSnapshots() // every volume of a group
+					if len(snaps) == 0 {
+						snaps = []string{op.GetSnapshot()}
+					}
+					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), strings.Join(snaps, ", "), op.GetState(), dash(op.GetStep()))
 				}
 				if len(resp.GetCapabilities()) == 0 {
 					a.printf("  host capabilities: not probed yet (the host's commands did not answer; see the daemon's log)\n")

@@ -226,18 +226,18 @@ func (e *Engine) Capabilities() store.Capabilities {
 func (e *Engine) Operation(id uint64) (*store.Operation, error) {
 	op, err := e.db.GetOperation(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("operation %d: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	return op, err
 }
 
-// Operations lists up to limit operations on volume (every volume when
-// empty) with an id below before (0: from the newest), newest first; more
+// Operations lists up to limit operations on volume (one of a group's
+// volumes too; every volume when empty) with an id below before (0: from the newest), newest first; more
 // says older ones are left.
 func (e *Engine) Operations(before uint64, limit int, volume string) (ops []*store.Operation, more bool, err error) {
 	var keep func(*store.Operation) bool
 	if volume != "" {
-		keep = func(op *store.Operation) bool { return op.Volume == volume }
+		keep = func(op *store.Operation) bool { return op.OnVolume(volume) }
 	}
 	return e.db.ListOperationsPage(before, limit, keep)
 }
@@ -508,13 +508,19 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 // or other consents already has: following that operation would tell the
 // caller that a rollback they did not ask for is theirs.
 func sameRequest(op *store.Operation, req Request) error {
-	want, got := op.Options, req.Options
-	want.Repersist, got.Repersist = false, false // recover's consent, not the request's
+	// recover's consents, not the request's
+	want, got := recoverConsentsOff(op.Options), recoverConsentsOff(req.Options)
 	if op.Snapshot == req.Snapshot && reflect.DeepEqual(normSkip(want), normSkip(got)) {
 		return nil
 	}
 	return fmt.Errorf("request id %q belongs to operation %d (%s%s), not to this rollback of %s: use a new request id: %w",
 		req.RequestID, op.ID, op.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID, Op: op.ID})
+}
+
+// recoverConsentsOff is o without the consents only recover gives.
+func recoverConsentsOff(o store.Options) store.Options {
+	o.Repersist, o.InitializeHostdata = false, false
+	return o
 }
 
 // optionsDiff names the consents that differ, for sameRequest's message.
@@ -558,6 +564,10 @@ type RecoverOptions struct {
 	// Repersist allows the brief outage (delete-lu -k, import-lu) that puts
 	// an LU back into STMF's persistent store.
 	Repersist bool
+	// InitializeHostdata lets the attach of an operation rolled back with
+	// keep_hostdata give its kernel zones fresh host data
+	// (zoneadm attach -x initialize-hostdata), replacing the snapshot's.
+	InitializeHostdata bool
 }
 
 // Recover retries an operation that needs attention: forward when its
@@ -576,8 +586,8 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 		return nil, err
 	}
 	if op.State != store.OpNeedsAttention {
-		return nil, fmt.Errorf("operation %d is %s; only an operation that needs attention can be recovered: %w",
-			id, op.State, ErrPrecondition)
+		return nil, fmt.Errorf("operation %d %s; only an operation that needs attention can be recovered: %w",
+			id, stateWords(op.State), ErrPrecondition)
 	}
 	if op.Platform != e.backend.Name() {
 		return nil, fmt.Errorf("operation %d was journaled on platform %q, this daemon runs %q: %w",
@@ -598,7 +608,10 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 		e.locks.release(keys)
 		return nil, err
 	}
+	// Journaled with the saga's first write; the steps are built from op
+	// with them, and a resume after a crash builds them the same.
 	op.Options.Repersist = op.Options.Repersist || ro.Repersist
+	op.Options.InitializeHostdata = op.Options.InitializeHostdata || ro.InitializeHostdata
 	op.Recoveries++
 	e.noteResume(op, store.ResumeRecover)
 	e.cfg.Observer.Recovered(op, "recover")

@@ -153,8 +153,7 @@ func samePlanned(first, req Request) error {
 	if sameRequest(&store.Operation{Snapshot: first.Snapshot, Options: first.Options}, req) == nil {
 		return nil
 	}
-	want, got := first.Options, req.Options
-	want.Repersist, got.Repersist = false, false
+	want, got := recoverConsentsOff(first.Options), recoverConsentsOff(req.Options)
 	return fmt.Errorf("request id %q is being planned for a rollback of %s%s, not for this rollback of %s: use a new request id: %w",
 		req.RequestID, first.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID})
 }

@@ -129,6 +129,8 @@ func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
 		Plan: toPlan(op), Error: op.Error, Attention: op.Attention, RequestedBy: op.RequestedBy, Recoveries: op.Recoveries,
 		Capabilities: toCapabilities(op.Capabilities),
 	}
+	p.Volumes, p.Snapshots = op.Targets()
+	p.RecoverOptions = &v1.RecoverOptions{Repersist: op.Options.Repersist, InitializeHostdata: op.Options.InitializeHostdata}
 	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
 		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
 	}

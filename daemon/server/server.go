@@ -406,7 +406,7 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 			return &v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: op}}
 		},
 	}, func(emit func(engine.Event)) (*store.Operation, error) {
-		return s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist()}, emit)
+		return s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist(), InitializeHostdata: req.GetInitializeHostdata()}, emit)
 	})
 }
 
@@ -492,6 +492,7 @@ func (s *Server) GetStatus(ctx context.Context, _ *v1.GetStatusRequest) (*v1.Get
 	resp.Capabilities = toCapabilities(s.eng.Capabilities())
 	for _, op := range s.eng.RunningOperations() {
 		ro := &v1.RunningOperation{Id: op.ID, Volume: op.Volume, Snapshot: op.Snapshot, State: string(op.State)}
+		ro.Volumes, ro.Snapshots = op.Targets()
 		for _, st := range op.Steps {
 			if st.State == store.StepRunning || st.State == store.StepCompensating {
 				ro.Step = st.Name

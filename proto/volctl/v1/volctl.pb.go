@@ -2986,9 +2986,18 @@ type Operation struct {
 	// for RecoverOperation).
 	Active *durationpb.Duration `protobuf:"bytes,19,opt,name=active,proto3" json:"active,omitempty"`
 	// resolution is set when the state is RESOLVED.
-	Resolution    *Resolution `protobuf:"bytes,20,opt,name=resolution,proto3" json:"resolution,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Resolution *Resolution `protobuf:"bytes,20,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// volumes are every volume of the operation: volume first, then the
+	// other volumes of a group rollback (volume alone for one volume).
+	Volumes []string `protobuf:"bytes,31,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	// snapshots are the snapshots they go back to, in the order of volumes
+	// (snapshot first).
+	Snapshots []string `protobuf:"bytes,32,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	// recover_options are the consents RecoverOperation was given for this
+	// operation, so far (once given, a consent stays with it).
+	RecoverOptions *RecoverOptions `protobuf:"bytes,33,opt,name=recover_options,json=recoverOptions,proto3" json:"recover_options,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Operation) Reset() {
@@ -3161,6 +3170,81 @@ func (x *Operation) GetResolution() *Resolution {
 	return nil
 }
 
+func (x *Operation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *Operation) GetSnapshots() []string {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
+func (x *Operation) GetRecoverOptions() *RecoverOptions {
+	if x != nil {
+		return x.RecoverOptions
+	}
+	return nil
+}
+
+// RecoverOptions are the consents of RecoverOperationRequest, as an
+// operation keeps them.
+type RecoverOptions struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Repersist          bool                   `protobuf:"varint,1,opt,name=repersist,proto3" json:"repersist,omitempty"`
+	InitializeHostdata bool                   `protobuf:"varint,2,opt,name=initialize_hostdata,json=initializeHostdata,proto3" json:"initialize_hostdata,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RecoverOptions) Reset() {
+	*x = RecoverOptions{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverOptions) ProtoMessage() {}
+
+func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverOptions.ProtoReflect.Descriptor instead.
+func (*RecoverOptions) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RecoverOptions) GetRepersist() bool {
+	if x != nil {
+		return x.Repersist
+	}
+	return false
+}
+
+func (x *RecoverOptions) GetInitializeHostdata() bool {
+	if x != nil {
+		return x.InitializeHostdata
+	}
+	return false
+}
+
 // Resolution is an admin's release of an operation that needed attention.
 type Resolution struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3176,7 +3260,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3188,7 +3272,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3201,7 +3285,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Resolution) GetTime() *timestamppb.Timestamp {
@@ -3252,7 +3336,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3264,7 +3348,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3277,7 +3361,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -3330,7 +3414,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3342,7 +3426,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3355,7 +3439,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Capability) GetName() string {
@@ -3398,7 +3482,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3410,7 +3494,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3423,7 +3507,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -3467,7 +3551,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +3563,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +3576,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -3519,7 +3603,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3531,7 +3615,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3544,7 +3628,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -3564,7 +3648,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3576,7 +3660,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3589,7 +3673,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -3609,7 +3693,7 @@ type GetRequestStatusRequest struct {
 
 func (x *GetRequestStatusRequest) Reset() {
 	*x = GetRequestStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3621,7 +3705,7 @@ func (x *GetRequestStatusRequest) String() string {
 func (*GetRequestStatusRequest) ProtoMessage() {}
 
 func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3634,7 +3718,7 @@ func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetRequestStatusRequest) GetRequestId() string {
@@ -3657,7 +3741,7 @@ type GetRequestStatusResponse struct {
 
 func (x *GetRequestStatusResponse) Reset() {
 	*x = GetRequestStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3669,7 +3753,7 @@ func (x *GetRequestStatusResponse) String() string {
 func (*GetRequestStatusResponse) ProtoMessage() {}
 
 func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3682,7 +3766,7 @@ func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetRequestStatusResponse) GetState() RequestState {
@@ -3709,7 +3793,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3721,7 +3805,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3734,7 +3818,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -3760,7 +3844,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3772,7 +3856,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3785,7 +3869,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -3850,14 +3934,19 @@ type RecoverOperationRequest struct {
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// repersist consents to deleting (keeping views) and re-importing an LU
 	// that is online but no longer persisted by STMF: a brief outage.
-	Repersist     bool `protobuf:"varint,2,opt,name=repersist,proto3" json:"repersist,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Repersist bool `protobuf:"varint,2,opt,name=repersist,proto3" json:"repersist,omitempty"`
+	// initialize_hostdata consents to attaching the kernel zones of an
+	// operation rolled back with keep_hostdata with fresh host data
+	// (zoneadm attach -x initialize-hostdata) when the plain attach fails:
+	// the zone's host data from the snapshot is replaced.
+	InitializeHostdata bool `protobuf:"varint,3,opt,name=initialize_hostdata,json=initializeHostdata,proto3" json:"initialize_hostdata,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3869,7 +3958,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3882,7 +3971,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -3895,6 +3984,13 @@ func (x *RecoverOperationRequest) GetId() uint64 {
 func (x *RecoverOperationRequest) GetRepersist() bool {
 	if x != nil {
 		return x.Repersist
+	}
+	return false
+}
+
+func (x *RecoverOperationRequest) GetInitializeHostdata() bool {
+	if x != nil {
+		return x.InitializeHostdata
 	}
 	return false
 }
@@ -3912,7 +4008,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3924,7 +4020,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3937,7 +4033,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -3964,7 +4060,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3976,7 +4072,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3989,7 +4085,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -4013,7 +4109,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4025,7 +4121,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4038,7 +4134,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -4103,7 +4199,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4115,7 +4211,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4128,7 +4224,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -4185,7 +4281,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4197,7 +4293,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4210,7 +4306,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -4295,7 +4391,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4307,7 +4403,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4320,7 +4416,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -4346,7 +4442,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4358,7 +4454,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4371,24 +4467,27 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
 }
 
 // RunningOperation is an operation in progress.
 type RunningOperation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Volume        string                 `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
-	Snapshot      string                 `protobuf:"bytes,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
-	Step          string                 `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Volume   string                 `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	Snapshot string                 `protobuf:"bytes,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	State    string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	Step     string                 `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	// volumes and snapshots as in Operation: every one of a group.
+	Volumes       []string `protobuf:"bytes,31,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	Snapshots     []string `protobuf:"bytes,32,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4400,7 +4499,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4413,7 +4512,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -4451,6 +4550,20 @@ func (x *RunningOperation) GetStep() string {
 	return ""
 }
 
+func (x *RunningOperation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *RunningOperation) GetSnapshots() []string {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
 // GetStatusResponse describes the daemon.
 type GetStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4472,7 +4585,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4484,7 +4597,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4497,7 +4610,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4783,7 +4896,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x9d\x06\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x99\a\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -4810,7 +4923,13 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06active\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x06active\x125\n" +
 	"\n" +
 	"resolution\x18\x14 \x01(\v2\x15.volctl.v1.ResolutionR\n" +
-	"resolution\"\x82\x01\n" +
+	"resolution\x12\x18\n" +
+	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
+	"\tsnapshots\x18  \x03(\tR\tsnapshots\x12B\n" +
+	"\x0frecover_options\x18! \x01(\v2\x19.volctl.v1.RecoverOptionsR\x0erecoverOptions\"_\n" +
+	"\x0eRecoverOptions\x12\x1c\n" +
+	"\trepersist\x18\x01 \x01(\bR\trepersist\x12/\n" +
+	"\x13initialize_hostdata\x18\x02 \x01(\bR\x12initializeHostdata\"\x82\x01\n" +
 	"\n" +
 	"Resolution\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
@@ -4855,10 +4974,11 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\"G\n" +
+	"\x05event\"x\n" +
 	"\x17RecoverOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1c\n" +
-	"\trepersist\x18\x02 \x01(\bR\trepersist\"A\n" +
+	"\trepersist\x18\x02 \x01(\bR\trepersist\x12/\n" +
+	"\x13initialize_hostdata\x18\x03 \x01(\bR\x12initializeHostdata\"A\n" +
 	"\x17ResolveOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"N\n" +
@@ -4889,13 +5009,15 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x11ListAuditResponse\x120\n" +
 	"\arecords\x18\x01 \x03(\v2\x16.volctl.v1.AuditRecordR\arecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +
-	"\x10GetStatusRequest\"\x80\x01\n" +
+	"\x10GetStatusRequest\"\xb8\x01\n" +
 	"\x10RunningOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06volume\x18\x02 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x03 \x01(\tR\bsnapshot\x12\x14\n" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
-	"\x04step\x18\x05 \x01(\tR\x04step\"\x84\x03\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\x12\x18\n" +
+	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
+	"\tsnapshots\x18  \x03(\tR\tsnapshots\"\x84\x03\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x124\n" +
@@ -4977,7 +5099,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -5019,30 +5141,31 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*CommandRun)(nil),               // 37: volctl.v1.CommandRun
 	(*Step)(nil),                     // 38: volctl.v1.Step
 	(*Operation)(nil),                // 39: volctl.v1.Operation
-	(*Resolution)(nil),               // 40: volctl.v1.Resolution
-	(*Resume)(nil),                   // 41: volctl.v1.Resume
-	(*Capability)(nil),               // 42: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 43: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 44: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 45: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 46: volctl.v1.GetOperationResponse
-	(*GetRequestStatusRequest)(nil),  // 47: volctl.v1.GetRequestStatusRequest
-	(*GetRequestStatusResponse)(nil), // 48: volctl.v1.GetRequestStatusResponse
-	(*WatchOperationRequest)(nil),    // 49: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 50: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 51: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 52: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 53: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 54: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 55: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 56: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 57: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 58: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 59: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 60: volctl.v1.GetStatusResponse
-	nil,                              // 61: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 62: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 63: google.protobuf.Duration
+	(*RecoverOptions)(nil),           // 40: volctl.v1.RecoverOptions
+	(*Resolution)(nil),               // 41: volctl.v1.Resolution
+	(*Resume)(nil),                   // 42: volctl.v1.Resume
+	(*Capability)(nil),               // 43: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 44: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 45: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 46: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 47: volctl.v1.GetOperationResponse
+	(*GetRequestStatusRequest)(nil),  // 48: volctl.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil), // 49: volctl.v1.GetRequestStatusResponse
+	(*WatchOperationRequest)(nil),    // 50: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 51: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 52: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 53: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 54: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 55: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 56: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 57: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 58: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 59: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 60: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 61: volctl.v1.GetStatusResponse
+	nil,                              // 62: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 64: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	5,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
@@ -5052,9 +5175,9 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	37, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	10, // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	61, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	62, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
 	12, // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	62, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	63, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	16, // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	11, // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	14, // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
@@ -5078,85 +5201,86 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	39, // 30: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
 	1,  // 31: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
 	37, // 32: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	62, // 33: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	63, // 33: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
 	37, // 34: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	62, // 35: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	63, // 36: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	63, // 35: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	64, // 36: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
 	1,  // 37: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	62, // 38: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	62, // 39: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	63, // 38: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	63, // 39: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
 	37, // 40: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
 	37, // 41: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
 	2,  // 42: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	62, // 43: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	62, // 44: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	63, // 43: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	63, // 44: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
 	28, // 45: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
 	32, // 46: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
 	38, // 47: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	63, // 48: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	42, // 49: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	41, // 50: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	63, // 51: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	40, // 52: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	62, // 53: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	62, // 54: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	62, // 55: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 56: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	39, // 57: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	39, // 58: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	3,  // 59: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
-	39, // 60: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
-	32, // 61: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	36, // 62: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 63: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	39, // 64: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	36, // 65: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 66: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	62, // 67: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	56, // 68: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	62, // 69: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	63, // 70: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	59, // 71: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	42, // 72: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	18, // 73: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	20, // 74: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	22, // 75: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	24, // 76: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	26, // 77: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	29, // 78: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	34, // 79: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	43, // 80: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	45, // 81: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	51, // 82: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	49, // 83: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	52, // 84: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	47, // 85: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
-	55, // 86: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	6,  // 87: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	8,  // 88: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	58, // 89: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	19, // 90: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	21, // 91: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	23, // 92: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	25, // 93: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	27, // 94: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	33, // 95: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	35, // 96: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	44, // 97: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	46, // 98: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	54, // 99: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	50, // 100: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	53, // 101: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	48, // 102: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
-	57, // 103: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	7,  // 104: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	9,  // 105: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	60, // 106: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	90, // [90:107] is the sub-list for method output_type
-	73, // [73:90] is the sub-list for method input_type
-	73, // [73:73] is the sub-list for extension type_name
-	73, // [73:73] is the sub-list for extension extendee
-	0,  // [0:73] is the sub-list for field type_name
+	64, // 48: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	43, // 49: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	42, // 50: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	64, // 51: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	41, // 52: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	40, // 53: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	63, // 54: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	63, // 55: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	63, // 56: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 57: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	39, // 58: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	39, // 59: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,  // 60: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	39, // 61: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	32, // 62: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	36, // 63: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 64: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	39, // 65: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	36, // 66: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 67: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	63, // 68: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	57, // 69: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	63, // 70: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	64, // 71: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	60, // 72: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	43, // 73: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	18, // 74: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	20, // 75: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	22, // 76: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	24, // 77: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	26, // 78: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	29, // 79: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	34, // 80: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	44, // 81: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	46, // 82: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	52, // 83: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	50, // 84: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	53, // 85: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	48, // 86: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	56, // 87: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	6,  // 88: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	8,  // 89: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	59, // 90: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	19, // 91: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	21, // 92: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	23, // 93: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	25, // 94: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	27, // 95: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	33, // 96: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	35, // 97: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	45, // 98: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	47, // 99: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	55, // 100: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	51, // 101: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	54, // 102: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	49, // 103: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	58, // 104: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	7,  // 105: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	9,  // 106: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	61, // 107: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	91, // [91:108] is the sub-list for method output_type
+	74, // [74:91] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -5170,12 +5294,12 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[46].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[47].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[50].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[51].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -5185,7 +5309,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   58,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
