@@ -100,10 +100,20 @@ func (a *app) confirm(ctx context.Context, yes bool, what []string, question str
 		return nil
 	}
 	if ans.err != nil && ans.err != io.EOF {
-		return status.Errorf(codes.Canceled, "no answer (%v): nothing was done", ans.err)
+		return declined(fmt.Sprintf("no answer (%v): nothing was done", ans.err))
 	}
-	return status.Error(codes.Canceled, "not confirmed: nothing was done")
+	return declined("not confirmed: nothing was done")
 }
+
+// declined is a question answered with anything but yes: Canceled for the
+// API's sake, but it exits 1 (exitDeclined), not 130, which says a signal
+// stopped volctl.
+type declined string
+
+func (d declined) Error() string { return string(d) }
+
+// GRPCStatus makes it a Canceled status (status.FromError, status.Code).
+func (d declined) GRPCStatus() *status.Status { return status.New(codes.Canceled, string(d)) }
 
 // confirmDestroy asks before destroy-snapshot, naming the snapshot with its
 // creation time and the space it holds (when volctld lists it; a snapshot

@@ -148,6 +148,10 @@ func TestConfirm(t *testing.T) {
 			if !tc.wantActed && status.Code(err) != codes.Canceled {
 				t.Errorf("error %v, want Canceled", err)
 			}
+			// Declined by a person exits 1; 130 says a signal stopped volctl.
+			if !tc.wantActed && exitStatus(context.Background(), err) != exitDeclined {
+				t.Errorf("exit status %d for %v, want %d", exitStatus(context.Background(), err), err, exitDeclined)
+			}
 			if !tc.wantAsked && strings.Contains(stderr.String(), "[y/N]") {
 				t.Errorf("stderr has a question: %q", stderr.String())
 			}

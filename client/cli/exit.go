@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/volctl/volctl/client"
 )
 
 // volctl's exit statuses that are not a gRPC code (client.ExitCode has the
@@ -20,6 +22,9 @@ const (
 	// process killed by it: Ctrl-C (SIGINT) 130, SIGTERM 143. What runs
 	// in volctld goes on.
 	exitSignal = 128
+	// exitDeclined is a confirmation answered with anything but yes (or
+	// an end of input): nothing was done, as a person chose.
+	exitDeclined = 1
 )
 
 // interruptedBy is the cause of the context Main runs a command with when
@@ -48,6 +53,18 @@ func interruptible() (ctx context.Context, stop func()) {
 		close(done)
 		cancel(nil)
 	}
+}
+
+// exitStatus is the exit status of a command that failed with err (a
+// status): a signal's, a declined confirmation's, or err's code.
+func exitStatus(ctx context.Context, err error) int {
+	if code := signalExit(ctx); code != 0 {
+		return code
+	}
+	if errors.As(err, new(declined)) {
+		return exitDeclined
+	}
+	return client.ExitCode(err)
 }
 
 // signalExit is the exit status of a command that a signal interrupted

@@ -58,10 +58,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "volctl: %s\n", client.Message(err))
-	if code := signalExit(ctx); code != 0 {
-		return code
-	}
-	return client.ExitCode(err)
+	return exitStatus(ctx, err)
 }
 
 // NewCommand is volctl's command tree, writing to stdout and stderr; Main
@@ -132,7 +129,7 @@ durations rounded ("1.234s"), times in the local zone with its name
                shape is stable (docs/json.md)
 
 Exit status: 0 on success, 1 for an error volctl cannot classify (gRPC
-Unknown, or a failed write to stdout), 2 for a command line that does not
+Unknown, or a failed write to stdout) or a question not answered yes, 2 for a command line that does not
 parse (unknown command or flag, wrong number of arguments, a bad flag
 value), 130 when interrupted by Ctrl-C (143 by SIGTERM; what runs in volctld
 goes on), otherwise the gRPC status code of the failure (3 invalid argument,
