@@ -172,13 +172,33 @@ func (s *sagaSteps) takeAway(ctx context.Context, x *engine.Exec, id store.Ident
 // forward (finish-rollback takes the LUs of the volumes not at their
 // snapshot away again first).
 func (s *sagaSteps) park(ctx context.Context, x *engine.Exec) (string, error) {
-	type place struct {
-		id      store.Identity
-		at      bool
-		unknown error
+	places := s.places(ctx, x)
+	held, err := s.bringBackAll(ctx, x)
+	if err != nil {
+		return "", err
 	}
-	// Where each volume is, read while its LUs are still away (written@
-	// may tell then).
+	var vols []string
+	for _, p := range places {
+		v, err := s.verifyPlace(ctx, x, p)
+		if err != nil {
+			return "", err
+		}
+		vols = append(vols, v)
+	}
+	return s.parkText(x, vols, held), nil
+}
+
+// place is where one volume of a parked group is: at its snapshot, not,
+// or not known (unknown says why).
+type place struct {
+	id      store.Identity
+	at      bool
+	unknown error
+}
+
+// places says where each volume is, read while its LUs are still away
+// (written@ may tell then).
+func (s *sagaSteps) places(ctx context.Context, x *engine.Exec) []place {
 	var places []place
 	for _, id := range s.op.Volumes() {
 		p := place{id: id, at: rolledBackIn(x.Op(), id)}
@@ -187,6 +207,12 @@ func (s *sagaSteps) park(ctx context.Context, x *engine.Exec) (string, error) {
 		}
 		places = append(places, p)
 	}
+	return places
+}
+
+// bringBackAll brings every LU of the group back (bringBack, side by
+// side); held are those left online but unpersisted.
+func (s *sagaSteps) bringBackAll(ctx context.Context, x *engine.Exec) ([]string, error) {
 	lus := s.allLUs()
 	var mu sync.Mutex
 	var held []string
@@ -199,43 +225,47 @@ func (s *sagaSteps) park(ctx context.Context, x *engine.Exec) (string, error) {
 		}
 		return err
 	})
-	if err != nil {
-		return "", err
-	}
-	var vols []string
-	for _, p := range places {
-		switch {
-		case p.at:
-			if needsResize(p.id) {
-				if err := s.resizeVolume(ctx, x, p.id); err != nil {
-					return "", err
-				}
-			}
-			var volsize uint64
-			if len(p.id.LUs) > 0 {
-				if volsize, err = zvol.VolsizeAfter(ctx, s.zfs(x.Run), p.id); err != nil {
-					return "", err
-				}
-			}
-			for _, lu := range p.id.LUs {
-				if err := s.verifyLU(ctx, x, afterRollback(volsize, lu)); err != nil {
-					return "", err
-				}
-			}
-			vols = append(vols, fmt.Sprintf("%s is rolled back to %s", p.id.Volume, p.id.Snapshot))
-		default:
-			for _, lu := range p.id.LUs {
-				if err := s.verifyLU(ctx, x, lu); err != nil {
-					return "", err
-				}
-			}
-			if p.unknown != nil {
-				vols = append(vols, fmt.Sprintf("%s: not known whether it is at %s (%v)", p.id.Volume, p.id.Snapshot, p.unknown))
-			} else {
-				vols = append(vols, fmt.Sprintf("%s is still as it was before the operation (not at %s)", p.id.Volume, p.id.Snapshot))
+	return held, err
+}
+
+// verifyPlace resizes and verifies the LUs of a volume at its snapshot as
+// after a rollback, those of one that is not as captured, and says where
+// the volume is.
+func (s *sagaSteps) verifyPlace(ctx context.Context, x *engine.Exec, p place) (string, error) {
+	if !p.at {
+		for _, lu := range p.id.LUs {
+			if err := s.verifyLU(ctx, x, lu); err != nil {
+				return "", err
 			}
 		}
+		if p.unknown != nil {
+			return fmt.Sprintf("%s: not known whether it is at %s (%v)", p.id.Volume, p.id.Snapshot, p.unknown), nil
+		}
+		return fmt.Sprintf("%s is still as it was before the operation (not at %s)", p.id.Volume, p.id.Snapshot), nil
 	}
+	if needsResize(p.id) {
+		if err := s.resizeVolume(ctx, x, p.id); err != nil {
+			return "", err
+		}
+	}
+	var volsize uint64
+	if len(p.id.LUs) > 0 {
+		var err error
+		if volsize, err = zvol.VolsizeAfter(ctx, s.zfs(x.Run), p.id); err != nil {
+			return "", err
+		}
+	}
+	for _, lu := range p.id.LUs {
+		if err := s.verifyLU(ctx, x, afterRollback(volsize, lu)); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%s is rolled back to %s", p.id.Volume, p.id.Snapshot), nil
+}
+
+// parkText is the attention: where each volume is (vols), the LUs held
+// unpersisted, the zones left detached, and what to do.
+func (s *sagaSteps) parkText(x *engine.Exec, vols, held []string) string {
 	text := fmt.Sprintf("the group is partly rolled back: %s. Every LU of the group is back with its views and persisted", strings.Join(vols, "; "))
 	if len(held) > 0 {
 		text += fmt.Sprintf(" (LU %s online but not in STMF's persistent store: a delete-lu of it failed \"resource busy\"; recover deletes and imports it again)",
@@ -259,7 +289,7 @@ func (s *sagaSteps) park(ctx context.Context, x *engine.Exec) (string, error) {
 	}
 	text += fmt.Sprintf(". Fix the cause (step %s's command and stderr: volctl op show %d), then run: volctl recover %d: it takes the LUs of the volumes not at their snapshot away again, rolls those back, and brings the LUs back%s",
 		x.Step().Name, s.op.ID, s.op.ID, then)
-	return text, nil
+	return text
 }
 
 // rolledBackIn: the commit step's or finish-rollback's own zfs rollback
