@@ -267,7 +267,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if id.Zones, err = zonesOf(ex, vol, fab.refs); err != nil {
 		return id, nil, err
 	}
-	pv, w, errs := b.askPeers(ctx, vol, fab.refs, opts)
+	answers := b.askPeers(ctx, fab.refs)
+	pv := peerViewOf(answers)
+	w, errs := peerConsents(answers, vol, opts)
 	warnings = append(warnings, w...)
 	consent = append(consent, errs...)
 	if err := checkPeerStorage(pv, vol); err != nil {
@@ -280,7 +282,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err := checkNames(id); err != nil {
 		return id, nil, err
 	}
-	w, err = b.checkSessions(id, fab, pv, opts)
+	w, err = checkSessions(id, fab, pv, b.Initiators, opts)
 	warnings = append(warnings, w...)
 	if err != nil {
 		consent = append(consent, err)
