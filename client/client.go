@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/volctl/volctl/internal/wire"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
 
@@ -193,7 +194,7 @@ func Message(err error) string {
 
 // flagOf is the volctl flag of a RollbackOptions (or recover) field.
 func flagOf(field string) string {
-	if field == "skip_peers" {
+	if field == wire.ConsentSkipPeers {
 		return "--skip-peer"
 	}
 	return "--" + strings.ReplaceAll(field, "_", "-")
@@ -206,7 +207,7 @@ func optionFlags(s *status.Status) []string {
 	for _, d := range s.Details() {
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
-				if f, ok := strings.CutPrefix(v.GetField(), "options."); ok && !slices.Contains(flags, flagOf(f)) {
+				if f, ok := strings.CutPrefix(v.GetField(), wire.OptionsPrefix); ok && !slices.Contains(flags, flagOf(f)) {
 					flags = append(flags, flagOf(f))
 				}
 			}
@@ -216,12 +217,13 @@ func optionFlags(s *status.Status) []string {
 }
 
 // consentFlags are the volctl flags that give the consents a status says
-// are missing (PreconditionFailure violations of type CONSENT), in order.
+// are missing (PreconditionFailure violations of type CONSENT), in order;
+// the names are the wire contract's (internal/wire).
 func consentFlags(s *status.Status) []string {
 	var peers []string
 	for _, d := range s.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == "volctl.io" && info.GetMetadata()["peers"] != "" {
-			peers = strings.Split(info.GetMetadata()["peers"], ",")
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == wire.ErrorDomain && info.GetMetadata()[wire.MetaPeers] != "" {
+			peers = strings.Split(info.GetMetadata()[wire.MetaPeers], ",")
 		}
 	}
 	var flags []string
@@ -237,12 +239,12 @@ func consentFlags(s *status.Status) []string {
 		}
 		for _, v := range pf.GetViolations() {
 			switch {
-			case v.GetType() != "CONSENT":
-			case v.GetSubject() == "skip_peers" && len(peers) > 0:
+			case v.GetType() != wire.ConsentViolation:
+			case v.GetSubject() == wire.ConsentSkipPeers && len(peers) > 0:
 				for _, p := range peers {
 					add("--skip-peer " + p)
 				}
-			case v.GetSubject() == "skip_peers":
+			case v.GetSubject() == wire.ConsentSkipPeers:
 				add("--skip-peer PEER")
 			default:
 				add(flagOf(v.GetSubject()))

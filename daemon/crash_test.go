@@ -159,7 +159,7 @@ type point struct {
 
 // crashHost seeds a host of flavor for the crash runs: on Solaris with kz1
 // running (the rollback shuts it down and boots it again); illumos has no
-// kernel zones (platform-matrix.md §3), so there the zone steps are not in
+// kernel zones (docs/platform/zones.md §1), so there the zone steps are not in
 // the plan.
 func crashHost(t *testing.T, flavor string) string {
 	root := simtest.HostFlavor(t, flavor)

@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"os/user"
@@ -23,20 +22,12 @@ import (
 
 	sdnotify "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/go-hclog"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/grpclog"
 
 	"github.com/volctl/volctl/daemon/auth"
 	"github.com/volctl/volctl/daemon/config"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/linuxtgt"
-	"github.com/volctl/volctl/daemon/metrics"
-	"github.com/volctl/volctl/daemon/peers"
-	"github.com/volctl/volctl/daemon/server"
 	"github.com/volctl/volctl/daemon/solaris"
-	"github.com/volctl/volctl/daemon/zonehost"
-	"github.com/volctl/volctl/store"
 )
 
 // Version is set at build time (-ldflags -X).
@@ -151,200 +142,18 @@ func Run(ctx context.Context, cfg config.Config, log hclog.Logger) error {
 	return RunWith(ctx, cfg, log, Options{})
 }
 
-// RunWith is Run with the flags' options.
+// RunWith is Run with the flags' options: build, serve, shut down (run.go).
+// What build acquired is released in reverse, on every path (release).
 func RunWith(ctx context.Context, cfg config.Config, log hclog.Logger, opts Options) error {
-	grpclog.SetLoggerV2(grpclog.NewLoggerV2(
-		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
-		// gRPC's warnings are its transport's retries (a peer not
-		// reachable, a client gone), each of which volctld reports itself
-		// where it matters: debug, not warn.
-		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
-		log.Named(logGRPC).StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Error})))
-	backend, err := NewBackend(cfg)
-	if err != nil {
+	d := &daemon{cfg: cfg, log: log}
+	defer d.release()
+	if err := d.build(opts); err != nil {
 		return err
 	}
-	if err := prepareJournal(cfg.DB); err != nil {
+	if err := d.serve(); err != nil {
 		return err
 	}
-	db, err := store.OpenWith(cfg.DB, store.OpenOptions{Timeout: time.Second, NewJournal: opts.NewJournal})
-	if err != nil {
-		if errors.Is(err, store.ErrInUse) {
-			return fmt.Errorf("%w: is another volctld running?", err)
-		}
-		return err
-	}
-	defer db.Close()
-	// No command of an earlier volctld may run on while this one recovers.
-	stopRecording, err := fenceCommands(cfg, log.Named(logFence))
-	if err != nil {
-		return err
-	}
-	defer stopRecording()
-
-	base, cancelOps := context.WithCancel(context.Background())
-	defer cancelOps()
-	m := metrics.New(metrics.Options{Version: Version, Platform: backend.Name(), Steps: stepNames(backend),
-		MaxDuration: longestTimeout(cfg)})
-	eng := engine.New(base, db, backend, engine.Config{
-		Timeouts: cfg.CommandTimeouts(), DefaultTimeout: cfg.Timeouts.Default.Duration,
-		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration, MaxOutput: cfg.MaxOutput, Observer: m,
-	}, log.Named(logEngine))
-
-	srv := server.New(eng, db, Version)
-	if sb, ok := backend.(*solaris.Backend); ok {
-		// Every Solaris host can be a zone host (the zone service answers
-		// only callers with the peer role) and a storage host (its peers).
-		srv.SetZoneHost(&zonehost.Service{Backend: sb, DB: db, Initiators: cfg.Initiators, Timeout: eng.CommandTimeout,
-			MaxOutput: cfg.MaxOutput, Log: log.Named(logZones)})
-		if len(cfg.Peers) > 0 {
-			ps, err := peers.New(cfg.Peers, log.Named(logPeers))
-			if err != nil {
-				return err
-			}
-			ps.Audit = func(rec store.AuditRecord) {
-				rec.Time = time.Now().UTC()
-				if _, err := db.AppendAudit(rec); err != nil {
-					log.Error("audit write failed", "error", err, "method", rec.Method)
-				}
-			}
-			defer ps.Close()
-			sb.Peers = ps
-		}
-	}
-	pol := policy(cfg.Roles)
-	guard := &server.Guard{Policy: pol, DB: db, Log: log.Named(logAuth)}
-	srv.SetWatchLimits(cfg.MaxWatchesPerConnection, cfg.MaxWatchesPerCaller)
-	defer guard.Flush() // pending counts of denied calls, before the journal closes
-	newGRPC := func(creds credentials.TransportCredentials) *grpc.Server {
-		// The codec lets the guard refuse invalid UTF-8 in a request as
-		// InvalidArgument (grpc-go would answer Internal before it).
-		// ConnectionTimeout bounds a connection's TLS handshake and HTTP/2
-		// preface; MaxConcurrentStreams its calls, each until its last
-		// byte is written (docs/platform/connections.md); the stats
-		// handler tags each connection, for the watch limits.
-		g := grpc.NewServer(grpc.Creds(creds), grpc.ForceServerCodecV2(server.Codec()), grpc.MaxRecvMsgSize(maxRequest),
-			grpc.ConnectionTimeout(cfg.HandshakeTimeout.Duration), grpc.StatsHandler(srv.ConnTags()),
-			grpc.MaxConcurrentStreams(uint32(cfg.MaxStreamsPerConnection)),
-			grpc.ChainUnaryInterceptor(guard.Unary()), grpc.ChainStreamInterceptor(guard.Stream()))
-		srv.Register(g)
-		return g
-	}
-	var servers []*grpc.Server
-	served := make(chan error, 3)
-	stopAll := func() {
-		for _, g := range servers {
-			g.Stop()
-		}
-	}
-
-	// One pool for both listeners, with a reserve for root, operators and
-	// peers (connlimits.go).
-	pool := connPool(cfg, log.Named(logServer))
-	unixLis, err := listenUnix(cfg)
-	if err != nil {
-		return err
-	}
-	// grpc closes the listener too, but when Stop comes before Serve has
-	// registered it (a quick shutdown on a loaded host) it does so from the
-	// Serve goroutine, after Run returned: the socket must be gone when Run
-	// returns. Close removes it once.
-	defer unixLis.Close()
-	lis := pool.Listen(unixLis, unixPeer(pol))
-	unix := newGRPC(auth.UnixCredentials{})
-	servers = append(servers, unix)
-	go func() { served <- unix.Serve(lis) }()
-	if cfg.TCP.Listen != "" {
-		tlsCfg, err := auth.ServerTLS(cfg.TCP.Cert, cfg.TCP.Key, cfg.TCP.ClientCA)
-		if err != nil {
-			stopAll()
-			return fmt.Errorf("tcp: %w", err)
-		}
-		tl, err := net.Listen("tcp", cfg.TCP.Listen)
-		if err != nil {
-			stopAll()
-			return fmt.Errorf("tcp: %w", err)
-		}
-		tg := newGRPC(limitedTLS(credentials.NewTLS(tlsCfg), pol))
-		servers = append(servers, tg)
-		go func() { served <- tg.Serve(pool.Listen(tl, tcpPeer)) }()
-		log.Info("serving mutual TLS", "addr", tl.Addr().String())
-	}
-	var (
-		metricsSrv *http.Server
-		metricsLis net.Listener
-	)
-	if cfg.Metrics.Listen != "" {
-		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
-		if err != nil {
-			stopAll()
-			return fmt.Errorf("metrics: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", m.Handler())
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		metricsLis = ml
-		defer ml.Close() // if it is never served
-	}
-	srv.SetServing(true)
-
-	// Resume after the listeners are up so that clients can watch; the
-	// operations hold their locks, so nothing conflicting starts meanwhile.
-	if err := eng.Start(); err != nil {
-		stopAll()
-		return err
-	}
-	// The gauge of operations that need attention starts from the journal,
-	// read after Start (which may set resumed operations aside); the
-	// engine's reports since are newer and win.
-	if holds, err := db.Holds(); err != nil { // the attention index, not the history
-		log.Error("cannot count the operations that need attention for the metrics", "error", err)
-	} else {
-		var ops []*store.Operation
-		for _, h := range holds {
-			ops = append(ops, &store.Operation{ID: h.Op, State: store.OpNeedsAttention})
-		}
-		m.Journal(ops)
-	}
-	if metricsSrv != nil {
-		// Served only now that the gauge is from the journal: a scrape
-		// during the start waits in the listen queue instead of reading a
-		// 0 that is not so.
-		go func() { _ = metricsSrv.Serve(metricsLis) }()
-		log.Info("serving metrics", "addr", metricsLis.Addr().String())
-	}
-	log.Info("volctld serving", "version", Version, "platform", backend.Name(), "socket", cfg.Socket, "db", cfg.DB)
-	// systemd (Type=notify) starts what comes after volctld only now: the
-	// socket answers and the unfinished operations have resumed.
-	notify(log, sdnotify.SdNotifyReady)
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		notify(log, sdnotify.SdNotifyStopping)
-		cancelOps()
-		eng.Wait()
-		stopAll()
-		return err
-	}
-	log.Info("shutting down: running operations stop at their next step boundary", "running", eng.Running())
-	notify(log, sdnotify.SdNotifyStopping)
-	srv.SetServing(false)
-	cancelOps()
-	eng.Wait()
-	for _, g := range servers {
-		done := make(chan struct{})
-		go func() { g.GracefulStop(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			g.Stop()
-		}
-	}
-	if metricsSrv != nil {
-		_ = metricsSrv.Close()
-	}
-	// The listener removes its own socket (and nothing else) on close.
-	return nil
+	return d.shutdown(ctx)
 }
 
 // notify tells the service manager (systemd's $NOTIFY_SOCKET) about the

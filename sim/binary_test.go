@@ -96,7 +96,7 @@ func TestBinaryManualSequence(t *testing.T) {
 	h.expect(1, "", "cannot rollback 'pool/idisk0': dataset is busy\n", "zfs", "rollback", "pool/idisk0@snap1")
 	h.expect(0, "", "", "stmfadm", "delete-lu", "-k", guid0)
 	h.expect(0, "", "", "zfs", "rollback", "pool/idisk0@snap1")
-	// Solaris 11.4 has no written@ (platform-matrix §1): the rollback's
+	// Solaris 11.4 has no written@ (docs/platform/zfs.md §1): the rollback's
 	// effect shows in zpool history, logged only because it succeeded.
 	if r := h.run("zpool", "history", "pool"); r.code != 0 ||
 		!strings.HasSuffix(r.stdout, " zfs rollback pool/idisk0@snap1\n\n") || strings.Count(r.stdout, "zfs rollback") != 1 {

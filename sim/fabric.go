@@ -51,7 +51,7 @@ func groupHas(gs []*Group, name, m string) bool {
 
 // exposes reports whether view v lets initiator see the LU: host group All
 // or one the initiator is a member of, and target group All or one holding
-// a target it is logged in to (platform-matrix §2.1). logged is
+// a target it is logged in to (docs/platform/comstar.md §7.2). logged is
 // s.loggedIn(initiator); without a session there is no path at all.
 func (s *State) exposes(v *View, initiator string, logged map[string]bool) bool {
 	if len(logged) == 0 {
@@ -73,7 +73,7 @@ func (s *State) exposes(v *View, initiator string, logged map[string]bool) bool 
 
 // lunRef is the logical unit an iSCSI or LU storage URI names: by GUID
 // (luname.naa.GUID), or by target and LUN (iscsi://HOST[:PORT]/target.IQN,
-// lun.N, kernel-zones §3.3).
+// lun.N, docs/platform/zone-storage.md §1).
 type lunRef struct {
 	guid   string // uppercase; "" for the target form
 	target string // normalised IQN

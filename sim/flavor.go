@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Platform flavors (../shared/spec/platform-matrix.md). The simulated host
+// Platform flavors (docs/platform/README.md §5). The simulated host
 // answers every command the way that platform does, refusals included.
 const (
 	// FlavorSolaris is Oracle Solaris 11.4, the default (an empty

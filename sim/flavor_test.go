@@ -64,7 +64,7 @@ func all(w flavorWant) map[string]flavorWant {
 
 const solarisNoWrittenGet = "bad property list: invalid property 'written@snap1'\nFor more info, run: zfs help get\n"
 
-// TestFlavorZFS: platform-matrix §1, row by row.
+// TestFlavorZFS: docs/platform/zfs.md §1, row by row.
 func TestFlavorZFS(t *testing.T) {
 	illumosOnly := func(s, i flavorWant) map[string]flavorWant {
 		return map[string]flavorWant{FlavorSolaris: s, FlavorIllumos: i, FlavorOpenZFS: i}
@@ -206,7 +206,7 @@ func TestFlavorZFS(t *testing.T) {
 const illumosListUsage = "usage:\tlist [-cipv]\n\t" + zoneadmListHelp + "\n"
 const solarisListUsage = "usage:\tlist [-cipsv]\n\t" + zoneadmListHelp + "\n"
 
-// TestFlavorZones: platform-matrix §3.
+// TestFlavorZones: docs/platform/zones.md §1.
 func TestFlavorZones(t *testing.T) {
 	solarisIllumos := func(s, i flavorWant) map[string]flavorWant {
 		return map[string]flavorWant{FlavorSolaris: s, FlavorIllumos: i, FlavorOpenZFS: i}

@@ -2,240 +2,257 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
 
-const manageUsage = `usage:
-  volctl-sim init ROOT [--flavor F]    empty host
-  volctl-sim seed ROOT [--flavor F]    seed scenario + command symlinks to this binary
+// manageCmd is a volctl-sim management subcommand: its name (two words
+// for fault, session and zone), how many arguments it takes after ROOT
+// (any when nargs is nil), its lines of the usage (no final newline),
+// and what it does.
+type manageCmd struct {
+	name  string
+	nargs []int
+	usage string
+	run   func(root string, rest []string, stdout, stderr io.Writer) error
+}
+
+// manageCmds are the subcommands in the order of the usage.
+var manageCmds = []manageCmd{
+	{name: "init", usage: `  volctl-sim init ROOT [--flavor F]    empty host`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			flavor, err := flavorFlag(rest)
+			if err != nil {
+				return err
+			}
+			return InitFlavor(root, flavor)
+		}},
+	{name: "seed", usage: `  volctl-sim seed ROOT [--flavor F]    seed scenario + command symlinks to this binary
                                        (F: solaris-11.4, illumos or openzfs; default
-                                       $VOLCTL_SIM_FLAVOR, else solaris-11.4)
-  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT
+                                       $VOLCTL_SIM_FLAVOR, else solaris-11.4)`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			flavor, err := flavorFlag(rest)
+			if err != nil {
+				return err
+			}
+			if err := SeedFlavor(root, flavor); err != nil {
+				return err
+			}
+			return installSelf(root)
+		}},
+	{name: "seed-two-hosts", nargs: []int{1}, usage: `  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT
                                        storage host (seed LUs, no zone) + zone host (kz1,
                                        its initiator, fabric = STORAGE_ROOT), solaris-11.4,
-                                       command symlinks in both
-  volctl-sim install ROOT              only the command symlinks
-  volctl-sim state ROOT                dump state.json
-  volctl-sim flavor ROOT F             switch the host to flavor F
-  volctl-sim knob ROOT no-list-p|no-delete-lu-keep|new-lus-offline on|off
-  volctl-sim lu-access ROOT GUID Active|Standby|Active->Standby|Standby->Active|Unknown
-                                       an LU's ALUA access state (not Active: list-lu -v
-                                       prints "prop unavailable in standby", its zvol is closed)
-  volctl-sim lu-prop-error ROOT GUID LABEL on|off
-                                       list-lu -v prints "<error retrieving property>" for
-                                       LABEL ("Data File", "Size", "Access State", ...)
-  volctl-sim onlining ROOT DURATION    imported/created/onlined LUs show Onlining this
-                                       long (e.g. 2s; 0 turns it off)
-  volctl-sim strict ROOT on|off        mark refusal records as strict (output unchanged)
-  volctl-sim refused ROOT              print refused.log as JSON lines
-  volctl-sim stmf-restart ROOT         svcadm restart stmf / reboot: LUs back from provider data
-  volctl-sim fault add ROOT --cmd CMD [--match S] [--nth N] [--times N]
-                    --action fail|fail-after|fail-partway|hang|hang-after|exit0-noop [--exit N] [--stderr TEXT]
-                    [--delay D]      a hang ends after D and the command goes on (acts)
-  volctl-sim fault clear ROOT
-  volctl-sim latency ROOT DURATION     e.g. 5ms; 0 turns it off
-  volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data
-  volctl-sim read ROOT POOL/VOL        print a volume's data
-  volctl-sim calls ROOT                print calls.log as JSON lines
-  volctl-sim session add ROOT TARGET INITIATOR [ALIAS]
-                                       log an initiator in to a target (now)
-  volctl-sim session remove ROOT TARGET INITIATOR
-                                       log it out
-  volctl-sim zone add ROOT NAME BRAND [--state S] [--device REF]...
-                    [--rootzpool URI]... [--zpool NAME=URI]...
-                                       configure a zone that is not a kernel zone
-                                       (REF: a storage URI or match=PATH)
-  volctl-sim zone storage ROOT ZONE ID REF
-                                       set device ID's storage (kz1's too)
-`
-
-// manage runs the volctl-sim management subcommands.
-func manage(args []string, stdout, stderr io.Writer) int {
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "volctl-sim: %v\n", err)
-		return 1
-	}
-	if len(args) < 2 {
-		fmt.Fprint(stderr, manageUsage)
-		return 2
-	}
-	cmd, root, rest := args[0], args[1], args[2:]
-	if cmd == "fault" || cmd == "session" || cmd == "zone" {
-		if len(args) < 3 {
-			fmt.Fprint(stderr, manageUsage)
-			return 2
-		}
-		cmd, root, rest = cmd+" "+args[1], args[2], args[3:]
-	}
-	usage := func() int {
-		fmt.Fprint(stderr, manageUsage)
-		return 2
-	}
-	onOff := func(v string) (bool, bool) {
-		switch v {
-		case "on":
-			return true, true
-		case "off":
-			return false, true
-		}
-		return false, false
-	}
-	var err error
-	switch cmd {
-	case "init", "seed":
-		var flavor string
-		if flavor, err = flavorFlag(rest); err != nil {
-			return fail(err)
-		}
-		if cmd == "init" {
-			err = InitFlavor(root, flavor)
-		} else if err = SeedFlavor(root, flavor); err == nil {
-			err = installSelf(root)
-		}
-	case "seed-two-hosts":
-		if len(rest) != 1 {
-			return usage()
-		}
-		if err = SeedTwoHosts(root, rest[0]); err == nil {
-			if err = installSelf(root); err == nil {
-				err = installSelf(rest[0])
+                                       command symlinks in both`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			if err := SeedTwoHosts(root, rest[0]); err != nil {
+				return err
 			}
-		}
-	case "session add":
-		if len(rest) != 2 && len(rest) != 3 {
-			return usage()
-		}
-		alias := ""
-		if len(rest) == 3 {
-			alias = rest[2]
-		}
-		err = AddSession(root, rest[0], rest[1], alias)
-	case "session remove":
-		if len(rest) != 2 {
-			return usage()
-		}
-		err = RemoveSession(root, rest[0], rest[1])
-	case "zone add", "zone storage":
-		if err = manageZone(cmd, root, rest); err == errManageUsage {
-			return usage()
-		}
-	case "flavor":
-		if len(rest) != 1 {
-			return usage()
-		}
-		err = SetFlavor(root, rest[0])
-	case "knob":
-		if len(rest) != 2 {
-			return usage()
-		}
-		on, ok := onOff(rest[1])
-		if !ok {
-			return usage()
-		}
-		err = SetKnob(root, rest[0], on)
-	case "lu-access":
-		if len(rest) != 2 {
-			return usage()
-		}
-		err = SetLUAccess(root, rest[0], rest[1])
-	case "lu-prop-error":
-		if len(rest) != 3 {
-			return usage()
-		}
-		on, ok := onOff(rest[2])
-		if !ok {
-			return usage()
-		}
-		err = SetLUPropError(root, rest[0], rest[1], on)
-	case "onlining":
-		if len(rest) != 1 {
-			return usage()
-		}
-		var d time.Duration
-		if d, err = time.ParseDuration(rest[0]); err == nil {
-			err = SetOnlining(root, d)
-		}
-	case "strict":
-		if len(rest) != 1 {
-			return usage()
-		}
-		on, ok := onOff(rest[0])
-		if !ok {
-			return usage()
-		}
-		err = SetStrict(root, on)
-	case "refused":
-		var rs []Refusal
-		if rs, err = Refused(root); err == nil {
+			if err := installSelf(root); err != nil {
+				return err
+			}
+			return installSelf(rest[0])
+		}},
+	{name: "install", usage: `  volctl-sim install ROOT              only the command symlinks`,
+		run: func(root string, _ []string, _, _ io.Writer) error { return installSelf(root) }},
+	{name: "state", usage: `  volctl-sim state ROOT                dump state.json`,
+		run: func(root string, _ []string, stdout, _ io.Writer) error {
+			s, err := Load(root)
+			if err != nil {
+				return err
+			}
+			b, err := encodeState(s)
+			stdout.Write(b)
+			return err
+		}},
+	{name: "flavor", nargs: []int{1}, usage: `  volctl-sim flavor ROOT F             switch the host to flavor F`,
+		run: func(root string, rest []string, _, _ io.Writer) error { return SetFlavor(root, rest[0]) }},
+	{name: "knob", nargs: []int{2}, usage: `  volctl-sim knob ROOT no-list-p|no-delete-lu-keep|new-lus-offline on|off`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			on, err := onOff(rest[1])
+			if err != nil {
+				return err
+			}
+			return SetKnob(root, rest[0], on)
+		}},
+	{name: "lu-access", nargs: []int{2}, usage: `  volctl-sim lu-access ROOT GUID Active|Standby|Active->Standby|Standby->Active|Unknown
+                                       an LU's ALUA access state (not Active: list-lu -v
+                                       prints "prop unavailable in standby", its zvol is closed)`,
+		run: func(root string, rest []string, _, _ io.Writer) error { return SetLUAccess(root, rest[0], rest[1]) }},
+	{name: "lu-prop-error", nargs: []int{3}, usage: `  volctl-sim lu-prop-error ROOT GUID LABEL on|off
+                                       list-lu -v prints "<error retrieving property>" for
+                                       LABEL ("Data File", "Size", "Access State", ...)`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			on, err := onOff(rest[2])
+			if err != nil {
+				return err
+			}
+			return SetLUPropError(root, rest[0], rest[1], on)
+		}},
+	{name: "onlining", nargs: []int{1}, usage: `  volctl-sim onlining ROOT DURATION    imported/created/onlined LUs show Onlining this
+                                       long (e.g. 2s; 0 turns it off)`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			d, err := time.ParseDuration(rest[0])
+			if err != nil {
+				return err
+			}
+			return SetOnlining(root, d)
+		}},
+	{name: "strict", nargs: []int{1}, usage: `  volctl-sim strict ROOT on|off        mark refusal records as strict (output unchanged)`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			on, err := onOff(rest[0])
+			if err != nil {
+				return err
+			}
+			return SetStrict(root, on)
+		}},
+	{name: "refused", usage: `  volctl-sim refused ROOT              print refused.log as JSON lines`,
+		run: func(root string, _ []string, stdout, _ io.Writer) error {
+			rs, err := Refused(root)
+			if err != nil {
+				return err
+			}
 			enc := json.NewEncoder(stdout)
 			for _, r := range rs {
 				enc.Encode(r)
 			}
-		}
-	case "stmf-restart":
-		err = RestartSTMF(root)
-	case "install":
-		err = installSelf(root)
-	case "state":
-		var s *State
-		if s, err = Load(root); err == nil {
-			var b []byte
-			b, err = encodeState(s)
-			stdout.Write(b)
-		}
-	case "fault add":
-		var f *Fault
-		if f, err = parseFaultFlags(rest, stderr); err != nil {
-			return 2
-		}
-		err = AddFault(root, *f)
-	case "fault clear":
-		err = ClearFaults(root)
-	case "latency":
-		if len(rest) != 1 {
-			fmt.Fprint(stderr, manageUsage)
-			return 2
-		}
-		var d time.Duration
-		if d, err = time.ParseDuration(rest[0]); err == nil {
-			err = SetLatency(root, d)
-		}
-	case "write":
-		if len(rest) != 2 {
-			fmt.Fprint(stderr, manageUsage)
-			return 2
-		}
-		err = WriteData(root, rest[0], []byte(rest[1]))
-	case "read":
-		if len(rest) != 1 {
-			fmt.Fprint(stderr, manageUsage)
-			return 2
-		}
-		var b []byte
-		if b, err = ReadData(root, rest[0]); err == nil {
+			return nil
+		}},
+	{name: "stmf-restart", usage: `  volctl-sim stmf-restart ROOT         svcadm restart stmf / reboot: LUs back from provider data`,
+		run: func(root string, _ []string, _, _ io.Writer) error { return RestartSTMF(root) }},
+	{name: "fault add", usage: `  volctl-sim fault add ROOT --cmd CMD [--match S] [--nth N] [--times N]
+                    --action fail|fail-after|fail-partway|hang|hang-after|exit0-noop [--exit N] [--stderr TEXT]
+                    [--delay D]      a hang ends after D and the command goes on (acts)`,
+		run: func(root string, rest []string, _, stderr io.Writer) error {
+			f, err := parseFaultFlags(rest, stderr)
+			if err != nil {
+				return errManageFlags
+			}
+			return AddFault(root, *f)
+		}},
+	{name: "fault clear", usage: `  volctl-sim fault clear ROOT`,
+		run: func(root string, _ []string, _, _ io.Writer) error { return ClearFaults(root) }},
+	{name: "latency", nargs: []int{1}, usage: `  volctl-sim latency ROOT DURATION     e.g. 5ms; 0 turns it off`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			d, err := time.ParseDuration(rest[0])
+			if err != nil {
+				return err
+			}
+			return SetLatency(root, d)
+		}},
+	{name: "write", nargs: []int{2}, usage: `  volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			return WriteData(root, rest[0], []byte(rest[1]))
+		}},
+	{name: "read", nargs: []int{1}, usage: `  volctl-sim read ROOT POOL/VOL        print a volume's data`,
+		run: func(root string, rest []string, stdout, _ io.Writer) error {
+			b, err := ReadData(root, rest[0])
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(stdout, "%s\n", b)
-		}
-	case "calls":
-		var calls []Call
-		if calls, err = Calls(root); err == nil {
+			return nil
+		}},
+	{name: "calls", usage: `  volctl-sim calls ROOT                print calls.log as JSON lines`,
+		run: func(root string, _ []string, stdout, _ io.Writer) error {
+			calls, err := Calls(root)
+			if err != nil {
+				return err
+			}
 			enc := json.NewEncoder(stdout)
 			for _, c := range calls {
 				enc.Encode(c)
 			}
-		}
-	default:
+			return nil
+		}},
+	{name: "session add", nargs: []int{2, 3}, usage: `  volctl-sim session add ROOT TARGET INITIATOR [ALIAS]
+                                       log an initiator in to a target (now)`,
+		run: func(root string, rest []string, _, _ io.Writer) error {
+			alias := ""
+			if len(rest) == 3 {
+				alias = rest[2]
+			}
+			return AddSession(root, rest[0], rest[1], alias)
+		}},
+	{name: "session remove", nargs: []int{2}, usage: `  volctl-sim session remove ROOT TARGET INITIATOR
+                                       log it out`,
+		run: func(root string, rest []string, _, _ io.Writer) error { return RemoveSession(root, rest[0], rest[1]) }},
+	{name: "zone add", usage: `  volctl-sim zone add ROOT NAME BRAND [--state S] [--device REF]...
+                    [--rootzpool URI]... [--zpool NAME=URI]...
+                                       configure a zone that is not a kernel zone
+                                       (REF: a storage URI or match=PATH)`,
+		run: func(root string, rest []string, _, _ io.Writer) error { return manageZone("zone add", root, rest) }},
+	{name: "zone storage", usage: `  volctl-sim zone storage ROOT ZONE ID REF
+                                       set device ID's storage (kz1's too)`,
+		run: func(root string, rest []string, _, _ io.Writer) error { return manageZone("zone storage", root, rest) }},
+}
+
+// manageUsage is the usage, every subcommand's lines in turn.
+var manageUsage = func() string {
+	u := "usage:\n"
+	for _, c := range manageCmds {
+		u += c.usage + "\n"
+	}
+	return u
+}()
+
+// errManageFlags: fault add's flags were refused (the flag package said
+// why): exit 2 without the usage.
+var errManageFlags = errors.New("bad flags")
+
+// manage runs the volctl-sim management subcommands: the usage and exit 2
+// for an unknown one or a wrong number of arguments (errManageUsage), exit
+// 1 with the error when it fails.
+func manage(args []string, stdout, stderr io.Writer) int {
+	usage := func() int {
 		fmt.Fprint(stderr, manageUsage)
 		return 2
 	}
-	if err != nil {
-		return fail(err)
+	if len(args) < 2 {
+		return usage()
 	}
-	return 0
+	name, root, rest := args[0], args[1], args[2:]
+	if name == "fault" || name == "session" || name == "zone" {
+		if len(args) < 3 {
+			return usage()
+		}
+		name, root, rest = name+" "+args[1], args[2], args[3:]
+	}
+	i := slices.IndexFunc(manageCmds, func(c manageCmd) bool { return c.name == name })
+	if i < 0 {
+		return usage()
+	}
+	if c := manageCmds[i]; c.nargs != nil && !slices.Contains(c.nargs, len(rest)) {
+		return usage()
+	}
+	switch err := manageCmds[i].run(root, rest, stdout, stderr); err {
+	case nil:
+		return 0
+	case errManageUsage:
+		return usage()
+	case errManageFlags:
+		return 2
+	default:
+		fmt.Fprintf(stderr, "volctl-sim: %v\n", err)
+		return 1
+	}
+}
+
+// onOff reads "on" or "off"; anything else is errManageUsage.
+func onOff(v string) (bool, error) {
+	switch v {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, errManageUsage
 }
 
 // flavorFlag reads an optional "--flavor F" (or --flavor=F); without it the

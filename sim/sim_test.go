@@ -154,13 +154,14 @@ func TestGolden(t *testing.T) {
 		{"zfs-list-snapshots", nil, []string{"zfs", "list", "-H", "-p", "-o", "name,type,creation,used,referenced", "-t", "snapshot", "-r", "pool"}, "", nil},
 		{"zfs-list", nil, []string{"zfs", "list", "-t", "all"}, "", nil},
 		{"zfs-list-none", nil, []string{"zfs", "list", "-t", "snapshot", "pool/data"}, "", nil},
-		// Solaris 11.4 has no written@ (platform-matrix §1): the old golden showed a value.
+		// Solaris 11.4 has no written@ (docs/platform/zfs.md §1): the old golden
+		// showed a value.
 		{"zfs-get", nil, []string{"zfs", "get", "-H", "-p", "-o", "name,property,value,source", "volsize,written@snap1,type,creation", "pool/idisk0"}, "", nil},
 		{"zfs-get-unset-sbd", nil, []string{"zfs", "get", "-H", "-o", "value", "stmf_sbd_lu", "pool/data"}, "", nil},
 		{"zfs-get-bad-prop", nil, []string{"zfs", "get", "-H", "nosuch", "pool/idisk0"}, "", nil},
 		{"zfs-open-missing", nil, []string{"zfs", "list", "pool/nope"}, "", nil},
 
-		// Flavors (platform-matrix §1, §3) and knobs.
+		// Flavors (docs/platform/zfs.md §1, zones.md §1) and knobs.
 		{"zfs-get-illumos", nil, []string{"zfs", "get", "-H", "-p", "-o", "name,property,value,source", "volsize,written@snap1,type,creation", "pool/idisk0"}, FlavorIllumos, nil},
 		{"zfs-get-written-missing-illumos", nil, []string{"zfs", "get", "-H", "-p", "written@nope", "pool/idisk0"}, FlavorIllumos, nil},
 		{"zfs-list-written-solaris", nil, []string{"zfs", "list", "-H", "-o", "name,written", "pool/idisk0"}, "", nil},
@@ -205,10 +206,11 @@ func TestGolden(t *testing.T) {
 }
 
 // TestSpecLiterals checks outputs against blocks quoted verbatim in
-// ../shared/spec, independently of the golden files.
+// docs/platform/, independently of the golden files.
 func TestSpecLiterals(t *testing.T) {
 	root := seeded(t)
-	// An All/All view at the lowest free LUN on a fresh LU (comstar-zfs 1.8).
+	// An All/All view at the lowest free LUN on a fresh LU
+	// (docs/platform/comstar.md §5.1, §5.2; list-state §1.5).
 	must(t, root, "zfs", "snapshot", "pool/idisk1@x") // harmless, proves snapshots don't block
 	must(t, root, "stmfadm", "delete-lu", guid1)
 	r := must(t, root, "stmfadm", "create-lu", "-p", "guid=600144F0000000000000000000000042", "/dev/zvol/rdsk/pool/idisk1")
@@ -229,7 +231,7 @@ func TestSpecLiterals(t *testing.T) {
 		t.Errorf("list-state = %q", r.stdout)
 	}
 
-	// zonecfg device block (kernel-zones 3.2) with a dev: URI.
+	// zonecfg device block (docs/platform/zones.md §4.1) with a dev: URI.
 	if err := Update(root, func(s *State) error {
 		s.Zone("kz1").Devices[0].Storage = "dev:/dev/zvol/dsk/rpool/VARSHARE/zones/kzone1/disk0"
 		return nil
@@ -242,7 +244,7 @@ func TestSpecLiterals(t *testing.T) {
 		t.Errorf("zonecfg info device = %q", r.stdout)
 	}
 
-	// zoneadm list -cv lab transcript lines (kernel-zones 2.3).
+	// zoneadm list -cv lab transcript lines (docs/platform/zones.md §3.2).
 	if err := Update(root, func(s *State) error {
 		s.Zones = append(s.Zones, &Zone{Name: "kzone1", Brand: "solaris-kz", IPType: "excl", State: ZoneConfigured})
 		s.Zones = append(s.Zones, &Zone{Name: "zone1", Brand: "solaris", IPType: "excl", State: ZoneConfigured})

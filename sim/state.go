@@ -1,13 +1,14 @@
 // Package sim is a simulated storage host: ZFS datasets and pool history,
 // COMSTAR logical units and views, and kernel zones, driven through the same
 // commands (zfs, zpool, stmfadm, zoneadm, zonecfg) with the output formats,
-// error texts and exit codes of ../shared/spec. The host has a flavor
-// (flavor.go: Oracle Solaris 11.4 by default, illumos, OpenZFS) and answers
-// as that platform does, per ../shared/spec/platform-matrix.md; every
-// refusal is also logged to ROOT/refused.log. All state lives in ROOT/state.json;
-// each command invocation is one process that locks, loads, acts and saves,
-// so concurrent commands behave like on a real host. Fault rules in the state
-// make chosen invocations fail, lie or hang, for testing an orchestrator.
+// error texts and exit codes of docs/platform/ (index:
+// docs/platform/README.md). The host has a flavor (flavor.go: Oracle Solaris
+// 11.4 by default, illumos, OpenZFS) and answers as that platform does, per
+// those notes; every refusal is also logged to ROOT/refused.log. All state
+// lives in ROOT/state.json; each command invocation is one process that
+// locks, loads, acts and saves, so concurrent commands behave like on a real
+// host. Fault rules in the state make chosen invocations fail, lie or hang,
+// for testing an orchestrator.
 //
 // A host can also play the zone-host role of a simulated iSCSI fabric: its
 // State names its own initiator (Initiator) and the roots of the storage

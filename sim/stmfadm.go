@@ -803,15 +803,15 @@ func stmfListState(e *env, _ []opt, _ []string) int {
 }
 
 // stmfListTarget is listTargetFunc (illumos stmfadm.c, the same in the
-// Solaris 11 source drop: platform-matrix §2.1 [SRC]; 11.4 is assumed to
-// print the same): "Target: NAME" per target, and with -v
+// Solaris 11 source drop: docs/platform/comstar.md §7.1 [SRC]; 11.4 is
+// assumed to print the same): "Target: NAME" per target, and with -v
 // printTargetProps and printSessionProps. Operands are parsed as device ids
 // (parseDevid) and matched exactly; one that does not parse or matches no
 // target is "stmfadm: NAME: not found" on stderr (that literal, not
-// gettext'd), the other operands are still listed, exit 1. No targets at
-// all is no output, exit 0 (libstmf returns an empty list). [UNV] the
-// order: the simulator lists targets in the order they were added (the
-// kernel's port list order is not verified).
+// gettext'd), the other operands are still listed, exit 1. No targets at all
+// is no output, exit 0 (libstmf returns an empty list). [UNV] the order: the
+// simulator lists targets in the order they were added (the kernel's port
+// list order is not verified).
 func stmfListTarget(e *env, opts []opt, ops []string) int {
 	s := e.s
 	verbose := hasOpt(opts, 'v')
@@ -1217,16 +1217,16 @@ func stmfListGroups(host bool) func(*env, []opt, []string) int {
 	}
 }
 
-// RestartSTMF models `svcadm restart stmf` or a reboot, as comstar-zfs.md
-// §1.12 describes it: every registered LU leaves the kernel; host groups,
-// target groups and view entries survive (they live in SMF); the sbd
-// provider data (GUID -> file, in SMF) is pushed to the kernel and sbd
-// imports each file. An import that fails (the file is gone, it is not a
-// zvol, its stmf_sbd_lu metadata is missing or unreadable, the GUID or the
-// zvol is already taken) is only traced, never reported, so that LU simply
-// does not come back and its views show as "unregistered". A good import
-// registers the LU with the identity in its metadata (GUID, alias, size,
-// block size, VID/PID, serial, WP/WCD, mgmt URL), Online. An LU whose
+// RestartSTMF models `svcadm restart stmf` or a reboot, as
+// docs/platform/comstar.md §9 describes it: every registered LU leaves the
+// kernel; host groups, target groups and view entries survive (they live in
+// SMF); the sbd provider data (GUID -> file, in SMF) is pushed to the kernel
+// and sbd imports each file. An import that fails (the file is gone, it is
+// not a zvol, its stmf_sbd_lu metadata is missing or unreadable, the GUID or
+// the zvol is already taken) is only traced, never reported, so that LU
+// simply does not come back and its views show as "unregistered". A good
+// import registers the LU with the identity in its metadata (GUID, alias,
+// size, block size, VID/PID, serial, WP/WCD, mgmt URL), Online. An LU whose
 // provider-data entry is missing (a delete-lu that failed "resource busy")
 // disappears. Provider data itself is left as it is: only a successful
 // delete-lu removes an entry. Zones are not touched.

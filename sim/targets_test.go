@@ -22,7 +22,7 @@ func updateState(t *testing.T, root string, fn func(*State)) {
 
 // TestListTarget compares stmfadm list-target with golden files (times in
 // UTC: Logged in since is ctime(3C), local time) on both Solaris-family
-// flavors, whose stmfadm prints the same (platform-matrix §2.1).
+// flavors, whose stmfadm prints the same (docs/platform/comstar.md §7.1).
 func TestListTarget(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -90,8 +90,8 @@ func TestListTarget(t *testing.T) {
 	}
 }
 
-// TestListTargetSpecLiteral checks the §2.1 block's shape independently of
-// the golden files.
+// TestListTargetSpecLiteral checks the shape of the block in
+// docs/platform/comstar.md §7.1 independently of the golden files.
 func TestListTargetSpecLiteral(t *testing.T) {
 	root := t.TempDir()
 	if err := Init(root); err != nil {

@@ -169,7 +169,7 @@ var allProps = []string{
 }
 
 // isWrittenProp: written or written@<snap>, which only illumos and
-// OpenZFS have (platform-matrix §1).
+// OpenZFS have (docs/platform/zfs.md §1).
 func isWrittenProp(p string) bool {
 	return p == "written" || (strings.HasPrefix(p, "written@") && len(p) > len("written@"))
 }
@@ -297,7 +297,7 @@ func (s *State) propValue(r dsRef, prop string, parsable bool) (val, source stri
 		}
 		// zfs get's get_callback prints written@ with source "local"
 		// (ZPROP_SRC_LOCAL) when it has a value, "-" when the snapshot is
-		// missing (platform-matrix §1: read the value only).
+		// missing (docs/platform/zfs.md §6.4: read the value only).
 		if r.ds.Type == "filesystem" {
 			return size(0), "local", true
 		}
@@ -414,7 +414,7 @@ const zfsListUsageNoP = "\tlist [-rH][-d max] [-o property[,...]] [-t type[,...]
 // zfsUsage prints usage(B_FALSE) to stderr and logs the refusal (its reason
 // is the message printed just before); the caller exits 2. A NoListP host
 // models Solaris 11.0-11.2, whose usage() ends with "For more info, run:
-// zfs help <command>" (platform-matrix §1, zfs list -p, S11.0 column).
+// zfs help <command>" (docs/platform/zfs.md §1, zfs list -p, S11.0 column).
 func zfsUsage(e *env, cmd string) {
 	e.refuse(e.lastErr)
 	e.errf("usage:\n")
@@ -437,10 +437,10 @@ func zfsUsage(e *env, cmd string) {
 }
 
 // zfsNoSuchProp refuses a property Oracle Solaris does not have (written,
-// written@<snap>) exactly as platform-matrix §1 gives it: the error line,
-// then "For more info, run: zfs help <command>", exit 2 (matrix S11.0 cell
-// [SRC]; the same two lines appear in Oracle's own test of `zfs list -o
-// NAME` on Solaris [FIELD]). No usage text in between.
+// written@<snap>) exactly as docs/platform/zfs.md §1 and §6.3 give it: the
+// error line, then "For more info, run: zfs help <command>", exit 2 (the
+// S11.0 cell [SRC]; the same two lines appear in Oracle's own test of `zfs
+// list -o NAME` on Solaris [FIELD]). No usage text in between.
 func zfsNoSuchProp(e *env, cmd, line string) int {
 	e.errf("%s\n", line)
 	e.refuse(e.lastErr)
@@ -1020,7 +1020,7 @@ func zfsRollback(e *env, args []string) int {
 }
 
 // rollbackNewer prints rollback_check's refusal when newer snapshots exist
-// and -r was not given (platform-matrix §1, comstar-zfs §3.2): Solaris 11
+// and -r was not given (docs/platform/zfs.md §1, §3.2): Solaris 11
 // and older illumos say "more recent snapshots exist" / "... the following
 // snapshots:"; illumos-gate with bookmarks and OpenZFS say "more recent
 // snapshots or bookmarks exist" / "... the following snapshots and

@@ -484,14 +484,14 @@ func (s *State) zoneRows(parsable bool) []zoneRow {
 	return rows
 }
 
-// zoneadmList is list_func. Solaris 11.4 takes -c -i -p -v and -s
-// (auxiliary states, platform-matrix §3 [DOC]); illumos takes -c -i -p -v
-// only (getopt "?cipv", with -z "?pv" [SRC]), so there -s is getopt's
-// "illegal option" and sub_usage "list [-cipv]", exit 2. Both print -p as
-// zone_print does: 9 fields on Solaris (id:name:state:path:uuid:brand:
+// zoneadmList is list_func. Solaris 11.4 takes -c -i -p -v and -s (auxiliary
+// states, docs/platform/zones.md §1 [DOC]); illumos takes -c -i -p -v only
+// (getopt "?cipv", with -z "?pv" [SRC]), so there -s is getopt's "illegal
+// option" and sub_usage "list [-cipv]", exit 2. Both print -p as zone_print
+// does: 9 fields on Solaris (id:name:state:path:uuid:brand:
 // ip-type:R/W:mac-profile), 7 on illumos-gate (id:name:state:path:uuid:
-// brand:ip-type; zoneadm.c zone_print and zoneadm(8); OmniOS and SmartOS
-// add a debug id, docs/platform/zone-storage.md).
+// brand:ip-type; zoneadm.c zone_print and zoneadm(8); OmniOS and SmartOS add
+// a debug id, docs/platform/zone-storage.md).
 func zoneadmList(e *env, zname string, haveZ bool, args []string) int {
 	s := e.s
 	solaris := s.kernelZones()
@@ -520,7 +520,7 @@ func zoneadmList(e *env, zname string, haveZ bool, args []string) int {
 	aux := hasOpt(opts, 's')
 	if aux && (len(opts) > 1 || haveZ) {
 		// -s together with any other list option (or -z) is unverified
-		// on real Solaris 11.4 (platform-matrix §3 "zoneadm list -cs"
+		// on real Solaris 11.4 (docs/platform/zones.md §1 "zoneadm list -cs"
 		// [UNV]). It is modelled as refused so that volctl never depends
 		// on it: use plain `zoneadm list -s`.
 		e.lastErr = "zoneadm list -s combined with other options (unverified on Solaris 11.4, modelled as refused)"

@@ -101,7 +101,7 @@ func TestInitializeHostdataWritesDisk(t *testing.T) {
 	must(t, root, "stmfadm", "delete-lu", "-k", guid0)
 	must(t, root, "zfs", "rollback", "pool/idisk0@snap1")
 	must(t, root, "stmfadm", "import-lu", "/dev/zvol/rdsk/pool/idisk0")
-	// Solaris 11.4 has no written@ (platform-matrix §1): compare the disk
+	// Solaris 11.4 has no written@ (docs/platform/zfs.md §1): compare the disk
 	// with its snapshot directly.
 	if s := load(t, root); !sameContent(s.Zvol("pool/idisk0").Data, s.Zvol("pool/idisk0").HostData,
 		s.Zvol("pool/idisk0").Snapshot("snap1").Data, s.Zvol("pool/idisk0").Snapshot("snap1").HostData) {
@@ -135,7 +135,7 @@ func TestZoneadmList(t *testing.T) {
 		{"list -i", "global\nkz1\n", 0},
 		{"list -c", "global\nkz1\n", 0},
 		{"-z kz1 list", "kz1\n", 0},
-		// Installed and running zones plus global (kernel-zones §2.4).
+		// Installed and running zones plus global (docs/platform/zones.md §3.3).
 		{"list -s", "NAME             STATUS           AUXILIARY STATE\nglobal           running\nkz1              installed\n", 0},
 		{"list -pv", "", 2},
 		{"-z kz9 list -p", "", 1},

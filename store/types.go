@@ -132,7 +132,7 @@ func (op *Operation) Active() time.Duration {
 }
 
 // Capability names: what volctld probes on the host at start
-// (spec/platform-matrix.md).
+// (docs/platform/README.md §4).
 const (
 	CapZfsListP        = "zfs list -p"
 	CapWritten         = "zfs property written@"
@@ -207,7 +207,7 @@ type Identity struct {
 	// HistoryRollbacks counts the `zfs rollback ... SNAPSHOT` records in
 	// zpool history before the operation (HistoryKnown when it could be
 	// read whole): one more afterwards proves the rollback took effect,
-	// whatever else happened to the volume (platform-matrix.md §1).
+	// whatever else happened to the volume (docs/platform/zfs.md §7).
 	HistoryRollbacks int    `json:"history_rollbacks,omitempty"`
 	HistoryKnown     bool   `json:"history_known,omitempty"`
 	LUs              []LU   `json:"lus,omitempty"`

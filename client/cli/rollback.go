@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,14 +14,20 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/volctl/volctl/client"
 	"github.com/volctl/volctl/internal/zfsname"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 )
 
+// rollbackFlags are rollback's flags.
+type rollbackFlags struct {
+	opts            v1.RollbackOptions
+	dryRun, wait    bool
+	requestID, zone string
+}
+
 func (a *app) rollbackCmd() *cobra.Command {
-	var opts v1.RollbackOptions
-	var dryRun, wait bool
-	var requestID, zone string
+	var rf rollbackFlags
 	cmd := &cobra.Command{
 		Use:   "rollback POOL/VOL@SNAP... | --zone ZONE SNAP",
 		Short: "Roll a volume back to a snapshot, keeping its LU identity and views",
@@ -39,90 +46,118 @@ once one volume is rolled back the others are finished forward, never left
 half. Rolling back one disk of a zone that has others is refused unless
 they are named too, or --only-these-disks.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			snap, more := args[0], args[1:]
-			if zone != "" {
-				if len(args) != 1 {
-					return invalid("with --zone, give one snapshot name (the part after '@'), got %d arguments", len(args))
-				}
-				if err := validateZone(zone); err != nil {
-					return err
-				}
-				if strings.ContainsAny(snap, "@/") {
-					return invalid("with --zone, give only the snapshot's name (the part after '@'), not %q", snap)
-				}
-			} else {
-				for _, n := range args {
-					if err := validateSnapshot(n); err != nil {
-						return err
-					}
-				}
-			}
-			c, err := a.dial()
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) error { return a.rollback(cmd.Context(), &rf, args) },
+	}
+	rf.register(cmd)
+	return cmd
+}
+
+// register adds rollback's flags to cmd.
+func (rf *rollbackFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&rf.dryRun, "dry-run", false, "show the plan (identity captured, exact commands) and change nothing")
+	f.BoolVar(&rf.opts.HaltZones, "halt-zones", false, "stop zones running on the volume: shut down, halted if that hangs (booted again afterwards)")
+	f.BoolVar(&rf.opts.DestroyNewer, "destroy-newer", false, "allow destroying snapshots newer than the target")
+	f.BoolVar(&rf.opts.KeepHostdata, "keep-hostdata", false, "attach zones plainly instead of re-initialising their host data")
+	f.BoolVar(&rf.opts.AcceptSessions, "accept-sessions", false,
+		"allow the rollback while initiators that are not known consumers can see the LU (Linux/tgt: connected to its target; Solaris: logged in to a target a view exposes it through)")
+	f.StringArrayVar(&rf.opts.SkipPeers, "skip-peer", nil, "go on without this configured peer (zone host) when it does not answer; repeatable")
+	f.StringVar(&rf.zone, "zone", "", "roll back SNAP of every volume behind this zone's devices, as one operation")
+	f.BoolVar(&rf.opts.OnlyTheseDisks, "only-these-disks", false, "roll back only the volumes named, though a zone on them has other disks (they stay as they are)")
+	f.BoolVar(&rf.wait, "wait", false, "wait for a running operation on the volume instead of failing")
+	f.StringVar(&rf.requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
+}
+
+// rollback checks the arguments before anything is sent, then shows the
+// plan (--dry-run) or runs the rollback and follows it.
+func (a *app) rollback(ctx context.Context, rf *rollbackFlags, args []string) error {
+	if err := checkRollbackArgs(rf.zone, args); err != nil {
+		return err
+	}
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	snap, more := args[0], args[1:]
+	if rf.dryRun {
+		return a.planRollback(ctx, c, &v1.PlanRollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: rf.zone, Options: &rf.opts})
+	}
+	if rf.requestID == "" {
+		rf.requestID = uuid.NewString()
+	}
+	return a.followRollback(ctx, c, &v1.RollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: rf.zone, Options: &rf.opts,
+		RequestId: rf.requestID, Wait: rf.wait})
+}
+
+// checkRollbackArgs: with --zone one snapshot name (after '@'), a valid
+// zone; without, every argument a POOL/VOL@SNAP.
+func checkRollbackArgs(zone string, args []string) error {
+	if zone == "" {
+		for _, n := range args {
+			if err := validateSnapshot(n); err != nil {
 				return err
 			}
-			defer c.Close()
-			if dryRun {
-				resp, err := c.Rollbacks.PlanRollback(cmd.Context(), &v1.PlanRollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: zone, Options: &opts})
-				if err != nil {
-					// A missing consent comes with the plan it would run:
-					// show it, then the error says which consent.
-					if p := planOf(err); p != nil {
-						if a.json() {
-							_ = a.printJSON(&v1.PlanRollbackResponse{Plan: p}, true)
-						} else {
-							a.printPlan(p, true)
-						}
-					}
-					return err
-				}
-				if a.json() {
-					return a.printJSON(resp, true)
-				}
-				a.printPlan(resp.GetPlan(), true)
-				return nil
-			}
-			if requestID == "" {
-				requestID = uuid.NewString()
-			}
-			var opID uint64
-			final, err := a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
-				return c.Rollback(cmd.Context(), &v1.RollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: zone, Options: &opts, RequestId: requestID, Wait: wait},
-					func(m *v1.RollbackResponse) {
-						if id := m.GetStep().GetOperationId(); id != 0 {
-							opID = id
-						}
-						show(m)
-					})
-			})
-			if final == nil && cmd.Context().Err() != nil {
-				return interrupted(opID, requestID, snap)
-			}
-			if st, ok := status.FromError(err); ok && final == nil && st.Code() == codes.Aborted && !wait {
-				// Busy: of the commands that meet a busy volume only
-				// rollback can wait for it. The details (the holder's id)
-				// stay.
-				p := st.Proto()
-				p.Message += "; or pass --wait to wait for it"
-				return status.FromProto(p).Err()
-			}
-			return err
-		},
+		}
+		return nil
 	}
-	f := cmd.Flags()
-	f.BoolVar(&dryRun, "dry-run", false, "show the plan (identity captured, exact commands) and change nothing")
-	f.BoolVar(&opts.HaltZones, "halt-zones", false, "stop zones running on the volume: shut down, halted if that hangs (booted again afterwards)")
-	f.BoolVar(&opts.DestroyNewer, "destroy-newer", false, "allow destroying snapshots newer than the target")
-	f.BoolVar(&opts.KeepHostdata, "keep-hostdata", false, "attach zones plainly instead of re-initialising their host data")
-	f.BoolVar(&opts.AcceptSessions, "accept-sessions", false,
-		"allow the rollback while initiators that are not known consumers can see the LU (Linux/tgt: connected to its target; Solaris: logged in to a target a view exposes it through)")
-	f.StringArrayVar(&opts.SkipPeers, "skip-peer", nil, "go on without this configured peer (zone host) when it does not answer; repeatable")
-	f.StringVar(&zone, "zone", "", "roll back SNAP of every volume behind this zone's devices, as one operation")
-	f.BoolVar(&opts.OnlyTheseDisks, "only-these-disks", false, "roll back only the volumes named, though a zone on them has other disks (they stay as they are)")
-	f.BoolVar(&wait, "wait", false, "wait for a running operation on the volume instead of failing")
-	f.StringVar(&requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
-	return cmd
+	if len(args) != 1 {
+		return invalid("with --zone, give one snapshot name (the part after '@'), got %d arguments", len(args))
+	}
+	if err := validateZone(zone); err != nil {
+		return err
+	}
+	if strings.ContainsAny(args[0], "@/") {
+		return invalid("with --zone, give only the snapshot's name (the part after '@'), not %q", args[0])
+	}
+	return nil
+}
+
+// planRollback is the dry run: the plan, in text or JSON.
+func (a *app) planRollback(ctx context.Context, c *client.Client, req *v1.PlanRollbackRequest) error {
+	resp, err := c.Rollbacks.PlanRollback(ctx, req)
+	if err != nil {
+		// A missing consent comes with the plan it would run:
+		// show it, then the error says which consent.
+		if p := planOf(err); p != nil {
+			if a.json() {
+				_ = a.printJSON(&v1.PlanRollbackResponse{Plan: p}, true)
+			} else {
+				a.printPlan(p, true)
+			}
+		}
+		return err
+	}
+	if a.json() {
+		return a.printJSON(resp, true)
+	}
+	a.printPlan(resp.GetPlan(), true)
+	return nil
+}
+
+// followRollback runs the rollback and follows its stream to the end.
+func (a *app) followRollback(ctx context.Context, c *client.Client, req *v1.RollbackRequest) error {
+	var opID uint64
+	final, err := a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
+		return c.Rollback(ctx, req, func(m *v1.RollbackResponse) {
+			if id := m.GetStep().GetOperationId(); id != 0 {
+				opID = id
+			}
+			show(m)
+		})
+	})
+	if final == nil && ctx.Err() != nil {
+		return interrupted(opID, req.GetRequestId(), req.GetSnapshot())
+	}
+	if st, ok := status.FromError(err); ok && final == nil && st.Code() == codes.Aborted && !req.GetWait() {
+		// Busy: of the commands that meet a busy volume only
+		// rollback can wait for it. The details (the holder's id)
+		// stay.
+		p := st.Proto()
+		p.Message += "; or pass --wait to wait for it"
+		return status.FromProto(p).Err()
+	}
+	return err
 }
 
 // planOf is the plan a refused dry run carries in its status details.

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 // against a real volctld on a seeded simulated host, once per flavor
 // (simtest.Flavors: solaris-11.4 and illumos). A script tells the flavors
 // apart with the conditions [kz] (the flavor has kernel zones: Solaris
-// 11.4 only, platform-matrix.md §3) and [flavor:NAME], or with $FLAVOR; a
+// 11.4 only, docs/platform/zones.md §1) and [flavor:NAME], or with $FLAVOR; a
 // transcript about kernel zones starts with [!kz] skip.
 func TestScripts(t *testing.T) {
 	bin := simtest.Build(t)

@@ -28,7 +28,7 @@ func IsZvolPath(path, vol string) bool {
 }
 
 // stderrFailed catches the commands that print an error and still exit 0
-// (spec §6.3): any stderr from stmfadm is a failure.
+// (docs/platform/comstar.md §1.2): any stderr from stmfadm is a failure.
 func stderrFailed(res *execx.Result, err error) error {
 	if err != nil {
 		return err
@@ -41,7 +41,7 @@ func stderrFailed(res *execx.Result, err error) error {
 
 // ProbeDeleteKeep asks stmfadm whether delete-lu takes -k (keep the views):
 // it is in the Solaris 11.4 man page but not in those of 11.2 and 11.3
-// (spec/platform-matrix.md §2). With no operand, cmdparse parses the options
+// (docs/platform/comstar.md §3.5). With no operand, cmdparse parses the options
 // first: a known -k leads to "delete-lu requires an operand", an unknown
 // one to "invalid option" / "illegal option". Nothing is deleted either way.
 func (c Cmd) ProbeDeleteKeep(ctx context.Context) (bool, string, error) {
@@ -265,7 +265,7 @@ func (c Cmd) ResizeLU(ctx context.Context, guid string, size uint64) error {
 var ErrNotRegistered = errors.New("logical unit is not registered")
 
 // ListTargets is `stmfadm list-target -v`: every target with the
-// initiators logged in to it (platform-matrix.md §2.1).
+// initiators logged in to it (docs/platform/comstar.md §7.1).
 func (c Cmd) ListTargets(ctx context.Context) ([]Target, error) {
 	res, err := c.Run(ctx, []string{c.Path, "list-target", "-v"})
 	if err := stderrFailed(res, err); err != nil {

@@ -3,8 +3,8 @@
 // passes to them.
 //
 // Everything here is a pure function from bytes to values: no exec, no I/O.
-// Formats and message texts come from ../shared/spec/comstar-zfs.md (section
-// numbers below refer to it). That spec was read from source, not captured on a
+// Formats and message texts come from docs/platform/comstar.md (comstar.md
+// below) and comstar-lu.md. They were read from source, not captured on a
 // live host, so the parsers are lenient about layout (label padding, unknown
 // labels, CRLF, blank lines) but strict about the values volctl acts on (GUIDs,
 // numbers): a value that cannot be understood is an error, never a guess.
@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-// LU is one logical unit from `stmfadm list-lu [-v]` (spec §1.6).
+// LU is one logical unit from `stmfadm list-lu [-v]` (comstar.md §4).
 type LU struct {
 	GUID                   string // 32 hex, normalised to UPPERCASE
 	OperationalStatus      string // "Online", "Offline", "unregistered", ...; "" in non-verbose output
@@ -46,7 +46,7 @@ type LU struct {
 	Printed map[string]string
 }
 
-// View is one view entry from `stmfadm list-view -l GUID` (spec §1.8).
+// View is one view entry from `stmfadm list-view -l GUID` (comstar.md §5.2).
 // HostGroup and TargetGroup are "All" when the entry applies to all groups.
 type View struct {
 	Entry       int
@@ -57,13 +57,14 @@ type View struct {
 
 // Key is the identity of a view for comparing captured and present views:
 // "hg|tg|lun". The entry number is not part of it because stmfadm reuses
-// entry numbers (spec §1.7). ValidateGroupName rejects '|', so keys built
+// entry numbers (comstar.md §5.1). ValidateGroupName rejects '|', so keys built
 // from validated names are unambiguous.
 func (v View) Key() string {
 	return v.HostGroup + "|" + v.TargetGroup + "|" + strconv.Itoa(v.LUN)
 }
 
-// Placeholder values stmfadm prints instead of a property value (spec §1.6).
+// Placeholder values stmfadm prints instead of a property value
+// (comstar-lu.md §1).
 const (
 	notSet           = "not set"
 	unavailStandby   = "prop unavailable in standby"
@@ -119,7 +120,7 @@ func splitLabel(s string) (label, value string, ok bool) {
 	return label, value, label != ""
 }
 
-// ParseListLU parses `stmfadm list-lu -v [GUID...]` (spec §1.6). It also
+// ParseListLU parses `stmfadm list-lu -v [GUID...]` (comstar.md §4). It also
 // accepts the non-verbose form, which has only "LU Name: GUID" lines; those
 // LUs carry just the GUID, ViewEntryCount -1 and Registered true (the
 // non-verbose output cannot tell, so ask with -v when it matters).
@@ -282,7 +283,7 @@ func setLUText(lu *LU, label, v, raw string) {
 	}
 }
 
-// ParseListView parses `stmfadm list-view -l GUID` (spec §1.8):
+// ParseListView parses `stmfadm list-view -l GUID` (comstar.md §5.2):
 //
 //	View Entry: 0
 //	    Host group   : All
@@ -352,7 +353,8 @@ func ParseListView(out []byte) ([]View, error) {
 }
 
 // ParseImportLU parses the stdout of `stmfadm import-lu FILE`:
-// "Logical unit imported: GUID" (spec §1.3). It returns the GUID uppercased.
+// "Logical unit imported: GUID" (comstar.md §2.2). It returns the GUID
+// uppercased.
 func ParseImportLU(out []byte) (string, error) {
 	g, err := parseGUIDLine(out, "Logical unit imported")
 	if err != nil {
@@ -362,7 +364,8 @@ func ParseImportLU(out []byte) (string, error) {
 }
 
 // ParseCreateLU parses the stdout of `stmfadm create-lu ...`:
-// "Logical unit created: GUID" (spec §1.2). It returns the GUID uppercased.
+// "Logical unit created: GUID" (comstar.md §2.1). It returns the GUID
+// uppercased.
 func ParseCreateLU(out []byte) (string, error) {
 	g, err := parseGUIDLine(out, "Logical unit created")
 	if err != nil {
@@ -387,7 +390,7 @@ func parseGUIDLine(out []byte, label string) (string, error) {
 }
 
 // ParseListHG parses `stmfadm list-hg [-v]` and `stmfadm list-tg [-v]`
-// (spec §1.10) into group name -> members, in output order:
+// (comstar.md §6) into group name -> members, in output order:
 //
 //	Host Group: hg1
 //		Member: iqn.1998-01.com.vmware:esx1

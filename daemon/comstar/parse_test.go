@@ -9,9 +9,10 @@ import (
 )
 
 // goldenParsers maps a testdata file-name prefix to the parser it feeds.
-// Inputs are the literal outputs of spec comstar-zfs.md §1 (listlu_verbose is
-// the §1.6 sample with its placeholder GUID replaced by the §1.2 sample GUID;
-// listlu_spec_placeholder is the literal sample, which must be rejected).
+// Inputs are the samples of docs/platform/comstar.md §2, §4, §5 and §6
+// (listlu_verbose is the §4.2 sample with its placeholder GUID replaced by
+// the §2.1 sample GUID; listlu_spec_placeholder is the literal sample, which
+// must be rejected).
 var goldenParsers = map[string]golden.Parser{
 	"listlu":   func(b []byte) (any, error) { return ParseListLU(b) },
 	"listview": func(b []byte) (any, error) { return ParseListView(b) },
@@ -167,7 +168,7 @@ func TestParseListHG(t *testing.T) {
 	}
 }
 
-// Literal stderr lines from spec §1.2-§1.10.
+// Literal stderr lines from docs/platform/comstar.md §2-§6.
 func TestStderrClassifiers(t *testing.T) {
 	type cls func([]byte) bool
 	all := map[string]cls{

@@ -18,9 +18,9 @@ func fakeRun(exit int, stdout, stderr string) execx.RunFunc {
 	}
 }
 
-// The answers are cmdparse's (stmfadm.c + cmdparse.c, spec comstar-zfs.md
-// §1): options are parsed before operands, so a known -k leads to "requires
-// an operand", on stdout with exit 1.
+// The answers are cmdparse's (stmfadm.c + cmdparse.c,
+// docs/platform/comstar.md §1.1, §3.5): options are parsed before operands,
+// so a known -k leads to "requires an operand", on stdout with exit 1.
 func TestProbeDeleteKeep(t *testing.T) {
 	for _, tc := range []struct {
 		name           string

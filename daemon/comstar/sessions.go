@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// Target is one target from `stmfadm list-target -v` (platform-matrix.md
-// §2.1, from stmfadm.c printTargetProps/printSessionProps, the same on
+// Target is one target from `stmfadm list-target -v` (docs/platform/comstar.md
+// §7.1, from stmfadm.c printTargetProps/printSessionProps, the same on
 // Solaris 11 and illumos):
 //
 //	Target: iqn.1986-03.com.sun:02:3a5e1a6b-9f1c-4d2e-8a6e-5b2c1d0e7f11
@@ -104,11 +104,11 @@ type Exposure struct {
 	LUN       int
 }
 
-// Exposed lists the logged-in initiators that can see an LU (platform-matrix
-// §2.1): a view whose host group is All or has the initiator as member, and
-// whose target group is All or has the target the initiator is logged in
-// to. hostGroups and targetGroups are list-hg -v / list-tg -v (name ->
-// members); iSCSI names compare case-insensitively.
+// Exposed lists the logged-in initiators that can see an LU
+// (docs/platform/comstar.md §7.2): a view whose host group is All or has the
+// initiator as member, and whose target group is All or has the target the
+// initiator is logged in to. hostGroups and targetGroups are list-hg -v /
+// list-tg -v (name -> members); iSCSI names compare case-insensitively.
 func Exposed(views []View, targets []Target, hostGroups, targetGroups map[string][]string) []Exposure {
 	member := func(groups map[string][]string, group, name string) bool {
 		if group == "" || group == "All" {
@@ -142,10 +142,10 @@ type Path struct {
 	LUN    int
 }
 
-// Paths lists, for an LU's views, every target it is exposed through and
-// the LUN there: how a zone's iscsi://host/target.IQN,lun.N storage URI
-// names it (kernel-zones.md §3.3). A view with target group All exposes
-// it through every target.
+// Paths lists, for an LU's views, every target it is exposed through and the
+// LUN there: how a zone's iscsi://host/target.IQN,lun.N storage URI names it
+// (docs/platform/comstar.md §7.3). A view with target group All exposes it
+// through every target.
 func Paths(views []View, targets []Target, targetGroups map[string][]string) []Path {
 	var out []Path
 	for _, v := range views {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The layout of platform-matrix.md §2.1 (stmfadm.c printTargetProps /
+// The layout of docs/platform/comstar.md §7.1 (stmfadm.c printTargetProps /
 // printSessionProps): labels "    %-18s: ", sessions at 8 and 12 spaces.
 const listTargetV = `Target: iqn.1986-03.com.sun:02:tgt-a
     Operational Status: Online

@@ -10,7 +10,7 @@ import (
 var ErrInvalid = errors.New("invalid")
 
 // ValidateGUID checks that s is exactly 32 hexadecimal digits (either case),
-// the form stmfadm requires for LU names (spec §1.4, §1.6).
+// the form stmfadm requires for LU names (docs/platform/comstar.md §1.3).
 func ValidateGUID(s string) error {
 	if len(s) != 32 {
 		return fmt.Errorf("%w GUID %q: must be 32 hexadecimal digits long", ErrInvalid, s)
@@ -28,14 +28,16 @@ func isHex(c byte) bool {
 }
 
 // NormalizeGUID returns s in upper case, the form create-lu, import-lu and
-// list-lu print. delete-lu, list-view and sbdadm print lower case (spec §6.7),
-// so compare GUIDs only after normalising both sides.
+// list-lu print. delete-lu, list-view and sbdadm print lower case
+// (docs/platform/comstar.md §1.3), so compare GUIDs only after normalising
+// both sides.
 func NormalizeGUID(s string) string { return strings.ToUpper(s) }
 
-// MaxGroupNameLen is the longest host/target group name volctl accepts: cmdparse
-// rejects option arguments longer than 255 characters ("option too long",
-// spec §1.1), and create-hg silently truncates its operand to
-// sizeof(stmfGroupName)-1 = 255 bytes (illumos stmfadm.c createHostGroupFunc).
+// MaxGroupNameLen is the longest host/target group name volctl accepts:
+// cmdparse rejects option arguments longer than 256 bytes ("option too long",
+// docs/platform/comstar.md §1.1, §6), and create-hg silently truncates its
+// operand to sizeof(stmfGroupName)-1 = 255 bytes (illumos stmfadm.c
+// createHostGroupFunc).
 const MaxGroupNameLen = 255
 
 // ValidateGroupName checks a host or target group name before volctl passes it
@@ -50,8 +52,8 @@ const MaxGroupNameLen = 255
 //     so a name pasted into a shell or a log cannot run or split anything,
 //     and '|' keeps View.Key unambiguous;
 //   - no leading '-', which getopt would take as an option;
-//   - not "All", which list-view prints for "all groups" (spec §1.8), so a
-//     group of that name could not be told from the wildcard.
+//   - not "All", which list-view prints for "all groups" (comstar.md §5.2),
+//     so a group of that name could not be told from the wildcard.
 func ValidateGroupName(s string) error {
 	switch {
 	case s == "":

@@ -267,8 +267,21 @@ func flatten(err error) []error {
 }
 
 // Validate checks the values, without looking at the host (CheckHost
-// does). One error per problem, joined.
+// does). One error per problem, joined, in this order: platform and
+// commands, paths and listeners, peers, limits, durations.
 func (c Config) Validate() error {
+	var errs []error
+	errs = append(errs, c.validateCommands()...)
+	errs = append(errs, c.validatePaths()...)
+	errs = append(errs, c.validatePeers()...)
+	errs = append(errs, c.validateLimits()...)
+	errs = append(errs, c.validateDurations()...)
+	return errors.Join(errs...)
+}
+
+// validateCommands checks the platform and [commands]: the platform's
+// commands set, every path absolute.
+func (c Config) validateCommands() []error {
 	var errs []error
 	switch c.Platform {
 	case "solaris", "linux-tgt":
@@ -287,6 +300,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("commands.%s %q is not an absolute path", cmd.name, cmd.path))
 		}
 	}
+	return errs
+}
+
+// validatePaths checks the socket and the journal paths, the socket's
+// mode and the TCP listener's files.
+func (c Config) validatePaths() []error {
+	var errs []error
 	if c.Socket == "" || !filepath.IsAbs(c.Socket) {
 		errs = append(errs, fmt.Errorf("socket %q is not an absolute path", c.Socket))
 	}
@@ -302,7 +322,13 @@ func (c Config) Validate() error {
 	if c.TCP.Listen != "" && (c.TCP.Cert == "" || c.TCP.Key == "" || c.TCP.ClientCA == "") {
 		errs = append(errs, fmt.Errorf("tcp.listen needs tcp.cert, tcp.key and tcp.client_ca: volctld never serves plain TCP"))
 	}
-	errs = append(errs, c.validatePeers()...)
+	return errs
+}
+
+// validateLimits checks the counts: retries, connections, watches,
+// streams, the handshake's deadline, the output cap.
+func (c Config) validateLimits() []error {
+	var errs []error
 	if c.Retries < 0 {
 		errs = append(errs, fmt.Errorf("retries %d is negative", c.Retries))
 	}
@@ -330,6 +356,13 @@ func (c Config) Validate() error {
 	if c.MaxOutput < 0 {
 		errs = append(errs, fmt.Errorf("max_output %d is negative", c.MaxOutput))
 	}
+	return errs
+}
+
+// validateDurations checks that no duration is negative and that every
+// timeouts.command key is the base name of a command in [commands].
+func (c Config) validateDurations() []error {
+	var errs []error
 	for _, d := range []struct {
 		key string
 		d   Duration
@@ -354,7 +387,7 @@ func (c Config) Validate() error {
 				name, strings.Join(names, ", ")))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // validatePeers checks [[peers]]: every field there, unique names, mutual

@@ -158,6 +158,20 @@ func TestValidateStrict(t *testing.T) {
 			c.Commands.Zfs = ""
 			c.Retries = -1
 		}, []string{"commands.zfs is empty: platform solaris runs it", `socket_mode "0668" is not an octal mode like 0600`, "retries -1 is negative"}},
+		{"one problem of each kind, in their order", func(c *Config) {
+			c.Platform = "bogus"
+			c.Commands.Zpool = "zpool"
+			c.DB = "journal.db"
+			c.TCP.Listen = "127.0.0.1:1"
+			c.Peers = []Peer{{Name: "zh", Address: "zh:9443", CA: "/ca.pem", Subject: "zh", Cert: "/c.pem", Key: "/k.pem"}}
+			c.MaxStreamsPerConnection = -1
+			c.HandshakeTimeout.Duration = 0
+			c.LUOnlineTimeout.Duration = -1
+		}, []string{`platform "bogus": want "solaris" or "linux-tgt"`, `commands.zpool "zpool" is not an absolute path`,
+			`db "journal.db" is not an absolute path`,
+			"tcp.listen needs tcp.cert, tcp.key and tcp.client_ca: volctld never serves plain TCP",
+			"peers: platform bogus has no zones to ask peers about (peers are for solaris)",
+			"max_streams_per_connection -1 is negative", "handshake_timeout 0s: must be positive", "lu_online_timeout -1ns is negative"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

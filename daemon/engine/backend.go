@@ -26,7 +26,7 @@ type Backend interface {
 	// backend's own steps: the engine puts its capture step before them.
 	Steps(op *store.Operation) []Step
 	// Probe asks the host's commands what they support
-	// (spec/platform-matrix.md) and keeps the answer for Capture and the
+	// (docs/platform/README.md §4) and keeps the answer for Capture and the
 	// inventory. The engine calls it once, at start or before the first
 	// call that needs it, and again only after it failed.
 	Probe(ctx context.Context, run execx.RunFunc) (store.Capabilities, error)

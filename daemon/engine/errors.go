@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+
+	"github.com/volctl/volctl/internal/wire"
 )
 
 // Sentinels that the server maps to gRPC codes in one place (server.toStatus).
@@ -60,14 +62,15 @@ func (consentError) Is(target error) bool { return target == ErrPrecondition }
 
 // The consents, named as the API's fields name them (RollbackOptions, and
 // RecoverOperationRequest for repersist): the server puts the name in the
-// status's details, the CLI turns it into its flag.
+// status's details, the CLI turns it into its flag. The names are the wire
+// contract's (internal/wire).
 const (
-	ConsentHaltZones      = "halt_zones"
-	ConsentDestroyNewer   = "destroy_newer"
-	ConsentAcceptSessions = "accept_sessions"
-	ConsentOnlyTheseDisks = "only_these_disks"
-	ConsentSkipPeers      = "skip_peers"
-	ConsentRepersist      = "repersist"
+	ConsentHaltZones      = wire.ConsentHaltZones
+	ConsentDestroyNewer   = wire.ConsentDestroyNewer
+	ConsentAcceptSessions = wire.ConsentAcceptSessions
+	ConsentOnlyTheseDisks = wire.ConsentOnlyTheseDisks
+	ConsentSkipPeers      = wire.ConsentSkipPeers
+	ConsentRepersist      = wire.ConsentRepersist
 )
 
 // ConsentError is one missing consent. The message that wraps it says why

@@ -322,7 +322,17 @@ func parseRecord(b []byte) (in intent, st *started, err error) {
 	if err := dec.Decode(&in); err != nil {
 		return in, nil, fmt.Errorf("first line: %v", err)
 	}
-	if len(in.Argv) == 0 || in.Daemon <= 0 || in.Session <= 0 || in.DaemonStart == 0 {
+	// A session of 0 is a real value, not a missing one: /proc and
+	// getsid(2) show 0 when the session leader lives outside this PID
+	// namespace (a daemon started in a container, as CI runs it;
+	// docs/platform/process-fencing.md §2), so presence is checked.
+	var present struct {
+		Session *int `json:"session"`
+	}
+	if err := json.Unmarshal(first, &present); err != nil {
+		return in, nil, fmt.Errorf("first line: %v", err)
+	}
+	if len(in.Argv) == 0 || in.Daemon <= 0 || present.Session == nil || in.Session < 0 || in.DaemonStart == 0 {
 		return in, nil, errors.New("first line: argv, daemon, session or daemon_start missing")
 	}
 	if i := bytes.IndexByte(rest, '\n'); i >= 0 {

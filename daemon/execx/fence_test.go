@@ -243,6 +243,13 @@ func TestFenceRefuses(t *testing.T) {
 			}
 			return p
 		}},
+		{name: "a record without session", want: "argv, daemon, session or daemon_start missing", setup: func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "1-1")
+			if err := os.WriteFile(p, []byte(`{"argv":["true"],"daemon":1,"daemon_start":1,"time":"2026-01-01T00:00:00Z"}`+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}},
 		{name: "a symbolic link", want: "is not a regular file", setup: func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "1-1")
 			if err := os.Symlink("/etc/passwd", p); err != nil {

@@ -27,7 +27,7 @@ func (k Cmd) List(ctx context.Context) ([]Zone, error) {
 
 // AuxArgv is `zoneadm list -s`: alone, because Solaris 11.4 documents -s
 // only by itself (combined with -c it is unverified) and illumos has no -s
-// at all (spec/platform-matrix.md §3).
+// at all (docs/platform/zones.md §1).
 func (k Cmd) AuxArgv() []string { return []string{k.Zoneadm, "list", "-s"} }
 
 // Aux returns the auxiliary state of every zone zoneadm list -s shows:
@@ -129,8 +129,8 @@ type Device struct {
 func (k Cmd) InfoArgv(zone string) []string { return []string{k.Zonecfg, "-z", zone, "info"} }
 
 // Devices returns the zone's storage references: each device's storage URI
-// (kernel zones, kernel-zones.md §3.1, §3.2) or match path, with ids and
-// boot priorities (the devices with a bootpri are boot devices), and the
+// (kernel zones, docs/platform/zones.md §4.1, §4.2) or match path, with ids
+// and boot priorities (the devices with a bootpri are boot devices), and the
 // storage URIs of its rootzpool and zpool resources (zones on shared
 // storage). What it cannot read whole is an error: a device with both a
 // storage and a match, a property given twice in a device, a rootzpool or

@@ -3,10 +3,10 @@
 // storage URIs (suri(7)) that name a zone's disks, and validates zone names.
 //
 // Everything here is a pure function from bytes to values: no exec, no I/O.
-// Formats come from ../shared/spec/kernel-zones.md (section numbers below
-// refer to it). Much of that spec is documentation or inference rather than
-// captured output, so the parsers tolerate layout deviations (extra fields,
-// CRLF, blank lines, indentation) but reject lines they cannot read safely.
+// Formats come from docs/platform/zones.md (zones.md below). Much of it is
+// documentation or inference rather than captured output, so the parsers
+// tolerate layout deviations (extra fields, CRLF, blank lines, indentation)
+// but reject lines they cannot read safely.
 package kz
 
 import (
@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-// Zone is one line of `zoneadm list -p` (spec §2.2). ID is the numeric zone
+// Zone is one line of `zoneadm list -p` (zones.md §3.1). ID is the numeric zone
 // id, or "-" when the zone is not running/ready. Zonepath has "\:" unescaped.
 type Zone struct {
 	ID                                         string
@@ -37,7 +37,7 @@ func lines(out []byte) []string {
 }
 
 // ParseZoneadmList parses `zoneadm list -cp` or `zoneadm -z Z list -p`
-// (spec §2.2):
+// (zones.md §3.1):
 //
 //	zoneid:zonename:state:zonepath:uuid:brand:ip-type[:rw:file-mac-profile...]
 //
@@ -122,7 +122,7 @@ func (r Resource) Values(k string) []string {
 }
 
 // ParseInfo parses `zonecfg -z Z info device` or a full `zonecfg -z Z info`
-// (spec §3.2):
+// (zones.md §4.1):
 //
 //	device:
 //	        match not specified
@@ -223,7 +223,7 @@ func unquote(v string) string {
 	return v
 }
 
-// ParseListAux parses `zoneadm list -cs` (spec kernel-zones.md §2.4): a
+// ParseListAux parses `zoneadm list -cs` (zones.md §3.3): a
 // header line (NAME STATUS AUXILIARY STATE), then per zone its name, state
 // and, when it has one, its auxiliary state ("suspended", "debugging",
 // "panicked"). It returns zone name -> auxiliary state ("" when none).

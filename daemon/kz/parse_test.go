@@ -9,7 +9,7 @@ import (
 )
 
 // goldenParsers maps a testdata file-name prefix to the parser it feeds.
-// Inputs are the literal outputs of spec kernel-zones.md §2.2 and §3.2;
+// Inputs are the samples of docs/platform/zones.md §3.1 and §4.1;
 // files named *_derived, *_escaped, *_iscsi extend them in the same format.
 var goldenParsers = map[string]golden.Parser{
 	"zoneadm": func(b []byte) (any, error) { return ParseZoneadmList(b) },
@@ -69,7 +69,7 @@ func TestParseInfo(t *testing.T) {
 	}
 }
 
-// Literal stderr from spec §1.2, §1.3 and §4.2.
+// Literal stderr from docs/platform/zones.md §5.2, §5.3 and §6.2.
 func TestStderrClassifiers(t *testing.T) {
 	inUse := "zone 'kzone1': error: ERROR: zone kzone1 is in use by host with  hostid 848611d4\nzone 'kzone1': error:       last known state: installed\n"
 	key := "zone 'kzone1': error: Encryption key is incorrect.  See solaris-kz(7) for configuration migration\nzone 'kzone1': procedure or update /etc/zones/keys/kzone1.\n"

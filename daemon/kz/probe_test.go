@@ -8,7 +8,7 @@ import (
 )
 
 // zoneadm list -s: Solaris 11.4 prints the auxiliary-state table; illumos
-// rejects -s with its usage and exit 2 (spec/platform-matrix.md §3).
+// rejects -s with its usage and exit 2 (docs/platform/zones.md §1).
 func TestProbeListS(t *testing.T) {
 	for _, tc := range []struct {
 		name          string

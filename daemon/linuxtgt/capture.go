@@ -86,7 +86,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	}
 	if len(held) > 0 {
 		// rollback -r destroys the newer snapshots one by one and stops at a
-		// held one, after the others are gone (spec §8.5).
+		// held one, after the others are gone (docs/platform/zfs.md §3.4).
 		return id, nil, fmt.Errorf("the newer snapshots %s have user holds: zfs rollback -r would destroy the others and then fail; release the holds first: %w",
 			strings.Join(held, ", "), engine.ErrPrecondition)
 	}
@@ -100,7 +100,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 			return id, nil, err
 		}
 	} else {
-		// zfs-fuse: the snapshot's used is the signal (spec §8.11).
+		// zfs-fuse: the snapshot's used is the signal (docs/platform/zfs.md §9.2).
 		id.WrittenBefore = snaps[at].Used
 	}
 

@@ -6,17 +6,19 @@
 // target's initiator bindings, and builds the rollback saga from the zfs
 // and tgt adapters.
 //
-// The saga, and why each step is where it is (spec linux-tgt-zfs.md §10).
+// The saga, and why each step is where it is (docs/platform/linux-tgt.md
+// §10; linux-tgt.md below).
 // Without LUs only rollback and verify run.
 //
 //	unbind-initiators  remove every ACL rule of the LUs' targets (and, with
 //	                   consent, drop their connections), so that no initiator
 //	                   can log in and see an LU without its identity: tgtd
-//	                   creates LUs with a default identity (§3.1, §3.3).
+//	                   creates LUs with a default identity (linux-tgt.md
+//	                   §4.1, §4.3).
 //	                   Undo: bind the captured rules back and read them back.
 //	delete-lu          [window] delete the LUs: tgtd closes the backing files,
 //	                   so the rollback does not change data under an open LU
-//	                   (§8.9).
+//	                   (linux-tgt.md §9.1).
 //	                   Undo: re-create each LU and restore its identity.
 //	rollback           [window] zfs rollback (the commit, the point of no
 //	                   return), once tgtd shows no LU on the volume; then read

@@ -94,9 +94,9 @@ func sameSeen(t *testing.T, what string, before, after seen) {
 	}
 }
 
-// waitUsed waits until zfs accounts the writes since snap (the only
-// "changed since" signal zfs-fuse has, spec §8.11), so that the engine's
-// check of a failed rollback is decisive.
+// waitUsed waits until zfs accounts the writes since snap (the only "changed
+// since" signal zfs-fuse has, docs/platform/zfs.md §9.2), so that the
+// engine's check of a failed rollback is decisive.
 func waitUsed(t *testing.T, s *linuxstack.Stack, snap string) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; {

@@ -12,11 +12,11 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// Keys of store.LU.Properties for a tgt LU. They are the LU's identity as
-// an initiator sees it and everything needed to re-create it, so that
-// recovery never has to ask tgtd what used to be there (tgtd keeps nothing
-// across an LU delete, spec §3.3, §10.3). Boolean values are "0" or "1";
-// lists are one item per line, in tgtd's order.
+// Keys of store.LU.Properties for a tgt LU. They are the LU's identity as an
+// initiator sees it and everything needed to re-create it, so that recovery
+// never has to ask tgtd what used to be there (tgtd keeps nothing across an
+// LU delete, docs/platform/linux-tgt.md §4.3, §8). Boolean values are "0" or
+// "1"; lists are one item per line, in tgtd's order.
 const (
 	PropTID          = "tgt.tid"           // target id, e.g. "1"
 	PropTarget       = "tgt.target"        // target IQN
@@ -103,10 +103,10 @@ func toStoreLU(t tgt.Target, u tgt.LUN, backing string) store.LU {
 	if u.Online {
 		status = "Online"
 	}
-	// GUID carries scsi_id: it is what the initiator sees as the LU's
-	// designator (T10 vendor id, and the NAA-6 value when it is 32 hex
-	// digits starting with 6, spec §5.4). The single view says where the LU
-	// is exported: target IQN (target group), LUN, the ACL as host group.
+	// GUID carries scsi_id: it is what the initiator sees as the LU's designator
+	// (T10 vendor id, and the NAA-6 value when it is 32 hex digits starting with
+	// 6, docs/platform/linux-tgt.md §6.4). The single view says where the LU is
+	// exported: target IQN (target group), LUN, the ACL as host group.
 	return store.LU{
 		GUID: u.SCSIID, DataFile: u.BackingPath, BlockSize: u.BlockSize, VendorID: u.VendorID, ProductID: u.ProductID,
 		Serial: u.SCSISN, WriteProtect: u.Readonly, OperationalStatus: status,
@@ -196,7 +196,7 @@ func targetsOf(lus []lu) []target {
 }
 
 // zvolPath is the device an LU names for a zvol on Linux (the udev link,
-// spec §9).
+// docs/platform/zfs.md §10, linux-tgt.md §9.4).
 func zvolPath(vol string) string { return "/dev/zvol/" + vol }
 
 // backs reports whether an LU's backing store is on ds: the zvol itself, or

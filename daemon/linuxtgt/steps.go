@@ -15,13 +15,13 @@ import (
 
 // Tuning of the waits inside steps. Variables so tests can shorten them.
 var (
-	// lunActiveRetries and lunActiveDelay bound the retry of an LU delete
-	// that tgtd refuses while SCSI commands are in flight (spec §3.4: 12
-	// refusals in a tight loop under streaming writes).
+	// lunActiveRetries and lunActiveDelay bound the retry of an LU delete that
+	// tgtd refuses while SCSI commands are in flight (docs/platform/linux-tgt.md
+	// §4.4: 12 refusals in a tight loop under streaming writes).
 	lunActiveRetries = 20
 	lunActiveDelay   = 250 * time.Millisecond
 	// nexusWait is how long a dropped connection may take to leave the
-	// I_T nexus list (spec §6.3: gone after a second).
+	// I_T nexus list (docs/platform/linux-tgt.md §7.3: gone after a second).
 	nexusWait = 5 * time.Second
 )
 
@@ -84,7 +84,8 @@ func (s *sagaSteps) check() error {
 }
 
 // present reads tgtd's targets and returns the one with tid, checking it is
-// still the captured target (a tgtd restart forgets everything, spec §7).
+// still the captured target (a tgtd restart forgets everything,
+// docs/platform/linux-tgt.md §8).
 func (s *sagaSteps) present(ctx context.Context, x *engine.Exec, tid int, name string) (tgt.Target, error) {
 	ts, err := s.b.show(ctx, x.Run)
 	if err != nil {
@@ -124,7 +125,7 @@ func (s *sagaSteps) unbind() engine.Step {
 				return err
 			}
 			// Every rule present, not just the captured ones: fencing means
-			// nobody new gets in (spec §6.3).
+			// nobody new gets in (docs/platform/linux-tgt.md §7.4).
 			for _, r := range t.ACL {
 				if err := c.Unbind(ctx, tg.TID, r); err != nil && !tgt.IsACLNotExist(execx.Stderr(err)) {
 					return fmt.Errorf("unbind %s from target %s: %w", r.Rule, tg.Name, err)
@@ -237,7 +238,8 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 }
 
 // deleteLU deletes a captured LU unless it is gone already, retrying while
-// tgtd says it is still active (commands in flight, spec §3.4).
+// tgtd says it is still active (commands in flight,
+// docs/platform/linux-tgt.md §4.4).
 func (s *sagaSteps) deleteLU(ctx context.Context, x *engine.Exec, l lu) error {
 	t, err := s.present(ctx, x, l.TID, l.Target)
 	if err != nil {
@@ -300,7 +302,8 @@ func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, l lu) error {
 }
 
 // ensureIdentity sets what differs from the captured identity with one
-// --op update --params and reads it back (spec §10.2).
+// --op update --params and reads it back (docs/platform/linux-tgt.md §4.2,
+// §10).
 func (s *sagaSteps) ensureIdentity(ctx context.Context, x *engine.Exec, l lu) error {
 	t, err := s.present(ctx, x, l.TID, l.Target)
 	if err != nil {
@@ -324,9 +327,10 @@ func (s *sagaSteps) ensureIdentity(ctx context.Context, x *engine.Exec, l lu) er
 	return compareLU(l, t, u)
 }
 
-// rollback is zvol's rollback step. zfs rolls back under open files and
-// zvols without complaint (spec §8.9, §9): unlike COMSTAR's "busy" there is
-// no proof from zfs that the LUs are gone, so it is read from tgtd first.
+// rollback is zvol's rollback step. zfs rolls back under open files and zvols
+// without complaint (docs/platform/linux-tgt.md §9.1): unlike COMSTAR's
+// "busy" there is no proof from zfs that the LUs are gone, so it is read from
+// tgtd first.
 func (s *sagaSteps) rollback() engine.Step {
 	id := s.op.Identity
 	st := zvol.Step(s.b.zfs(nil), s.op)

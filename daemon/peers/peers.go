@@ -23,6 +23,7 @@ import (
 
 	"github.com/volctl/volctl/daemon/config"
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/peerwire"
 	"github.com/volctl/volctl/daemon/zones"
 	"github.com/volctl/volctl/internal/certpool"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
@@ -163,13 +164,13 @@ func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 			r.Hostname, r.HostID, r.Initiators, r.AuxKnown = resp.GetHostname(), resp.GetHostid(), resp.GetInitiators(), resp.GetAuxKnown()
 			for _, z := range resp.GetZones() {
 				zn := zones.Zone{Name: z.GetName(), State: z.GetState(), Brand: z.GetBrand(), Aux: z.GetAux(),
-					Storage: z.GetStorage(), AuxListed: resp.GetAuxKnown() && z.GetAux() != auxNotListed}
+					Storage: z.GetStorage(), AuxListed: resp.GetAuxKnown() && z.GetAux() != peerwire.AuxNotListed}
 				for _, d := range z.GetDevices() {
 					zn.Devices = append(zn.Devices, zones.Device{ID: int(d.GetId()), Storage: d.GetStorage(), BootPri: int(d.GetBootpri())})
 				}
 				r.Zones = append(r.Zones, zn)
 			}
-			r.Commands = commands(p.cfg.Name, resp.GetCommands())
+			r.Commands = peerwire.Commands(p.cfg.Name, resp.GetCommands())
 			if len(r.Commands) > 0 {
 				r.Zoneadm = r.Commands[0].Argv[0]
 			}
@@ -179,10 +180,6 @@ func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 	wg.Wait()
 	return out
 }
-
-// auxNotListed is what a zone host sends as the aux of a kernel zone that
-// zoneadm list -s did not show.
-const auxNotListed = "unknown"
 
 // Act implements zones.Peers. A call that did not reach a definite answer
 // (unavailable, deadline) is retried here with the same key a few times:
@@ -197,7 +194,7 @@ func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit+p.cfg.PeerTimeout())
 	defer cancel()
-	req := &v1.ZoneActionRequest{Key: key, Zone: zone, Verb: toVerb[verb]}
+	req := &v1.ZoneActionRequest{Key: key, Zone: zone, Verb: peerwire.ToVerb(verb)}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
@@ -217,7 +214,7 @@ func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb, 
 		if err == nil {
 			s.log.Info("peer zone action", "peer", name, "zone", zone, "verb", verb, "key", key, "state", resp.GetState(),
 				"error", resp.GetError(), "replayed", resp.GetReplayed())
-			return zones.Result{State: resp.GetState(), Commands: commands(name, resp.GetCommands()), Err: resp.GetError(),
+			return zones.Result{State: resp.GetState(), Commands: peerwire.Commands(name, resp.GetCommands()), Err: resp.GetError(),
 				Permanent: resp.GetPermanent(), InUse: resp.GetInUse(), Replayed: resp.GetReplayed()}, nil
 		}
 		switch status.Code(err) {
@@ -265,32 +262,4 @@ func describe(c config.Peer, err error) error {
 		msg = "the TLS handshake failed: " + msg
 	}
 	return fmt.Errorf("peer %s at %s did not answer: %s: %s", c.Name, c.Address, st.Code(), msg)
-}
-
-func commands(host string, cs []*v1.CommandRun) []store.Command {
-	var out []store.Command
-	for _, c := range cs {
-		out = append(out, store.Command{Argv: c.GetArgv(), Exit: int(c.GetExitCode()), Stdout: c.GetStdout(), Stderr: c.GetStderr(),
-			Started: c.GetStarted().AsTime(), Duration: c.GetDuration().AsDuration(), Err: c.GetError(), Host: host})
-	}
-	return out
-}
-
-var toVerb = map[zones.Verb]v1.ZoneVerb{
-	zones.Detach:         v1.ZoneVerb_ZONE_VERB_DETACH,
-	zones.Attach:         v1.ZoneVerb_ZONE_VERB_ATTACH,
-	zones.AttachInit:     v1.ZoneVerb_ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA,
-	zones.AttachTakeover: v1.ZoneVerb_ZONE_VERB_ATTACH_FORCE_TAKEOVER,
-	zones.Boot:           v1.ZoneVerb_ZONE_VERB_BOOT,
-	zones.Shutdown:       v1.ZoneVerb_ZONE_VERB_SHUTDOWN,
-}
-
-// FromVerb maps the API's verb to the zone action (the zone host's side).
-func FromVerb(v v1.ZoneVerb) (zones.Verb, bool) {
-	for k, x := range toVerb {
-		if x == v {
-			return k, true
-		}
-	}
-	return "", false
 }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/peerwire"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/store"
 )
@@ -83,9 +84,11 @@ var stepStates = map[store.StepState]v1.StepState{
 	store.StepCompensated:  v1.StepState_STEP_STATE_COMPENSATED,
 }
 
+// toCommand is a command record in a reply, its output capped; the
+// record's API form is the peer link's (the zone service answers with it).
 func toCommand(c store.Command) *v1.CommandRun {
-	return &v1.CommandRun{Argv: c.Argv, ExitCode: int32(c.Exit), Stdout: capOutput(c.Stdout), Stderr: capOutput(c.Stderr),
-		Started: ts(c.Started), Duration: durationpb.New(c.Duration), Error: c.Err, Host: c.Host}
+	c.Stdout, c.Stderr = capOutput(c.Stdout), capOutput(c.Stderr)
+	return peerwire.Command(c)
 }
 
 // toPlan is the plan view of an operation: identity and planned commands.

@@ -14,43 +14,9 @@ import (
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/zonehost"
+	"github.com/volctl/volctl/internal/wire"
 	"github.com/volctl/volctl/store"
 )
-
-// ErrorDomain is the domain of every ErrorInfo volctld sends (AIP-193).
-const ErrorDomain = "volctl.io"
-
-// The ErrorInfo reasons: stable, UPPER_SNAKE, for programs to act on (the
-// message is for people and may change). README.md lists them.
-const (
-	ReasonUnauthenticated = "UNAUTHENTICATED"
-	ReasonDenied          = "PERMISSION_DENIED"
-	ReasonInvalid         = "INVALID_ARGUMENT"
-	ReasonJournalCorrupt  = "JOURNAL_CORRUPT"
-	ReasonNotFound        = "NOT_FOUND"
-	ReasonConsent         = "CONSENT_REQUIRED"
-	ReasonPrecondition    = "FAILED_PRECONDITION"
-	ReasonRequestIDReused = "REQUEST_ID_REUSED"
-	ReasonAlreadyExists   = "ALREADY_EXISTS"
-	ReasonBusy            = "BUSY"
-	ReasonShuttingDown    = "SHUTTING_DOWN"
-	ReasonHostUnavailable = "HOST_UNAVAILABLE"
-	ReasonNeedsAttention  = "NEEDS_ATTENTION"
-	ReasonStepFailed      = "STEP_FAILED"
-	// ReasonHeld: the request touches a volume or zone that an operation
-	// which needs attention holds (engine.HeldError); nothing ran.
-	ReasonHeld = "HELD_BY_OPERATION"
-	// ReasonTooManyWatches: a WatchOperation past
-	// max_watches_per_connection or max_watches_per_caller.
-	ReasonTooManyWatches = "TOO_MANY_WATCHES"
-	// ReasonFellBehind: a watcher whose client did not read its stream
-	// was dropped; the operation goes on.
-	ReasonFellBehind = "FELL_BEHIND"
-)
-
-// ConsentViolation is the PreconditionFailure violation type of a missing
-// consent; its subject is the consent's field name.
-const ConsentViolation = "CONSENT"
 
 // toStatus is the one place errors become gRPC status codes. The message
 // keeps the whole wrapped chain: the step, the command and what the platform
@@ -67,41 +33,41 @@ func toStatus(err error) error {
 	code, reason := codes.Internal, ""
 	switch {
 	case errors.Is(err, ErrUnidentified):
-		code, reason = codes.Unauthenticated, ReasonUnauthenticated
+		code, reason = codes.Unauthenticated, wire.ReasonUnauthenticated
 	case errors.Is(err, ErrDenied):
-		code, reason = codes.PermissionDenied, ReasonDenied
+		code, reason = codes.PermissionDenied, wire.ReasonDenied
 	case errors.Is(err, engine.ErrInvalid), errors.Is(err, zonehost.ErrInvalid):
-		code, reason = codes.InvalidArgument, ReasonInvalid
+		code, reason = codes.InvalidArgument, wire.ReasonInvalid
 	case errors.Is(err, store.ErrCorrupt):
-		code, reason = codes.DataLoss, ReasonJournalCorrupt
+		code, reason = codes.DataLoss, wire.ReasonJournalCorrupt
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, store.ErrNotFound):
-		code, reason = codes.NotFound, ReasonNotFound
+		code, reason = codes.NotFound, wire.ReasonNotFound
 	case errors.As(err, new(*engine.HeldError)):
-		code, reason = codes.FailedPrecondition, ReasonHeld
+		code, reason = codes.FailedPrecondition, wire.ReasonHeld
 	case errors.Is(err, engine.ErrNeedsConsent):
-		code, reason = codes.FailedPrecondition, ReasonConsent
+		code, reason = codes.FailedPrecondition, wire.ReasonConsent
 	case errors.Is(err, engine.ErrPrecondition):
-		code, reason = codes.FailedPrecondition, ReasonPrecondition
+		code, reason = codes.FailedPrecondition, wire.ReasonPrecondition
 	case errors.Is(err, engine.ErrAlreadyExists):
-		code, reason = codes.AlreadyExists, ReasonAlreadyExists
+		code, reason = codes.AlreadyExists, wire.ReasonAlreadyExists
 		var r *engine.RequestIDError
 		if errors.As(err, &r) {
-			reason = ReasonRequestIDReused
+			reason = wire.ReasonRequestIDReused
 		}
 	case errors.Is(err, engine.ErrBusy):
-		code, reason = codes.Aborted, ReasonBusy
+		code, reason = codes.Aborted, wire.ReasonBusy
 	case errors.Is(err, engine.ErrShuttingDown):
-		code, reason = codes.Unavailable, ReasonShuttingDown
+		code, reason = codes.Unavailable, wire.ReasonShuttingDown
 	case errors.Is(err, engine.ErrUnavailable):
-		code, reason = codes.Unavailable, ReasonHostUnavailable
+		code, reason = codes.Unavailable, wire.ReasonHostUnavailable
 	case errors.Is(err, engine.ErrNeedsAttention):
-		code, reason = codes.Internal, ReasonNeedsAttention
+		code, reason = codes.Internal, wire.ReasonNeedsAttention
 	case errors.Is(err, engine.ErrStepFailed):
-		code, reason = codes.Aborted, ReasonStepFailed
+		code, reason = codes.Aborted, wire.ReasonStepFailed
 	case errors.Is(err, ErrTooManyWatches):
-		code, reason = codes.ResourceExhausted, ReasonTooManyWatches
+		code, reason = codes.ResourceExhausted, wire.ReasonTooManyWatches
 	case errors.Is(err, engine.ErrFellBehind):
-		code, reason = codes.ResourceExhausted, ReasonFellBehind
+		code, reason = codes.ResourceExhausted, wire.ReasonFellBehind
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
@@ -111,12 +77,12 @@ func toStatus(err error) error {
 	if reason == "" {
 		return st.Err()
 	}
-	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: metadata(err)}}
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: wire.ErrorDomain, Metadata: metadata(err)}}
 	if cs := engine.Consents(err); len(cs) > 0 {
 		pf := &errdetails.PreconditionFailure{}
 		for _, c := range cs {
 			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
-				Type: ConsentViolation, Subject: c.Consent, Description: consentWords(c)})
+				Type: wire.ConsentViolation, Subject: c.Consent, Description: consentWords(c)})
 		}
 		details = append(details, pf)
 	}
@@ -125,7 +91,7 @@ func toStatus(err error) error {
 		br := &errdetails.BadRequest{}
 		for _, f := range opt.Fields {
 			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-				Field: "options." + f, Description: "not allowed here; the message says why"})
+				Field: wire.OptionsPrefix + f, Description: "not allowed here; the message says why"})
 		}
 		details = append(details, br)
 	}
@@ -149,15 +115,15 @@ func metadata(err error) map[string]string {
 				peers = append(peers, c.Peer)
 			}
 		}
-		md["consent"] = strings.Join(names, ",")
+		md[wire.MetaConsent] = strings.Join(names, ",")
 		if len(peers) > 0 {
-			md["peers"] = strings.Join(peers, ",")
+			md[wire.MetaPeers] = strings.Join(peers, ",")
 		}
 	}
 	var busy *engine.BusyError
 	if errors.As(err, &busy) {
 		if busy.Holder != 0 {
-			md["operation"] = strconv.FormatUint(busy.Holder, 10)
+			md[wire.MetaOperation] = strconv.FormatUint(busy.Holder, 10)
 		}
 		if kind, name, ok := strings.Cut(busy.Key, " "); ok && (kind == "volume" || kind == "zone") {
 			md[kind] = name
@@ -165,27 +131,27 @@ func metadata(err error) map[string]string {
 	}
 	var held *engine.HeldError
 	if errors.As(err, &held) {
-		md["operation"] = strconv.FormatUint(held.Op, 10)
+		md[wire.MetaOperation] = strconv.FormatUint(held.Op, 10)
 		if held.Zone != "" {
-			md["zone"] = held.Zone
+			md[wire.MetaZone] = held.Zone
 			if held.Host != "" {
-				md["host"] = held.Host
+				md[wire.MetaHost] = held.Host
 			}
 		} else {
-			md["volume"] = held.Volume
+			md[wire.MetaVolume] = held.Volume
 		}
 	}
 	var reused *engine.RequestIDError
 	if errors.As(err, &reused) {
 		if reused.Op != 0 { // 0: the id's request is still being planned
-			md["operation"] = strconv.FormatUint(reused.Op, 10)
+			md[wire.MetaOperation] = strconv.FormatUint(reused.Op, 10)
 		}
-		md["request_id"] = reused.RequestID
+		md[wire.MetaRequestID] = reused.RequestID
 	}
 	var step *engine.StepError
 	if errors.As(err, &step) {
-		md["operation"] = strconv.FormatUint(step.Op, 10)
-		md["step"] = step.Step
+		md[wire.MetaOperation] = strconv.FormatUint(step.Op, 10)
+		md[wire.MetaStep] = step.Step
 	}
 	if len(md) == 0 {
 		return nil

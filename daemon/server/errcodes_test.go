@@ -18,6 +18,7 @@ import (
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/zonehost"
+	"github.com/volctl/volctl/internal/wire"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/store"
 )
@@ -94,33 +95,33 @@ func TestToStatusDetails(t *testing.T) {
 		violations []string // type/subject, or FIELD/field of a BadRequest
 	}{
 		{"consent", fmt.Errorf("initiator i can see the LU: %w", engine.NeedsConsent(engine.ConsentAcceptSessions)),
-			ReasonConsent, map[string]string{"consent": "accept_sessions"}, []string{"CONSENT/accept_sessions"}},
+			wire.ReasonConsent, map[string]string{"consent": "accept_sessions"}, []string{"CONSENT/accept_sessions"}},
 		{"two consents, joined", errors.Join(
 			fmt.Errorf("zone kz1 is running: %w", engine.NeedsConsent(engine.ConsentHaltZones)),
 			fmt.Errorf("peer h2: %w", &engine.ConsentError{Consent: engine.ConsentSkipPeers, Peer: "h2"}),
 			fmt.Errorf("newer snapshots: %w", engine.NeedsConsent(engine.ConsentDestroyNewer))),
-			ReasonConsent, map[string]string{"consent": "halt_zones,skip_peers,destroy_newer", "peers": "h2"},
+			wire.ReasonConsent, map[string]string{"consent": "halt_zones,skip_peers,destroy_newer", "peers": "h2"},
 			[]string{"CONSENT/halt_zones", "CONSENT/skip_peers", "CONSENT/destroy_newer"}},
 		{"busy", &engine.BusyError{Key: "volume pool/idisk0", Holder: 12},
-			ReasonBusy, map[string]string{"operation": "12", "volume": "pool/idisk0"}, nil},
+			wire.ReasonBusy, map[string]string{"operation": "12", "volume": "pool/idisk0"}, nil},
 		{"busy zone, being planned", fmt.Errorf("lock: %w", &engine.BusyError{Key: "zone kz1"}),
-			ReasonBusy, map[string]string{"zone": "kz1"}, nil},
+			wire.ReasonBusy, map[string]string{"zone": "kz1"}, nil},
 		{"held volume", &engine.HeldError{Op: 3, Volume: "pool/idisk0", Attention: "attach-zones is left"},
-			ReasonHeld, map[string]string{"operation": "3", "volume": "pool/idisk0"}, nil},
+			wire.ReasonHeld, map[string]string{"operation": "3", "volume": "pool/idisk0"}, nil},
 		{"held zone on a peer", fmt.Errorf("capture: %w", &engine.HeldError{Op: 4, Zone: "kz1", Host: "kz-host1"}),
-			ReasonHeld, map[string]string{"operation": "4", "zone": "kz1", "host": "kz-host1"}, nil},
+			wire.ReasonHeld, map[string]string{"operation": "4", "zone": "kz1", "host": "kz-host1"}, nil},
 		{"request id reused", fmt.Errorf("request id r1 belongs to operation 2: %w", &engine.RequestIDError{RequestID: "r1", Op: 2}),
-			ReasonRequestIDReused, map[string]string{"operation": "2", "request_id": "r1"}, nil},
+			wire.ReasonRequestIDReused, map[string]string{"operation": "2", "request_id": "r1"}, nil},
 		{"request id reused while planned", fmt.Errorf("request id r1 is being planned: %w", &engine.RequestIDError{RequestID: "r1"}),
-			ReasonRequestIDReused, map[string]string{"request_id": "r1"}, nil},
-		{"snapshot exists", fmt.Errorf("snapshot p/v@s already exists: %w", engine.ErrAlreadyExists), ReasonAlreadyExists, nil, nil},
+			wire.ReasonRequestIDReused, map[string]string{"request_id": "r1"}, nil},
+		{"snapshot exists", fmt.Errorf("snapshot p/v@s already exists: %w", engine.ErrAlreadyExists), wire.ReasonAlreadyExists, nil, nil},
 		{"needs attention", &engine.StepError{Op: 4, Step: "attach-zones", Err: errors.New("key"), NeedsAttention: true},
-			ReasonNeedsAttention, map[string]string{"operation": "4", "step": "attach-zones"}, nil},
+			wire.ReasonNeedsAttention, map[string]string{"operation": "4", "step": "attach-zones"}, nil},
 		{"step failed", &engine.StepError{Op: 5, Step: "rollback", Err: errors.New("busy")},
-			ReasonStepFailed, map[string]string{"operation": "5", "step": "rollback"}, nil},
+			wire.ReasonStepFailed, map[string]string{"operation": "5", "step": "rollback"}, nil},
 		{"options refused", fmt.Errorf("halt_zones, skip_peers: no zones here: %w", engine.InvalidOptions("halt_zones", "skip_peers")),
-			ReasonInvalid, nil, []string{"FIELD/options.halt_zones", "FIELD/options.skip_peers"}},
-		{"other precondition", fmt.Errorf("zone is incomplete: %w", engine.ErrPrecondition), ReasonPrecondition, nil, nil},
+			wire.ReasonInvalid, nil, []string{"FIELD/options.halt_zones", "FIELD/options.skip_peers"}},
+		{"other precondition", fmt.Errorf("zone is incomplete: %w", engine.ErrPrecondition), wire.ReasonPrecondition, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/volctl/volctl/daemon/auth"
+	"github.com/volctl/volctl/internal/wire"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/store"
 )
@@ -77,9 +78,9 @@ func TestHeldByOperation(t *testing.T) {
 	for name, call := range calls {
 		err := call()
 		info := errorInfo(err)
-		if status.Code(err) != codes.FailedPrecondition || info.GetReason() != ReasonHeld ||
+		if status.Code(err) != codes.FailedPrecondition || info.GetReason() != wire.ReasonHeld ||
 			!maps.Equal(info.GetMetadata(), map[string]string{"operation": "1", "volume": "pool/v"}) {
-			t.Errorf("%s: %v, %v; want FailedPrecondition, %s naming operation 1 and pool/v", name, err, info, ReasonHeld)
+			t.Errorf("%s: %v, %v; want FailedPrecondition, %s naming operation 1 and pool/v", name, err, info, wire.ReasonHeld)
 		}
 		for _, want := range []string{"volume pool/v is held by operation 1", "attach-zones", "volctl recover 1", "volctl resolve 1 --reason"} {
 			if !strings.Contains(status.Convert(err).Message(), want) {
@@ -104,7 +105,7 @@ func TestHeldByOperation(t *testing.T) {
 			t.Errorf("resolve %v: %v, want %s", tc.req, err, tc.want)
 		}
 	}
-	if err := rollback("pool/v@s2"); errorInfo(err).GetReason() != ReasonHeld {
+	if err := rollback("pool/v@s2"); errorInfo(err).GetReason() != wire.ReasonHeld {
 		t.Fatalf("a refused resolve released the volume: %v", err)
 	}
 
@@ -124,7 +125,7 @@ func TestHeldByOperation(t *testing.T) {
 		t.Errorf("GetOperation after resolve: %v %v", got, err)
 	}
 	// Released: the fake's own refusal now, not the hold.
-	if err := rollback("pool/v@s2"); errorInfo(err).GetReason() == ReasonHeld {
+	if err := rollback("pool/v@s2"); errorInfo(err).GetReason() == wire.ReasonHeld {
 		t.Errorf("still held after resolve: %v", err)
 	}
 

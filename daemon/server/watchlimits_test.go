@@ -21,6 +21,7 @@ import (
 	"github.com/volctl/volctl/daemon/auth"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/internal/wire"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/store"
 )
@@ -131,8 +132,8 @@ func TestWatchLimits(t *testing.T) {
 		if st.Code() != codes.ResourceExhausted || !strings.Contains(st.Message(), limit) {
 			t.Fatalf("got %v, want ResourceExhausted naming %s", err, limit)
 		}
-		if info := watchErrorInfo(t, err); info.GetReason() != ReasonTooManyWatches {
-			t.Errorf("reason %q, want %s", info.GetReason(), ReasonTooManyWatches)
+		if info := watchErrorInfo(t, err); info.GetReason() != wire.ReasonTooManyWatches {
+			t.Errorf("reason %q, want %s", info.GetReason(), wire.ReasonTooManyWatches)
 		}
 	}
 	var watches []context.CancelFunc

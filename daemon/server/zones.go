@@ -6,7 +6,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/volctl/volctl/daemon/peers"
+	"github.com/volctl/volctl/daemon/peerwire"
 	"github.com/volctl/volctl/daemon/zonehost"
 	"github.com/volctl/volctl/daemon/zones"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
@@ -53,7 +53,7 @@ func (z *zoneServer) FindZones(ctx context.Context, req *v1.FindZonesRequest) (*
 	for _, zn := range rep.Zones {
 		aux := zn.Aux
 		if rep.AuxKnown && !zn.AuxListed && aux == "" {
-			aux = "unknown"
+			aux = peerwire.AuxNotListed
 		}
 		pz := &v1.Zone{Name: zn.Name, State: zn.State, Brand: zn.Brand, Storage: zn.Storage, Aux: aux}
 		for _, d := range zn.Devices {
@@ -73,7 +73,7 @@ func (z *zoneServer) ZoneAction(ctx context.Context, req *v1.ZoneActionRequest) 
 	if err != nil {
 		return nil, err
 	}
-	verb, ok := peers.FromVerb(req.GetVerb())
+	verb, ok := peerwire.FromVerb(req.GetVerb())
 	if !ok {
 		return nil, status.Errorf(codes.InvalidArgument, "zone action: verb %s is not one volctld knows", req.GetVerb())
 	}

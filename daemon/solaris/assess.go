@@ -156,7 +156,7 @@ func (a *assessment) zones(id store.Identity, opts store.Options) error {
 		where := onPeer(zn)
 		switch {
 		case slices.Contains(refusedAux, zn.Aux):
-			// platform-matrix.md §3: a rollback in the middle of a
+			// docs/platform/zones.md §7: a rollback in the middle of a
 			// migration, or under a suspend image, loses the guest.
 			return fmt.Errorf("zone %s is %s%s: a rollback now would lose the guest (a suspend image or a migration in flight resumes against a different disk); finish or cancel the migration, or boot and shut the zone down, first: %w",
 				zn.Name, zn.Aux, where, engine.ErrPrecondition)

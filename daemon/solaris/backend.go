@@ -90,7 +90,7 @@ func (b *Backend) kz(run execx.RunFunc) kz.Cmd {
 }
 
 // Probe implements engine.Backend: what this host's zfs, zoneadm and
-// stmfadm accept (spec/platform-matrix.md). Each probe changes nothing.
+// stmfadm accept (docs/platform/README.md §4). Each probe changes nothing.
 func (b *Backend) Probe(ctx context.Context, run execx.RunFunc) (store.Capabilities, error) {
 	f, err := b.zfsWith(run, nil).Probe(ctx)
 	if err != nil {

@@ -115,7 +115,7 @@ func rollback(t *testing.T, e *engine.Engine, snap string, opts store.Options) (
 
 // zoneSteps wraps a rollback's changes (or steps) in the kernel zone's
 // detach and attach where the flavor has kernel zones: only the Solaris
-// seed has kz1 (platform-matrix.md §3).
+// seed has kz1 (docs/platform/zones.md §1).
 func zoneSteps(flavor string, before, middle, after []string) []string {
 	if !simtest.KernelZones(flavor) {
 		return middle
@@ -204,7 +204,7 @@ func TestRollbackRefusedChangesNothing(t *testing.T) {
 		opts  store.Options
 		want  error
 		msg   string
-		kz    bool // about a kernel zone: Solaris only (platform-matrix.md §3)
+		kz    bool // about a kernel zone: Solaris only (docs/platform/zones.md §1)
 	}{
 		{name: "missing snapshot", snap: "pool/idisk0@nope", want: engine.ErrNotFound, msg: "does not exist"},
 		{name: "unknown volume", snap: "pool/nosuch@snap1", want: engine.ErrNotFound, msg: "does not exist"},
@@ -263,7 +263,7 @@ func TestRollbackRefusedChangesNothing(t *testing.T) {
 // kzHost seeds a Solaris 11.4 host. The tests that use it are about kernel
 // zones (host data and its key, --halt-zones, a guest that will not shut
 // down, suspended zones, zoneadm list -s), which exist only on Oracle
-// Solaris 11.4 (platform-matrix.md §3: illumos has no solaris-kz brand and
+// Solaris 11.4 (docs/platform/zones.md §1: illumos has no solaris-kz brand and
 // its seed has no kz1), so they run on that flavor alone.
 func kzHost(t *testing.T) string { return simtest.HostFlavor(t, sim.FlavorSolaris) }
 
@@ -609,7 +609,7 @@ func testLUShrinksWithTheVolume(t *testing.T, flavor string) {
 
 // TestSuspendedZone: a suspended kernel zone would resume its memory image
 // against the rolled-back disk, and a migrating one would lose its guest:
-// refused, not warned (platform-matrix.md §3), with or without
+// refused, not warned (docs/platform/zones.md §7), with or without
 // --keep-hostdata, before anything changes. Solaris only: suspend images
 // and migration are a kernel zone's.
 func TestSuspendedZone(t *testing.T) {

@@ -331,7 +331,7 @@ func (b *Backend) readVolume(ctx context.Context, run execx.RunFunc, f *facts, s
 	}
 	if caps.Has(store.CapWritten) {
 		// Only for the plan's "nothing changed" warning: Oracle Solaris
-		// has no written@ (platform-matrix.md §1).
+		// has no written@ (docs/platform/zfs.md §1).
 		if f.id.WrittenBefore, err = zvol.Written(ctx, z, vol, snap); err != nil {
 			return err
 		}

@@ -7,9 +7,9 @@
 // (assess.go). Steps (steps.go) builds the table below; each step's code
 // is in steps_zones.go, steps_lu.go, steps_rollback.go or steps_verify.go.
 //
-// The saga, and why each step is where it is (spec comstar-zfs.md §2.3,
-// kernel-zones.md, platform-matrix.md). Steps whose subject is absent are
-// left out: no zone steps without zones, no LU steps without LUs.
+// The saga, and why each step is where it is (docs/platform/comstar.md §10,
+// docs/platform/zones.md §9, docs/design.md). Steps whose subject is absent
+// are left out: no zone steps without zones, no LU steps without LUs.
 //
 //	stop-zones     shut down the running zones on the volume (halt one whose
 //	               shutdown fails or outlasts ShutdownTimeout): a guest must
@@ -20,10 +20,10 @@
 //	               Undo: a plain attach (the disk's host data is unchanged).
 //	delete-lu      [window] stmfadm delete-lu -k: the views stay; sbd holds
 //	               the zvol open while an LU is registered, so the rollback
-//	               would be "busy" (§2.2). No read-back here: the rollback's
-//	               "busy" is the proof that an LU did not go. Retried (the
-//	               engine's policy) unless "resource busy": a failed
-//	               delete-lu may have dropped the LU from STMF's store
+//	               would be "busy" (comstar.md §8.3). No read-back here:
+//	               the rollback's "busy" is the proof that an LU did not go.
+//	               Retried (the engine's policy) unless "resource busy": a
+//	               failed delete-lu may have dropped the LU from STMF's store
 //	               (docs/platform/comstar-delete-lu.md).
 //	               Undo: import the LU again (create-lu from the capture if
 //	               its metadata is gone), add back missing views and read

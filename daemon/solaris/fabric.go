@@ -15,10 +15,10 @@ import (
 
 // The storage host's view of who else uses a volume's LUs: the zones on
 // its peers (the zone hosts' volctld) and the initiators logged in to a
-// target through which a view exposes an LU (platform-matrix.md §2.1).
+// target through which a view exposes an LU (docs/platform/comstar.md §7.2).
 
 // refusedAux are the auxiliary states in which a zone is never rolled
-// back under (platform-matrix.md §3: refused, not warned).
+// back under (docs/platform/zones.md §7: refused, not warned).
 var refusedAux = []string{"suspended", "migrating-out", "migrating-in"}
 
 // fabric is what the capture reads of the targets: every target with its

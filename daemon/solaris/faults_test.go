@@ -22,7 +22,7 @@ const seedFile = "/dev/zvol/rdsk/pool/idisk0"
 // faultHost is a flavor's richest scenario. On Solaris kz1 is running, so
 // the rollback shuts it down, detaches, deletes, rolls back, imports,
 // restores, verifies, attaches and boots; illumos has no kernel zone
-// (platform-matrix.md §3), so there the zone steps are not in the plan.
+// (docs/platform/zones.md §1), so there the zone steps are not in the plan.
 func faultHost(t *testing.T, flavor string) string {
 	root := simtest.HostFlavor(t, flavor)
 	if simtest.KernelZones(flavor) {
@@ -112,7 +112,7 @@ func faultCases(t *testing.T, flavor string) []faultCase {
 					// A zfs rollback that exits 0 and does nothing is an
 					// OpenZFS bug (#13365) with no known counterpart on
 					// Solaris or illumos: there volctl decides from the exit
-					// status (platform-matrix.md §1); the Linux backend,
+					// status (docs/platform/zfs.md §1.1, §3.7); the Linux backend,
 					// which runs on OpenZFS, checks the data instead.
 					continue
 				}
@@ -153,10 +153,10 @@ func faultCases(t *testing.T, flavor string) []faultCase {
 					Stderr: "stmfadm: unknown error"}}})
 		}
 	}
-	// Initiators keep the LU busy: every delete-lu fails "resource busy"
-	// after libstmf has already dropped the LU from its persistent store
-	// (comstar-zfs.md §1.4). The LU stays online with its views, but would
-	// not come back after an stmf restart: the operation must say so.
+	// Initiators keep the LU busy: every delete-lu fails "resource busy" after
+	// libstmf has already dropped the LU from its persistent store
+	// (docs/platform/comstar-delete-lu.md). The LU stays online with its views,
+	// but would not come back after an stmf restart: the operation must say so.
 	cases = append(cases, faultCase{name: "busy LU: stmfadm delete-lu resource busy", timeout: 10 * time.Second,
 		setup: func(t *testing.T, root string) {
 			if err := sim.Update(root, func(s *sim.State) error { s.LU(sim.SeedGUID0).Busy = true; return nil }); err != nil {

@@ -14,12 +14,12 @@ import (
 )
 
 // TestBusyDeleteLULosesPersistence: delete-lu removes the LU from the SMF
-// provider data before the kernel delete (spec comstar-zfs.md §1.4, hazard
-// 2), so a delete-lu that fails "resource busy" leaves the LU online with
-// its views but gone at the next stmf restart. That is not "restored": the
-// operation needs attention saying so, recover refuses without consent, and
-// recover --repersist puts the LU back into the store, which a simulated
-// stmf restart then proves.
+// provider data before the kernel delete (docs/platform/comstar.md §3.2,
+// docs/platform/comstar-delete-lu.md), so a delete-lu that fails "resource
+// busy" leaves the LU online with its views but gone at the next stmf
+// restart. That is not "restored": the operation needs attention saying so,
+// recover refuses without consent, and recover --repersist puts the LU back
+// into the store, which a simulated stmf restart then proves.
 func TestBusyDeleteLULosesPersistence(t *testing.T) {
 	for _, flavor := range []string{sim.FlavorSolaris, sim.FlavorIllumos} {
 		t.Run(flavor, func(t *testing.T) {

@@ -277,12 +277,12 @@ func (s *sagaSteps) restoreViews() engine.Step {
 	return st
 }
 
-// resizeLUs shrinks LUs that would end past the end of the rolled-back
-// volume (spec comstar-zfs §2.2: import-lu brings the old size back). Where
+// resizeLUs shrinks LUs that would end past the end of the rolled-back volume
+// (docs/platform/comstar.md §8.2: import-lu brings the old size back). Where
 // the platform does not say what size the volume had at the snapshot
 // (Solaris, illumos-gate), the volume's volsize is read after the rollback,
-// outside the outage window, and the planned command names that size.
-// Every volume of a group in turn.
+// outside the outage window, and the planned command names that size. Every
+// volume of a group in turn.
 func (s *sagaSteps) resizeLUs() engine.Step {
 	c := s.b.stmf(nil)
 	st := engine.Step{Name: "resize-lu"}

@@ -186,7 +186,8 @@ func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 // data is claimed by another host (the snapshot was taken while the zone
 // ran elsewhere, and --keep-hostdata kept that claim), it takes the zone
 // over (attach -x force-takeover) only once every other host that has the
-// zone configured reports it not running (kernel-zones.md §7 step 7).
+// zone configured reports it not running (docs/platform/zones.md §5.5, §9
+// step 7).
 func (s *sagaSteps) attach(ctx context.Context, x *engine.Exec, z store.Zone, verb zones.Verb) error {
 	err := s.act(ctx, x, z, verb)
 	if err == nil || !inUse(err) {

@@ -38,7 +38,7 @@ func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Quer
 	if b.Paths.Hostid != "" {
 		// hostid(1) prints the global zone's hostid, 8 hex digits: the id
 		// an "in use by host with hostid ..." error names
-		// (kernel-zones.md §1.2, §7 item 9).
+		// (docs/platform/zones.md §5.2, §5.6, §9 item 9).
 		res, err := run(ctx, []string{b.Paths.Hostid})
 		if err != nil {
 			return r, fmt.Errorf("hostid: %w", err)

@@ -31,8 +31,9 @@ func (c Cmd) argv(op, mode string, rest ...string) []string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// ShowArgv is the full target listing (spec §2.2). `--tid N` is not used:
-// with it tgtadm prints iSCSI parameters, not the target (spec §2.3).
+// ShowArgv is the full target listing (docs/platform/linux-tgt.md §3.2).
+// `--tid N` is not used: with it tgtadm prints iSCSI parameters, not the
+// target (linux-tgt.md §3.3).
 func (c Cmd) ShowArgv() []string { return c.argv("show", "target") }
 
 // Show lists every target with its sessions, LUNs, accounts and ACL.
@@ -66,7 +67,8 @@ type LUSpec struct {
 }
 
 // NewLUArgv creates LUN lun on tid backed by spec.Path. There is no way to
-// pass scsi_id/scsi_sn here (spec §3.1): follow with UpdateLU.
+// pass scsi_id/scsi_sn here (docs/platform/linux-tgt.md §4.1): follow with
+// UpdateLU.
 func (c Cmd) NewLUArgv(tid, lun int, spec LUSpec) []string {
 	a := c.argv("new", "logicalunit", "--tid", itoa(tid), "--lun", itoa(lun), "--backing-store", spec.Path)
 	if spec.BSType != "" && spec.BSType != "rdwr" {
@@ -100,9 +102,9 @@ func (c Cmd) UpdateLUArgv(tid, lun int, params []Param) []string {
 	return c.argv("update", "logicalunit", "--tid", itoa(tid), "--lun", itoa(lun), "--params", strings.Join(kv, ","))
 }
 
-// knownParams are the keys tgtd's lu_config recognises (spec §3.2). An
-// unknown key fails the command after the others were applied, so volctl
-// never sends one.
+// knownParams are the keys tgtd's lu_config recognises
+// (docs/platform/linux-tgt.md §4.2). An unknown key fails the command after
+// the others were applied, so volctl never sends one.
 var knownParams = map[string]bool{
 	"scsi_id": true, "scsi_sn": true, "vendor_id": true, "product_id": true, "product_rev": true,
 	"sense_format": true, "lbppbe": true, "la_lba": true, "optimal_xfer_gran": true, "optimal_xfer_len": true,
@@ -169,7 +171,8 @@ func (c Cmd) Unbind(ctx context.Context, tid int, r ACLRule) error {
 	return err
 }
 
-// ShowConnsArgv lists the connections of tid (spec §2.4).
+// ShowConnsArgv lists the connections of tid (docs/platform/linux-tgt.md
+// §3.4).
 func (c Cmd) ShowConnsArgv(tid int) []string { return c.argv("show", "conn", "--tid", itoa(tid)) }
 
 // ShowConns lists the connections of tid.
@@ -181,8 +184,8 @@ func (c Cmd) ShowConns(ctx context.Context, tid int) ([]Session, error) {
 	return ParseConns(res.Stdout)
 }
 
-// DeleteConnArgv drops one connection (spec §6.3). The initiator keeps
-// retrying its login: this does not fence it.
+// DeleteConnArgv drops one connection (docs/platform/linux-tgt.md §7.3). The
+// initiator keeps retrying its login: this does not fence it.
 func (c Cmd) DeleteConnArgv(tid int, sid uint64, cid int) []string {
 	return c.argv("delete", "conn", "--tid", itoa(tid), "--sid", strconv.FormatUint(sid, 10), "--cid", itoa(cid))
 }
@@ -193,7 +196,8 @@ func (c Cmd) DeleteConn(ctx context.Context, tid int, sid uint64, cid int) error
 	return err
 }
 
-// NewTargetArgv creates target tid named iqn (spec §2.1).
+// NewTargetArgv creates target tid named iqn (docs/platform/linux-tgt.md
+// §3.1).
 func (c Cmd) NewTargetArgv(tid int, iqn string) []string {
 	return c.argv("new", "target", "--tid", itoa(tid), "--targetname", iqn)
 }
@@ -215,7 +219,8 @@ func (c Cmd) DeleteTargetArgv(tid int, force bool) []string {
 	return c.argv("delete", "target", "--tid", itoa(tid))
 }
 
-// DeleteTarget deletes a target with its LUNs (spec §2.6).
+// DeleteTarget deletes a target with its LUNs (docs/platform/linux-tgt.md
+// §3.6).
 func (c Cmd) DeleteTarget(ctx context.Context, tid int, force bool) error {
 	_, err := c.Run(ctx, c.DeleteTargetArgv(tid, force))
 	return err

@@ -4,12 +4,12 @@
 //
 // Everything in the parse, stderr and validate files is a pure function from
 // bytes to values: no exec, no I/O. Formats and message texts come from
-// ../shared/spec/linux-tgt-zfs.md (section numbers below refer to it), which
-// records the output of a real tgtd 1.0.85. The parsers tolerate layout
-// noise (CRLF, blank lines, tabs or odd indentation, unknown labels) but a
-// number that does not parse, a LUN property outside a LUN or a duplicate
-// tid or LUN is an error, never a guess: volctl restores exactly what it
-// read, so it must not read something that is not there.
+// docs/platform/linux-tgt.md (linux-tgt.md below), which records the output
+// of a real tgtd 1.0.85. The parsers tolerate layout noise (CRLF, blank
+// lines, tabs or odd indentation, unknown labels) but a number that does not
+// parse, a LUN property outside a LUN or a duplicate tid or LUN is an error,
+// never a guess: volctl restores exactly what it read, so it must not read
+// something that is not there.
 package tgt
 
 import (
@@ -21,7 +21,7 @@ import (
 )
 
 // Target is one "Target <tid>: <name>" block of
-// `tgtadm --lld iscsi --op show --mode target` (spec §2.2).
+// `tgtadm --lld iscsi --op show --mode target` (linux-tgt.md §3.2).
 type Target struct {
 	TID    int
 	Name   string // the target's IQN
@@ -55,16 +55,16 @@ type Connection struct {
 	Address string // numeric IP address
 }
 
-// LUN is one "LUN: <n>" block (spec §2.2). Vendor, product and revision are
-// not printed by tgtd 1.0.85; the fields are filled only if a later tgtd
-// prints them ("Vendor ID:", "Product ID:", "Product revision:"), and
-// VendorShown says whether it did.
+// LUN is one "LUN: <n>" block (linux-tgt.md §3.2). Vendor, product and
+// revision are not printed by tgtd 1.0.85; the fields are filled only if a
+// later tgtd prints them ("Vendor ID:", "Product ID:", "Product revision:"),
+// and VendorShown says whether it did.
 type LUN struct {
 	LUN            int
 	Type           string // "disk", "controller", "cd/dvd", ...
 	SCSIID         string // raw, inner spaces kept ("IET     00010000")
 	SCSISN         string
-	SizeMB         uint64 // tgtd's rough decimal-MB figure (spec §2.2): not exact
+	SizeMB         uint64 // tgtd's rough decimal-MB figure (linux-tgt.md §3.2): not exact
 	BlockSize      uint32
 	Online         bool
 	Removable      bool
@@ -177,9 +177,9 @@ func noneEmpty(v string) string {
 	return v
 }
 
-// ParseTargets parses `tgtadm --lld iscsi --op show --mode target` (spec
-// §2.2). No output (no targets) is an empty list. Targets and LUNs keep
-// tgtd's order (ascending tid and LUN).
+// ParseTargets parses `tgtadm --lld iscsi --op show --mode target`
+// (linux-tgt.md §3.2). No output (no targets) is an empty list. Targets and
+// LUNs keep tgtd's order (ascending tid and LUN).
 func ParseTargets(out []byte) ([]Target, error) {
 	var (
 		ts   []Target
@@ -419,7 +419,7 @@ func (t Target) FindLUN(n int) (LUN, bool) {
 }
 
 // Session is one connection line group of
-// `tgtadm --lld iscsi --op show --mode conn --tid N` (spec §2.4).
+// `tgtadm --lld iscsi --op show --mode conn --tid N` (linux-tgt.md §3.4).
 type Session struct {
 	SID       uint64
 	CID       int
@@ -470,8 +470,8 @@ func ParseConns(out []byte) ([]Session, error) {
 	return ss, nil
 }
 
-// ParseAccounts parses `--op show --mode account` (spec §4.2): nothing, or
-// "Account list:" and one user per line.
+// ParseAccounts parses `--op show --mode account` (linux-tgt.md §5.5):
+// nothing, or "Account list:" and one user per line.
 func ParseAccounts(out []byte) ([]string, error) {
 	var users []string
 	head := false

@@ -6,10 +6,11 @@ import (
 )
 
 // Errno is a tgtadm error as far as its stderr tells: tgtadm exits 22 for
-// every daemon error (spec §1.1), so the text is all there is.
+// every daemon error (docs/platform/linux-tgt.md §2.1), so the text is all
+// there is.
 type Errno int
 
-// tgtadm error kinds (spec §1.2, §1.3).
+// tgtadm error kinds (docs/platform/linux-tgt.md §2.2, §2.3).
 const (
 	ErrnoNone Errno = iota
 	ErrnoUnknown
@@ -66,7 +67,8 @@ var errnoText = []struct {
 	{ErrnoNotConnected, "Connection refused"},
 }
 
-// usageText are the client-side validation messages (spec §1.3).
+// usageText are the client-side validation messages
+// (docs/platform/linux-tgt.md §2.3).
 var usageText = []string{
 	"'tid' cannot be 0", "'tid' option is necessary", "'tid' must not be 0",
 	"creating new target requires a name", "'lun' option is necessary",
@@ -106,7 +108,7 @@ func IsNoLUN(stderr []byte) bool { return Classify(stderr) == ErrnoNoLUN }
 func IsLUNExists(stderr []byte) bool { return Classify(stderr) == ErrnoLUNExists }
 
 // IsLUNActive reports "this logical unit is still active": SCSI commands in
-// flight; transient (spec §3.4).
+// flight; transient (docs/platform/linux-tgt.md §4.4).
 func IsLUNActive(stderr []byte) bool { return Classify(stderr) == ErrnoLUNActive }
 
 // IsACLExists reports "this access control rule already exists".

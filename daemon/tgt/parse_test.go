@@ -19,11 +19,11 @@ func classifyLines(b []byte) (any, error) {
 }
 
 // goldenParsers maps a testdata file-name prefix to the parser it feeds.
-// Inputs are literal outputs from spec linux-tgt-zfs.md: show_three (§2.2),
-// show_nop (§2.5), the show_fragment_* and show_acl_tail excerpts (§3.2,
-// §4.1, §8.9; cut by sed, so they have no target header and must be
-// rejected), conn_session (§2.4), account_list (§4.2) and every tgtadm
-// stderr line of the spec (stderr_spec).
+// Inputs are literal outputs recorded for docs/platform/linux-tgt.md:
+// show_three (§3.2), show_nop (§3.5), the show_fragment_* and show_acl_tail
+// excerpts (§4.2, §5.1, §9.2; cut by sed, so they have no target header and
+// must be rejected), conn_session (§3.4), account_list (§5.5) and every
+// tgtadm stderr line seen (stderr_spec, §2).
 var goldenParsers = map[string]golden.Parser{
 	"show":    func(b []byte) (any, error) { return ParseTargets(b) },
 	"conn":    func(b []byte) (any, error) { return ParseConns(b) },
@@ -33,7 +33,8 @@ var goldenParsers = map[string]golden.Parser{
 
 func TestGolden(t *testing.T) { golden.Run(t, goldenParsers) }
 
-// TestParseTargetsSpec checks the facts volctl acts on in the §2.2 sample.
+// TestParseTargetsSpec checks the facts volctl acts on in the sample of
+// docs/platform/linux-tgt.md §3.2.
 func TestParseTargetsSpec(t *testing.T) {
 	src, err := os.ReadFile("testdata/show_three.txt")
 	if err != nil {

@@ -87,11 +87,12 @@ func hex(s string) bool {
 }
 
 // ClassifyACL tells by content whether an ACL line is an initiator-name rule
-// or an address rule (spec §2.2: the position does not say). Names start
-// with iqn., eui. or naa. (any case); everything else, including "ALL" and
-// text tgtd accepted with -I without checking ("not-an-address", spec §4.1),
-// is an address rule. ParseTargets refines this with tgtd's order: every
-// line after a name rule is a name rule too.
+// or an address rule (docs/platform/linux-tgt.md §3.2: the position does not
+// say). Names start with iqn., eui. or naa. (any case); everything else,
+// including "ALL" and text tgtd accepted with -I without checking
+// ("not-an-address", linux-tgt.md §5.1), is an address rule. ParseTargets
+// refines this with tgtd's order: every line after a name rule is a name rule
+// too.
 func ClassifyACL(rule string) ACLKind {
 	l := strings.ToLower(rule)
 	if strings.HasPrefix(l, "iqn.") || strings.HasPrefix(l, "eui.") || strings.HasPrefix(l, "naa.") {
@@ -102,7 +103,8 @@ func ClassifyACL(rule string) ACLKind {
 
 // ValidAddressRule reports whether an address rule can ever match at login:
 // "ALL", or an IPv4/IPv6 literal (IPv6 optionally in brackets) with an
-// optional /prefix (spec §4.1; tgtd itself accepts anything).
+// optional /prefix (docs/platform/linux-tgt.md §5.1; tgtd itself accepts
+// anything).
 func ValidAddressRule(rule string) bool {
 	if rule == "ALL" {
 		return true
@@ -122,8 +124,8 @@ func ValidAddressRule(rule string) bool {
 	return true
 }
 
-// Limits of the identity values tgtd keeps (spec §3.2): longer values are
-// truncated silently, so volctl refuses them instead.
+// Limits of the identity values tgtd keeps (docs/platform/linux-tgt.md §4.2):
+// longer values are truncated silently, so volctl refuses them instead.
 const (
 	MaxSCSIID     = 36
 	MaxSCSISN     = 36

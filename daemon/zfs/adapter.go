@@ -164,7 +164,8 @@ func (z Cmd) Snapshot(ctx context.Context, name string) error { return z.TakeSna
 
 // TakeSnapshotsArgv is `zfs snapshot a@s b@s ...`: one command, so that the
 // snapshots are taken atomically, all at one transaction group or none
-// (comstar-zfs.md §3.3; zfs(8): "all snapshots are created atomically").
+// (docs/platform/zfs-snapshot.md; zfs(8): "all snapshots are created
+// atomically").
 func (z Cmd) TakeSnapshotsArgv(names ...string) []string {
 	return append([]string{z.Path, "snapshot"}, names...)
 }

@@ -14,10 +14,10 @@ import (
 )
 
 // This file is for what differs between zfs implementations
-// (spec/platform-matrix.md §1): Oracle Solaris has no written / written@
+// (docs/platform/zfs.md §1): Oracle Solaris has no written / written@
 // properties and, before 11.3, no `zfs list -p`; Solaris and illumos-gate
 // print "-" for a snapshot's volsize; zfs-fuse 0.7 has neither list -p nor
-// written@ (spec linux-tgt-zfs.md §8, §9). `zfs get -H -p` works on all of
+// written@ (docs/platform/zfs.md §9, §10). `zfs get -H -p` works on all of
 // them, so numbers are read through it wherever list -p is missing.
 
 // Features is what the installed zfs command supports, as probed.
@@ -57,13 +57,13 @@ func (f Features) Capabilities() store.Capabilities {
 }
 
 // IsBadProperty reports zfs refusing a property name ("bad property list:
-// invalid property 'written@s1'", spec §8.1).
+// invalid property 'written@s1'", docs/platform/zfs.md §6.3, §9.1).
 func IsBadProperty(stderr []byte) bool {
 	return bytes.Contains(stderr, []byte("bad property list")) || bytes.Contains(stderr, []byte("invalid property"))
 }
 
 // IsInvalidOption reports a usage error for an unknown option ("invalid
-// option 'p'", spec §8.1).
+// option 'p'", docs/platform/zfs.md §9.1).
 func IsInvalidOption(stderr []byte) bool { return bytes.Contains(stderr, []byte("invalid option")) }
 
 func stderrOf(err error) []byte {
@@ -258,7 +258,8 @@ func InfosFromProps(props []Prop) ([]Info, error) {
 }
 
 // SnapshotsOf picks ds's own snapshots from infos, in creation order
-// (createtxg; zfs-fuse lists them unsorted in some messages, spec §8.5).
+// (createtxg; zfs-fuse lists them unsorted in some messages,
+// docs/platform/zfs.md §3.2).
 func SnapshotsOf(infos []Info, ds string) []Info {
 	var out []Info
 	for _, d := range infos {
@@ -281,7 +282,7 @@ func SnapshotsOf(infos []Info, ds string) []Info {
 // UsedOf returns the used property of a snapshot: the space only it holds.
 // Without written@ (zfs-fuse) it is the best "changed since" signal there
 // is: 0 right after a rollback to it, and it only grows otherwise; but it
-// lags until the transaction group is synced (spec §8.11).
+// lags until the transaction group is synced (docs/platform/zfs.md §9.2).
 func (z Cmd) UsedOf(ctx context.Context, snapshot string) (uint64, error) {
 	infos, err := z.Infos(ctx, 0, snapshot)
 	if err != nil {

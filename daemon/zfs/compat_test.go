@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// The get output below is literal zfs-fuse 0.7 output (spec §8.3 style,
-// recorded with `zfs get -H -p -d 1 -o name,property,value,source`).
+// The get output below is literal zfs-fuse 0.7 output (docs/platform/zfs.md
+// §6.1, §9.1), recorded with
+// `zfs get -H -p -d 1 -o name,property,value,source`.
 const fuseGet = "expool/fs\ttype\tfilesystem\t-\n" +
 	"expool/fs\tcreation\t1795742293\t-\n" +
 	"expool/fs\tused\t245760\t-\n" +

@@ -92,7 +92,7 @@ func ClassifySnapshotMany(res *execx.Result, err error) (bool, string) {
 
 // DescendantsArgv lists ds and every filesystem and volume below it. The
 // type names are spelled out: illumos and OpenZFS refuse the fs/vol aliases
-// (platform-matrix §1).
+// (docs/platform/zfs.md §1, §5.2).
 func (z Cmd) DescendantsArgv(ds string) []string {
 	return []string{z.Path, "list", "-H", "-o", "name", "-r", "-t", "filesystem,volume", ds}
 }

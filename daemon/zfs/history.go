@@ -14,8 +14,8 @@ import (
 
 // Pool runs the zpool command. Only `zpool history` is used: it is the one
 // record of a zfs rollback that every platform keeps and that no initiator
-// can change (spec/platform-matrix.md §1, last row: the zfs command logs its
-// command line only when it succeeded).
+// can change (docs/platform/zfs.md §7: the zfs command logs its command line
+// only when it succeeded).
 type Pool struct {
 	Path string
 	Run  execx.RunFunc

@@ -2,11 +2,10 @@
 // Solaris 11.4 and illumos and validates dataset and snapshot names.
 //
 // Everything here is a pure function from bytes to values: no exec, no I/O.
-// Formats and message texts come from ../shared/spec/comstar-zfs.md §3
-// (section numbers below refer to it), read from source rather than captured
-// on a live host: the parsers tolerate layout noise (CRLF, blank lines) but a
-// row with the wrong number of fields or a number that does not parse is an
-// error, never a guess.
+// Formats and message texts come from docs/platform/zfs.md (zfs.md below),
+// read from source rather than captured on a live host: the parsers tolerate
+// layout noise (CRLF, blank lines) but a row with the wrong number of fields
+// or a number that does not parse is an error, never a guess.
 package zfs
 
 import (
@@ -18,7 +17,7 @@ import (
 )
 
 // ParseList parses scripted (-H) output of `zfs list` or `zfs get`: one row
-// per line, fields separated by a single TAB, no header (spec §3.4, §3.5).
+// per line, fields separated by a single TAB, no header (zfs.md §5.1, §6.1).
 // Each row must have exactly len(cols) fields; it becomes a map from column
 // name to the raw field. Blank lines are skipped; a trailing CR is dropped.
 func ParseList(out []byte, cols []string) ([]map[string]string, error) {
@@ -60,7 +59,7 @@ type Dataset struct {
 var DatasetColumns = []string{"name", "type", "creation", "used", "referenced", "volsize"}
 
 // ParseDatasets parses `zfs list -H -p -o name,type,creation,used,referenced,volsize`
-// (spec §3.4). Inapplicable numbers ("-") are 0.
+// (zfs.md §5.1). Inapplicable numbers ("-") are 0.
 func ParseDatasets(out []byte) ([]Dataset, error) {
 	rows, err := ParseList(out, DatasetColumns)
 	if err != nil {
@@ -93,7 +92,7 @@ var SnapshotColumns = []string{"name", "type", "creation", "used", "referenced"}
 
 // ParseSnapshots parses
 // `zfs list -H -p -o name,type,creation,used,referenced -t snapshot -r DS`
-// (spec §3.4). Row order is kept: zfs sorts snapshots of one dataset by
+// (zfs.md §5.3). Row order is kept: zfs sorts snapshots of one dataset by
 // createtxg, i.e. creation order. A row that is not of type "snapshot" or has
 // no '@' is an error. Names are split but not validated, so snapshots whose
 // names zfsname.ValidateSnapshotName would refuse (spaces) are still listed.
@@ -148,15 +147,16 @@ func parseNums(r map[string]string, creation *int64, used, ref, volsize *uint64)
 	return nil
 }
 
-// Prop is one row of `zfs get -H -p -o name,property,value,source` (spec
-// §3.5). Value is "-" when unset; Source is "-", "default", "local",
+// Prop is one row of `zfs get -H -p -o name,property,value,source` (zfs.md
+// §6.1). Value is "-" when unset; Source is "-", "default", "local",
 // "temporary", "received" or "inherited from <ds>".
 type Prop struct{ Name, Property, Value, Source string }
 
 // PropColumns is the -o list ParseGet expects.
 var PropColumns = []string{"name", "property", "value", "source"}
 
-// ParseGet parses `zfs get -H -p -o name,property,value,source ...` (spec §3.5).
+// ParseGet parses `zfs get -H -p -o name,property,value,source ...`
+// (zfs.md §6.1).
 func ParseGet(out []byte) ([]Prop, error) {
 	rows, err := ParseList(out, PropColumns)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 // ParseRollbackNewer extracts the snapshot and bookmark names zfs rollback
-// lists when newer ones exist and -r was not given (spec §3.2):
+// lists when newer ones exist and -r was not given (zfs.md §3.2):
 //
 //	cannot rollback to 'tank/vol@s1': more recent snapshots or bookmarks exist
 //	use '-r' to force deletion of the following snapshots and bookmarks:
@@ -38,12 +38,12 @@ func ParseRollbackNewer(stderr []byte) []string {
 	return names
 }
 
-// IsBusy reports "dataset is busy" (EBUSY; spec §3.1, §3.2): for rollback of a
-// zvol this usually means it is held open, e.g. still registered as a COMSTAR
-// LU. Also matches the generic "pool or dataset is busy".
+// IsBusy reports "dataset is busy" (EBUSY; zfs.md §2.2, §3.5): for rollback
+// of a zvol this usually means it is held open, e.g. still registered as a
+// COMSTAR LU. Also matches the generic "pool or dataset is busy".
 func IsBusy(stderr []byte) bool { return bytes.Contains(stderr, []byte("dataset is busy")) }
 
-// IsNotExist reports "dataset does not exist" (ENOENT; spec §3.1) and the
+// IsNotExist reports "dataset does not exist" (ENOENT; zfs.md §2.2) and the
 // generic EZFS_NOENT text "no such pool or dataset".
 func IsNotExist(stderr []byte) bool {
 	return bytes.Contains(stderr, []byte("dataset does not exist")) ||

@@ -7,8 +7,8 @@ import (
 )
 
 // goldenParsers maps a testdata file-name prefix to the parser it feeds.
-// The *_spec and rollback_* inputs are the literal outputs of spec
-// comstar-zfs.md §3.2-§3.5; the others extend them in the same format.
+// The *_spec and rollback_* inputs are the samples of docs/platform/zfs.md
+// §3.2-§6.1; the others extend them in the same format.
 var goldenParsers = map[string]golden.Parser{
 	"snapshots": func(b []byte) (any, error) { return ParseSnapshots(b) },
 	"get":       func(b []byte) (any, error) { return ParseGet(b) },
@@ -78,7 +78,7 @@ func TestParseRollbackNewer(t *testing.T) {
 	}
 }
 
-// Literal stderr lines from spec §3.1-§3.3.
+// Literal stderr lines from docs/platform/zfs.md §2-§4.
 func TestStderrClassifiers(t *testing.T) {
 	for _, tc := range []struct {
 		in           string

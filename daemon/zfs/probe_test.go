@@ -10,7 +10,7 @@ import (
 )
 
 // platformZfs answers the probe's commands as each platform's zfs does
-// (spec/platform-matrix.md §1).
+// (docs/platform/zfs.md §1).
 type platformZfs struct {
 	written, listP bool
 	snapVolsize    string // "" = no volume at all

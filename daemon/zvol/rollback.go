@@ -159,7 +159,7 @@ func CheckRolledBack(ctx context.Context, z zfs.Cmd, op *store.Operation) error 
 // used is the signal: 0 right after a rollback, and it only grows
 // otherwise, so a used that went from non-zero to 0 proves a rollback; when
 // it was 0 before too, the data was (as far as zfs had synced) at the
-// snapshot either way (spec linux-tgt-zfs.md §8.11). Read once initiators
+// snapshot either way (docs/platform/zfs.md §9.2). Read once initiators
 // write again, it would take their writes for a rollback that did not
 // happen.
 func notAt(ctx context.Context, z zfs.Cmd, op *store.Operation) (string, error) {

@@ -87,7 +87,7 @@ func Resolve(id *store.Identity, names []string, opts store.Options) (int, error
 
 // Written reads written@snap of vol: the bytes changed since the snapshot.
 // Only where the host has written@ (illumos, OpenZFS; probed): Oracle
-// Solaris and zfs-fuse refuse the property (platform-matrix.md §1).
+// Solaris and zfs-fuse refuse the property (docs/platform/zfs.md §1).
 func Written(ctx context.Context, z zfs.Cmd, vol, snap string) (uint64, error) {
 	w, err := z.Written(ctx, vol, snap)
 	if err != nil {

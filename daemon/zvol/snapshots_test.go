@@ -82,7 +82,7 @@ func TestCreateSnapshot(t *testing.T) {
 		ran    []string
 	}{
 		{name: "created", snaps: []string{"pool/vol@new"}, ran: []string{"zfs snapshot pool/vol@new"}},
-		// comstar-zfs.md §3.3: several operands in one command are atomic.
+		// docs/platform/zfs-snapshot.md: several operands in one command are atomic.
 		{name: "a group in one command", snaps: []string{"pool/vol@new", "pool/vol2@new"}, ran: []string{"zfs snapshot pool/vol@new pool/vol2@new"}},
 		{name: "bad name runs nothing", snaps: []string{"pool/vol"}, want: engine.ErrInvalid},
 		{name: "one bad name in a group runs nothing", snaps: []string{"pool/vol@new", "pool/vol2@bad;name"}, want: engine.ErrInvalid},

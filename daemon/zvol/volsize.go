@@ -11,7 +11,7 @@ import (
 
 // SnapshotVolsize reads the volume's size at the snapshot, 0 when the
 // platform does not say: Solaris and illumos-gate print "-" for a
-// snapshot's volsize (platform-matrix.md §1). It is asked every time (one
+// snapshot's volsize (docs/platform/zfs.md §1). It is asked every time (one
 // command, before the window): the probe may not have had a snapshot to
 // ask.
 func SnapshotVolsize(ctx context.Context, z zfs.Cmd, snapshot string) (uint64, error) {

@@ -1,6 +1,7 @@
 // Package golden is the parsers' shared golden-file runner and fuzz seeding:
-// testdata/PREFIX_*.txt holds a platform command's literal output (from
-// ../shared/spec), testdata/PREFIX_*.golden the parser's result as JSON.
+// testdata/PREFIX_*.txt holds a platform command's literal output (the
+// samples of docs/platform/), testdata/PREFIX_*.golden the parser's result as
+// JSON.
 package golden
 
 import (

@@ -206,7 +206,7 @@ func (s *Stack) Read(t testing.TB, iqn string, lun int, off int64, n int) []byte
 
 // Inquiry returns iscsi-inq's output: the standard INQUIRY for page < 0,
 // else VPD page (128 = 0x80 unit serial number, 131 = 0x83 device
-// identification; decimal, spec §5.3).
+// identification; decimal, docs/platform/linux-tgt.md §6.3).
 func (s *Stack) Inquiry(t testing.TB, iqn string, lun, page int) string {
 	t.Helper()
 	if page < 0 {

@@ -60,7 +60,8 @@ func Start(t testing.TB) *Stack {
 	s.Run(t, Zpool, "create", "-o", "cachefile=none", "-m", s.Mount, s.Pool, img)
 	t.Cleanup(func() {
 		// The whole pool at once, never `zfs destroy` of a filesystem that
-		// held backing files (spec §8.10). tgtd is gone by now.
+		// held backing files (docs/platform/linux-tgt.md §9.3). tgtd is gone
+		// by now.
 		if _, err := retry(3, time.Second, Zpool, "destroy", "-f", s.Pool); err != nil {
 			t.Logf("linuxstack: %v", err)
 		}
@@ -213,7 +214,8 @@ func startZfsFuse(t testing.TB, s *Stack) {
 		"--pidfile", filepath.Join(s.dir, "zfs-fuse.pid"))
 	t.Cleanup(func() {
 		// zfs-fuse unmounts everything on SIGTERM; that loops while a file
-		// is still open (spec §8.10), so tgtd must be gone first.
+		// is still open (docs/platform/linux-tgt.md §9.3), so tgtd must be gone
+		// first.
 		d.stop(syscall.SIGTERM, 20*time.Second)
 		if !d.exited() {
 			t.Logf("linuxstack: zfs-fuse did not stop: %s", tail(d.log))

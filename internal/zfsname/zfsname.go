@@ -1,7 +1,7 @@
 // Package zfsname validates ZFS dataset and snapshot names by the rules of
-// zfs_namecheck.c and libzfs (spec §3.6). It is pure (no exec, no I/O) so
-// that both volctld and the volctl CLI can refuse a bad name with the same
-// words, without the CLI linking daemon code.
+// zfs_namecheck.c and libzfs (docs/platform/zfs.md §8). It is pure (no exec,
+// no I/O) so that both volctld and the volctl CLI can refuse a bad name with
+// the same words, without the CLI linking daemon code.
 package zfsname
 
 import (
@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Name limits from zfs_namecheck.c (spec §3.6).
+// Name limits from zfs_namecheck.c (docs/platform/zfs.md §8).
 const (
 	// MaxNameLen is the longest full name, including pool, '/', '@' and the
 	// snapshot part: ZFS_MAX_DATASET_NAME_LEN (256) counts the NUL.
@@ -23,8 +23,9 @@ const (
 // ErrInvalidName is matched (errors.Is) by every *NameError.
 var ErrInvalidName = errors.New("invalid name")
 
-// NameError is a rejected dataset or snapshot name. Reason uses the wording of
-// libzfs (spec §3.6), e.g. "name is too long", "invalid character ';' in name".
+// NameError is a rejected dataset or snapshot name. Reason uses the wording
+// of libzfs (docs/platform/zfs.md §8), e.g. "name is too long", "invalid
+// character ';' in name".
 type NameError struct{ Name, Reason string }
 
 func (e *NameError) Error() string        { return fmt.Sprintf("invalid name %q: %s", e.Name, e.Reason) }
@@ -35,7 +36,8 @@ func nameErr(name, format string, args ...any) error {
 }
 
 // ValidateDatasetName checks a filesystem or volume name ("pool[/child...]")
-// by the rules of zfs_namecheck.c and libzfs zfs_validate_name (spec §3.6):
+// by the rules of zfs_namecheck.c and libzfs zfs_validate_name
+// (docs/platform/zfs.md §8):
 // length < 256; no leading or trailing '/', no empty component, no "." or
 // ".." component (OpenZFS); no '@' or '#'; at most MaxNesting levels; the pool
 // component starts with a letter, is not a reserved vdev word (mirror, raidz,
@@ -120,7 +122,7 @@ func checkPool(full, pool string) error {
 
 // ValidateSnapshotName checks a full snapshot name "DS@SNAP": the whole name
 // is < 256 characters, there is exactly one '@', DS passes ValidateDatasetName
-// and SNAP passes ValidateSnapComponent (spec §3.6). No '@' gives
+// and SNAP passes ValidateSnapComponent (docs/platform/zfs.md §8). No '@' gives
 // "missing '@' delimiter in snapshot name".
 func ValidateSnapshotName(name string) error {
 	if len(name) > MaxNameLen {
@@ -155,7 +157,7 @@ func validateSnap(full, snap string) error {
 	}
 	// A character no name may have is the real problem, and is named
 	// before a '/' after '@' (which zfs calls a trailing slash,
-	// spec/comstar-zfs.md §3.6): "@snap1;rm -rf /" is refused for its ';'.
+	// docs/platform/zfs.md §8): "@snap1;rm -rf /" is refused for its ';'.
 	for _, r := range snap {
 		if r != '/' && !validChar(r) {
 			return nameErr(full, "invalid character %q in name", r)

@@ -107,10 +107,10 @@ func TwoHosts(t testing.TB) (storage, zone string) {
 }
 
 // Flavors are the platforms every engine, fault, crash and CLI suite runs
-// against: the Solaris family, default first (platform-matrix.md §4: a test
-// that passes only on the flavor with the richest tools proves nothing
-// about the others). sim.FlavorOpenZFS is the Linux backend's and is left
-// to its own tests.
+// against: the Solaris family, default first (docs/platform/README.md §5: a
+// test that passes only on the flavor with the richest tools proves nothing
+// about the others). sim.FlavorOpenZFS is the Linux backend's and is left to
+// its own tests.
 func Flavors() []string { return []string{sim.FlavorSolaris, sim.FlavorIllumos} }
 
 // ForFlavors runs fn as one subtest per flavor of Flavors, named by the
@@ -123,7 +123,7 @@ func ForFlavors(t *testing.T, fn func(t *testing.T, flavor string)) {
 }
 
 // KernelZones reports whether a flavor has kernel zones (brand solaris-kz,
-// zoneadm list -s): Oracle Solaris 11.4 only (platform-matrix.md §3), so
+// zoneadm list -s): Oracle Solaris 11.4 only (docs/platform/zones.md §1), so
 // only its seed has kz1.
 func KernelZones(flavor string) bool { return flavor == "" || flavor == sim.FlavorSolaris }
 
