@@ -158,6 +158,21 @@ func ParseListLU(out []byte) ([]LU, error) {
 
 func setLUProp(lu *LU, label, raw string) error {
 	v := strings.TrimSpace(raw)
+	if err := notePrinted(lu, label, v); err != nil {
+		return err
+	}
+	switch l := strings.ToLower(label); l {
+	case "view entry count", "size", "block size":
+		return setLUNumber(lu, l, v)
+	default:
+		setLUText(lu, l, v, raw)
+	}
+	return nil
+}
+
+// notePrinted records what list-lu -v printed for the property (LU.Printed,
+// under its canonical label).
+func notePrinted(lu *LU, label, v string) error {
 	if lu.Printed == nil {
 		lu.Printed = map[string]string{}
 	}
@@ -171,36 +186,13 @@ func setLUProp(lu *LU, label, raw string) error {
 		return fmt.Errorf("printed twice for LU %s", lu.GUID)
 	}
 	lu.Printed[canon] = v
-	str := func() string {
-		if absent(v) {
-			return ""
-		}
-		return v
-	}
-	// A free-text value is kept as printed ("%s\n" after the label's
-	// ": "): spaces inside or around it are the property's own, and
-	// create-lu must give them back unchanged.
-	text := func() string {
-		if absent(v) {
-			return ""
-		}
-		return raw
-	}
-	switch strings.ToLower(label) {
-	case "operational status":
-		lu.OperationalStatus = v
-		if strings.EqualFold(v, "unregistered") {
-			lu.Registered = false
-		}
-	case "provider name":
-		lu.ProviderName = v
-		if strings.EqualFold(v, "unregistered") {
-			lu.Registered = false
-		}
-	case "alias":
-		if v != "-" { // "-" is how stmfadm prints an empty alias
-			lu.Alias = text()
-		}
+	return nil
+}
+
+// setLUNumber sets a numeric property (label lower-case); a value that
+// does not parse is an error.
+func setLUNumber(lu *LU, label, v string) error {
+	switch label {
 	case "view entry count":
 		if absent(v) || strings.EqualFold(v, "unknown") {
 			lu.ViewEntryCount = -1
@@ -211,10 +203,6 @@ func setLUProp(lu *LU, label, raw string) error {
 			return fmt.Errorf("invalid count %q", v)
 		}
 		lu.ViewEntryCount = n
-	case "data file":
-		lu.DataFile = str()
-	case "meta file":
-		lu.MetaFile = str()
 	case "size":
 		if absent(v) {
 			return nil
@@ -233,6 +221,47 @@ func setLUProp(lu *LU, label, raw string) error {
 			return fmt.Errorf("invalid block size %q", v)
 		}
 		lu.BlockSize = uint32(n)
+	}
+	return nil
+}
+
+// setLUText sets a property printed as text (label lower-case; v is raw
+// trimmed). Unknown labels are ignored.
+func setLUText(lu *LU, label, v, raw string) {
+	str := func() string {
+		if absent(v) {
+			return ""
+		}
+		return v
+	}
+	// A free-text value is kept as printed ("%s\n" after the label's
+	// ": "): spaces inside or around it are the property's own, and
+	// create-lu must give them back unchanged.
+	text := func() string {
+		if absent(v) {
+			return ""
+		}
+		return raw
+	}
+	switch label {
+	case "operational status":
+		lu.OperationalStatus = v
+		if strings.EqualFold(v, "unregistered") {
+			lu.Registered = false
+		}
+	case "provider name":
+		lu.ProviderName = v
+		if strings.EqualFold(v, "unregistered") {
+			lu.Registered = false
+		}
+	case "alias":
+		if v != "-" { // "-" is how stmfadm prints an empty alias
+			lu.Alias = text()
+		}
+	case "data file":
+		lu.DataFile = str()
+	case "meta file":
+		lu.MetaFile = str()
 	case "management url":
 		lu.MgmtURL = text()
 	case "vendor id":
@@ -252,7 +281,6 @@ func setLUProp(lu *LU, label, raw string) error {
 	case "access state":
 		lu.AccessState = str()
 	}
-	return nil
 }
 
 // ParseListView parses `stmfadm list-view -l GUID` (comstar.md §5.2):

@@ -161,16 +161,20 @@ func toStoreLU(lu comstar.LU, views []comstar.View) store.LU {
 // to its zones). A storage reference volctl cannot read is a refusal that
 // names the zone: it might be this volume (docs/platform/zone-storage.md).
 func zonesOf(ex exports, vol string, refs []zones.LURef) ([]store.Zone, error) {
+	if err := unmappable(ex.zones, vol); err != nil {
+		return nil, err
+	}
+	return localZones(ex, vol, refs), nil
+}
+
+// localZones is zonesOf once unmappable has found every storage reference
+// readable.
+func localZones(ex exports, vol string, refs []zones.LURef) []store.Zone {
 	var out []store.Zone
 	for _, zs := range ex.zones {
 		var on []string
 		for _, s := range zs.storage {
-			used, err := usesVolume(s, vol, refs)
-			if err != nil {
-				return nil, fmt.Errorf("zone %s: %v, so volctl cannot tell whether the zone uses %s; correct the zone's configuration (zonecfg -z %s info): %w",
-					zs.zone.Name, err, vol, zs.zone.Name, engine.ErrPrecondition)
-			}
-			if used {
+			if used, _ := usesVolume(s, vol, refs); used {
 				on = append(on, s)
 			}
 		}
@@ -182,7 +186,7 @@ func zonesOf(ex exports, vol string, refs []zones.LURef) ([]store.Zone, error) {
 			out = append(out, z)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // auxUnknown marks a kernel zone that zoneadm list -s did not show: it may
@@ -199,8 +203,11 @@ func usesVolume(s, vol string, refs []zones.LURef) (bool, error) {
 	return r.NamesZvol(vol) || zones.Names(r, refs), nil
 }
 
-// Capture implements engine.Backend: validate, resolve the snapshot and the
-// newer ones, capture LUs, views and zones, and refuse what needs consent.
+// Capture implements engine.Backend in two halves: read (the volume, the
+// snapshot and the newer ones, LUs and views, zones and their storage, the
+// fabric, the peers' answers, the zones' disks) and assess (assess.go: the
+// consents missing, the refusals and the warnings, from what was read,
+// running nothing). Bad options are refused before anything runs.
 func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error) {
 	vol, snap, err := zvol.SplitSnapshot(snapshot)
 	if err != nil {
@@ -210,215 +217,168 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err := b.checkOptions(opts); err != nil {
 		return id, nil, err
 	}
+	caps := b.capabilities()
+	f, err := b.read(ctx, run, id, snap, opts, caps)
+	if err != nil {
+		return f.id, nil, err
+	}
+	warnings, err := assess(f, opts, caps)
+	return f.id, warnings, err
+}
+
+// facts are what a capture reads of the host for one volume. Nothing in
+// them is decided yet: assess decides from them.
+type facts struct {
+	// id is the identity as read: the volume and its sizes, written@,
+	// the zpool history's count, the newer snapshots, the LUs with their
+	// views, and the zones on the volume (this host's and the peers',
+	// one entry per zone: mergeZones).
+	id store.Identity
+	// snapshots are the volume's snapshots, oldest first.
+	snapshots []string
+	// ex is every LU and every zone of this host, with their storage.
+	ex exports
+	// fabric is the targets with their sessions, and the groups.
+	fabric fabric
+	// local are this host's zones on the volume.
+	local []store.Zone
+	// answers are the peers' (none without peers or LUs); pv is what
+	// they say.
+	answers []zones.Report
+	pv      peerView
+	// disks are the devices of each zone of id.Zones mapped to this
+	// host's volumes, zone by zone; the last may say why they could not
+	// be.
+	disks []zoneDisks
+	// initiators are this host's own (Backend.Initiators).
+	initiators []string
+}
+
+// zoneDisks are a zone's devices and the volumes of this host behind them
+// (diskMap), or why they could not be mapped.
+type zoneDisks struct {
+	zone  store.Zone
+	disks []disk
+	err   error
+}
+
+// read reads the host for the capture of id, in the order the capture
+// always has. A command that fails ends it with that error. Where one of
+// assess's refusals is already certain from what has been read (the same
+// checks: checkReadable, unmappable, checkPeerStorage, mergeZones,
+// checkNames), it stops there without an error, so a refused capture runs
+// no more commands and asks no more peers than it must; assess then finds
+// the refusal before anything read later would count.
+func (b *Backend) read(ctx context.Context, run execx.RunFunc, id store.Identity, snap string, opts store.Options, caps store.Capabilities) (facts, error) {
+	f := facts{id: id, initiators: b.Initiators}
+	if err := b.readVolume(ctx, run, &f, snap, opts, caps); err != nil {
+		return f, err
+	}
+	vol := f.id.Volume
+	var err error
+	if f.ex, err = b.readExports(ctx, run); err != nil {
+		return f, err
+	}
+	if checkReadable(f.ex.lus, vol) != nil {
+		return f, nil
+	}
+	if f.id.LUs, err = b.lusOf(ctx, run, f.ex, vol); err != nil {
+		return f, err
+	}
+	// Who else uses the LU: zones here and on the peers, initiators
+	// logged in.
+	if f.fabric, err = b.readFabric(ctx, run, f.id.LUs); err != nil {
+		return f, err
+	}
+	if unmappable(f.ex.zones, vol) != nil {
+		return f, nil
+	}
+	f.local = localZones(f.ex, vol, f.fabric.refs)
+	f.answers = b.askPeers(ctx, f.fabric.refs)
+	f.pv = peerViewOf(f.answers)
+	if checkPeerStorage(f.pv, vol) != nil {
+		return f, nil
+	}
+	if f.id.Zones, _, err = mergeZones(f.local, f.pv.zones); err != nil || checkNames(f.id) != nil {
+		return f, nil
+	}
+	f.disks = b.readDisks(ctx, run, f, opts)
+	return f, nil
+}
+
+// readVolume reads the volume (its volsize), its snapshots (the newer ones
+// go into the identity; a snapshot that is not there ends the capture),
+// written@ where the host has it, the snapshot's volsize and the zpool
+// history's count.
+func (b *Backend) readVolume(ctx context.Context, run execx.RunFunc, f *facts, snap string, opts store.Options, caps store.Capabilities) error {
+	vol := f.id.Volume
 	ds, err := b.volume(ctx, run, vol)
 	if err != nil {
-		return id, nil, err
+		return err
 	}
-	id.Volsize = ds.Volsize
+	f.id.Volsize = ds.Volsize
 	z := b.zfs(run)
 	snaps, err := z.Snapshots(ctx, vol)
 	if err != nil {
-		return id, nil, fmt.Errorf("list snapshots of %s: %w", vol, err)
+		return fmt.Errorf("list snapshots of %s: %w", vol, err)
 	}
-	names := make([]string, len(snaps))
-	for i, s := range snaps {
-		names[i] = s.Name
+	for _, s := range snaps {
+		f.snapshots = append(f.snapshots, s.Name)
 	}
-	// A missing consent does not stop the capture: the dry run shows the
-	// whole plan and says which consent it lacks.
-	var consent []error
-	if _, err := zvol.Resolve(&id, names, opts); errors.Is(err, engine.ErrNeedsConsent) {
-		consent = append(consent, err)
-	} else if err != nil {
-		return id, nil, err
+	// Whether the newer ones may go (destroy_newer) is assess's to ask.
+	if _, err := zvol.Resolve(&f.id, f.snapshots, opts); err != nil && !errors.Is(err, engine.ErrNeedsConsent) {
+		return err
 	}
-	caps := b.capabilities()
 	if caps.Has(store.CapWritten) {
 		// Only for the plan's "nothing changed" warning: Oracle Solaris
 		// has no written@ (docs/platform/zfs.md §1).
-		if id.WrittenBefore, err = zvol.Written(ctx, z, vol, snap); err != nil {
-			return id, nil, err
+		if f.id.WrittenBefore, err = zvol.Written(ctx, z, vol, snap); err != nil {
+			return err
 		}
 	}
-	if id.SnapshotVolsize, err = zvol.SnapshotVolsize(ctx, z, snapshot); err != nil {
-		return id, nil, err
+	if f.id.SnapshotVolsize, err = zvol.SnapshotVolsize(ctx, z, f.id.Snapshot); err != nil {
+		return err
 	}
 	// The rollback's proof: zpool history gets one more record of it,
 	// and only if it succeeded.
-	zvol.CountHistory(ctx, b.zpool(run), &id)
-	ex, err := b.readExports(ctx, run)
-	if err != nil {
-		return id, nil, err
+	zvol.CountHistory(ctx, b.zpool(run), &f.id)
+	return nil
+}
+
+// readDisks maps the devices of every zone on the volume to this host's
+// volumes (diskMap: the views are read only when a device names its LU by
+// target and LUN), zone by zone, up to the first zone whose devices it
+// cannot map.
+func (b *Backend) readDisks(ctx context.Context, run execx.RunFunc, f facts, opts store.Options) []zoneDisks {
+	m := &diskMap{b: b, run: run, lus: f.ex.lus, known: groupVolumes(f.id.Volume, opts), targets: f.ex.targets}
+	var out []zoneDisks
+	for _, zn := range f.id.Zones {
+		devs := f.pv.devices[zn.Host+"/"+zn.Name]
+		if zn.Host == "" {
+			for _, zs := range f.ex.zones {
+				if zs.zone.Name == zn.Name {
+					devs = localDevices(zs)
+				}
+			}
+		}
+		disks, err := m.disksOf(ctx, devs, zn.Host == "")
+		out = append(out, zoneDisks{zone: zn, disks: disks, err: err})
+		if err != nil {
+			break
+		}
 	}
-	// An LU list-lu -v could not show whole is not "no LU" (lus.go).
-	if err := checkReadable(ex.lus, vol); err != nil {
-		return id, nil, err
-	}
-	if id.LUs, err = b.lusOf(ctx, run, ex, vol); err != nil {
-		return id, nil, err
-	}
-	var warnings []string
-	// Who else uses the LU: zones here and on the peers, initiators
-	// logged in.
-	fab, err := b.readFabric(ctx, run, id.LUs)
-	if err != nil {
-		return id, nil, err
-	}
-	if id.Zones, err = zonesOf(ex, vol, fab.refs); err != nil {
-		return id, nil, err
-	}
-	pv, w, errs := b.askPeers(ctx, vol, fab.refs, opts)
-	warnings = append(warnings, w...)
-	consent = append(consent, errs...)
-	if err := checkPeerStorage(pv, vol); err != nil {
-		return id, warnings, err
-	}
-	if id.Zones, w, err = mergeZones(id.Zones, pv.zones); err != nil {
-		return id, warnings, err
-	}
-	warnings = append(warnings, w...)
-	if err := checkNames(id); err != nil {
-		return id, nil, err
-	}
-	w, err = b.checkSessions(id, fab, pv, opts)
-	warnings = append(warnings, w...)
-	if err != nil {
-		consent = append(consent, err)
-	}
-	// The zone's other disks go back with this one, or the caller says
-	// they need not.
+	return out
+}
+
+// groupVolumes are vol and the volumes of the request's group.
+func groupVolumes(vol string, opts store.Options) []string {
 	group := []string{vol}
 	for _, g := range opts.Group {
 		if v, _, err := zvol.SplitSnapshot(g); err == nil {
 			group = append(group, v)
 		}
 	}
-	m := &diskMap{b: b, run: run, lus: ex.lus, known: group, targets: ex.targets}
-	for _, zn := range id.Zones {
-		devs := pv.devices[zn.Host+"/"+zn.Name]
-		if zn.Host == "" {
-			for _, zs := range ex.zones {
-				if zs.zone.Name == zn.Name {
-					devs = localDevices(zs)
-				}
-			}
-		}
-		where := ""
-		if zn.Host != "" {
-			where = " on peer " + zn.Host
-		}
-		disks, err := m.disksOf(ctx, devs, zn.Host == "")
-		if err != nil {
-			return id, warnings, fmt.Errorf("zone %s%s: %w", zn.Name, where, err)
-		}
-		w, err := checkDisks(zn.Name, where, disks, group, opts)
-		warnings = append(warnings, w...)
-		if err != nil {
-			consent = append(consent, err)
-		}
-	}
-	if len(id.LUs) == 0 {
-		warnings = append(warnings, fmt.Sprintf("no COMSTAR LU is backed by %s: only the zfs rollback will run", vol))
-	} else if !caps.Has(store.CapDeleteLUKeep) {
-		return id, nil, fmt.Errorf("this host's stmfadm has no delete-lu -k (probed: %s): a delete-lu without it removes every view of the LU, so volctl will not roll back an exported volume here: %w",
-			capDetail(caps, store.CapDeleteLUKeep), engine.ErrPrecondition)
-	}
-	if !id.HistoryKnown {
-		warnings = append(warnings, fmt.Sprintf("zpool history of %s could not be read whole: if the rollback is interrupted, whether it took effect is decided by running it again", vol))
-	}
-	for _, lu := range id.LUs {
-		if wantStatus(lu) == comstar.StatusOffline {
-			warnings = append(warnings, fmt.Sprintf("LU %s is Offline: once imported it is taken Offline again (stmfadm offline-lu), as it was", lu.GUID))
-		}
-		if _, err := b.stmf(nil).CreateLUArgv(toComstarLU(lu)); err != nil {
-			warnings = append(warnings, fmt.Sprintf("no create-lu fallback for LU %s: %v; if import-lu finds no LU metadata in %s after the rollback (meta file error), the operation stops there and needs attention",
-				lu.GUID, err, lu.DataFile))
-		}
-		if len(lu.Views) == 0 {
-			warnings = append(warnings, fmt.Sprintf("LU %s has no views: no host can see it now, and none will after", lu.GUID))
-		}
-	}
-	for _, lu := range id.LUs {
-		switch {
-		case id.SnapshotVolsize == 0:
-			warnings = append(warnings, fmt.Sprintf("the LU's size may change: this platform does not say what size %s had at %s; after the rollback LU %s (%d bytes) is shrunk to the volume's size if it is larger (modify-lu -s)",
-				vol, snapshot, lu.GUID, lu.Size))
-		case lu.Size > id.SnapshotVolsize:
-			warnings = append(warnings, fmt.Sprintf("LU %s is %d bytes but %s was %d bytes at %s: the rollback shrinks the volume, so the LU is resized to %d (modify-lu -s)",
-				lu.GUID, lu.Size, vol, id.SnapshotVolsize, snapshot, id.SnapshotVolsize))
-		}
-	}
-	if caps.Has(store.CapWritten) && id.WrittenBefore == 0 {
-		warnings = append(warnings, fmt.Sprintf("%s has not changed since %s: the rollback changes no data", vol, snapshot))
-	}
-	for _, zn := range id.Zones {
-		where := ""
-		if zn.Host != "" {
-			where = " on peer " + zn.Host
-		}
-		switch {
-		case slices.Contains(refusedAux, zn.Aux):
-			// docs/platform/zones.md §7: a rollback in the middle of a
-			// migration, or under a suspend image, loses the guest.
-			return id, warnings, fmt.Errorf("zone %s is %s%s: a rollback now would lose the guest (a suspend image or a migration in flight resumes against a different disk); finish or cancel the migration, or boot and shut the zone down, first: %w",
-				zn.Name, zn.Aux, where, engine.ErrPrecondition)
-		case zn.Aux == auxUnknown && opts.KeepHostdata:
-			return id, warnings, fmt.Errorf("zone %s is not shown by zoneadm list -s, so volctl cannot tell whether it is suspended; with --keep-hostdata a suspended zone would resume a memory image against a different disk. Roll back without --keep-hostdata: %w",
-				zn.Name, engine.ErrPrecondition)
-		case zn.Aux == auxUnknown:
-			warnings = append(warnings, fmt.Sprintf("zone %s is not shown by zoneadm list -s, so its auxiliary state is unknown; fresh host data discards any suspend image", zn.Name))
-		case zn.Aux != "":
-			warnings = append(warnings, fmt.Sprintf("zone %s is in auxiliary state %q", zn.Name, zn.Aux))
-		}
-		switch zn.State {
-		case "running":
-			if !opts.HaltZones {
-				consent = append(consent, fmt.Errorf("zone %s is running%s on %s; stopping it for the rollback (shut down, halted if that hangs; booted again afterwards) %w",
-					zn.Name, where, vol, engine.NeedsConsent(engine.ConsentHaltZones)))
-			}
-		case "installed":
-		case "configured":
-			warnings = append(warnings, fmt.Sprintf("zone %s is configured (detached) and stays so; its disk's host data goes back to %s", zn.Name, snapshot))
-		default:
-			return id, warnings, fmt.Errorf("zone %s is %s: volctl acts only on zones that are running, installed or configured; bring it to one of those first: %w",
-				zn.Name, zn.State, engine.ErrPrecondition)
-		}
-	}
-	return id, warnings, errors.Join(consent...)
-}
-
-// checkNames validates every name the platform reported that a later step
-// puts into an argv (GUIDs, host and target groups, zone names) against the
-// platform's own rules: a name that could read as an option or carry shell
-// text is refused before anything changes.
-func checkNames(id store.Identity) error {
-	bad := func(what string, err error) error {
-		return fmt.Errorf("the platform reported %s, which volctl will not pass to a command: %v: %w", what, err, engine.ErrPrecondition)
-	}
-	for _, lu := range id.LUs {
-		if err := comstar.ValidateGUID(lu.GUID); err != nil {
-			return bad(fmt.Sprintf("LU GUID %q", lu.GUID), err)
-		}
-		for _, v := range lu.Views {
-			for _, g := range []string{v.HostGroup, v.TargetGroup} {
-				if g == "All" {
-					continue
-				}
-				if err := comstar.ValidateGroupName(g); err != nil {
-					return bad(fmt.Sprintf("group %q in a view of %s", g, lu.GUID), err)
-				}
-			}
-			if v.LUN < 0 || v.LUN > 16383 {
-				return bad(fmt.Sprintf("LUN %d in a view of %s", v.LUN, lu.GUID), errors.New("out of range 0..16383"))
-			}
-		}
-	}
-	for _, z := range id.Zones {
-		if err := kz.ValidateZoneName(z.Name); err != nil {
-			return bad(fmt.Sprintf("zone name %q", z.Name), err)
-		}
-	}
-	return nil
+	return group
 }
 
 // capDetail is what the probe said of a capability.

@@ -2,7 +2,10 @@
 // exported by COMSTAR (stmfadm) and used by kernel zones. It captures a
 // volume's export identity (its LUs with their views, and the zones whose
 // storage is on it) and builds the rollback saga from the zfs, comstar and
-// kz adapters.
+// kz adapters. The capture reads the host (capture.go) and then decides,
+// running nothing, what needs consent, what is refused and what to warn of
+// (assess.go). Steps (steps.go) builds the table below; each step's code
+// is in steps_zones.go, steps_lu.go, steps_rollback.go or steps_verify.go.
 //
 // The saga, and why each step is where it is (docs/platform/comstar.md §10,
 // docs/platform/zones.md §9, docs/design.md). Steps whose subject is absent

@@ -81,30 +81,29 @@ func comstarViews(lu store.LU) []comstar.View {
 }
 
 // askPeers asks every peer, concurrently and each within its deadline,
-// which of its zones use the LUs. A peer that does not answer stops the
-// rollback (a consent: --skip-peer NAME goes on without it, and says so).
-// It returns the peers' zones (Host set), each answering peer's
-// initiators, warnings and the consents missing.
-func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, opts store.Options) (peerView, []string, []error) {
+// which of its zones use the LUs, and records the commands they ran. A
+// peer that does not answer stops the rollback (a consent: --skip-peer
+// NAME goes on without it, and says so): peerConsents.
+func (b *Backend) askPeers(ctx context.Context, refs []zones.LURef) []zones.Report {
 	if b.Peers == nil || len(refs) == 0 {
-		return peerView{}, nil, nil
+		return nil
 	}
+	answers := b.Peers.Find(ctx, zones.Query{LUs: refs})
+	for _, r := range answers {
+		engine.RecordRemote(ctx, r.Commands)
+	}
+	return answers
+}
+
+// peerViewOf is what the peers' answers say: their zones (Host set), each
+// answering peer's initiators, the peers that did not answer.
+func peerViewOf(answers []zones.Report) peerView {
 	var zs []store.Zone
-	var warnings []string
-	var consent []error
 	var unanswered []string
 	initiators := map[string][]string{}
 	devices := map[string][]zones.Device{}
-	for _, r := range b.Peers.Find(ctx, zones.Query{LUs: refs}) {
-		engine.RecordRemote(ctx, r.Commands)
+	for _, r := range answers {
 		if r.Err != nil {
-			if slices.Contains(opts.SkipPeers, r.Peer) {
-				unanswered = append(unanswered, r.Peer)
-				warnings = append(warnings, fmt.Sprintf("%v; skipped (skip_peers): a zone there on %s would not be stopped, and its initiators are not known", r.Err, vol))
-				continue
-			}
-			consent = append(consent, fmt.Errorf("%v: volctl cannot tell whether a zone there uses %s; start its volctld, or, if you know none does, consent to going on without peer %s (its initiators' sessions then count as unknown, see accept_sessions): %w",
-				r.Err, vol, r.Peer, &engine.ConsentError{Consent: engine.ConsentSkipPeers, Peer: r.Peer}))
 			unanswered = append(unanswered, r.Peer)
 			continue
 		}
@@ -118,7 +117,27 @@ func (b *Backend) askPeers(ctx context.Context, vol string, refs []zones.LURef, 
 			zs = append(zs, sz)
 		}
 	}
-	return peerView{zones: zs, initiators: initiators, unanswered: unanswered, devices: devices}, warnings, consent
+	return peerView{zones: zs, initiators: initiators, unanswered: unanswered, devices: devices}
+}
+
+// peerConsents are the warnings and the consents missing for the peers
+// that did not answer: one named in skip_peers is skipped, and said so;
+// any other needs the consent.
+func peerConsents(answers []zones.Report, vol string, opts store.Options) ([]string, []error) {
+	var warnings []string
+	var consent []error
+	for _, r := range answers {
+		if r.Err == nil {
+			continue
+		}
+		if slices.Contains(opts.SkipPeers, r.Peer) {
+			warnings = append(warnings, fmt.Sprintf("%v; skipped (skip_peers): a zone there on %s would not be stopped, and its initiators are not known", r.Err, vol))
+			continue
+		}
+		consent = append(consent, fmt.Errorf("%v: volctl cannot tell whether a zone there uses %s; start its volctld, or, if you know none does, consent to going on without peer %s (its initiators' sessions then count as unknown, see accept_sessions): %w",
+			r.Err, vol, r.Peer, &engine.ConsentError{Consent: engine.ConsentSkipPeers, Peer: r.Peer}))
+	}
+	return warnings, consent
 }
 
 // peerView is what the peers said: their zones on the LUs, each answering
@@ -200,8 +219,9 @@ func hostName(h string) string {
 // a target through which a view exposes it). Those of the hosts whose zones
 // on the LU are detached for the rollback (or already are) are expected;
 // every other one loses its disk for the outage window and refuses the
-// rollback unless --accept-sessions. All are named in the plan.
-func (b *Backend) checkSessions(id store.Identity, f fabric, pv peerView, opts store.Options) ([]string, error) {
+// rollback unless --accept-sessions. All are named in the plan. own are
+// this host's initiators.
+func checkSessions(id store.Identity, f fabric, pv peerView, own []string, opts store.Options) ([]string, error) {
 	peerInitiators := pv.initiators
 	expected := map[string]string{} // lower-case IQN -> whose
 	hosts := map[string]bool{}
@@ -214,7 +234,7 @@ func (b *Backend) checkSessions(id store.Identity, f fabric, pv peerView, opts s
 	for h := range hosts {
 		ins := peerInitiators[h]
 		if h == "" {
-			ins = b.Initiators
+			ins = own
 		}
 		for _, in := range ins {
 			expected[strings.ToLower(in)] = hostName(h)

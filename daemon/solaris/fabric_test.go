@@ -64,29 +64,29 @@ func TestCheckSessions(t *testing.T) {
 	b := &Backend{}
 	id := store.Identity{LUs: []store.LU{lu}, Zones: []store.Zone{{Name: "kz1", Host: "kz-host1"}}}
 	peers := peerView{initiators: map[string][]string{"kz-host1": {"IQN.x:kz-host1"}}}
-	if _, err := b.checkSessions(id, f, peers, store.Options{}); err != nil {
+	if _, err := checkSessions(id, f, peers, b.Initiators, store.Options{}); err != nil {
 		t.Errorf("only the zone host's initiator: %v", err)
 	}
 	// Without the zone on it, the zone host's initiator is a stranger.
-	_, err := b.checkSessions(store.Identity{LUs: []store.LU{lu}}, f, peers, store.Options{})
+	_, err := checkSessions(store.Identity{LUs: []store.LU{lu}}, f, peers, b.Initiators, store.Options{})
 	if !errors.Is(err, engine.ErrNeedsConsent) || !strings.Contains(err.Error(), "iqn.x:kz-host1") {
 		t.Errorf("no zone on the LU: %v, want a consent naming the initiator", err)
 	}
 	f.targets[1].Sessions = append(f.targets[1].Sessions, comstar.Session{Initiator: "iqn.x:win1", Alias: "win1"})
-	w, err := b.checkSessions(id, f, peers, store.Options{})
+	w, err := checkSessions(id, f, peers, b.Initiators, store.Options{})
 	if !errors.Is(err, engine.ErrNeedsConsent) || !strings.Contains(err.Error(), "iqn.x:win1 (win1)") || strings.Contains(err.Error(), "other-a") {
 		t.Errorf("win1 on tgt-b: %v, want a consent naming win1 and not other-a", err)
 	}
 	if len(w) != 2 || !strings.Contains(w[0], "tgt-a (LUN 0), tgt-b (LUN 7)") {
 		t.Errorf("warnings %q: want kz-host1 once, through both targets (a line per initiator and LU), and win1", w)
 	}
-	if _, err := b.checkSessions(id, f, peers, store.Options{AcceptSessions: true}); err != nil {
+	if _, err := checkSessions(id, f, peers, b.Initiators, store.Options{AcceptSessions: true}); err != nil {
 		t.Errorf("--accept-sessions: %v", err)
 	}
 	// The refusal names the LU and its volume (in a group it is one line
 	// of several, one per volume).
 	id.Volume = "pool/idisk1"
-	if _, err := b.checkSessions(id, f, peers, store.Options{}); err == nil ||
+	if _, err := checkSessions(id, f, peers, b.Initiators, store.Options{}); err == nil ||
 		!strings.Contains(err.Error(), "can see LU 600144F0A613C900000054521D550001 of pool/idisk1, and") {
 		t.Errorf("the refusal does not name the LU and its volume: %v", err)
 	}

@@ -61,77 +61,50 @@ func (b *Backend) quiet(ctx context.Context, run execx.RunFunc, vols []string) (
 	if err != nil {
 		return "", err
 	}
-	var copies []*zoneCopy
-	add := func(name, state, aux, host, vol string) {
-		for _, c := range copies {
-			if c.name == name && c.host == host {
-				if !slices.Contains(c.vols, vol) {
-					c.vols = append(c.vols, vol)
-				}
-				return
-			}
-		}
-		copies = append(copies, &zoneCopy{name: name, state: state, aux: aux, host: host, vols: []string{vol}})
-	}
-	var busy, seen []string
+	var copies zoneCopies
+	var busy []string
 	luCount := 0
 	for _, vol := range vols {
-		lus, err := b.lusOf(ctx, run, ex, vol)
+		w, err := b.writers(ctx, run, ex, vol, &copies)
 		if err != nil {
 			return "", err
 		}
-		luCount += len(lus)
-		hosts := map[string]bool{}
-		f, err := b.readFabric(ctx, run, lus)
-		if err != nil {
-			return "", err
-		}
-		local, err := zonesOf(ex, vol, f.refs)
-		if err != nil {
-			return "", err
-		}
-		for _, z := range local {
-			add(z.Name, z.State, z.Aux, "", vol)
-			hosts[""] = true
-		}
-		initiators := map[string][]string{"": b.Initiators}
-		if b.Peers != nil && len(f.refs) > 0 {
-			for _, r := range b.Peers.Find(ctx, zones.Query{LUs: f.refs}) {
-				engine.RecordRemote(ctx, r.Commands)
-				if r.Err != nil {
-					return "", fmt.Errorf("%v: volctl cannot tell whether a zone on peer %s writes to %s; start its volctld and take the snapshots again: %w",
-						r.Err, r.Peer, vol, engine.ErrPrecondition)
-				}
-				initiators[r.Peer] = r.Initiators
-				for _, z := range r.Zones {
-					add(z.Name, z.State, z.Aux, r.Peer, vol)
-					hosts[r.Peer] = true
-				}
+		luCount += len(w.lus)
+		busy = append(busy, w.unexpected(vol)...)
+	}
+	busy, seen := copies.judge(busy)
+	if len(busy) > 0 {
+		return "", fmt.Errorf("%s: %w", strings.Join(busy, "; "), engine.ErrPrecondition)
+	}
+	if len(seen) == 0 {
+		seen = append(seen, "no zone uses them")
+	}
+	if luCount > 0 {
+		seen = append(seen, "no other initiator can see their LUs")
+	}
+	return strings.Join(seen, "; "), nil
+}
+
+// zoneCopies are the zones on the volumes, one per name and host, in the
+// order they were found.
+type zoneCopies []*zoneCopy
+
+func (cs *zoneCopies) add(name, state, aux, host, vol string) {
+	for _, c := range *cs {
+		if c.name == name && c.host == host {
+			if !slices.Contains(c.vols, vol) {
+				c.vols = append(c.vols, vol)
 			}
-		}
-		// Who can see the LUs: only the hosts of the zones on them (which
-		// are down, or the zone check below refuses).
-		expected := map[string]bool{}
-		for h := range hosts {
-			for _, in := range initiators[h] {
-				expected[strings.ToLower(in)] = true
-			}
-		}
-		for _, lu := range lus {
-			for _, e := range comstar.Exposed(comstarViews(lu), f.targets, f.hostGroups, f.targetGroups) {
-				if expected[strings.ToLower(e.Initiator)] {
-					continue
-				}
-				who := e.Initiator
-				if e.Alias != "" {
-					who += " (" + e.Alias + ")"
-				}
-				busy = append(busy, fmt.Sprintf("initiator %s is logged in to %s, through which LU %s of %s is exposed (LUN %d), and it is not a host of the zones on %s: it may be writing to it; stop its use of the LU (log it out, or remove the view)",
-					who, e.Target, lu.GUID, vol, e.LUN, vol))
-			}
+			return
 		}
 	}
-	for _, c := range copies {
+	*cs = append(*cs, &zoneCopy{name: name, state: state, aux: aux, host: host, vols: []string{vol}})
+}
+
+// judge adds to busy every zone that may write to its volumes, and says
+// of the others what they are (seen).
+func (cs zoneCopies) judge(busy []string) (_, seen []string) {
+	for _, c := range cs {
 		where := hostName(c.host)
 		on := strings.Join(c.vols, ", ")
 		switch {
@@ -145,14 +118,80 @@ func (b *Backend) quiet(ctx context.Context, run execx.RunFunc, vols []string) (
 			busy = append(busy, fmt.Sprintf("zone %s is %s on %s (on %s): volctl takes snapshots one by one only while every zone on them is installed or configured; bring it to one of those first", c.name, c.state, where, on))
 		}
 	}
-	if len(busy) > 0 {
-		return "", fmt.Errorf("%s: %w", strings.Join(busy, "; "), engine.ErrPrecondition)
+	return busy, seen
+}
+
+// volWriters is what may write to one volume: its LUs, the fabric they
+// are exposed on, and the initiators of the hosts of the zones on it.
+type volWriters struct {
+	lus      []store.LU
+	f        fabric
+	expected map[string]bool // lower-case IQN
+}
+
+// writers reads who may write to vol: its LUs, their fabric, the zones on
+// it here and on the peers (added to copies), and the initiators of
+// those zones' hosts. A peer that does not answer is a refusal.
+func (b *Backend) writers(ctx context.Context, run execx.RunFunc, ex exports, vol string, copies *zoneCopies) (volWriters, error) {
+	var w volWriters
+	var err error
+	if w.lus, err = b.lusOf(ctx, run, ex, vol); err != nil {
+		return w, err
 	}
-	if len(seen) == 0 {
-		seen = append(seen, "no zone uses them")
+	hosts := map[string]bool{}
+	if w.f, err = b.readFabric(ctx, run, w.lus); err != nil {
+		return w, err
 	}
-	if luCount > 0 {
-		seen = append(seen, "no other initiator can see their LUs")
+	local, err := zonesOf(ex, vol, w.f.refs)
+	if err != nil {
+		return w, err
 	}
-	return strings.Join(seen, "; "), nil
+	for _, z := range local {
+		copies.add(z.Name, z.State, z.Aux, "", vol)
+		hosts[""] = true
+	}
+	initiators := map[string][]string{"": b.Initiators}
+	if b.Peers != nil && len(w.f.refs) > 0 {
+		for _, r := range b.Peers.Find(ctx, zones.Query{LUs: w.f.refs}) {
+			engine.RecordRemote(ctx, r.Commands)
+			if r.Err != nil {
+				return w, fmt.Errorf("%v: volctl cannot tell whether a zone on peer %s writes to %s; start its volctld and take the snapshots again: %w",
+					r.Err, r.Peer, vol, engine.ErrPrecondition)
+			}
+			initiators[r.Peer] = r.Initiators
+			for _, z := range r.Zones {
+				copies.add(z.Name, z.State, z.Aux, r.Peer, vol)
+				hosts[r.Peer] = true
+			}
+		}
+	}
+	// Who can see the LUs: only the hosts of the zones on them (which
+	// are down, or the zone check below refuses).
+	w.expected = map[string]bool{}
+	for h := range hosts {
+		for _, in := range initiators[h] {
+			w.expected[strings.ToLower(in)] = true
+		}
+	}
+	return w, nil
+}
+
+// unexpected names every initiator that can see an LU of vol and is not
+// one of the hosts of the zones on it.
+func (w volWriters) unexpected(vol string) []string {
+	var busy []string
+	for _, lu := range w.lus {
+		for _, e := range comstar.Exposed(comstarViews(lu), w.f.targets, w.f.hostGroups, w.f.targetGroups) {
+			if w.expected[strings.ToLower(e.Initiator)] {
+				continue
+			}
+			who := e.Initiator
+			if e.Alias != "" {
+				who += " (" + e.Alias + ")"
+			}
+			busy = append(busy, fmt.Sprintf("initiator %s is logged in to %s, through which LU %s of %s is exposed (LUN %d), and it is not a host of the zones on %s: it may be writing to it; stop its use of the LU (log it out, or remove the view)",
+				who, e.Target, lu.GUID, vol, e.LUN, vol))
+		}
+	}
+	return busy
 }

@@ -1,0 +1,353 @@
+package solaris
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/volctl/volctl/daemon/comstar"
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/daemon/zvol"
+	"github.com/volctl/volctl/store"
+)
+
+// The LU steps (delete-lu and its undo, import-lu, restore-views,
+// resize-lu) and what they share: bringing an LU back, persisted.
+
+func (s *sagaSteps) deleteLUs() engine.Step {
+	c := s.b.stmf(nil)
+	st := engine.Step{Name: "delete-lu", OutageWindow: true, Retried: true,
+		Description: "delete the LU, keeping its views (-k): the zvol is busy while an LU holds it"}
+	for _, lu := range s.allLUs() {
+		st.Planned = append(st.Planned, c.DeleteLUArgv(lu.GUID))
+	}
+	// No read-back here: this is inside the outage window. delete-lu -k
+	// exits 0 even for an unknown GUID (so running it again is harmless);
+	// the zfs rollback's "dataset is busy" is the proof that it did not
+	// go. A failure is retried (Retried: a failed delete-lu may have
+	// unpersisted the LU, docs/platform/comstar-delete-lu.md, which costs
+	// a re-persist to undo), except "resource busy": the LU is held, and
+	// asking again meets the same initiators.
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		lus := s.allLUs()
+		return parallel(len(lus), func(i int) error { return s.deleteLU(ctx, x, lus[i]) })
+	}
+	// Every LU is brought back before any failure is reported, each
+	// persisted again where a failed delete-lu may have unpersisted it
+	// (bringBack); only one held busy waits for recover --repersist.
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		var unpersisted []string
+		var errs []error
+		for _, lu := range s.allLUs() {
+			held, err := s.bringBack(ctx, x, lu)
+			if held {
+				unpersisted = append(unpersisted, lu.GUID)
+			}
+			if err == nil {
+				err = s.verifyLU(ctx, x, lu)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		if len(unpersisted) > 0 {
+			return fmt.Errorf("LU %s is not in STMF's persistent store: delete-lu failed with \"resource busy\" after it had removed it there, and re-persisting it now would meet the same initiators: %w",
+				strings.Join(unpersisted, ", "), engine.ErrUnpersisted)
+		}
+		return nil
+	}
+	return st
+}
+
+// deleteLU is delete-lu -k of one LU; "resource busy" (the LU is held) is
+// permanent.
+func (s *sagaSteps) deleteLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID)
+	switch {
+	case err == nil:
+		return nil
+	case comstar.IsBusy(execx.Stderr(err)):
+		return engine.Permanent(fmt.Errorf("delete LU %s: %w (initiators keep it from going offline)", lu.GUID, err))
+	}
+	return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
+}
+
+// bringBack brings an LU the step deleted (or tried to) back with its
+// captured identity and views. Where a failed delete-lu of this step may
+// have left it unpersisted (lostPersistence), it is re-persisted first,
+// inside the outage the caller consented to; unless the failure was
+// "resource busy" and the caller has not consented to re-persisting (recover
+// --repersist): held is then true, and the LU stays online unpersisted.
+// Whatever fails, it goes on to bring the LU back, then reports it.
+func (s *sagaSteps) bringBack(ctx context.Context, x *engine.Exec, lu store.LU) (held bool, err error) {
+	var perr error
+	switch lost, busy := lostPersistence(x.Step(), lu); {
+	case lost && busy && !s.op.Options.Repersist:
+		held = true
+	case lost:
+		held, perr = s.repersist(ctx, x, lu)
+	}
+	if err := s.ensureLU(ctx, x, lu); err != nil {
+		return held, errors.Join(perr, err)
+	}
+	if held {
+		held, _ = lostPersistence(x.Step(), lu) // an import-lu that just succeeded persisted it
+	}
+	if _, err := s.ensureViews(ctx, x, lu); err != nil {
+		return held, errors.Join(perr, err)
+	}
+	return held, perr
+}
+
+// lostPersistence reads the step's commands in the order they ran: a
+// delete-lu of the LU that failed, whatever it printed, may have removed
+// it from the SMF provider data before the kernel refused (libstmf
+// deleteDiskLu, docs/platform/comstar-delete-lu.md), so the LU stays
+// registered but is gone at the next reboot or stmf restart; busy says
+// that failure was "resource busy" (the LU is held). A later delete-lu
+// that succeeded, or an import-lu or create-lu of its file that succeeded,
+// put it back (or out for good).
+func lostPersistence(st *store.Step, lu store.LU) (lost, busy bool) {
+	cmds := append(append([]store.Command(nil), st.Commands...), st.CompensationCommands...)
+	slices.SortStableFunc(cmds, func(a, b store.Command) int { return a.Started.Compare(b.Started) })
+	for _, c := range cmds {
+		if len(c.Argv) < 2 || !slices.ContainsFunc(c.Argv, func(a string) bool { return strings.EqualFold(a, lu.GUID) || a == lu.DataFile }) {
+			continue
+		}
+		ok := c.Exit == 0 && c.Err == "" && strings.TrimSpace(c.Stderr) == ""
+		switch c.Argv[1] {
+		case "delete-lu":
+			lost = !ok
+			busy = !ok && comstar.IsBusy([]byte(c.Stderr+c.Stdout))
+		case "import-lu", "create-lu":
+			if ok {
+				lost, busy = false, false
+			}
+		}
+	}
+	return lost, busy
+}
+
+// repersist puts an LU back into STMF's persistent store, the only way
+// there is: delete it (keeping its views) and import it again (ensureLU,
+// after it). An LU that is not registered any more needs no delete: the
+// import persists it. A delete that fails "resource busy" leaves it held
+// (and still unpersisted): held is true, and it is not an error here.
+func (s *sagaSteps) repersist(ctx context.Context, x *engine.Exec, lu store.LU) (held bool, err error) {
+	c := s.b.stmf(x.Run)
+	got, ok, err := c.LookupLU(ctx, lu.GUID)
+	if err != nil {
+		return false, fmt.Errorf("re-persist LU %s: read it: %w", lu.GUID, err)
+	}
+	if !ok || !got.Registered {
+		return false, nil
+	}
+	x.Note("re-persisting LU %s: delete-lu -k and import-lu (a brief outage; a failed delete-lu may have removed it from STMF's persistent store)", lu.GUID)
+	if err := c.DeleteLU(ctx, lu.GUID); err != nil {
+		if comstar.IsBusy(execx.Stderr(err)) {
+			return true, nil
+		}
+		return false, fmt.Errorf("LU %s is online but may not be in STMF's persistent store (a failed delete-lu removes it there first), and re-persisting it failed: %w", lu.GUID, err)
+	}
+	return false, nil
+}
+
+func (s *sagaSteps) importLUs() engine.Step {
+	c := s.b.stmf(nil)
+	st := engine.Step{Name: "import-lu", OutageWindow: true,
+		Description: fmt.Sprintf("re-import the LU from the metadata kept in the zvol; its retained views apply again as it registers; "+
+			"then re-read it until it is Online (or Offline) as it was, at most %s (lu_online_timeout): "+
+			"online-lu only where the host brings new LUs up Offline, offline-lu only for an LU that was Offline", s.b.luOnlineTimeout())}
+	for _, lu := range s.allLUs() {
+		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
+		st.Planned = append(st.Planned, s.planSettle(lu)...)
+	}
+	st.Do = s.eachLUAtOnce(s.ensureLU)
+	return st
+}
+
+// ensureLU brings the LU back with its captured GUID (registerLU) and
+// waits until it is in its captured operational state (settle).
+func (s *sagaSteps) ensureLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	if err := s.registerLU(ctx, x, lu); err != nil {
+		return err
+	}
+	return s.settle(ctx, x, lu)
+}
+
+// registerLU brings the LU back with its captured GUID: import-lu from the
+// zvol's metadata; when that is gone ("meta file error"), create-lu with the
+// captured GUID and properties, unless create-lu cannot carry them exactly
+// (then nothing is created, and the operation needs attention). An LU
+// already registered from the same file (a retry, a resumed operation) is
+// left as it is.
+func (s *sagaSteps) registerLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	c := s.b.stmf(x.Run)
+	guid, _, err := c.ImportLU(ctx, lu.DataFile)
+	switch {
+	case err == nil:
+		if !strings.EqualFold(guid, lu.GUID) {
+			return engine.Permanent(fmt.Errorf("import-lu %s brought back GUID %s, expected %s: the zvol's LU metadata is not the captured LU's",
+				lu.DataFile, guid, lu.GUID))
+		}
+		return nil
+	case comstar.IsMetaFileError(execx.Stderr(err)):
+		if _, aerr := c.CreateLUArgv(toComstarLU(lu)); aerr != nil {
+			return engine.Permanent(fmt.Errorf("import LU %s: %w; the LU metadata is missing from %s, and %v: put the zvol's LU metadata back (or create the LU by hand with its captured properties) and recover",
+				lu.GUID, err, lu.DataFile, aerr))
+		}
+		x.Note("LU metadata missing from %s; re-creating LU %s with its captured properties", lu.DataFile, lu.GUID)
+		got, cerr := c.CreateLU(ctx, toComstarLU(lu))
+		if cerr != nil {
+			return fmt.Errorf("re-create LU %s: %w", lu.GUID, cerr)
+		}
+		if !strings.EqualFold(got, lu.GUID) {
+			return engine.Permanent(fmt.Errorf("create-lu gave GUID %s, expected %s", got, lu.GUID))
+		}
+		return nil
+	case comstar.IsFileInUse(execx.Stderr(err)) || comstar.IsGUIDInUse(execx.Stderr(err)) || comstar.IsBusy(execx.Stderr(err)):
+		// Already registered? Only the captured LU on the captured file
+		// counts as done, and only when list-lu -v shows its file.
+		got, ok, lerr := c.LookupLU(ctx, lu.GUID)
+		if lerr != nil {
+			return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, lerr)
+		}
+		if ok && got.Registered {
+			if u := got.UnreadDataFile(); u != nil {
+				return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, readBack(got))
+			}
+			if got.DataFile == lu.DataFile {
+				return nil
+			}
+		}
+		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
+	default:
+		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
+	}
+}
+
+// ensureViews adds exactly the captured views that are missing, each with
+// its host group, target group and LUN. It reports whether it added any.
+func (s *sagaSteps) ensureViews(ctx context.Context, x *engine.Exec, lu store.LU) (bool, error) {
+	c := s.b.stmf(x.Run)
+	present, err := c.ListView(ctx, lu.GUID)
+	if err != nil {
+		return false, fmt.Errorf("list views of %s: %w", lu.GUID, err)
+	}
+	have := map[string]bool{}
+	for _, v := range present {
+		have[v.Key()] = true
+	}
+	added := false
+	for _, v := range lu.Views {
+		if have[viewKey(v)] {
+			continue
+		}
+		cv := comstar.View{HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, LUN: v.LUN}
+		if err := c.AddView(ctx, lu.GUID, cv); err != nil && !comstar.IsViewExists(execx.Stderr(err)) {
+			return added, fmt.Errorf("restore view %s/%s LUN %d of %s: %w", v.HostGroup, v.TargetGroup, v.LUN, lu.GUID, err)
+		}
+		added = true
+	}
+	return added, nil
+}
+
+func (s *sagaSteps) restoreViews() engine.Step {
+	st := engine.Step{Name: "restore-views",
+		Description: "compare the views with the captured ones and add exactly what is missing (host group, target group, LUN)"}
+	c := s.b.stmf(nil)
+	for _, lu := range s.allLUs() {
+		st.Planned = append(st.Planned, c.ListViewArgv(lu.GUID))
+	}
+	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
+		added, err := s.ensureViews(ctx, x, lu)
+		if err == nil && added {
+			x.Note("views of %s were missing after import and were added back", lu.GUID)
+			x.ExtendOutage()
+		}
+		return err
+	})
+	return st
+}
+
+// resizeLUs shrinks LUs that would end past the end of the rolled-back volume
+// (docs/platform/comstar.md §8.2: import-lu brings the old size back). Where
+// the platform does not say what size the volume had at the snapshot
+// (Solaris, illumos-gate), the volume's volsize is read after the rollback,
+// outside the outage window, and the planned command names that size. Every
+// volume of a group in turn.
+func (s *sagaSteps) resizeLUs() engine.Step {
+	c := s.b.stmf(nil)
+	st := engine.Step{Name: "resize-lu"}
+	var descs []string
+	for _, id := range s.op.Volumes() {
+		if !needsResize(id) {
+			continue
+		}
+		d := fmt.Sprintf("shrink the LU to the volume's size at the snapshot (%d bytes)", id.SnapshotVolsize)
+		if id.SnapshotVolsize == 0 {
+			d = "read the volume's size after the rollback and shrink the LU to it if the LU is larger (the size the volume had at the snapshot is not known before)"
+			st.Planned = append(st.Planned, s.zfs(nil).GetArgv(id.Volume, "volsize"))
+		}
+		if len(s.op.Members) > 0 {
+			d = id.Volume + ": " + d
+		}
+		descs = append(descs, d)
+		for _, lu := range id.LUs {
+			st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID))
+			switch want := afterRollback(id.SnapshotVolsize, lu); {
+			case id.SnapshotVolsize == 0:
+				st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], "<volsize after the rollback, if smaller than "+strconv.FormatUint(lu.Size, 10)+">", lu.GUID))
+			case want.Size != lu.Size:
+				st.Planned = append(st.Planned, c.ResizeLUArgv(lu.GUID, want.Size))
+			}
+		}
+	}
+	st.Description = strings.Join(descs, "; ")
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		for _, id := range s.op.Volumes() {
+			if !needsResize(id) {
+				continue
+			}
+			if err := s.resizeVolume(ctx, x, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st
+}
+
+func (s *sagaSteps) resizeVolume(ctx context.Context, x *engine.Exec, id store.Identity) error {
+	volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), id)
+	if err != nil {
+		return err
+	}
+	c := s.b.stmf(x.Run)
+	for _, lu := range id.LUs {
+		want := afterRollback(volsize, lu)
+		got, ok, err := c.LookupLU(ctx, lu.GUID)
+		if err != nil {
+			return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+		}
+		if ok {
+			if err := readBack(got); err != nil {
+				return fmt.Errorf("read back LU %s: %w", lu.GUID, err)
+			}
+		}
+		if !ok || got.Size <= want.Size {
+			continue // verify reports a missing LU; a smaller LU is as captured
+		}
+		if err := c.ResizeLU(ctx, lu.GUID, want.Size); err != nil {
+			return fmt.Errorf("resize LU %s to %d: %w", lu.GUID, want.Size, err)
+		}
+	}
+	return nil
+}
