@@ -126,8 +126,13 @@ func splitLabel(s string) (label, value string, ok bool) {
 // non-verbose output cannot tell, so ask with -v when it matters).
 //
 // Placeholders ("not set", "prop unavailable in standby", "<error retrieving
-// property>") leave the zero value. Unknown labels are ignored. A GUID that is
-// not 32 hex digits, or a number that does not parse, is an error.
+// property>") leave the zero value. Unknown labels are kept in Printed
+// only. Fail closed: a line that is not "label: value", or a property
+// before any "LU Name:", is output volctl does not understand and an error
+// quoting it (docs/platform/comstar-lu.md §1): read as noise, a listing
+// that is not one would be "no LU" and the rollback would go on without
+// the LU steps. A GUID that is not 32 hex digits, or a number that does not
+// parse, is an error.
 func ParseListLU(out []byte) ([]LU, error) {
 	var lus []LU
 	for _, l := range lines(out) {
@@ -136,7 +141,7 @@ func ParseListLU(out []byte) ([]LU, error) {
 		}
 		label, raw, ok := splitLabel(l.text)
 		if !ok {
-			continue // not a "label: value" line; tolerate noise
+			return nil, fmt.Errorf("list-lu line %d: %q is not a \"label: value\" line stmfadm prints", l.n, l.text)
 		}
 		if label == "LU Name" {
 			g := strings.TrimSpace(raw)
@@ -147,7 +152,7 @@ func ParseListLU(out []byte) ([]LU, error) {
 			continue
 		}
 		if len(lus) == 0 {
-			continue // property before any LU: nothing to attach it to
+			return nil, fmt.Errorf("list-lu line %d: %q comes before any \"LU Name:\" line", l.n, l.text)
 		}
 		if err := setLUProp(&lus[len(lus)-1], label, raw); err != nil {
 			return nil, fmt.Errorf("list-lu line %d: %s: %w", l.n, label, err)

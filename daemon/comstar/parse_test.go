@@ -55,8 +55,10 @@ func TestParseListLU(t *testing.T) {
 			want: []LU{{GUID: "600144F04DCD4B000000571EF1B00001", Size: 42, ViewEntryCount: -1, WriteProtect: true, WritebackCacheDisabled: true, Registered: true}}},
 		{name: "unknown label ignored", in: "LU Name: 600144F04DCD4B000000571EF1B00001\n    Future Field      : x: y\n",
 			want: []LU{{GUID: "600144F04DCD4B000000571EF1B00001", ViewEntryCount: -1, Registered: true}}},
-		{name: "noise before first LU", in: "stmfadm: 0123: must be 32 hexadecimal digits long\n    Size : 1\nLU Name: 600144F04DCD4B000000571EF1B00001\n",
-			want: []LU{{GUID: "600144F04DCD4B000000571EF1B00001", ViewEntryCount: -1, Registered: true}}},
+		// Fail closed: what is not the listing is not read as "no LU".
+		{name: "noise before first LU", in: "stmfadm: 0123: must be 32 hexadecimal digits long\n    Size : 1\nLU Name: 600144F04DCD4B000000571EF1B00001\n", wantErr: true},
+		{name: "no listing at all", in: "something went wrong\n", wantErr: true},
+		{name: "a line without a label", in: "LU Name: 600144F04DCD4B000000571EF1B00001\n    Data File\n", wantErr: true},
 		{name: "mgmt url keeps colons", in: "LU Name: 600144F04DCD4B000000571EF1B00001\n    Management URL    : http://h:80/x\n",
 			want: []LU{{GUID: "600144F04DCD4B000000571EF1B00001", ViewEntryCount: -1, Registered: true, MgmtURL: "http://h:80/x"}}},
 		{name: "alias and serial keep their spaces", in: "LU Name: 600144F04DCD4B000000571EF1B00001\n    Alias             :  two  spaces \n    Serial Num        : S 1 \n",

@@ -24,13 +24,9 @@ func TestBackendSuite(t *testing.T) {
 }
 
 // solarisGaps are the contract cases the Solaris backend does not meet
-// yet, and why.
-var solarisGaps = map[string]string{
-	backendtest.CaseGarbledLUs: "KNOWN GAP: comstar.ParseListLU skips every line before the first \"LU Name:\" (\"tolerate noise\"), " +
-		"so a stmfadm list-lu -v that prints no listing at all reads as \"no LU\" and the capture goes on without the LU steps " +
-		"(the zfs rollback is then refused as busy, so nothing is lost); fail closed would refuse it. " +
-		"Left as it is in the refactor round (issue: a house the next engineer can live in, item 5)",
-}
+// yet, and why: none (comstar.ParseListLU once read a list-lu that printed
+// no listing as "no LU").
+var solarisGaps = map[string]string{}
 
 // simHost is the seed's simulated host (simtest), its commands behind a
 // backendtest.Shim.
