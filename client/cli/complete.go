@@ -18,7 +18,11 @@ import (
 // completions, never an error: whatever a completion function prints
 // lands in the user's command line.
 
-const completeTimeout = 2 * time.Second
+// completeTimeout bounds a TAB's wait. A listing runs the host's commands
+// (zfs list, stmfadm list-lu ...): tens of milliseconds on an idle host,
+// but over 2 s on a loaded one (seen in the transcripts on a machine at
+// load 20), and an empty answer is worse than a slow one.
+const completeTimeout = 5 * time.Second
 
 // completions registers the completion functions on the commands of root.
 func (a *app) completions(root *cobra.Command) {
