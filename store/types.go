@@ -208,6 +208,10 @@ type Identity struct {
 	// (zfs-fuse); only the plan's "nothing changed" warning and the Linux
 	// backend's evidence use it.
 	WrittenBefore uint64 `json:"written_before"`
+	// Unchanged is a one-volume rollback to the newest snapshot of a
+	// volume written@ proved unchanged: it runs only a check, no outage
+	// (zvol.ProvedUnchanged). Journals without it roll back in full.
+	Unchanged bool `json:"unchanged,omitempty"`
 	// HistoryRollbacks counts the `zfs rollback ... SNAPSHOT` records in
 	// zpool history before the operation (HistoryKnown when it could be
 	// read whole): one more afterwards proves the rollback took effect,

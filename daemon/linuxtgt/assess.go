@@ -99,6 +99,11 @@ func assess(h *hostFacts, opts store.Options) ([]string, error) {
 	}
 	warnings, sessions := assessTargets(h, opts)
 	consent = append(consent, sessions...)
+	if id := h.identity(); zvol.ProvedUnchanged(id, h.written, len(opts.Group) > 0) {
+		// Nothing but a read runs (zvol.UnchangedStep): the consents are
+		// for what would have run, and so are the other warnings.
+		return []string{zvol.UnchangedWarning(id)}, nil
+	}
 	return append(warnings, volumeWarnings(h)...), errors.Join(consent...)
 }
 
@@ -196,6 +201,9 @@ func volumeWarnings(h *hostFacts) []string {
 	case h.writtenBefore() == 0:
 		warnings = append(warnings, fmt.Sprintf("%s holds no space of its own (used 0): either %s has not changed since, or its changes are not synced yet; this zfs has no written@, so a rollback that fails is judged by used@ alone",
 			h.snapshot, h.vol))
+	}
+	if id := h.identity(); !h.written && len(id.NewerSnapshots) == 0 {
+		warnings = append(warnings, zvol.CannotTellWarning(id))
 	}
 	return warnings
 }

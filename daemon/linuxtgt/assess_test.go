@@ -84,13 +84,15 @@ var (
 
 // The warnings' and errors' texts, as the plan and the caller get them.
 const (
-	wVendor   = "tgtadm does not show vendor_id/product_id: an LU comes back with tgtd's (IET, VIRTUAL-DISK) unless they were the defaults"
-	wNoLU     = "no tgt LU is backed by tank/vol: only the zfs rollback will run"
-	wDropped  = "target " + iqn1 + ": the connections of iqn.2026-11.test:i1 (session 7), iqn.2026-11.test:i2 (session 8) are dropped; they may replay queued writes when they reconnect after the rollback, and their caches hold pre-rollback data"
-	wOtherLUN = "target " + iqn1 + " also exports LUN 2 (/dev/zvol/tank/other), which is not on tank/vol: no new login reaches it while the bindings are removed"
-	wNoACL    = "target " + iqn1 + " has no ACL rule: no initiator can log in now, and none will after"
-	wSame     = "tank/vol has not changed since tank/vol@s1: the rollback changes no data"
-	wUsed0    = "tank/vol@s1 holds no space of its own (used 0): either tank/vol has not changed since, or its changes are not synced yet; this zfs has no written@, so a rollback that fails is judged by used@ alone"
+	wVendor    = "tgtadm does not show vendor_id/product_id: an LU comes back with tgtd's (IET, VIRTUAL-DISK) unless they were the defaults"
+	wNoLU      = "no tgt LU is backed by tank/vol: only the zfs rollback will run"
+	wDropped   = "target " + iqn1 + ": the connections of iqn.2026-11.test:i1 (session 7), iqn.2026-11.test:i2 (session 8) are dropped; they may replay queued writes when they reconnect after the rollback, and their caches hold pre-rollback data"
+	wOtherLUN  = "target " + iqn1 + " also exports LUN 2 (/dev/zvol/tank/other), which is not on tank/vol: no new login reaches it while the bindings are removed"
+	wNoACL     = "target " + iqn1 + " has no ACL rule: no initiator can log in now, and none will after"
+	wSame      = "tank/vol has not changed since tank/vol@s1: the rollback changes no data"
+	wUnchanged = "tank/vol has not changed since tank/vol@s1 (written@ is 0, no newer snapshot): nothing to roll back; the zones, LUs and sessions are left as they are, with no outage"
+	wCannot    = "tank/vol@s1 is the newest snapshot of tank/vol, but this platform has no written@: volctl cannot tell whether tank/vol changed since, so the rollback runs in full"
+	wUsed0     = "tank/vol@s1 holds no space of its own (used 0): either tank/vol has not changed since, or its changes are not synced yet; this zfs has no written@, so a rollback that fails is judged by used@ alone"
 
 	eNewer    = "rolling back to tank/vol@s1 destroys the newer snapshots tank/vol@s2, tank/vol@s3: needs consent destroy_newer"
 	eSessions = "initiators are connected to target " + iqn1 + ": iqn.2026-11.test:i1 (session 7), iqn.2026-11.test:i2 (session 8); the rollback changes the data under them. Log them out first, or consent to dropping their connections (they reconnect once the LU is back): needs consent accept_sessions"
@@ -168,18 +170,28 @@ func assessRows() []assessRow {
 		}), store.Options{}, []string{wOtherLUN, wVendor}, "", nil, nil},
 		{"the target has no ACL rule", facts(func(h *hostFacts) { h.targets[0].ACL = nil }), store.Options{},
 			[]string{wNoACL, wVendor}, "", nil, nil},
-		{"written@ 0: nothing changed", facts(func(h *hostFacts) { h.writtenAt = 0 }), store.Options{},
+		// written@ proves nothing changed since the newest snapshot:
+		// nothing to roll back, so no consent is needed (sessions here).
+		{"written@ 0: nothing to roll back", facts(sessions(1, i1, i2), func(h *hostFacts) { h.writtenAt = 0 }), store.Options{},
+			[]string{wUnchanged}, "", nil, nil},
+		{"written@ 0 in a group: rolled back with the others", facts(func(h *hostFacts) { h.writtenAt = 0 }), store.Options{Group: []string{"tank/vol@s1", "tank/other@s1"}},
 			[]string{wVendor, wSame}, "", nil, nil},
-		{"no written@, used 0: maybe nothing changed", facts(func(h *hostFacts) { h.written, h.tree[1].Used = false, 0 }), store.Options{},
-			[]string{wVendor, wUsed0}, "", nil, nil},
+		{"no written@, used 0: maybe nothing changed, cannot tell", facts(func(h *hostFacts) { h.written, h.tree[1].Used = false, 0 }), store.Options{},
+			[]string{wVendor, wUsed0, wCannot}, "", nil, nil},
 		{"no written@, used > 0: changed", facts(func(h *hostFacts) { h.written = false }), store.Options{},
-			[]string{wVendor}, "", nil, nil},
+			[]string{wVendor, wCannot}, "", nil, nil},
 		{"every warning of a target, in order", facts(sessions(1, i1, i2), func(h *hostFacts) {
 			h.targets[0].ACL = nil
 			h.targets[0].LUNs = append(h.targets[0].LUNs, tgt.LUN{LUN: 2, Type: "disk", BackingPath: "/dev/zvol/tank/other"})
 			h.writtenAt = 0
-		}), consent, []string{wDropped, wOtherLUN, wNoACL, wVendor, wSame}, "", nil, nil},
+		}), inGroup(consent), []string{wDropped, wOtherLUN, wNoACL, wVendor, wSame}, "", nil, nil},
 	}
+}
+
+// inGroup is o for a group rollback (where nothing written still rolls back).
+func inGroup(o store.Options) store.Options {
+	o.Group = []string{"tank/vol@s1", "tank/other@s1"}
+	return o
 }
 
 // TestAssess runs assessRows.

@@ -70,7 +70,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		return h.identity(), nil, err
 	}
 	warnings, err := assess(h, opts)
-	return h.identity(), warnings, err
+	id := h.identity()
+	id.Unchanged = err == nil && zvol.ProvedUnchanged(id, h.written, len(opts.Group) > 0)
+	return id, warnings, err
 }
 
 // readExports reads the rest of what the capture needs, once the snapshots

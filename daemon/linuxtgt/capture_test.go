@@ -12,6 +12,7 @@ import (
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/tgt"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
 
@@ -117,7 +118,9 @@ func TestCaptureDecidesAsAssess(t *testing.T) {
 				t.Errorf("ran %q, want the zfs get of the volume alone", ran)
 			}
 			if err == nil || tc.is == nil {
-				if want := tc.h.identity(); !reflect.DeepEqual(id, want) {
+				want := tc.h.identity()
+				want.Unchanged = err == nil && zvol.ProvedUnchanged(want, tc.h.written, len(tc.opts.Group) > 0)
+				if !reflect.DeepEqual(id, want) {
 					t.Errorf("identity\n %+v\nwant\n %+v", id, want)
 				}
 			}

@@ -29,6 +29,11 @@ var (
 // identity and options, so recovery rebuilds exactly the steps it ran.
 func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	s := &sagaSteps{b: b, op: op}
+	if op.Identity.Unchanged {
+		// Nothing to roll back (zvol.ProvedUnchanged): no LU goes; the
+		// step checks it still holds.
+		return []engine.Step{zvol.UnchangedStep(b.zfs, op.Identity)}
+	}
 	for _, l := range op.Identity.LUs {
 		d, err := fromStoreLU(l)
 		if err != nil {

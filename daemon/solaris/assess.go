@@ -59,6 +59,11 @@ func assess(f facts, opts store.Options, caps store.Capabilities) ([]string, err
 	if err := a.zones(f.id, opts); err != nil {
 		return a.warnings, err
 	}
+	if zvol.ProvedUnchanged(f.id, caps.Has(store.CapWritten), len(opts.Group) > 0) {
+		// Nothing but a read runs (zvol.UnchangedStep): the consents are
+		// for what would have run, and so are the other warnings.
+		return []string{zvol.UnchangedWarning(f.id)}, nil
+	}
 	return a.warnings, errors.Join(a.consent...)
 }
 
@@ -142,8 +147,13 @@ func (a *assessment) volume(id store.Identity, caps store.Capabilities) error {
 				lu.GUID, lu.Size, vol, id.SnapshotVolsize, snapshot, id.SnapshotVolsize))
 		}
 	}
-	if caps.Has(store.CapWritten) && id.WrittenBefore == 0 {
+	switch {
+	case caps.Has(store.CapWritten) && id.WrittenBefore == 0 && len(id.NewerSnapshots) == 0:
+		// A one-volume rollback changes nothing (assess); in a group
+		// the volume goes back with the others.
 		a.warnings = append(a.warnings, fmt.Sprintf("%s has not changed since %s: the rollback changes no data", vol, snapshot))
+	case !caps.Has(store.CapWritten) && len(id.NewerSnapshots) == 0:
+		a.warnings = append(a.warnings, zvol.CannotTellWarning(id))
 	}
 	return nil
 }

@@ -63,7 +63,8 @@ func parseLUs(t *testing.T, blocks ...string) []comstar.LU {
 var (
 	kz1      = store.Zone{Name: "kz1", State: "running", Brand: "solaris-kz", Storage: []string{aRef}}
 	kz1Dev   = zones.Device{ID: 0, Storage: aRef, BootPri: 0}
-	aCaps    = store.Capabilities{{Name: store.CapDeleteLUKeep, Supported: true, Detail: "stmfadm delete-lu -k: usage names -k"}}
+	aCaps    = store.Capabilities{{Name: store.CapDeleteLUKeep, Supported: true, Detail: "stmfadm delete-lu -k: usage names -k"},
+		{Name: store.CapWritten, Supported: true}}
 	peerDown = zones.Report{Peer: aPeer, Err: errors.New("peer kz-host1: connection refused")}
 )
 
@@ -72,7 +73,7 @@ func aFacts(t *testing.T) facts {
 	lus := parseLUs(t, luBlock(aGUID, aVol, nil), luBlock(aGUI2, "pool/idisk1", nil))
 	lu := toStoreLU(lus[0], []comstar.View{{Entry: 0, HostGroup: "hg-kz", TargetGroup: "tg-a", LUN: 0}})
 	return facts{
-		id: store.Identity{Volume: aVol, Snapshot: aSnap, Volsize: gib, SnapshotVolsize: gib, HistoryKnown: true,
+		id: store.Identity{Volume: aVol, Snapshot: aSnap, Volsize: gib, SnapshotVolsize: gib, HistoryKnown: true, WrittenBefore: 8192,
 			LUs: []store.LU{lu}, Zones: []store.Zone{kz1}},
 		snapshots: []string{"pool/idisk0@snap0", aSnap},
 		ex: exports{lus: lus, auxKnown: true, zones: []zoneStorage{{
@@ -349,7 +350,7 @@ func TestAssess(t *testing.T) {
 		{name: "warning: no LU (no delete-lu -k needed)",
 			change: func(f *facts, _ *store.Options, c *store.Capabilities) {
 				f.id.LUs = nil
-				*c = nil
+				*c = store.Capabilities{{Name: store.CapWritten, Supported: true}}
 			},
 			warnings: []string{"no COMSTAR LU is backed by pool/idisk0: only the zfs rollback will run"}},
 		{name: "warning: zpool history not read whole",
@@ -373,11 +374,37 @@ func TestAssess(t *testing.T) {
 		{name: "warning: the LU is larger than the volume was",
 			change:   func(f *facts, _ *store.Options, _ *store.Capabilities) { f.id.SnapshotVolsize = gib / 2 },
 			warnings: []string{"LU " + aGUID + " is 1073741824 bytes but pool/idisk0 was 536870912 bytes at pool/idisk0@snap1: the rollback shrinks the volume, so the LU is resized to 536870912 (modify-lu -s)"}},
-		{name: "warning: nothing written since the snapshot (written@)",
-			change: func(_ *facts, _ *store.Options, c *store.Capabilities) {
-				*c = append(*c, store.Capability{Name: store.CapWritten, Supported: true})
+		// A volume written@ proves unchanged, rolled back to its newest
+		// snapshot alone: nothing runs but a check, so nothing needs a
+		// consent, and the plan says only that.
+		{name: "nothing written since the newest snapshot (written@): nothing to roll back, no consent needed",
+			change: func(f *facts, o *store.Options, _ *store.Capabilities) {
+				f.id.WrittenBefore = 0
+				o.HaltZones = false
+				session(f, "iqn.x:win1", "win1")
 			},
-			warnings: []string{"pool/idisk0 has not changed since pool/idisk0@snap1: the rollback changes no data"}},
+			warnings: []string{"pool/idisk0 has not changed since pool/idisk0@snap1 (written@ is 0, no newer snapshot): nothing to roll back; the zones, LUs and sessions are left as they are, with no outage"}},
+		{name: "nothing written, but in a group: rolled back with the others, consents needed",
+			change: func(f *facts, o *store.Options, _ *store.Capabilities) {
+				f.id.WrittenBefore = 0
+				o.HaltZones = false
+				o.Group = []string{aSnap, "pool/idisk1@snap1"}
+			},
+			warnings: []string{"pool/idisk0 has not changed since pool/idisk0@snap1: the rollback changes no data"},
+			err:      "zone kz1 is running on pool/idisk0; stopping it for the rollback (shut down, halted if that hangs; booted again afterwards) needs consent halt_zones",
+			consents: []string{"halt_zones"}},
+		{name: "nothing written, but newer snapshots: they go",
+			change: func(f *facts, o *store.Options, _ *store.Capabilities) {
+				f.id.WrittenBefore = 0
+				f.id.NewerSnapshots = []string{"pool/idisk0@snap2"}
+				f.snapshots = append(f.snapshots, "pool/idisk0@snap2")
+				o.DestroyNewer = true
+			}},
+		{name: "no written@ (Oracle Solaris), the newest snapshot: cannot tell",
+			change: func(_ *facts, _ *store.Options, c *store.Capabilities) {
+				*c = store.Capabilities{{Name: store.CapDeleteLUKeep, Supported: true}}
+			},
+			warnings: []string{"pool/idisk0@snap1 is the newest snapshot of pool/idisk0, but this platform has no written@: volctl cannot tell whether pool/idisk0 changed since, so the rollback runs in full"}},
 		{name: "written@ not 0: nothing to say",
 			change: func(f *facts, _ *store.Options, c *store.Capabilities) {
 				*c = append(*c, store.Capability{Name: store.CapWritten, Supported: true})
@@ -412,8 +439,9 @@ func TestAssess(t *testing.T) {
 				f.id.SnapshotVolsize = 0
 				f.id.Zones[0].Aux = auxUnknown
 				f.id.Zones[0].State = "configured"
-				*c = append(*c, store.Capability{Name: store.CapWritten, Supported: true})
+				f.id.WrittenBefore = 0
 				o.SkipPeers, o.OnlyTheseDisks = []string{"kz-host2"}, true
+				o.Group = []string{aSnap, "pool/idisk2@snap1"} // a group: rolled back in full
 			},
 			warnings: []string{
 				"peer kz-host2: timed out; skipped (skip_peers): a zone there on pool/idisk0 would not be stopped, and its initiators are not known",

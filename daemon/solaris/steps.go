@@ -10,6 +10,7 @@ import (
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/store"
 )
 
@@ -47,6 +48,11 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 		}
 	}
 	s := &sagaSteps{b: b, op: op}
+	if id.Unchanged && len(op.Members) == 0 {
+		// Nothing to roll back (zvol.ProvedUnchanged): no zone stops, no
+		// LU goes; the step checks it still holds.
+		return []engine.Step{zvol.UnchangedStep(func(run execx.RunFunc) zfs.Cmd { return s.zfs(run) }, id)}
+	}
 	if len(halted) > 0 {
 		steps = append(steps, s.stopZones(halted))
 	}
