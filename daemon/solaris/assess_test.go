@@ -61,9 +61,9 @@ func parseLUs(t *testing.T, blocks ...string) []comstar.LU {
 }
 
 var (
-	kz1      = store.Zone{Name: "kz1", State: "running", Brand: "solaris-kz", Storage: []string{aRef}}
-	kz1Dev   = zones.Device{ID: 0, Storage: aRef, BootPri: 0}
-	aCaps    = store.Capabilities{{Name: store.CapDeleteLUKeep, Supported: true, Detail: "stmfadm delete-lu -k: usage names -k"},
+	kz1    = store.Zone{Name: "kz1", State: "running", Brand: "solaris-kz", Storage: []string{aRef}}
+	kz1Dev = zones.Device{ID: 0, Storage: aRef, BootPri: 0}
+	aCaps  = store.Capabilities{{Name: store.CapDeleteLUKeep, Supported: true, Detail: "stmfadm delete-lu -k: usage names -k"},
 		{Name: store.CapWritten, Supported: true}}
 	peerDown = zones.Report{Peer: aPeer, Err: errors.New("peer kz-host1: connection refused")}
 )
