@@ -199,6 +199,11 @@ func TestOfflineLUStaysOffline(t *testing.T) { simtest.ForFlavors(t, testOffline
 func testOfflineLUStaysOffline(t *testing.T, flavor string) {
 	root := simtest.HostFlavor(t, flavor)
 	host(t, root, "stmfadm", "offline-lu", sim.SeedGUID1)
+	// Written to since @base: otherwise, where written@ proves nothing
+	// changed (illumos), there is nothing to roll back.
+	if err := sim.WriteData(root, "pool/idisk1", []byte("changed")); err != nil {
+		t.Fatal(err)
+	}
 	e, _ := newEngine(t, root, engine.Config{})
 	opts := store.Options{AcceptSessions: true}
 	plan, err := e.Plan(context.Background(), engine.Request{Snapshot: "pool/idisk1@base", Options: opts})
