@@ -164,7 +164,9 @@ func (StepState) EnumDescriptor() ([]byte, []int) {
 type OperationState int32
 
 const (
-	OperationState_OPERATION_STATE_UNSPECIFIED  OperationState = 0
+	OperationState_OPERATION_STATE_UNSPECIFIED OperationState = 0
+	// PLANNED: its volumes are locked and being captured, or it is journaled
+	// and its first step has not started yet. Nothing has changed.
 	OperationState_OPERATION_STATE_PLANNED      OperationState = 1
 	OperationState_OPERATION_STATE_RUNNING      OperationState = 2
 	OperationState_OPERATION_STATE_COMPENSATING OperationState = 3
@@ -1102,13 +1104,17 @@ func (x *ZoneDevice) GetBootpri() int32 {
 
 // Volume is a ZFS volume with everything that uses it.
 type Volume struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Volsize       uint64                 `protobuf:"varint,3,opt,name=volsize,proto3" json:"volsize,omitempty"`
-	LogicalUnits  []*LogicalUnit         `protobuf:"bytes,4,rep,name=logical_units,json=logicalUnits,proto3" json:"logical_units,omitempty"`
-	Snapshots     []*Snapshot            `protobuf:"bytes,5,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
-	Zones         []*Zone                `protobuf:"bytes,6,rep,name=zones,proto3" json:"zones,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type         string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Volsize      uint64                 `protobuf:"varint,3,opt,name=volsize,proto3" json:"volsize,omitempty"`
+	LogicalUnits []*LogicalUnit         `protobuf:"bytes,4,rep,name=logical_units,json=logicalUnits,proto3" json:"logical_units,omitempty"`
+	Snapshots    []*Snapshot            `protobuf:"bytes,5,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	Zones        []*Zone                `protobuf:"bytes,6,rep,name=zones,proto3" json:"zones,omitempty"`
+	// held_by is the operation that needs attention and holds this volume
+	// (directly, or through one of its zones on this host); unset when none
+	// does. Nothing rolls the volume back until it is recovered or resolved.
+	HeldBy        *AttentionOperation `protobuf:"bytes,7,opt,name=held_by,json=heldBy,proto3" json:"held_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1181,6 +1187,13 @@ func (x *Volume) GetSnapshots() []*Snapshot {
 func (x *Volume) GetZones() []*Zone {
 	if x != nil {
 		return x.Zones
+	}
+	return nil
+}
+
+func (x *Volume) GetHeldBy() *AttentionOperation {
+	if x != nil {
+		return x.HeldBy
 	}
 	return nil
 }
@@ -2343,7 +2356,9 @@ type isRollbackResponse_Event interface {
 }
 
 type RollbackResponse_Plan struct {
-	// plan is sent first, once the identity is captured.
+	// plan is sent once the identity is captured. Before it comes a step
+	// event for step 0 (capture, running) that carries the operation's
+	// id: the operation exists, in state planned, from its capture on.
 	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
 }
 
@@ -4100,7 +4115,10 @@ type GetStatusResponse struct {
 	CallerRole string `protobuf:"bytes,8,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
 	// capabilities are the host commands' probed features; empty until a
 	// probe succeeded.
-	Capabilities  []*Capability `protobuf:"bytes,9,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	Capabilities []*Capability `protobuf:"bytes,9,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// attention are the operations that need attention, oldest first
+	// (volctl status exits 20 while there is one).
+	Attention     []*AttentionOperation `protobuf:"bytes,10,rep,name=attention,proto3" json:"attention,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4198,6 +4216,114 @@ func (x *GetStatusResponse) GetCapabilities() []*Capability {
 	return nil
 }
 
+func (x *GetStatusResponse) GetAttention() []*AttentionOperation {
+	if x != nil {
+		return x.Attention
+	}
+	return nil
+}
+
+// AttentionOperation is an operation that needs attention: what it left
+// part-way, what it holds until it is recovered or resolved.
+type AttentionOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// snapshot is the rollback's target (the first, for a group).
+	Snapshot string `protobuf:"bytes,2,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// volumes and zones are what it holds: a zone as "kz1", or "kz1 on host
+	// H" on a peer.
+	Volumes []string `protobuf:"bytes,3,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	Zones   []string `protobuf:"bytes,4,rep,name=zones,proto3" json:"zones,omitempty"`
+	// left says what it left part-way, one thing each, e.g. "zone kz1
+	// detached", "LU 600144F0... online but not persisted".
+	Left []string `protobuf:"bytes,5,rep,name=left,proto3" json:"left,omitempty"`
+	// attention is the operation's own account of what is left.
+	Attention string `protobuf:"bytes,6,opt,name=attention,proto3" json:"attention,omitempty"`
+	// needs_repersist: recovering it needs the repersist consent.
+	NeedsRepersist bool `protobuf:"varint,7,opt,name=needs_repersist,json=needsRepersist,proto3" json:"needs_repersist,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AttentionOperation) Reset() {
+	*x = AttentionOperation{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttentionOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttentionOperation) ProtoMessage() {}
+
+func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttentionOperation.ProtoReflect.Descriptor instead.
+func (*AttentionOperation) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *AttentionOperation) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AttentionOperation) GetSnapshot() string {
+	if x != nil {
+		return x.Snapshot
+	}
+	return ""
+}
+
+func (x *AttentionOperation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *AttentionOperation) GetZones() []string {
+	if x != nil {
+		return x.Zones
+	}
+	return nil
+}
+
+func (x *AttentionOperation) GetLeft() []string {
+	if x != nil {
+		return x.Left
+	}
+	return nil
+}
+
+func (x *AttentionOperation) GetAttention() string {
+	if x != nil {
+		return x.Attention
+	}
+	return ""
+}
+
+func (x *AttentionOperation) GetNeedsRepersist() bool {
+	if x != nil {
+		return x.NeedsRepersist
+	}
+	return false
+}
+
 var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
 
 const file_volctl_v1_volctl_proto_rawDesc = "" +
@@ -4283,14 +4409,15 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"ZoneDevice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x18\n" +
 	"\astorage\x18\x02 \x01(\tR\astorage\x12\x18\n" +
-	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\xe1\x01\n" +
+	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\x99\x02\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
 	"\avolsize\x18\x03 \x01(\x04R\avolsize\x12;\n" +
 	"\rlogical_units\x18\x04 \x03(\v2\x16.volctl.v1.LogicalUnitR\flogicalUnits\x121\n" +
 	"\tsnapshots\x18\x05 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\x12%\n" +
-	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\"P\n" +
+	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x126\n" +
+	"\aheld_by\x18\a \x01(\v2\x1d.volctl.v1.AttentionOperationR\x06heldBy\"P\n" +
 	"\x12ListVolumesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4505,7 +4632,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06volume\x18\x02 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x03 \x01(\tR\bsnapshot\x12\x14\n" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
-	"\x04step\x18\x05 \x01(\tR\x04step\"\x84\x03\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\"\xc1\x03\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x124\n" +
@@ -4516,7 +4643,17 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06caller\x18\a \x01(\tR\x06caller\x12\x1f\n" +
 	"\vcaller_role\x18\b \x01(\tR\n" +
 	"callerRole\x129\n" +
-	"\fcapabilities\x18\t \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities*\xcc\x01\n" +
+	"\fcapabilities\x18\t \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities\x12;\n" +
+	"\tattention\x18\n" +
+	" \x03(\v2\x1d.volctl.v1.AttentionOperationR\tattention\"\xcb\x01\n" +
+	"\x12AttentionOperation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
+	"\bsnapshot\x18\x02 \x01(\tR\bsnapshot\x12\x18\n" +
+	"\avolumes\x18\x03 \x03(\tR\avolumes\x12\x14\n" +
+	"\x05zones\x18\x04 \x03(\tR\x05zones\x12\x12\n" +
+	"\x04left\x18\x05 \x03(\tR\x04left\x12\x1c\n" +
+	"\tattention\x18\x06 \x01(\tR\tattention\x12'\n" +
+	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist*\xcc\x01\n" +
 	"\bZoneVerb\x12\x19\n" +
 	"\x15ZONE_VERB_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ZONE_VERB_DETACH\x10\x01\x12\x14\n" +
@@ -4581,7 +4718,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -4639,9 +4776,10 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*GetStatusRequest)(nil),         // 53: volctl.v1.GetStatusRequest
 	(*RunningOperation)(nil),         // 54: volctl.v1.RunningOperation
 	(*GetStatusResponse)(nil),        // 55: volctl.v1.GetStatusResponse
-	nil,                              // 56: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 57: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
+	(*AttentionOperation)(nil),       // 56: volctl.v1.AttentionOperation
+	nil,                              // 57: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 58: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 59: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
@@ -4651,104 +4789,106 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	34, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	56, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	57, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	57, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	58, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	13, // 9: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	10, // 10: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	11, // 11: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
 	12, // 12: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	14, // 13: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	14, // 14: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	11, // 15: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	11, // 16: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	11, // 17: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	25, // 18: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	28, // 19: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	10, // 20: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	12, // 21: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	27, // 22: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	29, // 23: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	25, // 24: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	29, // 25: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	33, // 26: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 27: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	1,  // 28: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	34, // 29: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	57, // 30: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	34, // 31: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	57, // 32: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	58, // 33: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,  // 34: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	57, // 35: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	57, // 36: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	34, // 37: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	34, // 38: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,  // 39: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	57, // 40: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	57, // 41: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	25, // 42: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	29, // 43: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	35, // 44: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	58, // 45: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	39, // 46: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	38, // 47: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	58, // 48: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	37, // 49: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	57, // 50: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	57, // 51: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	57, // 52: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 53: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	36, // 54: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	36, // 55: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	29, // 56: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	33, // 57: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 58: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	36, // 59: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	33, // 60: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 61: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	57, // 62: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	51, // 63: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	57, // 64: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	58, // 65: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	54, // 66: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	39, // 67: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	15, // 68: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	17, // 69: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	19, // 70: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	21, // 71: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	23, // 72: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	26, // 73: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	31, // 74: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	40, // 75: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	42, // 76: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	46, // 77: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	44, // 78: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	47, // 79: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	50, // 80: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 81: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 82: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	53, // 83: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	16, // 84: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	18, // 85: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	20, // 86: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	22, // 87: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	24, // 88: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	30, // 89: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	32, // 90: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	41, // 91: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	43, // 92: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	49, // 93: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	45, // 94: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	48, // 95: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	52, // 96: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 97: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 98: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	55, // 99: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	84, // [84:100] is the sub-list for method output_type
-	68, // [68:84] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	56, // 13: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
+	14, // 14: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	14, // 15: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	11, // 16: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	11, // 17: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	11, // 18: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	25, // 19: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	28, // 20: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	10, // 21: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	12, // 22: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	27, // 23: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	29, // 24: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	25, // 25: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	29, // 26: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	33, // 27: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 28: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	1,  // 29: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	34, // 30: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	58, // 31: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	34, // 32: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	58, // 33: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	59, // 34: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,  // 35: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	58, // 36: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	58, // 37: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	34, // 38: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	34, // 39: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,  // 40: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	58, // 41: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	58, // 42: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	25, // 43: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	29, // 44: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	35, // 45: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	59, // 46: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	39, // 47: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	38, // 48: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	59, // 49: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	37, // 50: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	58, // 51: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	58, // 52: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	58, // 53: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 54: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	36, // 55: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	36, // 56: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	29, // 57: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	33, // 58: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 59: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	36, // 60: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	33, // 61: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	36, // 62: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	58, // 63: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	51, // 64: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	58, // 65: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	59, // 66: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	54, // 67: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	39, // 68: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	56, // 69: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	15, // 70: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	17, // 71: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	19, // 72: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	21, // 73: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	23, // 74: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	26, // 75: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	31, // 76: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	40, // 77: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	42, // 78: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	46, // 79: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	44, // 80: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	47, // 81: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	50, // 82: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	5,  // 83: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	7,  // 84: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	53, // 85: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	16, // 86: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	18, // 87: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	20, // 88: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	22, // 89: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	24, // 90: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	30, // 91: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	32, // 92: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	41, // 93: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	43, // 94: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	49, // 95: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	45, // 96: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	48, // 97: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	52, // 98: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	6,  // 99: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	8,  // 100: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	55, // 101: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	86, // [86:102] is the sub-list for method output_type
+	70, // [70:86] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -4776,7 +4916,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   54,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
