@@ -56,6 +56,10 @@ type planning struct {
 	abandoned bool
 	cancel    context.CancelFunc
 	prev      *planning
+	// begun is closed once the operation exists, planned (planned.go):
+	// first is it, to follow from its capture on.
+	begun chan struct{}
+	first *inflight
 }
 
 // join registers req's id, or joins the planning already registered for
@@ -76,10 +80,27 @@ func (q *requests) join(base context.Context, req Request) (p *planning, pctx co
 		old.waiters++
 		return old, nil, nil
 	}
-	p = &planning{req: req, done: make(chan struct{}), waiters: 1, prev: old}
+	p = &planning{req: req, done: make(chan struct{}), begun: make(chan struct{}), waiters: 1, prev: old}
 	pctx, p.cancel = context.WithCancel(base)
 	q.m[req.RequestID] = p
 	return p, pctx, nil
+}
+
+// alone is the planning of a request without an id: nobody can join it,
+// and it is cancelled when its caller goes.
+func (q *requests) alone(base context.Context, req Request) (*planning, context.Context) {
+	p := &planning{req: req, done: make(chan struct{}), begun: make(chan struct{}), waiters: 1}
+	pctx, cancel := context.WithCancel(base)
+	p.cancel = cancel
+	return p, pctx
+}
+
+// begin records that p's operation exists, planned.
+func (q *requests) begin(p *planning, r *inflight) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	p.first = r
+	close(p.begun)
 }
 
 // leave is a waiter that goes before the outcome: the last one cancels
@@ -103,7 +124,7 @@ func (q *requests) leave(p *planning) {
 func (q *requests) finish(p *planning, r *inflight, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.m[p.req.RequestID] == p {
+	if p.req.RequestID != "" && q.m[p.req.RequestID] == p {
 		delete(q.m, p.req.RequestID)
 	}
 	p.r, p.err = r, err
@@ -124,14 +145,22 @@ func samePlanned(first, req Request) error {
 		req.RequestID, first.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID})
 }
 
-// rollbackOnce is Rollback for a request with an id (resolved): it joins
-// the planning of that id, or starts it, and follows the operation.
+// rollbackOnce is Rollback (resolved): for a request with an id it joins
+// the planning of that id, or starts it; for one without, it starts its
+// own. It follows the operation from the moment it exists (planned,
+// planned.go), so the caller gets its id first.
 func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, caps store.Capabilities, emit func(Event)) (*store.Operation, error) {
 	// The planning runs on the daemon's context, not the caller's, and is
 	// cancelled when nobody waits for it any more (leave).
-	p, pctx, err := e.requests.join(e.base, req)
-	if err != nil {
-		return nil, err
+	var p *planning
+	var pctx context.Context
+	if req.RequestID == "" {
+		p, pctx = e.requests.alone(e.base, req)
+	} else {
+		var err error
+		if p, pctx, err = e.requests.join(e.base, req); err != nil {
+			return nil, err
+		}
 	}
 	if pctx != nil {
 		e.wg.Add(1)
@@ -144,16 +173,24 @@ func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, c
 			e.requests.finish(p, r, err)
 		}()
 	}
+	var r *inflight
 	select {
+	case <-p.begun:
+		r = p.first
 	case <-p.done:
+		if p.err != nil {
+			return nil, p.err
+		}
+		r = p.r
 	case <-ctx.Done():
 		e.requests.leave(p)
 		return nil, ctx.Err()
 	}
-	if p.err != nil {
-		return nil, p.err
+	final, err := e.follow(ctx, r, emit)
+	if final == nil && ctx.Err() != nil {
+		e.requests.leave(p) // nothing if the planning has ended
 	}
-	return e.follow(ctx, p.r, emit)
+	return final, err
 }
 
 // planRequest is the planning of a request id: the operation the journal
@@ -168,15 +205,17 @@ func (e *Engine) planRequest(ctx context.Context, p *planning, req Request, vols
 			return nil, err
 		}
 	}
-	op, err := e.byRequest(req.RequestID)
-	if err != nil {
-		return nil, err
-	}
-	if op != nil {
-		if err := sameRequest(op, req); err != nil {
+	if req.RequestID != "" {
+		op, err := e.byRequest(req.RequestID)
+		if err != nil {
 			return nil, err
 		}
-		return e.inflightOf(ctx, op)
+		if op != nil {
+			if err := sameRequest(op, req); err != nil {
+				return nil, err
+			}
+			return e.inflightOf(ctx, op)
+		}
 	}
-	return e.planAndStart(ctx, req, vols, caps)
+	return e.planAndStart(ctx, req, vols, caps, func(r *inflight) { e.requests.begin(p, r) })
 }

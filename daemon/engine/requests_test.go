@@ -175,7 +175,9 @@ func TestRequestIDJoinsWhilePlanned(t *testing.T) {
 	if first.op == nil {
 		t.FailNow()
 	}
-	if first.op.State != store.OpSucceeded || len(first.events) < 3 || first.events[0] != "plan" ||
+	// The operation's id first (step 0, the capture, starting), then the
+	// plan (issue 21 item 2).
+	if first.op.State != store.OpSucceeded || len(first.events) < 3 || first.events[0] != "capture running" || first.events[1] != "plan" ||
 		first.events[len(first.events)-1] != "final succeeded" {
 		t.Errorf("the first caller's stream: %v (%s)", first.events, first.op.State)
 	}
@@ -269,7 +271,7 @@ func TestRequestIDFirstCallerLeaves(t *testing.T) {
 	if c.err != nil || c.op.State != store.OpSucceeded {
 		t.Fatalf("the retry: %v", c.err)
 	}
-	if c.events[0] != "plan" || c.events[len(c.events)-1] != "final succeeded" {
+	if c.events[0] != "capture running" || c.events[1] != "plan" || c.events[len(c.events)-1] != "final succeeded" {
 		t.Errorf("the retry's stream: %v", c.events)
 	}
 	if ops, _ := r.db.ListOperations(0, nil); len(ops) != 1 {
@@ -382,7 +384,7 @@ func TestRequestIDAfterTheEnd(t *testing.T) {
 	if again == nil || again.ID != first.ID || fmt.Sprint(err2) != fmt.Sprint(err1) {
 		t.Errorf("again: operation %v, %v; want operation %d with %v", again != nil && again.ID == first.ID, err2, first.ID, err1)
 	}
-	if n := len(againEvents); n < 3 || againEvents[0] != "plan" || againEvents[n-1] != "final rolled_back" ||
+	if n := len(againEvents); n < 3 || againEvents[0] != "capture running" || againEvents[1] != "plan" || againEvents[n-1] != "final rolled_back" ||
 		!slices.Contains(againEvents, "delete failed") {
 		t.Errorf("again saw %v, want the plan, the failed step and the result", againEvents)
 	}
