@@ -40,7 +40,11 @@ func (a *app) lsCmd() *cobra.Command {
 					t.row(v.GetName(), a.fmtSize(v.GetVolsize()), strings.Join(guids, ","),
 						fmt.Sprint(views), fmt.Sprint(len(v.GetSnapshots())), strings.Join(zones, ","))
 				}
-				return t.flush()
+				if err := t.flush(); err != nil {
+					return err
+				}
+				a.printHeld(resp.GetVolumes())
+				return nil
 			})
 		},
 	}
@@ -102,4 +106,30 @@ func (a *app) printVolume(v *v1.Volume) {
 		a.printf(" %s", s.GetName()[strings.Index(s.GetName(), "@"):])
 	}
 	a.printf("\n")
+	if op := v.GetHeldBy(); op != nil {
+		a.printf("  held: nothing rolls this volume back until the operation is finished\n")
+		printAttention(a.stdout, "    ", op)
+	}
+}
+
+// printHeld follows ls's table with the operations that need attention
+// and hold its volumes, once each: on stdout, or on stderr with -H so the
+// table stays what scripts parse.
+func (a *app) printHeld(vols []*v1.Volume) {
+	seen := map[uint64]bool{}
+	for _, v := range vols {
+		op := v.GetHeldBy()
+		if op == nil || seen[op.GetId()] {
+			continue
+		}
+		if len(seen) == 0 && !a.scripted {
+			a.printf("\n")
+		}
+		seen[op.GetId()] = true
+		if a.scripted {
+			printAttention(a.stderr, "volctl: ", op)
+			continue
+		}
+		printAttention(a.stdout, "", op)
+	}
 }
