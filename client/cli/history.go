@@ -114,7 +114,7 @@ func (a *app) printOperation(op *v1.Operation) {
 	o := op.GetOptions()
 	a.printf("  options:   halt-zones=%v destroy-newer=%v keep-hostdata=%v\n", o.GetHaltZones(), o.GetDestroyNewer(), o.GetKeepHostdata())
 	if op.GetOutage() != nil {
-		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", a.fmtDuration(op.GetOutage().AsDuration(), time.Microsecond))
+		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond))
 	}
 	if op.GetRecoveries() > 0 {
 		a.printf("  recovered: %d times\n", op.GetRecoveries())
@@ -132,7 +132,7 @@ func (a *app) printOperation(op *v1.Operation) {
 			a.fmtTime(r.GetStopped().AsTime()), where, opWord(r.GetState()))
 	}
 	if len(op.GetResumes()) > 0 && op.GetActive() != nil {
-		a.printf("  active:    %s (stood still the rest of the time)\n", op.GetActive().AsDuration().Round(time.Millisecond))
+		a.printf("  active:    %s (stood still the rest of the time)\n", a.fmtDuration(activeTime(op), time.Millisecond))
 	}
 	if op.GetError() != "" {
 		a.printf("  error:     %s\n", op.GetError())
