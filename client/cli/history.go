@@ -145,7 +145,9 @@ func (a *app) printOperation(op *v1.Operation) {
 		a.printf("Host capabilities when planned (the commands below were built from them):\n")
 		a.printCapabilities("  ", cs)
 	}
-	if p := op.GetPlan(); p != nil {
+	// Not while it is captured (planned, step 0 running): nothing is yet.
+	capturing := op.GetState() == v1.OperationState_OPERATION_STATE_PLANNED && len(op.GetSteps()) == 1
+	if p := op.GetPlan(); p != nil && !capturing {
 		a.printf("Captured identity:\n")
 		a.printPlan(&v1.Plan{Volume: p.GetVolume(), Snapshot: p.GetSnapshot(), LogicalUnits: p.GetLogicalUnits(),
 			Zones: p.GetZones(), NewerSnapshots: p.GetNewerSnapshots(), Warnings: p.GetWarnings()}, false)

@@ -51,6 +51,11 @@ func (e *Engine) beginPlanned(req Request, vols []string) (*inflight, error) {
 // endPlanned ends a planning that journaled nothing: its followers get
 // err, and its id is free again.
 func (e *Engine) endPlanned(r *inflight, err error) {
+	select {
+	case <-r.done: // ended already (journaled meanwhile under another id)
+		return
+	default:
+	}
 	if e.base.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, ErrShuttingDown) {
 		err = fmt.Errorf("%v: %w", err, ErrShuttingDown)
 	}

@@ -26,6 +26,11 @@ package engine
 // refused (RequestIDError) while the first is planned, as sameRequest
 // refuses it once the operation is journaled. Wait is not compared: a
 // request that joins gets the first's outcome.
+//
+// A request without an id is planned the same way, alone (nobody can join
+// it). Every caller follows the operation from the moment it exists, once
+// its volumes are locked (planned.go), not from its journaling: it gets
+// the id first.
 
 import (
 	"context"
