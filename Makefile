@@ -118,17 +118,19 @@ faults:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 20m ./daemon/...
 
-## man: volctl's man pages, generated from its commands (cmd/volctl-man), into bin/man/man1,
-## dated by the last commit (or SOURCE_DATE_EPOCH) so that the same tree gives the same pages.
+## man: the man pages (cmd/volctl-man): volctl's, generated from its commands, into
+## bin/man/man1; volctld(8) into man8; volctld.toml(5), made from docs/volctld.toml, into man5.
+## Dated by the last commit (or SOURCE_DATE_EPOCH) so that the same tree gives the same pages.
 man:
-	@rm -rf $(BIN)/man/man1
+	@rm -rf $(BIN)/man
 	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null)} \
-	  $(GO) run -ldflags "$(LDFLAGS)" ./cmd/volctl-man $(BIN)/man/man1
+	  $(GO) run -ldflags "$(LDFLAGS)" ./cmd/volctl-man -config-doc docs/volctld.toml $(BIN)/man
 
 ## install: binaries, man pages, the documented config (kept if present), the systemd unit and the SMF manifest.
 install: build man
 	mkdir -p $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/volctl \
-	  $(DESTDIR)/lib/systemd/system $(DESTDIR)/lib/svc/manifest/system $(DESTDIR)$(PREFIX)/share/man/man1
+	  $(DESTDIR)/lib/systemd/system $(DESTDIR)/lib/svc/manifest/system \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	cp $(BIN)/volctld $(DESTDIR)$(PREFIX)/sbin/volctld && chmod 0755 $(DESTDIR)$(PREFIX)/sbin/volctld
 	cp $(BIN)/volctl $(DESTDIR)$(PREFIX)/bin/volctl && chmod 0755 $(DESTDIR)$(PREFIX)/bin/volctl
 	[ -f $(DESTDIR)/etc/volctl/volctld.toml ] || { cp docs/volctld.toml $(DESTDIR)/etc/volctl/volctld.toml && chmod 0640 $(DESTDIR)/etc/volctl/volctld.toml; }
@@ -136,6 +138,8 @@ install: build man
 	cp contrib/smf/volctld.xml $(DESTDIR)/lib/svc/manifest/system/volctld.xml
 	chmod 0644 $(DESTDIR)/lib/systemd/system/volctld.service $(DESTDIR)/lib/svc/manifest/system/volctld.xml
 	cp $(BIN)/man/man1/volctl*.1 $(DESTDIR)$(PREFIX)/share/man/man1/ && chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/volctl*.1
+	cp $(BIN)/man/man5/volctld.toml.5 $(DESTDIR)$(PREFIX)/share/man/man5/ && chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man5/volctld.toml.5
+	cp $(BIN)/man/man8/volctld.8 $(DESTDIR)$(PREFIX)/share/man/man8/ && chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/volctld.8
 
 clean:
 	rm -rf $(BIN) $(SUMMARY)

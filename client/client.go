@@ -44,6 +44,9 @@ type Client struct {
 // Dial connects to volctld's unix socket. It looks at the socket first so
 // that a daemon that is not running is a clear error, not a timeout.
 func Dial(socket string) (*Client, error) {
+	if socket == "" { // filepath.Abs would make it the current directory
+		return nil, status.Error(codes.InvalidArgument, "no socket path given")
+	}
 	// gRPC reads "unix://" + a relative path as an authority.
 	if abs, err := filepath.Abs(socket); err == nil {
 		socket = abs
@@ -160,17 +163,32 @@ func drain[M interface{ GetOperation() *v1.Operation }](stream interface{ Recv()
 
 // ExitCode maps an error to volctl's exit status: the gRPC status code
 // number (0 OK, 3 InvalidArgument, 5 NotFound, 9 FailedPrecondition,
-// 10 Aborted, 13 Internal, 14 Unavailable, ...). An error without a status
-// is 2 (Unknown).
+// 10 Aborted, 13 Internal, 14 Unavailable, ...), except Unknown, and an
+// error without a status, which are ExitUnknown (gRPC's number, 2, is the
+// usage error's, as most commands have it), and Canceled, which is
+// ExitInterrupted (only an interrupted caller cancels a call).
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	if s, ok := status.FromError(err); ok {
-		return int(s.Code())
+	s, ok := status.FromError(err)
+	switch {
+	case !ok || s.Code() == codes.Unknown:
+		return ExitUnknown
+	case s.Code() == codes.Canceled:
+		return ExitInterrupted
 	}
-	return int(codes.Unknown)
+	return int(s.Code())
 }
+
+// The exit statuses that are not gRPC codes.
+const (
+	// ExitUnknown is an error without a known cause (gRPC Unknown).
+	ExitUnknown = 1
+	// ExitInterrupted is a call canceled by Ctrl-C (128 + SIGINT, as a
+	// shell reports it).
+	ExitInterrupted = 130
+)
 
 // Message is the text of an error without gRPC's "rpc error: code = ..."
 // wrapping, with its code once: the daemon's messages end with the

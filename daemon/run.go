@@ -248,6 +248,7 @@ func (d *daemon) serve() error {
 		d.stopAll()
 		return err
 	}
+	d.srv.AuditResumes(d.guard)
 	d.loadAttention()
 	if d.metricsSrv != nil {
 		// Served only now that the gauge is from the journal: a scrape

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -24,6 +25,7 @@ var migrations = []migration{
 	{3, "index the operations that are not terminal", migrateV3},
 	{4, "create the zone-call bucket (a zone host's journal of peer calls)", migrateV4},
 	{5, "index the operations that need attention and what they hold", migrateV5},
+	{6, "type the identity of tgt LUs (LU.TGT, from their tgt.* properties)", migrateV6},
 }
 
 // SchemaVersion is the schema this binary writes.
@@ -78,6 +80,58 @@ func migrateV5(tx *bolt.Tx) error {
 		}
 		return setAttentionTx(tx, &op)
 	})
+}
+
+// migrateV6 gives every journaled tgt LU, finished operations' and group
+// members' too (op show reads them), its typed identity (typeTGT). Only
+// the operations that change are written again.
+func migrateV6(tx *bolt.Tx) error {
+	ops := tx.Bucket(bucketRoot).Bucket(bucketOps)
+	var keys, vals [][]byte
+	err := ops.ForEach(func(k, v []byte) error {
+		if !bytes.Contains(v, []byte(`"`+tgtPrefix)) {
+			return nil // no tgt LU
+		}
+		var op Operation
+		if json.Unmarshal(v, &op) != nil {
+			// Damaged: left as it is, and the call that reads it says so
+			// (ErrCorrupt), as before this migration.
+			return nil
+		}
+		moved := false
+		for _, id := range append([]*Identity{&op.Identity}, ptrs(op.Members)...) {
+			for i := range id.LUs {
+				moved = typeTGT(&id.LUs[i]) || moved
+			}
+		}
+		if !moved {
+			return nil
+		}
+		b, err := json.Marshal(&op)
+		if err != nil {
+			return err
+		}
+		keys, vals = append(keys, bytes.Clone(k)), append(vals, b)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// bbolt forbids changing a bucket inside its ForEach.
+	for i, k := range keys {
+		if err := ops.Put(k, vals[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ptrs(ids []Identity) []*Identity {
+	out := make([]*Identity, len(ids))
+	for i := range ids {
+		out[i] = &ids[i]
+	}
+	return out
 }
 
 func (db *DB) migrate() error {

@@ -96,7 +96,9 @@ var migrationTests = map[uint64]func(t *testing.T, b *bolt.DB){
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("attention index after v5 = %+v, want %+v", got, want)
 		}
+		journalV5TGT(t, b) // Linux operations with tgt.* properties, for v6
 	},
+	6: testMigrationV6,
 }
 
 func mustView(t *testing.T, b *bolt.DB, fn func(tx *bolt.Tx)) {

@@ -185,6 +185,10 @@ type Options struct {
 	// Repersist is recover's consent to delete-lu -k and import-lu an LU
 	// that is online but not persisted (a brief outage).
 	Repersist bool `json:"repersist,omitempty"`
+	// InitializeHostdata is recover's consent to attach the kernel zones
+	// of an operation with KeepHostdata with fresh host data after all
+	// (the plain attach failed: the snapshot's host data will not do).
+	InitializeHostdata bool `json:"initialize_hostdata,omitempty"`
 }
 
 // Identity is what the rollback must give back unchanged: the LUs with every
@@ -230,6 +234,8 @@ type LU struct {
 	OperationalStatus      string            `json:"operational_status,omitempty"`
 	Views                  []View            `json:"views,omitempty"`
 	Properties             map[string]string `json:"properties,omitempty"`
+	// TGT is a tgt (Linux) LU's identity; nil for a COMSTAR LU.
+	TGT *TGTLU `json:"tgt,omitempty"`
 }
 
 // View is one view entry of an LU.

@@ -35,8 +35,8 @@ func (a *app) completions(root *cobra.Command) {
 			}
 		case "snapshots", "show":
 			c.ValidArgsFunction = a.completeOneVolume
-		case "recover":
-			c.ValidArgsFunction = a.completeOperation
+		case "recover": // only an operation that needs attention can be recovered
+			c.ValidArgsFunction = a.completeAttention
 		case "resolve":
 			c.ValidArgsFunction = a.completeAttention
 		case "op":
@@ -176,7 +176,8 @@ func (a *app) completeOperation(cmd *cobra.Command, args []string, toComplete st
 		for _, op := range resp.GetOperations() {
 			id := fmt.Sprint(op.GetId())
 			if strings.HasPrefix(id, toComplete) {
-				out = append(out, cobra.CompletionWithDesc(id, opWord(op.GetState())+" "+op.GetSnapshot()))
+				_, snaps := targets(op)
+				out = append(out, cobra.CompletionWithDesc(id, opWord(op.GetState())+" "+strings.Join(snaps, ",")))
 			}
 		}
 		return err

@@ -50,7 +50,8 @@ func (a *app) historyCmd() *cobra.Command {
 					if op.GetOutage() != nil {
 						outage = a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond)
 					}
-					t.row(fmt.Sprint(op.GetId()), opWord(op.GetState()), op.GetSnapshot(), a.fmtTime(op.GetCreated().AsTime()),
+					_, snaps := targets(op) // every volume of a group, comma-separated
+					t.row(fmt.Sprint(op.GetId()), opWord(op.GetState()), strings.Join(snaps, ","), a.fmtTime(op.GetCreated().AsTime()),
 						a.fmtDuration(activeTime(op), time.Millisecond), outage, op.GetRequestedBy())
 				}
 				return t.flush()
@@ -100,24 +101,33 @@ func (a *app) opCmd() *cobra.Command {
 		},
 	})
 	op.AddCommand(a.opWatchCmd())
+	op.AddCommand(a.opRequestCmd())
 	return op
 }
 
 func (a *app) printOperation(op *v1.Operation) {
-	a.printf("Operation %d: %s %s -> %s\n", op.GetId(), op.GetKind(), op.GetVolume(), op.GetSnapshot())
+	a.printf("Operation %d: %s %s\n", op.GetId(), op.GetKind(), targetText(op))
 	a.printf("  state:     %s\n", opWord(op.GetState()))
 	a.printf("  started:   %s\n", a.fmtTime(op.GetCreated().AsTime()))
 	a.printf("  updated:   %s\n", a.fmtTime(op.GetUpdated().AsTime()))
 	if op.GetRequestedBy() != "" {
 		a.printf("  by:        %s\n", op.GetRequestedBy())
 	}
-	o := op.GetOptions()
-	a.printf("  options:   halt-zones=%v destroy-newer=%v keep-hostdata=%v\n", o.GetHaltZones(), o.GetDestroyNewer(), o.GetKeepHostdata())
+	// Every option and consent given, as the flags that give them.
+	given := "none"
+	if flags := givenFlags(op.GetOptions().ProtoReflect()); len(flags) > 0 {
+		given = strings.Join(flags, " ")
+	}
+	a.printf("  options:   %s\n", given)
 	if op.GetOutage() != nil {
 		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond))
 	}
 	if op.GetRecoveries() > 0 {
-		a.printf("  recovered: %d times\n", op.GetRecoveries())
+		with := ""
+		if flags := givenFlags(op.GetRecoverOptions().ProtoReflect()); len(flags) > 0 {
+			with = ", with " + strings.Join(flags, " ")
+		}
+		a.printf("  recovered: %s%s\n", timesWord(op.GetRecoveries()), with)
 	}
 	for _, r := range op.GetResumes() {
 		how := "after a restart"
@@ -188,7 +198,7 @@ func (a *app) printCommands(prefix string, cmds []*v1.CommandRun) {
 }
 
 func (a *app) recoverCmd() *cobra.Command {
-	var repersist bool
+	var repersist, initHostdata bool
 	cmd := &cobra.Command{
 		Use:   "recover ID",
 		Short: "Retry an operation that needs attention: finish it, or restore what it changed",
@@ -204,7 +214,7 @@ func (a *app) recoverCmd() *cobra.Command {
 			}
 			defer c.Close()
 			final, err := a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
-				return c.Recover(cmd.Context(), &v1.RecoverOperationRequest{Id: id, Repersist: repersist}, func(m *v1.RecoverOperationResponse) { show(m) })
+				return c.Recover(cmd.Context(), &v1.RecoverOperationRequest{Id: id, Repersist: repersist, InitializeHostdata: initHostdata}, func(m *v1.RecoverOperationResponse) { show(m) })
 			})
 			if err == nil && final != nil && !a.json() {
 				a.printf("Operation %d recovered: %s\n", final.GetId(), recoveredEnd(final, repersist))
@@ -214,6 +224,8 @@ func (a *app) recoverCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&repersist, "repersist", false,
 		"put an LU that is online but no longer persisted by STMF back into its store: delete-lu -k, then import-lu (a brief outage)")
+	cmd.Flags().BoolVar(&initHostdata, "initialize-hostdata", false,
+		"attach the kernel zones of a rollback with --keep-hostdata with fresh host data after all (zoneadm attach -x initialize-hostdata), when the plain attach failed")
 	return cmd
 }
 
@@ -223,7 +235,7 @@ func (a *app) recoverCmd() *cobra.Command {
 func recoveredEnd(op *v1.Operation, repersist bool) string {
 	switch op.GetState() {
 	case v1.OperationState_OPERATION_STATE_SUCCEEDED:
-		if g := op.GetPlan().GetGroup(); len(g) > 1 {
+		if _, g := targets(op); len(g) > 1 {
 			return "rolled forward, the volumes are at " + strings.Join(g, ", ")
 		}
 		return "rolled forward, the volume is at " + op.GetSnapshot()

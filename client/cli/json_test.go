@@ -36,6 +36,10 @@ func TestJSONGolden(t *testing.T) {
 				Created: timestamppb.New(at), Updated: timestamppb.New(at.Add(1500 * time.Millisecond)),
 				Outage:      durationpb.New(38 * time.Millisecond),
 				RequestedBy: "12345",
+				// A group: volume is the first, volumes every one.
+				Volumes:        []string{"pool/idisk0", "pool/idisk1"},
+				Snapshots:      []string{"pool/idisk0@snap1", "pool/idisk1@snap1"},
+				RecoverOptions: &v1.RecoverOptions{},
 				Steps: []*v1.Step{{Index: 0, Name: "capture", State: v1.StepState_STEP_STATE_DONE,
 					Commands: []*v1.CommandRun{{Argv: []string{"zfs", "list"}, ExitCode: 0, Duration: durationpb.New(11 * time.Millisecond)}}}},
 			},
@@ -50,7 +54,11 @@ func TestJSONGolden(t *testing.T) {
 		}}},
 		{"volume", &v1.GetVolumeResponse{Volume: &v1.Volume{Name: "pool/idisk0", Volsize: 1 << 30,
 			LogicalUnits: []*v1.LogicalUnit{{Guid: "600144F0A613C900000054521D550001", Size: 1<<53 - 1,
-				Properties: map[string]string{"mgmt-url": "-"}}}}}},
+				Properties: map[string]string{"mgmt-url": "-"}}},
+			Sessions: &v1.Sessions{Read: true, Sessions: []*v1.Session{
+				{Guid: "600144F0A613C900000054521D550001", Initiator: "iqn.1986-03.com.sun:01:kzhost", Target: "iqn.1986-03.com.sun:02:tgt-a",
+					ViewEntry: proto.Int32(0), Lun: 0, LoggedInSince: "Tue Dec  1 18:47:19 2026"},
+				{Guid: "600144F0A613C900000054521D550001", Initiator: "iqn.1994-05.com.redhat:tgt", Target: "iqn.2001-04.com.example:t1", Lun: 1}}}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := marshalJSON(tc.msg)

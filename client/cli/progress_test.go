@@ -2,10 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -48,21 +51,70 @@ func TestProgressDuration(t *testing.T) {
 }
 
 // TestInterrupted: Ctrl-C during a rollback says the operation goes on
-// and how to see it (issue 13: it said only "context canceled").
+// and how to see it (issue 13: it said only "context canceled"). Before the
+// stream named the operation it says what volctld answers for the request
+// id, and never advises the same command, which would start the rollback
+// when it had not started (issue 21).
 func TestInterrupted(t *testing.T) {
+	started := &v1.GetRequestStatusResponse{State: v1.RequestState_REQUEST_STATE_STARTED,
+		Operation: &v1.Operation{Id: 9, State: v1.OperationState_OPERATION_STATE_RUNNING}}
 	cases := []struct {
+		name   string
+		op     uint64
+		answer requestAnswer
+		want   []string
+	}{
+		{"operation known", 7, requestAnswer{err: errors.New("must not be asked")}, []string{"operation 7 continues in volctld", "volctl op watch 7"}},
+		{"not started", 0, requestAnswer{resp: &v1.GetRequestStatusResponse{State: v1.RequestState_REQUEST_STATE_NOT_STARTED}},
+			[]string{"pool/v@s", "it did not start, nothing changed"}},
+		{"started", 0, requestAnswer{resp: started}, []string{"had started: operation 9", "volctl op watch 9"}},
+		{"still planned for another", 0, requestAnswer{resp: &v1.GetRequestStatusResponse{State: v1.RequestState_REQUEST_STATE_PLANNING}},
+			[]string{"may start", "volctl op request r-1"}},
+		{"not answered", 0, requestAnswer{err: status.Error(codes.Unavailable, "connection refused")},
+			[]string{"could not be asked", "volctl op request r-1"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			asked := false
+			err := interrupted(tc.op, "r-1", "pool/v@s", func() requestAnswer { asked = true; return tc.answer })
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("interrupted(%d) = %q, want %q in it", tc.op, err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "--request-id") {
+				t.Errorf("interrupted(%d) = %q: advises the command that would start the rollback", tc.op, err)
+			}
+			if asked != (tc.op == 0) {
+				t.Errorf("interrupted(%d) asked volctld: %v", tc.op, asked)
+			}
+			if status.Code(err) != codes.Canceled {
+				t.Errorf("interrupted(%d): code %v, want Canceled", tc.op, status.Code(err))
+			}
+		})
+	}
+}
+
+// TestConnectionLost: volctld gone mid-stream (kill -9) says the operation
+// and how to follow it once volctld is back, or, before the stream named
+// it, how to find it (issue 21: it said "error reading from server: EOF").
+func TestConnectionLost(t *testing.T) {
+	eof := status.Error(codes.Unavailable, "error reading from server: EOF")
+	for _, tc := range []struct {
 		op   uint64
 		want []string
 	}{
-		{7, []string{"operation 7 continues in volctld", "volctl op watch 7"}},
-		{0, []string{"--request-id r-1 follows it", "pool/v@s"}},
-	}
-	for _, tc := range cases {
-		err := interrupted(tc.op, "r-1", "pool/v@s")
+		{4, []string{"operation 4", "once volctld is back: volctl op watch 4", "EOF"}},
+		{0, []string{"pool/v@s", "not known here", "volctl op request r-1", "volctl history"}},
+	} {
+		err := connectionLost(eof, tc.op, "r-1", "pool/v@s")
 		for _, w := range tc.want {
 			if !strings.Contains(err.Error(), w) {
-				t.Errorf("interrupted(%d) = %q, want %q in it", tc.op, err, w)
+				t.Errorf("connectionLost(%d) = %q, want %q in it", tc.op, err, w)
 			}
+		}
+		if status.Code(err) != codes.Unavailable {
+			t.Errorf("connectionLost(%d): code %v", tc.op, status.Code(err))
 		}
 	}
 }
@@ -110,5 +162,35 @@ func TestProgressCommands(t *testing.T) {
 		"      $ zfs rollback pool/a@s  (exit 0, 1s)\n"
 	if got := out.String(); got != want {
 		t.Errorf("printed\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestProgressWaiting: a rollback with --wait says what it waits for (the
+// note volctld sends before the operation exists) and, while nothing else
+// is printed, that it still waits; the plan ends the wait (issue 21: it was
+// silent).
+func TestProgressWaiting(t *testing.T) {
+	t0 := time.Now()
+	var out bytes.Buffer
+	p := newProgress(&app{stdout: &out})
+	msg := "waiting for operation 3 (rollback of pool/v@s, at step zfs-rollback) to end: it holds volume pool/v"
+	p.step(&v1.StepEvent{Message: msg, Time: timestamppb.New(t0)})
+	if got := out.String(); got != msg+"\n" {
+		t.Fatalf("printed %q, want the note as its own line %q", got, msg+"\n")
+	}
+	out.Reset()
+	p.stillRunning(p.printed.Add(5*time.Second), 10*time.Second)
+	if out.Len() != 0 {
+		t.Errorf("printed %q before the period", out.String())
+	}
+	p.stillRunning(p.printed.Add(20*time.Second), 10*time.Second)
+	if got := out.String(); got != "      still waiting (20s)\n" {
+		t.Errorf("after 20 s printed %q, want the wait", got)
+	}
+	p.planned()
+	out.Reset()
+	p.stillRunning(p.printed.Add(time.Minute), 10*time.Second)
+	if out.Len() != 0 {
+		t.Errorf("still says %q after the plan", out.String())
 	}
 }

@@ -42,7 +42,7 @@ and in the audit trail.`,
 				return c.Operations.ResolveOperation(ctx, &v1.ResolveOperationRequest{Id: id, Reason: reason})
 			}, func(resp *v1.ResolveOperationResponse) error {
 				op := resp.GetOperation()
-				a.printf("Operation %d %s: %s -> %s\n", op.GetId(), opWord(op.GetState()), op.GetVolume(), op.GetSnapshot())
+				a.printf("Operation %d %s: %s\n", op.GetId(), opWord(op.GetState()), targetText(op))
 				a.printResolution(op.GetResolution())
 				a.printf("  its volumes and zones are released; details: volctl op show %d\n", op.GetId())
 				return nil
@@ -77,7 +77,8 @@ func (a *app) completeAttention(cmd *cobra.Command, args []string, toComplete st
 		for _, op := range resp.GetOperations() {
 			id := fmt.Sprint(op.GetId())
 			if op.GetState() == v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION && strings.HasPrefix(id, toComplete) {
-				out = append(out, cobra.CompletionWithDesc(id, opWord(op.GetState())+" "+op.GetSnapshot()))
+				_, snaps := targets(op)
+				out = append(out, cobra.CompletionWithDesc(id, opWord(op.GetState())+" "+strings.Join(snaps, ",")))
 			}
 		}
 		return err

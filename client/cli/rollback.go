@@ -21,9 +21,9 @@ import (
 
 // rollbackFlags are rollback's flags.
 type rollbackFlags struct {
-	opts            v1.RollbackOptions
-	dryRun, wait    bool
-	requestID, zone string
+	opts              v1.RollbackOptions
+	dryRun, wait, yes bool
+	requestID, zone   string
 }
 
 func (a *app) rollbackCmd() *cobra.Command {
@@ -66,6 +66,7 @@ func (rf *rollbackFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&rf.opts.OnlyTheseDisks, "only-these-disks", false, "roll back only the volumes named, though a zone on them has other disks (they stay as they are)")
 	f.BoolVar(&rf.wait, "wait", false, "wait for a running operation on the volume instead of failing")
 	f.StringVar(&rf.requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
+	yesFlag(cmd, &rf.yes)
 }
 
 // rollback checks the arguments before anything is sent, then shows the
@@ -82,6 +83,11 @@ func (a *app) rollback(ctx context.Context, rf *rollbackFlags, args []string) er
 	snap, more := args[0], args[1:]
 	if rf.dryRun {
 		return a.planRollback(ctx, c, &v1.PlanRollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: rf.zone, Options: &rf.opts})
+	}
+	if rf.opts.DestroyNewer {
+		if err := a.confirmDestroyNewer(ctx, c, rf.yes, &v1.PlanRollbackRequest{Snapshot: snap, MoreSnapshots: more, Zone: rf.zone, Options: &rf.opts}); err != nil {
+			return err
+		}
 	}
 	if rf.requestID == "" {
 		rf.requestID = uuid.NewString()
@@ -149,7 +155,10 @@ func (a *app) followRollback(ctx context.Context, c *client.Client, req *v1.Roll
 		})
 	})
 	if final == nil && ctx.Err() != nil {
-		return interrupted(opID, req.GetRequestId(), req.GetSnapshot())
+		return interrupted(opID, req.GetRequestId(), req.GetSnapshot(), func() requestAnswer { return askRequest(c, req.GetRequestId()) })
+	}
+	if final == nil && status.Code(err) == codes.Unavailable {
+		return connectionLost(err, opID, req.GetRequestId(), req.GetSnapshot())
 	}
 	if st, ok := status.FromError(err); ok && final == nil && st.Code() == codes.Aborted && !req.GetWait() {
 		// Busy: of the commands that meet a busy volume only
@@ -177,12 +186,14 @@ func planOf(err error) *v1.Plan {
 }
 
 // interrupted is what an interrupted volctl says: the rollback runs in
-// volctld, not here, and goes on; how to find it again.
-func interrupted(opID uint64, requestID, snap string) error {
+// volctld, not here, and goes on; how to find it again. Before the stream
+// named the operation, it asks volctld (ask) whether it started
+// (interruptedPlanning, callers.go).
+func interrupted(opID uint64, requestID, snap string, ask func() requestAnswer) error {
 	if opID != 0 {
 		return status.Errorf(codes.Canceled, "interrupted: operation %d continues in volctld: volctl op watch %d", opID, opID)
 	}
-	return status.Errorf(codes.Canceled, "interrupted while the rollback of %s was being planned; if it started, it goes on in volctld: the same command with --request-id %s follows it", snap, requestID)
+	return interruptedPlanning(ask(), requestID, snap)
 }
 
 // validateSnapshot rejects bad names before anything is sent.
@@ -268,9 +279,19 @@ type progress struct {
 	// command reads as one entry; after anything else, the end repeats the
 	// command line (steps of a group run commands side by side).
 	lastStart string
+	// waitingSince is when volctld said the rollback waits for another
+	// operation (--wait), until the plan comes.
+	waitingSince time.Time
 }
 
 func newProgress(a *app) *progress { return &progress{a: a, started: map[int32]time.Time{}} }
+
+// planned is the plan's arrival: a wait (--wait) is over.
+func (p *progress) planned() {
+	p.mu.Lock()
+	p.waitingSince = time.Time{}
+	p.mu.Unlock()
+}
 
 // follow is how rollback, recover and op watch show an operation's stream:
 // run calls show with each message; JSON prints them one per line, text
@@ -285,6 +306,7 @@ func (a *app) follow(run func(show func(proto.Message)) (*v1.Operation, error)) 
 			return
 		}
 		if m, ok := m.(interface{ GetPlan() *v1.Plan }); ok && m.GetPlan() != nil {
+			p.planned()
 			p.plan = m.GetPlan()
 			a.printPlan(p.plan, false)
 		}
@@ -358,11 +380,17 @@ func (p *progress) step(e *v1.StepEvent) {
 				a.printf("        %s\n", l)
 			}
 		}
+	case e.GetOperationId() == 0 && e.GetMessage() != "":
+		// Before the operation exists: what a --wait waits for.
+		a.printf("%s\n", e.GetMessage())
+		p.waitingSince = p.printed
 	case e.GetMessage() != "":
 		a.printf("      note: %s\n", e.GetMessage())
 	case e.GetIndex() == 0 && e.GetState() == v1.StepState_STEP_STATE_RUNNING && !e.GetCompensation():
 		// The operation exists from its capture on: its id comes first.
+		// It holds its volumes' locks: a wait (--wait) is over.
 		a.printf("Operation %d planned: capturing the identity to restore (nothing changes yet)\n", e.GetOperationId())
+		p.waitingSince = time.Time{}
 	default:
 		switch e.GetState() {
 		case v1.StepState_STEP_STATE_RUNNING, v1.StepState_STEP_STATE_COMPENSATING:
@@ -389,7 +417,14 @@ func (p *progress) step(e *v1.StepEvent) {
 func (p *progress) stillRunning(now time.Time, every time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if now.Sub(p.printed) < every || len(p.running) == 0 {
+	if now.Sub(p.printed) < every {
+		return
+	}
+	if len(p.running) == 0 {
+		if !p.waitingSince.IsZero() {
+			p.a.printf("      still waiting (%s)\n", now.Sub(p.waitingSince).Round(time.Second))
+			p.printed = now
+		}
 		return
 	}
 	type cmd struct {
@@ -442,11 +477,7 @@ func (a *app) printResult(op *v1.Operation) {
 	// The operation's duration is its active time, as history and op
 	// show have it (activeTime).
 	total := a.fmtDuration(activeTime(op), time.Millisecond)
-	target := op.GetVolume() + " -> " + op.GetSnapshot()
-	if g := op.GetPlan().GetGroup(); len(g) > 1 {
-		target = fmt.Sprintf("%d volumes -> %s", len(g), strings.Join(g, ", "))
-	}
-	a.printf("Operation %d %s: %s in %s", op.GetId(), opWord(op.GetState()), target, total)
+	a.printf("Operation %d %s: %s in %s", op.GetId(), opWord(op.GetState()), targetText(op), total)
 	if op.GetOutage() != nil {
 		a.printf(", LU outage window %s", a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond))
 	}

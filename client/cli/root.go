@@ -11,8 +11,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
@@ -35,15 +33,18 @@ type app struct {
 	stderr                          io.Writer
 	// -H, -p and --utc: see format.go.
 	scripted, parsable, utc bool
+	// term is where a destructive command asks first (confirm.go).
+	term terminal
 }
 
 // Main runs volctl with args and returns the exit status: 2 for a command
-// line volctl cannot parse (see usageError), otherwise the gRPC status code
-// of the failure (see client.ExitCode), 0 on success.
+// line volctl cannot parse (see usageError), 128 + the signal's number when
+// SIGINT or SIGTERM interrupted it (exit.go), otherwise the failure's gRPC
+// status code (see client.ExitCode), 0 on success.
 func Main(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
-	root := NewCommand(stdout, stderr)
+	root := newCommand(stdout, stderr, newTTY())
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -62,18 +63,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "volctl: %s\n", client.Message(err))
-	return client.ExitCode(err)
+	return exitStatus(ctx, err)
 }
-
-// exitUsage is the exit status of a command line that does not parse:
-// unknown command or flag, wrong number of arguments, a flag value of the
-// wrong type or not one of its choices.
-const exitUsage = 2
 
 // NewCommand is volctl's command tree, writing to stdout and stderr; Main
 // runs it, and cmd/volctl-man writes its man pages from it.
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
-	a := &app{stdout: stdout, stderr: stderr}
+	return newCommand(stdout, stderr, noTerminal{})
+}
+
+// newCommand is NewCommand asking its questions on term.
+func newCommand(stdout, stderr io.Writer, term terminal) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr, term: term}
 	root := a.rootCmd()
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -132,13 +133,16 @@ durations rounded ("1.234s"), times in the local zone with its name
     -o json    the API's messages as JSON, one per line for a stream; the
                shape is stable (docs/json.md)
 
-Exit status: 0 on success, 2 for a command line that does not parse
-(unknown command or flag, wrong number of arguments, a bad flag value),
-otherwise the gRPC status code of the failure (2 unknown, 3 invalid
-argument, 5 not found, 6 already exists: the snapshot, or a request id of
-another rollback, 7 permission denied, 9 failed precondition, 10 aborted: busy or
-rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).
-'volctl status' exits 20 while an operation needs attention (see its help).`,
+Exit status: 0 on success, 1 for an error volctl cannot classify (gRPC
+Unknown, or a failed write to stdout) or a question not answered yes, 2 for a command line that does not
+parse (unknown command or flag, wrong number of arguments, a bad flag
+value), 130 when interrupted by Ctrl-C (143 by SIGTERM; what runs in volctld
+goes on), otherwise the gRPC status code of the failure (3 invalid argument,
+5 not found, 6 already exists: the snapshot, or a request id of another
+rollback, 7 permission denied, 8 resource exhausted, 9 failed precondition,
+10 aborted: busy or rolled back, 13 internal: needs attention,
+14 unavailable: daemon not running). 'volctl status' exits 20 while an
+operation needs attention (see its help).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -169,6 +173,8 @@ rolled back, 13 internal: needs attention, 14 unavailable: daemon not running).
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
+	bashCompletion(root)
+	setExamples(root)
 	return root
 }
 
@@ -194,6 +200,10 @@ func query[T proto.Message](a *app, cmd *cobra.Command, call func(context.Contex
 // with mutual TLS when --addr is given (never plain TCP).
 func (a *app) dial() (*client.Client, error) {
 	if a.addr == "" {
+		if a.socket == "" {
+			// filepath.Abs("") is the current directory: never dial that.
+			return nil, invalid("--socket is empty: give volctld's socket (default %s), or leave the flag out", client.DefaultSocket)
+		}
 		return client.Dial(a.socket)
 	}
 	if a.cert == "" || a.key == "" || a.ca == "" {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,6 +152,32 @@ operator_uids = [%d]
 			// killhung kills the commands hanging on $HOST.
 			"killhung": func(ts *testscript.TestScript, neg bool, args []string) {
 				simtest.KillHung(ts.Getenv("HOST"))
+			},
+			// until PATTERN prog args...: run prog (once a second, 20 s
+			// at most) until it succeeds with stdout matching PATTERN.
+			"until": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: until PATTERN prog args...")
+				}
+				re := regexp.MustCompile("(?m)" + args[0])
+				for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Second) {
+					if ts.Exec(args[1], args[2:]...) == nil && re.MatchString(ts.ReadFile("stdout")) {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s: no stdout matching %q in 20 s", args[1], args[0])
+					}
+				}
+			},
+			// sleep D: wait D (a time.ParseDuration string): only where
+			// nothing can be observed, e.g. a client's stream in flight.
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: sleep DURATION")
+				}
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
 			},
 			// code N prog args...: run prog and require exit status N.
 			"code": func(ts *testscript.TestScript, neg bool, args []string) {

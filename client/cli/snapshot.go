@@ -107,15 +107,22 @@ nothing is taken. The output says which way was used.`,
 }
 
 func (a *app) destroySnapshotCmd() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	cmd := &cobra.Command{
 		Use:   "destroy-snapshot POOL/VOL@NAME",
 		Short: "Destroy one snapshot (never a volume)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Destroy one snapshot (never a volume). On a terminal volctl first says which
+snapshot goes and asks; --yes does not ask. Without a terminal nothing is
+asked.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validateSnapshot(args[0]); err != nil {
 				return err
 			}
 			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.DestroySnapshotResponse, error) {
+				if err := a.confirmDestroy(ctx, c, yes, args[0]); err != nil {
+					return nil, err
+				}
 				return c.Snapshots.DestroySnapshot(ctx, &v1.DestroySnapshotRequest{Name: args[0]})
 			}, func(resp *v1.DestroySnapshotResponse) error {
 				a.printf("Destroyed %s\n", args[0])
@@ -123,6 +130,8 @@ func (a *app) destroySnapshotCmd() *cobra.Command {
 			})
 		},
 	}
+	yesFlag(cmd, &yes)
+	return cmd
 }
 
 // zoneNameRE is zonecfg's rule for a zone name: up to 64 characters,

@@ -39,7 +39,11 @@ run it), or the gRPC code of a failure (14: volctld not running).`,
 					a.printf("  no operation running\n")
 				}
 				for _, op := range resp.GetRunning() {
-					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), op.GetSnapshot(), op.GetState(), dash(op.GetStep()))
+					snaps := op.GetSnapshots() // every volume of a group
+					if len(snaps) == 0 {
+						snaps = []string{op.GetSnapshot()}
+					}
+					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), strings.Join(snaps, ", "), op.GetState(), dash(op.GetStep()))
 				}
 				if len(resp.GetAttention()) == 0 {
 					a.printf("  nothing needs attention\n")

@@ -30,8 +30,11 @@ func (a *app) lsCmd() *cobra.Command {
 					var guids []string
 					views := 0
 					for _, lu := range v.GetLogicalUnits() {
-						guids = append(guids, lu.GetGuid())
+						guids = append(guids, lu.GetGuid()+luFlag(lu))
 						views += len(lu.GetViews())
+					}
+					if len(v.GetUnplacedLogicalUnits()) > 0 {
+						guids = append(guids, unplacedMark)
 					}
 					var zones []string
 					for _, z := range v.GetZones() {
@@ -40,6 +43,7 @@ func (a *app) lsCmd() *cobra.Command {
 					t.row(v.GetName(), a.fmtSize(v.GetVolsize()), strings.Join(guids, ","),
 						fmt.Sprint(views), fmt.Sprint(len(v.GetSnapshots())), strings.Join(zones, ","))
 				}
+				a.warnUnplaced(resp.GetVolumes())
 				if err := t.flush(); err != nil {
 					return err
 				}
@@ -71,11 +75,14 @@ func (a *app) showCmd() *cobra.Command {
 
 func (a *app) printVolume(v *v1.Volume) {
 	a.printf("Volume %s (%s, %s)\n", v.GetName(), v.GetType(), a.fmtSize(v.GetVolsize()))
-	if len(v.GetLogicalUnits()) == 0 {
+	switch {
+	case len(v.GetLogicalUnits()) == 0 && len(v.GetUnplacedLogicalUnits()) > 0:
+		a.printf("  no LU volctl can read is backed by this volume (see below)\n")
+	case len(v.GetLogicalUnits()) == 0:
 		a.printf("  no LU is backed by this volume\n")
 	}
 	for _, lu := range v.GetLogicalUnits() {
-		a.printf("  LU %s\n", lu.GetGuid())
+		a.printf("  LU %s%s\n", lu.GetGuid(), luFlag(lu))
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 1, ' ', 0)
 		row := func(k, val string) { fmt.Fprintf(tw, "    %s\t%s\n", k+":", val) }
 		row("Status", lu.GetOperationalStatus())
@@ -110,6 +117,7 @@ func (a *app) printVolume(v *v1.Volume) {
 		a.printf("  held: nothing rolls this volume back until the operation is finished\n")
 		printAttention(a.stdout, "    ", op)
 	}
+	a.printShowExtra(v)
 }
 
 // printHeld follows ls's table with the operations that need attention

@@ -156,6 +156,11 @@ func TestMakeInstall(t *testing.T) {
 		"etc/volctl/volctld.toml":             0o640,
 		"lib/systemd/system/volctld.service":  0o644,
 		"lib/svc/manifest/system/volctld.xml": 0o644,
+		// make man's pages, each in its section.
+		"usr/share/man/man1/volctl.1":          0o644,
+		"usr/share/man/man1/volctl-rollback.1": 0o644,
+		"usr/share/man/man5/volctld.toml.5":    0o644,
+		"usr/share/man/man8/volctld.8":         0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(dest, path))
 		if err != nil {

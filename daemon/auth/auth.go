@@ -127,6 +127,7 @@ var methodRoles = map[string]Role{
 	"/volctl.v1.OperationService/WatchOperation":                     Viewer,
 	"/volctl.v1.OperationService/RecoverOperation":                   Operator,
 	"/volctl.v1.OperationService/ResolveOperation":                   Operator,
+	"/volctl.v1.OperationService/GetRequestStatus":                   Viewer,
 	"/volctl.v1.AuditService/ListAudit":                              Viewer,
 	"/volctl.v1.StatusService/GetStatus":                             Viewer,
 	"/volctl.v1.ZoneService/FindZones":                               Peer,

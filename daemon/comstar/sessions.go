@@ -102,6 +102,8 @@ type Exposure struct {
 	Alias     string
 	Target    string
 	LUN       int
+	View      int    // the entry of the view that exposes it
+	Since     string // the session's login time, as printed
 }
 
 // Exposed lists the logged-in initiators that can see an LU
@@ -129,7 +131,7 @@ func Exposed(views []View, targets []Target, hostGroups, targetGroups map[string
 					continue
 				}
 				seen[k] = true
-				out = append(out, Exposure{Initiator: s.Initiator, Alias: s.Alias, Target: t.Name, LUN: v.LUN})
+				out = append(out, Exposure{Initiator: s.Initiator, Alias: s.Alias, Target: t.Name, LUN: v.LUN, View: v.Entry, Since: s.Since})
 			}
 		}
 	}

@@ -71,6 +71,10 @@ func checkKey(typ reflect.Type, key toml.Key) (string, error) {
 		}
 		switch {
 		case next == nil:
+			if near := nearestTag(typ, name); near != "" {
+				fixed := append(toml.Key{}, key[:i]...)
+				return prefix, fmt.Errorf("unknown key %s; did you mean %s?", prefix, append(fixed, near))
+			}
 			return prefix, fmt.Errorf("unknown key %s", prefix)
 		case want != "":
 			fixed := append(toml.Key{}, key[:i]...)
@@ -79,4 +83,53 @@ func checkKey(typ reflect.Type, key toml.Key) (string, error) {
 		typ = next
 	}
 	return "", nil
+}
+
+// nearestTag is the toml tag of typ's fields closest to name, a typo away
+// (one edit for a name under 5 characters, two otherwise: a letter left
+// out, added, changed or two swapped), or "" when none is.
+func nearestTag(typ reflect.Type, name string) string {
+	limit := 1
+	if len(name) >= 5 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for j := 0; j < typ.NumField(); j++ {
+		tag := strings.Split(typ.Field(j).Tag.Get("toml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		if d := editDistance(strings.ToLower(name), tag); d < bestD {
+			best, bestD = tag, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b: the
+// insertions, deletions, substitutions and swaps of adjacent bytes that
+// make one the other, none applied twice to the same place.
+func editDistance(a, b string) int {
+	// d[i][j] is the distance of a[:i] and b[:j].
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

@@ -48,9 +48,14 @@ func TestKeysAreExact(t *testing.T) {
 			[]string{"key roles.Operator_UIDs: keys are case-sensitive; did you mean roles.operator_uids?"}},
 		{"nested table differing in case", "[timeouts.Command]\nzfs = \"1m\"\n",
 			[]string{"key timeouts.Command: keys are case-sensitive; did you mean timeouts.command?"}},
-		{"unknown key", "[commands]\nzsf = \"/usr/sbin/zfs\"\n", []string{"unknown key commands.zsf"}},
+		{"unknown key, a typo away from one", "[commands]\nzsf = \"/usr/sbin/zfs\"\n", []string{"unknown key commands.zsf; did you mean commands.zfs?"}},
 		{"unknown keys, one a line", "colour = 1\n[tcp]\nlisten = \"\"\nport = 5\n",
 			[]string{"unknown key colour", "unknown key tcp.port"}},
+		{"typos: a letter left out, added, changed; a table", "socket_mod = \"0600\"\nretriess = 3\nplatfarm = \"solaris\"\n[role]\n",
+			[]string{"unknown key socket_mod; did you mean socket_mode?", "unknown key retriess; did you mean retries?",
+				"unknown key platfarm; did you mean platform?", "unknown key role; did you mean roles?"}},
+		{"in a table, a typo away", "[timeouts]\ndefualt = \"1m\"\n", []string{"unknown key timeouts.defualt; did you mean timeouts.default?"}},
+		{"too far from any key: no guess", "sock = \"/x\"\n", []string{"unknown key sock"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

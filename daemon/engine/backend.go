@@ -1,7 +1,8 @@
 package engine
 
 // The backend contract: what the engine needs of a platform. A backend
-// author reads this file whole.
+// author reads this file whole, and runs the contract's test suite
+// (daemon/engine/backendtest) against the backend's hosts.
 
 import (
 	"context"
@@ -60,6 +61,39 @@ type Volume struct {
 	LUs       []store.LU
 	Snapshots []Snapshot
 	Zones     []store.Zone
+	// Unreadable holds, by GUID, what the platform printed instead of the
+	// properties of an LU in LUs it could not read whole (a rollback of
+	// the volume refuses it).
+	Unreadable map[string]string
+	// Unplaced are registered LUs whose data file could not be read: any
+	// of them may be on this volume.
+	Unplaced []UnreadableLU
+	// Sessions are the initiators logged in that can see the LUs; nil
+	// when not read (GetVolume reads them, ListVolumes does not).
+	Sessions *Sessions
+}
+
+// UnreadableLU is an LU the platform would not show whole, and what it
+// printed instead.
+type UnreadableLU struct {
+	GUID string
+	What string
+}
+
+// Sessions is who is logged in that can see a volume's LUs, or why that
+// could not be read (Err set, List empty): never "none" for "unknown".
+type Sessions struct {
+	Err  error
+	List []Session
+}
+
+// Session is one initiator logged in to Target that can see the LU GUID
+// there as LUN (through view entry View, where the platform has views).
+type Session struct {
+	GUID, Initiator, Alias, Target string
+	View                           *int
+	LUN                            int
+	Since                          string
 }
 
 // Snapshot is one snapshot.

@@ -99,6 +99,9 @@ type Engine struct {
 	// could not be written; they are written before anything new starts.
 	staleMu sync.Mutex
 	stale   map[uint64]*store.Operation
+
+	// resumed are the operations Start resumed (Resumed, callers.go).
+	resumed []uint64
 }
 
 // putOperation writes an operation's record.
@@ -229,19 +232,19 @@ func (e *Engine) Operation(id uint64) (*store.Operation, error) {
 		if op := e.planned(id); op != nil { // planned.go: not journaled yet
 			return op, nil
 		}
-		return nil, fmt.Errorf("operation %d: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	return op, err
 }
 
-// Operations lists up to limit operations on volume (every volume when
-// empty) with an id below before (0: from the newest), newest first; more
+// Operations lists up to limit operations on volume (one of a group's
+// volumes too; every volume when empty) with an id below before (0: from the newest), newest first; more
 // says older ones are left. The operations being planned are among them
 // (planned.go).
 func (e *Engine) Operations(before uint64, limit int, volume string) (ops []*store.Operation, more bool, err error) {
 	var keep func(*store.Operation) bool
 	if volume != "" {
-		keep = func(op *store.Operation) bool { return op.Volume == volume }
+		keep = func(op *store.Operation) bool { return op.OnVolume(volume) }
 	}
 	planned := e.plannedOps(before, volume)
 	if ops, more, err = e.db.ListOperationsPage(before, limit, keep); err != nil {
@@ -436,7 +439,7 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 		return nil, err
 	}
 	volKeys := volumeKeys(vols)
-	if err := e.locks.acquire(ctx, volKeys, 0, req.Wait); err != nil {
+	if err := e.acquireNoting(ctx, volKeys, req.Wait); err != nil {
 		return nil, err
 	}
 	if err := e.checkHeld(volKeys); err != nil { // holds.go
@@ -452,6 +455,9 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 	if begun != nil {
 		begun(planned)
 	}
+	// Its callers follow the operation from now on: a wait for its zones
+	// is said in its stream (callers.go).
+	ctx = withWaitNote(ctx, planned.publish)
 	r, err := e.capture(ctx, planned, req, vols, caps, volKeys)
 	if err != nil {
 		e.endPlanned(planned, err)
@@ -485,7 +491,7 @@ func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vo
 	}
 	slices.Sort(zoneKeys)
 	if len(zoneKeys) > 0 {
-		if err := e.locks.acquire(ctx, zoneKeys, 0, req.Wait); err != nil {
+		if err := e.acquireNoting(ctx, zoneKeys, req.Wait); err != nil {
 			return nil, err
 		}
 		keys = append(append([]string(nil), volKeys...), zoneKeys...)
@@ -497,6 +503,9 @@ func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vo
 		// Nobody waits for it any more: nothing has changed, and nothing
 		// starts.
 		return nil, err
+	}
+	if commit, ok := ctx.Value(commitKey{}).(func() bool); ok && !commit() {
+		return nil, context.Canceled // likewise, for a request id (requests.go)
 	}
 	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
 	op.ID, op.Created = planned.id, planned.op.Created // it exists from its capture on
@@ -533,13 +542,19 @@ func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vo
 // or other consents already has: following that operation would tell the
 // caller that a rollback they did not ask for is theirs.
 func sameRequest(op *store.Operation, req Request) error {
-	want, got := op.Options, req.Options
-	want.Repersist, got.Repersist = false, false // recover's consent, not the request's
+	// recover's consents, not the request's
+	want, got := recoverConsentsOff(op.Options), recoverConsentsOff(req.Options)
 	if op.Snapshot == req.Snapshot && reflect.DeepEqual(normSkip(want), normSkip(got)) {
 		return nil
 	}
 	return fmt.Errorf("request id %q belongs to operation %d (%s%s), not to this rollback of %s: use a new request id: %w",
 		req.RequestID, op.ID, op.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID, Op: op.ID})
+}
+
+// recoverConsentsOff is o without the consents only recover gives.
+func recoverConsentsOff(o store.Options) store.Options {
+	o.Repersist, o.InitializeHostdata = false, false
+	return o
 }
 
 // optionsDiff names the consents that differ, for sameRequest's message.
@@ -583,6 +598,10 @@ type RecoverOptions struct {
 	// Repersist allows the brief outage (delete-lu -k, import-lu) that puts
 	// an LU back into STMF's persistent store.
 	Repersist bool
+	// InitializeHostdata lets the attach of an operation rolled back with
+	// keep_hostdata give its kernel zones fresh host data
+	// (zoneadm attach -x initialize-hostdata), replacing the snapshot's.
+	InitializeHostdata bool
 }
 
 // Recover retries an operation that needs attention: forward when its
@@ -601,8 +620,8 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 		return nil, err
 	}
 	if op.State != store.OpNeedsAttention {
-		return nil, fmt.Errorf("operation %d is %s; only an operation that needs attention can be recovered: %w",
-			id, op.State, ErrPrecondition)
+		return nil, fmt.Errorf("operation %d %s; only an operation that needs attention can be recovered: %w",
+			id, stateWords(op.State), ErrPrecondition)
 	}
 	if op.Platform != e.backend.Name() {
 		return nil, fmt.Errorf("operation %d was journaled on platform %q, this daemon runs %q: %w",
@@ -623,7 +642,10 @@ func (e *Engine) Recover(ctx context.Context, id uint64, ro RecoverOptions, emit
 		e.locks.release(keys)
 		return nil, err
 	}
+	// Journaled with the saga's first write; the steps are built from op
+	// with them, and a resume after a crash builds them the same.
 	op.Options.Repersist = op.Options.Repersist || ro.Repersist
+	op.Options.InitializeHostdata = op.Options.InitializeHostdata || ro.InitializeHostdata
 	op.Recoveries++
 	e.noteResume(op, store.ResumeRecover)
 	e.cfg.Observer.Recovered(op, "recover")
@@ -683,6 +705,7 @@ func (e *Engine) Start() error {
 			continue
 		}
 		e.log.Warn("resuming unfinished operation", "op", op.ID, "state", op.State, "snapshot", op.Snapshot)
+		e.resumed = append(e.resumed, op.ID)
 		e.noteResume(op, store.ResumeRestart)
 		e.cfg.Observer.Recovered(op, "restart")
 		r, ch := e.start(op, nil, keys, true)
@@ -737,6 +760,7 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 	go func() {
 		defer e.wg.Done()
 		defer close(r.done)
+		defer e.ended(r) // callers.go: after the locks go, before the end is seen
 		defer e.locks.release(keys)
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
 		if resume {

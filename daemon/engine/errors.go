@@ -61,7 +61,7 @@ func (consentError) Error() string { return "needs consent" }
 func (consentError) Is(target error) bool { return target == ErrPrecondition }
 
 // The consents, named as the API's fields name them (RollbackOptions, and
-// RecoverOperationRequest for repersist): the server puts the name in the
+// RecoverOperationRequest for repersist and initialize_hostdata): the server puts the name in the
 // status's details, the CLI turns it into its flag. The names are the wire
 // contract's (internal/wire).
 const (
@@ -71,6 +71,9 @@ const (
 	ConsentOnlyTheseDisks = wire.ConsentOnlyTheseDisks
 	ConsentSkipPeers      = wire.ConsentSkipPeers
 	ConsentRepersist      = wire.ConsentRepersist
+	// ConsentInitializeHostdata is only offered, never asked for: see
+	// RecoverOptions.
+	ConsentInitializeHostdata = wire.ConsentInitializeHostdata
 )
 
 // ConsentError is one missing consent. The message that wraps it says why

@@ -103,6 +103,10 @@ type inflight struct {
 	// operation (last is nil then), set before done is closed.
 	planning bool
 	err      error
+	// ended is set once the saga has stopped (last is set); afterEnd are
+	// called then (AfterEnd, callers.go).
+	ended    bool
+	afterEnd []func(*store.Operation)
 }
 
 // viewOf is a copy of the operation as status shows it.
@@ -197,7 +201,7 @@ func (e *Engine) stream(ctx context.Context, r *inflight, sub *subscriber, emit 
 			}
 			return final, finalError(final)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, &LeftError{Op: r.id, Err: ctx.Err()}
 		}
 	}
 }

@@ -200,8 +200,8 @@ func (e *Engine) Resolve(ctx context.Context, id uint64, by, reason string) (*st
 
 func resolvable(op *store.Operation) error {
 	if op.State != store.OpNeedsAttention {
-		return fmt.Errorf("operation %d is %s; only an operation that needs attention can be resolved: %w",
-			op.ID, op.State, ErrPrecondition)
+		return fmt.Errorf("operation %d %s; only an operation that needs attention can be resolved: %w",
+			op.ID, stateWords(op.State), ErrPrecondition)
 	}
 	return nil
 }
@@ -214,8 +214,8 @@ func (e *Engine) recoverable(id uint64) (*store.Operation, error) {
 		return nil, err
 	}
 	if op.State != store.OpNeedsAttention {
-		return nil, fmt.Errorf("operation %d is %s; only an operation that needs attention can be recovered: %w",
-			id, op.State, ErrPrecondition)
+		return nil, fmt.Errorf("operation %d %s; only an operation that needs attention can be recovered: %w",
+			id, stateWords(op.State), ErrPrecondition)
 	}
 	return op, nil
 }

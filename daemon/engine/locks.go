@@ -21,6 +21,12 @@ func newLocks() *locks {
 // acquire takes every key or none. With wait it blocks until they are free or
 // ctx ends; without, it fails at once with a *BusyError naming the holder.
 func (l *locks) acquire(ctx context.Context, keys []string, holder uint64, wait bool) error {
+	return l.acquireNoting(ctx, keys, holder, wait, nil)
+}
+
+// acquireNoting is acquire that, with wait, calls onWait (when not nil)
+// with the holder each time it has to wait.
+func (l *locks) acquireNoting(ctx context.Context, keys []string, holder uint64, wait bool, onWait func(*BusyError)) error {
 	keys = append([]string(nil), keys...)
 	sort.Strings(keys)
 	for {
@@ -44,6 +50,9 @@ func (l *locks) acquire(ctx context.Context, keys []string, holder uint64, wait 
 		l.mu.Unlock()
 		if !wait {
 			return &BusyError{Key: busy, Holder: h}
+		}
+		if onWait != nil {
+			onWait(&BusyError{Key: busy, Holder: h})
 		}
 		select {
 		case <-ch:

@@ -40,9 +40,9 @@ func (e *Engine) beginPlanned(req Request, vols []string) (*inflight, error) {
 	}
 	id++
 	op.ID, r.id, r.op = id, id, op
+	r.setView(op) // before anyone finds it (waitingFor reads the view)
 	e.running[id] = r
 	e.mu.Unlock()
-	r.setView(op)
 	r.publish(Event{Op: id, Index: 0, Step: captureStep.Name, State: store.StepRunning, Time: now})
 	e.log.Info("operation planned: capturing", "op", id, "snapshot", req.Snapshot)
 	return r, nil
@@ -64,6 +64,14 @@ func (e *Engine) endPlanned(r *inflight, err error) {
 		delete(e.running, r.id)
 	}
 	e.mu.Unlock()
+	r.mu.Lock()
+	r.ended = true // nothing for AfterEnd to report: no operation was journaled
+	dropped := len(r.afterEnd)
+	r.afterEnd = nil
+	r.mu.Unlock()
+	if dropped > 0 {
+		e.log.Info("operation not started: its watchers that went away get no result record", "op", r.id)
+	}
 	r.err = err
 	close(r.done)
 	e.log.Info("operation not started: nothing was changed", "op", r.id, "error", err)
@@ -108,7 +116,7 @@ func (e *Engine) plannedOps(before uint64, volume string) []*store.Operation {
 	e.mu.Unlock()
 	var ops []*store.Operation
 	for _, id := range ids {
-		if op := e.planned(id); op != nil && (volume == "" || op.Volume == volume) {
+		if op := e.planned(id); op != nil && (volume == "" || op.OnVolume(volume)) {
 			ops = append(ops, op)
 		}
 	}

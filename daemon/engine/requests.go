@@ -65,6 +65,17 @@ type planning struct {
 	// first is it, to follow from its capture on.
 	begun chan struct{}
 	first *inflight
+	// left is closed when every waiter has gone (abandoned). committing:
+	// the planning is journaling its operation (commit), so it is no
+	// longer abandoned when its waiters go: the last waits for it.
+	left       chan struct{}
+	committing bool
+	// notes are what the planning says to its waiters before its outcome
+	// (a wait for a busy volume, callers.go); noted is closed and
+	// replaced at each.
+	notesMu sync.Mutex
+	notes   []Event
+	noted   chan struct{}
 }
 
 // join registers req's id, or joins the planning already registered for
@@ -85,18 +96,27 @@ func (q *requests) join(base context.Context, req Request) (p *planning, pctx co
 		old.waiters++
 		return old, nil, nil
 	}
-	p = &planning{req: req, done: make(chan struct{}), begun: make(chan struct{}), waiters: 1, prev: old}
-	pctx, p.cancel = context.WithCancel(base)
+	p, pctx = q.newPlanning(base, req, old)
 	q.m[req.RequestID] = p
 	return p, pctx, nil
 }
 
 // alone is the planning of a request without an id: nobody can join it,
-// and it is cancelled when its caller goes.
+// and it is cancelled when its caller goes (leave).
 func (q *requests) alone(base context.Context, req Request) (*planning, context.Context) {
-	p := &planning{req: req, done: make(chan struct{}), begun: make(chan struct{}), waiters: 1}
+	return q.newPlanning(base, req, nil)
+}
+
+// newPlanning is a planning of req with one waiter, and the context to
+// plan on: a child of base that carries where its wait notes go and its
+// commit (planAndStart).
+func (q *requests) newPlanning(base context.Context, req Request, prev *planning) (*planning, context.Context) {
+	p := &planning{req: req, done: make(chan struct{}), begun: make(chan struct{}), waiters: 1, prev: prev,
+		left: make(chan struct{}), noted: make(chan struct{})}
 	pctx, cancel := context.WithCancel(base)
 	p.cancel = cancel
+	pctx = withWaitNote(pctx, p.note)
+	pctx = context.WithValue(pctx, commitKey{}, func() bool { return q.commit(p) })
 	return p, pctx
 }
 
@@ -109,20 +129,42 @@ func (q *requests) begin(p *planning, r *inflight) {
 }
 
 // leave is a waiter that goes before the outcome: the last one cancels
-// the planning.
-func (q *requests) leave(p *planning) {
+// the planning, unless it is journaling its operation (committing): then
+// the last is told to wait for it (the operation it must name).
+func (q *requests) leave(p *planning) (wait bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	select {
 	case <-p.done:
-		return
+		return false
 	default:
 	}
 	if p.waiters--; p.waiters == 0 {
+		if p.committing {
+			return true
+		}
 		p.abandoned = true
+		close(p.left)
 		p.cancel()
 	}
+	return false
 }
+
+// commit is p's planning about to journal its operation: false when every
+// waiter has gone (it must not journal), else it is committing and no
+// longer abandoned.
+func (q *requests) commit(p *planning) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if p.abandoned {
+		return false
+	}
+	p.committing = true
+	return true
+}
+
+// commitKey carries a planning's commit in its context (planAndStart).
+type commitKey struct{}
 
 // finish records p's outcome and forgets the id: from now on the journal
 // answers for it (or nothing does, after a refusal).
@@ -144,8 +186,7 @@ func samePlanned(first, req Request) error {
 	if sameRequest(&store.Operation{Snapshot: first.Snapshot, Options: first.Options}, req) == nil {
 		return nil
 	}
-	want, got := first.Options, req.Options
-	want.Repersist, got.Repersist = false, false
+	want, got := recoverConsentsOff(first.Options), recoverConsentsOff(req.Options)
 	return fmt.Errorf("request id %q is being planned for a rollback of %s%s, not for this rollback of %s: use a new request id: %w",
 		req.RequestID, first.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID})
 }
@@ -178,24 +219,59 @@ func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, c
 			e.requests.finish(p, r, err)
 		}()
 	}
+	// Until the operation exists, what the planning says (a wait for a
+	// busy volume, callers.go); then the operation, from its capture on.
 	var r *inflight
-	select {
-	case <-p.begun:
-		r = p.first
-	case <-p.done:
-		if p.err != nil {
-			return nil, p.err
+	seen := 0
+	sayNotes := func() {
+		notes, _ := p.notesFrom(seen)
+		for _, ev := range notes {
+			emit(ev)
 		}
-		r = p.r
-	case <-ctx.Done():
-		e.requests.leave(p)
-		return nil, ctx.Err()
+		seen += len(notes)
 	}
+	for r == nil {
+		sayNotes()
+		_, noted := p.notesFrom(seen)
+		select {
+		case <-noted:
+		case <-p.begun:
+			r = p.first
+		case <-p.done:
+			if p.err != nil {
+				sayNotes()
+				return nil, p.err
+			}
+			r = p.r
+		case <-ctx.Done():
+			return nil, e.left(p, ctx.Err())
+		}
+	}
+	sayNotes() // any the select did not pass on
 	final, err := e.follow(ctx, r, emit)
 	if final == nil && ctx.Err() != nil {
-		e.requests.leave(p) // nothing if the planning has ended
+		return nil, e.left(p, ctx.Err())
 	}
 	return final, err
+}
+
+// left is what a caller of p that went away (err, its context's) gets: a
+// *LeftError naming the operation that goes on without it, if p started
+// one. The last caller to go cancels the planning (leave), and it then
+// journals nothing (commit), unless it is journaling already: then the
+// caller waits for it, to name the operation.
+func (e *Engine) left(p *planning, err error) error {
+	if e.requests.leave(p) {
+		<-p.done
+	}
+	select {
+	case <-p.done:
+		if p.r != nil {
+			return &LeftError{Op: p.r.id, Err: err}
+		}
+	default:
+	}
+	return &LeftError{Err: err}
 }
 
 // planRequest is the planning of a request id: the operation the journal

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/volctl/volctl/daemon/tgt"
@@ -12,36 +11,7 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// Keys of store.LU.Properties for a tgt LU. They are the LU's identity as an
-// initiator sees it and everything needed to re-create it, so that recovery
-// never has to ask tgtd what used to be there (tgtd keeps nothing across an
-// LU delete, docs/platform/linux-tgt.md §4.3, §8). Boolean values are "0" or
-// "1"; lists are one item per line, in tgtd's order.
-const (
-	PropTID          = "tgt.tid"           // target id, e.g. "1"
-	PropTarget       = "tgt.target"        // target IQN
-	PropLUN          = "tgt.lun"           // LUN number, e.g. "1"
-	PropType         = "tgt.type"          // device type, "disk"
-	PropSCSIID       = "tgt.scsi_id"       // as shown, inner spaces kept (VPD 0x83)
-	PropSCSISN       = "tgt.scsi_sn"       // as shown (VPD 0x80)
-	PropVendorID     = "tgt.vendor_id"     // only when tgtadm shows it (1.0.85 does not)
-	PropProductID    = "tgt.product_id"    // idem
-	PropProductRev   = "tgt.product_rev"   // idem
-	PropBackingStore = "tgt.backing_store" // backing file or /dev/zvol/POOL/VOL
-	PropBSType       = "tgt.bstype"        // "rdwr", "aio", ...
-	PropBSOFlags     = "tgt.bsoflags"      // "", "sync", "direct", "sync:direct"
-	PropBlockSize    = "tgt.block_size"    // logical block size in bytes
-	PropReadonly     = "tgt.readonly"      // "0" / "1"
-	PropThin         = "tgt.thin_provisioning"
-	PropRemovable    = "tgt.removable"
-	PropOnline       = "tgt.online"
-	PropACLAddress   = "tgt.acl.address" // the target's address rules (-I), one per line
-	PropACLName      = "tgt.acl.name"    // the target's initiator-name rules, one per line
-	PropAccounts     = "tgt.accounts"    // the target's accounts ("user" or "user (outgoing)"), informational
-	PropBacking      = "tgt.backing"     // "zvol" or "file"
-)
-
-// lu is a captured LU, decoded from store.LU.Properties.
+// lu is a captured LU, decoded from store.LU.TGT.
 type lu struct {
 	TID, LUN          int
 	Target            string
@@ -63,111 +33,70 @@ func b01(b bool) string {
 	return "0"
 }
 
-func lines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
-
 // toStoreLU records LUN u of target t.
 func toStoreLU(t tgt.Target, u tgt.LUN, backing string) store.LU {
-	var addr, name, acc, hosts []string
+	var hosts []string
+	id := &store.TGTLU{
+		TID: t.TID, Target: t.Name, LUN: u.LUN, Type: u.Type, SCSIID: u.SCSIID, SCSISN: u.SCSISN,
+		BackingStore: u.BackingPath, BSType: u.BackingType, BSOFlags: u.BackingFlags, BlockSize: u.BlockSize,
+		Readonly: u.Readonly, Thin: u.Thin, Removable: u.Removable, Online: u.Online, Backing: backing,
+	}
 	for _, r := range t.ACL {
 		if r.Kind == tgt.ACLName {
-			name = append(name, r.Rule)
+			id.ACLName = append(id.ACLName, r.Rule)
 		} else {
-			addr = append(addr, r.Rule)
+			id.ACLAddress = append(id.ACLAddress, r.Rule)
 		}
 		hosts = append(hosts, r.Rule)
 	}
 	for _, a := range t.Accounts {
-		if a.Outgoing {
-			acc = append(acc, a.User+" (outgoing)")
-		} else {
-			acc = append(acc, a.User)
-		}
-	}
-	p := map[string]string{
-		PropTID: strconv.Itoa(t.TID), PropTarget: t.Name, PropLUN: strconv.Itoa(u.LUN), PropType: u.Type,
-		PropSCSIID: u.SCSIID, PropSCSISN: u.SCSISN, PropBackingStore: u.BackingPath, PropBSType: u.BackingType,
-		PropBSOFlags: u.BackingFlags, PropBlockSize: strconv.FormatUint(uint64(u.BlockSize), 10),
-		PropReadonly: b01(u.Readonly), PropThin: b01(u.Thin), PropRemovable: b01(u.Removable), PropOnline: b01(u.Online),
-		PropACLAddress: strings.Join(addr, "\n"), PropACLName: strings.Join(name, "\n"), PropAccounts: strings.Join(acc, "\n"),
-		PropBacking: backing,
+		id.Accounts = append(id.Accounts, store.TGTAccount{User: a.User, Outgoing: a.Outgoing})
 	}
 	if u.VendorShown {
-		p[PropVendorID], p[PropProductID], p[PropProductRev] = u.VendorID, u.ProductID, u.ProductRev
+		id.VendorShown, id.VendorID, id.ProductID, id.ProductRev = true, u.VendorID, u.ProductID, u.ProductRev
 	}
 	status := "Offline"
 	if u.Online {
 		status = "Online"
 	}
-	// GUID carries scsi_id: it is what the initiator sees as the LU's designator
-	// (T10 vendor id, and the NAA-6 value when it is 32 hex digits starting with
-	// 6, docs/platform/linux-tgt.md §6.4). The single view says where the LU is
-	// exported: target IQN (target group), LUN, the ACL as host group.
+	// GUID carries scsi_id: it is what the initiator sees as the LU's
+	// designator (T10 vendor id, and the NAA-6 value when it is 32 hex
+	// digits starting with 6, docs/platform/linux-tgt.md §6.4). The single
+	// view says where the LU is exported: target IQN (target group), LUN,
+	// the ACL as host group.
 	return store.LU{
 		GUID: u.SCSIID, DataFile: u.BackingPath, BlockSize: u.BlockSize, VendorID: u.VendorID, ProductID: u.ProductID,
 		Serial: u.SCSISN, WriteProtect: u.Readonly, OperationalStatus: status,
-		Views:      []store.View{{Entry: t.TID, HostGroup: strings.Join(hosts, ","), TargetGroup: t.Name, LUN: u.LUN}},
-		Properties: p,
+		Views: []store.View{{Entry: t.TID, HostGroup: strings.Join(hosts, ","), TargetGroup: t.Name, LUN: u.LUN}},
+		TGT:   id,
 	}
 }
 
-// fromStoreLU decodes a journaled LU. A journal that lacks a key is not
-// one this backend wrote: an error, never a default.
+// fromStoreLU decodes a journaled LU. One without a typed identity is
+// read from its tgt.* properties, as migration 6 left an LU it could not
+// type; a journal that lacks a key there is not one this backend wrote: an
+// error, never a default.
 func fromStoreLU(s store.LU) (lu, error) {
-	p := s.Properties
-	need := func(k string) (string, error) {
-		v, ok := p[k]
-		if !ok {
-			return "", fmt.Errorf("journaled LU %s: property %s missing", s.GUID, k)
+	id := s.TGT
+	if id == nil {
+		var err error
+		if id, err = store.TGTFromProperties(s.GUID, s.Properties); err != nil {
+			return lu{}, err
 		}
-		return v, nil
 	}
-	var l lu
-	var err error
-	num := func(k string) int {
-		if err != nil {
-			return 0
-		}
-		var v string
-		if v, err = need(k); err != nil {
-			return 0
-		}
-		n, e := strconv.Atoi(v)
-		if e != nil {
-			err = fmt.Errorf("journaled LU %s: %s %q is not a number", s.GUID, k, v)
-		}
-		return n
+	l := lu{
+		TID: id.TID, LUN: id.LUN, Target: id.Target, Type: id.Type, SCSIID: id.SCSIID, SCSISN: id.SCSISN,
+		Spec:     tgt.LUSpec{Path: id.BackingStore, BSType: id.BSType, BSOFlags: id.BSOFlags, BlockSize: id.BlockSize},
+		Readonly: id.Readonly, Thin: id.Thin, Removable: id.Removable, Online: id.Online,
 	}
-	str := func(k string) string {
-		if err != nil {
-			return ""
-		}
-		v, e := need(k)
-		err = e
-		return v
-	}
-	l.TID, l.LUN = num(PropTID), num(PropLUN)
-	bs := num(PropBlockSize)
-	l.Target, l.Type = str(PropTarget), str(PropType)
-	l.SCSIID, l.SCSISN = str(PropSCSIID), str(PropSCSISN)
-	l.Spec = tgt.LUSpec{Path: str(PropBackingStore), BSType: str(PropBSType), BSOFlags: str(PropBSOFlags), BlockSize: uint32(bs)}
-	l.Readonly, l.Thin = str(PropReadonly) == "1", str(PropThin) == "1"
-	l.Removable, l.Online = str(PropRemovable) == "1", str(PropOnline) == "1"
-	for _, r := range lines(str(PropACLAddress)) {
+	for _, r := range id.ACLAddress {
 		l.ACL = append(l.ACL, tgt.ACLRule{Rule: r, Kind: tgt.ACLAddress})
 	}
-	for _, r := range lines(str(PropACLName)) {
+	for _, r := range id.ACLName {
 		l.ACL = append(l.ACL, tgt.ACLRule{Rule: r, Kind: tgt.ACLName})
 	}
-	if err != nil {
-		return lu{}, err
-	}
-	if v, ok := p[PropVendorID]; ok {
-		l.VendorShown, l.Vendor, l.Product, l.Rev = true, v, p[PropProductID], p[PropProductRev]
+	if id.VendorShown {
+		l.VendorShown, l.Vendor, l.Product, l.Rev = true, id.VendorID, id.ProductID, id.ProductRev
 	}
 	return l, nil
 }

@@ -55,7 +55,9 @@ func (b *Backend) GetVolume(ctx context.Context, run execx.RunFunc, name string)
 	if err != nil {
 		return engine.Volume{}, err
 	}
-	return describe(d, tree, ts), nil
+	v := describe(d, tree, ts)
+	v.Sessions = sessionsOf(ts, d, tree)
+	return v, nil
 }
 
 func describe(d zfs.Info, tree []zfs.Info, ts []tgt.Target) engine.Volume {

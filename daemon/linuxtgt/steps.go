@@ -384,8 +384,15 @@ func (s *sagaSteps) restoreIdentity() engine.Step {
 	st := engine.Step{Name: "restore-identity", OutageWindow: true,
 		Description: "restore scsi_id, scsi_sn and the LU flags with tgtadm --op update --params, and read them back"}
 	for _, l := range s.lus {
-		st.Planned = append(st.Planned, c.UpdateLUArgv(l.TID, l.LUN, identityParams(l, tgt.LUN{
-			SCSIID: fmt.Sprintf("IET     %04x%04x", l.TID, l.LUN), SCSISN: fmt.Sprintf("beaf%d%d", l.TID, l.LUN), Online: true})))
+		// The plan shows what runs: ensureIdentity updates only where the
+		// re-created LU differs, and tgtd gives a new LU its default
+		// identity (docs/platform/linux-tgt.md §4.3), so an LU captured
+		// with that identity needs no update.
+		ps := identityParams(l, tgt.LUN{
+			SCSIID: fmt.Sprintf("IET     %04x%04x", l.TID, l.LUN), SCSISN: fmt.Sprintf("beaf%d%d", l.TID, l.LUN), Online: true})
+		if len(ps) > 0 {
+			st.Planned = append(st.Planned, c.UpdateLUArgv(l.TID, l.LUN, ps))
+		}
 	}
 	st.Do = s.eachLU(s.ensureIdentity)
 	return st

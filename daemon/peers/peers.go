@@ -49,8 +49,7 @@ func (s *Set) audit(peer, method, target string, err error, detail string) {
 
 type peer struct {
 	cfg  config.Peer
-	conn *grpc.ClientConn
-	zs   v1.ZoneServiceClient
+	link *link
 }
 
 // New dials nothing yet (gRPC connects on the first call); it fails on a
@@ -64,15 +63,18 @@ func New(cfgs []config.Peer, log hclog.Logger) (*Set, error) {
 			return nil, fmt.Errorf("peer %s: %w", c.Name, err)
 		}
 		// A peer that comes back is reached within seconds: gRPC's default
-		// reconnect backoff grows to two minutes.
-		conn, err := grpc.NewClient(c.Address, grpc.WithTransportCredentials(credentials.NewTLS(tc)),
-			grpc.WithConnectParams(grpc.ConnectParams{MinConnectTimeout: 5 * time.Second,
-				Backoff: backoff.Config{BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second}}))
+		// reconnect backoff grows to two minutes. A call does not wait for
+		// the backoff (link.use).
+		l, err := newLink(c.Name, log, func() (*grpc.ClientConn, error) {
+			return grpc.NewClient(c.Address, grpc.WithTransportCredentials(credentials.NewTLS(tc)),
+				grpc.WithConnectParams(grpc.ConnectParams{MinConnectTimeout: 5 * time.Second,
+					Backoff: backoff.Config{BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second}}))
+		})
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("peer %s: %w", c.Name, err)
 		}
-		s.peers = append(s.peers, &peer{cfg: c, conn: conn, zs: v1.NewZoneServiceClient(conn)})
+		s.peers = append(s.peers, &peer{cfg: c, link: l})
 	}
 	return s, nil
 }
@@ -119,7 +121,7 @@ func TLS(c config.Peer) (*tls.Config, error) {
 // Close closes every connection.
 func (s *Set) Close() {
 	for _, p := range s.peers {
-		_ = p.conn.Close()
+		p.link.close()
 	}
 }
 
@@ -133,7 +135,8 @@ func (s *Set) Names() []string {
 }
 
 // Find implements zones.Peers: every peer at once, each within its
-// timeout; one report per peer, in configuration order.
+// timeout; one report per peer, in configuration order. A peer that could
+// not be reached before is connected to again for the call (link.use).
 func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 	req := &v1.FindZonesRequest{Zone: q.Zone}
 	for _, l := range q.LUs {
@@ -152,7 +155,9 @@ func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 			cctx, cancel := context.WithTimeout(ctx, p.cfg.PeerTimeout())
 			defer cancel()
 			start := time.Now()
-			resp, err := p.zs.FindZones(cctx, req, grpc.WaitForReady(false))
+			zs, done := p.link.use()
+			resp, err := zs.FindZones(cctx, req, grpc.WaitForReady(false))
+			done()
 			r := zones.Report{Peer: p.cfg.Name}
 			s.audit(p.cfg.Name, "FindZones", queryTarget(q), err, "")
 			if err != nil {
@@ -205,7 +210,9 @@ func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb, 
 			}
 		}
 		var resp *v1.ZoneActionResponse
-		resp, err = p.zs.ZoneAction(ctx, req)
+		zs, done := p.link.use()
+		resp, err = zs.ZoneAction(ctx, req)
+		done()
 		detail := "key " + key + " " + string(verb)
 		if resp.GetError() != "" {
 			detail += ": " + resp.GetError()

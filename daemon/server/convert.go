@@ -34,7 +34,7 @@ func toLU(lu store.LU) *v1.LogicalUnit {
 		Guid: lu.GUID, DataFile: lu.DataFile, Alias: lu.Alias, Size: lu.Size, BlockSize: lu.BlockSize,
 		VendorId: lu.VendorID, ProductId: lu.ProductID, Serial: lu.Serial, MgmtUrl: lu.MgmtURL,
 		WriteProtect: lu.WriteProtect, WritebackCacheDisabled: lu.WritebackCacheDisabled,
-		OperationalStatus: lu.OperationalStatus, Registered: true, Properties: lu.Properties,
+		OperationalStatus: lu.OperationalStatus, Registered: true, Properties: lu.AllProperties(),
 	}
 	for _, v := range lu.Views {
 		p.Views = append(p.Views, &v1.View{Entry: int32(v.Entry), HostGroup: v.HostGroup, TargetGroup: v.TargetGroup, Lun: int32(v.LUN)})
@@ -61,6 +61,7 @@ func toVolume(v engine.Volume) *v1.Volume {
 	for _, z := range v.Zones {
 		p.Zones = append(p.Zones, toZone(z))
 	}
+	showVolume(v, p)
 	return p
 }
 
@@ -128,6 +129,8 @@ func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
 		Plan: toPlan(op), Error: op.Error, Attention: op.Attention, RequestedBy: op.RequestedBy, Recoveries: op.Recoveries,
 		Capabilities: toCapabilities(op.Capabilities),
 	}
+	p.Volumes, p.Snapshots = op.Targets()
+	p.RecoverOptions = &v1.RecoverOptions{Repersist: op.Options.Repersist, InitializeHostdata: op.Options.InitializeHostdata}
 	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
 		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
 	}

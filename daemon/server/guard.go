@@ -47,6 +47,10 @@ type note struct {
 	op     uint64
 	result string
 	detail any
+	// later, when set, is called once the call's record is written, to
+	// write another when there is more to say (the result of an operation
+	// whose caller went away: callers.go).
+	later func(record func(result string, detail any))
 }
 
 func (n *note) set(op uint64, result string, detail any) {
@@ -180,11 +184,22 @@ func (g *Guard) done(ctx context.Context, method string, req any, err error) {
 			rec.Detail = string(b)
 		}
 	}
+	later := n.later
 	n.mu.Unlock()
 	if err != nil && rec.Detail == "" {
 		rec.Detail = status.Convert(err).Message()
 	}
 	g.audit(rec)
+	if later != nil {
+		later(func(result string, detail any) {
+			r := rec
+			r.Result, r.Detail = result, ""
+			if b, jerr := json.Marshal(detail); jerr == nil {
+				r.Detail = string(b)
+			}
+			g.audit(r)
+		})
+	}
 }
 
 func (g *Guard) audit(rec store.AuditRecord) {

@@ -326,6 +326,7 @@ func streamOperation[R any](s *Server, stream grpc.ServerStreamingServer[R], msg
 		}
 	})
 	s.noteOperation(stream.Context(), op)
+	s.noteLeft(stream.Context(), err) // callers.go
 	return toStatus(err)
 }
 
@@ -339,6 +340,9 @@ type auditDetail struct {
 	After   *engine.Volume `json:"after,omitempty"`
 	State   store.OpState  `json:"state"`
 	Error   string         `json:"error,omitempty"`
+	// Note says why the record is not the call's whole story: its caller
+	// went away (callers.go).
+	Note string `json:"note,omitempty"`
 }
 
 // noteOperation adds the operation to the call's audit record.
@@ -347,18 +351,22 @@ func (s *Server) noteOperation(ctx context.Context, op *store.Operation) {
 	if n == nil || op == nil {
 		return
 	}
+	n.set(op.ID, string(op.State), s.auditDetailOf(ctx, op))
+}
+
+// auditDetailOf is op's audit detail, its identity read back now (not on
+// ctx: the caller may be gone).
+func (s *Server) auditDetailOf(ctx context.Context, op *store.Operation) auditDetail {
 	d := auditDetail{Plan: map[string][][]string{}, Options: op.Options, Before: op.Identity, State: op.State, Error: op.Error}
 	for _, st := range op.Steps {
 		d.Plan[st.Name] = st.Planned
 	}
-	// Read the identity back as it is now; the caller may be gone, so not
-	// on its context.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if v, err := s.eng.GetVolume(actx, op.Volume); err == nil {
 		d.After = &v
 	}
-	n.set(op.ID, string(op.State), d)
+	return d
 }
 
 // ListOperations implements OperationService: newest first, a page at a
@@ -409,7 +417,7 @@ func (s *Server) RecoverOperation(req *v1.RecoverOperationRequest, stream grpc.S
 			return &v1.RecoverOperationResponse{Event: &v1.RecoverOperationResponse_Operation{Operation: op}}
 		},
 	}, func(emit func(engine.Event)) (*store.Operation, error) {
-		return s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist()}, emit)
+		return s.eng.Recover(stream.Context(), req.GetId(), engine.RecoverOptions{Repersist: req.GetRepersist(), InitializeHostdata: req.GetInitializeHostdata()}, emit)
 	})
 }
 
@@ -495,6 +503,7 @@ func (s *Server) GetStatus(ctx context.Context, _ *v1.GetStatusRequest) (*v1.Get
 	resp.Capabilities = toCapabilities(s.eng.Capabilities())
 	for _, op := range s.eng.RunningOperations() {
 		ro := &v1.RunningOperation{Id: op.ID, Volume: op.Volume, Snapshot: op.Snapshot, State: string(op.State)}
+		ro.Volumes, ro.Snapshots = op.Targets()
 		for _, st := range op.Steps {
 			if st.State == store.StepRunning || st.State == store.StepCompensating {
 				ro.Step = st.Name

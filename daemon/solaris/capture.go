@@ -363,7 +363,7 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 			return id, warnings, fmt.Errorf("zone %s is %s%s: a rollback now would lose the guest (a suspend image or a migration in flight resumes against a different disk); finish or cancel the migration, or boot and shut the zone down, first: %w",
 				zn.Name, zn.Aux, where, engine.ErrPrecondition)
 		case zn.Aux == auxUnknown && opts.KeepHostdata:
-			return id, warnings, fmt.Errorf("zone %s is not shown by zoneadm list -s, so volctl cannot tell whether it is suspended; with keep_hostdata a suspended zone would resume a memory image against a different disk. Roll back without keep_hostdata: %w",
+			return id, warnings, fmt.Errorf("zone %s is not shown by zoneadm list -s, so volctl cannot tell whether it is suspended; with --keep-hostdata a suspended zone would resume a memory image against a different disk. Roll back without --keep-hostdata: %w",
 				zn.Name, engine.ErrPrecondition)
 		case zn.Aux == auxUnknown:
 			warnings = append(warnings, fmt.Sprintf("zone %s is not shown by zoneadm list -s, so its auxiliary state is unknown; fresh host data discards any suspend image", zn.Name))

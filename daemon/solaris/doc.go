@@ -66,7 +66,8 @@
 //	               the saga compensates backwards instead.
 //	attach-zones   attach the zones again, with fresh host data
 //	               (-x initialize-hostdata for kernel zones) unless
-//	               --keep-hostdata.
+//	               --keep-hostdata (and, if that attach fails, recover
+//	               --initialize-hostdata does it after all).
 //	boot-zones     boot the zones that were running.
 //
 // Zones on other hosts. The LU may be used by kernel zones on zone hosts,

@@ -221,7 +221,7 @@ func (b *Backend) checkSessions(id store.Identity, f fabric, pv peerView, opts s
 		}
 	}
 	var warnings []string
-	var unexpected []string
+	var unexpected, seenLUs []string
 	for _, lu := range id.LUs {
 		// One line per initiator and LU, naming every target it sees the
 		// LU through.
@@ -254,6 +254,9 @@ func (b *Backend) checkSessions(id store.Identity, f fabric, pv peerView, opts s
 			if !slices.Contains(unexpected, who) {
 				unexpected = append(unexpected, who)
 			}
+			if !slices.Contains(seenLUs, lu.GUID) {
+				seenLUs = append(seenLUs, lu.GUID)
+			}
 		}
 	}
 	if len(unexpected) == 0 || opts.AcceptSessions {
@@ -266,6 +269,12 @@ func (b *Backend) checkSessions(id store.Identity, f fabric, pv peerView, opts s
 	if len(pv.unanswered) > 0 {
 		why += fmt.Sprintf(" (peer %s did not answer, so its initiators are not known)", strings.Join(pv.unanswered, ", "))
 	}
-	return warnings, fmt.Errorf("initiator %s can see the LU, and %s: stop it using the LU, or consent to its sessions: %w",
-		strings.Join(unexpected, ", "), why, engine.NeedsConsent(engine.ConsentAcceptSessions))
+	// Which LU, and of which volume: in a group each volume's refusal is
+	// one line of several.
+	lus := "LU " + strings.Join(seenLUs, ", ")
+	if len(seenLUs) > 1 {
+		lus = "LUs " + strings.Join(seenLUs, ", ")
+	}
+	return warnings, fmt.Errorf("initiator %s can see %s of %s, and %s: stop it using the LU, or consent to its sessions: %w",
+		strings.Join(unexpected, ", "), lus, id.Volume, why, engine.NeedsConsent(engine.ConsentAcceptSessions))
 }

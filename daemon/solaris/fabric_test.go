@@ -83,4 +83,11 @@ func TestCheckSessions(t *testing.T) {
 	if _, err := b.checkSessions(id, f, peers, store.Options{AcceptSessions: true}); err != nil {
 		t.Errorf("--accept-sessions: %v", err)
 	}
+	// The refusal names the LU and its volume (in a group it is one line
+	// of several, one per volume).
+	id.Volume = "pool/idisk1"
+	if _, err := b.checkSessions(id, f, peers, store.Options{}); err == nil ||
+		!strings.Contains(err.Error(), "can see LU 600144F0A613C900000054521D550001 of pool/idisk1, and") {
+		t.Errorf("the refusal does not name the LU and its volume: %v", err)
+	}
 }

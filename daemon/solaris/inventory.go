@@ -39,6 +39,7 @@ func (b *Backend) ListVolumes(ctx context.Context, run execx.RunFunc) ([]engine.
 		if err != nil {
 			return nil, err
 		}
+		flagUnreadable(ex.lus, &v)
 		out = append(out, v)
 	}
 	return out, nil
@@ -54,7 +55,13 @@ func (b *Backend) GetVolume(ctx context.Context, run execx.RunFunc, name string)
 	if err != nil {
 		return engine.Volume{}, err
 	}
-	return b.describe(ctx, run, ex, d)
+	v, err := b.describe(ctx, run, ex, d)
+	if err != nil {
+		return v, err
+	}
+	flagUnreadable(ex.lus, &v)
+	v.Sessions = b.sessionsOf(ctx, run, v.LUs)
+	return v, nil
 }
 
 func (b *Backend) describe(ctx context.Context, run execx.RunFunc, ex exports, d zfs.Dataset) (engine.Volume, error) {

@@ -1048,7 +1048,9 @@ func (s *sagaSteps) verifyVolume(ctx context.Context, x *engine.Exec, id store.I
 }
 
 func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
-	keep := s.op.Options.KeepHostdata
+	// recover --initialize-hostdata overrides keep_hostdata: the plain
+	// attach failed, and the caller consented to fresh host data.
+	keep := s.op.Options.KeepHostdata && !s.op.Options.InitializeHostdata
 	var kzs, plain []store.Zone
 	for _, z := range zs {
 		if isKernelZone(z) {
@@ -1061,6 +1063,8 @@ func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 	switch {
 	case len(kzs) > 0 && keep:
 		descs = append(descs, "attach "+zoneNames(kzs)+" keeping the rolled-back host data (keep_hostdata)")
+	case len(kzs) > 0 && s.op.Options.KeepHostdata:
+		descs = append(descs, "attach "+zoneNames(kzs)+" with fresh host data after all (recover's initialize_hostdata: the rolled-back host data would not do)")
 	case len(kzs) > 0:
 		descs = append(descs, "attach "+zoneNames(kzs)+" with fresh host data (the rolled-back disk carries the snapshot's host data: old key, old owner)")
 	}
@@ -1083,8 +1087,9 @@ func (s *sagaSteps) attachZones(zs []store.Zone) engine.Step {
 		for _, z := range zs {
 			err := s.attach(ctx, x, z, verbFor(z))
 			if err != nil && kz.IsKeyError(execx.Stderr(err)) {
-				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key; run 'zoneadm -z %s attach -x initialize-hostdata', or roll back without keep_hostdata",
-					err, s.op.Snapshot, z.Name))
+				// Messages name volctl's flags: the admin reads them.
+				return engine.Permanent(fmt.Errorf("%w: the disk's host data is from %s and encrypted with an older key, so the zone cannot be attached keeping it (--keep-hostdata); to attach it with fresh host data (zoneadm attach -x initialize-hostdata), run: volctl recover %d --initialize-hostdata",
+					err, s.op.Snapshot, s.op.ID))
 			}
 			if err != nil {
 				return err

@@ -71,9 +71,11 @@ const (
 const ConsentViolation = "CONSENT"
 
 // The consents, named as the API's fields name them (RollbackOptions, and
-// RecoverOperationRequest for repersist): the engine refuses with the name,
-// the server puts it in the status's details, the CLI turns it into its
-// flag.
+// RecoverOperationRequest for repersist and initialize_hostdata): the
+// engine refuses with the name, the server puts it in the status's
+// details, the CLI turns it into its flag. initialize_hostdata is never
+// missing: recover offers it where an attach kept the snapshot's host
+// data and the zone would not take it (daemon/solaris attachZones).
 const (
 	ConsentHaltZones      = "halt_zones"
 	ConsentDestroyNewer   = "destroy_newer"
@@ -81,13 +83,16 @@ const (
 	ConsentOnlyTheseDisks = "only_these_disks"
 	ConsentSkipPeers      = "skip_peers"
 	ConsentRepersist      = "repersist"
+	// ConsentInitializeHostdata: recover may attach a kernel zone of an
+	// operation rolled back with keep_hostdata with fresh host data.
+	ConsentInitializeHostdata = "initialize_hostdata"
 )
 
 // Consents is every consent, in the order above. The client's tests give
 // each to client.Message and check the flag it names.
 var Consents = []string{
 	ConsentHaltZones, ConsentDestroyNewer, ConsentAcceptSessions, ConsentOnlyTheseDisks,
-	ConsentSkipPeers, ConsentRepersist,
+	ConsentSkipPeers, ConsentRepersist, ConsentInitializeHostdata,
 }
 
 // OptionsPrefix begins the BadRequest field path of a refused option: the

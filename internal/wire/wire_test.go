@@ -79,7 +79,8 @@ func TestReasons(t *testing.T) {
 
 // TestConsentsAreFields: Consents lists every Consent* constant once, and
 // each is a field of the request that consents (RollbackOptions, or
-// RecoverOperationRequest for repersist), as the API names it.
+// RecoverOperationRequest for repersist and initialize_hostdata), as the
+// API names it.
 func TestConsentsAreFields(t *testing.T) {
 	consts := constants(t, "Consent")
 	delete(consts, "ConsentViolation") // the violation type, not a consent

@@ -232,6 +232,65 @@ func (OperationState) EnumDescriptor() ([]byte, []int) {
 	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{2}
 }
 
+// RequestState is where a rollback's request id stands.
+type RequestState int32
+
+const (
+	RequestState_REQUEST_STATE_UNSPECIFIED RequestState = 0
+	// NOT_STARTED: no operation has the id and none is being planned with
+	// it: nothing was started and nothing changed.
+	RequestState_REQUEST_STATE_NOT_STARTED RequestState = 1
+	// PLANNING: a rollback with the id is being planned (its volumes locked
+	// and captured, or waiting for them) for a caller that still waits for
+	// it: it may yet start.
+	RequestState_REQUEST_STATE_PLANNING RequestState = 2
+	// STARTED: an operation has the id (operation).
+	RequestState_REQUEST_STATE_STARTED RequestState = 3
+)
+
+// Enum value maps for RequestState.
+var (
+	RequestState_name = map[int32]string{
+		0: "REQUEST_STATE_UNSPECIFIED",
+		1: "REQUEST_STATE_NOT_STARTED",
+		2: "REQUEST_STATE_PLANNING",
+		3: "REQUEST_STATE_STARTED",
+	}
+	RequestState_value = map[string]int32{
+		"REQUEST_STATE_UNSPECIFIED": 0,
+		"REQUEST_STATE_NOT_STARTED": 1,
+		"REQUEST_STATE_PLANNING":    2,
+		"REQUEST_STATE_STARTED":     3,
+	}
+)
+
+func (x RequestState) Enum() *RequestState {
+	p := new(RequestState)
+	*p = x
+	return p
+}
+
+func (x RequestState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RequestState) Descriptor() protoreflect.EnumDescriptor {
+	return file_volctl_v1_volctl_proto_enumTypes[3].Descriptor()
+}
+
+func (RequestState) Type() protoreflect.EnumType {
+	return &file_volctl_v1_volctl_proto_enumTypes[3]
+}
+
+func (x RequestState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RequestState.Descriptor instead.
+func (RequestState) EnumDescriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{3}
+}
+
 // LURef names one LU the way a zone's storage URI may name it: by GUID
 // (luname.naa.GUID) or by a target it is exposed through and its LUN
 // (target.IQN,lun.N).
@@ -732,7 +791,12 @@ type LogicalUnit struct {
 	Views                  []*View                `protobuf:"bytes,14,rep,name=views,proto3" json:"views,omitempty"`
 	// properties holds platform-specific identity (for tgt: target IQN,
 	// scsi_id, scsi_sn, initiator bindings).
-	Properties    map[string]string `protobuf:"bytes,15,rep,name=properties,proto3" json:"properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Properties map[string]string `protobuf:"bytes,15,rep,name=properties,proto3" json:"properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// unreadable is set when the platform did not print every property of
+	// the LU as a value (COMSTAR: an LU in standby, or "<error retrieving
+	// property>"): what it printed instead. A rollback of its volume is
+	// refused while it is so; the other fields may hold what was printed.
+	Unreadable    string `protobuf:"bytes,16,opt,name=unreadable,proto3" json:"unreadable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -872,6 +936,182 @@ func (x *LogicalUnit) GetProperties() map[string]string {
 	return nil
 }
 
+func (x *LogicalUnit) GetUnreadable() string {
+	if x != nil {
+		return x.Unreadable
+	}
+	return ""
+}
+
+// Session is an initiator logged in (an iSCSI session) that can see an LU
+// of the volume, through target.
+type Session struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// guid is the LU it can see.
+	Guid string `protobuf:"bytes,1,opt,name=guid,proto3" json:"guid,omitempty"`
+	// initiator is the initiator's node name (IQN).
+	Initiator string `protobuf:"bytes,2,opt,name=initiator,proto3" json:"initiator,omitempty"`
+	// alias is the initiator's alias; empty when it has none.
+	Alias string `protobuf:"bytes,3,opt,name=alias,proto3" json:"alias,omitempty"`
+	// target is the target it is logged in to.
+	Target string `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`
+	// view_entry is the view that exposes the LU through target (COMSTAR);
+	// unset on tgt, which has no views: every session on a target sees each
+	// of its LUNs.
+	ViewEntry *int32 `protobuf:"varint,5,opt,name=view_entry,json=viewEntry,proto3,oneof" json:"view_entry,omitempty"`
+	// lun is the LU's LUN there.
+	Lun int32 `protobuf:"varint,6,opt,name=lun,proto3" json:"lun,omitempty"`
+	// logged_in_since is the login time as the platform printed it; empty
+	// when it prints none.
+	LoggedInSince string `protobuf:"bytes,7,opt,name=logged_in_since,json=loggedInSince,proto3" json:"logged_in_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Session) Reset() {
+	*x = Session{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Session) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Session) ProtoMessage() {}
+
+func (x *Session) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Session.ProtoReflect.Descriptor instead.
+func (*Session) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Session) GetGuid() string {
+	if x != nil {
+		return x.Guid
+	}
+	return ""
+}
+
+func (x *Session) GetInitiator() string {
+	if x != nil {
+		return x.Initiator
+	}
+	return ""
+}
+
+func (x *Session) GetAlias() string {
+	if x != nil {
+		return x.Alias
+	}
+	return ""
+}
+
+func (x *Session) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Session) GetViewEntry() int32 {
+	if x != nil && x.ViewEntry != nil {
+		return *x.ViewEntry
+	}
+	return 0
+}
+
+func (x *Session) GetLun() int32 {
+	if x != nil {
+		return x.Lun
+	}
+	return 0
+}
+
+func (x *Session) GetLoggedInSince() string {
+	if x != nil {
+		return x.LoggedInSince
+	}
+	return ""
+}
+
+// Sessions is who is logged in that can see a volume's LUs, or why that is
+// not known. It is never "none" by default: read says the sessions were
+// read whole.
+type Sessions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// read is true when every target's sessions were read.
+	Read bool `protobuf:"varint,1,opt,name=read,proto3" json:"read,omitempty"`
+	// error says why they could not be read (read false).
+	Error         string     `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Sessions      []*Session `protobuf:"bytes,3,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sessions) Reset() {
+	*x = Sessions{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sessions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sessions) ProtoMessage() {}
+
+func (x *Sessions) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sessions.ProtoReflect.Descriptor instead.
+func (*Sessions) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Sessions) GetRead() bool {
+	if x != nil {
+		return x.Read
+	}
+	return false
+}
+
+func (x *Sessions) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Sessions) GetSessions() []*Session {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
 // Snapshot is one ZFS snapshot of a volume.
 type Snapshot struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -886,7 +1126,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1138,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1151,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Snapshot) GetName() string {
@@ -962,7 +1202,7 @@ type Zone struct {
 
 func (x *Zone) Reset() {
 	*x = Zone{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1214,7 @@ func (x *Zone) String() string {
 func (*Zone) ProtoMessage() {}
 
 func (x *Zone) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1227,7 @@ func (x *Zone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Zone.ProtoReflect.Descriptor instead.
 func (*Zone) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Zone) GetName() string {
@@ -1053,7 +1293,7 @@ type ZoneDevice struct {
 
 func (x *ZoneDevice) Reset() {
 	*x = ZoneDevice{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1305,7 @@ func (x *ZoneDevice) String() string {
 func (*ZoneDevice) ProtoMessage() {}
 
 func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1318,7 @@ func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneDevice.ProtoReflect.Descriptor instead.
 func (*ZoneDevice) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ZoneDevice) GetId() int32 {
@@ -1111,17 +1351,25 @@ type Volume struct {
 	LogicalUnits []*LogicalUnit         `protobuf:"bytes,4,rep,name=logical_units,json=logicalUnits,proto3" json:"logical_units,omitempty"`
 	Snapshots    []*Snapshot            `protobuf:"bytes,5,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
 	Zones        []*Zone                `protobuf:"bytes,6,rep,name=zones,proto3" json:"zones,omitempty"`
+	// sessions are the initiators logged in that can see the volume's LUs.
+	// Set by GetVolume only (ListVolumes does not read them).
+	Sessions *Sessions `protobuf:"bytes,7,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	// unplaced_logical_units are registered LUs whose data file the platform
+	// did not print (COMSTAR standby, "<error retrieving property>"): any of
+	// them may be backed by this volume, so a rollback of it is refused while
+	// they are so. Only guid and unreadable are set.
+	UnplacedLogicalUnits []*LogicalUnit `protobuf:"bytes,8,rep,name=unplaced_logical_units,json=unplacedLogicalUnits,proto3" json:"unplaced_logical_units,omitempty"`
 	// held_by is the operation that needs attention and holds this volume
 	// (directly, or through one of its zones on this host); unset when none
 	// does. Nothing rolls the volume back until it is recovered or resolved.
-	HeldBy        *AttentionOperation `protobuf:"bytes,7,opt,name=held_by,json=heldBy,proto3" json:"held_by,omitempty"`
+	HeldBy        *AttentionOperation `protobuf:"bytes,9,opt,name=held_by,json=heldBy,proto3" json:"held_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1381,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1394,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Volume) GetName() string {
@@ -1191,6 +1439,20 @@ func (x *Volume) GetZones() []*Zone {
 	return nil
 }
 
+func (x *Volume) GetSessions() *Sessions {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+func (x *Volume) GetUnplacedLogicalUnits() []*LogicalUnit {
+	if x != nil {
+		return x.UnplacedLogicalUnits
+	}
+	return nil
+}
+
 func (x *Volume) GetHeldBy() *AttentionOperation {
 	if x != nil {
 		return x.HeldBy
@@ -1211,7 +1473,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1485,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1498,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListVolumesRequest) GetPageSize() int32 {
@@ -1266,7 +1528,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1540,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1553,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -1318,7 +1580,7 @@ type GetVolumeRequest struct {
 
 func (x *GetVolumeRequest) Reset() {
 	*x = GetVolumeRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1592,7 @@ func (x *GetVolumeRequest) String() string {
 func (*GetVolumeRequest) ProtoMessage() {}
 
 func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1605,7 @@ func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetVolumeRequest) GetName() string {
@@ -1363,7 +1625,7 @@ type GetVolumeResponse struct {
 
 func (x *GetVolumeResponse) Reset() {
 	*x = GetVolumeResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1637,7 @@ func (x *GetVolumeResponse) String() string {
 func (*GetVolumeResponse) ProtoMessage() {}
 
 func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1650,7 @@ func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetVolumeResponse) GetVolume() *Volume {
@@ -1415,7 +1677,7 @@ type CreateSnapshotRequest struct {
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1689,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1702,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateSnapshotRequest) GetName() string {
@@ -1485,7 +1747,7 @@ type CreateSnapshotResponse struct {
 
 func (x *CreateSnapshotResponse) Reset() {
 	*x = CreateSnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1759,7 @@ func (x *CreateSnapshotResponse) String() string {
 func (*CreateSnapshotResponse) ProtoMessage() {}
 
 func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1772,7 @@ func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateSnapshotResponse) GetSnapshot() *Snapshot {
@@ -1555,7 +1817,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1829,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1842,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSnapshotsRequest) GetVolume() string {
@@ -1616,7 +1878,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1890,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1903,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
@@ -1668,7 +1930,7 @@ type DestroySnapshotRequest struct {
 
 func (x *DestroySnapshotRequest) Reset() {
 	*x = DestroySnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1942,7 @@ func (x *DestroySnapshotRequest) String() string {
 func (*DestroySnapshotRequest) ProtoMessage() {}
 
 func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1955,7 @@ func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DestroySnapshotRequest) GetName() string {
@@ -1712,7 +1974,7 @@ type DestroySnapshotResponse struct {
 
 func (x *DestroySnapshotResponse) Reset() {
 	*x = DestroySnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1986,7 @@ func (x *DestroySnapshotResponse) String() string {
 func (*DestroySnapshotResponse) ProtoMessage() {}
 
 func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1999,7 @@ func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotResponse.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
 }
 
 // RollbackOptions are the caller's consents and choices.
@@ -1767,7 +2029,7 @@ type RollbackOptions struct {
 
 func (x *RollbackOptions) Reset() {
 	*x = RollbackOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +2041,7 @@ func (x *RollbackOptions) String() string {
 func (*RollbackOptions) ProtoMessage() {}
 
 func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +2054,7 @@ func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackOptions.ProtoReflect.Descriptor instead.
 func (*RollbackOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RollbackOptions) GetHaltZones() bool {
@@ -1854,7 +2116,7 @@ type PlanRollbackRequest struct {
 
 func (x *PlanRollbackRequest) Reset() {
 	*x = PlanRollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +2128,7 @@ func (x *PlanRollbackRequest) String() string {
 func (*PlanRollbackRequest) ProtoMessage() {}
 
 func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +2141,7 @@ func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackRequest.ProtoReflect.Descriptor instead.
 func (*PlanRollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PlanRollbackRequest) GetSnapshot() string {
@@ -1925,7 +2187,7 @@ type PlannedStep struct {
 
 func (x *PlannedStep) Reset() {
 	*x = PlannedStep{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2199,7 @@ func (x *PlannedStep) String() string {
 func (*PlannedStep) ProtoMessage() {}
 
 func (x *PlannedStep) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2212,7 @@ func (x *PlannedStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlannedStep.ProtoReflect.Descriptor instead.
 func (*PlannedStep) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PlannedStep) GetName() string {
@@ -1993,7 +2255,7 @@ type CommandLine struct {
 
 func (x *CommandLine) Reset() {
 	*x = CommandLine{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2267,7 @@ func (x *CommandLine) String() string {
 func (*CommandLine) ProtoMessage() {}
 
 func (x *CommandLine) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2280,7 @@ func (x *CommandLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandLine.ProtoReflect.Descriptor instead.
 func (*CommandLine) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CommandLine) GetArgv() []string {
@@ -2055,7 +2317,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2329,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2342,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Plan) GetVolume() string {
@@ -2149,7 +2411,7 @@ type PlanRollbackResponse struct {
 
 func (x *PlanRollbackResponse) Reset() {
 	*x = PlanRollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2423,7 @@ func (x *PlanRollbackResponse) String() string {
 func (*PlanRollbackResponse) ProtoMessage() {}
 
 func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2436,7 @@ func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackResponse.ProtoReflect.Descriptor instead.
 func (*PlanRollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PlanRollbackResponse) GetPlan() *Plan {
@@ -2204,7 +2466,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2478,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2491,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RollbackRequest) GetSnapshot() string {
@@ -2289,7 +2551,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2563,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2576,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RollbackResponse) GetEvent() isRollbackResponse_Event {
@@ -2363,6 +2625,9 @@ type RollbackResponse_Plan struct {
 }
 
 type RollbackResponse_Step struct {
+	// step is progress; before the plan, a step without operation_id
+	// carries in message what a request with wait waits for (the
+	// operation that holds the volume or zone), each time that changes.
 	Step *StepEvent `protobuf:"bytes,2,opt,name=step,proto3,oneof"`
 }
 
@@ -2398,7 +2663,7 @@ type StepEvent struct {
 
 func (x *StepEvent) Reset() {
 	*x = StepEvent{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +2675,7 @@ func (x *StepEvent) String() string {
 func (*StepEvent) ProtoMessage() {}
 
 func (x *StepEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +2688,7 @@ func (x *StepEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepEvent.ProtoReflect.Descriptor instead.
 func (*StepEvent) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StepEvent) GetOperationId() uint64 {
@@ -2509,7 +2774,7 @@ type CommandRun struct {
 
 func (x *CommandRun) Reset() {
 	*x = CommandRun{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2521,7 +2786,7 @@ func (x *CommandRun) String() string {
 func (*CommandRun) ProtoMessage() {}
 
 func (x *CommandRun) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2534,7 +2799,7 @@ func (x *CommandRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRun.ProtoReflect.Descriptor instead.
 func (*CommandRun) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CommandRun) GetArgv() []string {
@@ -2612,7 +2877,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2624,7 +2889,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2637,7 +2902,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Step) GetIndex() int32 {
@@ -2736,14 +3001,23 @@ type Operation struct {
 	// for RecoverOperation).
 	Active *durationpb.Duration `protobuf:"bytes,19,opt,name=active,proto3" json:"active,omitempty"`
 	// resolution is set when the state is RESOLVED.
-	Resolution    *Resolution `protobuf:"bytes,20,opt,name=resolution,proto3" json:"resolution,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Resolution *Resolution `protobuf:"bytes,20,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// volumes are every volume of the operation: volume first, then the
+	// other volumes of a group rollback (volume alone for one volume).
+	Volumes []string `protobuf:"bytes,31,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	// snapshots are the snapshots they go back to, in the order of volumes
+	// (snapshot first).
+	Snapshots []string `protobuf:"bytes,32,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	// recover_options are the consents RecoverOperation was given for this
+	// operation, so far (once given, a consent stays with it).
+	RecoverOptions *RecoverOptions `protobuf:"bytes,33,opt,name=recover_options,json=recoverOptions,proto3" json:"recover_options,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2755,7 +3029,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2768,7 +3042,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Operation) GetId() uint64 {
@@ -2911,6 +3185,81 @@ func (x *Operation) GetResolution() *Resolution {
 	return nil
 }
 
+func (x *Operation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *Operation) GetSnapshots() []string {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
+func (x *Operation) GetRecoverOptions() *RecoverOptions {
+	if x != nil {
+		return x.RecoverOptions
+	}
+	return nil
+}
+
+// RecoverOptions are the consents of RecoverOperationRequest, as an
+// operation keeps them.
+type RecoverOptions struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Repersist          bool                   `protobuf:"varint,1,opt,name=repersist,proto3" json:"repersist,omitempty"`
+	InitializeHostdata bool                   `protobuf:"varint,2,opt,name=initialize_hostdata,json=initializeHostdata,proto3" json:"initialize_hostdata,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RecoverOptions) Reset() {
+	*x = RecoverOptions{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverOptions) ProtoMessage() {}
+
+func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverOptions.ProtoReflect.Descriptor instead.
+func (*RecoverOptions) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RecoverOptions) GetRepersist() bool {
+	if x != nil {
+		return x.Repersist
+	}
+	return false
+}
+
+func (x *RecoverOptions) GetInitializeHostdata() bool {
+	if x != nil {
+		return x.InitializeHostdata
+	}
+	return false
+}
+
 // Resolution is an admin's release of an operation that needed attention.
 type Resolution struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2926,7 +3275,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2938,7 +3287,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2951,7 +3300,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Resolution) GetTime() *timestamppb.Timestamp {
@@ -3002,7 +3351,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3014,7 +3363,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3027,7 +3376,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -3080,7 +3429,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3092,7 +3441,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3105,7 +3454,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Capability) GetName() string {
@@ -3148,7 +3497,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3160,7 +3509,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3173,7 +3522,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -3217,7 +3566,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3229,7 +3578,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3242,7 +3591,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -3269,7 +3618,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3281,7 +3630,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3294,7 +3643,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -3314,7 +3663,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3326,7 +3675,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3339,10 +3688,110 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
+// GetRequestStatusRequest names a rollback's request id.
+type GetRequestStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRequestStatusRequest) Reset() {
+	*x = GetRequestStatusRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRequestStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRequestStatusRequest) ProtoMessage() {}
+
+func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRequestStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetRequestStatusRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetRequestStatusRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// GetRequestStatusResponse is what a request id has started.
+type GetRequestStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State RequestState           `protobuf:"varint,1,opt,name=state,proto3,enum=volctl.v1.RequestState" json:"state,omitempty"`
+	// operation is the operation the request id started (STARTED), without
+	// its commands.
+	Operation     *Operation `protobuf:"bytes,2,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRequestStatusResponse) Reset() {
+	*x = GetRequestStatusResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRequestStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRequestStatusResponse) ProtoMessage() {}
+
+func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRequestStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetRequestStatusResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GetRequestStatusResponse) GetState() RequestState {
+	if x != nil {
+		return x.State
+	}
+	return RequestState_REQUEST_STATE_UNSPECIFIED
+}
+
+func (x *GetRequestStatusResponse) GetOperation() *Operation {
 	if x != nil {
 		return x.Operation
 	}
@@ -3359,7 +3808,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3371,7 +3820,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3384,7 +3833,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -3410,7 +3859,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3422,7 +3871,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3435,7 +3884,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -3500,14 +3949,19 @@ type RecoverOperationRequest struct {
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// repersist consents to deleting (keeping views) and re-importing an LU
 	// that is online but no longer persisted by STMF: a brief outage.
-	Repersist     bool `protobuf:"varint,2,opt,name=repersist,proto3" json:"repersist,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Repersist bool `protobuf:"varint,2,opt,name=repersist,proto3" json:"repersist,omitempty"`
+	// initialize_hostdata consents to attaching the kernel zones of an
+	// operation rolled back with keep_hostdata with fresh host data
+	// (zoneadm attach -x initialize-hostdata) when the plain attach fails:
+	// the zone's host data from the snapshot is replaced.
+	InitializeHostdata bool `protobuf:"varint,3,opt,name=initialize_hostdata,json=initializeHostdata,proto3" json:"initialize_hostdata,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3519,7 +3973,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3532,7 +3986,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -3545,6 +3999,13 @@ func (x *RecoverOperationRequest) GetId() uint64 {
 func (x *RecoverOperationRequest) GetRepersist() bool {
 	if x != nil {
 		return x.Repersist
+	}
+	return false
+}
+
+func (x *RecoverOperationRequest) GetInitializeHostdata() bool {
+	if x != nil {
+		return x.InitializeHostdata
 	}
 	return false
 }
@@ -3562,7 +4023,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3574,7 +4035,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3587,7 +4048,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -3614,7 +4075,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3626,7 +4087,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3639,7 +4100,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -3663,7 +4124,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3675,7 +4136,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3688,7 +4149,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -3753,7 +4214,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3765,7 +4226,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3778,7 +4239,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -3835,7 +4296,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3847,7 +4308,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3860,7 +4321,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -3945,7 +4406,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3957,7 +4418,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3970,7 +4431,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -3996,7 +4457,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4008,7 +4469,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4021,24 +4482,27 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
 }
 
 // RunningOperation is an operation in progress.
 type RunningOperation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Volume        string                 `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
-	Snapshot      string                 `protobuf:"bytes,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
-	Step          string                 `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Volume   string                 `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	Snapshot string                 `protobuf:"bytes,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	State    string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	Step     string                 `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	// volumes and snapshots as in Operation: every one of a group.
+	Volumes       []string `protobuf:"bytes,31,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	Snapshots     []string `protobuf:"bytes,32,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4050,7 +4514,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4063,7 +4527,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -4101,6 +4565,20 @@ func (x *RunningOperation) GetStep() string {
 	return ""
 }
 
+func (x *RunningOperation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *RunningOperation) GetSnapshots() []string {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
 // GetStatusResponse describes the daemon.
 type GetStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4125,7 +4603,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4137,7 +4615,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4150,7 +4628,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4247,7 +4725,7 @@ type AttentionOperation struct {
 
 func (x *AttentionOperation) Reset() {
 	*x = AttentionOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4259,7 +4737,7 @@ func (x *AttentionOperation) String() string {
 func (*AttentionOperation) ProtoMessage() {}
 
 func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4272,7 +4750,7 @@ func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttentionOperation.ProtoReflect.Descriptor instead.
 func (*AttentionOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AttentionOperation) GetId() uint64 {
@@ -4363,7 +4841,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\n" +
 	"host_group\x18\x02 \x01(\tR\thostGroup\x12!\n" +
 	"\ftarget_group\x18\x03 \x01(\tR\vtargetGroup\x12\x10\n" +
-	"\x03lun\x18\x04 \x01(\x05R\x03lun\"\xd2\x04\n" +
+	"\x03lun\x18\x04 \x01(\x05R\x03lun\"\xf2\x04\n" +
 	"\vLogicalUnit\x12\x12\n" +
 	"\x04guid\x18\x01 \x01(\tR\x04guid\x12\x1b\n" +
 	"\tdata_file\x18\x02 \x01(\tR\bdataFile\x12\x14\n" +
@@ -4386,10 +4864,27 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05views\x18\x0e \x03(\v2\x0f.volctl.v1.ViewR\x05views\x12F\n" +
 	"\n" +
 	"properties\x18\x0f \x03(\v2&.volctl.v1.LogicalUnit.PropertiesEntryR\n" +
-	"properties\x1a=\n" +
+	"properties\x12\x1e\n" +
+	"\n" +
+	"unreadable\x18\x10 \x01(\tR\n" +
+	"unreadable\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8a\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x01\n" +
+	"\aSession\x12\x12\n" +
+	"\x04guid\x18\x01 \x01(\tR\x04guid\x12\x1c\n" +
+	"\tinitiator\x18\x02 \x01(\tR\tinitiator\x12\x14\n" +
+	"\x05alias\x18\x03 \x01(\tR\x05alias\x12\x16\n" +
+	"\x06target\x18\x04 \x01(\tR\x06target\x12\"\n" +
+	"\n" +
+	"view_entry\x18\x05 \x01(\x05H\x00R\tviewEntry\x88\x01\x01\x12\x10\n" +
+	"\x03lun\x18\x06 \x01(\x05R\x03lun\x12&\n" +
+	"\x0flogged_in_since\x18\a \x01(\tR\rloggedInSinceB\r\n" +
+	"\v_view_entry\"d\n" +
+	"\bSessions\x12\x12\n" +
+	"\x04read\x18\x01 \x01(\bR\x04read\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12.\n" +
+	"\bsessions\x18\x03 \x03(\v2\x12.volctl.v1.SessionR\bsessions\"\x8a\x01\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\bcreation\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bcreation\x12\x12\n" +
@@ -4409,15 +4904,17 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"ZoneDevice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x18\n" +
 	"\astorage\x18\x02 \x01(\tR\astorage\x12\x18\n" +
-	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\x99\x02\n" +
+	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\x98\x03\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
 	"\avolsize\x18\x03 \x01(\x04R\avolsize\x12;\n" +
 	"\rlogical_units\x18\x04 \x03(\v2\x16.volctl.v1.LogicalUnitR\flogicalUnits\x121\n" +
 	"\tsnapshots\x18\x05 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\x12%\n" +
-	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x126\n" +
-	"\aheld_by\x18\a \x01(\v2\x1d.volctl.v1.AttentionOperationR\x06heldBy\"P\n" +
+	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x12/\n" +
+	"\bsessions\x18\a \x01(\v2\x13.volctl.v1.SessionsR\bsessions\x12L\n" +
+	"\x16unplaced_logical_units\x18\b \x03(\v2\x16.volctl.v1.LogicalUnitR\x14unplacedLogicalUnits\x126\n" +
+	"\aheld_by\x18\t \x01(\v2\x1d.volctl.v1.AttentionOperationR\x06heldBy\"P\n" +
 	"\x12ListVolumesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4526,7 +5023,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x9d\x06\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x99\a\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -4553,7 +5050,13 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06active\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x06active\x125\n" +
 	"\n" +
 	"resolution\x18\x14 \x01(\v2\x15.volctl.v1.ResolutionR\n" +
-	"resolution\"\x82\x01\n" +
+	"resolution\x12\x18\n" +
+	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
+	"\tsnapshots\x18  \x03(\tR\tsnapshots\x12B\n" +
+	"\x0frecover_options\x18! \x01(\v2\x19.volctl.v1.RecoverOptionsR\x0erecoverOptions\"_\n" +
+	"\x0eRecoverOptions\x12\x1c\n" +
+	"\trepersist\x18\x01 \x01(\bR\trepersist\x12/\n" +
+	"\x13initialize_hostdata\x18\x02 \x01(\bR\x12initializeHostdata\"\x82\x01\n" +
 	"\n" +
 	"Resolution\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
@@ -4585,17 +5088,24 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x13GetOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"J\n" +
 	"\x14GetOperationResponse\x122\n" +
-	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"'\n" +
+	"\toperation\x18\x01 \x01(\v2\x14.volctl.v1.OperationR\toperation\"8\n" +
+	"\x17GetRequestStatusRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"}\n" +
+	"\x18GetRequestStatusResponse\x12-\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x17.volctl.v1.RequestStateR\x05state\x122\n" +
+	"\toperation\x18\x02 \x01(\v2\x14.volctl.v1.OperationR\toperation\"'\n" +
 	"\x15WatchOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"\xaa\x01\n" +
 	"\x16WatchOperationResponse\x12%\n" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\"G\n" +
+	"\x05event\"x\n" +
 	"\x17RecoverOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1c\n" +
-	"\trepersist\x18\x02 \x01(\bR\trepersist\"A\n" +
+	"\trepersist\x18\x02 \x01(\bR\trepersist\x12/\n" +
+	"\x13initialize_hostdata\x18\x03 \x01(\bR\x12initializeHostdata\"A\n" +
 	"\x17ResolveOperationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"N\n" +
@@ -4626,13 +5136,15 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x11ListAuditResponse\x120\n" +
 	"\arecords\x18\x01 \x03(\v2\x16.volctl.v1.AuditRecordR\arecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +
-	"\x10GetStatusRequest\"\x80\x01\n" +
+	"\x10GetStatusRequest\"\xb8\x01\n" +
 	"\x10RunningOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06volume\x18\x02 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x03 \x01(\tR\bsnapshot\x12\x14\n" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
-	"\x04step\x18\x05 \x01(\tR\x04step\"\xc1\x03\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\x12\x18\n" +
+	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
+	"\tsnapshots\x18  \x03(\tR\tsnapshots\"\xc1\x03\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x124\n" +
@@ -4679,7 +5191,12 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1f\n" +
 	"\x1bOPERATION_STATE_ROLLED_BACK\x10\x05\x12#\n" +
 	"\x1fOPERATION_STATE_NEEDS_ATTENTION\x10\x06\x12\x1c\n" +
-	"\x18OPERATION_STATE_RESOLVED\x10\a2\xa5\x01\n" +
+	"\x18OPERATION_STATE_RESOLVED\x10\a*\x83\x01\n" +
+	"\fRequestState\x12\x1d\n" +
+	"\x19REQUEST_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19REQUEST_STATE_NOT_STARTED\x10\x01\x12\x1a\n" +
+	"\x16REQUEST_STATE_PLANNING\x10\x02\x12\x19\n" +
+	"\x15REQUEST_STATE_STARTED\x10\x032\xa5\x01\n" +
 	"\rVolumeService\x12L\n" +
 	"\vListVolumes\x12\x1d.volctl.v1.ListVolumesRequest\x1a\x1e.volctl.v1.ListVolumesResponse\x12F\n" +
 	"\tGetVolume\x12\x1b.volctl.v1.GetVolumeRequest\x1a\x1c.volctl.v1.GetVolumeResponse2\x96\x02\n" +
@@ -4689,13 +5206,14 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xa9\x01\n" +
 	"\x0fRollbackService\x12O\n" +
 	"\fPlanRollback\x12\x1e.volctl.v1.PlanRollbackRequest\x1a\x1f.volctl.v1.PlanRollbackResponse\x12E\n" +
-	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xcf\x03\n" +
+	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xac\x04\n" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
 	"\x10RecoverOperation\x12\".volctl.v1.RecoverOperationRequest\x1a#.volctl.v1.RecoverOperationResponse0\x01\x12W\n" +
 	"\x0eWatchOperation\x12 .volctl.v1.WatchOperationRequest\x1a!.volctl.v1.WatchOperationResponse0\x01\x12[\n" +
-	"\x10ResolveOperation\x12\".volctl.v1.ResolveOperationRequest\x1a#.volctl.v1.ResolveOperationResponse2V\n" +
+	"\x10ResolveOperation\x12\".volctl.v1.ResolveOperationRequest\x1a#.volctl.v1.ResolveOperationResponse\x12[\n" +
+	"\x10GetRequestStatus\x12\".volctl.v1.GetRequestStatusRequest\x1a#.volctl.v1.GetRequestStatusResponse2V\n" +
 	"\fAuditService\x12F\n" +
 	"\tListAudit\x12\x1b.volctl.v1.ListAuditRequest\x1a\x1c.volctl.v1.ListAuditResponse2\xa0\x01\n" +
 	"\vZoneService\x12F\n" +
@@ -4717,178 +5235,192 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 	return file_volctl_v1_volctl_proto_rawDescData
 }
 
-var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
 	(OperationState)(0),              // 2: volctl.v1.OperationState
-	(*LURef)(nil),                    // 3: volctl.v1.LURef
-	(*TargetLUN)(nil),                // 4: volctl.v1.TargetLUN
-	(*FindZonesRequest)(nil),         // 5: volctl.v1.FindZonesRequest
-	(*FindZonesResponse)(nil),        // 6: volctl.v1.FindZonesResponse
-	(*ZoneActionRequest)(nil),        // 7: volctl.v1.ZoneActionRequest
-	(*ZoneActionResponse)(nil),       // 8: volctl.v1.ZoneActionResponse
-	(*View)(nil),                     // 9: volctl.v1.View
-	(*LogicalUnit)(nil),              // 10: volctl.v1.LogicalUnit
-	(*Snapshot)(nil),                 // 11: volctl.v1.Snapshot
-	(*Zone)(nil),                     // 12: volctl.v1.Zone
-	(*ZoneDevice)(nil),               // 13: volctl.v1.ZoneDevice
-	(*Volume)(nil),                   // 14: volctl.v1.Volume
-	(*ListVolumesRequest)(nil),       // 15: volctl.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),      // 16: volctl.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),         // 17: volctl.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),        // 18: volctl.v1.GetVolumeResponse
-	(*CreateSnapshotRequest)(nil),    // 19: volctl.v1.CreateSnapshotRequest
-	(*CreateSnapshotResponse)(nil),   // 20: volctl.v1.CreateSnapshotResponse
-	(*ListSnapshotsRequest)(nil),     // 21: volctl.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),    // 22: volctl.v1.ListSnapshotsResponse
-	(*DestroySnapshotRequest)(nil),   // 23: volctl.v1.DestroySnapshotRequest
-	(*DestroySnapshotResponse)(nil),  // 24: volctl.v1.DestroySnapshotResponse
-	(*RollbackOptions)(nil),          // 25: volctl.v1.RollbackOptions
-	(*PlanRollbackRequest)(nil),      // 26: volctl.v1.PlanRollbackRequest
-	(*PlannedStep)(nil),              // 27: volctl.v1.PlannedStep
-	(*CommandLine)(nil),              // 28: volctl.v1.CommandLine
-	(*Plan)(nil),                     // 29: volctl.v1.Plan
-	(*PlanRollbackResponse)(nil),     // 30: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 31: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 32: volctl.v1.RollbackResponse
-	(*StepEvent)(nil),                // 33: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 34: volctl.v1.CommandRun
-	(*Step)(nil),                     // 35: volctl.v1.Step
-	(*Operation)(nil),                // 36: volctl.v1.Operation
-	(*Resolution)(nil),               // 37: volctl.v1.Resolution
-	(*Resume)(nil),                   // 38: volctl.v1.Resume
-	(*Capability)(nil),               // 39: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 40: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 41: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 42: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 43: volctl.v1.GetOperationResponse
-	(*WatchOperationRequest)(nil),    // 44: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 45: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 46: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 47: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 48: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 49: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 50: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 51: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 52: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 53: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 54: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 55: volctl.v1.GetStatusResponse
-	(*AttentionOperation)(nil),       // 56: volctl.v1.AttentionOperation
-	nil,                              // 57: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 58: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 59: google.protobuf.Duration
+	(RequestState)(0),                // 3: volctl.v1.RequestState
+	(*LURef)(nil),                    // 4: volctl.v1.LURef
+	(*TargetLUN)(nil),                // 5: volctl.v1.TargetLUN
+	(*FindZonesRequest)(nil),         // 6: volctl.v1.FindZonesRequest
+	(*FindZonesResponse)(nil),        // 7: volctl.v1.FindZonesResponse
+	(*ZoneActionRequest)(nil),        // 8: volctl.v1.ZoneActionRequest
+	(*ZoneActionResponse)(nil),       // 9: volctl.v1.ZoneActionResponse
+	(*View)(nil),                     // 10: volctl.v1.View
+	(*LogicalUnit)(nil),              // 11: volctl.v1.LogicalUnit
+	(*Session)(nil),                  // 12: volctl.v1.Session
+	(*Sessions)(nil),                 // 13: volctl.v1.Sessions
+	(*Snapshot)(nil),                 // 14: volctl.v1.Snapshot
+	(*Zone)(nil),                     // 15: volctl.v1.Zone
+	(*ZoneDevice)(nil),               // 16: volctl.v1.ZoneDevice
+	(*Volume)(nil),                   // 17: volctl.v1.Volume
+	(*ListVolumesRequest)(nil),       // 18: volctl.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),      // 19: volctl.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),         // 20: volctl.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),        // 21: volctl.v1.GetVolumeResponse
+	(*CreateSnapshotRequest)(nil),    // 22: volctl.v1.CreateSnapshotRequest
+	(*CreateSnapshotResponse)(nil),   // 23: volctl.v1.CreateSnapshotResponse
+	(*ListSnapshotsRequest)(nil),     // 24: volctl.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),    // 25: volctl.v1.ListSnapshotsResponse
+	(*DestroySnapshotRequest)(nil),   // 26: volctl.v1.DestroySnapshotRequest
+	(*DestroySnapshotResponse)(nil),  // 27: volctl.v1.DestroySnapshotResponse
+	(*RollbackOptions)(nil),          // 28: volctl.v1.RollbackOptions
+	(*PlanRollbackRequest)(nil),      // 29: volctl.v1.PlanRollbackRequest
+	(*PlannedStep)(nil),              // 30: volctl.v1.PlannedStep
+	(*CommandLine)(nil),              // 31: volctl.v1.CommandLine
+	(*Plan)(nil),                     // 32: volctl.v1.Plan
+	(*PlanRollbackResponse)(nil),     // 33: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 34: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 35: volctl.v1.RollbackResponse
+	(*StepEvent)(nil),                // 36: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 37: volctl.v1.CommandRun
+	(*Step)(nil),                     // 38: volctl.v1.Step
+	(*Operation)(nil),                // 39: volctl.v1.Operation
+	(*RecoverOptions)(nil),           // 40: volctl.v1.RecoverOptions
+	(*Resolution)(nil),               // 41: volctl.v1.Resolution
+	(*Resume)(nil),                   // 42: volctl.v1.Resume
+	(*Capability)(nil),               // 43: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 44: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 45: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 46: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 47: volctl.v1.GetOperationResponse
+	(*GetRequestStatusRequest)(nil),  // 48: volctl.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil), // 49: volctl.v1.GetRequestStatusResponse
+	(*WatchOperationRequest)(nil),    // 50: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 51: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 52: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 53: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 54: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 55: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 56: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 57: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 58: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 59: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 60: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 61: volctl.v1.GetStatusResponse
+	(*AttentionOperation)(nil),       // 62: volctl.v1.AttentionOperation
+	nil,                              // 63: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 65: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
-	4,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
-	3,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
-	12, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
-	34, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	5,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
+	4,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
+	15, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
+	37, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
-	34, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
-	9,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	57, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	58, // 8: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	13, // 9: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
-	10, // 10: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	11, // 11: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	12, // 12: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	56, // 13: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
-	14, // 14: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	14, // 15: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	11, // 16: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	11, // 17: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	11, // 18: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	25, // 19: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	28, // 20: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	10, // 21: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	12, // 22: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	27, // 23: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	29, // 24: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	25, // 25: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	29, // 26: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	33, // 27: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 28: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	1,  // 29: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	34, // 30: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	58, // 31: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	34, // 32: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	58, // 33: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	59, // 34: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,  // 35: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	58, // 36: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	58, // 37: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	34, // 38: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	34, // 39: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,  // 40: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	58, // 41: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	58, // 42: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	25, // 43: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	29, // 44: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	35, // 45: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	59, // 46: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	39, // 47: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	38, // 48: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	59, // 49: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	37, // 50: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	58, // 51: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	58, // 52: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	58, // 53: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 54: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	36, // 55: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	36, // 56: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	29, // 57: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	33, // 58: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 59: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	36, // 60: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	33, // 61: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	36, // 62: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	58, // 63: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	51, // 64: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	58, // 65: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	59, // 66: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	54, // 67: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	39, // 68: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	56, // 69: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
-	15, // 70: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	17, // 71: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	19, // 72: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	21, // 73: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	23, // 74: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	26, // 75: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	31, // 76: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	40, // 77: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	42, // 78: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	46, // 79: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	44, // 80: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	47, // 81: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	50, // 82: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	5,  // 83: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	7,  // 84: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	53, // 85: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	16, // 86: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	18, // 87: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	20, // 88: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	22, // 89: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	24, // 90: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	30, // 91: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	32, // 92: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	41, // 93: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	43, // 94: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	49, // 95: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	45, // 96: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	48, // 97: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	52, // 98: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	6,  // 99: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	8,  // 100: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	55, // 101: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	86, // [86:102] is the sub-list for method output_type
-	70, // [70:86] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	37, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	10, // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
+	63, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	12, // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
+	64, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	16, // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
+	11, // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	14, // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	15, // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	13, // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
+	11, // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
+	62, // 16: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
+	17, // 17: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	17, // 18: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	14, // 19: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	14, // 20: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	14, // 21: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	28, // 22: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	31, // 23: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	11, // 24: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	15, // 25: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	30, // 26: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	32, // 27: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	28, // 28: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	32, // 29: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	36, // 30: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 31: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	1,  // 32: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	37, // 33: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	64, // 34: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	37, // 35: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	64, // 36: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	65, // 37: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,  // 38: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	64, // 39: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	64, // 40: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	37, // 41: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	37, // 42: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,  // 43: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	64, // 44: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	64, // 45: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	28, // 46: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	32, // 47: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	38, // 48: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	65, // 49: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	43, // 50: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	42, // 51: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	65, // 52: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	41, // 53: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	40, // 54: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	64, // 55: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	64, // 56: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	64, // 57: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 58: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	39, // 59: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	39, // 60: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,  // 61: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	39, // 62: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	32, // 63: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	36, // 64: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 65: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	39, // 66: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	36, // 67: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 68: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	64, // 69: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	57, // 70: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	64, // 71: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	65, // 72: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	60, // 73: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	43, // 74: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	62, // 75: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	18, // 76: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	20, // 77: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	22, // 78: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	24, // 79: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	26, // 80: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	29, // 81: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	34, // 82: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	44, // 83: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	46, // 84: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	52, // 85: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	50, // 86: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	53, // 87: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	48, // 88: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	56, // 89: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	6,  // 90: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	8,  // 91: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	59, // 92: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	19, // 93: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	21, // 94: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	23, // 95: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	25, // 96: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	27, // 97: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	33, // 98: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	35, // 99: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	45, // 100: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	47, // 101: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	55, // 102: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	51, // 103: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	54, // 104: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	49, // 105: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	58, // 106: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	7,  // 107: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	9,  // 108: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	61, // 109: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	93, // [93:110] is the sub-list for method output_type
+	76, // [76:93] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -4896,17 +5428,18 @@ func file_volctl_v1_volctl_proto_init() {
 	if File_volctl_v1_volctl_proto != nil {
 		return
 	}
-	file_volctl_v1_volctl_proto_msgTypes[29].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[8].OneofWrappers = []any{}
+	file_volctl_v1_volctl_proto_msgTypes[31].OneofWrappers = []any{
 		(*RollbackResponse_Plan)(nil),
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[42].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[47].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[46].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[51].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -4915,8 +5448,8 @@ func file_volctl_v1_volctl_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   55,
+			NumEnums:      4,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   7,
 		},

@@ -519,6 +519,7 @@ const (
 	OperationService_RecoverOperation_FullMethodName = "/volctl.v1.OperationService/RecoverOperation"
 	OperationService_WatchOperation_FullMethodName   = "/volctl.v1.OperationService/WatchOperation"
 	OperationService_ResolveOperation_FullMethodName = "/volctl.v1.OperationService/ResolveOperation"
+	OperationService_GetRequestStatus_FullMethodName = "/volctl.v1.OperationService/GetRequestStatus"
 )
 
 // OperationServiceClient is the client API for OperationService service.
@@ -545,6 +546,11 @@ type OperationServiceClient interface {
 	// RESOLVED. Until then a rollback or snapshot destroy touching its volumes
 	// or zones is refused (FailedPrecondition, reason HELD_BY_OPERATION).
 	ResolveOperation(ctx context.Context, in *ResolveOperationRequest, opts ...grpc.CallOption) (*ResolveOperationResponse, error)
+	// GetRequestStatus says what volctld has for a rollback's request id,
+	// starting nothing: the operation it started, a planning still under
+	// way, or nothing (nothing started). A planning whose callers have all
+	// gone is waited for (it stops) before the answer. Read-only.
+	GetRequestStatus(ctx context.Context, in *GetRequestStatusRequest, opts ...grpc.CallOption) (*GetRequestStatusResponse, error)
 }
 
 type operationServiceClient struct {
@@ -623,6 +629,16 @@ func (c *operationServiceClient) ResolveOperation(ctx context.Context, in *Resol
 	return out, nil
 }
 
+func (c *operationServiceClient) GetRequestStatus(ctx context.Context, in *GetRequestStatusRequest, opts ...grpc.CallOption) (*GetRequestStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRequestStatusResponse)
+	err := c.cc.Invoke(ctx, OperationService_GetRequestStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OperationServiceServer is the server API for OperationService service.
 // All implementations must embed UnimplementedOperationServiceServer
 // for forward compatibility.
@@ -647,6 +663,11 @@ type OperationServiceServer interface {
 	// RESOLVED. Until then a rollback or snapshot destroy touching its volumes
 	// or zones is refused (FailedPrecondition, reason HELD_BY_OPERATION).
 	ResolveOperation(context.Context, *ResolveOperationRequest) (*ResolveOperationResponse, error)
+	// GetRequestStatus says what volctld has for a rollback's request id,
+	// starting nothing: the operation it started, a planning still under
+	// way, or nothing (nothing started). A planning whose callers have all
+	// gone is waited for (it stops) before the answer. Read-only.
+	GetRequestStatus(context.Context, *GetRequestStatusRequest) (*GetRequestStatusResponse, error)
 	mustEmbedUnimplementedOperationServiceServer()
 }
 
@@ -671,6 +692,9 @@ func (UnimplementedOperationServiceServer) WatchOperation(*WatchOperationRequest
 }
 func (UnimplementedOperationServiceServer) ResolveOperation(context.Context, *ResolveOperationRequest) (*ResolveOperationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveOperation not implemented")
+}
+func (UnimplementedOperationServiceServer) GetRequestStatus(context.Context, *GetRequestStatusRequest) (*GetRequestStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRequestStatus not implemented")
 }
 func (UnimplementedOperationServiceServer) mustEmbedUnimplementedOperationServiceServer() {}
 func (UnimplementedOperationServiceServer) testEmbeddedByValue()                          {}
@@ -769,6 +793,24 @@ func _OperationService_ResolveOperation_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OperationService_GetRequestStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRequestStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperationServiceServer).GetRequestStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OperationService_GetRequestStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperationServiceServer).GetRequestStatus(ctx, req.(*GetRequestStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OperationService_ServiceDesc is the grpc.ServiceDesc for OperationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -787,6 +829,10 @@ var OperationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveOperation",
 			Handler:    _OperationService_ResolveOperation_Handler,
+		},
+		{
+			MethodName: "GetRequestStatus",
+			Handler:    _OperationService_GetRequestStatus_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
