@@ -252,6 +252,19 @@ func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, c
 	if final == nil && ctx.Err() != nil {
 		return nil, e.left(p, ctx.Err())
 	}
+	if final != nil {
+		return final, err
+	}
+	select {
+	case <-r.done:
+		if r.last == nil {
+			// The planning was refused (endPlanned): the caller hears
+			// it once the id is free again (finish), so that it may
+			// send the request again at once.
+			<-p.done
+		}
+	default:
+	}
 	return final, err
 }
 

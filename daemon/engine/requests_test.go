@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/store"
 )
@@ -388,4 +390,49 @@ func TestRequestIDAfterTheEnd(t *testing.T) {
 		!slices.Contains(againEvents, "delete failed") {
 		t.Errorf("again saw %v, want the plan, the failed step and the result", againEvents)
 	}
+}
+
+// TestRequestIDFreeOnceRefused: a caller told that its planning was
+// refused can send the request again at once: the id is no longer being
+// planned. The refusal reached the followers of the planned operation
+// (endPlanned) before the registry forgot the id (finish), so a retry with
+// the consent could get "is being planned"; a log that is slow to write
+// endPlanned's line widens that window.
+func TestRequestIDFreeOnceRefused(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGated(solarisLike, newWorld())
+	close(g.gate)
+	g.err = NeedsConsent(ConsentHaltZones)
+	log := hclog.New(&hclog.LoggerOptions{Output: slowOn{"operation not started", 50 * time.Millisecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(ctx, db, g, Config{Retries: 2, RetryDelay: time.Microsecond}, log)
+	t.Cleanup(func() { cancel(); e.Wait(); db.Close() })
+	req := Request{Snapshot: "pool/vol@snap", RequestID: "r10"}
+	if _, err := e.Rollback(context.Background(), req, func(Event) {}); !errors.Is(err, ErrNeedsConsent) {
+		t.Fatalf("%v, want the missing consent", err)
+	}
+	if p := e.requests.get(req.RequestID); p != nil {
+		t.Fatalf("the refusal came while request id %q is still being planned", req.RequestID)
+	}
+	g.err = nil
+	req.Options.HaltZones = true
+	if op, err := e.Rollback(context.Background(), req, func(Event) {}); err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("sent again with the consent: %v", err)
+	}
+}
+
+// slowOn is a log output that takes d to write a line containing s.
+type slowOn struct {
+	s string
+	d time.Duration
+}
+
+func (w slowOn) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), w.s) {
+		time.Sleep(w.d)
+	}
+	return len(b), nil
 }
