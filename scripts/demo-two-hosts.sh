@@ -101,7 +101,12 @@ fail() {
 start() { # start NAME CONFIG SOCKET LOG PIDVAR
   "$dir/bin/volctld" -config "$2" 2>>"$4" &
   printf -v "$5" '%s' "$!"
-  for _ in $(seq 100); do volctl --socket "$3" status >/dev/null 2>&1 && return 0; sleep 0.1; done
+  # status answers 0, or 20 while an operation needs attention: either way volctld is up
+  for _ in $(seq 100); do
+    volctl --socket "$3" status >/dev/null 2>&1 && return 0
+    [ $? -eq 20 ] && return 0
+    sleep 0.1
+  done
   fail "the volctld of $1 did not answer on $3"
 }
 # run CMD...: print it, run it; it must succeed. Its output is kept for shows.

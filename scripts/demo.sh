@@ -73,6 +73,6 @@ volctl op show 1
 echo; echo "== bad input is refused before anything runs"
 for bad in 'pool/idisk0@snap1;rm -rf /' '' "pool/$(printf 'x%.0s' $(seq 260))@s" pool/idisk0@nope pool/nosuch@snap1; do
   printf '   volctl rollback %q -> ' "${bad:0:40}"
-  volctl rollback "$bad" 2>&1 | head -1 || true
+  volctl rollback "$bad" 2>&1 >/dev/null | head -1 || true # the refusal
 done
 echo; echo "Demo files are in $dir (daemon log: $dir/volctld.log)."

@@ -156,7 +156,19 @@ func u64(v uint64) []byte {
 	return b
 }
 
-// CreateOperation stores a new operation and assigns its ID. When the
+// LastOperationID is the highest id CreateOperation has given (0: none).
+func (db *DB) LastOperationID() (uint64, error) {
+	var id uint64
+	err := db.view("reading the last operation id", func(tx *bolt.Tx) error {
+		id = tx.Bucket(bucketRoot).Bucket(bucketOps).Sequence()
+		return nil
+	})
+	return id, err
+}
+
+// CreateOperation stores a new operation and assigns its ID, or keeps the
+// one it has (an id the engine reserved above LastOperationID when it
+// began planning it; one already taken is refused). When the
 // operation carries a request ID that was seen before, nothing is written and
 // the earlier operation is returned with created=false.
 func (db *DB) CreateOperation(op *Operation) (existing *Operation, created bool, err error) {
@@ -177,9 +189,22 @@ func (db *DB) CreateOperation(op *Operation) (existing *Operation, created bool,
 			}
 		}
 		ops := root.Bucket(bucketOps)
-		id, err := ops.NextSequence()
-		if err != nil {
-			return err
+		id := op.ID
+		if id == 0 {
+			next, err := ops.NextSequence()
+			if err != nil {
+				return err
+			}
+			id = next
+		} else {
+			if ops.Get(u64(id)) != nil {
+				return fmt.Errorf("operation id %d is taken", id)
+			}
+			if id > ops.Sequence() {
+				if err := ops.SetSequence(id); err != nil {
+					return err
+				}
+			}
 		}
 		op.ID = id
 		if err := putOperationTx(tx, op); err != nil {

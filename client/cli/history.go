@@ -120,7 +120,7 @@ func (a *app) printOperation(op *v1.Operation) {
 	}
 	a.printf("  options:   %s\n", given)
 	if op.GetOutage() != nil {
-		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", a.fmtDuration(op.GetOutage().AsDuration(), time.Microsecond))
+		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond))
 	}
 	if op.GetRecoveries() > 0 {
 		with := ""
@@ -142,7 +142,7 @@ func (a *app) printOperation(op *v1.Operation) {
 			a.fmtTime(r.GetStopped().AsTime()), where, opWord(r.GetState()))
 	}
 	if len(op.GetResumes()) > 0 && op.GetActive() != nil {
-		a.printf("  active:    %s (stood still the rest of the time)\n", op.GetActive().AsDuration().Round(time.Millisecond))
+		a.printf("  active:    %s (stood still the rest of the time)\n", a.fmtDuration(activeTime(op), time.Millisecond))
 	}
 	if op.GetError() != "" {
 		a.printf("  error:     %s\n", op.GetError())
@@ -155,7 +155,9 @@ func (a *app) printOperation(op *v1.Operation) {
 		a.printf("Host capabilities when planned (the commands below were built from them):\n")
 		a.printCapabilities("  ", cs)
 	}
-	if p := op.GetPlan(); p != nil {
+	// Not while it is captured (planned, step 0 running): nothing is yet.
+	capturing := op.GetState() == v1.OperationState_OPERATION_STATE_PLANNED && len(op.GetSteps()) == 1
+	if p := op.GetPlan(); p != nil && !capturing {
 		a.printf("Captured identity:\n")
 		a.printPlan(&v1.Plan{Volume: p.GetVolume(), Snapshot: p.GetSnapshot(), LogicalUnits: p.GetLogicalUnits(),
 			Zones: p.GetZones(), NewerSnapshots: p.GetNewerSnapshots(), Warnings: p.GetWarnings()}, false)

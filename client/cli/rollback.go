@@ -146,7 +146,9 @@ func (a *app) followRollback(ctx context.Context, c *client.Client, req *v1.Roll
 	var opID uint64
 	final, err := a.follow(func(show func(proto.Message)) (*v1.Operation, error) {
 		return c.Rollback(ctx, req, func(m *v1.RollbackResponse) {
-			if id := m.GetStep().GetOperationId(); id != 0 {
+			// Not from step 0's start (the planned operation's id): a
+			// planning stops when its caller goes (see interrupted).
+			if id := m.GetStep().GetOperationId(); id != 0 && m.GetStep().GetIndex() > 0 {
 				opID = id
 			}
 			show(m)
@@ -384,6 +386,11 @@ func (p *progress) step(e *v1.StepEvent) {
 		p.waitingSince = p.printed
 	case e.GetMessage() != "":
 		a.printf("      note: %s\n", e.GetMessage())
+	case e.GetIndex() == 0 && e.GetState() == v1.StepState_STEP_STATE_RUNNING && !e.GetCompensation():
+		// The operation exists from its capture on: its id comes first.
+		// It holds its volumes' locks: a wait (--wait) is over.
+		a.printf("Operation %d planned: capturing the identity to restore (nothing changes yet)\n", e.GetOperationId())
+		p.waitingSince = time.Time{}
 	default:
 		switch e.GetState() {
 		case v1.StepState_STEP_STATE_RUNNING, v1.StepState_STEP_STATE_COMPENSATING:
@@ -467,13 +474,12 @@ func (p *progress) tick(period time.Duration) (stop func()) {
 const stillRunningEvery = 10 * time.Second
 
 func (a *app) printResult(op *v1.Operation) {
-	var total time.Duration
-	if op.GetCreated() != nil && op.GetUpdated() != nil {
-		total = op.GetUpdated().AsTime().Sub(op.GetCreated().AsTime()).Round(time.Millisecond)
-	}
+	// The operation's duration is its active time, as history and op
+	// show have it (activeTime).
+	total := a.fmtDuration(activeTime(op), time.Millisecond)
 	a.printf("Operation %d %s: %s in %s", op.GetId(), opWord(op.GetState()), targetText(op), total)
 	if op.GetOutage() != nil {
-		a.printf(", LU outage window %s", op.GetOutage().AsDuration().Round(time.Millisecond))
+		a.printf(", LU outage window %s", a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond))
 	}
 	a.printf("\n")
 	if op.GetError() != "" {

@@ -50,6 +50,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		fmt.Fprintf(stderr, "volctl: %s\n", ex.msg)
+		return ex.code
+	}
 	if _, ok := status.FromError(err); !ok {
 		// Every error of a command's own RunE is a status (see
 		// statusErrors): what is left is cobra's, a command line that
@@ -94,7 +99,7 @@ func statusErrors(cmd *cobra.Command) {
 	if run := cmd.RunE; run != nil {
 		cmd.RunE = func(cmd *cobra.Command, args []string) error {
 			err := run(cmd, args)
-			if _, ok := status.FromError(err); err != nil && !ok && !errors.As(err, new(usageError)) {
+			if _, ok := status.FromError(err); err != nil && !ok && !errors.As(err, new(usageError)) && !errors.As(err, new(*exitError)) {
 				return status.Error(codes.Unknown, err.Error())
 			}
 			return err
@@ -136,7 +141,8 @@ goes on), otherwise the gRPC status code of the failure (3 invalid argument,
 5 not found, 6 already exists: the snapshot, or a request id of another
 rollback, 7 permission denied, 8 resource exhausted, 9 failed precondition,
 10 aborted: busy or rolled back, 13 internal: needs attention,
-14 unavailable: daemon not running).`,
+14 unavailable: daemon not running). 'volctl status' exits 20 while an
+operation needs attention (see its help).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,

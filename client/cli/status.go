@@ -15,11 +15,21 @@ import (
 func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show the daemon: version, platform, uptime, running operations, and who you are to it",
-		Args:  cobra.NoArgs,
+		Short: "Show the daemon: version, platform, uptime, running operations, what needs attention, and who you are to it",
+		Long: `Show the daemon: its version, platform and uptime, who you are to it, the
+operations in flight (planned: being captured; running; compensating), each
+operation that needs attention with what it left and the command that
+finishes it, and the host capabilities probed at start.
+
+Exit status: 0, or 20 while an operation needs attention (so a monitor can
+run it), or the gRPC code of a failure (14: volctld not running).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.GetStatusResponse, error) {
-				return c.Status.GetStatus(ctx, &v1.GetStatusRequest{})
+			var attention []*v1.AttentionOperation
+			err := query(a, cmd, func(ctx context.Context, c *client.Client) (*v1.GetStatusResponse, error) {
+				resp, err := c.Status.GetStatus(ctx, &v1.GetStatusRequest{})
+				attention = resp.GetAttention()
+				return resp, err
 			}, func(resp *v1.GetStatusResponse) error {
 				a.printf("volctld %s on platform %s\n", resp.GetVersion(), resp.GetPlatform())
 				a.printf("  up %s (since %s), journal schema %d\n", a.fmtDuration(resp.GetUptime().AsDuration(), time.Second),
@@ -35,6 +45,12 @@ func (a *app) statusCmd() *cobra.Command {
 					}
 					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), strings.Join(snaps, ", "), op.GetState(), dash(op.GetStep()))
 				}
+				if len(resp.GetAttention()) == 0 {
+					a.printf("  nothing needs attention\n")
+				}
+				for _, op := range resp.GetAttention() {
+					printAttention(a.stdout, "  ", op)
+				}
 				if len(resp.GetCapabilities()) == 0 {
 					a.printf("  host capabilities: not probed yet (the host's commands did not answer; see the daemon's log)\n")
 				} else {
@@ -43,6 +59,10 @@ func (a *app) statusCmd() *cobra.Command {
 				}
 				return nil
 			})
+			if err != nil {
+				return err
+			}
+			return attentionExit(attention)
 		},
 	}
 }

@@ -44,7 +44,11 @@ func (a *app) lsCmd() *cobra.Command {
 						fmt.Sprint(views), fmt.Sprint(len(v.GetSnapshots())), strings.Join(zones, ","))
 				}
 				a.warnUnplaced(resp.GetVolumes())
-				return t.flush()
+				if err := t.flush(); err != nil {
+					return err
+				}
+				a.printHeld(resp.GetVolumes())
+				return nil
 			})
 		},
 	}
@@ -109,5 +113,31 @@ func (a *app) printVolume(v *v1.Volume) {
 		a.printf(" %s", s.GetName()[strings.Index(s.GetName(), "@"):])
 	}
 	a.printf("\n")
+	if op := v.GetHeldBy(); op != nil {
+		a.printf("  held: nothing rolls this volume back until the operation is finished\n")
+		printAttention(a.stdout, "    ", op)
+	}
 	a.printShowExtra(v)
+}
+
+// printHeld follows ls's table with the operations that need attention
+// and hold its volumes, once each: on stdout, or on stderr with -H so the
+// table stays what scripts parse.
+func (a *app) printHeld(vols []*v1.Volume) {
+	seen := map[uint64]bool{}
+	for _, v := range vols {
+		op := v.GetHeldBy()
+		if op == nil || seen[op.GetId()] {
+			continue
+		}
+		if len(seen) == 0 && !a.scripted {
+			a.printf("\n")
+		}
+		seen[op.GetId()] = true
+		if a.scripted {
+			printAttention(a.stderr, "volctl: ", op)
+			continue
+		}
+		printAttention(a.stdout, "", op)
+	}
 }

@@ -147,9 +147,17 @@ func (e *Engine) waitingFor(b *BusyError) string {
 	r := e.running[b.Holder]
 	e.mu.Unlock()
 	if r != nil {
-		// r.op's kind and snapshot never change; its steps do, so they
-		// are read from the view (set under r.mu by the saga).
-		what = fmt.Sprintf(" (%s of %s", r.op.Kind, r.op.Snapshot)
+		// Kind and snapshot never change; the steps do, so they are read
+		// from the view (set under r.mu by the saga). A planned
+		// operation's r.op is replaced when it is journaled: its view is
+		// set from the moment it is in flight (planned.go).
+		r.mu.Lock()
+		v := r.view
+		r.mu.Unlock()
+		if v == nil {
+			v = r.op
+		}
+		what = fmt.Sprintf(" (%s of %s", v.Kind, v.Snapshot)
 		r.mu.Lock()
 		if v := r.view; v != nil {
 			for _, st := range v.Steps {

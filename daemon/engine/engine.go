@@ -15,6 +15,9 @@
 //	locks.go      one operation at a time per volume and per zone
 //	holds.go      an operation that needs attention holds its volumes and
 //	              zones until recovered or resolved (Resolve)
+//	planned.go    an operation from its capture on: its id, in flight
+//	              (planned) before the journal has it
+//	attention.go  what the operations that need attention left
 //	errors.go     the sentinels the server maps to gRPC codes
 package engine
 
@@ -226,6 +229,9 @@ func (e *Engine) Capabilities() store.Capabilities {
 func (e *Engine) Operation(id uint64) (*store.Operation, error) {
 	op, err := e.db.GetOperation(id)
 	if errors.Is(err, store.ErrNotFound) {
+		if op := e.planned(id); op != nil { // planned.go: not journaled yet
+			return op, nil
+		}
 		return nil, notFound(id)
 	}
 	return op, err
@@ -233,13 +239,19 @@ func (e *Engine) Operation(id uint64) (*store.Operation, error) {
 
 // Operations lists up to limit operations on volume (one of a group's
 // volumes too; every volume when empty) with an id below before (0: from the newest), newest first; more
-// says older ones are left.
+// says older ones are left. The operations being planned are among them
+// (planned.go).
 func (e *Engine) Operations(before uint64, limit int, volume string) (ops []*store.Operation, more bool, err error) {
 	var keep func(*store.Operation) bool
 	if volume != "" {
 		keep = func(op *store.Operation) bool { return op.OnVolume(volume) }
 	}
-	return e.db.ListOperationsPage(before, limit, keep)
+	planned := e.plannedOps(before, volume)
+	if ops, more, err = e.db.ListOperationsPage(before, limit, keep); err != nil {
+		return nil, false, err
+	}
+	ops, more = withPlanned(ops, more, planned, limit)
+	return ops, more, nil
 }
 
 // Request is a rollback request.
@@ -414,20 +426,15 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if err != nil {
 		return nil, err
 	}
-	if req.RequestID != "" {
-		return e.rollbackOnce(ctx, req, vols, caps, emit)
-	}
-	r, err := e.planAndStart(withWaitNote(ctx, emit), req, vols, caps)
-	if err != nil {
-		return nil, err
-	}
-	return e.follow(ctx, r, emit)
+	return e.rollbackOnce(ctx, req, vols, caps, emit)
 }
 
 // planAndStart locks the volumes and zones, captures, journals the
 // operation and starts its saga: the operation in flight, or why not
-// (nothing has changed then). ctx bounds the planning only.
-func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, caps store.Capabilities) (*inflight, error) {
+// (nothing has changed then). ctx bounds the planning only. Once the
+// volumes are locked and not held, the operation is in flight, planned
+// (planned.go), and begun is called with it.
+func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, caps store.Capabilities, begun func(*inflight)) (*inflight, error) {
 	if err := e.journalWritable(); err != nil {
 		return nil, err
 	}
@@ -435,6 +442,34 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 	if err := e.acquireNoting(ctx, volKeys, req.Wait); err != nil {
 		return nil, err
 	}
+	if err := e.checkHeld(volKeys); err != nil { // holds.go
+		e.locks.release(volKeys)
+		return nil, err
+	}
+	planned, err := e.beginPlanned(req, vols)
+	if err != nil {
+		e.locks.release(volKeys)
+		return nil, err
+	}
+	e.locks.setHolder(volKeys, planned.id)
+	if begun != nil {
+		begun(planned)
+	}
+	// Its callers follow the operation from now on: a wait for its zones
+	// is said in its stream (callers.go).
+	ctx = withWaitNote(ctx, planned.publish)
+	r, err := e.capture(ctx, planned, req, vols, caps, volKeys)
+	if err != nil {
+		e.endPlanned(planned, err)
+		return nil, err
+	}
+	return r, nil
+}
+
+// capture is planAndStart's capture of the planned operation: it locks
+// the zones, journals the operation and starts its saga, or says why not.
+// It releases the locks unless the saga holds them.
+func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vols []string, caps store.Capabilities, volKeys []string) (*inflight, error) {
 	keys := volKeys
 	handedOff := false
 	defer func() {
@@ -442,9 +477,6 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 			e.locks.release(keys)
 		}
 	}()
-	if err := e.checkHeld(volKeys); err != nil { // holds.go
-		return nil, err
-	}
 	rec := &recorder{e: e}
 	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
 	if err != nil {
@@ -476,6 +508,7 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 		return nil, context.Canceled // likewise, for a request id (requests.go)
 	}
 	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
+	op.ID, op.Created = planned.id, planned.op.Created // it exists from its capture on
 	if f := e.cfg.JournalFault; f != nil {
 		err = f(op)
 	}
@@ -494,14 +527,15 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 		if err := sameRequest(stored, req); err != nil {
 			return nil, err
 		}
+		e.endPlanned(planned, fmt.Errorf("request id %q was journaled meanwhile as operation %d: volctl op watch %d: %w",
+			req.RequestID, stored.ID, stored.ID, ErrBusy))
 		return e.inflightOf(ctx, stored)
 	}
 	e.locks.setHolder(keys, op.ID)
-	e.log.Info("operation planned", "op", op.ID, "snapshot", op.Snapshot, "lus", len(id.LUs), "zones", len(id.Zones))
-	r, ch := e.start(op, cloneOp(op), keys, false)
-	r.unsubscribe(ch) // its callers follow it from its start (follow)
+	e.log.Info("operation captured", "op", op.ID, "snapshot", op.Snapshot, "lus", len(id.LUs), "zones", len(id.Zones))
+	e.startPlanned(planned, op, keys)
 	handedOff = true
-	return r, nil
+	return planned, nil
 }
 
 // sameRequest refuses a request id that an operation with another target
@@ -702,7 +736,7 @@ func (e *Engine) noteResume(op *store.Operation, trigger string) {
 // The returned subscriber is subscribed before the saga starts, so the caller
 // that started it sees every event from the first (stream unsubscribes it).
 func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string, resume bool) (*inflight, *subscriber) {
-	r := &inflight{op: op, plan: plan, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
+	r := &inflight{id: op.ID, op: op, plan: plan, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 	if resume {
 		// What the journal says happened before, for a watcher (see Watch).
 		r.before = cloneOp(op)
@@ -715,6 +749,13 @@ func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string
 	e.mu.Lock()
 	e.running[op.ID] = r
 	e.mu.Unlock()
+	e.run(r, keys, resume)
+	return r, ch
+}
+
+// run runs r's saga in the background, holding keys until it ends.
+func (e *Engine) run(r *inflight, keys []string, resume bool) {
+	op := r.op
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -736,7 +777,6 @@ func (e *Engine) start(op *store.Operation, plan *store.Operation, keys []string
 		delete(e.running, op.ID)
 		e.mu.Unlock()
 	}()
-	return r, ch
 }
 
 // finalError is the error a caller sees for an operation that did not

@@ -39,9 +39,21 @@ type Event struct {
 func (e *Engine) follow(ctx context.Context, r *inflight, emit func(Event)) (*store.Operation, error) {
 	ch := r.subscribe(true)
 	if r.plan != nil {
-		emit(Event{Op: r.op.ID, Plan: r.plan, Time: e.now()})
+		e.emitPlan(r.plan, emit)
 	}
 	return e.stream(ctx, r, ch, emit)
+}
+
+// emitPlan emits how a journaled operation's stream begins, as a new one
+// streams it live (planned.go): step 0 (the capture) starting, with the
+// operation's id, then the plan.
+func (e *Engine) emitPlan(op *store.Operation, emit func(Event)) {
+	ev := Event{Op: op.ID, Step: captureStep.Name, State: store.StepRunning, Time: op.Created}
+	if len(op.Steps) > 0 {
+		ev.Step, ev.Time = op.Steps[0].Name, op.Steps[0].Started
+	}
+	emit(ev)
+	emit(Event{Op: op.ID, Plan: op, Time: e.now()})
 }
 
 // inflightOf is a journaled operation to follow: in flight, or, when it
@@ -57,7 +69,7 @@ func (e *Engine) inflightOf(ctx context.Context, op *store.Operation) (*inflight
 	if r != nil {
 		return r, nil
 	}
-	r = &inflight{op: final, last: final, plan: final, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
+	r = &inflight{id: final.ID, op: final, last: final, plan: final, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 	replay(final, func(ev Event) { r.history = append(r.history, ev) })
 	close(r.done)
 	return r, nil
@@ -65,6 +77,7 @@ func (e *Engine) inflightOf(ctx context.Context, op *store.Operation) (*inflight
 
 // inflight is one operation in progress and its subscribers.
 type inflight struct {
+	id   uint64
 	op   *store.Operation
 	mu   sync.Mutex
 	subs map[*subscriber]struct{}
@@ -85,10 +98,27 @@ type inflight struct {
 	before *store.Operation
 	// resume is the resume that started it (nil for a new operation).
 	resume *store.Resume
+	// planning: it is planned and not journaled yet (planned.go; guarded
+	// by the engine's mu). err is why a planning ended without an
+	// operation (last is nil then), set before done is closed.
+	planning bool
+	err      error
 	// ended is set once the saga has stopped (last is set); afterEnd are
 	// called then (AfterEnd, callers.go).
 	ended    bool
 	afterEnd []func(*store.Operation)
+}
+
+// viewOf is a copy of the operation as status shows it.
+func (r *inflight) viewOf() *store.Operation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.view == nil {
+		return nil
+	}
+	v := *r.view
+	v.Steps = slices.Clone(r.view.Steps)
+	return &v
 }
 
 // setView records op's progress for status; called by the saga.
@@ -151,24 +181,27 @@ func (e *Engine) stream(ctx context.Context, r *inflight, sub *subscriber, emit 
 				emit(ev)
 			}
 		case <-sub.dropped:
-			return nil, fellBehind(r.op.ID)
+			return nil, fellBehind(r.id)
 		case <-r.done:
 			select {
 			case <-sub.dropped:
-				return nil, fellBehind(r.op.ID)
+				return nil, fellBehind(r.id)
 			default:
 			}
 			for _, ev := range sub.take() {
 				emit(ev)
 			}
 			final := r.last
+			if final == nil { // a planning refused: nothing was journaled
+				return nil, r.err
+			}
 			emit(Event{Op: final.ID, Final: final, Time: e.now()})
 			if final.State == store.OpSucceeded {
 				return final, nil
 			}
 			return final, finalError(final)
 		case <-ctx.Done():
-			return nil, &LeftError{Op: r.op.ID, Err: ctx.Err()}
+			return nil, &LeftError{Op: r.id, Err: ctx.Err()}
 		}
 	}
 }
@@ -190,7 +223,7 @@ func (e *Engine) RunningOperations() []*store.Operation {
 		r.mu.Unlock()
 		if v == nil {
 			var err error
-			if v, err = e.db.GetOperation(r.op.ID); err != nil {
+			if v, err = e.db.GetOperation(r.id); err != nil {
 				continue
 			}
 		}
@@ -211,7 +244,7 @@ func (e *Engine) Watch(ctx context.Context, id uint64, emit func(Event)) (*store
 		return nil, err
 	}
 	if r == nil {
-		emit(Event{Op: op.ID, Plan: op, Time: e.now()})
+		e.emitPlan(op, emit)
 		replay(op, emit)
 		emit(Event{Op: op.ID, Final: op, Time: e.now()})
 		if op.State == store.OpSucceeded {
@@ -228,7 +261,7 @@ func (e *Engine) Watch(ctx context.Context, id uint64, emit func(Event)) (*store
 		plan = r.before
 	}
 	if plan != nil {
-		emit(Event{Op: id, Plan: plan, Time: e.now()})
+		e.emitPlan(plan, emit)
 	}
 	if r.before != nil {
 		replay(r.before, emit)

@@ -26,6 +26,11 @@ package engine
 // refused (RequestIDError) while the first is planned, as sameRequest
 // refuses it once the operation is journaled. Wait is not compared: a
 // request that joins gets the first's outcome.
+//
+// A request without an id is planned the same way, alone (nobody can join
+// it). Every caller follows the operation from the moment it exists, once
+// its volumes are locked (planned.go), not from its journaling: it gets
+// the id first.
 
 import (
 	"context"
@@ -56,6 +61,10 @@ type planning struct {
 	abandoned bool
 	cancel    context.CancelFunc
 	prev      *planning
+	// begun is closed once the operation exists, planned (planned.go):
+	// first is it, to follow from its capture on.
+	begun chan struct{}
+	first *inflight
 	// left is closed when every waiter has gone (abandoned). committing:
 	// the planning is journaling its operation (commit), so it is no
 	// longer abandoned when its waiters go: the last waits for it.
@@ -87,12 +96,36 @@ func (q *requests) join(base context.Context, req Request) (p *planning, pctx co
 		old.waiters++
 		return old, nil, nil
 	}
-	p = &planning{req: req, done: make(chan struct{}), waiters: 1, prev: old, left: make(chan struct{}), noted: make(chan struct{})}
-	pctx, p.cancel = context.WithCancel(base)
-	pctx = withWaitNote(pctx, p.note)
-	pctx = context.WithValue(pctx, commitKey{}, func() bool { return q.commit(p) })
+	p, pctx = q.newPlanning(base, req, old)
 	q.m[req.RequestID] = p
 	return p, pctx, nil
+}
+
+// alone is the planning of a request without an id: nobody can join it,
+// and it is cancelled when its caller goes (leave).
+func (q *requests) alone(base context.Context, req Request) (*planning, context.Context) {
+	return q.newPlanning(base, req, nil)
+}
+
+// newPlanning is a planning of req with one waiter, and the context to
+// plan on: a child of base that carries where its wait notes go and its
+// commit (planAndStart).
+func (q *requests) newPlanning(base context.Context, req Request, prev *planning) (*planning, context.Context) {
+	p := &planning{req: req, done: make(chan struct{}), begun: make(chan struct{}), waiters: 1, prev: prev,
+		left: make(chan struct{}), noted: make(chan struct{})}
+	pctx, cancel := context.WithCancel(base)
+	p.cancel = cancel
+	pctx = withWaitNote(pctx, p.note)
+	pctx = context.WithValue(pctx, commitKey{}, func() bool { return q.commit(p) })
+	return p, pctx
+}
+
+// begin records that p's operation exists, planned.
+func (q *requests) begin(p *planning, r *inflight) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	p.first = r
+	close(p.begun)
 }
 
 // leave is a waiter that goes before the outcome: the last one cancels
@@ -138,7 +171,7 @@ type commitKey struct{}
 func (q *requests) finish(p *planning, r *inflight, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.m[p.req.RequestID] == p {
+	if p.req.RequestID != "" && q.m[p.req.RequestID] == p {
 		delete(q.m, p.req.RequestID)
 	}
 	p.r, p.err = r, err
@@ -158,14 +191,22 @@ func samePlanned(first, req Request) error {
 		req.RequestID, first.Snapshot, optionsDiff(want, got), req.Snapshot, &RequestIDError{RequestID: req.RequestID})
 }
 
-// rollbackOnce is Rollback for a request with an id (resolved): it joins
-// the planning of that id, or starts it, and follows the operation.
+// rollbackOnce is Rollback (resolved): for a request with an id it joins
+// the planning of that id, or starts it; for one without, it starts its
+// own. It follows the operation from the moment it exists (planned,
+// planned.go), so the caller gets its id first.
 func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, caps store.Capabilities, emit func(Event)) (*store.Operation, error) {
 	// The planning runs on the daemon's context, not the caller's, and is
 	// cancelled when nobody waits for it any more (leave).
-	p, pctx, err := e.requests.join(e.base, req)
-	if err != nil {
-		return nil, err
+	var p *planning
+	var pctx context.Context
+	if req.RequestID == "" {
+		p, pctx = e.requests.alone(e.base, req)
+	} else {
+		var err error
+		if p, pctx, err = e.requests.join(e.base, req); err != nil {
+			return nil, err
+		}
 	}
 	if pctx != nil {
 		e.wg.Add(1)
@@ -178,37 +219,72 @@ func (e *Engine) rollbackOnce(ctx context.Context, req Request, vols []string, c
 			e.requests.finish(p, r, err)
 		}()
 	}
-	for seen := 0; ; {
-		notes, noted := p.notesFrom(seen)
+	// Until the operation exists, what the planning says (a wait for a
+	// busy volume, callers.go); then the operation, from its capture on.
+	var r *inflight
+	seen := 0
+	sayNotes := func() {
+		notes, _ := p.notesFrom(seen)
 		for _, ev := range notes {
 			emit(ev)
 		}
 		seen += len(notes)
+	}
+	for r == nil {
+		sayNotes()
+		_, noted := p.notesFrom(seen)
 		select {
 		case <-noted:
-			continue
+		case <-p.begun:
+			r = p.first
 		case <-p.done:
+			if p.err != nil {
+				sayNotes()
+				return nil, p.err
+			}
+			r = p.r
 		case <-ctx.Done():
-			if e.requests.leave(p) {
-				// The planning is journaling its operation: the
-				// caller's audit record must name it (it comes soon).
-				<-p.done
-			}
-			select {
-			case <-p.done:
-				if p.r != nil {
-					return nil, &LeftError{Op: p.r.op.ID, Err: ctx.Err()}
-				}
-			default:
-			}
-			return nil, &LeftError{Err: ctx.Err()}
+			return nil, e.left(p, ctx.Err())
 		}
-		break
 	}
-	if p.err != nil {
-		return nil, p.err
+	sayNotes() // any the select did not pass on
+	final, err := e.follow(ctx, r, emit)
+	if final == nil && ctx.Err() != nil {
+		return nil, e.left(p, ctx.Err())
 	}
-	return e.follow(ctx, p.r, emit)
+	if final != nil {
+		return final, err
+	}
+	select {
+	case <-r.done:
+		if r.last == nil {
+			// The planning was refused (endPlanned): the caller hears
+			// it once the id is free again (finish), so that it may
+			// send the request again at once.
+			<-p.done
+		}
+	default:
+	}
+	return final, err
+}
+
+// left is what a caller of p that went away (err, its context's) gets: a
+// *LeftError naming the operation that goes on without it, if p started
+// one. The last caller to go cancels the planning (leave), and it then
+// journals nothing (commit), unless it is journaling already: then the
+// caller waits for it, to name the operation.
+func (e *Engine) left(p *planning, err error) error {
+	if e.requests.leave(p) {
+		<-p.done
+	}
+	select {
+	case <-p.done:
+		if p.r != nil {
+			return &LeftError{Op: p.r.id, Err: err}
+		}
+	default:
+	}
+	return &LeftError{Err: err}
 }
 
 // planRequest is the planning of a request id: the operation the journal
@@ -223,15 +299,17 @@ func (e *Engine) planRequest(ctx context.Context, p *planning, req Request, vols
 			return nil, err
 		}
 	}
-	op, err := e.byRequest(req.RequestID)
-	if err != nil {
-		return nil, err
-	}
-	if op != nil {
-		if err := sameRequest(op, req); err != nil {
+	if req.RequestID != "" {
+		op, err := e.byRequest(req.RequestID)
+		if err != nil {
 			return nil, err
 		}
-		return e.inflightOf(ctx, op)
+		if op != nil {
+			if err := sameRequest(op, req); err != nil {
+				return nil, err
+			}
+			return e.inflightOf(ctx, op)
+		}
 	}
-	return e.planAndStart(ctx, req, vols, caps)
+	return e.planAndStart(ctx, req, vols, caps, func(r *inflight) { e.requests.begin(p, r) })
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/store"
 )
@@ -175,7 +177,9 @@ func TestRequestIDJoinsWhilePlanned(t *testing.T) {
 	if first.op == nil {
 		t.FailNow()
 	}
-	if first.op.State != store.OpSucceeded || len(first.events) < 3 || first.events[0] != "plan" ||
+	// The operation's id first (step 0, the capture, starting), then the
+	// plan (issue 21 item 2).
+	if first.op.State != store.OpSucceeded || len(first.events) < 3 || first.events[0] != "capture running" || first.events[1] != "plan" ||
 		first.events[len(first.events)-1] != "final succeeded" {
 		t.Errorf("the first caller's stream: %v (%s)", first.events, first.op.State)
 	}
@@ -269,7 +273,7 @@ func TestRequestIDFirstCallerLeaves(t *testing.T) {
 	if c.err != nil || c.op.State != store.OpSucceeded {
 		t.Fatalf("the retry: %v", c.err)
 	}
-	if c.events[0] != "plan" || c.events[len(c.events)-1] != "final succeeded" {
+	if c.events[0] != "capture running" || c.events[1] != "plan" || c.events[len(c.events)-1] != "final succeeded" {
 		t.Errorf("the retry's stream: %v", c.events)
 	}
 	if ops, _ := r.db.ListOperations(0, nil); len(ops) != 1 {
@@ -382,8 +386,53 @@ func TestRequestIDAfterTheEnd(t *testing.T) {
 	if again == nil || again.ID != first.ID || fmt.Sprint(err2) != fmt.Sprint(err1) {
 		t.Errorf("again: operation %v, %v; want operation %d with %v", again != nil && again.ID == first.ID, err2, first.ID, err1)
 	}
-	if n := len(againEvents); n < 3 || againEvents[0] != "plan" || againEvents[n-1] != "final rolled_back" ||
+	if n := len(againEvents); n < 3 || againEvents[0] != "capture running" || againEvents[1] != "plan" || againEvents[n-1] != "final rolled_back" ||
 		!slices.Contains(againEvents, "delete failed") {
 		t.Errorf("again saw %v, want the plan, the failed step and the result", againEvents)
 	}
+}
+
+// TestRequestIDFreeOnceRefused: a caller told that its planning was
+// refused can send the request again at once: the id is no longer being
+// planned. The refusal reached the followers of the planned operation
+// (endPlanned) before the registry forgot the id (finish), so a retry with
+// the consent could get "is being planned"; a log that is slow to write
+// endPlanned's line widens that window.
+func TestRequestIDFreeOnceRefused(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGated(solarisLike, newWorld())
+	close(g.gate)
+	g.err = NeedsConsent(ConsentHaltZones)
+	log := hclog.New(&hclog.LoggerOptions{Output: slowOn{"operation not started", 50 * time.Millisecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(ctx, db, g, Config{Retries: 2, RetryDelay: time.Microsecond}, log)
+	t.Cleanup(func() { cancel(); e.Wait(); db.Close() })
+	req := Request{Snapshot: "pool/vol@snap", RequestID: "r10"}
+	if _, err := e.Rollback(context.Background(), req, func(Event) {}); !errors.Is(err, ErrNeedsConsent) {
+		t.Fatalf("%v, want the missing consent", err)
+	}
+	if p := e.requests.get(req.RequestID); p != nil {
+		t.Fatalf("the refusal came while request id %q is still being planned", req.RequestID)
+	}
+	g.err = nil
+	req.Options.HaltZones = true
+	if op, err := e.Rollback(context.Background(), req, func(Event) {}); err != nil || op.State != store.OpSucceeded {
+		t.Fatalf("sent again with the consent: %v", err)
+	}
+}
+
+// slowOn is a log output that takes d to write a line containing s.
+type slowOn struct {
+	s string
+	d time.Duration
+}
+
+func (w slowOn) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), w.s) {
+		time.Sleep(w.d)
+	}
+	return len(b), nil
 }

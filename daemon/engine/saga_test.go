@@ -697,8 +697,8 @@ func TestFollowerSeesEverything(t *testing.T) {
 	if !slices.Equal(a, b) {
 		t.Errorf("the follower saw\n%v\nthe caller\n%v", b, a)
 	}
-	if len(b) < 3 || b[0] != "plan" || b[1] != "stop running" {
-		t.Errorf("the follower's stream does not start with the plan and the first step: %v", b)
+	if len(b) < 4 || b[0] != "capture running" || b[1] != "plan" || b[2] != "stop running" {
+		t.Errorf("the follower's stream does not start with the capture (the operation's id), the plan and the first step: %v", b)
 	}
 }
 

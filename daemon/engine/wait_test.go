@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/volctl/volctl/store"
 )
 
 // TestWaitSaysWhatItWaitsFor: a rollback with wait on a volume another
@@ -54,8 +56,10 @@ func TestWaitSaysWhatItWaitsFor(t *testing.T) {
 			if !strings.Contains(events[0].Message, want) {
 				t.Errorf("note %q, want %q in it", events[0].Message, want)
 			}
-			if events[1].Plan == nil {
-				t.Errorf("after the note: %+v, want the plan", events[1])
+			// Then the operation, from its capture on: its id (step 0
+			// starting), then the plan (planned.go).
+			if len(events) < 3 || events[1].Op == 0 || events[1].Index != 0 || events[1].State != store.StepRunning || events[2].Plan == nil {
+				t.Errorf("after the note: %+v, want step 0 with the operation's id, then the plan", events[1:])
 			}
 		})
 	}

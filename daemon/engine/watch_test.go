@@ -204,10 +204,10 @@ func TestWatchResumed(t *testing.T) {
 	}
 	k := eventKinds(got.events)
 	note := slices.IndexFunc(k, func(s string) bool { return strings.HasPrefix(s, "note: resumed after a restart") })
-	if len(k) < 5 || k[0] != "plan" || note < 0 {
+	if len(k) < 6 || k[0] != "capture running" || k[1] != "plan" || note < 0 {
 		t.Fatalf("watch of a resumed operation: %q", k)
 	}
-	before, after := k[1:note], k[note+1:]
+	before, after := k[2:note], k[note+1:]
 	for _, want := range []string{"stop running", "stop done", "delete running"} {
 		if !slices.Contains(before, want) {
 			t.Errorf("the replay from the journal lacks %q: %q", want, before)

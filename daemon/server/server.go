@@ -100,6 +100,10 @@ func (s *Server) ListVolumes(ctx context.Context, req *v1.ListVolumesRequest) (*
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	atts, err := s.eng.Attention()
+	if err != nil {
+		return nil, toStatus(err)
+	}
 	slices.SortStableFunc(vols, func(a, b engine.Volume) int { return strings.Compare(a.Name, b.Name) })
 	resp := &v1.ListVolumesResponse{}
 	for _, v := range vols {
@@ -112,7 +116,8 @@ func (s *Server) ListVolumes(ctx context.Context, req *v1.ListVolumesRequest) (*
 		}
 		resp.Volumes = append(resp.Volumes, validText(toVolume(v)))
 	}
-	return resp, nil
+	heldBy(atts, resp.Volumes...)
+	return validText(resp), nil
 }
 
 // GetVolume implements VolumeService.
@@ -124,7 +129,13 @@ func (s *Server) GetVolume(ctx context.Context, req *v1.GetVolumeRequest) (*v1.G
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &v1.GetVolumeResponse{Volume: validText(toVolume(v))}, nil
+	atts, err := s.eng.Attention()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &v1.GetVolumeResponse{Volume: validText(toVolume(v))}
+	heldBy(atts, resp.Volume)
+	return validText(resp), nil
 }
 
 // CreateSnapshot implements SnapshotService.
@@ -499,6 +510,13 @@ func (s *Server) GetStatus(ctx context.Context, _ *v1.GetStatusRequest) (*v1.Get
 			}
 		}
 		resp.Running = append(resp.Running, ro)
+	}
+	atts, err := s.eng.Attention()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	for _, a := range atts {
+		resp.Attention = append(resp.Attention, toAttention(a))
 	}
 	return validText(resp), nil
 }

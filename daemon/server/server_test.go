@@ -161,7 +161,11 @@ func TestGuard(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = s.Recv()
+			// The operation's id first (its capture starting), then the
+			// refusal (issue 21 item 2).
+			for err == nil {
+				_, err = s.Recv()
+			}
 			return err
 		}, codes.FailedPrecondition, 1, ""},
 	}

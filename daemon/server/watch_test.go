@@ -63,7 +63,7 @@ func TestWatchOperation(t *testing.T) {
 			kinds = append(kinds, "operation")
 		}
 	}
-	want := []string{"plan", "rollback STEP_STATE_RUNNING", "start rollback", "cmd rollback", "rollback STEP_STATE_DONE", "operation"}
+	want := []string{"capture STEP_STATE_RUNNING", "plan", "rollback STEP_STATE_RUNNING", "start rollback", "cmd rollback", "rollback STEP_STATE_DONE", "operation"}
 	if len(kinds) != len(want) {
 		t.Fatalf("stream %q, want %q", kinds, want)
 	}

@@ -95,12 +95,19 @@ func openWatch(ctx context.Context, conn *grpc.ClientConn, id uint64) (v1.Operat
 	if err != nil {
 		return nil, err
 	}
+	// The operation's id first (its capture starting), then the plan.
 	m, err := s.Recv()
 	if err != nil {
 		return nil, err
 	}
+	if m.GetStep().GetOperationId() != id || m.GetStep().GetName() != "capture" {
+		return nil, errors.New("first message is not the capture's start")
+	}
+	if m, err = s.Recv(); err != nil {
+		return nil, err
+	}
 	if m.GetPlan() == nil {
-		return nil, errors.New("first message is not the plan")
+		return nil, errors.New("second message is not the plan")
 	}
 	return s, nil
 }
@@ -123,8 +130,12 @@ func TestWatchLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := rs.Recv(); err != nil || m.GetPlan() == nil {
+	// The operation's id first (its capture starting), then the plan.
+	if m, err := rs.Recv(); err != nil || m.GetStep().GetOperationId() == 0 {
 		t.Fatalf("rollback's first message: %v %v", m, err)
+	}
+	if m, err := rs.Recv(); err != nil || m.GetPlan() == nil {
+		t.Fatalf("rollback's second message: %v %v", m, err)
 	}
 	refused := func(err error, limit string) {
 		t.Helper()

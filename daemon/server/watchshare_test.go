@@ -84,8 +84,8 @@ func TestWatchEndedShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a) != 1+3*(2+2*2)+1 || len(a) != len(b) {
-		t.Fatalf("%d and %d messages, want %d", len(a), len(b), 1+3*6+1)
+	if len(a) != 2+3*(2+2*2)+1 || len(a) != len(b) { // capture, plan, 3 steps, the operation
+		t.Fatalf("%d and %d messages, want %d", len(a), len(b), 2+3*6+1)
 	}
 	for i := range a {
 		if string(a[i]) != string(b[i]) {

@@ -191,8 +191,10 @@ func testRollbackSeed(t *testing.T, flavor string) {
 	if d := stored.OutageEnd.Sub(stored.OutageStart); d <= 0 {
 		t.Errorf("outage window %s", d)
 	}
-	if events[0].Plan == nil || events[len(events)-1].Final == nil {
-		t.Errorf("stream must start with the plan and end with the operation")
+	// The operation's id first (step 0, the capture, starting), then the
+	// plan (issue 21 item 2).
+	if len(events) < 3 || events[0].Step != "capture" || events[0].Op != stored.ID || events[1].Plan == nil || events[len(events)-1].Final == nil {
+		t.Errorf("stream must start with the capture's start (the operation's id), then the plan, and end with the operation")
 	}
 }
 

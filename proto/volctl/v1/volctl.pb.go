@@ -164,7 +164,9 @@ func (StepState) EnumDescriptor() ([]byte, []int) {
 type OperationState int32
 
 const (
-	OperationState_OPERATION_STATE_UNSPECIFIED  OperationState = 0
+	OperationState_OPERATION_STATE_UNSPECIFIED OperationState = 0
+	// PLANNED: its volumes are locked and being captured, or it is journaled
+	// and its first step has not started yet. Nothing has changed.
 	OperationState_OPERATION_STATE_PLANNED      OperationState = 1
 	OperationState_OPERATION_STATE_RUNNING      OperationState = 2
 	OperationState_OPERATION_STATE_COMPENSATING OperationState = 3
@@ -1357,8 +1359,12 @@ type Volume struct {
 	// them may be backed by this volume, so a rollback of it is refused while
 	// they are so. Only guid and unreadable are set.
 	UnplacedLogicalUnits []*LogicalUnit `protobuf:"bytes,8,rep,name=unplaced_logical_units,json=unplacedLogicalUnits,proto3" json:"unplaced_logical_units,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// held_by is the operation that needs attention and holds this volume
+	// (directly, or through one of its zones on this host); unset when none
+	// does. Nothing rolls the volume back until it is recovered or resolved.
+	HeldBy        *AttentionOperation `protobuf:"bytes,9,opt,name=held_by,json=heldBy,proto3" json:"held_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Volume) Reset() {
@@ -1443,6 +1449,13 @@ func (x *Volume) GetSessions() *Sessions {
 func (x *Volume) GetUnplacedLogicalUnits() []*LogicalUnit {
 	if x != nil {
 		return x.UnplacedLogicalUnits
+	}
+	return nil
+}
+
+func (x *Volume) GetHeldBy() *AttentionOperation {
+	if x != nil {
+		return x.HeldBy
 	}
 	return nil
 }
@@ -2605,7 +2618,9 @@ type isRollbackResponse_Event interface {
 }
 
 type RollbackResponse_Plan struct {
-	// plan is sent first, once the identity is captured.
+	// plan is sent once the identity is captured. Before it comes a step
+	// event for step 0 (capture, running) that carries the operation's
+	// id: the operation exists, in state planned, from its capture on.
 	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
 }
 
@@ -4578,7 +4593,10 @@ type GetStatusResponse struct {
 	CallerRole string `protobuf:"bytes,8,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
 	// capabilities are the host commands' probed features; empty until a
 	// probe succeeded.
-	Capabilities  []*Capability `protobuf:"bytes,9,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	Capabilities []*Capability `protobuf:"bytes,9,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// attention are the operations that need attention, oldest first
+	// (volctl status exits 20 while there is one).
+	Attention     []*AttentionOperation `protobuf:"bytes,10,rep,name=attention,proto3" json:"attention,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4674,6 +4692,114 @@ func (x *GetStatusResponse) GetCapabilities() []*Capability {
 		return x.Capabilities
 	}
 	return nil
+}
+
+func (x *GetStatusResponse) GetAttention() []*AttentionOperation {
+	if x != nil {
+		return x.Attention
+	}
+	return nil
+}
+
+// AttentionOperation is an operation that needs attention: what it left
+// part-way, what it holds until it is recovered or resolved.
+type AttentionOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// snapshot is the rollback's target (the first, for a group).
+	Snapshot string `protobuf:"bytes,2,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// volumes and zones are what it holds: a zone as "kz1", or "kz1 on host
+	// H" on a peer.
+	Volumes []string `protobuf:"bytes,3,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	Zones   []string `protobuf:"bytes,4,rep,name=zones,proto3" json:"zones,omitempty"`
+	// left says what it left part-way, one thing each, e.g. "zone kz1
+	// detached", "LU 600144F0... online but not persisted".
+	Left []string `protobuf:"bytes,5,rep,name=left,proto3" json:"left,omitempty"`
+	// attention is the operation's own account of what is left.
+	Attention string `protobuf:"bytes,6,opt,name=attention,proto3" json:"attention,omitempty"`
+	// needs_repersist: recovering it needs the repersist consent.
+	NeedsRepersist bool `protobuf:"varint,7,opt,name=needs_repersist,json=needsRepersist,proto3" json:"needs_repersist,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AttentionOperation) Reset() {
+	*x = AttentionOperation{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttentionOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttentionOperation) ProtoMessage() {}
+
+func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttentionOperation.ProtoReflect.Descriptor instead.
+func (*AttentionOperation) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *AttentionOperation) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AttentionOperation) GetSnapshot() string {
+	if x != nil {
+		return x.Snapshot
+	}
+	return ""
+}
+
+func (x *AttentionOperation) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *AttentionOperation) GetZones() []string {
+	if x != nil {
+		return x.Zones
+	}
+	return nil
+}
+
+func (x *AttentionOperation) GetLeft() []string {
+	if x != nil {
+		return x.Left
+	}
+	return nil
+}
+
+func (x *AttentionOperation) GetAttention() string {
+	if x != nil {
+		return x.Attention
+	}
+	return ""
+}
+
+func (x *AttentionOperation) GetNeedsRepersist() bool {
+	if x != nil {
+		return x.NeedsRepersist
+	}
+	return false
 }
 
 var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
@@ -4778,7 +4904,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"ZoneDevice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x18\n" +
 	"\astorage\x18\x02 \x01(\tR\astorage\x12\x18\n" +
-	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\xe0\x02\n" +
+	"\abootpri\x18\x03 \x01(\x05R\abootpri\"\x98\x03\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
@@ -4787,7 +4913,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\tsnapshots\x18\x05 \x03(\v2\x13.volctl.v1.SnapshotR\tsnapshots\x12%\n" +
 	"\x05zones\x18\x06 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x12/\n" +
 	"\bsessions\x18\a \x01(\v2\x13.volctl.v1.SessionsR\bsessions\x12L\n" +
-	"\x16unplaced_logical_units\x18\b \x03(\v2\x16.volctl.v1.LogicalUnitR\x14unplacedLogicalUnits\"P\n" +
+	"\x16unplaced_logical_units\x18\b \x03(\v2\x16.volctl.v1.LogicalUnitR\x14unplacedLogicalUnits\x126\n" +
+	"\aheld_by\x18\t \x01(\v2\x1d.volctl.v1.AttentionOperationR\x06heldBy\"P\n" +
 	"\x12ListVolumesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -5017,7 +5144,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
 	"\x04step\x18\x05 \x01(\tR\x04step\x12\x18\n" +
 	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
-	"\tsnapshots\x18  \x03(\tR\tsnapshots\"\x84\x03\n" +
+	"\tsnapshots\x18  \x03(\tR\tsnapshots\"\xc1\x03\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x124\n" +
@@ -5028,7 +5155,17 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x06caller\x18\a \x01(\tR\x06caller\x12\x1f\n" +
 	"\vcaller_role\x18\b \x01(\tR\n" +
 	"callerRole\x129\n" +
-	"\fcapabilities\x18\t \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities*\xcc\x01\n" +
+	"\fcapabilities\x18\t \x03(\v2\x15.volctl.v1.CapabilityR\fcapabilities\x12;\n" +
+	"\tattention\x18\n" +
+	" \x03(\v2\x1d.volctl.v1.AttentionOperationR\tattention\"\xcb\x01\n" +
+	"\x12AttentionOperation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
+	"\bsnapshot\x18\x02 \x01(\tR\bsnapshot\x12\x18\n" +
+	"\avolumes\x18\x03 \x03(\tR\avolumes\x12\x14\n" +
+	"\x05zones\x18\x04 \x03(\tR\x05zones\x12\x12\n" +
+	"\x04left\x18\x05 \x03(\tR\x04left\x12\x1c\n" +
+	"\tattention\x18\x06 \x01(\tR\tattention\x12'\n" +
+	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist*\xcc\x01\n" +
 	"\bZoneVerb\x12\x19\n" +
 	"\x15ZONE_VERB_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ZONE_VERB_DETACH\x10\x01\x12\x14\n" +
@@ -5099,7 +5236,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -5163,9 +5300,10 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*GetStatusRequest)(nil),         // 59: volctl.v1.GetStatusRequest
 	(*RunningOperation)(nil),         // 60: volctl.v1.RunningOperation
 	(*GetStatusResponse)(nil),        // 61: volctl.v1.GetStatusResponse
-	nil,                              // 62: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 64: google.protobuf.Duration
+	(*AttentionOperation)(nil),       // 62: volctl.v1.AttentionOperation
+	nil,                              // 63: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 65: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	5,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
@@ -5175,112 +5313,114 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	37, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	10, // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	62, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	63, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
 	12, // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	63, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	64, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	16, // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	11, // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	14, // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
 	15, // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
 	13, // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
 	11, // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
-	17, // 16: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	17, // 17: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	14, // 18: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	14, // 19: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	14, // 20: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	28, // 21: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	31, // 22: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	11, // 23: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	15, // 24: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	30, // 25: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	32, // 26: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	28, // 27: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	32, // 28: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	36, // 29: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 30: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	1,  // 31: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	37, // 32: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	63, // 33: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	37, // 34: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	63, // 35: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	64, // 36: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,  // 37: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	63, // 38: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	63, // 39: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	37, // 40: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	37, // 41: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,  // 42: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	63, // 43: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	63, // 44: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	28, // 45: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	32, // 46: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	38, // 47: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	64, // 48: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	43, // 49: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	42, // 50: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	64, // 51: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	41, // 52: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	40, // 53: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
-	63, // 54: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	63, // 55: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	63, // 56: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 57: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	39, // 58: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	39, // 59: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	3,  // 60: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
-	39, // 61: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
-	32, // 62: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	36, // 63: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 64: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	39, // 65: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	36, // 66: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 67: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	63, // 68: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	57, // 69: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	63, // 70: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	64, // 71: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	60, // 72: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	43, // 73: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	18, // 74: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	20, // 75: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	22, // 76: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	24, // 77: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	26, // 78: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	29, // 79: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	34, // 80: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	44, // 81: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	46, // 82: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	52, // 83: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	50, // 84: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	53, // 85: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	48, // 86: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
-	56, // 87: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	6,  // 88: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	8,  // 89: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	59, // 90: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	19, // 91: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	21, // 92: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	23, // 93: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	25, // 94: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	27, // 95: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	33, // 96: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	35, // 97: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	45, // 98: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	47, // 99: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	55, // 100: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	51, // 101: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	54, // 102: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	49, // 103: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
-	58, // 104: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	7,  // 105: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	9,  // 106: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	61, // 107: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	91, // [91:108] is the sub-list for method output_type
-	74, // [74:91] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	62, // 16: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
+	17, // 17: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	17, // 18: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	14, // 19: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	14, // 20: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	14, // 21: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	28, // 22: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	31, // 23: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	11, // 24: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	15, // 25: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	30, // 26: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	32, // 27: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	28, // 28: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	32, // 29: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	36, // 30: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 31: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	1,  // 32: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	37, // 33: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	64, // 34: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	37, // 35: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	64, // 36: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	65, // 37: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,  // 38: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	64, // 39: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	64, // 40: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	37, // 41: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	37, // 42: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,  // 43: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	64, // 44: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	64, // 45: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	28, // 46: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	32, // 47: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	38, // 48: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	65, // 49: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	43, // 50: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	42, // 51: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	65, // 52: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	41, // 53: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	40, // 54: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	64, // 55: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	64, // 56: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	64, // 57: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,  // 58: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	39, // 59: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	39, // 60: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,  // 61: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	39, // 62: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	32, // 63: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	36, // 64: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 65: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	39, // 66: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	36, // 67: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	39, // 68: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	64, // 69: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	57, // 70: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	64, // 71: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	65, // 72: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	60, // 73: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	43, // 74: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	62, // 75: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	18, // 76: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	20, // 77: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	22, // 78: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	24, // 79: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	26, // 80: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	29, // 81: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	34, // 82: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	44, // 83: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	46, // 84: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	52, // 85: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	50, // 86: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	53, // 87: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	48, // 88: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	56, // 89: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	6,  // 90: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	8,  // 91: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	59, // 92: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	19, // 93: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	21, // 94: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	23, // 95: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	25, // 96: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	27, // 97: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	33, // 98: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	35, // 99: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	45, // 100: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	47, // 101: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	55, // 102: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	51, // 103: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	54, // 104: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	49, // 105: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	58, // 106: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	7,  // 107: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	9,  // 108: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	61, // 109: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	93, // [93:110] is the sub-list for method output_type
+	76, // [76:93] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -5309,7 +5449,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   59,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
