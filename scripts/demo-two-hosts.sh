@@ -174,7 +174,7 @@ echo "   are then unexplained too, so that also takes --accept-sessions."
 echo; echo "== it is back; an initiator nobody expects logs in to tgt-b, whose view exposes the LU to all hosts"
 start kz-host1 "$cfg_z" "$sock_z" "$log_z" pid_z
 run volctl-sim session add "$storage" iqn.1986-03.com.sun:02:tgt-b iqn.1991-05.com.microsoft:win1 win1
-refused 9 "iqn.1991-05.com.microsoft:win1 (win1) can see the LU" volctl "${S[@]}" rollback pool/idisk0@snap1
+refused 9 "iqn.1991-05.com.microsoft:win1 (win1) can see LU 600144F0A613C900000054521D550001 of pool/idisk0" volctl "${S[@]}" rollback pool/idisk0@snap1
 run volctl "${S[@]}" rollback pool/idisk0@snap1 --accept-sessions
 shows "Operation 2 succeeded"
 zones
