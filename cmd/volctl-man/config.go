@@ -86,15 +86,21 @@ var codeLine = regexp.MustCompile(`^(\[\[?[a-z_.]+\]\]?|[a-z_]+ = |\s{8,}#)`)
 // prose writes comment lines: text filled into paragraphs ("#" alone
 // breaks one), TOML lines as an example.
 func prose(r *roff, lines []string) {
-	var code []string
+	blocks(r, lines, func(l string) (string, bool) { return l, codeLine.MatchString(l) })
+}
+
+// blocks writes lines as paragraphs ("" breaks one) and code blocks: a
+// line code says is code goes, as it returns it, into the block.
+func blocks(r *roff, lines []string, code func(string) (string, bool)) {
+	var block []string
 	for _, l := range lines {
-		if codeLine.MatchString(l) {
-			code = append(code, l)
+		if c, ok := code(l); ok {
+			block = append(block, c)
 			continue
 		}
-		if len(code) > 0 {
-			r.code(code)
-			code = nil
+		if len(block) > 0 {
+			r.code(block)
+			block = nil
 		}
 		if l == "" {
 			r.req(".PP")
@@ -102,8 +108,8 @@ func prose(r *roff, lines []string) {
 		}
 		r.text(l)
 	}
-	if len(code) > 0 {
-		r.code(code)
+	if len(block) > 0 {
+		r.code(block)
 	}
 }
 
@@ -221,23 +227,7 @@ func configPage(doc string, date time.Time, source string) (string, error) {
 // examples writes text whose lines indented by four spaces are examples,
 // the others prose.
 func examples(r *roff, text string) {
-	var code []string
-	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		if strings.HasPrefix(l, "    ") {
-			code = append(code, strings.TrimPrefix(l, "    "))
-			continue
-		}
-		if len(code) > 0 {
-			r.code(code)
-			code = nil
-		}
-		if l == "" {
-			r.req(".PP")
-			continue
-		}
-		r.text(l)
-	}
-	if len(code) > 0 {
-		r.code(code)
-	}
+	blocks(r, strings.Split(strings.TrimRight(text, "\n"), "\n"), func(l string) (string, bool) {
+		return strings.TrimPrefix(l, "    "), strings.HasPrefix(l, "    ")
+	})
 }
