@@ -189,7 +189,36 @@ type Options struct {
 	// of an operation with KeepHostdata with fresh host data after all
 	// (the plain attach failed: the snapshot's host data will not do).
 	InitializeHostdata bool `json:"initialize_hostdata,omitempty"`
+	// Keep (rollback --keep, issue 22; docs/keep.md): nothing is
+	// destroyed. The volume is renamed aside to Identity.Kept, a clone of
+	// the snapshot takes its name and is promoted, and the LU comes back
+	// on the clone with its captured identity.
+	Keep bool `json:"keep,omitempty"`
+	// KeptSuffix is what the engine appends to each volume's name to name
+	// its kept dataset (zvol.KeptSuffix: the operation's id and creation
+	// time); set by the engine before the capture of a keep rollback or an
+	// undo, never by a caller.
+	KeptSuffix string `json:"kept_suffix,omitempty"`
+	// Undo is, for an operation of kind "undo", the operation whose swap
+	// it reverses; Restore maps each of its volumes to the kept dataset
+	// that takes the volume's name back (from the journal's kept records).
+	Undo    uint64            `json:"undo,omitempty"`
+	Restore map[string]string `json:"restore,omitempty"`
+	// Forget is, for an operation of kind "forget", the operation whose
+	// kept datasets it destroys (ForgetDatasets, from its kept records).
+	Forget         uint64   `json:"forget,omitempty"`
+	ForgetDatasets []string `json:"forget_datasets,omitempty"`
 }
+
+// Operation kinds.
+const (
+	KindRollback = "rollback"
+	// KindUndo swaps a keep rollback's (or an undo's) kept dataset back
+	// in: itself a keep (Options.Keep), so an undo can be undone.
+	KindUndo = "undo"
+	// KindForget destroys an operation's kept datasets.
+	KindForget = "forget"
+)
 
 // Identity is what the rollback must give back unchanged: the LUs with every
 // property and view, and the zones with the state they were in.
@@ -220,6 +249,21 @@ type Identity struct {
 	HistoryKnown     bool   `json:"history_known,omitempty"`
 	LUs              []LU   `json:"lus,omitempty"`
 	Zones            []Zone `json:"zones,omitempty"`
+	// Kept is, for a keep rollback or an undo, the dataset the volume
+	// (with its data and the snapshots newer than Snapshot) is renamed to:
+	// Volume + Options.KeptSuffix.
+	Kept string `json:"kept,omitempty"`
+	// Restore is, for an undo, the kept dataset that takes the volume's
+	// name back (a clone of Snapshot).
+	Restore string `json:"restore,omitempty"`
+	// LocalProps are the volume's local properties (zfs get -s local),
+	// name to value, that the clone of a keep rollback is created with
+	// (zfs clone -o); a property the clone cannot take is refused at
+	// capture.
+	LocalProps map[string]string `json:"local_props,omitempty"`
+	// KeptUsed is what the volume used at capture (zfs used, bytes): the
+	// most the kept dataset will hold.
+	KeptUsed uint64 `json:"kept_used,omitempty"`
 }
 
 // LU is a logical unit's captured identity.
