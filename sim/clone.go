@@ -4,7 +4,7 @@ package sim
 // zfs rename, clone, promote and set, clones and the origin property,
 // user properties, and what a clone changes for destroy and rollback.
 // Every text, exit status and refusal here is the platform's, per flavor,
-// as docs/platform/zfs-clone.md gives it (§ numbers below are that file's).
+// as docs/platform/zfs-clone.md gives it.
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 )
 
 // zfsSolarisUsages are the usage lines Oracle Solaris prints where they
-// differ from illumos (S11.0 zfs_main.c get_usage; §2).
+// differ from illumos (S11.0 zfs_main.c get_usage; docs/platform/zfs-clone.md §2).
 var zfsSolarisUsages = map[string]string{
 	"rename": "\trename <filesystem|volume|snapshot> <filesystem|volume|snapshot>\n" +
 		"\trename -p <filesystem|volume> <filesystem|volume>\n" +
@@ -22,7 +22,7 @@ var zfsSolarisUsages = map[string]string{
 }
 
 // isUserProp is zfs_prop_user: only a-z, 0-9, '-', '_', '.', ':' and at
-// least one ':' (§8).
+// least one ':' (docs/platform/zfs-clone.md §8).
 func isUserProp(p string) bool {
 	sep := false
 	for i := 0; i < len(p); i++ {
@@ -79,7 +79,7 @@ func (s *State) clonesOf(snapshot string) []*Dataset {
 
 // userPropValue is a user property with its source: set on the dataset
 // (or snapshot) itself "local", else "inherited from" the nearest
-// ancestor that has it; ok=false when none has it (§8).
+// ancestor that has it; ok=false when none has it (docs/platform/zfs-clone.md §8).
 func (s *State) userPropValue(r dsRef, prop string) (string, string, bool) {
 	if r.snap != nil {
 		if v, ok := r.snap.UserProps[prop]; ok {
@@ -127,7 +127,7 @@ func (s *State) userPropNames(r dsRef) []string {
 }
 
 // parseSources is zfs get -s: the last -s wins, each source one of the
-// six names; nil means every source (§7).
+// six names; nil means every source (docs/platform/zfs-clone.md §7).
 func parseSources(e *env, opts []opt) (map[string]bool, bool) {
 	v, ok := lastOpt(opts, 's')
 	if !ok {
@@ -160,7 +160,7 @@ func sourceKind(src string) string {
 
 // snapshotCloned refuses destroying a snapshot that has clones without
 // -R: S11.0 zfs_main.c destroy_check_dependent lists the clones; illumos
-// and OpenZFS libzfs zfs_destroy_snaps_nvl say "snapshot is cloned" (§6).
+// and OpenZFS libzfs zfs_destroy_snaps_nvl say "snapshot is cloned" (docs/platform/zfs-clone.md §6).
 func snapshotCloned(e *env, name string, clones []*Dataset) {
 	if e.s.isSolaris() {
 		e.errf("cannot destroy '%s': snapshot has dependent clones\n", name)
@@ -328,14 +328,14 @@ var zfsPropTable = map[string]zfsPropInfo{
 	"clones": {"s", true, false}, "volblocksize": {"v", true, true}, "volsize": {"v", false, false},
 	"refreservation": {"fv", false, false}, "mountpoint": {"f", false, false},
 	// stmf_sbd_lu is hidden but not read-only (zfs_prop.c
-	// zprop_register_hidden, PROP_INHERIT; §5).
+	// zprop_register_hidden, PROP_INHERIT; docs/platform/zfs-clone.md §5).
 	"stmf_sbd_lu": {"v", false, false},
 }
 
 // checkProp is zfs_valid_proplist for one property set on target (a
 // dataset for zfs set; for zfs clone the origin snapshot, whose volsize
 // bounds refreservation) as type typ; it returns what setting it does, or
-// false after printing "<errbuf>: <why>" (§4, §8).
+// false after printing "<errbuf>: <why>" (docs/platform/zfs-clone.md §4 and §8).
 func checkProp(e *env, errbuf string, target dsRef, typ, name, value string) (func(d *Dataset, sn *Snapshot), bool) {
 	fail := func(format string, a ...any) (func(*Dataset, *Snapshot), bool) {
 		e.errf("%s: %s\n", errbuf, fmt.Sprintf(format, a...))
@@ -437,7 +437,7 @@ func checkProp(e *env, errbuf string, target dsRef, typ, name, value string) (fu
 	}, true
 }
 
-// zfsRename is `zfs rename [-fp] FROM TO` (and -r for snapshots): §2.
+// zfsRename is `zfs rename [-fp] FROM TO` (and -r for snapshots): docs/platform/zfs-clone.md §2.
 func zfsRename(e *env, args []string) int {
 	s := e.s
 	optstring := "fpr"
@@ -515,7 +515,7 @@ func zfsRenameOne(e *env, from, to string, parents, recursive bool) int {
 	}
 	if s.isSolaris() {
 		// An open zvol holds its dsl_dir: dsl_dir_rename_check refuses
-		// EBUSY (S11.0-era source; 11.4 [UNV], §3).
+		// EBUSY (S11.0-era source; 11.4 [UNV], docs/platform/zfs-clone.md §3).
 		for _, x := range append([]*Dataset{r.ds}, s.children(from)...) {
 			if s.holder(x.Name) != nil {
 				e.errf("cannot rename '%s': dataset is busy\n", from)
@@ -575,7 +575,7 @@ func zfsRenameSnapshot(e *env, r dsRef, to, toErr string, recursive bool) int {
 
 // renameTree renames a dataset and its descendants, with the origins of
 // their clones; an LU holding one of them open keeps holding it under the
-// new name (illumos and OpenZFS rename an open zvol, §3).
+// new name (illumos and OpenZFS rename an open zvol, docs/platform/zfs-clone.md §3).
 func (s *State) renameTree(from, to string) {
 	moved := func(name string) (string, bool) {
 		if name == from || strings.HasPrefix(name, from+"/") {
@@ -601,7 +601,7 @@ func (s *State) renameTree(from, to string) {
 	}
 }
 
-// zfsClone is `zfs clone [-p] [-o prop=value]... SNAPSHOT TARGET`: §4.
+// zfsClone is `zfs clone [-p] [-o prop=value]... SNAPSHOT TARGET`: docs/platform/zfs-clone.md §4.
 func zfsClone(e *env, args []string) int {
 	s := e.s
 	opts, ops, ge := getopt(args, "o:p")
@@ -680,7 +680,7 @@ run:
 	}
 	// The clone has the snapshot's content (data and kernel-zone host
 	// data) and volsize, and none of the origin's properties: they live
-	// in the origin's dsl_dir, stmf_sbd_lu among them (§5).
+	// in the origin's dsl_dir, stmf_sbd_lu among them (docs/platform/zfs-clone.md §5).
 	var none int64
 	c := &Dataset{
 		Name: target, Type: r.ds.Type, Creation: s.now(), CreateTxg: s.txg(),
@@ -700,7 +700,7 @@ run:
 
 // zfsPromote is `zfs promote CLONE`: the origin's snapshots up to and
 // including the origin snapshot move to the clone, and the origin's
-// dataset becomes a clone of the promoted one's snapshot (§5).
+// dataset becomes a clone of the promoted one's snapshot (docs/platform/zfs-clone.md §5).
 func zfsPromote(e *env, args []string) int {
 	s := e.s
 	if len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
@@ -733,7 +733,7 @@ func zfsPromote(e *env, args []string) int {
 	head, idx := o.ds, o.snapIndex()
 	if s.isSolaris() && (s.holder(d.Name) != nil || s.holder(head.Name) != nil) {
 		// illumos checks only that no moving snapshot is long-held;
-		// Solaris 11.4 is [UNV]: refused here (§5).
+		// Solaris 11.4 is [UNV]: refused here (docs/platform/zfs-clone.md §5).
 		e.errf("%s: dataset is busy\n", errbuf)
 		return 1
 	}
@@ -764,7 +764,7 @@ func zfsPromote(e *env, args []string) int {
 	return 0
 }
 
-// zfsSet is `zfs set PROP=VALUE DATASET...` (§8).
+// zfsSet is `zfs set PROP=VALUE DATASET...` (docs/platform/zfs-clone.md §8).
 func zfsSet(e *env, args []string) int {
 	s := e.s
 	if len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
@@ -809,6 +809,73 @@ func zfsSet(e *env, args []string) int {
 	}
 	if code == 0 {
 		e.logZfs(args[1])
+	}
+	return code
+}
+
+// zfsInherit is `zfs inherit [-rS] PROP DATASET...`: a user property's
+// local value goes (inherited from above again, or unset); zfs_do_inherit
+// refuses read-only and non-inheritable native properties itself (docs/platform/zfs-clone.md §8).
+func zfsInherit(e *env, args []string) int {
+	s := e.s
+	opts, ops, ge := getopt(args, "rS")
+	if ge != nil {
+		return zfsOptError(e, "inherit", ge)
+	}
+	switch {
+	case len(ops) < 1:
+		e.errf("missing property argument\n")
+	case len(ops) < 2:
+		e.errf("missing dataset argument\n")
+	default:
+		goto run
+	}
+	zfsUsage(e, "inherit")
+	return 2
+run:
+	prop := ops[0]
+	if info, known := zfsPropTable[prop]; known && !isUserProp(prop) {
+		if info.readonly {
+			e.errf("%s property is read-only\n", prop)
+			return 1
+		}
+		// None of the native properties the simulator knows is
+		// inheritable (volsize, refreservation, mountpoint aside: the
+		// simulated mountpoint is always the default).
+		e.errf("'%s' property cannot be inherited\n", prop)
+		if prop == "refreservation" {
+			e.errf("use 'zfs set %s=none' to clear\n", prop)
+		}
+		return 1
+	} else if !isUserProp(prop) {
+		e.errf("invalid property '%s'\n", prop)
+		zfsUsage(e, "inherit")
+		return 2
+	}
+	code := 0
+	for _, op := range ops[1:] {
+		r, ok := s.open(e, op, openAny)
+		if !ok {
+			code = 1
+			continue
+		}
+		if r.snap != nil {
+			delete(r.snap.UserProps, prop)
+			continue
+		}
+		targets := []*Dataset{r.ds}
+		if hasOpt(opts, 'r') {
+			targets = append(targets, s.children(r.ds.Name)...)
+		}
+		for _, d := range targets {
+			delete(d.UserProps, prop)
+			if len(d.UserProps) == 0 {
+				d.UserProps = nil
+			}
+		}
+	}
+	if code == 0 {
+		e.logZfs(ops[1])
 	}
 	return code
 }

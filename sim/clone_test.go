@@ -232,6 +232,13 @@ func TestCloneRefusals(t *testing.T) {
 			[]string{"zfs", "set", "nosuch=1", "pool/idisk0"}, 1, "cannot set property for 'pool/idisk0': invalid property 'nosuch'\n"},
 		{"set no value", nil, nil,
 			[]string{"zfs", "set", "volctl:kept", "pool/idisk0"}, 2, "missing value in property=value argument\nusage:\n"},
+		{"inherit non-inheritable", nil, nil,
+			[]string{"zfs", "inherit", "refreservation", "pool/idisk0"}, 1,
+			"'refreservation' property cannot be inherited\nuse 'zfs set refreservation=none' to clear\n"},
+		{"inherit read-only", nil, nil,
+			[]string{"zfs", "inherit", "used", "pool/idisk0"}, 1, "used property is read-only\n"},
+		{"inherit unknown", nil, nil,
+			[]string{"zfs", "inherit", "Volctl:kept", "pool/idisk0"}, 2, "invalid property 'Volctl:kept'\nusage:\n"},
 		{"set native on a snapshot", nil, nil,
 			[]string{"zfs", "set", "refreservation=none", "pool/idisk0@snap1"}, 1,
 			"cannot set property for 'pool/idisk0@snap1': this property can not be modified for snapshots\n"},
@@ -394,5 +401,39 @@ func TestCloneFaults(t *testing.T) {
 		if strings.HasPrefix(h.Cmd, "zfs promote") {
 			t.Errorf("a promote the caller saw fail is in zpool history: %q", h.Cmd)
 		}
+	}
+}
+
+// TestCloneDependents: what -R takes along, inherit, a snapshot rename
+// that carries its clones' origin, clone -p onto an existing dataset.
+func TestCloneDependents(t *testing.T) {
+	for _, flavor := range Flavors() {
+		t.Run(flavor, func(t *testing.T) {
+			root := seededFlavor(t, flavor)
+			must(t, root, "stmfadm", "delete-lu", "-k", guid0)
+			must(t, root, "zfs", "snapshot", "pool/idisk0@later")
+			must(t, root, "zfs", "clone", "-o", "volctl:b=2", "pool/idisk0@later", "pool/c")
+			must(t, root, "zfs", "rename", "pool/idisk0@later", "newer")
+			if o := load(t, root).Dataset("pool/c").Origin; o != "pool/idisk0@newer" {
+				t.Errorf("origin after the snapshot rename: %q", o)
+			}
+			if r := must(t, root, "zfs", "clone", "-p", "pool/idisk0@snap1", "pool/c"); r.stderr != "" {
+				t.Errorf("clone -p onto an existing dataset: %v", r)
+			}
+			must(t, root, "zfs", "inherit", "volctl:b", "pool/c")
+			if got := must(t, root, "zfs", "get", "-H", "-o", "value,source", "volctl:b", "pool/c").stdout; got != "-\t-\n" {
+				t.Errorf("after inherit: %q", got)
+			}
+			must(t, root, "zfs", "rollback", "-R", "pool/idisk0@snap1")
+			s := load(t, root)
+			if s.Dataset("pool/c") != nil || s.Zvol("pool/idisk0").Snapshot("newer") != nil {
+				t.Error("rollback -R left the clone or the newer snapshot")
+			}
+			must(t, root, "zfs", "clone", "pool/idisk0@snap1", "pool/c2")
+			must(t, root, "zfs", "destroy", "-R", "pool/idisk0")
+			if s := load(t, root); s.Dataset("pool/c2") != nil || s.Dataset("pool/idisk0") != nil {
+				t.Error("destroy -R left the volume or its clone")
+			}
+		})
 	}
 }

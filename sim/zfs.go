@@ -410,6 +410,8 @@ func runZfs(e *env, args []string) int {
 		return zfsPromote(e, args[1:])
 	case "set":
 		return zfsSet(e, args[1:])
+	case "inherit":
+		return zfsInherit(e, args[1:])
 	case "list":
 		return zfsList(e, args[1:])
 	case "get":
@@ -441,7 +443,8 @@ var zfsUsages = map[string]string{
 	"rename": "\trename [-f] <filesystem|volume|snapshot> <filesystem|volume|snapshot>\n" +
 		"\trename [-f] -p <filesystem|volume> <filesystem|volume>\n" +
 		"\trename -r <snapshot> <snapshot>\n",
-	"set": "\tset <property=value> ... <filesystem|volume|snapshot> ...\n",
+	"set":     "\tset <property=value> ... <filesystem|volume|snapshot> ...\n",
+	"inherit": "\tinherit [-rS] <property> <filesystem|volume|snapshot> ...\n",
 }
 
 // zfsSnapshotUsageOne is the Solaris snapshot usage: one operand (S11.0
