@@ -99,7 +99,10 @@ func (f *keepFake) KeptUsed(_ context.Context, _ execx.RunFunc, ds string) (uint
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 type keepRig struct {
 	e    *Engine
