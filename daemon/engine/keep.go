@@ -333,7 +333,7 @@ func (e *Engine) forgetRequest(req ForgetRequest) (Request, error) {
 	capture := func(ctx context.Context, run execx.RunFunc) ([]store.Identity, []string, error) {
 		var ids []store.Identity
 		var warnings []string
-		kr, _ := e.backend.(keptReader)
+		kr, _ := e.backend.(KeptReader)
 		for _, k := range recs {
 			ids = append(ids, store.Identity{Volume: k.Volume, Snapshot: k.Snapshot, Kept: k.Dataset, KeptUsed: k.UsedAtCapture})
 			if kr == nil {
@@ -391,8 +391,9 @@ func (e *Engine) forgettable(id uint64) (*store.Operation, []store.Kept, error) 
 	return n, recs, nil
 }
 
-// keptReader is a backend that reads what a kept dataset holds (zfs used).
-type keptReader interface {
+// KeptReader is a backend that reads what a kept dataset holds (zfs used,
+// bytes): Kept and forget's plan ask it through a type assertion.
+type KeptReader interface {
 	KeptUsed(ctx context.Context, run execx.RunFunc, dataset string) (uint64, error)
 }
 
@@ -414,7 +415,7 @@ func (e *Engine) Kept(ctx context.Context, volume string) ([]KeptData, error) {
 	if err != nil {
 		return nil, err
 	}
-	kr, _ := e.backend.(keptReader)
+	kr, _ := e.backend.(KeptReader)
 	var out []KeptData
 	for _, k := range recs {
 		if volume != "" && k.Volume != volume {
