@@ -178,11 +178,19 @@ func TestKeepRecordsAtTheCommit(t *testing.T) {
 		{"fails before the commit", "delete", store.OpRolledBack, false},
 		{"the commit fails", "rollback", store.OpRolledBack, false},
 		{"fails after the commit", "boot", store.OpNeedsAttention, true},
+		// The commit exits 0 and does nothing: its done state was
+		// journaled (with the records) at the window's end, and verify's
+		// ErrNotCommitted takes both back.
+		{"the commit lies", "lie", store.OpRolledBack, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newKeepRig(t, solarisLike, Config{})
-			if tc.fail != "" {
+			switch tc.fail {
+			case "":
+			case "lie":
+				r.fake.fault("rollback").lie = true
+			default:
 				r.fake.fault(tc.fail).failDo, r.fake.fault(tc.fail).err = 100, perm
 			}
 			op, _ := r.keep("pool/a@s", "pool/b@s")
