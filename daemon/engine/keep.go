@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -178,25 +179,53 @@ func (e *Engine) undoRequest(req UndoRequest) (Request, error) {
 		return Request{}, fmt.Errorf("an undo destroys nothing (it keeps what the volume has, as a keep rollback does): leave out destroy_newer: %w",
 			InvalidOptions(ConsentDestroyNewer))
 	}
-	n, recs, err := e.undoable(req.Operation)
+	// n is the undone operation, or the undo this request id journaled
+	// already (a retry follows it; n's records say undone by now).
+	n, err := e.retried(req.RequestID, store.KindUndo, req.Operation)
 	if err != nil {
 		return Request{}, err
 	}
-	o.Keep, o.KeptSuffix, o.Undo = true, "", n.ID
-	o.Restore = map[string]string{}
-	for _, k := range recs {
-		o.Restore[k.Volume] = k.Dataset
+	if n != nil {
+		o.Restore = maps.Clone(n.Options.Restore)
+	} else {
+		var recs []store.Kept
+		if n, recs, err = e.undoable(req.Operation); err != nil {
+			return Request{}, err
+		}
+		o.Restore = map[string]string{}
+		for _, k := range recs {
+			o.Restore[k.Volume] = k.Dataset
+		}
 	}
+	o.Keep, o.KeptSuffix, o.Undo = true, "", req.Operation
 	// The undo swaps back exactly the disks n rolled back: the consent to
 	// leave out the others of their zones was given for that set.
 	o.OnlyTheseDisks = o.OnlyTheseDisks || n.Options.OnlyTheseDisks
 	o.Group, o.Forget, o.ForgetDatasets, o.Repersist, o.InitializeHostdata = nil, 0, nil, false, false
 	r := Request{Snapshot: n.Snapshot, Options: o, RequestID: req.RequestID, Wait: req.Wait, RequestedBy: req.RequestedBy,
-		special: &special{k: store.KindUndo, check: func() error { _, _, err := e.undoable(n.ID); return err }}}
+		special: &special{k: store.KindUndo, check: func() error { _, _, err := e.undoable(req.Operation); return err }}}
 	if len(n.Options.Group) > 1 {
 		r.Snapshot, r.More = n.Options.Group[0], slices.Clone(n.Options.Group[1:])
 	}
 	return r, nil
+}
+
+// retried is the operation of kind for target (Options.Undo or Forget)
+// that request id rid journaled already, or nil: a request sent again
+// follows it (the journal answers for the id, requests.go) instead of
+// being refused for what it did.
+func (e *Engine) retried(rid, kind string, target uint64) (*store.Operation, error) {
+	if rid == "" {
+		return nil, nil
+	}
+	op, err := e.byRequest(rid)
+	if err != nil || op == nil || op.Kind != kind {
+		return nil, err
+	}
+	if kind == store.KindUndo && op.Options.Undo == target || kind == store.KindForget && op.Options.Forget == target {
+		return op, nil
+	}
+	return nil, nil
 }
 
 // opVolumes are every volume of op.
@@ -322,11 +351,21 @@ func (e *Engine) Forget(ctx context.Context, req ForgetRequest, emit func(Event)
 // backend capture: the identities are the kept records (volume, snapshot,
 // kept dataset), and what each dataset holds now is read for the plan.
 func (e *Engine) forgetRequest(req ForgetRequest) (Request, error) {
-	n, recs, err := e.forgettable(req.Operation)
+	// n is the forgotten operation, or the forget this request id
+	// journaled already (a retry follows it).
+	n, err := e.retried(req.RequestID, store.KindForget, req.Operation)
 	if err != nil {
 		return Request{}, err
 	}
-	o := store.Options{Forget: n.ID}
+	var recs []store.Kept
+	if n != nil {
+		for _, id := range n.Volumes() {
+			recs = append(recs, store.Kept{Op: req.Operation, Volume: id.Volume, Snapshot: id.Snapshot, Dataset: id.Kept, UsedAtCapture: id.KeptUsed})
+		}
+	} else if n, recs, err = e.forgettable(req.Operation); err != nil {
+		return Request{}, err
+	}
+	o := store.Options{Forget: req.Operation}
 	for _, k := range recs {
 		o.ForgetDatasets = append(o.ForgetDatasets, k.Dataset)
 	}
@@ -347,12 +386,12 @@ func (e *Engine) forgetRequest(req ForgetRequest) (Request, error) {
 		}
 		if !req.DestroyKept {
 			return ids, warnings, fmt.Errorf("forget destroys the kept datasets of operation %d (%s) and their snapshots, for good: %w",
-				n.ID, strings.Join(o.ForgetDatasets, ", "), NeedsConsent(ConsentDestroyKept))
+				req.Operation, strings.Join(o.ForgetDatasets, ", "), NeedsConsent(ConsentDestroyKept))
 		}
 		return ids, warnings, nil
 	}
 	r := Request{Snapshot: n.Snapshot, Options: o, RequestID: req.RequestID, RequestedBy: req.RequestedBy,
-		special: &special{k: store.KindForget, capture: capture, check: func() error { _, _, err := e.forgettable(n.ID); return err }}}
+		special: &special{k: store.KindForget, capture: capture, check: func() error { _, _, err := e.forgettable(req.Operation); return err }}}
 	if len(n.Options.Group) > 1 {
 		r.Snapshot, r.More = n.Options.Group[0], slices.Clone(n.Options.Group[1:])
 	}

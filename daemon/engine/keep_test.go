@@ -559,6 +559,41 @@ func TestForget(t *testing.T) {
 	}
 }
 
+// TestUndoForgetRetried: an undo or a forget sent again with its request
+// id follows the operation the first journaled (whose effect would refuse
+// a new one); the id for another target is refused.
+func TestUndoForgetRetried(t *testing.T) {
+	r := newKeepRig(t, solarisLike, Config{})
+	k1, err := r.keep("pool/a@s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	undo := UndoRequest{Operation: k1.ID, RequestID: "U"}
+	u2, err := r.e.Undo(context.Background(), undo, func(Event) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.e.Undo(context.Background(), undo, func(Event) {})
+	if err != nil || again.ID != u2.ID {
+		t.Errorf("the undo sent again: %v, %v; want operation %d", again, err, u2.ID)
+	}
+	forget := ForgetRequest{Operation: u2.ID, DestroyKept: true, RequestID: "F"}
+	f3, err := r.e.Forget(context.Background(), forget, func(Event) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err = r.e.Forget(context.Background(), forget, func(Event) {})
+	if err != nil || again.ID != f3.ID {
+		t.Errorf("the forget sent again: %v, %v; want operation %d", again, err, f3.ID)
+	}
+	if _, err := r.e.Undo(context.Background(), UndoRequest{Operation: u2.ID, RequestID: "F"}, func(Event) {}); err == nil {
+		t.Error("an undo with a forget's request id was accepted")
+	}
+	if n := len(r.fake.destroyed); n != 1 {
+		t.Errorf("%d datasets destroyed, want 1 (one forget)", n)
+	}
+}
+
 // TestForgetFails: a destroy-kept that fails for good leaves the records
 // kept (the commit is not done).
 func TestForgetFails(t *testing.T) {
