@@ -596,7 +596,8 @@ func optionsDiff(a, b store.Options) string {
 		name string
 		a, b bool
 	}{{"halt_zones", a.HaltZones, b.HaltZones}, {"destroy_newer", a.DestroyNewer, b.DestroyNewer},
-		{"keep_hostdata", a.KeepHostdata, b.KeepHostdata}, {"accept_sessions", a.AcceptSessions, b.AcceptSessions}} {
+		{"keep_hostdata", a.KeepHostdata, b.KeepHostdata}, {"accept_sessions", a.AcceptSessions, b.AcceptSessions},
+		{"keep", a.Keep, b.Keep}} {
 		if o.a != o.b {
 			d = append(d, fmt.Sprintf("%s=%v", o.name, o.a))
 		}

@@ -589,6 +589,14 @@ func TestUndoForgetRetried(t *testing.T) {
 	if _, err := r.e.Undo(context.Background(), UndoRequest{Operation: u2.ID, RequestID: "F"}, func(Event) {}); err == nil {
 		t.Error("an undo with a forget's request id was accepted")
 	}
+	// A rollback's request id sent again without keep is another request.
+	if _, err := r.e.Rollback(context.Background(), Request{Snapshot: "pool/c@s", RequestID: "K", Options: store.Options{Keep: true}}, func(Event) {}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.e.Rollback(context.Background(), Request{Snapshot: "pool/c@s", RequestID: "K"}, func(Event) {}); !errors.Is(err, ErrAlreadyExists) ||
+		!strings.Contains(err.Error(), "with keep=true") {
+		t.Errorf("the keep's request id without keep: %v", err)
+	}
 	if n := len(r.fake.destroyed); n != 1 {
 		t.Errorf("%d datasets destroyed, want 1 (one forget)", n)
 	}
