@@ -795,8 +795,9 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 	go func() {
 		defer e.wg.Done()
 		defer close(r.done)
-		defer e.ended(r)       // callers.go: after the locks go, before the end is seen
-		defer e.keptChanged(r) // keep.go: after the locks go
+		defer e.ended(r) // callers.go: after the locks go, before the end is seen
+		// keep.go: the kept count and retention, after the locks go
+		defer e.keptChanged(r)
 		defer e.locks.release(keys)
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
 		if resume {
