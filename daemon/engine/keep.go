@@ -347,9 +347,11 @@ func (e *Engine) Forget(ctx context.Context, req ForgetRequest, emit func(Event)
 	return e.Rollback(ctx, r, emit)
 }
 
-// forgetRequest is the request a forget runs as. Its capture runs no
-// backend capture: the identities are the kept records (volume, snapshot,
-// kept dataset), and what each dataset holds now is read for the plan.
+// forgetRequest is the request a forget runs as. Its capture is the
+// backend's check of each kept dataset (Capture with Options.Forget and
+// that one dataset in ForgetDatasets: it exists and carries N's mark),
+// the identities are the kept records (volume, snapshot, kept dataset),
+// and what each dataset holds now is read for the plan.
 func (e *Engine) forgetRequest(req ForgetRequest) (Request, error) {
 	// n is the forgotten operation, or the forget this request id
 	// journaled already (a retry follows it).
@@ -374,14 +376,23 @@ func (e *Engine) forgetRequest(req ForgetRequest) (Request, error) {
 		var warnings []string
 		kr, _ := e.backend.(KeptReader)
 		for _, k := range recs {
-			ids = append(ids, store.Identity{Volume: k.Volume, Snapshot: k.Snapshot, Kept: k.Dataset, KeptUsed: k.UsedAtCapture})
+			// The backend checks the dataset on the host (it exists and
+			// carries N's mark), one at a time: the volume's snapshot
+			// names the volume, the options the one dataset.
+			id, w, err := e.backend.Capture(ctx, run, k.Snapshot, store.Options{Forget: req.Operation, ForgetDatasets: []string{k.Dataset}})
+			if err != nil {
+				return nil, nil, err
+			}
+			id.Volume, id.Snapshot, id.Kept, id.KeptUsed = k.Volume, k.Snapshot, k.Dataset, k.UsedAtCapture
+			ids = append(ids, id)
+			warnings = append(warnings, w...)
 			if kr == nil {
 				continue
 			}
 			if used, err := kr.KeptUsed(ctx, run, k.Dataset); err != nil {
 				warnings = append(warnings, fmt.Sprintf("what %s holds could not be read: %v", k.Dataset, err))
 			} else {
-				warnings = append(warnings, fmt.Sprintf("destroys %s and its snapshots for good: it holds %d bytes", k.Dataset, used))
+				warnings = append(warnings, fmt.Sprintf("%s holds %d bytes now: the pool gets them back", k.Dataset, used))
 			}
 		}
 		if !req.DestroyKept {

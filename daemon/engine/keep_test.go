@@ -39,12 +39,24 @@ type keepFake struct {
 	// waits there.
 	gate, entered chan struct{}
 	gated         string
+	// badMark are kept datasets whose mark a forget's capture refuses.
+	badMark []string
 }
 
 func (f *keepFake) GroupRollbacks() bool { return true }
 
 func (f *keepFake) Capture(_ context.Context, _ execx.RunFunc, snap string, o store.Options) (store.Identity, []string, error) {
 	vol, _, _ := strings.Cut(snap, "@")
+	if o.Forget != 0 { // a forget's check of one kept dataset
+		f.mu.Lock()
+		f.captured = append(f.captured, o)
+		bad := slices.Contains(f.badMark, o.ForgetDatasets[0])
+		f.mu.Unlock()
+		if bad {
+			return store.Identity{}, nil, fmt.Errorf("%s carries another operation's mark: %w", o.ForgetDatasets[0], ErrPrecondition)
+		}
+		return store.Identity{Volume: vol, Snapshot: snap}, []string{"destroys " + o.ForgetDatasets[0]}, nil
+	}
 	if f.gate != nil && snap == f.gated {
 		close(f.entered)
 		<-f.gate
@@ -517,13 +529,31 @@ func TestForget(t *testing.T) {
 	}
 	if plan.Kind != store.KindForget || plan.Options.Forget != k1.ID || !slices.Equal(plan.Options.ForgetDatasets, []string{"pool/a" + s1, "pool/b" + s1}) ||
 		plan.Options.HaltZones || len(plan.Steps) != 2 || plan.Steps[1].Name != "destroy-kept" ||
-		!slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, "it holds 123 bytes") }) ||
+		!slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, "holds 123 bytes now") }) ||
+		!slices.Contains(plan.Warnings, "destroys pool/b"+s1) ||
 		!slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, "what pool/b"+s1+" holds could not be read") }) {
 		t.Errorf("forget's plan: %+v", plan)
 	}
 	if last, _ := r.db.LastOperationID(); last != k1.ID || len(r.fake.destroyed) != 0 {
 		t.Errorf("a plan journaled (last id %d) or destroyed %v", last, r.fake.destroyed)
 	}
+	// The backend checks each kept dataset, one per capture.
+	var checked []string
+	for _, o := range r.fake.captured {
+		if o.Forget == k1.ID {
+			checked = append(checked, o.ForgetDatasets...)
+		}
+	}
+	if !slices.Equal(checked, []string{"pool/a" + s1, "pool/b" + s1}) {
+		t.Errorf("the backend checked %q", checked)
+	}
+	// A dataset the backend refuses (its mark is another's) refuses the
+	// forget before anything runs.
+	r.fake.badMark = []string{"pool/b" + s1}
+	if _, err := r.forget(k1.ID); !errors.Is(err, ErrPrecondition) || !strings.Contains(err.Error(), "another operation's mark") || len(r.fake.destroyed) != 0 {
+		t.Errorf("forget of a dataset with another mark: %v, destroyed %v", err, r.fake.destroyed)
+	}
+	r.fake.badMark = nil
 	f2, err := r.forget(k1.ID)
 	if err != nil {
 		t.Fatal(err)
