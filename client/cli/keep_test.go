@@ -124,8 +124,8 @@ func TestKeepOperationText(t *testing.T) {
 	for op, want := range map[*v1.Operation]string{
 		{Kind: "rollback"}: "rollback",
 		{Kind: "rollback", Options: &v1.RollbackOptions{Keep: true}}: "keep",
-		{Kind: "undo", UndoOf: 7}:     "undo:7",
-		{Kind: "forget", ForgetOf: 7}: "forget:7",
+		{Kind: "undo", UndoOf: 7}:                                    "undo:7",
+		{Kind: "forget", ForgetOf: 7}:                                "forget:7",
 	} {
 		if got := kindWord(op); got != want {
 			t.Errorf("kindWord(%v) = %q, want %q", op, got, want)
