@@ -372,3 +372,30 @@ func TestPartitionTableNone(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// The fuzz seed is the golden image's label 0, byte for byte
+// (VOLCTL_BOOTDISK_GOLDEN=1 rewrites it).
+func TestGoldenLabelSeed(t *testing.T) {
+	disk, _ := goldenRO(t)
+	d, err := ReadDisk(disk, int64(len(disk)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl, err := d.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed := sl.Labels.Labels[0].packed
+	if os.Getenv("VOLCTL_BOOTDISK_GOLDEN") == "1" {
+		if err := os.WriteFile(goldenNvlist, packed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seed, err := os.ReadFile(goldenNvlist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(seed, packed) {
+		t.Fatalf("%s is not label 0 of %s", goldenNvlist, goldenImage)
+	}
+}

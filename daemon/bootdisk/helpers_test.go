@@ -103,6 +103,15 @@ func (s *sparseDisk) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// WriteAt records a region (later regions win where they overlap).
+func (s *sparseDisk) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > s.size {
+		return 0, fmt.Errorf("write past the end")
+	}
+	s.parts = append(s.parts, sparsePart{off, append([]byte(nil), p...)})
+	return len(p), nil
+}
+
 // gunzipFile reads a gzip-compressed test image.
 func gunzipFile(t testing.TB, path string) memDisk {
 	t.Helper()

@@ -271,9 +271,10 @@ func (d *xdr) nvlist(depth int) (*Nvlist, error) {
 	l := &Nvlist{Version: ver, Flags: flags}
 	seen := map[string]bool{}
 	for {
-		start := d.off
 		// encode_size, decode_size (nvs_xdr_nvpair). Two zeros end the
 		// list; illumos reads only decode_size for that, and so does this.
+		// Neither size is used to decode (illumos decodes by structure
+		// and so does this): only their sign is checked.
 		enc, err := d.i32()
 		if err != nil {
 			return nil, err
@@ -290,9 +291,6 @@ func (d *xdr) nvlist(depth int) (*Nvlist, error) {
 		}
 		if enc < 0 || dec < 0 {
 			return nil, d.fail("negative pair size (encoded %d, decoded %d)", enc, dec)
-		}
-		if int64(enc) > int64(len(d.b)-start) {
-			return nil, d.fail("pair of %d bytes, %d left", enc, len(d.b)-start)
 		}
 		if d.pairs++; d.pairs > MaxPairs {
 			return nil, d.fail("more than %d pairs", MaxPairs)
