@@ -55,7 +55,7 @@ func TestGoldenZfsFuseGPT(t *testing.T) {
 	if pt.Scheme != SchemeGPT || pt.SectorSize != 512 || pt.FromBackup || pt.DiskGUID != "0b00d15c-0000-4000-8000-00000000b001" {
 		t.Fatalf("table %+v", pt)
 	}
-	if len(pt.Slices) != 3 || pt.Slices[1].TypeName != "solaris-usr/zfs" || pt.Slices[1].Name != "zfs" || pt.Slices[2].Minor != "h" {
+	if len(pt.Slices) != 3 || pt.Slices[1].TypeName != "solaris-usr/zfs" || pt.Slices[1].Name != "zfs" || pt.Slices[2].Minor != "i" {
 		t.Fatalf("slices %+v", pt.Slices)
 	}
 	sl, err := d.Pool()
@@ -397,5 +397,37 @@ func TestGoldenLabelSeed(t *testing.T) {
 	}
 	if !bytes.Equal(seed, packed) {
 		t.Fatalf("%s is not label 0 of %s", goldenNvlist, goldenImage)
+	}
+}
+
+// GPT entry 7 is no slice: minor 7 of an EFI-labelled disk is "wd", the
+// whole disk (cmlb), so it is listed without a minor and not probed.
+func TestGPTEntry7(t *testing.T) {
+	d := &sparseDisk{size: 64 << 20}
+	writeGPT(d, d.size, "0b00d15c-0000-4000-8000-00000000b001", []gptPart{
+		{index: 1, typ: "6a898cc3-1dd2-11b2-99a6-080020736631", first: 2048, end: 40000},
+		{index: 7, typ: "6a898cc3-1dd2-11b2-99a6-080020736631", first: 40001, end: 80000},
+	})
+	disk, err := ReadDisk(d, d.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(disk.Table.Slices) != 2 || disk.Table.Slices[1].Index != 7 || disk.Table.Slices[1].Minor != "" {
+		t.Fatalf("slices %+v", disk.Table.Slices)
+	}
+	if len(disk.Slices) != 1 || disk.Slices[0].Slice.Minor != "b" {
+		t.Fatalf("probed %+v", disk.Slices)
+	}
+}
+
+// An x86 VTOC with zero geometry is refused, as cmlb_uselabel does.
+func TestVTOC16ZeroGeometry(t *testing.T) {
+	disk := make(memDisk, 1<<20)
+	lab := x86Label([]vtocPart{{tag: 4, start: 16, size: 1024}})
+	binary.LittleEndian.PutUint32(lab[472:], 0)
+	xorFix(lab)
+	copy(disk[512:], lab)
+	if _, err := ReadPartitionTable(disk, int64(len(disk))); err == nil || !strings.Contains(err.Error(), "zero nhead") {
+		t.Fatalf("%v", err)
 	}
 }

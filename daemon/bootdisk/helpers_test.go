@@ -261,6 +261,8 @@ func x86Label(parts []vtocPart) []byte {
 	le.PutUint32(b[16:], 1)
 	le.PutUint16(b[28:], 512)
 	le.PutUint16(b[30:], 16)
+	le.PutUint32(b[468:], 1)  // nhead
+	le.PutUint32(b[472:], 16) // nsect
 	for i, p := range parts {
 		le.PutUint16(b[72+12*i:], p.tag)
 		le.PutUint32(b[72+12*i+4:], p.start)

@@ -242,8 +242,15 @@ func readGPTAt(r io.ReaderAt, size, ss, lba int64) (*PartitionTable, error) {
 			return nil, fmt.Errorf("entry %d: LBAs %d..%d outside the usable %d..%d", i, s, e0, first, lastUsable)
 		}
 		t := guidString(e[:16])
+		// On an EFI label, minor 7 is "wd", the whole disk, whatever
+		// entry 7 says (cmlb dk_minor_data_efi, WD_NODE): entry 7 is no
+		// slice device, so it gets no minor and is not probed.
+		m := minor(i)
+		if i == 7 {
+			m = ""
+		}
 		pt.Slices = append(pt.Slices, Slice{
-			Index: i, Minor: minor(i), Start: int64(s) * ss, Size: int64(e0-s+1) * ss,
+			Index: i, Minor: m, Start: int64(s) * ss, Size: int64(e0-s+1) * ss,
 			Type: t, TypeName: gptTypes[t], Name: utf16Name(e[56:128]),
 		})
 	}
@@ -293,6 +300,9 @@ func readVTOC8(s0 []byte, size int64) (*PartitionTable, error) {
 		return nil, fmt.Errorf("%w: SPARC VTOC: v_nparts %d (at most 8)", ErrPartition, nparts)
 	}
 	nhead, nsect := int64(be.Uint16(s0[436:])), int64(be.Uint16(s0[438:]))
+	if nhead == 0 || nsect == 0 {
+		return nil, fmt.Errorf("%w: SPARC VTOC: zero nhead (%d) or nsect (%d)", ErrPartition, nhead, nsect)
+	}
 	pt := &PartitionTable{Scheme: SchemeVTOC8, SectorSize: vtocSector}
 	for i := 0; i < nparts; i++ {
 		cyl, nblk := int64(be.Uint32(s0[444+8*i:])), int64(be.Uint32(s0[448+8*i:]))
@@ -303,7 +313,7 @@ func readVTOC8(s0 []byte, size int64) (*PartitionTable, error) {
 		// Checked before multiplying: 32-bit cylinders times 16-bit
 		// geometry would overflow.
 		sectors := size / vtocSector
-		if nhead*nsect > 0 && cyl > sectors/(nhead*nsect) || nblk > sectors {
+		if cyl > sectors/(nhead*nsect) || nblk > sectors {
 			return nil, fmt.Errorf("%w: SPARC VTOC slice %d: cylinder %d, %d blocks, past the disk's %d sectors", ErrPartition, i, cyl, nblk, sectors)
 		}
 		start := cyl * nhead * nsect * vtocSector
@@ -336,6 +346,10 @@ func readVTOC16(r io.ReaderAt, fstart, fsize, size int64) (*PartitionTable, erro
 	}
 	if ss := le.Uint16(b[28:]); ss != vtocSector {
 		return nil, fmt.Errorf("%w: %s: v_sectorsz %d (only 512 is read)", ErrPartition, where, ss)
+	}
+	// cmlb_uselabel refuses a label whose track capacity is zero.
+	if nhead, nsect := le.Uint32(b[468:]), le.Uint32(b[472:]); nhead == 0 || nsect == 0 {
+		return nil, fmt.Errorf("%w: %s: zero nhead (%d) or nsect (%d)", ErrPartition, where, nhead, nsect)
 	}
 	nparts := int(le.Uint16(b[30:]))
 	if nparts > 16 {
