@@ -10,7 +10,7 @@ import (
 )
 
 // The partition tables a kernel zone's boot disk may carry
-// (docs/platform/zfs-label.md §4, §5): a GPT (EFI) label, a SPARC VTOC
+// (docs/platform/zfs-label.md §4, §5; detection order §5.4): a GPT (EFI) label, a SPARC VTOC
 // (dk_label in sector 0, big-endian) or an x86 VTOC (dk_label in sector 1
 // of the Solaris fdisk partition, little-endian). Read-only and bounded:
 // at most maxGPTEntries entries of at most maxGPTEntrySize bytes are read.
@@ -144,8 +144,8 @@ func ReadPartitionTable(r io.ReaderAt, size int64) (*PartitionTable, error) {
 		}
 		return readVTOC16(r, start, n, size)
 	}
-	// x86 with no fdisk table: the whole disk is the Solaris partition
-	// [UNV: docs/platform/zfs-label.md §5.3].
+	// x86 with no fdisk table: the whole disk is the Solaris partition,
+	// as cmlb_read_fdisk assumes (docs/platform/zfs-label.md §5.3).
 	s1 := make([]byte, vtocSector)
 	if err := readFull(r, s1, vtocSector); err != nil {
 		return nil, fmt.Errorf("%w: sector 1: %v", ErrPartition, err)

@@ -34,21 +34,6 @@ const (
 	stackLock = "/run/lock/volctl-linuxstack.lock"
 )
 
-// The golden disk: 80 MiB (zfs-fuse refuses devices under 64 MiB), GPT
-// with slice a an EFI system partition, slice b the pool (EFI_USR, as
-// zpool labels it) and slice i (entry 8) the 8 MiB reserved partition, the layout of
-// an EFI-labelled Solaris boot disk (docs/platform/zfs-label.md §4.3).
-const (
-	goldenSize   = 80 << 20
-	goldenSliceB = 4096 // first LBA of slice b
-)
-
-var goldenParts = []gptPart{
-	{index: 0, typ: "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", first: 256, end: 4095, name: "boot"},
-	{index: 1, typ: "6a898cc3-1dd2-11b2-99a6-080020736631", first: goldenSliceB, end: goldenSize/512 - 34 - 16384, name: "zfs"},
-	{index: 8, typ: "6a945a3b-1dd2-11b2-99a6-080020736631", first: goldenSize/512 - 34 - 16383, end: goldenSize/512 - 34, name: ""},
-}
-
 func TestZfsFuseGPT(t *testing.T) {
 	needZfsFuse(t)
 	dir := t.TempDir()
