@@ -388,10 +388,52 @@ func TestPartitionTableNone(t *testing.T) {
 	}
 }
 
-// The fuzz seed is the golden image's label 0, byte for byte
-// (VOLCTL_BOOTDISK_GOLDEN=1 rewrites it).
+// The fuzz seeds are the golden images' label 0, byte for byte
+// (VOLCTL_BOOTDISK_GOLDEN=1 rewrites them).
 func TestGoldenLabelSeed(t *testing.T) {
-	disk, _ := goldenRO(t)
+	mirror, _ := goldenMirror(t)
+	single, _ := goldenRO(t)
+	for _, c := range []struct {
+		disk memDisk
+		seed string
+	}{{single, goldenNvlist}, {mirror, goldenMirrorNvlist}} {
+		d, err := ReadDisk(c.disk, int64(len(c.disk)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sl, err := d.Pool()
+		if err != nil {
+			t.Fatal(err)
+		}
+		packed := sl.Labels.Labels[0].packed
+		if os.Getenv("VOLCTL_BOOTDISK_GOLDEN") == "1" {
+			if err := os.WriteFile(c.seed, packed, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seed, err := os.ReadFile(c.seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(seed, packed) {
+			t.Fatalf("%s is not label 0 of its image", c.seed)
+		}
+	}
+}
+
+func goldenMirror(t *testing.T) (memDisk, string) {
+	t.Helper()
+	want, err := os.ReadFile("testdata/gpt-zfsfuse-mirror.zdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gunzipFile(t, "testdata/gpt-zfsfuse-mirror.img.gz"), string(want)
+}
+
+// One disk of a two-way mirror zfs-fuse wrote (TestZfsFuseMirror): the
+// tree is a mirror with two disk leaves, this disk the first.
+func TestGoldenZfsFuseMirror(t *testing.T) {
+	disk, want := goldenMirror(t)
 	d, err := ReadDisk(disk, int64(len(disk)))
 	if err != nil {
 		t.Fatal(err)
@@ -400,18 +442,14 @@ func TestGoldenLabelSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	packed := sl.Labels.Labels[0].packed
-	if os.Getenv("VOLCTL_BOOTDISK_GOLDEN") == "1" {
-		if err := os.WriteFile(goldenNvlist, packed, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if got := zdbDump(sl.Labels); got != want {
+		t.Fatalf("reader and zdb -l differ:\n--- reader\n%s\n--- zdb -l\n%s", got, want)
 	}
-	seed, err := os.ReadFile(goldenNvlist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(seed, packed) {
-		t.Fatalf("%s is not label 0 of %s", goldenNvlist, goldenImage)
+	c, _ := sl.Labels.Config()
+	leaves := c.Tree.Leaves()
+	if c.Tree.Type != "mirror" || len(leaves) != 2 || leaves[0].GUID != c.GUID || leaves[1].GUID == c.GUID ||
+		leaves[0].Type != "disk" || leaves[0].Path == "" || leaves[0].Path == leaves[1].Path {
+		t.Fatalf("tree %+v leaves %+v %+v", c.Tree, leaves[0], leaves[1])
 	}
 }
 

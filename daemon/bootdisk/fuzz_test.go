@@ -6,16 +6,23 @@ import (
 	"testing"
 )
 
-// The committed packed nvlist of the golden image's label 0 (zfs-fuse's),
-// a seed for the fuzz targets; TestGoldenLabelSeed keeps it in step.
-const goldenNvlist = "testdata/gpt-zfsfuse-label0.nvlist"
+// The committed packed nvlists of the golden images' label 0 (zfs-fuse's),
+// seeds for the fuzz targets; TestGoldenLabelSeed keeps them in step.
+const (
+	goldenNvlist       = "testdata/gpt-zfsfuse-label0.nvlist"
+	goldenMirrorNvlist = "testdata/gpt-zfsfuse-mirror-label0.nvlist"
+)
 
 func seedNvlists(f *testing.F) [][]byte {
 	b, err := os.ReadFile(goldenNvlist)
 	if err != nil {
 		f.Fatal(err)
 	}
-	return [][]byte{b, packXDR(poolConfig("rpool", 5, "/zvnex/zvblk@0:b")), packXDR(nil), {1, 1, 0, 0}}
+	m, err := os.ReadFile(goldenMirrorNvlist)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return [][]byte{b, m, packXDR(poolConfig("rpool", 5, "/zvnex/zvblk@0:b")), packXDR(nil), {1, 1, 0, 0}}
 }
 
 func FuzzXDRNvlist(f *testing.F) {

@@ -14,8 +14,8 @@ import (
 	"unicode/utf16"
 )
 
-// zdbDump renders labels the way zdb -l prints them (zdb.c dump_label and
-// dump_nvlist): the golden form the reader is compared with.
+// zdbDump renders labels the way zfs-fuse's zdb -l prints them (zdb.c
+// dump_label and dump_nvlist): the golden form the reader is compared with.
 func zdbDump(ls *Labels) string {
 	var b strings.Builder
 	for _, l := range ls.Labels {
@@ -45,7 +45,9 @@ func dumpNvlist(b *strings.Builder, l *Nvlist, indent int) {
 		case TypeNvlistArray:
 			for i, c := range p.Value.([]*Nvlist) {
 				fmt.Fprintf(b, "%s%s[%d]:\n", pad, p.Name, i)
-				dumpNvlist(b, c, indent+8)
+				// zfs-fuse's zdb indents array members by 4 (later
+				// zdbs by 8).
+				dumpNvlist(b, c, indent+4)
 			}
 		default:
 			fmt.Fprintf(b, "bad config type %d for %s\n", int32(p.Type), p.Name)

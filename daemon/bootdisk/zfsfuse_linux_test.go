@@ -36,21 +36,9 @@ const (
 
 func TestZfsFuseGPT(t *testing.T) {
 	needZfsFuse(t)
-	dir := t.TempDir()
-	img := filepath.Join(dir, "disk.img")
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(goldenSize); err != nil {
-		t.Fatal(err)
-	}
-	writeGPT(f, goldenSize, "0b00d15c-0000-4000-8000-00000000b001", goldenParts)
+	f, loop := gptImage(t, filepath.Join(t.TempDir(), "disk.img"), "0b00d15c-0000-4000-8000-00000000b001")
 	p := goldenParts[1]
 	start, size := int64(p.first)*512, int64(p.end-p.first+1)*512
-	loop := strings.TrimSpace(runT(t, losetupBin, "--find", "--show", "-o", strconv.FormatInt(start, 10), "--sizelimit", strconv.FormatInt(size, 10), img))
-	t.Cleanup(func() { _ = exec.Command(losetupBin, "-d", loop).Run() })
 	pool := "blgpt" + strconv.Itoa(os.Getpid()%100000)
 	runT(t, zpoolBin, "create", "-o", "cachefile=none", pool, loop)
 	runT(t, zpoolBin, "export", pool)
@@ -76,28 +64,98 @@ func TestZfsFuseGPT(t *testing.T) {
 	}
 	t.Logf("pool %s guid %d txg %d host %q hostid %#x; leaf %s %s guid %d; labels agree %v",
 		c.Name, c.PoolGUID, c.TXG, c.Hostname, c.HostID, c.Tree.Type, c.Tree.Path, c.Tree.GUID, sl.Labels.Agree)
-
 	if os.Getenv("VOLCTL_BOOTDISK_GOLDEN") == "1" {
-		if err := exec.Command(losetupBin, "-d", loop).Run(); err != nil {
-			t.Fatal(err)
-		}
-		raw, err := os.ReadFile(img)
+		writeGolden(t, f.Name(), loop, "testdata/gpt-zfsfuse", want)
+	}
+}
+
+// gptImage makes an image with the golden disk's GPT and a loop device
+// over its slice b.
+func gptImage(t *testing.T, path, diskGUID string) (f *os.File, loop string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if err := f.Truncate(goldenSize); err != nil {
+		t.Fatal(err)
+	}
+	writeGPT(f, goldenSize, diskGUID, goldenParts)
+	p := goldenParts[1]
+	start, size := int64(p.first)*512, int64(p.end-p.first+1)*512
+	loop = strings.TrimSpace(runT(t, losetupBin, "--find", "--show", "-o", strconv.FormatInt(start, 10), "--sizelimit", strconv.FormatInt(size, 10), path))
+	t.Cleanup(func() { _ = exec.Command(losetupBin, "-d", loop).Run() })
+	return f, loop
+}
+
+// A two-way mirror over slice b of two disks: the vdev tree zfs-fuse
+// writes has a mirror with two leaves (an nvlist array), and each disk's
+// labels name itself as "guid".
+func TestZfsFuseMirror(t *testing.T) {
+	needZfsFuse(t)
+	dir := t.TempDir()
+	fa, la := gptImage(t, filepath.Join(dir, "a.img"), "0b00d15c-0000-4000-8000-00000000a001")
+	fb, lb := gptImage(t, filepath.Join(dir, "b.img"), "0b00d15c-0000-4000-8000-00000000a002")
+	pool := "blmir" + strconv.Itoa(os.Getpid()%100000)
+	runT(t, zpoolBin, "create", "-o", "cachefile=none", pool, "mirror", la, lb)
+	runT(t, zpoolBin, "export", pool)
+	for _, c := range []struct {
+		f    *os.File
+		loop string
+	}{{fa, la}, {fb, lb}} {
+		want := runT(t, zdbBin, "-l", c.loop)
+		d, err := ReadDisk(c.f, goldenSize)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var z bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
-		zw.Write(raw)
-		zw.Close()
-		if err := os.WriteFile("testdata/gpt-zfsfuse.img.gz", z.Bytes(), 0o644); err != nil {
+		sl, err := d.Pool()
+		if err != nil {
 			t.Fatal(err)
 		}
-		// The device path is the one thing that depends on the run.
-		if err := os.WriteFile("testdata/gpt-zfsfuse.zdb", []byte(want), 0o644); err != nil {
-			t.Fatal(err)
+		if got := zdbDump(sl.Labels); got != want {
+			t.Fatalf("reader and zdb -l %s differ:\n--- reader\n%s\n--- zdb -l\n%s", c.loop, got, want)
 		}
-		t.Logf("wrote testdata/gpt-zfsfuse.img.gz (%d bytes)", z.Len())
+		cfg, _ := sl.Labels.Config()
+		leaves := cfg.Tree.Leaves()
+		if cfg.Tree.Type != "mirror" || len(leaves) != 2 || leaves[0].Path != la || leaves[1].Path != lb || cfg.TopGUID != cfg.Tree.GUID {
+			t.Fatalf("tree %+v leaves %+v", cfg.Tree, leaves)
+		}
+		self := leaves[0]
+		if c.loop == lb {
+			self = leaves[1]
+		}
+		if cfg.GUID != self.GUID {
+			t.Fatalf("label of %s: guid %d, its leaf %+v", c.loop, cfg.GUID, self)
+		}
+		if c.loop == la && os.Getenv("VOLCTL_BOOTDISK_GOLDEN") == "1" {
+			writeGolden(t, c.f.Name(), la, "testdata/gpt-zfsfuse-mirror", want)
+		}
 	}
+}
+
+// writeGolden detaches loop and writes the image, compressed, and zdb's
+// output under base.
+func writeGolden(t *testing.T, img, loop, base, zdb string) {
+	t.Helper()
+	if err := exec.Command(losetupBin, "-d", loop).Run(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write(raw)
+	zw.Close()
+	if err := os.WriteFile(base+".img.gz", z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".zdb", []byte(zdb), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s.img.gz (%d bytes)", base, z.Len())
 }
 
 func runT(t *testing.T, argv ...string) string {
