@@ -3,6 +3,8 @@ package bootdisk
 import (
 	"encoding/binary"
 	"os"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -43,6 +45,19 @@ func FuzzXDRNvlist(f *testing.F) {
 		}
 		if c, err := configFrom(l); err == nil && c.Tree == nil {
 			t.Fatal("config without a tree")
+		}
+		// What decodes encodes back to the same list (the types ZFS
+		// writes; the encoder refuses the others).
+		enc, err := EncodeXDR(l)
+		if err != nil {
+			if !strings.Contains(err.Error(), "is not supported") {
+				t.Fatalf("decoded but not encodable: %v", err)
+			}
+			return
+		}
+		l2, n2, err := DecodeXDR(enc)
+		if err != nil || n2 != len(enc) || !reflect.DeepEqual(l, l2) {
+			t.Fatalf("re-decoding the encoding: %d of %d, %v", n2, len(enc), err)
 		}
 	})
 }

@@ -134,6 +134,45 @@ func TestZfsFuseMirror(t *testing.T) {
 	}
 }
 
+// zdb (real ZFS code, libnvpair) reads the labels the writer makes:
+// the same dump as the reader's, phys_path and devid included.
+func TestZdbReadsWriter(t *testing.T) {
+	needZfsFuse(t) // zfs-fuse's zdb will not start without the daemon
+	path := filepath.Join(t.TempDir(), "kz.img")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const size = 80 << 20
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	c := kzConfig()
+	c.Tree = &Vdev{Type: "mirror", GUID: 77, Children: []*Vdev{
+		{Type: "disk", GUID: 1, Path: "/dev/dsk/c1d0s1", DevID: "id1,kdev@A000_0/b", PhysPath: "/zvnex/zvblk@0:b"},
+		{Type: "disk", ID: 1, GUID: 2, Path: "/dev/dsk/c1d1s1", PhysPath: "/zvnex/zvblk@1:b"}}}
+	c.GUID = 1
+	sl, err := WriteImage(f, Image{Size: size, Config: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := strings.TrimSpace(runT(t, losetupBin, "--find", "--show", "-o", strconv.FormatInt(sl.Start, 10), "--sizelimit", strconv.FormatInt(sl.Size, 10), path))
+	t.Cleanup(func() { _ = exec.Command(losetupBin, "-d", loop).Run() })
+	want := runT(t, zdbBin, "-l", loop)
+	d, err := ReadDisk(f, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := zdbDump(p.Labels); got != want || !strings.Contains(want, "phys_path: '/zvnex/zvblk@0:b'") {
+		t.Fatalf("reader and zdb -l differ:\n--- reader\n%s\n--- zdb -l\n%s", got, want)
+	}
+}
+
 // writeGolden detaches loop and writes the image, compressed, and zdb's
 // output under base.
 func writeGolden(t *testing.T, img, loop, base, zdb string) {

@@ -6,6 +6,10 @@
 // docs/platform/zfs-label.md). Every length and offset read from the disk
 // is bounded: a hostile or corrupt disk gives an error, never a panic or a
 // large allocation.
+//
+// It also writes such disks (WriteImage, RewriteLabels, EncodeXDR) for the
+// simulator and tests; it lives under internal/ so that sim/ can import
+// it, and imports nothing of volctl's.
 package bootdisk
 
 import (
