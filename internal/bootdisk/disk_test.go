@@ -421,14 +421,28 @@ func TestGoldenLabelSeed(t *testing.T) {
 	}
 }
 
+// goldenMirror is the mirror's first disk, decompressed once; callers do
+// not write to it.
 func goldenMirror(t *testing.T) (memDisk, string) {
 	t.Helper()
-	want, err := os.ReadFile("testdata/gpt-zfsfuse-mirror.zdb")
-	if err != nil {
-		t.Fatal(err)
+	mirrorOnce.Do(func() {
+		want, err := os.ReadFile("testdata/gpt-zfsfuse-mirror.zdb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mirrorWant, mirrorBytes = string(want), gunzipFile(t, "testdata/gpt-zfsfuse-mirror.img.gz")
+	})
+	if mirrorBytes == nil {
+		t.Fatal("golden mirror image not loaded")
 	}
-	return gunzipFile(t, "testdata/gpt-zfsfuse-mirror.img.gz"), string(want)
+	return mirrorBytes, mirrorWant
 }
+
+var (
+	mirrorOnce  sync.Once
+	mirrorBytes memDisk
+	mirrorWant  string
+)
 
 // One disk of a two-way mirror zfs-fuse wrote (TestZfsFuseMirror): the
 // tree is a mirror with two disk leaves, this disk the first.
