@@ -1,10 +1,10 @@
 package bootdisk
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // The XDR nvlist decoder: the encoding of a packed nvlist_t that ZFS
@@ -235,24 +235,28 @@ func (d *xdr) opaque(n uint32) ([]byte, error) {
 }
 
 // str reads an XDR string (length, bytes, padding). A NUL inside would be
-// read by C as a shorter string than the bytes say: refused.
-func (d *xdr) str(what string) (string, error) {
+// read by C as a shorter string than the bytes say: refused. what names
+// the string in an error; it is called only then (formatting it for every
+// element of a long string array would cost quadratic time).
+func (d *xdr) str(what func() string) (string, error) {
 	n, err := d.u32()
 	if err != nil {
 		return "", err
 	}
 	if n > MaxString {
-		return "", d.fail("%s of %d bytes (at most %d)", what, n, MaxString)
+		return "", d.fail("%s of %d bytes (at most %d)", what(), n, MaxString)
 	}
 	v, err := d.opaque(n)
 	if err != nil {
 		return "", err
 	}
-	if i := strings.IndexByte(string(v), 0); i >= 0 {
-		return "", d.fail("%s has a NUL at byte %d of %d", what, i, n)
+	if i := bytes.IndexByte(v, 0); i >= 0 {
+		return "", d.fail("%s has a NUL at byte %d of %d", what(), i, n)
 	}
 	return string(v), nil
 }
+
+func named(s string) func() string { return func() string { return s } }
 
 // nvlist reads nvl_version, nvl_nvflag, the pairs and the end marker
 // (nvs_xdr_nvlist, nvs_operation, nvs_xdr_nvl_fini).
@@ -313,7 +317,7 @@ func (d *xdr) nvlist(depth int) (*Nvlist, error) {
 // pair reads the name, type, nelem and value of one pair
 // (nvs_xdr_nvp_op), its two sizes already read.
 func (d *xdr) pair(depth int) (Pair, error) {
-	name, err := d.str("name")
+	name, err := d.str(named("name"))
 	if err != nil {
 		return Pair{}, err
 	}
@@ -400,7 +404,7 @@ func (d *xdr) value(p Pair, nelem uint32, depth int) (any, error) {
 	case TypeUint64:
 		return d.u64()
 	case TypeString:
-		return d.str(fmt.Sprintf("string %q", p.Name))
+		return d.str(func() string { return fmt.Sprintf("string %.64q", p.Name) })
 	case TypeNvlist:
 		return d.nvlist(depth + 1)
 	case TypeNvlistArray:
@@ -427,7 +431,7 @@ func (d *xdr) value(p Pair, nelem uint32, depth int) (any, error) {
 		// nelem strings, no count.
 		out := make([]string, 0, min(int(nelem), d.left()/4))
 		for i := uint32(0); i < nelem; i++ {
-			s, err := d.str(fmt.Sprintf("string %d of %q", i, p.Name))
+			s, err := d.str(func() string { return fmt.Sprintf("string %d of %.64q", i, p.Name) })
 			if err != nil {
 				return nil, err
 			}

@@ -159,3 +159,20 @@ func itoa(i int) string {
 		}
 	}
 }
+
+// A hostile label: the longest name and the most elements, each an empty
+// string. Decoding it must cost about its size (it once formatted the
+// name for every element: about a second per label).
+func BenchmarkDecodeXDRHostileStringArray(b *testing.B) {
+	var v bytes.Buffer
+	for i := 0; i < MaxElems; i++ {
+		u32(&v, 0)
+	}
+	packed := packXDR([]nvPair{{name: strings.Repeat("n", MaxString), typ: TypeStringArray, nelem: MaxElems, value: v.Bytes()}})
+	b.SetBytes(int64(len(packed)))
+	for i := 0; i < b.N; i++ {
+		if _, _, err := DecodeXDR(packed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
