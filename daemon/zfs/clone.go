@@ -97,6 +97,36 @@ func (z Cmd) DestroyTree(ctx context.Context, ds string) error {
 	return err
 }
 
+// DestroyCloneArgv is `zfs destroy DS`: no -r, so zfs refuses a dataset
+// that has snapshots (a clone just made has none; anything else is not
+// ours to destroy).
+func (z Cmd) DestroyCloneArgv(ds string) []string { return []string{z.Path, "destroy", ds} }
+
+// DestroyClone destroys a dataset without snapshots (never a snapshot
+// name, never a pool).
+func (z Cmd) DestroyClone(ctx context.Context, ds string) error {
+	if err := validDataset(ds); err != nil {
+		return err
+	}
+	if !strings.Contains(ds, "/") {
+		return fmt.Errorf("refusing to destroy %q: a pool's root dataset", ds)
+	}
+	_, err := z.Run(ctx, z.DestroyCloneArgv(ds))
+	return err
+}
+
+// InheritArgv is `zfs inherit PROP DS`: the local value goes.
+func (z Cmd) InheritArgv(ds, prop string) []string { return []string{z.Path, "inherit", prop, ds} }
+
+// Inherit clears a locally set property.
+func (z Cmd) Inherit(ctx context.Context, ds, prop string) error {
+	if err := validDataset(ds); err != nil {
+		return err
+	}
+	_, err := z.Run(ctx, z.InheritArgv(ds, prop))
+	return err
+}
+
 // LocalPropsArgv reads the properties set locally on a dataset, exact
 // values: `zfs get -H -p -o property,value -s local all DS`.
 func (z Cmd) LocalPropsArgv(ds string) []string {

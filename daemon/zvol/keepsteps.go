@@ -1,0 +1,635 @@
+package zvol
+
+// The zfs steps of a rollback that keeps what it replaces, an undo of one,
+// and a forget (issue 22, docs/keep.md §3), which both backends share:
+// set-aside, clone, bring-back, promote (the commit), finish-promote
+// (groups), mark-kept and destroy-kept. Each backend puts its export
+// steps (COMSTAR's, tgt's) around them.
+//
+// Names, for one volume V rolled back to V@S by operation N:
+//
+//	KEPT     V's kept dataset (Identity.Kept): V renamed aside, with its
+//	         data and every snapshot; after the promote it keeps only the
+//	         snapshots newer than S, and its origin is V@S.
+//	RESTORE  for an undo, the kept dataset that takes V's name back
+//	         (Identity.Restore), a clone of V@S.
+//
+// The states a volume goes through, which every Do and Undo reads before
+// it changes anything (so that each is safe to run again after a crash, a
+// retry or a recover, and none acts on a state it does not know):
+//
+//	keep rollback                      undo
+//	V, no KEPT           (before)      V, no KEPT, RESTORE of V@S
+//	KEPT, no V           set-aside     KEPT, RESTORE of KEPT@S, no V
+//	V of KEPT@S, KEPT    clone         V of KEPT@S, KEPT, no RESTORE   bring-back
+//	V, KEPT of V@S       promote       V, KEPT of V@S                  promote
+//
+// ("X of Y": X's origin is Y.) What zfs rename, clone and promote accept
+// on each platform is in docs/platform/zfs-clone.md.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/store"
+)
+
+// The steps' names.
+const (
+	StepSetAside      = "set-aside"
+	StepClone         = "clone"
+	StepBringBack     = "bring-back"
+	StepPromote       = "promote"
+	StepFinishPromote = "finish-promote"
+	StepMarkKept      = "mark-kept"
+	StepDestroyKept   = "destroy-kept"
+)
+
+// ZfsFor is the zfs command of an operation for a way to run it (nil: for
+// the plan's argv), built from the journaled capabilities.
+type ZfsFor func(run execx.RunFunc) zfs.Cmd
+
+// dsState is what one read of a dataset says: whether it exists, its
+// origin ("" when it is not a clone) and the volctl:kept mark set on it
+// ("" when none is set locally).
+type dsState struct {
+	exists bool
+	origin string
+	mark   string
+}
+
+// LookArgv is the one read every keep step makes of a dataset: its origin
+// and its mark, exact values.
+func LookArgv(z zfs.Cmd, ds string) []string { return z.GetArgv(ds, "origin", KeptMarkProp) }
+
+// look reads a dataset (LookArgv). zfs's "dataset does not exist" is the
+// only answer taken for "not there"; any other failure, or output without
+// both rows for ds, is an error that quotes it (fail closed).
+func look(ctx context.Context, z zfs.Cmd, ds string) (dsState, error) {
+	res, err := z.Run(ctx, LookArgv(z, ds))
+	if err != nil {
+		if zfs.IsNotExist(execx.Stderr(err)) {
+			return dsState{}, nil
+		}
+		return dsState{}, fmt.Errorf("read %s: %w", ds, err)
+	}
+	props, err := zfs.ParseGet(res.Stdout)
+	if err != nil {
+		return dsState{}, fmt.Errorf("read %s: %w", ds, err)
+	}
+	st := dsState{exists: true}
+	seen := map[string]bool{}
+	for _, p := range props {
+		if p.Name != ds {
+			return dsState{}, fmt.Errorf("read %s: zfs get printed a row of %q: %q", ds, p.Name, res.Stdout)
+		}
+		seen[p.Property] = true
+		switch p.Property {
+		case "origin":
+			if p.Value != "-" {
+				st.origin = p.Value
+			}
+		case KeptMarkProp:
+			if p.Source == "local" && p.Value != "-" {
+				st.mark = p.Value
+			}
+		}
+	}
+	if !seen["origin"] || !seen[KeptMarkProp] {
+		return dsState{}, fmt.Errorf("read %s: zfs get did not print both origin and %s: %q", ds, KeptMarkProp, res.Stdout)
+	}
+	return st, nil
+}
+
+// at is ds@S, S being the short name of the volume's snapshot.
+func at(ds string, id store.Identity) string {
+	_, snap, _ := strings.Cut(id.Snapshot, "@")
+	return ds + "@" + snap
+}
+
+// where describes a dataset's state for an error.
+func (s dsState) where(ds string) string {
+	switch {
+	case !s.exists:
+		return ds + " does not exist"
+	case s.origin != "":
+		return ds + " is a clone of " + s.origin
+	}
+	return ds + " exists (not a clone)"
+}
+
+// unexpected is the permanent error of a step that finds the datasets in a
+// state it did not make and does not know: it changes nothing.
+func unexpected(step string, states ...string) error {
+	return engine.Permanent(fmt.Errorf("%s: found %s: not a state this operation leaves; nothing was changed, see zfs list -o name,origin", step, strings.Join(states, ", ")))
+}
+
+// promoted: KEPT's origin is V@S (the promote took effect).
+func promoted(v, kept dsState, id store.Identity) bool {
+	return v.exists && kept.exists && kept.origin == at(id.Volume, id)
+}
+
+// cloned: V is a clone of KEPT@S (made by clone or brought back by
+// bring-back), not yet promoted.
+func cloned(v, kept dsState, id store.Identity) bool {
+	return v.exists && kept.exists && v.origin == at(id.Kept, id)
+}
+
+// SetAside renames the volume to its kept dataset: zfs rename V KEPT (its
+// snapshots go with it). Found done: KEPT and no V, or a later step's
+// state (V a clone of KEPT@S, or promoted).
+func SetAside(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
+	if err != nil {
+		return err
+	}
+	switch {
+	case v.exists && !kept.exists:
+		if err := z.Rename(ctx, id.Volume, id.Kept); err != nil {
+			return fmt.Errorf("set %s aside as %s: %w", id.Volume, id.Kept, err)
+		}
+		return nil
+	case !v.exists && kept.exists, cloned(v, kept, id), promoted(v, kept, id):
+		return nil
+	}
+	return unexpected(StepSetAside, v.where(id.Volume), kept.where(id.Kept))
+}
+
+// UndoSetAside renames the kept dataset back (zfs rename KEPT V), only
+// when V does not exist and KEPT does; V back and no KEPT is done.
+func UndoSetAside(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !v.exists && kept.exists:
+		if err := z.Rename(ctx, id.Kept, id.Volume); err != nil {
+			return fmt.Errorf("rename %s back to %s: %w", id.Kept, id.Volume, err)
+		}
+		return nil
+	case v.exists && !kept.exists:
+		return nil
+	}
+	return unexpected("undo "+StepSetAside, v.where(id.Volume), kept.where(id.Kept))
+}
+
+// Clone creates the volume again as a clone of KEPT@S with the captured
+// local properties (zfs clone -o p=v ... KEPT@S V). Found done: V a clone
+// of KEPT@S, or promoted.
+func Clone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !v.exists && kept.exists:
+		if err := z.Clone(ctx, at(id.Kept, id), id.Volume, id.LocalProps); err != nil {
+			return fmt.Errorf("clone %s as %s: %w", at(id.Kept, id), id.Volume, err)
+		}
+		return nil
+	case cloned(v, kept, id), promoted(v, kept, id):
+		return nil
+	}
+	return unexpected(StepClone, v.where(id.Volume), kept.where(id.Kept))
+}
+
+// UndoClone destroys the clone (zfs destroy V, no -r) only when V's origin
+// is KEPT@S and V carries no kept mark (a kept dataset brought back by an
+// undo's bring-back has one; a fresh clone never does: volctl:* is not
+// copied). No V is done.
+func UndoClone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !v.exists:
+		return nil
+	case cloned(v, kept, id) && v.mark == "":
+		if err := z.DestroyClone(ctx, id.Volume); err != nil {
+			return fmt.Errorf("destroy the clone %s: %w", id.Volume, err)
+		}
+		return nil
+	}
+	what := v.where(id.Volume)
+	if v.mark != "" {
+		what += fmt.Sprintf(" marked %s=%q", KeptMarkProp, v.mark)
+	}
+	return unexpected("undo "+StepClone, what, kept.where(id.Kept))
+}
+
+// BringBack gives the volume's name back to the kept dataset an undo
+// restores: zfs rename RESTORE V (after set-aside, RESTORE is a clone of
+// KEPT@S). Found done: V a clone of KEPT@S and no RESTORE, or promoted.
+func BringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, restore, err := lookThree(ctx, z, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !v.exists && restore.exists && kept.exists:
+		if err := z.Rename(ctx, id.Restore, id.Volume); err != nil {
+			return fmt.Errorf("bring %s back as %s: %w", id.Restore, id.Volume, err)
+		}
+		return nil
+	case !restore.exists && (cloned(v, kept, id) || promoted(v, kept, id)):
+		return nil
+	}
+	return unexpected(StepBringBack, v.where(id.Volume), kept.where(id.Kept), restore.where(id.Restore))
+}
+
+// UndoBringBack renames V back to RESTORE (zfs rename V RESTORE), only
+// when V is a clone of KEPT@S and RESTORE does not exist; no V and RESTORE
+// back is done.
+func UndoBringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, restore, err := lookThree(ctx, z, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cloned(v, kept, id) && !restore.exists:
+		if err := z.Rename(ctx, id.Volume, id.Restore); err != nil {
+			return fmt.Errorf("rename %s back to %s: %w", id.Volume, id.Restore, err)
+		}
+		return nil
+	case !v.exists && restore.exists:
+		return nil
+	}
+	return unexpected("undo "+StepBringBack, v.where(id.Volume), kept.where(id.Kept), restore.where(id.Restore))
+}
+
+// Promote promotes the volume (zfs promote V): V takes the snapshots up
+// to S from KEPT, and KEPT becomes a clone of V@S. Found done: KEPT's
+// origin is V@S.
+func Promote(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
+	if err != nil {
+		return err
+	}
+	switch {
+	case promoted(v, kept, id):
+		return nil
+	case cloned(v, kept, id):
+		if err := z.Promote(ctx, id.Volume); err != nil {
+			return fmt.Errorf("promote %s: %w", id.Volume, err)
+		}
+		return nil
+	}
+	return unexpected(StepPromote, v.where(id.Volume), kept.where(id.Kept))
+}
+
+// Promoted is the commit's Check for one volume: KEPT's origin is V@S.
+// KEPT missing is an error (nothing tells then).
+func Promoted(ctx context.Context, z zfs.Cmd, id store.Identity) (bool, error) {
+	kept, err := look(ctx, z, id.Kept)
+	if err != nil {
+		return false, err
+	}
+	if !kept.exists {
+		return false, fmt.Errorf("cannot tell whether %s was promoted: %s", id.Volume, kept.where(id.Kept))
+	}
+	return kept.origin == at(id.Volume, id), nil
+}
+
+// Mark is what mark-kept sets on the kept dataset of id by op.
+func Mark(op *store.Operation, id store.Identity) string {
+	return KeptMark(op.ID, id.Volume, id.Snapshot)
+}
+
+// MarkKept sets the kept mark on KEPT (zfs set volctl:kept=... KEPT; the
+// same value again changes nothing). For an undo it also clears, on the
+// volume, the mark it had as the kept dataset it was (zfs inherit): it is
+// the volume again, and nothing forgets it.
+func MarkKept(ctx context.Context, z zfs.Cmd, op *store.Operation, id store.Identity) error {
+	if err := z.Set(ctx, id.Kept, KeptMarkProp, Mark(op, id)); err != nil {
+		return fmt.Errorf("mark %s as kept: %w", id.Kept, err)
+	}
+	if id.Restore != "" {
+		if err := z.Inherit(ctx, id.Volume, KeptMarkProp); err != nil {
+			return fmt.Errorf("clear the kept mark of %s (it is the volume again): %w", id.Volume, err)
+		}
+	}
+	return nil
+}
+
+// MarkNames reports whether a kept mark names operation op.
+func MarkNames(mark string, op uint64) bool {
+	return strings.HasPrefix(mark, fmt.Sprintf("operation %d: ", op))
+}
+
+// CheckKept is what a forget's capture asks of each dataset it is to
+// destroy: it exists and carries the mark of operation op. A refusal wraps
+// engine.ErrPrecondition and quotes the mark found.
+func CheckKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
+	st, err := look(ctx, z, ds)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !st.exists:
+		return fmt.Errorf("kept dataset %s does not exist: %w", ds, engine.ErrPrecondition)
+	case !MarkNames(st.mark, op):
+		return fmt.Errorf("%s carries %s=%q, not the mark of operation %d: volctl destroys only what that operation kept: %w",
+			ds, KeptMarkProp, st.mark, op, engine.ErrPrecondition)
+	}
+	return nil
+}
+
+// DestroyKept destroys a kept dataset with its snapshots (zfs destroy -r
+// DS) after reading its mark: one that does not name operation op is
+// refused (permanent). Gone already is done.
+func DestroyKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
+	st, err := look(ctx, z, ds)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !st.exists:
+		return nil
+	case !MarkNames(st.mark, op):
+		return engine.Permanent(fmt.Errorf("%s carries %s=%q, not the mark of operation %d: not destroyed", ds, KeptMarkProp, st.mark, op))
+	}
+	if err := z.DestroyTree(ctx, ds); err != nil {
+		return fmt.Errorf("destroy %s: %w", ds, err)
+	}
+	return nil
+}
+
+// Gone reports whether ds does not exist (destroy-kept's Check).
+func Gone(ctx context.Context, z zfs.Cmd, ds string) (bool, error) {
+	st, err := look(ctx, z, ds)
+	return err == nil && !st.exists, err
+}
+
+func lookBoth(ctx context.Context, z zfs.Cmd, a, b string) (dsState, dsState, error) {
+	sa, err := look(ctx, z, a)
+	if err != nil {
+		return sa, dsState{}, err
+	}
+	sb, err := look(ctx, z, b)
+	return sa, sb, err
+}
+
+func lookThree(ctx context.Context, z zfs.Cmd, id store.Identity) (v, kept, restore dsState, err error) {
+	if v, kept, err = lookBoth(ctx, z, id.Volume, id.Kept); err != nil {
+		return
+	}
+	restore, err = look(ctx, z, id.Restore)
+	return
+}
+
+// The steps. Each runs its function for every volume of the operation
+// side by side (a group's window is then about one volume's); window says
+// whether the backend has them in the outage window (LUs are away).
+
+// keepParallel bounds the volumes a step acts on at once.
+const keepParallel = 8
+
+// eachVolume runs fn for every volume, at most keepParallel at once, and
+// joins the errors, each naming its volume; the whole is permanent only
+// when every error is.
+func eachVolume(ids []store.Identity, fn func(id store.Identity) error) error {
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, keepParallel)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(ids[i]); err != nil {
+				errs[i] = err
+				if len(ids) > 1 {
+					errs[i] = fmt.Errorf("%s: %w", ids[i].Volume, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return joinVolumes(errs)
+}
+
+// joinVolumes joins the volumes' errors: permanent when every one is (one
+// worth a retry makes the whole worth one).
+func joinVolumes(errs []error) error {
+	err := errors.Join(errs...)
+	if err == nil {
+		return nil
+	}
+	all := true
+	for _, e := range errs {
+		if e != nil && !engine.IsPermanent(e) {
+			all = false
+		}
+	}
+	switch {
+	case all:
+		return engine.Permanent(err)
+	case engine.IsPermanent(err):
+		return retryable{err}
+	}
+	return err
+}
+
+// retryable hides the permanent parts of a joined error that also has
+// parts worth a retry.
+type retryable struct{ err error }
+
+func (r retryable) Error() string { return r.err.Error() }
+
+// names joins the volumes' names (or another name of each).
+func names(ids []store.Identity, f func(store.Identity) string) string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, f(id))
+	}
+	return strings.Join(out, ", ")
+}
+
+// SetAsideStep is set-aside for every volume: zfs rename V KEPT; its undo
+// renames it back.
+func SetAsideStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
+	ids := op.Volumes()
+	z := zfsFor(nil)
+	st := engine.Step{Name: StepSetAside, OutageWindow: window,
+		Description: "rename the volume aside, with its data and every snapshot, to its kept dataset: " +
+			names(ids, func(id store.Identity) string { return id.Volume + " to " + id.Kept })}
+	for _, id := range ids {
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.RenameArgv(id.Volume, id.Kept))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return SetAside(ctx, zfsFor(x.Run), id) })
+	}
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return UndoSetAside(ctx, zfsFor(x.Run), id) })
+	}
+	return st
+}
+
+// CloneStep is clone for every volume: zfs clone -o ... KEPT@S V; its undo
+// destroys the clone.
+func CloneStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
+	ids := op.Volumes()
+	z := zfsFor(nil)
+	st := engine.Step{Name: StepClone, OutageWindow: window,
+		Description: "create the volume again as a clone of the snapshot, now in the kept dataset, with the volume's local properties: " +
+			names(ids, func(id store.Identity) string { return id.Volume + " from " + at(id.Kept, id) })}
+	for _, id := range ids {
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.CloneArgv(at(id.Kept, id), id.Volume, id.LocalProps))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return Clone(ctx, zfsFor(x.Run), id) })
+	}
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return UndoClone(ctx, zfsFor(x.Run), id) })
+	}
+	return st
+}
+
+// BringBackStep is an undo's bring-back for every volume: zfs rename
+// RESTORE V; its undo renames it back.
+func BringBackStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
+	ids := op.Volumes()
+	z := zfsFor(nil)
+	st := engine.Step{Name: StepBringBack, OutageWindow: window,
+		Description: "give the volume's name back to the data operation " + fmt.Sprint(op.Options.Undo) + " kept: " +
+			names(ids, func(id store.Identity) string { return id.Restore + " to " + id.Volume })}
+	for _, id := range ids {
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), LookArgv(z, id.Restore),
+			z.RenameArgv(id.Restore, id.Volume))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return BringBack(ctx, zfsFor(x.Run), id) })
+	}
+	st.Undo = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return UndoBringBack(ctx, zfsFor(x.Run), id) })
+	}
+	return st
+}
+
+// PromoteStep is the commit: zfs promote V for every volume. Its Check:
+// KEPT's origin is V@S, for any volume (a group is past the point of no
+// return once one volume is promoted; finish-promote does the others).
+func PromoteStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
+	ids := op.Volumes()
+	z := zfsFor(nil)
+	st := engine.Step{Name: StepPromote, Commit: true, OutageWindow: window,
+		Description: "promote the volume, the point of no return: it takes the snapshots up to the one it went back to, and the kept dataset keeps the newer ones and the data from before: " +
+			names(ids, func(id store.Identity) string { return id.Volume })}
+	for _, id := range ids {
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.PromoteArgv(id.Volume))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return Promote(ctx, zfsFor(x.Run), id) })
+	}
+	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
+		var errs []error
+		for _, id := range ids {
+			done, err := Promoted(ctx, zfsFor(x.Run), id)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if done {
+				return true, nil
+			}
+		}
+		return false, errors.Join(errs...)
+	}
+	return st
+}
+
+// FinishPromoteStep is a group's finish-promote, after the commit: every
+// volume not promoted yet is promoted, forward only; what it cannot do it
+// reports volume by volume, naming where each is and its kept dataset.
+func FinishPromoteStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
+	ids := op.Volumes()
+	z := zfsFor(nil)
+	st := engine.Step{Name: StepFinishPromote, OutageWindow: window,
+		Description: "promote every volume of the group that is not promoted yet, so the group ends at its snapshots together"}
+	for _, id := range ids {
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept))
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		var where []string
+		failed := make([]error, len(ids))
+		for i, id := range ids {
+			if err := Promote(ctx, zfsFor(x.Run), id); err != nil {
+				failed[i] = err
+				where = append(where, fmt.Sprintf("%s: NOT promoted (%v); its data before is in %s", id.Volume, err, id.Kept))
+				continue
+			}
+			where = append(where, fmt.Sprintf("%s: at %s, its data before in %s", id.Volume, id.Snapshot, id.Kept))
+		}
+		if joinVolumes(failed) == nil {
+			return nil
+		}
+		err := fmt.Errorf("the group is partly promoted: %s", strings.Join(where, "; "))
+		if engine.IsPermanent(joinVolumes(failed)) {
+			return engine.Permanent(err)
+		}
+		return err
+	}
+	return st
+}
+
+// MarkKeptStep is mark-kept for every volume: zfs set volctl:kept=MARK
+// KEPT (and, for an undo, zfs inherit volctl:kept V).
+func MarkKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
+	ids := op.Volumes()
+	z := zfsFor(nil)
+	st := engine.Step{Name: StepMarkKept,
+		Description: "mark the kept dataset as this operation's (" + KeptMarkProp + "): forget destroys only a dataset with the mark of the operation it forgets"}
+	for _, id := range ids {
+		st.Planned = append(st.Planned, z.SetArgv(id.Kept, KeptMarkProp, Mark(op, id)))
+		if id.Restore != "" {
+			st.Planned = append(st.Planned, z.InheritArgv(id.Volume, KeptMarkProp))
+		}
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return MarkKept(ctx, zfsFor(x.Run), op, id) })
+	}
+	return st
+}
+
+// DestroyKeptStep is a forget's one step, its commit (no undo: a person
+// consented): for each of op.Options.ForgetDatasets, read its mark and zfs
+// destroy -r it. Check: one of them is gone.
+func DestroyKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
+	dss := op.Options.ForgetDatasets
+	forget := op.Options.Forget
+	z := zfsFor(nil)
+	st := engine.Step{Name: StepDestroyKept, Commit: true,
+		Description: fmt.Sprintf("destroy what operation %d kept, with its snapshots, each only if it carries that operation's mark: %s", forget, strings.Join(dss, ", "))}
+	var ids []store.Identity
+	for _, ds := range dss {
+		st.Planned = append(st.Planned, LookArgv(z, ds), z.DestroyTreeArgv(ds))
+		ids = append(ids, store.Identity{Volume: ds})
+	}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		return eachVolume(ids, func(id store.Identity) error { return DestroyKept(ctx, zfsFor(x.Run), id.Volume, forget) })
+	}
+	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
+		var errs []error
+		for _, ds := range dss {
+			gone, err := Gone(ctx, zfsFor(x.Run), ds)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if gone {
+				return true, nil
+			}
+		}
+		return false, errors.Join(errs...)
+	}
+	return st
+}

@@ -1,0 +1,300 @@
+package zvol
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/daemon/zfs"
+	"github.com/volctl/volctl/store"
+)
+
+// The keep steps' datasets: pool/vol rolled back to s1, kept as KEPT; an
+// undo brings RESTORE back.
+const (
+	vol     = "pool/vol"
+	kept    = "pool/vol.kept-9-20261207T152435Z"
+	restore = "pool/vol.kept-7-20261207T150000Z"
+)
+
+func keepID() store.Identity {
+	return store.Identity{Volume: vol, Snapshot: vol + "@s1", Kept: kept,
+		LocalProps: map[string]string{"compression": "on", "com.example:x": "a b"}}
+}
+
+func undoID() store.Identity {
+	id := keepID()
+	id.Restore = restore
+	return id
+}
+
+// ds is a dataset's state for the fake host: absent, or present with an
+// origin and a mark ("" none).
+type ds struct {
+	absent       bool
+	origin, mark string
+}
+
+var (
+	gone = ds{absent: true}
+	// plain is a dataset that is not a clone and has no mark.
+	plain = ds{}
+)
+
+func lookKey(name string) string {
+	return "zfs get -H -p -o name,property,value,source origin," + KeptMarkProp + " " + name
+}
+
+func lookReply(name string, d ds) reply {
+	if d.absent {
+		return reply{stderr: "cannot open '" + name + "': dataset does not exist\n", exit: 1}
+	}
+	origin, mark, src := "-", "-", "-"
+	if d.origin != "" {
+		origin = d.origin
+	}
+	if d.mark != "" {
+		mark, src = d.mark, "local"
+	}
+	return reply{out: name + "\torigin\t" + origin + "\t-\n" + name + "\t" + KeptMarkProp + "\t" + mark + "\t" + src + "\n"}
+}
+
+// world answers the looks of vol, kept and restore, and the commands in
+// more (exit 0 unless given).
+func world(t *testing.T, v, k, r ds, more ...string) *host {
+	replies := map[string]reply{lookKey(vol): lookReply(vol, v), lookKey(kept): lookReply(kept, k), lookKey(restore): lookReply(restore, r)}
+	for _, m := range more {
+		replies[m] = reply{}
+	}
+	return newHost(t, replies)
+}
+
+// changes are the commands a case ran that are not reads.
+func changes(ran []string) []string {
+	var out []string
+	for _, r := range ran {
+		if !strings.HasPrefix(r, "zfs get ") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+const (
+	renameAside = "zfs rename " + vol + " " + kept
+	renameBack  = "zfs rename " + kept + " " + vol
+	cloneCmd    = "zfs clone -o com.example:x=a b -o compression=on " + kept + "@s1 " + vol
+	destroyV    = "zfs destroy " + vol
+	bringBack   = "zfs rename " + restore + " " + vol
+	unbring     = "zfs rename " + vol + " " + restore
+	promote     = "zfs promote " + vol
+)
+
+func TestKeepStepsConverge(t *testing.T) {
+	clone := ds{origin: kept + "@s1"}
+	keptOfV := ds{origin: vol + "@s1"}
+	restoreOfV := ds{origin: vol + "@s1", mark: KeptMark(7, vol, vol+"@s1")}
+	restoreOfKept := ds{origin: kept + "@s1", mark: KeptMark(7, vol, vol+"@s1")}
+	type fn func(context.Context, zfs.Cmd, store.Identity) error
+	for _, tc := range []struct {
+		name    string
+		fn      fn
+		undo    bool // an undo's identity (RESTORE)
+		v, k, r ds
+		ran     string // the change it makes, "" none
+		bad     bool   // refused, permanently, changing nothing
+	}{
+		{name: "set-aside renames", fn: SetAside, v: plain, k: gone, ran: renameAside},
+		{name: "set-aside run again: done", fn: SetAside, v: gone, k: plain},
+		{name: "set-aside after clone: done", fn: SetAside, v: clone, k: plain},
+		{name: "set-aside after promote: done", fn: SetAside, v: plain, k: keptOfV},
+		{name: "set-aside with an unknown KEPT refuses", fn: SetAside, v: plain, k: plain, bad: true},
+		{name: "set-aside with nothing refuses", fn: SetAside, v: gone, k: gone, bad: true},
+		{name: "undo set-aside renames back", fn: UndoSetAside, v: gone, k: plain, ran: renameBack},
+		{name: "undo set-aside run again: done", fn: UndoSetAside, v: plain, k: gone},
+		{name: "undo set-aside with a clone left refuses", fn: UndoSetAside, v: clone, k: plain, bad: true},
+		{name: "clone clones", fn: Clone, v: gone, k: plain, ran: cloneCmd},
+		{name: "clone run again: done", fn: Clone, v: clone, k: plain},
+		{name: "clone after promote: done", fn: Clone, v: plain, k: keptOfV},
+		{name: "clone with V unrelated refuses", fn: Clone, v: plain, k: plain, bad: true},
+		{name: "clone without KEPT refuses", fn: Clone, v: gone, k: gone, bad: true},
+		{name: "undo clone destroys the clone", fn: UndoClone, v: clone, k: plain, ran: destroyV},
+		{name: "undo clone run again: done", fn: UndoClone, v: gone, k: plain},
+		{name: "undo clone never destroys a volume that is not its clone", fn: UndoClone, v: plain, k: plain, bad: true},
+		{name: "undo clone never destroys a promoted volume", fn: UndoClone, v: plain, k: keptOfV, bad: true},
+		{name: "undo clone never destroys a kept dataset brought back", fn: UndoClone, v: restoreOfKept, k: plain, bad: true},
+		{name: "bring-back renames", fn: BringBack, undo: true, v: gone, k: plain, r: restoreOfKept, ran: bringBack},
+		{name: "bring-back run again: done", fn: BringBack, undo: true, v: restoreOfKept, k: plain, r: gone},
+		{name: "bring-back after promote: done", fn: BringBack, undo: true, v: plain, k: keptOfV, r: gone},
+		{name: "bring-back before set-aside refuses", fn: BringBack, undo: true, v: plain, k: gone, r: restoreOfV, bad: true},
+		{name: "undo bring-back renames back", fn: UndoBringBack, undo: true, v: restoreOfKept, k: plain, r: gone, ran: unbring},
+		{name: "undo bring-back run again: done", fn: UndoBringBack, undo: true, v: gone, k: plain, r: restoreOfKept},
+		{name: "undo bring-back after promote refuses", fn: UndoBringBack, undo: true, v: plain, k: keptOfV, r: gone, bad: true},
+		{name: "promote promotes", fn: Promote, v: clone, k: plain, ran: promote},
+		{name: "promote run again: done", fn: Promote, v: plain, k: keptOfV},
+		{name: "promote of a volume not cloned refuses", fn: Promote, v: plain, k: gone, bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.r
+			if !tc.undo {
+				r = gone
+			}
+			var more []string
+			if tc.ran != "" {
+				more = append(more, tc.ran)
+			}
+			h := world(t, tc.v, tc.k, r, more...)
+			id := keepID()
+			if tc.undo {
+				id = undoID()
+			}
+			err := tc.fn(context.Background(), h.zfs(false), id)
+			if (err != nil) != tc.bad || (err != nil && !engine.IsPermanent(err)) {
+				t.Errorf("err = %v (permanent %v), want refused %v", err, engine.IsPermanent(err), tc.bad)
+			}
+			want := []string(nil)
+			if tc.ran != "" {
+				want = []string{tc.ran}
+			}
+			if got := changes(h.ran); !slices.Equal(got, want) {
+				t.Errorf("changed %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// A read that fails for another reason than "does not exist", or that does
+// not print both rows, stops the step before it changes anything, and is
+// worth a retry.
+func TestKeepLookFailsClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    reply
+	}{
+		{name: "unknown failure", r: reply{stderr: "internal error: out of memory\n", exit: 1}},
+		{name: "one row", r: reply{out: vol + "\torigin\t-\t-\n"}},
+		{name: "another dataset's row", r: reply{out: "pool/x\torigin\t-\t-\npool/x\t" + KeptMarkProp + "\t-\t-\n"}},
+		{name: "garbage", r: reply{out: "what\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHost(t, map[string]reply{lookKey(vol): tc.r, lookKey(kept): lookReply(kept, gone)})
+			err := SetAside(context.Background(), h.zfs(false), keepID())
+			if err == nil || engine.IsPermanent(err) {
+				t.Errorf("err = %v, want a retryable error", err)
+			}
+			if got := changes(h.ran); len(got) != 0 {
+				t.Errorf("changed %q", got)
+			}
+		})
+	}
+}
+
+func TestPromoted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		k    ds
+		want bool
+		err  bool
+	}{
+		{name: "promoted", k: ds{origin: vol + "@s1"}, want: true},
+		{name: "not yet", k: plain},
+		{name: "kept gone: cannot tell", k: gone, err: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := world(t, plain, tc.k, gone)
+			got, err := Promoted(context.Background(), h.zfs(false), keepID())
+			if got != tc.want || (err != nil) != tc.err {
+				t.Errorf("Promoted = %v, %v; want %v, error %v", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestDestroyKept(t *testing.T) {
+	mine := KeptMark(9, vol, vol+"@s1")
+	for _, tc := range []struct {
+		name    string
+		k       ds
+		destroy bool
+		bad     bool
+	}{
+		{name: "marked by the operation", k: ds{origin: vol + "@s1", mark: mine}, destroy: true},
+		{name: "gone already: done", k: gone},
+		{name: "no mark: refused", k: ds{origin: vol + "@s1"}, bad: true},
+		{name: "another operation's mark: refused", k: ds{mark: KeptMark(19, vol, vol+"@s1")}, bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var more []string
+			if tc.destroy {
+				more = []string{"zfs destroy -r " + kept}
+			}
+			h := world(t, plain, tc.k, gone, more...)
+			err := DestroyKept(context.Background(), h.zfs(false), kept, 9)
+			if (err != nil) != tc.bad || (err != nil && !engine.IsPermanent(err)) {
+				t.Errorf("err = %v, want refused %v", err, tc.bad)
+			}
+			if got := changes(h.ran); !slices.Equal(got, more) {
+				t.Errorf("changed %q, want %q", got, more)
+			}
+			cerr := CheckKept(context.Background(), h.zfs(false), kept, 9)
+			if (cerr == nil) != tc.destroy {
+				t.Errorf("CheckKept = %v, want ok %v", cerr, tc.destroy)
+			}
+		})
+	}
+}
+
+// cmdFor is the plan's zfs command.
+func cmdFor(execx.RunFunc) zfs.Cmd { return zfs.Cmd{Path: "zfs"} }
+
+// The plan shows every command each step runs, in order, for every volume
+// of a group.
+func TestKeepStepsPlanned(t *testing.T) {
+	a := keepID()
+	b := store.Identity{Volume: "pool/b", Snapshot: "pool/b@s1", Kept: "pool/b.kept-9-20261207T152435Z"}
+	op := &store.Operation{ID: 9, Kind: store.KindRollback, Identity: a, Members: []store.Identity{b}}
+	look := func(d string) string { return lookKey(d) }
+	for _, tc := range []struct {
+		step engine.Step
+		want []string
+	}{
+		{SetAsideStep(cmdFor, op, true), []string{look(vol), look(kept), renameAside, look("pool/b"), look(b.Kept), "zfs rename pool/b " + b.Kept}},
+		{CloneStep(cmdFor, op, true), []string{look(vol), look(kept), cloneCmd, look("pool/b"), look(b.Kept), "zfs clone " + b.Kept + "@s1 pool/b"}},
+		{PromoteStep(cmdFor, op, true), []string{look(vol), look(kept), promote, look("pool/b"), look(b.Kept), "zfs promote pool/b"}},
+		{MarkKeptStep(cmdFor, op), []string{"zfs set " + KeptMarkProp + "=" + KeptMark(9, vol, vol+"@s1") + " " + kept,
+			"zfs set " + KeptMarkProp + "=" + KeptMark(9, "pool/b", "pool/b@s1") + " " + b.Kept}},
+	} {
+		t.Run(tc.step.Name, func(t *testing.T) {
+			var got []string
+			for _, p := range tc.step.Planned {
+				got = append(got, strings.Join(p, " "))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("planned\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if tc.step.Commit != (tc.step.Name == StepPromote) || tc.step.OutageWindow != (tc.step.Name != StepMarkKept) {
+				t.Errorf("commit %v window %v", tc.step.Commit, tc.step.OutageWindow)
+			}
+			if (tc.step.Undo != nil) != (tc.step.Name == StepSetAside || tc.step.Name == StepClone) {
+				t.Errorf("undo %v", tc.step.Undo != nil)
+			}
+		})
+	}
+	u := &store.Operation{ID: 11, Kind: store.KindUndo, Identity: undoID(), Options: store.Options{Undo: 7}}
+	bb := BringBackStep(cmdFor, u, true)
+	if got := strings.Join(bb.Planned[len(bb.Planned)-1], " "); got != bringBack || bb.Undo == nil {
+		t.Errorf("bring-back plans %q", got)
+	}
+	mk := MarkKeptStep(cmdFor, u)
+	if got := strings.Join(mk.Planned[1], " "); got != "zfs inherit "+KeptMarkProp+" "+vol {
+		t.Errorf("an undo's mark-kept plans %q", got)
+	}
+	f := &store.Operation{ID: 12, Kind: store.KindForget, Options: store.Options{Forget: 9, ForgetDatasets: []string{kept}}}
+	dk := DestroyKeptStep(cmdFor, f)
+	if !dk.Commit || dk.Undo != nil || len(dk.Planned) != 2 || strings.Join(dk.Planned[1], " ") != "zfs destroy -r "+kept {
+		t.Errorf("destroy-kept: commit %v, planned %q", dk.Commit, dk.Planned)
+	}
+}
