@@ -171,36 +171,38 @@ func keepWarnings(h *hostFacts, opts store.Options) []string {
 	return []string{w}
 }
 
-// captureForget captures a forget of operation opts.Forget's kept dataset
-// of vol: it must exist, carry the operation's mark, and hold no LU.
+// captureForget captures a forget of operation opts.Forget: each of its
+// kept datasets must exist, carry the operation's mark (zvol.CheckKept),
+// and hold no LU. Identity.Kept is the one of vol.
 func (b *Backend) captureForget(ctx context.Context, run execx.RunFunc, vol, snapshot string, opts store.Options) (store.Identity, []string, error) {
 	id := store.Identity{Volume: vol, Snapshot: snapshot}
-	for _, d := range opts.ForgetDatasets {
-		if strings.HasPrefix(d, vol+".kept-") && zvol.IsKeptName(d) {
-			id.Kept = d
-		}
-	}
-	if id.Kept == "" {
-		return id, nil, fmt.Errorf("operation %d kept nothing of %s (forget_datasets: %v): %w", opts.Forget, vol, opts.ForgetDatasets, engine.ErrPrecondition)
-	}
-	k, err := b.readKept(ctx, b.zfs(run), id.Kept)
-	if err != nil {
-		return id, nil, err
-	}
-	if !k.exists {
-		return id, nil, fmt.Errorf("the kept dataset %s does not exist: %w", id.Kept, engine.ErrNotFound)
-	}
-	if want := zvol.KeptMark(opts.Forget, vol, snapshot); k.mark != want {
-		return id, nil, fmt.Errorf("%s is not marked as kept by operation %d (%s is %q, want %q): not destroying it: %w",
-			id.Kept, opts.Forget, zvol.KeptMarkProp, k.mark, want, engine.ErrPrecondition)
+	if len(opts.ForgetDatasets) == 0 {
+		return id, nil, fmt.Errorf("forget of operation %d names no kept dataset: %w", opts.Forget, engine.InvalidOptions("forget_datasets"))
 	}
 	ts, err := b.show(ctx, run)
 	if err != nil {
 		return id, nil, err
 	}
-	if err := noLUOn(ts, k); err != nil {
-		return id, nil, fmt.Errorf("%w: %w", err, engine.ErrPrecondition)
+	z := b.zfs(run)
+	var warnings []string
+	for _, ds := range opts.ForgetDatasets {
+		if !zvol.IsKeptName(ds) {
+			return id, nil, fmt.Errorf("%s is not named as a kept dataset: %w", ds, engine.ErrPrecondition)
+		}
+		if err := zvol.CheckKept(ctx, z, ds, opts.Forget); err != nil {
+			return id, nil, err
+		}
+		k, err := b.readKept(ctx, z, ds)
+		if err != nil {
+			return id, nil, err
+		}
+		if err := noLUOn(ts, k); err != nil {
+			return id, nil, fmt.Errorf("%w: %w", err, engine.ErrPrecondition)
+		}
+		if strings.HasPrefix(ds, vol+".kept-") {
+			id.Kept, id.KeptUsed, id.Volsize = ds, k.used, k.volsize
+		}
+		warnings = append(warnings, fmt.Sprintf("%s and its snapshots are destroyed for good (%d bytes used)", ds, k.used))
 	}
-	id.KeptUsed, id.Volsize = k.used, k.volsize
-	return id, []string{fmt.Sprintf("%s and its snapshots are destroyed for good (%d bytes used)", id.Kept, k.used)}, nil
+	return id, warnings, nil
 }

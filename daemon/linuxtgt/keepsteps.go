@@ -189,36 +189,6 @@ func busy(ctx context.Context, x *engine.Exec, f func() error) error {
 	}
 }
 
-// move renames from to to: unmount from, rename (retrying busy), mount
-// to. Converges: done when from is gone and to is there.
-func (s *sagaSteps) move(ctx context.Context, x *engine.Exec, from, to string) error {
-	z := s.b.zfs(x.Run)
-	f, err := s.b.readKept(ctx, z, from)
-	if err != nil {
-		return err
-	}
-	t, err := s.b.readKept(ctx, z, to)
-	if err != nil {
-		return err
-	}
-	switch {
-	case !f.exists && t.exists:
-		// Renamed already (a retry, a resumed operation).
-		return s.mount(ctx, z, to)
-	case !f.exists:
-		return engine.Permanent(fmt.Errorf("neither %s nor %s exists", from, to))
-	case t.exists:
-		return engine.Permanent(fmt.Errorf("%s exists already: not renaming %s to it", to, from))
-	}
-	if err := s.unmount(ctx, z, f); err != nil {
-		return err
-	}
-	if err := busy(ctx, x, func() error { return z.Rename(ctx, from, to) }); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", from, to, err)
-	}
-	return s.mount(ctx, z, to)
-}
-
 // lusGone reads from tgtd that no captured LU serves its backing store
 // any more: zfs gives no proof of it (docs/platform/linux-tgt.md §9.1).
 func (s *sagaSteps) lusGone(ctx context.Context, x *engine.Exec) error {
@@ -232,220 +202,153 @@ func (s *sagaSteps) lusGone(ctx context.Context, x *engine.Exec) error {
 	for _, l := range s.lus {
 		if t, ok := tgt.Find(ts, l.TID); ok {
 			if u, ok := t.FindLUN(l.LUN); ok && u.BackingPath == l.Spec.Path {
-				return fmt.Errorf("LU %s still serves %s: not renaming the volume under it", l.name(), l.Spec.Path)
+				return engine.Permanent(fmt.Errorf("LU %s still serves %s: not renaming the volume under it", l.name(), l.Spec.Path))
 			}
 		}
 	}
 	return nil
 }
 
-func (s *sagaSteps) mountArgvs(z zfs.Cmd, umount, rename [2]string, mount string) [][]string {
-	var out [][]string
-	if s.isFS() {
-		out = append(out, z.UmountArgv(umount[0]))
+// unmountDS unmounts ds if it is a mounted filesystem (and exists).
+func (s *sagaSteps) unmountDS(ctx context.Context, x *engine.Exec, ds string) error {
+	z := s.b.zfs(x.Run)
+	d, err := s.b.readKept(ctx, z, ds)
+	if err != nil || !d.exists {
+		return err
 	}
-	out = append(out, z.RenameArgv(rename[0], rename[1]))
-	if s.isFS() {
-		out = append(out, z.MountArgv(mount))
-	}
-	return out
+	return s.unmount(ctx, z, d)
 }
 
-// setAside renames the volume to its kept name, with its data and the
-// newer snapshots. Undo: the kept dataset takes the volume's name back,
-// only when the volume's name is free (the clone was undone).
+// mountAround wraps a zfs step of zvol's (a rename, a clone, a destroy)
+// for zfs-fuse: before its Do (and Undo) the datasets it renames or
+// destroys are unmounted, the act is retried while zfs answers "dataset is
+// busy" (the unmount completes asynchronously), and after it the dataset
+// that holds the volume's files is mounted (docs/platform/linux-tgt.md
+// §11.1). A volume (zvol) has no mount: only the busy retry is added.
+// doOff/undoOff are unmounted first, doOn/undoOn mounted after ("" none).
+func (s *sagaSteps) mountAround(st engine.Step, doOff, doOn, undoOff, undoOn string) engine.Step {
+	z := s.b.zfs(nil)
+	if s.isFS() {
+		var planned [][]string
+		if doOff != "" {
+			planned = append(planned, z.UmountArgv(doOff))
+		}
+		planned = append(planned, st.Planned...)
+		if doOn != "" {
+			planned = append(planned, z.MountArgv(doOn))
+		}
+		st.Planned = planned
+	}
+	wrap := func(f func(context.Context, *engine.Exec) error, off, on string) func(context.Context, *engine.Exec) error {
+		if f == nil {
+			return nil
+		}
+		return func(ctx context.Context, x *engine.Exec) error {
+			if err := s.check(); err != nil {
+				return err
+			}
+			if off != "" && s.isFS() {
+				if err := s.unmountDS(ctx, x, off); err != nil {
+					return err
+				}
+			}
+			if err := busy(ctx, x, func() error { return f(ctx, x) }); err != nil {
+				return err
+			}
+			if on != "" && s.isFS() {
+				return s.mount(ctx, s.b.zfs(x.Run), on)
+			}
+			return nil
+		}
+	}
+	st.Do, st.Undo = wrap(st.Do, doOff, doOn), wrap(st.Undo, undoOff, undoOn)
+	return st
+}
+
+func (s *sagaSteps) zfsFor() zvol.ZfsFor { return s.b.zfs }
+
+// setAside is zvol's set-aside (zfs rename V KEPT) once tgtd shows no LU
+// on the volume. Undo: KEPT takes V's name back.
 func (s *sagaSteps) setAside() engine.Step {
 	vol, kept, _ := s.keepNames()
-	z := s.b.zfs(nil)
-	st := engine.Step{Name: "set-aside", OutageWindow: len(s.lus) > 0,
-		Description: "rename " + vol + " to " + kept + ", with its data and its snapshots newer than " + s.op.Identity.Snapshot,
-		Planned:     s.mountArgvs(z, [2]string{vol}, [2]string{vol, kept}, kept)}
+	st := s.mountAround(zvol.SetAsideStep(s.zfsFor(), s.op, len(s.lus) > 0), vol, kept, kept, vol)
+	do := st.Do
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		if err := s.check(); err != nil {
-			return err
-		}
 		if err := s.lusGone(ctx, x); err != nil {
 			return err
 		}
-		return s.move(ctx, x, vol, kept)
-	}
-	st.Undo = func(ctx context.Context, x *engine.Exec) error {
-		return s.move(ctx, x, kept, vol)
+		return do(ctx, x)
 	}
 	return st
 }
 
-// clone creates the volume again as a clone of the snapshot (now under the
-// kept dataset), with the volume's local properties, mounted where the
-// volume was. Undo: destroy it, only when it is that clone.
+// clone is zvol's clone (zfs clone -o ... KEPT@S V), mounted where the
+// volume was. Undo: destroy the clone.
 func (s *sagaSteps) clone() engine.Step {
-	vol, kept, short := s.keepNames()
-	origin := kept + "@" + short
-	z := s.b.zfs(nil)
-	st := engine.Step{Name: "clone", OutageWindow: len(s.lus) > 0,
-		Description: "create " + vol + " as a clone of " + origin + " with its local properties",
-		Planned:     [][]string{z.CloneArgv(origin, vol, s.op.Identity.LocalProps)}}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		z := s.b.zfs(x.Run)
-		v, err := s.b.readKept(ctx, z, vol)
-		if err != nil {
-			return err
-		}
-		if v.exists && v.origin != origin {
-			return engine.Permanent(fmt.Errorf("%s exists and is not a clone of %s (origin %q)", vol, origin, v.origin))
-		}
-		if !v.exists {
-			if err := z.Clone(ctx, origin, vol, s.op.Identity.LocalProps); err != nil {
-				return fmt.Errorf("clone %s as %s: %w", origin, vol, err)
-			}
-		}
-		// zfs-fuse mounts a clone at once (linux-tgt.md §11.2); a clone
-		// that exited 1 "cannot mount" exists unmounted (§11.5).
-		return s.mount(ctx, z, vol)
-	}
-	st.Undo = func(ctx context.Context, x *engine.Exec) error {
-		z := s.b.zfs(x.Run)
-		v, err := s.b.readKept(ctx, z, vol)
-		if err != nil || !v.exists {
-			return err
-		}
-		if v.origin != origin {
-			return engine.Permanent(fmt.Errorf("%s is not a clone of %s (origin %q): not destroying it", vol, origin, v.origin))
-		}
-		if err := s.unmount(ctx, z, v); err != nil {
-			return err
-		}
-		if err := busy(ctx, x, func() error { return z.DestroyTree(ctx, vol) }); err != nil {
-			return fmt.Errorf("destroy the clone %s: %w", vol, err)
-		}
-		return nil
-	}
-	return st
+	vol, _, _ := s.keepNames()
+	// zfs-fuse mounts a clone at once (linux-tgt.md §11.2); one that
+	// exited 1 "cannot mount" exists unmounted (§11.5): mount reads it.
+	return s.mountAround(zvol.CloneStep(s.zfsFor(), s.op, len(s.lus) > 0), "", vol, vol, "")
 }
 
-// bringBack (undo) renames the dataset kept before back to the volume's
-// name: it is a clone of the snapshot, now under the kept dataset. Undo:
+// bringBack (undo) is zvol's bring-back (zfs rename RESTORE V). Undo:
 // rename it back.
 func (s *sagaSteps) bringBack() engine.Step {
 	vol, _, _ := s.keepNames()
 	restore := s.op.Identity.Restore
-	z := s.b.zfs(nil)
-	st := engine.Step{Name: "bring-back", OutageWindow: len(s.lus) > 0,
-		Description: "rename " + restore + " back to " + vol,
-		Planned:     s.mountArgvs(z, [2]string{restore}, [2]string{restore, vol}, vol)}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		return s.move(ctx, x, restore, vol)
-	}
-	st.Undo = func(ctx context.Context, x *engine.Exec) error {
-		return s.move(ctx, x, vol, restore)
-	}
-	return st
+	return s.mountAround(zvol.BringBackStep(s.zfsFor(), s.op, len(s.lus) > 0), restore, vol, vol, restore)
 }
 
-// promote is the commit: the volume (the clone, or the dataset brought
-// back) takes the snapshots up to its origin, and the kept dataset becomes
-// its clone. Check: the kept dataset's origin is the snapshot.
+// promote is zvol's promote, the commit.
 func (s *sagaSteps) promote() engine.Step {
-	vol, kept, _ := s.keepNames()
-	z := s.b.zfs(nil)
-	st := engine.Step{Name: "promote", Commit: true, OutageWindow: len(s.lus) > 0,
-		Description: "promote " + vol + " (the point of no return): " + kept + " becomes a clone of " + s.op.Identity.Snapshot,
-		Planned:     [][]string{z.PromoteArgv(vol)}}
-	committed := func(ctx context.Context, x *engine.Exec) (bool, error) {
-		k, err := s.b.readKept(ctx, s.b.zfs(x.Run), kept)
-		if err != nil {
-			return false, err
-		}
-		return k.exists && k.origin == s.op.Identity.Snapshot, nil
-	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		if ok, err := committed(ctx, x); err != nil || ok {
-			return err
-		}
-		if err := s.b.zfs(x.Run).Promote(ctx, vol); err != nil {
-			return fmt.Errorf("promote %s: %w", vol, err)
-		}
-		ok, err := committed(ctx, x)
-		if err == nil && !ok {
-			err = fmt.Errorf("after zfs promote %s exited 0, %s is not a clone of %s: %w", vol, kept, s.op.Identity.Snapshot, engine.ErrNotCommitted)
-		}
-		return err
-	}
-	st.Check = committed
-	return st
+	return zvol.PromoteStep(s.zfsFor(), s.op, len(s.lus) > 0)
 }
 
-// markKept sets volctl's mark on the kept dataset, and reads it back:
-// forget destroys only a dataset with its operation's mark.
-func (s *sagaSteps) markKept() engine.Step {
-	vol, kept, _ := s.keepNames()
-	mark := zvol.KeptMark(s.op.ID, vol, s.op.Identity.Snapshot)
-	z := s.b.zfs(nil)
-	st := engine.Step{Name: "mark-kept", Description: "mark " + kept + " as kept by this operation (" + zvol.KeptMarkProp + ")",
-		Planned: [][]string{z.SetArgv(kept, zvol.KeptMarkProp, mark)}}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		mark := zvol.KeptMark(x.Op().ID, vol, s.op.Identity.Snapshot)
-		z := s.b.zfs(x.Run)
-		if err := z.Set(ctx, kept, zvol.KeptMarkProp, mark); err != nil {
-			return fmt.Errorf("mark %s: %w", kept, err)
-		}
-		k, err := s.b.readKept(ctx, z, kept)
-		if err == nil && k.mark != mark {
-			err = fmt.Errorf("%s of %s is %q after zfs set, not %q", zvol.KeptMarkProp, kept, k.mark, mark)
-		}
-		return err
-	}
-	return st
-}
+// markKept is zvol's mark-kept.
+func (s *sagaSteps) markKept() engine.Step { return zvol.MarkKeptStep(s.zfsFor(), s.op) }
 
-// destroyKept (forget) destroys the kept dataset with its snapshots, once
-// it has read the operation's mark on it and that no LU is on it: the
-// commit, no undo (a person consented). Never -R: a clone of one of its
-// snapshots makes zfs refuse.
+// destroyKept (forget) is zvol's destroy-kept, once tgtd shows no LU on
+// any of the datasets and each is unmounted.
 func (s *sagaSteps) destroyKept() engine.Step {
-	id, o := s.op.Identity, s.op.Options
+	st := zvol.DestroyKeptStep(s.zfsFor(), s.op)
+	dss := s.op.Options.ForgetDatasets
 	z := s.b.zfs(nil)
-	st := engine.Step{Name: "destroy-kept", Commit: true,
-		Description: "destroy " + id.Kept + " and its snapshots, kept by operation " + strconv.FormatUint(o.Forget, 10)}
 	if s.isFS() {
-		st.Planned = append(st.Planned, z.UmountArgv(id.Kept))
+		var planned [][]string
+		for _, ds := range dss {
+			planned = append(planned, z.UmountArgv(ds))
+		}
+		st.Planned = append(planned, st.Planned...)
 	}
-	st.Planned = append(st.Planned, z.DestroyTreeArgv(id.Kept))
-	gone := func(ctx context.Context, x *engine.Exec) (bool, error) {
-		k, err := s.b.readKept(ctx, s.b.zfs(x.Run), id.Kept)
-		return err == nil && !k.exists, err
-	}
+	do := st.Do
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		z := s.b.zfs(x.Run)
-		k, err := s.b.readKept(ctx, z, id.Kept)
-		if err != nil || !k.exists {
-			return err
-		}
-		if want := zvol.KeptMark(o.Forget, id.Volume, id.Snapshot); k.mark != want {
-			return engine.Permanent(fmt.Errorf("%s is not marked as kept by operation %d (%s is %q): not destroying it", id.Kept, o.Forget, zvol.KeptMarkProp, k.mark))
-		}
 		ts, err := s.b.show(ctx, x.Run)
 		if err != nil {
 			return err
 		}
-		if err := noLUOn(ts, k); err != nil {
-			return engine.Permanent(fmt.Errorf("%w: not destroying %s", err, id.Kept))
-		}
-		if err := s.unmount(ctx, z, k); err != nil {
-			return err
-		}
-		if err := busy(ctx, x, func() error { return z.DestroyTree(ctx, id.Kept) }); err != nil {
-			return fmt.Errorf("destroy %s: %w", id.Kept, err)
-		}
-		if ok, err := gone(ctx, x); err != nil || !ok {
-			if err == nil {
-				err = fmt.Errorf("%s is still there after zfs destroy -r exited 0", id.Kept)
+		for _, ds := range dss {
+			k, err := s.b.readKept(ctx, z, ds)
+			if err != nil {
+				return err
 			}
-			return err
+			if !k.exists {
+				continue
+			}
+			if !zvol.MarkNames(k.mark, s.op.Options.Forget) {
+				// zvol.DestroyKept refuses it too; refused here before the
+				// unmount.
+				return engine.Permanent(fmt.Errorf("%s carries %s=%q, not the mark of operation %d: not destroyed", ds, zvol.KeptMarkProp, k.mark, s.op.Options.Forget))
+			}
+			if err := noLUOn(ts, k); err != nil {
+				return engine.Permanent(fmt.Errorf("%w: not destroying %s", err, ds))
+			}
+			if err := s.unmount(ctx, z, k); err != nil {
+				return err
+			}
 		}
-		return nil
+		return busy(ctx, x, func() error { return do(ctx, x) })
 	}
-	st.Check = gone
 	return st
 }
 
