@@ -14,6 +14,7 @@ import (
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/engine/backendtest"
+	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/zvol"
 	"github.com/volctl/volctl/internal/linuxstack"
 	"github.com/volctl/volctl/store"
@@ -323,19 +324,36 @@ func TestRealStackKeep(t *testing.T) {
 	sameExports(t, "after forget", before, h.State(t), data)
 }
 
-// TestRealStackKeepRefusals: what the capture refuses before anything
-// runs, each on the real stack, with nothing journaled or changed.
+// TestRealStackKeepRefusals: what the backend's capture refuses before
+// anything runs, each on the real stack, with nothing changed. It calls
+// Capture itself (the engine sets KeptSuffix), recording every command:
+// each only reads.
 func TestRealStackKeepRefusals(t *testing.T) {
 	s := linuxstack.Start(t)
 	h := newStackHost(t, s)
 	seed := h.Seed()
 	before := h.State(t)
-	e := keepEngine(t, h.Backend())
+	b := h.Backend()
+	var ran [][]string
+	run := func(ctx context.Context, argv []string) (*execx.Result, error) {
+		ran = append(ran, argv)
+		r := execx.Runner{Timeout: time.Minute}
+		return r.Run(ctx, argv)
+	}
+	if _, err := b.Probe(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
 	refused := func(what string, snapshot string, opts store.Options, want error, text string) {
 		t.Helper()
-		_, err := keepRun(e, snapshot, opts)
+		ran = nil
+		_, _, err := b.Capture(context.Background(), run, snapshot, opts)
 		if !errors.Is(err, want) || !strings.Contains(fmt.Sprint(err), text) {
 			t.Errorf("%s: %v, want %v saying %q", what, err, want, text)
+		}
+		for _, argv := range ran {
+			if !h.Reads(argv) {
+				t.Errorf("%s: the refused capture ran %v", what, argv)
+			}
 		}
 	}
 	refused("keep with destroy_newer", seed.Snapshot, store.Options{Keep: true, KeptSuffix: suffixN(1), DestroyNewer: true}, engine.ErrInvalid, "destroy_newer")
@@ -346,8 +364,8 @@ func TestRealStackKeepRefusals(t *testing.T) {
 	s.Run(t, linuxstack.Zfs, "create", "-o", "mountpoint="+mp, s.Pool+"/localmp")
 	s.Run(t, linuxstack.Zfs, "snapshot", s.Pool+"/localmp@s1")
 	refused("local mountpoint", s.Pool+"/localmp@s1", keepOpts(2), engine.ErrPrecondition, "local mountpoint")
-	if ops, _, _ := e.Operations(0, 10, ""); len(ops) != 0 {
-		t.Errorf("refusals journaled %d operations", len(ops))
-	}
+	s.Run(t, linuxstack.Zfs, "create", h.ds+"/child")
+	refused("child dataset", seed.Snapshot, keepOpts(3), engine.ErrPrecondition, "child dataset")
+	refused("forget of a dataset without the mark", seed.Snapshot, store.Options{Forget: 1, ForgetDatasets: []string{h.ds + suffixN(1)}}, engine.ErrPrecondition, "not the mark of operation 1")
 	sameExports(t, "after the refusals", before, h.State(t), backendtest.DataAfter)
 }
