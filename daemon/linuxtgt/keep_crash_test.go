@@ -29,7 +29,8 @@ import (
 // crashJob is what the parent tells the child.
 type crashJob struct {
 	Journal, Port, Snapshot, Step, When, Marker string
-	Options                                     store.Options
+	// Undo is the operation the child undoes; 0: a keep rollback.
+	Undo uint64
 }
 
 const crashEnv = "VOLCTL_KEEP_CRASH_JOB"
@@ -83,7 +84,12 @@ func TestKeepCrashChild(t *testing.T) {
 	}
 	b := crashAt{Backend: linuxtgt.New(linuxtgt.Paths{Zfs: linuxstack.Zfs, Tgtadm: linuxstack.Tgtadm, TgtControlPort: job.Port}), job: job}
 	e := engine.New(context.Background(), db, b, engine.Config{DefaultTimeout: time.Minute, Retries: 2, RetryDelay: 50 * time.Millisecond}, nil)
-	op, err := e.Rollback(context.Background(), engine.Request{Snapshot: job.Snapshot, Options: job.Options}, func(engine.Event) {})
+	var op *store.Operation
+	if job.Undo != 0 {
+		op, err = e.Undo(context.Background(), engine.UndoRequest{Operation: job.Undo}, func(engine.Event) {})
+	} else {
+		op, err = e.Rollback(context.Background(), engine.Request{Snapshot: job.Snapshot, Options: store.Options{Keep: true}}, func(engine.Event) {})
+	}
 	t.Fatalf("the child was not killed: the operation ended (%v, %v)", op, err)
 }
 
@@ -155,20 +161,20 @@ func runKeepCrash(t *testing.T, s *linuxstack.Stack, undo bool, step, when strin
 	seed := h.Seed()
 	h.Snapshot(t, seed.NewerSnapshot)
 	journal := filepath.Join(t.TempDir(), "journal.db")
-	opts := keepOpts(1)
 	var first *store.Operation
+	var undoOf uint64
 	if undo {
 		e, closeFn := journalEngine(t, journal, h.Backend())
 		var err error
-		first, err = keepRun(e, seed.Snapshot, keepOpts(1))
+		first, err = keepRun(e, seed.Snapshot, keepOpts())
 		succeeded(t, "the keep to undo", first, err)
 		closeFn()
-		opts = undoOpts(2, first)
+		undoOf = first.ID
 	}
 	before := h.State(t)
 
 	marker := filepath.Join(t.TempDir(), "stopped")
-	job, err := json.Marshal(crashJob{Journal: journal, Port: s.ControlPort, Snapshot: seed.Snapshot, Step: step, When: when, Marker: marker, Options: opts})
+	job, err := json.Marshal(crashJob{Journal: journal, Port: s.ControlPort, Snapshot: seed.Snapshot, Step: step, When: when, Marker: marker, Undo: undoOf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,8 @@ import (
 // The keep tests (issue 22, docs/keep.md) run on the real stack: a seed of
 // suite_test.go (two LUs on files of a zfs-fuse filesystem, exported by
 // tgtd with a custom identity and ACL, @s1 taken and the data overwritten
-// since), read over iSCSI with the libiscsi initiator. Until the engine
-// sets them (keep-engine), the tests set Options.KeptSuffix, Undo, Restore,
-// Forget and ForgetDatasets themselves.
+// since), read over iSCSI with the libiscsi initiator, through the engine's
+// Rollback (Options.Keep), Undo and Forget.
 
 // keepEngine is an engine with a fresh journal on the host's backend b.
 func keepEngine(t *testing.T, b engine.Backend) *engine.Engine {
@@ -46,15 +45,24 @@ func keepRun(e *engine.Engine, snapshot string, opts store.Options) (*store.Oper
 	return e.Rollback(ctx, engine.Request{Snapshot: snapshot, Options: opts}, func(engine.Event) {})
 }
 
-// suffixN is the kept suffix of the n-th operation of a test.
+// suffixN is a kept suffix for the backend's capture called directly
+// (the engine sets its own).
 func suffixN(n uint64) string {
 	return zvol.KeptSuffix(n, time.Date(2026, 12, 7, 15, 0, int(n), 0, time.UTC))
 }
 
-func keepOpts(n uint64) store.Options { return store.Options{Keep: true, KeptSuffix: suffixN(n)} }
+func keepOpts() store.Options { return store.Options{Keep: true} }
 
-func undoOpts(n uint64, of *store.Operation) store.Options {
-	return store.Options{Keep: true, KeptSuffix: suffixN(n), Undo: of.ID, Restore: map[string]string{of.Volume: of.Identity.Kept}}
+func undoRun(e *engine.Engine, of uint64) (*store.Operation, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	return e.Undo(ctx, engine.UndoRequest{Operation: of}, func(engine.Event) {})
+}
+
+func forgetRun(e *engine.Engine, of uint64) (*store.Operation, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	return e.Forget(ctx, engine.ForgetRequest{Operation: of, DestroyKept: true}, func(engine.Event) {})
 }
 
 // dataset is what zfs says of a dataset, "" for each property when it
@@ -232,7 +240,7 @@ func TestRealStackKeep(t *testing.T) {
 
 	// rollback --keep: the volume reads the snapshot's data with the same
 	// LUs; what it had, with @newer, is in the kept dataset.
-	keep, err := keepRun(e, seed.Snapshot, keepOpts(1))
+	keep, err := keepRun(e, seed.Snapshot, keepOpts())
 	succeeded(t, "rollback --keep", keep, err)
 	if got := stepNames(keep); got != keepStepNames {
 		t.Errorf("steps: %s\nwant:  %s", got, keepStepNames)
@@ -252,7 +260,7 @@ func TestRealStackKeep(t *testing.T) {
 
 	// undo: the data from before comes back, the LUs unchanged; what the
 	// keep had put in place is kept in turn.
-	undo, err := keepRun(e, seed.Snapshot, undoOpts(2, keep))
+	undo, err := undoRun(e, keep.ID)
 	succeeded(t, "undo", undo, err)
 	if got, want := stepNames(undo), strings.Replace(keepStepNames, " clone ", " bring-back ", 1); got != want {
 		t.Errorf("undo steps: %s\nwant:       %s", got, want)
@@ -271,7 +279,7 @@ func TestRealStackKeep(t *testing.T) {
 	// §11.6): then the operation must end rolled back, saying so, with
 	// nothing changed.
 	last := undo
-	redo, err := keepRun(e, seed.Snapshot, undoOpts(3, undo))
+	redo, err := undoRun(e, undo.ID)
 	if redo != nil && redo.State == store.OpRolledBack && strings.Contains(redo.Error, "dataset is busy") {
 		logBusy(t, "undo of the undo", redo)
 		t.Logf("undo of the undo: rolled back, zfs-fuse kept %s busy (§11.6): %s", h.ds, redo.Error)
@@ -280,8 +288,8 @@ func TestRealStackKeep(t *testing.T) {
 		}
 		sameExports(t, "after the undo of the undo was rolled back", before, h.State(t), backendtest.DataAfter)
 		h.wantKept(t, undo, backendtest.DataAtSnapshot)
-		if d := h.dataset(t, h.ds+suffixN(3)); d.exists {
-			t.Errorf("%s exists after the rolled back undo", h.ds+suffixN(3))
+		if d := h.dataset(t, redo.Identity.Kept); d.exists {
+			t.Errorf("%s exists after the rolled back undo", redo.Identity.Kept)
 		}
 	} else {
 		succeeded(t, "undo of the undo", redo, err)
@@ -294,26 +302,14 @@ func TestRealStackKeep(t *testing.T) {
 	}
 	data := h.State(t).Data
 
-	// Undo whose dataset to bring back is gone (the first keep's: the
-	// undo brought it back), or is no clone of the snapshot: refused
-	// before anything runs.
-	if _, err := keepRun(e, seed.Snapshot, undoOpts(4, keep)); !errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), "does not exist") {
-		t.Errorf("undo of a kept dataset that is gone: %v, want FailedPrecondition", err)
-	}
-	s.Run(t, linuxstack.Zfs, "create", s.Pool+"/notaclone")
-	stale := undoOpts(4, keep)
-	stale.Restore = map[string]string{h.ds: s.Pool + "/notaclone"}
-	if _, err := keepRun(e, seed.Snapshot, stale); !errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), "is not a clone of") {
-		t.Errorf("undo with a restore that is no clone of the snapshot: %v, want FailedPrecondition", err)
+	// Undo of the first keep again: it was undone (undo goes last-in
+	// first-out): refused before anything runs.
+	if _, err := undoRun(e, keep.ID); !errors.Is(err, engine.ErrPrecondition) {
+		t.Errorf("undo of an undone keep: %v, want FailedPrecondition", err)
 	}
 
-	// forget: refused with another operation's number (the mark does not
-	// match), then done; the volume is untouched.
-	wrong := store.Options{Forget: keep.ID, ForgetDatasets: []string{last.Identity.Kept}}
-	if _, err := keepRun(e, seed.Snapshot, wrong); !errors.Is(err, engine.ErrPrecondition) {
-		t.Errorf("forget with another operation's mark: %v, want FailedPrecondition", err)
-	}
-	forget, err := keepRun(e, seed.Snapshot, store.Options{Forget: last.ID, ForgetDatasets: []string{last.Identity.Kept}})
+	// forget: done; the volume is untouched.
+	forget, err := forgetRun(e, last.ID)
 	succeeded(t, "forget", forget, err)
 	if got := stepNames(forget); got != "capture destroy-kept" {
 		t.Errorf("forget steps: %s", got)
@@ -359,13 +355,19 @@ func TestRealStackKeepRefusals(t *testing.T) {
 	refused("keep with destroy_newer", seed.Snapshot, store.Options{Keep: true, KeptSuffix: suffixN(1), DestroyNewer: true}, engine.ErrInvalid, "destroy_newer")
 	refused("keep without a suffix", seed.Snapshot, store.Options{Keep: true}, engine.ErrPrecondition, "suffix")
 	s.Run(t, linuxstack.Zfs, "create", h.ds+suffixN(1))
-	refused("kept name taken", seed.Snapshot, keepOpts(1), engine.ErrPrecondition, "is taken")
+	refused("kept name taken", seed.Snapshot, store.Options{Keep: true, KeptSuffix: suffixN(1)}, engine.ErrPrecondition, "is taken")
 	mp := filepath.Join(t.TempDir(), "elsewhere")
 	s.Run(t, linuxstack.Zfs, "create", "-o", "mountpoint="+mp, s.Pool+"/localmp")
 	s.Run(t, linuxstack.Zfs, "snapshot", s.Pool+"/localmp@s1")
-	refused("local mountpoint", s.Pool+"/localmp@s1", keepOpts(2), engine.ErrPrecondition, "local mountpoint")
-	s.Run(t, linuxstack.Zfs, "create", h.ds+"/child")
-	refused("child dataset", seed.Snapshot, keepOpts(3), engine.ErrPrecondition, "child dataset")
+	refused("local mountpoint", s.Pool+"/localmp@s1", store.Options{Keep: true, KeptSuffix: suffixN(2)}, engine.ErrPrecondition, "local mountpoint")
 	refused("forget of a dataset without the mark", seed.Snapshot, store.Options{Forget: 1, ForgetDatasets: []string{h.ds + suffixN(1)}}, engine.ErrPrecondition, "not the mark of operation 1")
+	undo := func(restore string) store.Options {
+		return store.Options{Keep: true, KeptSuffix: suffixN(4), Undo: 7, Restore: map[string]string{h.ds: restore}}
+	}
+	refused("undo of a kept dataset that is gone", seed.Snapshot, undo(h.ds+suffixN(9)), engine.ErrPrecondition, "does not exist")
+	s.Run(t, linuxstack.Zfs, "create", s.Pool+"/notaclone")
+	refused("undo of a dataset that is no clone of the snapshot", seed.Snapshot, undo(s.Pool+"/notaclone"), engine.ErrPrecondition, "is not a clone of")
+	s.Run(t, linuxstack.Zfs, "create", h.ds+"/child")
+	refused("child dataset", seed.Snapshot, store.Options{Keep: true, KeptSuffix: suffixN(3)}, engine.ErrPrecondition, "child dataset")
 	sameExports(t, "after the refusals", before, h.State(t), backendtest.DataAfter)
 }

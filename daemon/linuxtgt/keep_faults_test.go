@@ -148,17 +148,15 @@ func runKeepFault(t *testing.T, s *linuxstack.Stack, f keepFault) {
 		b = failOnce{Backend: b, step: f.step, fired: fired}
 	}
 	e := keepEngine(t, b)
-	opts := keepOpts(1)
 	var first *store.Operation
 	if f.undo {
 		// The keep that the undo reverses, without the fault.
 		fired.Store(true)
 		var err error
-		first, err = keepRun(e, seed.Snapshot, keepOpts(1))
+		first, err = keepRun(e, seed.Snapshot, keepOpts())
 		succeeded(t, "the keep to undo", first, err)
 		fired.Store(false)
 		before = h.State(t)
-		opts = undoOpts(2, first)
 	}
 	if !f.after {
 		if f.step == "bring-back" {
@@ -167,7 +165,13 @@ func runKeepFault(t *testing.T, s *linuxstack.Stack, f keepFault) {
 		}
 		h.shim.Set(t, f.cmd, backendtest.Rule{Match: f.match, Exit: 1, Stderr: f.cmd + ": " + backendtest.FaultText + "\n"})
 	}
-	op, err := keepRun(e, seed.Snapshot, opts)
+	var op *store.Operation
+	var err error
+	if f.undo {
+		op, err = undoRun(e, first.ID)
+	} else {
+		op, err = keepRun(e, seed.Snapshot, keepOpts())
+	}
 	if op == nil {
 		t.Fatalf("no operation: %v", err)
 	}
