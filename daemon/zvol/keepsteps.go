@@ -31,6 +31,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -62,6 +63,9 @@ type dsState struct {
 	exists bool
 	origin string
 	mark   string
+	// printed is what zfs printed (stdout, or stderr when it failed), to
+	// quote in a refusal.
+	printed string
 }
 
 // LookArgv is the one read every keep step makes of a dataset: its origin
@@ -75,7 +79,7 @@ func look(ctx context.Context, z zfs.Cmd, ds string) (dsState, error) {
 	res, err := z.Run(ctx, LookArgv(z, ds))
 	if err != nil {
 		if zfs.IsNotExist(execx.Stderr(err)) {
-			return dsState{}, nil
+			return dsState{printed: string(execx.Stderr(err))}, nil
 		}
 		return dsState{}, fmt.Errorf("read %s: %w", ds, err)
 	}
@@ -83,7 +87,7 @@ func look(ctx context.Context, z zfs.Cmd, ds string) (dsState, error) {
 	if err != nil {
 		return dsState{}, fmt.Errorf("read %s: %w", ds, err)
 	}
-	st := dsState{exists: true}
+	st := dsState{exists: true, printed: string(res.Stdout)}
 	seen := map[string]bool{}
 	for _, p := range props {
 		if p.Name != ds {
@@ -358,6 +362,102 @@ func DestroyKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
 	}
 	if err := z.DestroyTree(ctx, ds); err != nil {
 		return fmt.Errorf("destroy %s: %w", ds, err)
+	}
+	return nil
+}
+
+// CheckKeptFree is what a capture asks of a kept dataset's name: nothing
+// has it yet (a refusal wraps engine.ErrPrecondition).
+func CheckKeptFree(ctx context.Context, z zfs.Cmd, kept string) error {
+	st, err := look(ctx, z, kept)
+	if err != nil {
+		return err
+	}
+	if st.exists {
+		return fmt.Errorf("the kept dataset's name %s is taken (zfs get printed %q): volctl will not rename the volume onto it: %w",
+			kept, strings.TrimSpace(st.printed), engine.ErrPrecondition)
+	}
+	return nil
+}
+
+// CheckRestore is what an undo's capture asks of the kept dataset it brings
+// back (id.Restore): it exists and is a clone of the volume's snapshot
+// (id.Snapshot). A refusal quotes what zfs printed and wraps
+// engine.ErrPrecondition.
+func CheckRestore(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	st, err := look(ctx, z, id.Restore)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !st.exists:
+		return fmt.Errorf("the kept dataset %s to bring back does not exist (zfs printed %q): %w",
+			id.Restore, strings.TrimSpace(st.printed), engine.ErrPrecondition)
+	case st.origin != id.Snapshot:
+		return fmt.Errorf("the kept dataset %s is not a clone of %s (zfs get printed %q): the volume changed since; volctl will not swap it back: %w",
+			id.Restore, id.Snapshot, strings.TrimSpace(st.printed), engine.ErrPrecondition)
+	}
+	return nil
+}
+
+// VerifyKeptPlanned are the commands VerifyKept runs.
+func VerifyKeptPlanned(z zfs.Cmd, id store.Identity) [][]string {
+	return [][]string{LookArgv(z, id.Kept), z.SnapshotsArgv(id.Volume), z.SnapshotsArgv(id.Kept)}
+}
+
+// VerifyKept checks, once the volume is promoted, what a keep promises and
+// no initiator changes: KEPT is a clone of V@S (the volume owns its
+// snapshot again), V has S, and every snapshot that was newer than S is
+// in KEPT.
+func VerifyKept(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	done, err := Promoted(ctx, z, id)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return fmt.Errorf("%s is not a clone of %s: %s was not promoted", id.Kept, at(id.Volume, id), id.Volume)
+	}
+	own, err := z.Snapshots(ctx, id.Volume)
+	if err != nil {
+		return readError(id.Volume, "list snapshots of "+id.Volume, err)
+	}
+	if !slices.ContainsFunc(own, func(s zfs.Snapshot) bool { return s.Name == id.Snapshot }) {
+		return fmt.Errorf("%s is not among the snapshots of %s after the promote", id.Snapshot, id.Volume)
+	}
+	kept, err := z.Snapshots(ctx, id.Kept)
+	if err != nil {
+		return readError(id.Kept, "list snapshots of "+id.Kept, err)
+	}
+	for _, n := range id.NewerSnapshots {
+		_, short, _ := strings.Cut(n, "@")
+		if !slices.ContainsFunc(kept, func(s zfs.Snapshot) bool { return s.Name == id.Kept+"@"+short }) {
+			return fmt.Errorf("snapshot %s is not in %s as %s@%s", n, id.Kept, id.Kept, short)
+		}
+	}
+	return nil
+}
+
+// SwappedBack says whether the volume is the one the capture found again
+// (KEPT gone; for an undo, RESTORE back): only then may the compensation
+// bring its LUs back. Otherwise the error says where things are, and an
+// LU must not serve the name (it would serve another dataset's data).
+func SwappedBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
+	if err != nil {
+		return err
+	}
+	states := []string{v.where(id.Volume), kept.where(id.Kept)}
+	ok := v.exists && !kept.exists
+	if id.Restore != "" {
+		restore, err := look(ctx, z, id.Restore)
+		if err != nil {
+			return err
+		}
+		states = append(states, restore.where(id.Restore))
+		ok = ok && restore.exists
+	}
+	if !ok {
+		return fmt.Errorf("%s is not the volume it was (%s): its LU is not brought back onto it", id.Volume, strings.Join(states, ", "))
 	}
 	return nil
 }

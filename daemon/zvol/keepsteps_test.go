@@ -2,6 +2,7 @@ package zvol
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -296,5 +297,115 @@ func TestKeepStepsPlanned(t *testing.T) {
 	dk := DestroyKeptStep(cmdFor, f)
 	if !dk.Commit || dk.Undo != nil || len(dk.Planned) != 2 || strings.Join(dk.Planned[1], " ") != "zfs destroy -r "+kept {
 		t.Errorf("destroy-kept: commit %v, planned %q", dk.Commit, dk.Planned)
+	}
+}
+
+func TestCloneProps(t *testing.T) {
+	got, err := CloneProps(map[string]string{"volsize": "1073741824", "volblocksize": "8192", "compression": "lz4",
+		"refreservation": "1100000000", KeptMarkProp: "operation 3: x", "volctl:other": "y", "com.example:note": "a b", "stmf_sbd_lu": "xx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"compression": "lz4", "refreservation": "1100000000", "com.example:note": "a b"}
+	if len(got) != len(want) {
+		t.Errorf("clone props %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("clone props %v, want %v", got, want)
+		}
+	}
+	if _, err := CloneProps(map[string]string{"encryption": "on", "compression": "on"}); !errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), "encryption=on") {
+		t.Errorf("err = %v, want a refusal naming encryption", err)
+	}
+}
+
+func TestCaptureChecks(t *testing.T) {
+	ctx := context.Background()
+	// RESTORE must be a clone of V@S: quoted when it is not.
+	for _, tc := range []struct {
+		name string
+		r    ds
+		ok   bool
+	}{
+		{name: "a clone of the snapshot", r: ds{origin: vol + "@s1"}, ok: true},
+		{name: "gone", r: gone},
+		{name: "a clone of another snapshot", r: ds{origin: vol + "@s0"}},
+		{name: "not a clone", r: plain},
+	} {
+		t.Run("restore "+tc.name, func(t *testing.T) {
+			h := world(t, plain, gone, tc.r)
+			err := CheckRestore(ctx, h.zfs(false), undoID())
+			if (err == nil) != tc.ok || (err != nil && (!errors.Is(err, engine.ErrPrecondition) || !strings.Contains(err.Error(), "printed"))) {
+				t.Errorf("err = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+	h := world(t, plain, plain, gone)
+	if err := CheckKeptFree(ctx, h.zfs(false), kept); !errors.Is(err, engine.ErrPrecondition) {
+		t.Errorf("a taken kept name: %v", err)
+	}
+	h = world(t, plain, gone, gone)
+	if err := CheckKeptFree(ctx, h.zfs(false), kept); err != nil {
+		t.Errorf("a free kept name: %v", err)
+	}
+}
+
+// The compensation brings an LU back only onto the volume itself.
+func TestSwappedBack(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		v, k, r ds
+		undo    bool
+		ok      bool
+	}{
+		{name: "set-aside undone", v: plain, k: gone, ok: true},
+		{name: "still aside", v: gone, k: plain},
+		{name: "the clone in place", v: ds{origin: kept + "@s1"}, k: plain},
+		{name: "undo: all back", undo: true, v: plain, k: gone, r: ds{origin: vol + "@s1"}, ok: true},
+		{name: "undo: RESTORE still the volume", undo: true, v: ds{origin: kept + "@s1"}, k: plain, r: gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := keepID()
+			if tc.undo {
+				id = undoID()
+			}
+			h := world(t, tc.v, tc.k, tc.r)
+			if err := SwappedBack(context.Background(), h.zfs(false), id); (err == nil) != tc.ok {
+				t.Errorf("err = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestVerifyKept(t *testing.T) {
+	snaps := func(name string, short ...string) reply {
+		var b strings.Builder
+		for i, s := range short {
+			b.WriteString(snapRow(name+"@"+s, i, 0))
+		}
+		return reply{out: b.String()}
+	}
+	id := keepID()
+	id.NewerSnapshots = []string{vol + "@s2"}
+	for _, tc := range []struct {
+		name       string
+		k          ds
+		own, other reply
+		ok         bool
+	}{
+		{name: "promoted, newer kept", k: ds{origin: vol + "@s1"}, own: snaps(vol, "s0", "s1"), other: snaps(kept, "s2"), ok: true},
+		{name: "not promoted", k: plain, own: snaps(vol), other: snaps(kept, "s0", "s1", "s2")},
+		{name: "newer missing", k: ds{origin: vol + "@s1"}, own: snaps(vol, "s0", "s1"), other: snaps(kept)},
+		{name: "snapshot missing", k: ds{origin: vol + "@s1"}, own: snaps(vol, "s0"), other: snaps(kept, "s2")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := world(t, plain, tc.k, gone)
+			h.replies[listSnaps+vol] = tc.own
+			h.replies[listSnaps+kept] = tc.other
+			if err := VerifyKept(context.Background(), h.zfs(false), id); (err == nil) != tc.ok {
+				t.Errorf("err = %v, want ok %v", err, tc.ok)
+			}
+		})
 	}
 }
