@@ -47,7 +47,8 @@ import (
 //	mark-kept        always: zfs set volctl:kept       zvol
 //	attach-zones, boot-zones                       as above
 //
-// A forget: destroy-kept (zvol), its one step and commit.
+// A forget: destroy-kept (zvol), its commit, and finish-destroy-kept when it
+// has several kept datasets.
 //
 // This file holds the table and what the steps share.
 
@@ -56,7 +57,7 @@ import (
 func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	s := &sagaSteps{b: b, op: op}
 	if isForget(op) {
-		return []engine.Step{zvol.DestroyKeptStep(s.zfs, op)}
+		return zvol.DestroyKeptSteps(s.zfs, op)
 	}
 	id := op.Identity
 	var steps []engine.Step

@@ -50,6 +50,8 @@ const (
 	StepFinishPromote = "finish-promote"
 	StepMarkKept      = "mark-kept"
 	StepDestroyKept   = "destroy-kept"
+	// StepFinishDestroyKept: a forget of several kept datasets.
+	StepFinishDestroyKept = "finish-destroy-kept"
 )
 
 // ZfsFor is the zfs command of an operation for a way to run it (nil: for
@@ -700,23 +702,41 @@ func MarkKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 	return st
 }
 
-// DestroyKeptStep is a forget's one step, its commit (no undo: a person
-// consented): for each of op.Options.ForgetDatasets, read its mark and zfs
-// destroy -r it. Check: one of them is gone.
-func DestroyKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
+// DestroyKeptSteps are a forget's steps (no undo: a person consented).
+// destroy-kept, the commit: read the mark of every one of
+// op.Options.ForgetDatasets (one that does not name op.Options.Forget
+// refuses the whole, nothing destroyed), then zfs destroy -r each; Check:
+// one of them is gone. With several datasets, finish-destroy-kept then
+// destroys, forward only, any the commit left (its failure is retried,
+// then needs attention naming what is left).
+func DestroyKeptSteps(zfsFor ZfsFor, op *store.Operation) []engine.Step {
 	dss := op.Options.ForgetDatasets
 	forget := op.Options.Forget
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepDestroyKept, Commit: true,
 		Description: fmt.Sprintf("destroy what operation %d kept, with its snapshots, each only if it carries that operation's mark: %s", forget, strings.Join(dss, ", "))}
-	var ids []store.Identity
 	for _, ds := range dss {
-		st.Planned = append(st.Planned, LookArgv(z, ds), z.DestroyTreeArgv(ds))
-		ids = append(ids, store.Identity{Volume: ds})
+		st.Planned = append(st.Planned, LookArgv(z, ds))
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		return eachVolume(ids, func(id store.Identity) error { return DestroyKept(ctx, zfsFor(x.Run), id.Volume, forget) })
+	for _, ds := range dss {
+		st.Planned = append(st.Planned, z.DestroyTreeArgv(ds))
 	}
+	destroyAll := func(ctx context.Context, x *engine.Exec) error {
+		z := zfsFor(x.Run)
+		for _, ds := range dss {
+			if err := checkMark(ctx, z, ds, forget); err != nil {
+				return err
+			}
+		}
+		var errs []error
+		for _, ds := range dss {
+			if err := DestroyKept(ctx, z, ds, forget); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return joinVolumes(errs)
+	}
+	st.Do = destroyAll
 	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
 		var errs []error
 		for _, ds := range dss {
@@ -731,5 +751,37 @@ func DestroyKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 		}
 		return false, errors.Join(errs...)
 	}
-	return st
+	steps := []engine.Step{st}
+	if len(dss) > 1 {
+		fin := engine.Step{Name: StepFinishDestroyKept, Planned: st.Planned,
+			Description: "destroy every kept dataset of the forget that is not gone yet"}
+		fin.Do = func(ctx context.Context, x *engine.Exec) error {
+			err := destroyAll(ctx, x)
+			if err == nil {
+				return nil
+			}
+			var left []string
+			for _, ds := range dss {
+				if gone, gerr := Gone(ctx, zfsFor(x.Run), ds); gerr != nil || !gone {
+					left = append(left, ds)
+				}
+			}
+			return fmt.Errorf("%w (not destroyed yet: %s)", err, strings.Join(left, ", "))
+		}
+		steps = append(steps, fin)
+	}
+	return steps
+}
+
+// checkMark refuses, permanently, a dataset that exists and does not
+// carry the mark of operation op.
+func checkMark(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
+	st, err := look(ctx, z, ds)
+	if err != nil {
+		return err
+	}
+	if st.exists && !MarkNames(st.mark, op) {
+		return engine.Permanent(fmt.Errorf("%s carries %s=%q, not the mark of operation %d: nothing destroyed", ds, KeptMarkProp, st.mark, op))
+	}
+	return nil
 }

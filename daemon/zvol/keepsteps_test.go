@@ -294,9 +294,13 @@ func TestKeepStepsPlanned(t *testing.T) {
 		t.Errorf("an undo's mark-kept plans %q", got)
 	}
 	f := &store.Operation{ID: 12, Kind: store.KindForget, Options: store.Options{Forget: 9, ForgetDatasets: []string{kept}}}
-	dk := DestroyKeptStep(cmdFor, f)
-	if !dk.Commit || dk.Undo != nil || len(dk.Planned) != 2 || strings.Join(dk.Planned[1], " ") != "zfs destroy -r "+kept {
-		t.Errorf("destroy-kept: commit %v, planned %q", dk.Commit, dk.Planned)
+	dks := DestroyKeptSteps(cmdFor, f)
+	if dk := dks[0]; len(dks) != 1 || !dk.Commit || dk.Undo != nil || len(dk.Planned) != 2 || strings.Join(dk.Planned[1], " ") != "zfs destroy -r "+kept {
+		t.Errorf("destroy-kept: %d steps, commit %v, planned %q", len(dks), dk.Commit, dk.Planned)
+	}
+	f.Options.ForgetDatasets = append(f.Options.ForgetDatasets, "pool/b.kept-9-20261207T152435Z")
+	if dks = DestroyKeptSteps(cmdFor, f); len(dks) != 2 || dks[1].Name != StepFinishDestroyKept || dks[1].Commit || len(dks[0].Planned) != 4 {
+		t.Errorf("a forget of two: %d steps", len(dks))
 	}
 }
 
