@@ -151,6 +151,9 @@ func (a *assessment) volume(id store.Identity, opts store.Options, caps store.Ca
 		}
 	}
 	switch {
+	case opts.Undo != 0:
+		// An undo swaps the data the operation undone kept back in, which
+		// written@ of the volume does not see.
 	case caps.Has(store.CapWritten) && id.WrittenBefore == 0 && len(id.NewerSnapshots) == 0:
 		// A one-volume rollback changes nothing (assess); in a group
 		// the volume goes back with the others.

@@ -212,6 +212,7 @@ func TestAssessKeep(t *testing.T) {
 // The mark the plan shows is zvol's.
 func TestKeepMark(t *testing.T) {
 	op := keepOp(store.KindRollback, false, false, 0)
+	op.ID = 0 // the plan builds the steps before the operation has its id: the suffix has it
 	if got, want := zvol.Mark(op, op.Identity), "operation 9: pool/idisk0 before it went back to pool/idisk0@snap1"; got != want {
 		t.Errorf("mark %q, want %q", got, want)
 	}

@@ -304,9 +304,17 @@ func Promoted(ctx context.Context, z zfs.Cmd, id store.Identity) (bool, error) {
 	return kept.origin == at(id.Volume, id), nil
 }
 
-// Mark is what mark-kept sets on the kept dataset of id by op.
+// Mark is what mark-kept sets on the kept dataset of id by op. The
+// operation's number is read from its kept suffix (KeptSuffix), which the
+// engine sets before the capture: the steps are first built, for the plan,
+// before the operation has its id.
 func Mark(op *store.Operation, id store.Identity) string {
-	return KeptMark(op.ID, id.Volume, id.Snapshot)
+	n := op.ID
+	var fromSuffix uint64
+	if _, err := fmt.Sscanf(op.Options.KeptSuffix, ".kept-%d-", &fromSuffix); err == nil && fromSuffix > 0 {
+		n = fromSuffix
+	}
+	return KeptMark(n, id.Volume, id.Snapshot)
 }
 
 // MarkKept sets the kept mark on KEPT (zfs set volctl:kept=... KEPT; the
