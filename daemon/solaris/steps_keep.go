@@ -33,7 +33,7 @@ func (s *sagaSteps) keepSteps(halted, attached []store.Zone) []engine.Step {
 	if window {
 		steps = append(steps, s.keepDeleteLUs())
 	}
-	steps = append(steps, zvol.SetAsideStep(s.zfs, s.op, window))
+	steps = append(steps, zvol.SetAsideGuarded(s.zfs, s.op, window, s.lusGone()))
 	if isUndo(s.op) {
 		steps = append(steps, zvol.BringBackStep(s.zfs, s.op, window))
 	} else {
@@ -78,6 +78,34 @@ func (s *sagaSteps) sayingWhere(do func(context.Context, *engine.Exec) error) fu
 			where = append(where, fmt.Sprintf("%s is at %s, what it held before is kept in %s", id.Volume, id.Snapshot, id.Kept))
 		}
 		return fmt.Errorf("%w (%s)", err, strings.Join(where, "; "))
+	}
+}
+
+// lusGone is set-aside's guard: no LU of the volume is registered. A
+// rollback has zfs's "dataset is busy" for proof that delete-lu took the
+// LU away; a rename has not: illumos renames a volume an LU holds, which
+// would then serve the kept data (docs/platform/zfs-clone.md §3). An LU
+// still there is permanent: the saga goes back.
+func (s *sagaSteps) lusGone() *zvol.Guard {
+	c := s.b.stmf(nil)
+	return &zvol.Guard{
+		Planned: func(id store.Identity) [][]string {
+			var out [][]string
+			for _, lu := range id.LUs {
+				out = append(out, c.LookupLUArgv(lu.GUID))
+			}
+			return out
+		},
+		Check: func(ctx context.Context, x *engine.Exec, id store.Identity) error {
+			away, err := s.lusAway(ctx, x, id.LUs)
+			switch {
+			case err != nil:
+				return err
+			case !away:
+				return engine.Permanent(fmt.Errorf("an LU of %s is still registered after delete-lu: %s is not renamed while an LU holds it", id.Volume, id.Volume))
+			}
+			return nil
+		},
 	}
 }
 

@@ -21,6 +21,10 @@ import (
 //	              origin's, which is the volume's
 //	stmf_sbd_lu   COMSTAR's LU metadata (hidden on illumos): create-lu
 //	              writes the clone's own
+//
+// refreservation is kept, but not given to zfs clone -o (zfs refuses one
+// above the snapshot's volsize): the clone step sets it after
+// (keepsteps.go refreserve).
 var notCopied = []string{"volsize", "volblocksize", "stmf_sbd_lu"}
 
 // cloneRefuses are properties only a dataset's creation sets that a clone

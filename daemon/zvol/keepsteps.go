@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -151,12 +152,24 @@ func cloned(v, kept dsState, id store.Identity) bool {
 // snapshots go with it). Found done: KEPT and no V, or a later step's
 // state (V a clone of KEPT@S, or promoted).
 func SetAside(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	return setAside(ctx, z, id, nil)
+}
+
+// setAside is SetAside with guard (nil: none) asked just before the rename:
+// what the backend must know first (its LUs are away: illumos renames a
+// volume an LU holds, docs/platform/zfs-clone.md §3).
+func setAside(ctx context.Context, z zfs.Cmd, id store.Identity, guard func(store.Identity) error) error {
 	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
 	if err != nil {
 		return err
 	}
 	switch {
 	case v.exists && !kept.exists:
+		if guard != nil {
+			if err := guard(id); err != nil {
+				return err
+			}
+		}
 		if err := z.Rename(ctx, id.Volume, id.Kept); err != nil {
 			return fmt.Errorf("set %s aside as %s: %w", id.Volume, id.Kept, err)
 		}
@@ -196,14 +209,68 @@ func Clone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 	}
 	switch {
 	case !v.exists && kept.exists:
-		if err := z.Clone(ctx, at(id.Kept, id), id.Volume, id.LocalProps); err != nil {
+		if err := z.Clone(ctx, at(id.Kept, id), id.Volume, cloneOpts(id)); err != nil {
 			return fmt.Errorf("clone %s as %s: %w", at(id.Kept, id), id.Volume, err)
 		}
-		return nil
-	case cloned(v, kept, id), promoted(v, kept, id):
+		return refreserve(ctx, z, id)
+	case cloned(v, kept, id):
+		return refreserve(ctx, z, id)
+	case promoted(v, kept, id):
 		return nil
 	}
 	return unexpected(StepClone, v.where(id.Volume), kept.where(id.Kept))
+}
+
+// cloneOpts are the properties zfs clone -o gets: the captured ones but
+// refreservation, which zfs refuses above the snapshot's volsize
+// (docs/platform/zfs-clone.md §4, §9): refreserve sets it after.
+func cloneOpts(id store.Identity) map[string]string {
+	out := map[string]string{}
+	for k, v := range id.LocalProps {
+		if k != "refreservation" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// refreserved is what refreserve gives the clone: its own volsize where
+// the volume's refreservation was its volsize (a volume that reserves its
+// size, as zfs create -V makes it: libzfs's own rollback keeps it so,
+// zfs-clone.md §9), else the captured value. ok is false when the volume
+// had no local refreservation (the clone stays sparse, as it was).
+func refreserved(id store.Identity) (value string, thick, ok bool) {
+	r, ok := id.LocalProps["refreservation"]
+	if !ok {
+		return "", false, false
+	}
+	return r, r == strconv.FormatUint(id.Volsize, 10), true
+}
+
+// refreserve gives the clone the volume's reservation (refreserved),
+// reading its volsize and refreservation first: set only if it differs.
+func refreserve(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	want, thick, ok := refreserved(id)
+	if !ok {
+		return nil
+	}
+	m, err := z.Get(ctx, id.Volume, "volsize", "refreservation")
+	if err != nil {
+		return fmt.Errorf("read volsize and refreservation of the clone %s: %w", id.Volume, err)
+	}
+	if thick {
+		want = m["volsize"]
+		if _, err := strconv.ParseUint(want, 10, 64); err != nil {
+			return fmt.Errorf("volsize of the clone %s: %q is not a number of bytes", id.Volume, want)
+		}
+	}
+	if m["refreservation"] == want {
+		return nil
+	}
+	if err := z.Set(ctx, id.Volume, "refreservation", want); err != nil {
+		return fmt.Errorf("reserve the clone %s's space as the volume's was (refreservation=%s): %w", id.Volume, want, err)
+	}
+	return nil
 }
 
 // UndoClone destroys the clone (zfs destroy V, no -r) only when V's origin
@@ -567,16 +634,39 @@ func names(ids []store.Identity, f func(store.Identity) string) string {
 // SetAsideStep is set-aside for every volume: zfs rename V KEPT; its undo
 // renames it back.
 func SetAsideStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
+	return SetAsideGuarded(zfsFor, op, window, nil)
+}
+
+// Guard is a backend's proof, asked just before set-aside renames a
+// volume, that nothing holds it any more; Planned are the commands Check
+// runs for the volume, for the plan.
+type Guard struct {
+	Planned func(id store.Identity) [][]string
+	Check   func(ctx context.Context, x *engine.Exec, id store.Identity) error
+}
+
+// SetAsideGuarded is SetAsideStep whose rename of a volume waits for
+// guard to pass (nil: none). A guard that fails stops the step before the
+// rename.
+func SetAsideGuarded(zfsFor ZfsFor, op *store.Operation, window bool, guard *Guard) engine.Step {
 	ids := op.Volumes()
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepSetAside, OutageWindow: window,
 		Description: "rename the volume aside, with its data and every snapshot, to its kept dataset: " +
 			names(ids, func(id store.Identity) string { return id.Volume + " to " + id.Kept })}
 	for _, id := range ids {
-		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.RenameArgv(id.Volume, id.Kept))
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept))
+		if guard != nil {
+			st.Planned = append(st.Planned, guard.Planned(id)...)
+		}
+		st.Planned = append(st.Planned, z.RenameArgv(id.Volume, id.Kept))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		return eachVolume(ids, func(id store.Identity) error { return SetAside(ctx, zfsFor(x.Run), id) })
+		var g func(store.Identity) error
+		if guard != nil {
+			g = func(id store.Identity) error { return guard.Check(ctx, x, id) }
+		}
+		return eachVolume(ids, func(id store.Identity) error { return setAside(ctx, zfsFor(x.Run), id, g) })
 	}
 	st.Undo = func(ctx context.Context, x *engine.Exec) error {
 		return eachVolume(ids, func(id store.Identity) error { return UndoSetAside(ctx, zfsFor(x.Run), id) })
@@ -593,7 +683,16 @@ func CloneStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
 		Description: "create the volume again as a clone of the snapshot, now in the kept dataset, with the volume's local properties: " +
 			names(ids, func(id store.Identity) string { return id.Volume + " from " + at(id.Kept, id) })}
 	for _, id := range ids {
-		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.CloneArgv(at(id.Kept, id), id.Volume, id.LocalProps))
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.CloneArgv(at(id.Kept, id), id.Volume, cloneOpts(id)))
+		if want, thick, ok := refreserved(id); ok {
+			if thick {
+				want = "<the clone's volsize>"
+				if id.SnapshotVolsize > 0 {
+					want = strconv.FormatUint(id.SnapshotVolsize, 10)
+				}
+			}
+			st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize", "refreservation"), z.SetArgv(id.Volume, "refreservation", want))
+		}
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		return eachVolume(ids, func(id store.Identity) error { return Clone(ctx, zfsFor(x.Run), id) })

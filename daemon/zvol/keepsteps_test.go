@@ -413,3 +413,58 @@ func TestVerifyKept(t *testing.T) {
 		})
 	}
 }
+
+// The clone gets no refreservation from -o (zfs refuses one above the
+// snapshot's volsize); a volume that reserved its volsize has its clone
+// reserve the clone's own.
+func TestCloneReserves(t *testing.T) {
+	getRes := "zfs get -H -p -o name,property,value,source volsize,refreservation " + vol
+	res := func(volsize, refres string) reply {
+		return reply{out: vol + "\tvolsize\t" + volsize + "\tlocal\n" + vol + "\trefreservation\t" + refres + "\tlocal\n"}
+	}
+	cloneNoRes := "zfs clone -o compression=on " + kept + "@s1 " + vol
+	for _, tc := range []struct {
+		name   string
+		refres string // V's local refreservation at capture, "" none
+		v      ds
+		now    reply // the clone's volsize and refreservation
+		ran    []string
+	}{
+		{name: "sparse", v: gone, ran: []string{cloneNoRes}},
+		{name: "thick: the clone's volsize", refres: "1073741824", v: gone, now: res("536870912", "none"),
+			ran: []string{cloneNoRes, "zfs set refreservation=536870912 " + vol}},
+		{name: "custom: as it was", refres: "4096", v: gone, now: res("536870912", "none"),
+			ran: []string{cloneNoRes, "zfs set refreservation=4096 " + vol}},
+		{name: "run again: done", refres: "1073741824", v: ds{origin: kept + "@s1"}, now: res("536870912", "536870912")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := keepID()
+			id.Volsize = 1073741824
+			id.LocalProps = map[string]string{"compression": "on"}
+			if tc.refres != "" {
+				id.LocalProps["refreservation"] = tc.refres
+			}
+			h := world(t, tc.v, plain, gone, tc.ran...)
+			h.replies[getRes] = tc.now
+			if err := Clone(context.Background(), h.zfs(false), id); err != nil {
+				t.Fatal(err)
+			}
+			if got := changes(h.ran); !slices.Equal(got, tc.ran) {
+				t.Errorf("changed %q, want %q", got, tc.ran)
+			}
+		})
+	}
+}
+
+// set-aside renames only once the backend's guard passes.
+func TestSetAsideGuard(t *testing.T) {
+	h := world(t, plain, gone, gone)
+	err := setAside(context.Background(), h.zfs(false), keepID(), func(store.Identity) error { return engine.Permanent(errors.New("LU still there")) })
+	if err == nil || len(changes(h.ran)) != 0 {
+		t.Errorf("err = %v, changed %q", err, changes(h.ran))
+	}
+	h = world(t, gone, plain, gone) // renamed already: the guard is not asked
+	if err := setAside(context.Background(), h.zfs(false), keepID(), func(store.Identity) error { return errors.New("asked") }); err != nil {
+		t.Error(err)
+	}
+}
