@@ -114,6 +114,28 @@ func look(ctx context.Context, z zfs.Cmd, ds string) (dsState, error) {
 	return st, nil
 }
 
+// readBack reads ds after cmd exited 0 and checks that it is as wanted:
+// a command that exits 0 and does nothing is an error (retried where the
+// saga retries), never taken for done.
+func readBack(ctx context.Context, z zfs.Cmd, ds, cmd string, want func(dsState) bool) error {
+	st, err := look(ctx, z, ds)
+	if err != nil {
+		return fmt.Errorf("read back %s after %s: %w", ds, cmd, err)
+	}
+	if !want(st) {
+		return fmt.Errorf("%s exited 0, but %s", cmd, st.where(ds))
+	}
+	return nil
+}
+
+func exists(s dsState) bool { return s.exists }
+func absent(s dsState) bool { return !s.exists }
+
+// cloneOf: the dataset exists and is a clone of snapshot.
+func cloneOf(snapshot string) func(dsState) bool {
+	return func(s dsState) bool { return s.exists && s.origin == snapshot }
+}
+
 // at is ds@S, S being the short name of the volume's snapshot.
 func at(ds string, id store.Identity) string {
 	_, snap, _ := strings.Cut(id.Snapshot, "@")
@@ -173,7 +195,7 @@ func setAside(ctx context.Context, z zfs.Cmd, id store.Identity, guard func(stor
 		if err := z.Rename(ctx, id.Volume, id.Kept); err != nil {
 			return fmt.Errorf("set %s aside as %s: %w", id.Volume, id.Kept, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Kept, "zfs rename "+id.Volume+" "+id.Kept, exists)
 	case !v.exists && kept.exists, cloned(v, kept, id), promoted(v, kept, id):
 		return nil
 	}
@@ -192,7 +214,7 @@ func UndoSetAside(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Rename(ctx, id.Kept, id.Volume); err != nil {
 			return fmt.Errorf("rename %s back to %s: %w", id.Kept, id.Volume, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Volume, "zfs rename "+id.Kept+" "+id.Volume, exists)
 	case v.exists && !kept.exists:
 		return nil
 	}
@@ -211,6 +233,9 @@ func Clone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 	case !v.exists && kept.exists:
 		if err := z.Clone(ctx, at(id.Kept, id), id.Volume, cloneOpts(id)); err != nil {
 			return fmt.Errorf("clone %s as %s: %w", at(id.Kept, id), id.Volume, err)
+		}
+		if err := readBack(ctx, z, id.Volume, "zfs clone "+at(id.Kept, id)+" "+id.Volume, cloneOf(at(id.Kept, id))); err != nil {
+			return err
 		}
 		return refreserve(ctx, z, id)
 	case cloned(v, kept, id):
@@ -270,6 +295,9 @@ func refreserve(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 	if err := z.Set(ctx, id.Volume, "refreservation", want); err != nil {
 		return fmt.Errorf("reserve the clone %s's space as the volume's was (refreservation=%s): %w", id.Volume, want, err)
 	}
+	if m, err = z.Get(ctx, id.Volume, "refreservation"); err != nil || m["refreservation"] != want {
+		return fmt.Errorf("zfs set refreservation=%s %s exited 0, but it reads %q (%v)", want, id.Volume, m["refreservation"], err)
+	}
 	return nil
 }
 
@@ -289,7 +317,7 @@ func UndoClone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.DestroyClone(ctx, id.Volume); err != nil {
 			return fmt.Errorf("destroy the clone %s: %w", id.Volume, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Volume, "zfs destroy "+id.Volume, absent)
 	}
 	what := v.where(id.Volume)
 	if v.mark != "" {
@@ -311,7 +339,7 @@ func BringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Rename(ctx, id.Restore, id.Volume); err != nil {
 			return fmt.Errorf("bring %s back as %s: %w", id.Restore, id.Volume, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Volume, "zfs rename "+id.Restore+" "+id.Volume, cloneOf(at(id.Kept, id)))
 	case !restore.exists && (cloned(v, kept, id) || promoted(v, kept, id)):
 		return nil
 	}
@@ -331,7 +359,7 @@ func UndoBringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Rename(ctx, id.Volume, id.Restore); err != nil {
 			return fmt.Errorf("rename %s back to %s: %w", id.Volume, id.Restore, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Restore, "zfs rename "+id.Volume+" "+id.Restore, exists)
 	case !v.exists && restore.exists:
 		return nil
 	}
@@ -353,7 +381,7 @@ func Promote(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Promote(ctx, id.Volume); err != nil {
 			return fmt.Errorf("promote %s: %w", id.Volume, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Kept, "zfs promote "+id.Volume, cloneOf(at(id.Volume, id)))
 	}
 	return unexpected(StepPromote, v.where(id.Volume), kept.where(id.Kept))
 }
@@ -389,13 +417,18 @@ func Mark(op *store.Operation, id store.Identity) string {
 // volume, the mark it had as the kept dataset it was (zfs inherit): it is
 // the volume again, and nothing forgets it.
 func MarkKept(ctx context.Context, z zfs.Cmd, op *store.Operation, id store.Identity) error {
-	if err := z.Set(ctx, id.Kept, KeptMarkProp, Mark(op, id)); err != nil {
+	mark := Mark(op, id)
+	if err := z.Set(ctx, id.Kept, KeptMarkProp, mark); err != nil {
 		return fmt.Errorf("mark %s as kept: %w", id.Kept, err)
+	}
+	if err := readBack(ctx, z, id.Kept, "zfs set "+KeptMarkProp, func(s dsState) bool { return s.mark == mark }); err != nil {
+		return err
 	}
 	if id.Restore != "" {
 		if err := z.Inherit(ctx, id.Volume, KeptMarkProp); err != nil {
 			return fmt.Errorf("clear the kept mark of %s (it is the volume again): %w", id.Volume, err)
 		}
+		return readBack(ctx, z, id.Volume, "zfs inherit "+KeptMarkProp, func(s dsState) bool { return s.exists && s.mark == "" })
 	}
 	return nil
 }
@@ -440,7 +473,7 @@ func DestroyKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
 	if err := z.DestroyTree(ctx, ds); err != nil {
 		return fmt.Errorf("destroy %s: %w", ds, err)
 	}
-	return nil
+	return readBack(ctx, z, ds, "zfs destroy -r "+ds, absent)
 }
 
 // CheckKeptFree is what a capture asks of a kept dataset's name: nothing

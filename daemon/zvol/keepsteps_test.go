@@ -63,14 +63,91 @@ func lookReply(name string, d ds) reply {
 	return reply{out: name + "\torigin\t" + origin + "\t-\n" + name + "\t" + KeptMarkProp + "\t" + mark + "\t" + src + "\n"}
 }
 
-// world answers the looks of vol, kept and restore, and the commands in
-// more (exit 0 unless given).
-func world(t *testing.T, v, k, r ds, more ...string) *host {
-	replies := map[string]reply{lookKey(vol): lookReply(vol, v), lookKey(kept): lookReply(kept, k), lookKey(restore): lookReply(restore, r)}
-	for _, m := range more {
-		replies[m] = reply{}
+// zworld is a fake zfs that keeps the datasets' states: looks read them,
+// and rename, clone, destroy, promote, set and inherit of volctl:kept
+// change them; any other command is answered from the host's replies.
+// noop makes a command exit 0 and change nothing (a lying command).
+type zworld struct {
+	*host
+	ds   map[string]ds
+	noop string
+}
+
+func (w *zworld) run(ctx context.Context, argv []string) (*execx.Result, error) {
+	key := strings.Join(argv, " ")
+	a := argv[1:]
+	ok := func() (*execx.Result, error) {
+		w.ran = append(w.ran, key)
+		return &execx.Result{Argv: argv}, nil
 	}
-	return newHost(t, replies)
+	if key == w.noop {
+		return ok()
+	}
+	get := func(n string) ds {
+		d, found := w.ds[n]
+		if !found {
+			return gone
+		}
+		return d
+	}
+	switch {
+	case len(a) == 7 && a[0] == "get" && a[5] == "origin,"+KeptMarkProp:
+		w.ran = append(w.ran, key)
+		r := lookReply(a[6], get(a[6]))
+		res := &execx.Result{Argv: argv, Exit: r.exit, Stdout: []byte(r.out), Stderr: []byte(r.stderr)}
+		if r.exit != 0 {
+			return res, &execx.Error{R: res}
+		}
+		return res, nil
+	case a[0] == "rename":
+		w.ds[a[2]] = get(a[1])
+		delete(w.ds, a[1])
+		for n, d := range w.ds {
+			if strings.HasPrefix(d.origin, a[1]+"@") {
+				d.origin = a[2] + strings.TrimPrefix(d.origin, a[1])
+				w.ds[n] = d
+			}
+		}
+		return ok()
+	case a[0] == "clone":
+		w.ds[a[len(a)-1]] = ds{origin: a[len(a)-2]}
+		return ok()
+	case a[0] == "destroy":
+		delete(w.ds, a[len(a)-1])
+		return ok()
+	case a[0] == "promote":
+		v := get(a[1])
+		origin, _, _ := strings.Cut(v.origin, "@")
+		o := get(origin)
+		o.origin, v.origin = a[1]+"@s1", o.origin
+		w.ds[origin], w.ds[a[1]] = o, v
+		return ok()
+	case a[0] == "set" && strings.HasPrefix(a[1], KeptMarkProp+"="):
+		d := get(a[2])
+		d.mark = strings.TrimPrefix(a[1], KeptMarkProp+"=")
+		w.ds[a[2]] = d
+		return ok()
+	case a[0] == "inherit" && a[1] == KeptMarkProp:
+		d := get(a[2])
+		d.mark = ""
+		w.ds[a[2]] = d
+		return ok()
+	}
+	return w.host.run(ctx, argv)
+}
+
+func (w *zworld) zfs(noListP bool) zfs.Cmd { return zfs.Cmd{Path: "zfs", Run: w.run, NoListP: noListP} }
+
+// world is a zworld with vol, kept and restore in the given states (gone:
+// not there).
+func world(t *testing.T, v, k, r ds) *zworld {
+	w := &zworld{host: newHost(t, map[string]reply{}), ds: map[string]ds{}}
+	for n, d := range map[string]ds{vol: v, kept: k, restore: r} {
+		if !d.absent {
+			w.ds[n] = d
+		}
+	}
+	return w
 }
 
 // changes are the commands a case ran that are not reads.
@@ -143,11 +220,7 @@ func TestKeepStepsConverge(t *testing.T) {
 			if !tc.undo {
 				r = gone
 			}
-			var more []string
-			if tc.ran != "" {
-				more = append(more, tc.ran)
-			}
-			h := world(t, tc.v, tc.k, r, more...)
+			h := world(t, tc.v, tc.k, r)
 			id := keepID()
 			if tc.undo {
 				id = undoID()
@@ -232,7 +305,7 @@ func TestDestroyKept(t *testing.T) {
 			if tc.destroy {
 				more = []string{"zfs destroy -r " + kept}
 			}
-			h := world(t, plain, tc.k, gone, more...)
+			h := world(t, plain, tc.k, gone)
 			err := DestroyKept(context.Background(), h.zfs(false), kept, 9)
 			if (err != nil) != tc.bad || (err != nil && !engine.IsPermanent(err)) {
 				t.Errorf("err = %v, want refused %v", err, tc.bad)
@@ -240,6 +313,7 @@ func TestDestroyKept(t *testing.T) {
 			if got := changes(h.ran); !slices.Equal(got, more) {
 				t.Errorf("changed %q, want %q", got, more)
 			}
+			h = world(t, plain, tc.k, gone)
 			cerr := CheckKept(context.Background(), h.zfs(false), kept, 9)
 			if (cerr == nil) != tc.destroy {
 				t.Errorf("CheckKept = %v, want ok %v", cerr, tc.destroy)
@@ -423,19 +497,24 @@ func TestCloneReserves(t *testing.T) {
 		return reply{out: vol + "\tvolsize\t" + volsize + "\tlocal\n" + vol + "\trefreservation\t" + refres + "\tlocal\n"}
 	}
 	cloneNoRes := "zfs clone -o compression=on " + kept + "@s1 " + vol
+	refresRow := func(v string) reply { return reply{out: vol + "\trefreservation\t" + v + "\tlocal\n"} }
 	for _, tc := range []struct {
 		name   string
 		refres string // V's local refreservation at capture, "" none
 		v      ds
 		now    reply // the clone's volsize and refreservation
+		after  reply // its refreservation after the set
 		ran    []string
+		bad    bool
 	}{
 		{name: "sparse", v: gone, ran: []string{cloneNoRes}},
 		{name: "thick: the clone's volsize", refres: "1073741824", v: gone, now: res("536870912", "none"),
-			ran: []string{cloneNoRes, "zfs set refreservation=536870912 " + vol}},
+			after: refresRow("536870912"), ran: []string{cloneNoRes, "zfs set refreservation=536870912 " + vol}},
 		{name: "custom: as it was", refres: "4096", v: gone, now: res("536870912", "none"),
-			ran: []string{cloneNoRes, "zfs set refreservation=4096 " + vol}},
+			after: refresRow("4096"), ran: []string{cloneNoRes, "zfs set refreservation=4096 " + vol}},
 		{name: "run again: done", refres: "1073741824", v: ds{origin: kept + "@s1"}, now: res("536870912", "536870912")},
+		{name: "a set that did nothing is an error", refres: "1073741824", v: gone, now: res("536870912", "none"),
+			after: refresRow("none"), ran: []string{cloneNoRes, "zfs set refreservation=536870912 " + vol}, bad: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := keepID()
@@ -444,10 +523,14 @@ func TestCloneReserves(t *testing.T) {
 			if tc.refres != "" {
 				id.LocalProps["refreservation"] = tc.refres
 			}
-			h := world(t, tc.v, plain, gone, tc.ran...)
+			h := world(t, tc.v, plain, gone)
 			h.replies[getRes] = tc.now
-			if err := Clone(context.Background(), h.zfs(false), id); err != nil {
-				t.Fatal(err)
+			h.replies["zfs get -H -p -o name,property,value,source refreservation "+vol] = tc.after
+			for _, r := range tc.ran {
+				h.replies[r] = reply{}
+			}
+			if err := Clone(context.Background(), h.zfs(false), id); (err != nil) != tc.bad {
+				t.Fatalf("err = %v, want error %v", err, tc.bad)
 			}
 			if got := changes(h.ran); !slices.Equal(got, tc.ran) {
 				t.Errorf("changed %q, want %q", got, tc.ran)
@@ -466,5 +549,48 @@ func TestSetAsideGuard(t *testing.T) {
 	h = world(t, gone, plain, gone) // renamed already: the guard is not asked
 	if err := setAside(context.Background(), h.zfs(false), keepID(), func(store.Identity) error { return errors.New("asked") }); err != nil {
 		t.Error(err)
+	}
+}
+
+// A command that exits 0 and does nothing is never taken for done: the
+// read-back after it fails, worth a retry.
+func TestKeepLyingCommand(t *testing.T) {
+	clone := ds{origin: kept + "@s1"}
+	for _, tc := range []struct {
+		name    string
+		fn      func(context.Context, zfs.Cmd, store.Identity) error
+		v, k, r ds
+		noop    string
+		undo    bool
+	}{
+		{name: "rename aside", fn: SetAside, v: plain, k: gone, noop: renameAside},
+		{name: "rename back", fn: UndoSetAside, v: gone, k: plain, noop: renameBack},
+		{name: "clone", fn: Clone, v: gone, k: plain, noop: cloneCmd},
+		{name: "destroy the clone", fn: UndoClone, v: clone, k: plain, noop: destroyV},
+		{name: "bring back", fn: BringBack, undo: true, v: gone, k: plain, r: ds{origin: kept + "@s1"}, noop: bringBack},
+		{name: "promote", fn: Promote, v: clone, k: plain, noop: promote},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := world(t, tc.v, tc.k, tc.r)
+			h.noop = tc.noop
+			id := keepID()
+			if tc.undo {
+				id = undoID()
+			}
+			if err := tc.fn(context.Background(), h.zfs(false), id); err == nil || engine.IsPermanent(err) {
+				t.Errorf("err = %v, want a retryable error", err)
+			}
+		})
+	}
+	h := world(t, plain, ds{origin: vol + "@s1", mark: KeptMark(9, vol, vol+"@s1")}, gone)
+	h.noop = "zfs destroy -r " + kept
+	if err := DestroyKept(context.Background(), h.zfs(false), kept, 9); err == nil {
+		t.Error("a destroy -r that did nothing is done")
+	}
+	op := &store.Operation{ID: 9, Identity: keepID()}
+	h = world(t, plain, ds{origin: vol + "@s1"}, gone)
+	h.noop = "zfs set " + KeptMarkProp + "=" + Mark(op, op.Identity) + " " + kept
+	if err := MarkKept(context.Background(), h.zfs(false), op, op.Identity); err == nil {
+		t.Error("a mark that was not set is done")
 	}
 }
