@@ -195,7 +195,10 @@ func setAside(ctx context.Context, z zfs.Cmd, id store.Identity, guard func(stor
 		if err := z.Rename(ctx, id.Volume, id.Kept); err != nil {
 			return fmt.Errorf("set %s aside as %s: %w", id.Volume, id.Kept, err)
 		}
-		return readBack(ctx, z, id.Kept, "zfs rename "+id.Volume+" "+id.Kept, exists)
+		// No read-back here, in the window: a rename that did nothing
+		// leaves V and no KEPT, which clone refuses, and the undos find
+		// done.
+		return nil
 	case !v.exists && kept.exists, cloned(v, kept, id), promoted(v, kept, id):
 		return nil
 	}
@@ -234,13 +237,10 @@ func Clone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Clone(ctx, at(id.Kept, id), id.Volume, cloneOpts(id)); err != nil {
 			return fmt.Errorf("clone %s as %s: %w", at(id.Kept, id), id.Volume, err)
 		}
-		if err := readBack(ctx, z, id.Volume, "zfs clone "+at(id.Kept, id)+" "+id.Volume, cloneOf(at(id.Kept, id))); err != nil {
-			return err
-		}
-		return refreserve(ctx, z, id)
-	case cloned(v, kept, id):
-		return refreserve(ctx, z, id)
-	case promoted(v, kept, id):
+		// No read-back: a clone that did nothing leaves no V, which
+		// promote refuses, and the undo finds done.
+		return nil
+	case cloned(v, kept, id), promoted(v, kept, id):
 		return nil
 	}
 	return unexpected(StepClone, v.where(id.Volume), kept.where(id.Kept))
@@ -274,9 +274,10 @@ func refreserved(id store.Identity) (value string, thick, ok bool) {
 
 // refreserve gives the clone the volume's reservation (refreserved),
 // reading its volsize and refreservation first: set only if it differs.
+// (An undo's volume is the kept dataset itself, with its own: id.Restore.)
 func refreserve(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 	want, thick, ok := refreserved(id)
-	if !ok {
+	if !ok || id.Restore != "" {
 		return nil
 	}
 	m, err := z.Get(ctx, id.Volume, "volsize", "refreservation")
@@ -311,7 +312,8 @@ func UndoClone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		return err
 	}
 	switch {
-	case !v.exists:
+	case !v.exists, !kept.exists:
+		// No clone, or no set-aside either (V is the volume itself).
 		return nil
 	case cloned(v, kept, id) && v.mark == "":
 		if err := z.DestroyClone(ctx, id.Volume); err != nil {
@@ -339,7 +341,7 @@ func BringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Rename(ctx, id.Restore, id.Volume); err != nil {
 			return fmt.Errorf("bring %s back as %s: %w", id.Restore, id.Volume, err)
 		}
-		return readBack(ctx, z, id.Volume, "zfs rename "+id.Restore+" "+id.Volume, cloneOf(at(id.Kept, id)))
+		return nil // as set-aside's: promote refuses what it did not do
 	case !restore.exists && (cloned(v, kept, id) || promoted(v, kept, id)):
 		return nil
 	}
@@ -412,11 +414,16 @@ func Mark(op *store.Operation, id store.Identity) string {
 	return KeptMark(n, id.Volume, id.Snapshot)
 }
 
-// MarkKept sets the kept mark on KEPT (zfs set volctl:kept=... KEPT; the
+// MarkKept gives the clone of a keep rollback the volume's reservation
+// (refreserve: outside the outage window, where it costs the LU nothing),
+// then sets the kept mark on KEPT (zfs set volctl:kept=... KEPT; the
 // same value again changes nothing). For an undo it also clears, on the
 // volume, the mark it had as the kept dataset it was (zfs inherit): it is
 // the volume again, and nothing forgets it.
 func MarkKept(ctx context.Context, z zfs.Cmd, op *store.Operation, id store.Identity) error {
+	if err := refreserve(ctx, z, id); err != nil {
+		return err
+	}
 	mark := Mark(op, id)
 	if err := z.Set(ctx, id.Kept, KeptMarkProp, mark); err != nil {
 		return fmt.Errorf("mark %s as kept: %w", id.Kept, err)
@@ -717,15 +724,6 @@ func CloneStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
 			names(ids, func(id store.Identity) string { return id.Volume + " from " + at(id.Kept, id) })}
 	for _, id := range ids {
 		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.CloneArgv(at(id.Kept, id), id.Volume, cloneOpts(id)))
-		if want, thick, ok := refreserved(id); ok {
-			if thick {
-				want = "<the clone's volsize>"
-				if id.SnapshotVolsize > 0 {
-					want = strconv.FormatUint(id.SnapshotVolsize, 10)
-				}
-			}
-			st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize", "refreservation"), z.SetArgv(id.Volume, "refreservation", want))
-		}
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		return eachVolume(ids, func(id store.Identity) error { return Clone(ctx, zfsFor(x.Run), id) })
@@ -829,8 +827,17 @@ func MarkKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 	ids := op.Volumes()
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepMarkKept,
-		Description: "mark the kept dataset as this operation's (" + KeptMarkProp + "): forget destroys only a dataset with the mark of the operation it forgets"}
+		Description: "mark the kept dataset as this operation's (" + KeptMarkProp + "): forget destroys only a dataset with the mark of the operation it forgets; a clone of a volume that reserved its size reserves its own"}
 	for _, id := range ids {
+		if want, thick, ok := refreserved(id); ok {
+			if thick {
+				want = "<the clone's volsize>"
+				if id.SnapshotVolsize > 0 {
+					want = strconv.FormatUint(id.SnapshotVolsize, 10)
+				}
+			}
+			st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize", "refreservation"), z.SetArgv(id.Volume, "refreservation", want))
+		}
 		st.Planned = append(st.Planned, z.SetArgv(id.Kept, KeptMarkProp, Mark(op, id)))
 		if id.Restore != "" {
 			st.Planned = append(st.Planned, z.InheritArgv(id.Volume, KeptMarkProp))

@@ -201,6 +201,7 @@ func TestKeepStepsConverge(t *testing.T) {
 		{name: "clone without KEPT refuses", fn: Clone, v: gone, k: gone, bad: true},
 		{name: "undo clone destroys the clone", fn: UndoClone, v: clone, k: plain, ran: destroyV},
 		{name: "undo clone run again: done", fn: UndoClone, v: gone, k: plain},
+		{name: "undo clone, no set-aside either: done", fn: UndoClone, v: plain, k: gone},
 		{name: "undo clone never destroys a volume that is not its clone", fn: UndoClone, v: plain, k: plain, bad: true},
 		{name: "undo clone never destroys a promoted volume", fn: UndoClone, v: plain, k: keptOfV, bad: true},
 		{name: "undo clone never destroys a kept dataset brought back", fn: UndoClone, v: restoreOfKept, k: plain, bad: true},
@@ -490,7 +491,7 @@ func TestVerifyKept(t *testing.T) {
 
 // The clone gets no refreservation from -o (zfs refuses one above the
 // snapshot's volsize); a volume that reserved its volsize has its clone
-// reserve the clone's own.
+// reserve the clone's own, once the LU is back (mark-kept).
 func TestCloneReserves(t *testing.T) {
 	getRes := "zfs get -H -p -o name,property,value,source volsize,refreservation " + vol
 	res := func(volsize, refres string) reply {
@@ -529,11 +530,21 @@ func TestCloneReserves(t *testing.T) {
 			for _, r := range tc.ran {
 				h.replies[r] = reply{}
 			}
-			if err := Clone(context.Background(), h.zfs(false), id); (err != nil) != tc.bad {
+			if tc.v.absent {
+				if err := Clone(context.Background(), h.zfs(false), id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			op := &store.Operation{ID: 9, Identity: id}
+			if err := MarkKept(context.Background(), h.zfs(false), op, id); (err != nil) != tc.bad {
 				t.Fatalf("err = %v, want error %v", err, tc.bad)
 			}
-			if got := changes(h.ran); !slices.Equal(got, tc.ran) {
-				t.Errorf("changed %q, want %q", got, tc.ran)
+			want := slices.Clone(tc.ran)
+			if !tc.bad {
+				want = append(want, "zfs set "+KeptMarkProp+"="+Mark(op, id)+" "+kept)
+			}
+			if got := changes(h.ran); !slices.Equal(got, want) {
+				t.Errorf("changed %q, want %q", got, want)
 			}
 		})
 	}
@@ -563,11 +574,9 @@ func TestKeepLyingCommand(t *testing.T) {
 		noop    string
 		undo    bool
 	}{
-		{name: "rename aside", fn: SetAside, v: plain, k: gone, noop: renameAside},
 		{name: "rename back", fn: UndoSetAside, v: gone, k: plain, noop: renameBack},
-		{name: "clone", fn: Clone, v: gone, k: plain, noop: cloneCmd},
 		{name: "destroy the clone", fn: UndoClone, v: clone, k: plain, noop: destroyV},
-		{name: "bring back", fn: BringBack, undo: true, v: gone, k: plain, r: ds{origin: kept + "@s1"}, noop: bringBack},
+		{name: "rename back from bring-back", fn: UndoBringBack, undo: true, v: ds{origin: kept + "@s1"}, k: plain, r: gone, noop: unbring},
 		{name: "promote", fn: Promote, v: clone, k: plain, noop: promote},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
