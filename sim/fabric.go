@@ -144,7 +144,7 @@ func (s *State) reach(ref lunRef, initiator string) *Dataset {
 	if lu.status(time.Now()) != "Online" || !lu.active() {
 		return nil
 	}
-	name, ok := zvolOfPath(lu.DataFile)
+	name, ok := lu.zvolName()
 	if !ok {
 		return nil
 	}

@@ -110,6 +110,14 @@ type Dataset struct {
 	HostData  *HostData         `json:"hostdata,omitempty"`
 	Props     map[string]string `json:"props,omitempty"` // local properties, e.g. stmf_sbd_lu
 	Snapshots []*Snapshot       `json:"snapshots,omitempty"`
+	// Origin is the snapshot ("ds@snap") this dataset is a clone of;
+	// empty when it is not a clone (clone.go).
+	Origin string `json:"origin,omitempty"`
+	// UserProps are the user properties ("module:property") set locally.
+	UserProps map[string]string `json:"user_props,omitempty"`
+	// Refreservation of a volume; nil means equal to Volsize (what zfs
+	// create -V sets), a clone starts at 0 ("none").
+	Refreservation *int64 `json:"refreservation,omitempty"`
 }
 
 // Snapshot captures a volume's content (data and host data) and volsize.
@@ -121,6 +129,8 @@ type Snapshot struct {
 	Volsize   int64     `json:"volsize,omitempty"`
 	Data      []byte    `json:"data,omitempty"`
 	HostData  *HostData `json:"hostdata,omitempty"`
+	// UserProps are the user properties set on the snapshot itself.
+	UserProps map[string]string `json:"user_props,omitempty"`
 }
 
 // HostData is the kernel-zone host data block kept on the boot disk.
@@ -156,6 +166,19 @@ type LU struct {
 	// the kernel's 5 s: delete-lu then fails with "resource busy" (after it
 	// has already dropped provider data and, without -k, the views).
 	Busy bool `json:"busy,omitempty"`
+	// Held is the volume the LU holds open when it was renamed under the
+	// LU (illumos and OpenZFS rename an open zvol; clone.go); empty: the
+	// volume its data file names.
+	Held string `json:"held,omitempty"`
+}
+
+// zvolName is the volume the LU's backing store is: Held, else the one
+// its data file names.
+func (lu *LU) zvolName() (string, bool) {
+	if lu.Held != "" {
+		return lu.Held, true
+	}
+	return zvolOfPath(lu.DataFile)
 }
 
 // View is one view entry of a GUID. Empty group means All.
@@ -321,7 +344,7 @@ func zvolOfPath(path string) (string, bool) {
 func (s *State) holder(zvol string) *LU {
 	for _, g := range sortedKeys(s.LUs) {
 		lu := s.LUs[g]
-		if name, ok := zvolOfPath(lu.DataFile); ok && name == zvol && lu.active() {
+		if name, ok := lu.zvolName(); ok && name == zvol && lu.active() {
 			return lu
 		}
 	}

@@ -747,8 +747,11 @@ func stmfModifyLU(e *env, opts []opt, ops []string) int {
 			lu.WCD = v == "true"
 		}
 	}
-	if zvol, ok := zvolOfPath(lu.DataFile); ok {
+	if zvol, ok := lu.zvolName(); ok {
 		if d := s.Zvol(zvol); d != nil {
+			if d.Props == nil {
+				d.Props = map[string]string{}
+			}
 			d.Props["stmf_sbd_lu"] = encodeMeta(lu)
 		}
 	}

@@ -115,8 +115,10 @@ func (s *State) used(r dsRef) int64 {
 		snaps += s.used(dsRef{ds: r.ds, snap: sn})
 	}
 	if r.ds.Type == "volume" {
-		// A non-sparse volume reserves its volsize (refreservation).
-		return max(r.ds.Volsize, s.referenced(r)) + snaps
+		// A volume reserves its refreservation (volsize unless set
+		// otherwise, none for a clone); a clone's own data is only what
+		// changed since its origin (clone.go).
+		return max(r.ds.refres(), s.unique(r)) + snaps
 	}
 	n := s.referenced(r) + snaps
 	for _, c := range s.children(r.ds.Name) {
@@ -147,6 +149,10 @@ func (s *State) written(r dsRef) int64 {
 		prev = r.ds.Snapshots[n-1]
 	}
 	if prev == nil {
+		if o, ok := s.originOf(r.ds); ok && r.ds.Type == "volume" {
+			od, oh := o.content()
+			return changedSize(d, h, od, oh)
+		}
 		return s.referenced(r)
 	}
 	if r.ds.Type == "filesystem" {
@@ -159,7 +165,7 @@ func (s *State) written(r dsRef) int64 {
 var zfsProps = []string{
 	"name", "type", "creation", "used", "available", "avail", "referenced", "refer",
 	"volsize", "volblocksize", "createtxg", "mountpoint", "written", "origin",
-	"refreservation", "stmf_sbd_lu", "userrefs",
+	"refreservation", "stmf_sbd_lu", "userrefs", "clones",
 }
 
 // allProps is what "zfs get all" shows (hidden stmf_sbd_lu excluded).
@@ -178,6 +184,9 @@ func isWrittenProp(p string) bool {
 func (s *State) validProp(p string) bool {
 	if isWrittenProp(p) {
 		return s.hasWritten()
+	}
+	if isUserProp(p) {
+		return true
 	}
 	for _, k := range zfsProps {
 		if k == p {
@@ -206,6 +215,9 @@ func (s *State) propValue(r dsRef, prop string, parsable bool) (val, source stri
 			return strconv.FormatInt(n, 10)
 		}
 		return nicenum(n)
+	}
+	if isUserProp(prop) {
+		return s.userPropValue(r, prop)
 	}
 	switch prop {
 	case "name":
@@ -262,14 +274,30 @@ func (s *State) propValue(r dsRef, prop string, parsable bool) (val, source stri
 		if r.ds.Type != "volume" {
 			return "none", "default", true
 		}
-		return size(r.ds.Volsize), "local", true
+		if r.ds.refres() == 0 {
+			return "none", "default", true
+		}
+		return size(r.ds.refres()), "local", true
 	case "mountpoint":
 		if r.snap != nil || r.ds.Type != "filesystem" {
 			return "", "", false
 		}
 		return "/" + r.ds.Name, "default", true
 	case "origin":
-		return "", "", false
+		// A clone's origin snapshot; "-" for anything else (clone.go).
+		if r.snap != nil || r.ds.Origin == "" {
+			return "", "", false
+		}
+		return r.ds.Origin, "-", true
+	case "clones":
+		if r.snap == nil {
+			return "", "", false
+		}
+		var names []string
+		for _, c := range s.clonesOf(r.name()) {
+			names = append(names, c.Name)
+		}
+		return strings.Join(names, ","), "-", true
 	case "userrefs":
 		// The number of user holds, for snapshots only (zfs_prop.c
 		// registers it for ZFS_TYPE_SNAPSHOT, on Solaris 11 and illumos
@@ -374,6 +402,16 @@ func runZfs(e *env, args []string) int {
 		return 2
 	}
 	switch args[0] {
+	case "rename":
+		return zfsRename(e, args[1:])
+	case "clone":
+		return zfsClone(e, args[1:])
+	case "promote":
+		return zfsPromote(e, args[1:])
+	case "set":
+		return zfsSet(e, args[1:])
+	case "inherit":
+		return zfsInherit(e, args[1:])
 	case "list":
 		return zfsList(e, args[1:])
 	case "get":
@@ -400,6 +438,13 @@ var zfsUsages = map[string]string{
 	"destroy": "\tdestroy [-fnpRrv] <filesystem|volume>\n" +
 		"\tdestroy [-dnpRrv] <filesystem|volume>@<snap>[%<snap>][,...]\n",
 	"rollback": "\trollback [-rRf] <snapshot>\n",
+	"clone":    "\tclone [-p] [-o property=value] ... <snapshot> <filesystem|volume>\n",
+	"promote":  "\tpromote <clone-filesystem>\n",
+	"rename": "\trename [-f] <filesystem|volume|snapshot> <filesystem|volume|snapshot>\n" +
+		"\trename [-f] -p <filesystem|volume> <filesystem|volume>\n" +
+		"\trename -r <snapshot> <snapshot>\n",
+	"set":     "\tset <property=value> ... <filesystem|volume|snapshot> ...\n",
+	"inherit": "\tinherit [-rS] <property> <filesystem|volume|snapshot> ...\n",
 }
 
 // zfsSnapshotUsageOne is the Solaris snapshot usage: one operand (S11.0
@@ -424,6 +469,9 @@ func zfsUsage(e *env, cmd string) {
 		}
 		if cmd == "snapshot" && !e.s.snapshotMany() {
 			u = zfsSnapshotUsageOne
+		}
+		if su, ok := zfsSolarisUsages[cmd]; ok && e.s.isSolaris() {
+			u = su
 		}
 		e.errf("%s", u)
 	} else {
@@ -740,6 +788,10 @@ func zfsGet(e *env, args []string) int {
 	if !ok {
 		return 2
 	}
+	sources, ok := parseSources(e, opts)
+	if !ok {
+		return 2
+	}
 	if len(operands) == 0 {
 		e.errf("missing property argument\n")
 		zfsUsage(e, "get")
@@ -768,13 +820,21 @@ func zfsGet(e *env, args []string) int {
 	parsable := hasOpt(opts, 'p')
 	var rows [][]string
 	for _, r := range refs {
-		for _, p := range props {
+		rprops := props
+		if all {
+			// "all" also lists the user properties the dataset has.
+			rprops = append(props[:len(props):len(props)], s.userPropNames(r)...)
+		}
+		for _, p := range rprops {
 			v, src, ok := s.propValue(r, p, parsable)
 			if !ok {
 				if all {
 					continue
 				}
 				v, src = "-", "-"
+			}
+			if sources != nil && !sources[sourceKind(src)] {
+				continue
 			}
 			row := make([]string, len(fields))
 			for i, f := range fields {
@@ -905,6 +965,17 @@ func zfsDestroy(e *env, args []string) int {
 			e.errf("could not find any snapshots to destroy; check snapshot names.\n")
 			return 1
 		}
+		if clones := s.clonesOf(name); len(clones) > 0 {
+			// A cloned snapshot goes only with its clones, -R
+			// (docs/platform/zfs-clone.md §6).
+			if !hasOpt(opts, 'R') {
+				snapshotCloned(e, name, clones)
+				return 1
+			}
+			if !s.destroyDatasets(e, s.destroySet(clones, true)) {
+				return 1
+			}
+		}
 		d.removeSnapshot(snapName)
 		e.logZfs(dsName)
 		return 0
@@ -931,23 +1002,21 @@ func zfsDestroy(e *env, args []string) int {
 		}
 		return 1
 	}
-	for _, x := range append([]*Dataset{d}, kids...) {
-		if s.holder(x.Name) != nil {
-			e.errf("cannot destroy '%s': dataset is busy\n", x.Name)
-			return 1
+	gone := s.destroySet([]*Dataset{d}, hasOpt(opts, 'R'))
+	if clones := s.outsideClones(gone); len(clones) > 0 && !hasOpt(opts, 'R') {
+		// destroy_check_dependent: with -r, a clone of one of the
+		// snapshots is a dependent only -R may take
+		// (docs/platform/zfs-clone.md §6).
+		e.errf("cannot destroy '%s': %s has dependent clones\n", name, d.Type)
+		e.errf("use '-R' to destroy the following datasets:\n")
+		for _, c := range clones {
+			e.errf("%s\n", c.Name)
 		}
+		return 1
 	}
-	gone := map[string]bool{name: true}
-	for _, k := range kids {
-		gone[k.Name] = true
+	if !s.destroyDatasets(e, gone) {
+		return 1
 	}
-	var keep []*Dataset
-	for _, x := range s.Datasets {
-		if !gone[x.Name] {
-			keep = append(keep, x)
-		}
-	}
-	s.Datasets = keep
 	e.logZfs(name)
 	return 0
 }
@@ -1000,6 +1069,25 @@ func zfsRollback(e *env, args []string) int {
 		rollbackNewer(e, name, d, newer)
 		return 1
 	}
+	var clones []*Dataset
+	for _, sn := range newer {
+		clones = append(clones, s.clonesOf(d.Name+"@"+sn.Name)...)
+	}
+	if len(clones) > 0 {
+		// A newer snapshot with clones goes only with -R
+		// (docs/platform/zfs-clone.md §6).
+		if !hasOpt(opts, 'R') {
+			e.errf("cannot rollback to '%s': clones of previous snapshots exist\n", name)
+			e.errf("use '-R' to force deletion of the following clones and dependents:\n")
+			for _, c := range clones {
+				e.errf("%s\n", c.Name)
+			}
+			return 1
+		}
+		if !s.destroyDatasets(e, s.destroySet(clones, true)) {
+			return 1
+		}
+	}
 	// libzfs destroys the newer snapshots first and only then asks the
 	// kernel to roll back, which is where a held zvol fails: the newer
 	// snapshots are gone even though the rollback is not done.
@@ -1013,6 +1101,12 @@ func zfsRollback(e *env, args []string) int {
 	d.Data = append([]byte(nil), target.Data...)
 	d.HostData = cloneHostData(target.HostData)
 	if d.Type == "volume" {
+		// libzfs zfs_rollback: a refreservation that matched the volsize
+		// follows it.
+		if r := d.Refreservation; r != nil && *r == d.Volsize {
+			v := target.Volsize
+			d.Refreservation = &v
+		}
 		d.Volsize = target.Volsize
 	}
 	e.logZfs(d.Name)
