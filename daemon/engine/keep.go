@@ -19,13 +19,13 @@ import (
 	"time"
 
 	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/internal/wire"
 	"github.com/volctl/volctl/store"
 )
 
 // ConsentDestroyKept is forget's consent: the kept datasets are destroyed
-// for good. [merge] It belongs with the other consents in internal/wire
-// (the API's field and the CLI's flag, --destroy-kept) once the API has it.
-const ConsentDestroyKept = "destroy_kept"
+// for good (the API's field and the CLI's flag, --destroy-kept).
+const ConsentDestroyKept = wire.ConsentDestroyKept
 
 // special is what an undo or a forget adds to a Request.
 type special struct {

@@ -158,23 +158,20 @@ func (s *Server) ListKept(ctx context.Context, req *v1.ListKeptRequest) (*v1.Lis
 	return validText(resp), nil
 }
 
-// Kept states (store.Kept.State).
-const keptState = "kept"
-
 // toKeptDataset converts a kept record. Its space is never a 0 that was
 // not read: when the engine could not read it, or the dataset is no longer
 // kept (undone: it is the volume again; forgotten: destroyed), used_error
 // says so and used_bytes is 0.
 func toKeptDataset(k engine.KeptData) *v1.KeptDataset {
 	p := &v1.KeptDataset{OperationId: k.Op, Kind: k.Kind, Volume: k.Volume, Snapshot: k.Snapshot, Dataset: k.Dataset,
-		Created: ts(k.Created), State: k.State, EndedBy: k.EndedBy, UsedBytes: k.Used}
+		Created: ts(k.Created), State: string(k.State), EndedBy: k.By, UsedBytes: k.Used}
 	switch {
 	case k.UsedErr != nil:
 		p.UsedBytes, p.UsedError = 0, k.UsedErr.Error()
-	case k.State != keptState:
+	case k.State != store.KeptKept:
 		p.UsedBytes, p.UsedError = 0, "no longer kept"
-		if k.EndedBy != 0 {
-			p.UsedError = fmt.Sprintf("no longer kept: %s by operation %d", k.State, k.EndedBy)
+		if k.By != 0 {
+			p.UsedError = fmt.Sprintf("no longer kept: %s by operation %d", k.State, k.By)
 		}
 	}
 	return p

@@ -249,13 +249,13 @@ func TestKeptConversions(t *testing.T) {
 		{"read", engine.KeptData{Kept: rec, Used: 1 << 30}, 1 << 30, ""},
 		{"read as 0", engine.KeptData{Kept: rec}, 0, ""},
 		{"not read", engine.KeptData{Kept: rec, Used: 5, UsedErr: errors.New("zfs get used: no such dataset")}, 0, "zfs get used: no such dataset"},
-		{"undone", engine.KeptData{Kept: func() store.Kept { k := rec; k.State, k.EndedBy = "undone", 9; return k }()}, 0, "no longer kept: undone by operation 9"},
+		{"undone", engine.KeptData{Kept: func() store.Kept { k := rec; k.State, k.By = "undone", 9; return k }()}, 0, "no longer kept: undone by operation 9"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := toKeptDataset(tc.in)
 			if p.GetOperationId() != 7 || p.GetDataset() != rec.Dataset || p.GetVolume() != "pool/v" || p.GetSnapshot() != "pool/v@s" ||
-				!p.GetCreated().AsTime().Equal(at) || p.GetState() != tc.in.State || p.GetEndedBy() != tc.in.EndedBy || p.GetKind() != "rollback" {
+				!p.GetCreated().AsTime().Equal(at) || p.GetState() != string(tc.in.State) || p.GetEndedBy() != tc.in.By || p.GetKind() != "rollback" {
 				t.Errorf("record %v", p)
 			}
 			if p.GetUsedBytes() != tc.used || p.GetUsedError() != tc.usedError {
