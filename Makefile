@@ -102,16 +102,17 @@ fuzz:
 	done; rm -f .fuzz.log
 
 ## faults: just the fault-injection and crash-injection tests, on every flavor
-## (solaris-11.4 and illumos), on the peer side (two hosts, two daemons) and
-## over the group saga (a zone's two disks), with their eight summary lines; printed even when a case fails, and a
+## (solaris-11.4 and illumos), on the peer side (two hosts, two daemons),
+## over the group saga (a zone's two disks) and for a keep rollback and an
+## undo (each flavor), with their sixteen summary lines; printed even when a case fails, and a
 ## missing tally is a failure.
-FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 12m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection' ./...
+FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
 	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \
 	echo "== fault summary"; cat $(SUMMARY) 2>/dev/null; \
-	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:' $(SUMMARY) | wc -l); \
-	if [ "$$n" -ne 8 ]; then echo "faults: $$n tallies, want 8 (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash)"; rc=1; fi; \
+	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:|^(keep|undo)-(fault|crash)-injection\[' $(SUMMARY) | wc -l); \
+	if [ "$$n" -ne 16 ]; then echo "faults: $$n tallies, want 16 (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, and keep- and undo-fault and -crash on each flavor)"; rc=1; fi; \
 	exit $$rc
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.

@@ -110,10 +110,11 @@ func assessKeep(id store.Identity, opts store.Options) ([]string, error) {
 	}, nil
 }
 
-// captureForget is a forget's capture: each dataset to destroy exists and
-// carries the mark of the operation forgotten (zvol.CheckKept); nothing
-// else is read. snapshot names the volume (the kept operation's
-// snapshot).
+// captureForget is a forget's capture (the engine asks it once per kept
+// dataset, docs/keep.md §5): each dataset to destroy exists and carries
+// the mark of the operation forgotten for this volume and snapshot
+// (zvol.CheckKept); nothing else is read, nothing changes. snapshot names
+// the volume (the kept operation's snapshot).
 func (b *Backend) captureForget(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error) {
 	vol, _, err := zvol.SplitSnapshot(snapshot)
 	if err != nil {
@@ -129,7 +130,7 @@ func (b *Backend) captureForget(ctx context.Context, run execx.RunFunc, snapshot
 		if err := zfsname.ValidateDatasetName(ds); err != nil || !zvol.IsKeptName(ds) {
 			return id, nil, fmt.Errorf("forget of operation %d: %q is not a kept dataset's name: %w", opts.Forget, ds, engine.ErrInvalid)
 		}
-		if err := zvol.CheckKept(ctx, z, ds, opts.Forget); err != nil {
+		if err := zvol.CheckKept(ctx, z, ds, zvol.KeptMark(opts.Forget, vol, snapshot)); err != nil {
 			return id, nil, err
 		}
 		warnings = append(warnings, fmt.Sprintf("destroys %s with its snapshots (zfs destroy -r): what operation %d kept is gone for good", ds, opts.Forget))

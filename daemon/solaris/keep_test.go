@@ -67,7 +67,8 @@ func stepNames(steps []engine.Step) string {
 func TestKeepSteps(t *testing.T) {
 	b := New(DefaultPaths)
 	forget := &store.Operation{ID: 12, Kind: store.KindForget, Volume: "pool/idisk0", Snapshot: "pool/idisk0@snap1",
-		Options: store.Options{Forget: 9, ForgetDatasets: []string{"pool/idisk0" + keepSuffix}}}
+		Options:  store.Options{Forget: 9, ForgetDatasets: []string{"pool/idisk0" + keepSuffix}},
+		Identity: store.Identity{Volume: "pool/idisk0", Snapshot: "pool/idisk0@snap1", Kept: "pool/idisk0" + keepSuffix}}
 	for _, tc := range []struct {
 		name string
 		op   *store.Operation

@@ -440,42 +440,34 @@ func MarkKept(ctx context.Context, z zfs.Cmd, op *store.Operation, id store.Iden
 	return nil
 }
 
-// MarkNames reports whether a kept mark names operation op.
-func MarkNames(mark string, op uint64) bool {
-	return strings.HasPrefix(mark, fmt.Sprintf("operation %d: ", op))
-}
-
 // CheckKept is what a forget's capture asks of each dataset it is to
-// destroy: it exists and carries the mark of operation op. A refusal wraps
+// destroy: it exists and carries mark (KeptMark of the operation
+// forgotten, the volume and its snapshot). A refusal wraps
 // engine.ErrPrecondition and quotes the mark found.
-func CheckKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
+func CheckKept(ctx context.Context, z zfs.Cmd, ds, mark string) error {
 	st, err := look(ctx, z, ds)
 	if err != nil {
 		return err
 	}
 	switch {
 	case !st.exists:
-		return fmt.Errorf("kept dataset %s does not exist: %w", ds, engine.ErrPrecondition)
-	case !MarkNames(st.mark, op):
-		return fmt.Errorf("%s carries %s=%q, not the mark of operation %d: volctl destroys only what that operation kept: %w",
-			ds, KeptMarkProp, st.mark, op, engine.ErrPrecondition)
+		return fmt.Errorf("kept dataset %s does not exist (zfs printed %q): %w", ds, strings.TrimSpace(st.printed), engine.ErrPrecondition)
+	case st.mark != mark:
+		return fmt.Errorf("%s carries %s=%q, not %q: volctl destroys only what that operation kept: %w",
+			ds, KeptMarkProp, st.mark, mark, engine.ErrPrecondition)
 	}
 	return nil
 }
 
 // DestroyKept destroys a kept dataset with its snapshots (zfs destroy -r
-// DS) after reading its mark: one that does not name operation op is
-// refused (permanent). Gone already is done.
-func DestroyKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
-	st, err := look(ctx, z, ds)
-	if err != nil {
+// DS) after reading its mark: one that is not mark is refused
+// (permanent). Gone already is done.
+func DestroyKept(ctx context.Context, z zfs.Cmd, ds, mark string) error {
+	if err := checkMark(ctx, z, ds, mark); err != nil {
 		return err
 	}
-	switch {
-	case !st.exists:
-		return nil
-	case !MarkNames(st.mark, op):
-		return engine.Permanent(fmt.Errorf("%s carries %s=%q, not the mark of operation %d: not destroyed", ds, KeptMarkProp, st.mark, op))
+	if gone, err := Gone(ctx, z, ds); err != nil || gone {
+		return err
 	}
 	if err := z.DestroyTree(ctx, ds); err != nil {
 		return fmt.Errorf("destroy %s: %w", ds, err)
@@ -849,19 +841,38 @@ func MarkKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 	return st
 }
 
+// forgotten is a dataset a forget destroys and the mark it must carry.
+type forgotten struct{ ds, mark string }
+
+// forgets are what op forgets: each of its volumes' kept dataset (the
+// engine fills Kept from the kept records) with the mark of the operation
+// forgotten for that volume and snapshot.
+func forgets(op *store.Operation) []forgotten {
+	var out []forgotten
+	for _, id := range op.Volumes() {
+		if id.Kept != "" {
+			out = append(out, forgotten{id.Kept, KeptMark(op.Options.Forget, id.Volume, id.Snapshot)})
+		}
+	}
+	return out
+}
+
 // DestroyKeptSteps are a forget's steps (no undo: a person consented).
-// destroy-kept, the commit: read the mark of every one of
-// op.Options.ForgetDatasets (one that does not name op.Options.Forget
-// refuses the whole, nothing destroyed), then zfs destroy -r each; Check:
-// one of them is gone. With several datasets, finish-destroy-kept then
-// destroys, forward only, any the commit left (its failure is retried,
-// then needs attention naming what is left).
+// destroy-kept, the commit: read the mark of each of op's kept datasets
+// (forgets: one that is not the forgotten operation's refuses the whole,
+// nothing destroyed), then zfs destroy -r each; Check: one of them is
+// gone. With several datasets, finish-destroy-kept then destroys, forward
+// only, any the commit left (its failure is retried, then needs attention
+// naming what is left).
 func DestroyKeptSteps(zfsFor ZfsFor, op *store.Operation) []engine.Step {
-	dss := op.Options.ForgetDatasets
-	forget := op.Options.Forget
+	fs := forgets(op)
+	var dss []string
+	for _, f := range fs {
+		dss = append(dss, f.ds)
+	}
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepDestroyKept, Commit: true,
-		Description: fmt.Sprintf("destroy what operation %d kept, with its snapshots, each only if it carries that operation's mark: %s", forget, strings.Join(dss, ", "))}
+		Description: fmt.Sprintf("destroy what operation %d kept, with its snapshots, each only if it carries that operation's mark: %s", op.Options.Forget, strings.Join(dss, ", "))}
 	for _, ds := range dss {
 		st.Planned = append(st.Planned, LookArgv(z, ds))
 	}
@@ -870,14 +881,17 @@ func DestroyKeptSteps(zfsFor ZfsFor, op *store.Operation) []engine.Step {
 	}
 	destroyAll := func(ctx context.Context, x *engine.Exec) error {
 		z := zfsFor(x.Run)
-		for _, ds := range dss {
-			if err := checkMark(ctx, z, ds, forget); err != nil {
+		if len(fs) == 0 {
+			return engine.Permanent(fmt.Errorf("the forget of operation %d names no kept dataset", op.Options.Forget))
+		}
+		for _, f := range fs {
+			if err := checkMark(ctx, z, f.ds, f.mark); err != nil {
 				return err
 			}
 		}
 		var errs []error
-		for _, ds := range dss {
-			if err := DestroyKept(ctx, z, ds, forget); err != nil {
+		for _, f := range fs {
+			if err := DestroyKept(ctx, z, f.ds, f.mark); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -921,14 +935,14 @@ func DestroyKeptSteps(zfsFor ZfsFor, op *store.Operation) []engine.Step {
 }
 
 // checkMark refuses, permanently, a dataset that exists and does not
-// carry the mark of operation op.
-func checkMark(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
+// carry mark.
+func checkMark(ctx context.Context, z zfs.Cmd, ds, mark string) error {
 	st, err := look(ctx, z, ds)
 	if err != nil {
 		return err
 	}
-	if st.exists && !MarkNames(st.mark, op) {
-		return engine.Permanent(fmt.Errorf("%s carries %s=%q, not the mark of operation %d: nothing destroyed", ds, KeptMarkProp, st.mark, op))
+	if st.exists && st.mark != mark {
+		return engine.Permanent(fmt.Errorf("%s carries %s=%q, not %q: nothing destroyed", ds, KeptMarkProp, st.mark, mark))
 	}
 	return nil
 }

@@ -300,6 +300,7 @@ func TestDestroyKept(t *testing.T) {
 		{name: "gone already: done", k: gone},
 		{name: "no mark: refused", k: ds{origin: vol + "@s1"}, bad: true},
 		{name: "another operation's mark: refused", k: ds{mark: KeptMark(19, vol, vol+"@s1")}, bad: true},
+		{name: "the operation's mark for another snapshot: refused", k: ds{mark: KeptMark(9, vol, vol+"@s0")}, bad: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var more []string
@@ -307,7 +308,7 @@ func TestDestroyKept(t *testing.T) {
 				more = []string{"zfs destroy -r " + kept}
 			}
 			h := world(t, plain, tc.k, gone)
-			err := DestroyKept(context.Background(), h.zfs(false), kept, 9)
+			err := DestroyKept(context.Background(), h.zfs(false), kept, mine)
 			if (err != nil) != tc.bad || (err != nil && !engine.IsPermanent(err)) {
 				t.Errorf("err = %v, want refused %v", err, tc.bad)
 			}
@@ -315,7 +316,7 @@ func TestDestroyKept(t *testing.T) {
 				t.Errorf("changed %q, want %q", got, more)
 			}
 			h = world(t, plain, tc.k, gone)
-			cerr := CheckKept(context.Background(), h.zfs(false), kept, 9)
+			cerr := CheckKept(context.Background(), h.zfs(false), kept, mine)
 			if (cerr == nil) != tc.destroy {
 				t.Errorf("CheckKept = %v, want ok %v", cerr, tc.destroy)
 			}
@@ -368,12 +369,14 @@ func TestKeepStepsPlanned(t *testing.T) {
 	if got := strings.Join(mk.Planned[1], " "); got != "zfs inherit "+KeptMarkProp+" "+vol {
 		t.Errorf("an undo's mark-kept plans %q", got)
 	}
-	f := &store.Operation{ID: 12, Kind: store.KindForget, Options: store.Options{Forget: 9, ForgetDatasets: []string{kept}}}
+	f := &store.Operation{ID: 12, Kind: store.KindForget, Options: store.Options{Forget: 9, ForgetDatasets: []string{kept}},
+		Identity: store.Identity{Volume: vol, Snapshot: vol + "@s1", Kept: kept}}
 	dks := DestroyKeptSteps(cmdFor, f)
 	if dk := dks[0]; len(dks) != 1 || !dk.Commit || dk.Undo != nil || len(dk.Planned) != 2 || strings.Join(dk.Planned[1], " ") != "zfs destroy -r "+kept {
 		t.Errorf("destroy-kept: %d steps, commit %v, planned %q", len(dks), dk.Commit, dk.Planned)
 	}
 	f.Options.ForgetDatasets = append(f.Options.ForgetDatasets, "pool/b.kept-9-20261207T152435Z")
+	f.Members = []store.Identity{{Volume: "pool/b", Snapshot: "pool/b@s1", Kept: "pool/b.kept-9-20261207T152435Z"}}
 	if dks = DestroyKeptSteps(cmdFor, f); len(dks) != 2 || dks[1].Name != StepFinishDestroyKept || dks[1].Commit || len(dks[0].Planned) != 4 {
 		t.Errorf("a forget of two: %d steps", len(dks))
 	}
@@ -593,7 +596,7 @@ func TestKeepLyingCommand(t *testing.T) {
 	}
 	h := world(t, plain, ds{origin: vol + "@s1", mark: KeptMark(9, vol, vol+"@s1")}, gone)
 	h.noop = "zfs destroy -r " + kept
-	if err := DestroyKept(context.Background(), h.zfs(false), kept, 9); err == nil {
+	if err := DestroyKept(context.Background(), h.zfs(false), kept, KeptMark(9, vol, vol+"@s1")); err == nil {
 		t.Error("a destroy -r that did nothing is done")
 	}
 	op := &store.Operation{ID: 9, Identity: keepID()}
