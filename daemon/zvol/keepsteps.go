@@ -819,7 +819,7 @@ func MarkKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 	ids := op.Volumes()
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepMarkKept,
-		Description: "mark the kept dataset as this operation's (" + KeptMarkProp + "): forget destroys only a dataset with the mark of the operation it forgets; a clone of a volume that reserved its size reserves its own"}
+		Description: "mark the kept dataset as this operation's (" + KeptMarkProp + "): a forget acts only on a dataset with the mark of the operation it forgets; a clone of a volume that reserved its size reserves its own"}
 	for _, id := range ids {
 		if want, thick, ok := refreserved(id); ok {
 			if thick {
