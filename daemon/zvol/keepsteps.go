@@ -362,7 +362,9 @@ func UndoBringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 			return fmt.Errorf("rename %s back to %s: %w", id.Volume, id.Restore, err)
 		}
 		return readBack(ctx, z, id.Restore, "zfs rename "+id.Volume+" "+id.Restore, exists)
-	case !v.exists && restore.exists:
+	case restore.exists && (!v.exists || !kept.exists):
+		// Brought back already, or never: no set-aside either (a rename
+		// that did nothing), so V is the volume itself.
 		return nil
 	}
 	return unexpected("undo "+StepBringBack, v.where(id.Volume), kept.where(id.Kept), restore.where(id.Restore))

@@ -211,6 +211,7 @@ func TestKeepStepsConverge(t *testing.T) {
 		{name: "bring-back before set-aside refuses", fn: BringBack, undo: true, v: plain, k: gone, r: restoreOfV, bad: true},
 		{name: "undo bring-back renames back", fn: UndoBringBack, undo: true, v: restoreOfKept, k: plain, r: gone, ran: unbring},
 		{name: "undo bring-back run again: done", fn: UndoBringBack, undo: true, v: gone, k: plain, r: restoreOfKept},
+		{name: "undo bring-back, no set-aside either: done", fn: UndoBringBack, undo: true, v: plain, k: gone, r: restoreOfV},
 		{name: "undo bring-back after promote refuses", fn: UndoBringBack, undo: true, v: plain, k: keptOfV, r: gone, bad: true},
 		{name: "promote promotes", fn: Promote, v: clone, k: plain, ran: promote},
 		{name: "promote run again: done", fn: Promote, v: plain, k: keptOfV},
