@@ -1,6 +1,7 @@
 package solaris_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -185,8 +186,30 @@ func keepTally(kind, suite, flavor string) string {
 
 func runKeepFaultCase(t *testing.T, flavor, kind string, c faultCase) {
 	root := keepHost(t, flavor)
-	e, _ := newEngine(t, root, engine.Config{Retries: 2, RetryDelay: time.Millisecond, DefaultTimeout: c.timeout})
-	undone, keptOp := keepSetup(t, flavor, kind, e, root)
+	// The setup (an undo's keep rollback) runs with the usual deadlines,
+	// on an engine of its own over the same journal: a hang case's 1 s is
+	// for the injected command, not for a loaded machine's setup.
+	journal := filepath.Join(t.TempDir(), "journal.db")
+	undone, keptOp := uint64(0), ""
+	if kind == store.KindUndo {
+		db, err := store.Open(journal, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		se := engine.New(ctx, db, newBackend(root), engine.Config{RetryDelay: 10 * time.Millisecond, DefaultTimeout: 10 * time.Second}, nil)
+		undone, keptOp = keepSetup(t, flavor, kind, se, root)
+		cancel()
+		se.Wait()
+		db.Close()
+	}
+	db, err := store.Open(journal, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := engine.New(ctx, db, newBackend(root), engine.Config{Retries: 2, RetryDelay: time.Millisecond, DefaultTimeout: c.timeout}, nil)
+	t.Cleanup(func() { cancel(); e.Wait(); db.Close() })
 	for _, f := range c.faults {
 		if err := sim.AddFault(root, f); err != nil {
 			t.Fatal(err)
