@@ -189,7 +189,7 @@ func (b *Backend) captureForget(ctx context.Context, run execx.RunFunc, vol, sna
 		if !zvol.IsKeptName(ds) {
 			return id, nil, fmt.Errorf("%s is not named as a kept dataset: %w", ds, engine.ErrPrecondition)
 		}
-		if err := zvol.CheckKept(ctx, z, ds, opts.Forget); err != nil {
+		if err := zvol.CheckKept(ctx, z, ds, zvol.KeptMark(opts.Forget, vol, snapshot)); err != nil {
 			return id, nil, err
 		}
 		k, err := b.readKept(ctx, z, ds)

@@ -9,6 +9,8 @@ package linuxtgt
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -307,49 +309,62 @@ func (s *sagaSteps) promote() engine.Step {
 // markKept is zvol's mark-kept.
 func (s *sagaSteps) markKept() engine.Step { return zvol.MarkKeptStep(s.zfsFor(), s.op) }
 
-// destroyKept (forget) is zvol's destroy-kept, once tgtd shows no LU on
-// any of the datasets and each is unmounted.
-func (s *sagaSteps) destroyKept() engine.Step {
-	st := zvol.DestroyKeptStep(s.zfsFor(), s.op)
-	dss := s.op.Options.ForgetDatasets
+// destroyKept (forget) is zvol's destroy-kept (and finish-destroy-kept),
+// each run once tgtd shows no LU on any of the datasets and each is
+// unmounted.
+func (s *sagaSteps) destroyKept() []engine.Step {
+	steps := zvol.DestroyKeptSteps(s.zfsFor(), s.op)
+	marks := zvol.ForgetMarks(s.op)
+	dss := slices.Sorted(maps.Keys(marks))
 	z := s.b.zfs(nil)
-	if s.isFS() {
-		var planned [][]string
-		for _, ds := range dss {
-			planned = append(planned, z.UmountArgv(ds))
+	for i := range steps {
+		st := &steps[i]
+		if s.isFS() {
+			var planned [][]string
+			for _, ds := range dss {
+				planned = append(planned, z.UmountArgv(ds))
+			}
+			st.Planned = append(planned, st.Planned...)
 		}
-		st.Planned = append(planned, st.Planned...)
+		do := st.Do
+		st.Do = func(ctx context.Context, x *engine.Exec) error {
+			if err := s.readyToDestroy(ctx, x, marks, dss); err != nil {
+				return err
+			}
+			return busy(ctx, x, func() error { return do(ctx, x) })
+		}
 	}
-	do := st.Do
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		z := s.b.zfs(x.Run)
-		ts, err := s.b.show(ctx, x.Run)
+	return steps
+}
+
+// readyToDestroy refuses a kept dataset that does not carry its mark
+// (zvol's destroy refuses it too; here before the unmount) or that an LU
+// uses, and unmounts the others.
+func (s *sagaSteps) readyToDestroy(ctx context.Context, x *engine.Exec, marks map[string]string, dss []string) error {
+	z := s.b.zfs(x.Run)
+	ts, err := s.b.show(ctx, x.Run)
+	if err != nil {
+		return err
+	}
+	for _, ds := range dss {
+		k, err := s.b.readKept(ctx, z, ds)
 		if err != nil {
 			return err
 		}
-		for _, ds := range dss {
-			k, err := s.b.readKept(ctx, z, ds)
-			if err != nil {
-				return err
-			}
-			if !k.exists {
-				continue
-			}
-			if !zvol.MarkNames(k.mark, s.op.Options.Forget) {
-				// zvol.DestroyKept refuses it too; refused here before the
-				// unmount.
-				return engine.Permanent(fmt.Errorf("%s carries %s=%q, not the mark of operation %d: not destroyed", ds, zvol.KeptMarkProp, k.mark, s.op.Options.Forget))
-			}
-			if err := noLUOn(ts, k); err != nil {
-				return engine.Permanent(fmt.Errorf("%w: not destroying %s", err, ds))
-			}
-			if err := s.unmount(ctx, z, k); err != nil {
-				return err
-			}
+		if !k.exists {
+			continue
 		}
-		return busy(ctx, x, func() error { return do(ctx, x) })
+		if k.mark != marks[ds] {
+			return engine.Permanent(fmt.Errorf("%s carries %s=%q, not %q: not destroyed", ds, zvol.KeptMarkProp, k.mark, marks[ds]))
+		}
+		if err := noLUOn(ts, k); err != nil {
+			return engine.Permanent(fmt.Errorf("%w: not destroying %s", err, ds))
+		}
+		if err := s.unmount(ctx, z, k); err != nil {
+			return err
+		}
 	}
-	return st
+	return nil
 }
 
 // isForget: an operation of kind forget.

@@ -30,7 +30,7 @@ var (
 func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	s := &sagaSteps{b: b, op: op}
 	if isForget(op) {
-		return []engine.Step{s.destroyKept()}
+		return s.destroyKept()
 	}
 	if op.Identity.Unchanged {
 		// Nothing to roll back (zvol.ProvedUnchanged): no LU goes; the
