@@ -95,7 +95,9 @@ volctl kept
 echo; echo "== volctl forget 2 (no consent: the plan, and which flag consents)"
 volctl forget 2 || echo "   (exit $?)"
 echo; echo "== volctl forget 2 --destroy-kept --yes"
-volctl forget 2 --destroy-kept --yes
+out=$(volctl forget 2 --destroy-kept --yes); echo "$out"
+want "forget says what it destroyed" "$(grep -c '^  destroyed: pool/idisk0\.kept-2-' <<<"$out")" "1"
+want "forget keeps nothing" "$(grep -c 'keeps\|swaps back' <<<"$out" || true)" "0"
 want "operation 2's kept dataset gone" "$(zfs list -H -o name -t volume | grep -c '^pool/idisk0\.kept-2-' || true)" "0"
 volctl kept
 
