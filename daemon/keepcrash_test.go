@@ -126,8 +126,9 @@ func TestKeepCrashInjection(t *testing.T) {
 				t.Parallel()
 				points := keepReferencePoints(t, flavor, kind)
 				var injected, consistent atomic.Int64
+				sample := simtest.NewSample()
 				t.Cleanup(func() {
-					simtest.Summary(fmt.Sprintf("%s-crash-injection[%s]", kind, flavor), int(injected.Load()), int(consistent.Load()))
+					simtest.SampledSummary(fmt.Sprintf("%s-crash-injection[%s]", kind, flavor), int(injected.Load()), int(consistent.Load()), sample)
 				})
 				for _, p := range points {
 					actions := []string{sim.ActionHang, sim.ActionHangAfter}
@@ -135,6 +136,9 @@ func TestKeepCrashInjection(t *testing.T) {
 						actions = append(actions, actionOutlive)
 					}
 					for _, action := range actions {
+						if !sample.Take() {
+							continue
+						}
 						t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
 							t.Parallel()
 							injected.Add(1)

@@ -130,8 +130,9 @@ func TestCrashInjectionKeepLinux(t *testing.T) {
 	}
 	s := linuxstack.Start(t)
 	var injected, consistent atomic.Int64
+	sample := simtest.NewSample()
 	t.Cleanup(func() {
-		simtest.Summary("keep-crash-injection[linux-tgt]", int(injected.Load()), int(consistent.Load()))
+		simtest.SampledSummary("keep-crash-injection[linux-tgt]", int(injected.Load()), int(consistent.Load()), sample)
 	})
 	keepSteps := []string{"unbind-initiators", "delete-lu", "set-aside", "clone", "promote", "create-lu", "restore-identity", "rebind-initiators", "verify", "mark-kept"}
 	for _, undo := range []bool{false, true} {
@@ -140,6 +141,9 @@ func TestCrashInjectionKeepLinux(t *testing.T) {
 				step = "bring-back"
 			}
 			for _, when := range []string{"before", "after"} {
+				if !sample.Take() {
+					continue
+				}
 				kind := "keep"
 				if undo {
 					kind = "undo"

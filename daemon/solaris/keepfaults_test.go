@@ -154,10 +154,14 @@ func TestKeepFaultInjection(t *testing.T) {
 				t.Parallel()
 				cases := keepFaultCases(t, flavor, kind)
 				var injected, consistent atomic.Int64
+				sample := simtest.NewSample()
 				t.Cleanup(func() {
-					simtest.Summary(keepTally(kind, "fault", flavor), int(injected.Load()), int(consistent.Load()))
+					simtest.SampledSummary(keepTally(kind, "fault", flavor), int(injected.Load()), int(consistent.Load()), sample)
 				})
 				for _, c := range cases {
+					if !sample.Take() {
+						continue
+					}
 					t.Run(c.name, func(t *testing.T) {
 						t.Parallel()
 						injected.Add(1)
