@@ -1,0 +1,290 @@
+// Package bootchecktest builds kernel zone boot disk images for tests: a
+// GPT and, in chosen slices, the four ZFS vdev labels of a pool, encoded
+// as ZFS writes them (docs/platform/zfs-label.md). A copy of the test
+// writer of internal/bootdisk, kept small, until that package exports its
+// own writer.
+package bootchecktest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/volctl/volctl/internal/bootdisk"
+)
+
+// Pool is one pool's label in one slice.
+type Pool struct {
+	Slice    int // GPT entry: 1 is slice b, where a kernel zone's rpool is
+	Name     string
+	GUID     uint64
+	TXG      uint64
+	HostID   uint64 // 0: no hostid in the label
+	Hostname string
+	// The leaf: its guid (the label's guid unless LabelGUID is set),
+	// path, phys_path, devid.
+	LeafGUID  uint64
+	LabelGUID uint64
+	Path      string
+	PhysPath  string
+	DevID     string
+}
+
+// Image is a disk: its size and the pools in its slices (none: a GPT
+// without labels). Garbage writes no partition table at all.
+type Image struct {
+	Size    int64
+	Pools   []Pool
+	Garbage bool
+}
+
+// KZ1 is a kernel zone's root pool label as the zone itself writes it:
+// phys_path /zvnex/zvblk@0:b.
+func KZ1(physPath string) Pool {
+	return Pool{Slice: 1, Name: "rpool", GUID: 0x1b2c3d4e5f607182, TXG: 4242, HostID: 0x8a0c3b11, Hostname: "kz1",
+		LeafGUID: 0x42, Path: "/dev/dsk/c1d0s1", PhysPath: physPath, DevID: "id1,kdev@A000_0/b"}
+}
+
+// GlobalPath is kz1's pool after an import in a global zone (the issue's
+// example: the LU's GUID after g).
+const GlobalPath = "/scsi_vhci/disk@g600144f0a613c900000054521d550001:b"
+
+// Write writes the image to path (a sparse file of img.Size bytes).
+func Write(path string, img Image) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(img.Size); err != nil {
+		return err
+	}
+	if img.Garbage {
+		_, err := f.WriteAt(bytes.Repeat([]byte("not a disk label "), 4096), 0)
+		return err
+	}
+	// Slice a: EFI system (LBA 256..4095); slice b: EFI_USR from LBA 4096
+	// to the reserved slice i (8 MiB at the end), as docs/platform/zfs-label.md §4.3.
+	last := uint64(img.Size/512 - 1)
+	resv := last - 33 - 16384
+	parts := []gptPart{
+		{0, "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", 256, 4095, "boot"},
+		{1, "6a898cc3-1dd2-11b2-99a6-080020736631", 4096, resv - 1, "zfs"},
+		{8, "6a945a3b-1dd2-11b2-99a6-080020736631", resv, last - 34, ""},
+	}
+	if err := writeGPT(f, img.Size, parts); err != nil {
+		return err
+	}
+	for _, p := range img.Pools {
+		var s *gptPart
+		for i := range parts {
+			if parts[i].index == p.Slice {
+				s = &parts[i]
+			}
+		}
+		if s == nil {
+			return fmt.Errorf("no slice %d", p.Slice)
+		}
+		base, size := int64(s.first)*512, int64(s.end-s.first+1)*512
+		if err := writeLabels(f, base, size, pack(config(p))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type gptPart struct {
+	index      int
+	typ        string
+	first, end uint64
+	name       string
+}
+
+func guidBytes(s string) []byte {
+	var b [16]byte
+	var a uint32
+	var c, d uint16
+	var rest1, rest2 uint64
+	if _, err := fmt.Sscanf(s, "%08x-%04x-%04x-%04x-%012x", &a, &c, &d, &rest1, &rest2); err != nil {
+		panic(s + ": " + err.Error())
+	}
+	binary.LittleEndian.PutUint32(b[0:], a)
+	binary.LittleEndian.PutUint16(b[4:], c)
+	binary.LittleEndian.PutUint16(b[6:], d)
+	binary.BigEndian.PutUint16(b[8:], uint16(rest1))
+	for i := 0; i < 6; i++ {
+		b[10+i] = byte(rest2 >> (8 * (5 - i)))
+	}
+	return b[:]
+}
+
+// writeGPT writes a protective MBR, the primary GPT and the backup, as
+// the UEFI specification lays them out, 512-byte sectors.
+func writeGPT(w io.WriterAt, size int64, parts []gptPart) error {
+	const ss = 512
+	last := uint64(size/ss - 1)
+	ents := make([]byte, 128*128)
+	for _, p := range parts {
+		e := ents[p.index*128:]
+		copy(e, guidBytes(p.typ))
+		copy(e[16:], guidBytes(fmt.Sprintf("%08x-0000-4000-8000-%012x", 0x5eed0000+p.index, p.index+1)))
+		binary.LittleEndian.PutUint64(e[32:], p.first)
+		binary.LittleEndian.PutUint64(e[40:], p.end)
+		for i, c := range p.name {
+			binary.LittleEndian.PutUint16(e[56+2*i:], uint16(c))
+		}
+	}
+	header := func(my, alt, entLBA uint64) []byte {
+		h := make([]byte, ss)
+		copy(h, "EFI PART")
+		binary.LittleEndian.PutUint32(h[8:], 0x00010000)
+		binary.LittleEndian.PutUint32(h[12:], 92)
+		binary.LittleEndian.PutUint64(h[24:], my)
+		binary.LittleEndian.PutUint64(h[32:], alt)
+		binary.LittleEndian.PutUint64(h[40:], 34)
+		binary.LittleEndian.PutUint64(h[48:], last-33)
+		copy(h[56:], guidBytes("0b00c1a5-0000-4000-8000-000000000001"))
+		binary.LittleEndian.PutUint64(h[72:], entLBA)
+		binary.LittleEndian.PutUint32(h[80:], 128)
+		binary.LittleEndian.PutUint32(h[84:], 128)
+		binary.LittleEndian.PutUint32(h[88:], crc32.ChecksumIEEE(ents))
+		binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
+		return h
+	}
+	mbr := make([]byte, ss)
+	mbr[446+4] = 0xee
+	binary.LittleEndian.PutUint32(mbr[446+8:], 1)
+	binary.LittleEndian.PutUint32(mbr[446+12:], uint32(min(last, 0xffffffff)))
+	mbr[510], mbr[511] = 0x55, 0xaa
+	for _, wr := range []struct {
+		b   []byte
+		off int64
+	}{{mbr, 0}, {header(1, last, 2), ss}, {ents, 2 * ss}, {ents, int64(last-32) * ss}, {header(last, 1, last-32), int64(last) * ss}} {
+		if _, err := w.WriteAt(wr.b, wr.off); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nvPair is one pair for the XDR encoder: a uint64, a string or an
+// nvlist ([]nvPair).
+type nvPair struct {
+	name  string
+	typ   bootdisk.Type
+	value any
+}
+
+func config(p Pool) []nvPair {
+	label := p.LabelGUID
+	if label == 0 {
+		label = p.LeafGUID
+	}
+	c := []nvPair{
+		{"version", bootdisk.TypeUint64, uint64(37)},
+		{"name", bootdisk.TypeString, p.Name},
+		{"state", bootdisk.TypeUint64, uint64(1)},
+		{"txg", bootdisk.TypeUint64, p.TXG},
+		{"pool_guid", bootdisk.TypeUint64, p.GUID},
+	}
+	if p.HostID != 0 {
+		c = append(c, nvPair{"hostid", bootdisk.TypeUint64, p.HostID})
+	}
+	return append(c,
+		nvPair{"hostname", bootdisk.TypeString, p.Hostname},
+		nvPair{"top_guid", bootdisk.TypeUint64, label},
+		nvPair{"guid", bootdisk.TypeUint64, label},
+		nvPair{"vdev_children", bootdisk.TypeUint64, uint64(1)},
+		nvPair{"vdev_tree", bootdisk.TypeNvlist, []nvPair{
+			{"type", bootdisk.TypeString, "disk"},
+			{"id", bootdisk.TypeUint64, uint64(0)},
+			{"guid", bootdisk.TypeUint64, p.LeafGUID},
+			{"path", bootdisk.TypeString, p.Path},
+			{"devid", bootdisk.TypeString, p.DevID},
+			{"phys_path", bootdisk.TypeString, p.PhysPath},
+			{"whole_disk", bootdisk.TypeUint64, uint64(0)},
+		}},
+		nvPair{"features_for_read", bootdisk.TypeNvlist, []nvPair{}},
+	)
+}
+
+// pack packs pairs as nvlist_pack(NV_ENCODE_XDR) does (nvpair.c nvs_xdr_*),
+// with the 4-byte header.
+func pack(pairs []nvPair) []byte {
+	var b bytes.Buffer
+	b.Write([]byte{1, 1, 0, 0}) // XDR, little-endian packer
+	encodeList(&b, pairs)
+	return b.Bytes()
+}
+
+func u32(b *bytes.Buffer, v uint32) { _ = binary.Write(b, binary.BigEndian, v) }
+
+func xstr(b *bytes.Buffer, s string) {
+	u32(b, uint32(len(s)))
+	b.WriteString(s)
+	for i := len(s); i%4 != 0; i++ {
+		b.WriteByte(0)
+	}
+}
+
+func encodeList(b *bytes.Buffer, pairs []nvPair) {
+	u32(b, 0) // nvl_version
+	u32(b, 1) // NV_UNIQUE_NAME
+	for _, p := range pairs {
+		var v bytes.Buffer
+		xstr(&v, p.name)
+		u32(&v, uint32(p.typ))
+		u32(&v, 1)
+		switch x := p.value.(type) {
+		case uint64:
+			_ = binary.Write(&v, binary.BigEndian, x)
+		case string:
+			xstr(&v, x)
+		case []nvPair:
+			encodeList(&v, x)
+		}
+		u32(b, uint32(v.Len()+8))
+		u32(b, uint32(v.Len()+8))
+		b.Write(v.Bytes())
+	}
+	u32(b, 0)
+	u32(b, 0)
+}
+
+// The label layout (docs/platform/zfs-label.md §2).
+const (
+	physOffset = 16 << 10
+	physSize   = 112 << 10
+	eckSize    = 40
+	zecMagic   = 0x0210da7ab10c7a11
+)
+
+// physBlock wraps a packed nvlist into a vdev_phys_t with a valid label
+// checksum for the offset physOff (little-endian writer).
+func physBlock(packed []byte, physOff uint64) []byte {
+	buf := make([]byte, physSize)
+	copy(buf, packed)
+	eck := buf[physSize-eckSize:]
+	le := binary.LittleEndian
+	le.PutUint64(eck, zecMagic)
+	le.PutUint64(eck[8:], physOff)
+	sum := sha256.Sum256(buf)
+	for i := 0; i < 4; i++ {
+		le.PutUint64(eck[8+8*i:], binary.BigEndian.Uint64(sum[8*i:]))
+	}
+	return buf
+}
+
+func writeLabels(w io.WriterAt, base, size int64, packed []byte) error {
+	for l := 0; l < bootdisk.NumLabels; l++ {
+		off := bootdisk.LabelOffset(size, l)
+		if _, err := w.WriteAt(physBlock(packed, uint64(off+physOffset)), base+off+physOffset); err != nil {
+			return err
+		}
+	}
+	return nil
+}
