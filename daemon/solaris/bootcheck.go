@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/volctl/volctl/daemon/bootcheck"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
 	"github.com/volctl/volctl/daemon/zones"
+	"github.com/volctl/volctl/daemon/zvol"
+	"github.com/volctl/volctl/store"
 )
 
 // check-boot (issue 23 item 2): will a kernel zone boot from its boot
@@ -109,4 +113,126 @@ func (b *Backend) checkDisk(ctx context.Context, run execx.RunFunc, d disk) boot
 	}
 	bd.Result, bd.Err = bootcheck.CheckVolume(b.zvolDeviceDir(), d.volume, ds.Volsize, d.dev.ID)
 	return bd
+}
+
+// bootDisksOf records, for each kernel zone on the volume that runs (the
+// rollback boots it again), its boot devices whose volumes the rollback
+// takes back (the request's group): the check-boot step reads their
+// labels before boot-zones. A boot device on another volume is not
+// changed by the rollback and is not read. Boot devices that cannot be
+// told are recorded as such: that zone is not booted (fail closed).
+func bootDisksOf(f *facts, opts store.Options) {
+	group := groupVolumes(f.id.Volume, opts)
+	for i := range f.id.Zones {
+		zn := &f.id.Zones[i]
+		if !isKernelZone(*zn) || !zn.Ran() {
+			continue
+		}
+		for _, zd := range f.disks {
+			if zd.zone.Name != zn.Name || zd.zone.Host != zn.Host || zd.err != nil {
+				continue
+			}
+			var devs []zones.Device
+			for _, d := range zd.disks {
+				devs = append(devs, d.dev)
+			}
+			boot, err := bootcheck.BootDevices(devs)
+			if err != nil {
+				zn.BootUnknown = err.Error()
+				continue
+			}
+			for _, bd := range boot {
+				for _, d := range zd.disks {
+					if d.dev == bd && d.volume != "" && slices.Contains(group, d.volume) {
+						zn.BootDisks = append(zn.BootDisks, store.BootDisk{ID: bd.ID, Volume: d.volume, Storage: bd.Storage})
+					}
+				}
+			}
+		}
+	}
+}
+
+// bootChecked are the zones the check-boot step reads before boot-zones.
+func bootChecked(zs []store.Zone) []store.Zone {
+	var out []store.Zone
+	for _, z := range zs {
+		if len(z.BootDisks) > 0 || z.BootUnknown != "" {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
+// checkBoot is the check-boot step: before boot-zones, each kernel zone's
+// boot disk labels, read-only. A label whose phys_path is not the zone's
+// (the snapshot was taken while the pool was imported in a global zone), a
+// label that cannot be read, or boot devices that could not be told stop
+// the operation here, permanently: it needs attention, the zones stay
+// attached and are not booted, and the text names each zone, the path and
+// the rescue. Booting would panic the zone, or boot it blind.
+func (s *sagaSteps) checkBoot(zs []store.Zone) engine.Step {
+	var what []string
+	for _, z := range zs {
+		for _, d := range z.BootDisks {
+			what = append(what, fmt.Sprintf("%s (%s, device %d: phys_path must be %s)", z.Name, d.Volume, d.ID, bootcheck.KernelZonePhysPath(d.ID, "SLICE")))
+		}
+		if z.BootUnknown != "" {
+			what = append(what, fmt.Sprintf("%s (boot devices unknown: %s)", z.Name, z.BootUnknown))
+		}
+	}
+	st := engine.Step{Name: "check-boot",
+		Description: "read the root pool label on each kernel zone's boot disk, read-only, before it boots: " + strings.Join(what, "; ") +
+			"; a zone whose label says otherwise, or cannot be read, stays attached and is not booted"}
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		var bad []string
+		for _, z := range zs {
+			if z.BootUnknown != "" {
+				bad = append(bad, fmt.Sprintf("zone %s is not booted: volctl cannot tell its boot disk (%s)", z.Name, z.BootUnknown))
+			}
+			for _, d := range z.BootDisks {
+				p, err := s.checkBootDisk(ctx, x, z, d)
+				if err != nil {
+					return err
+				}
+				if p != "" {
+					bad = append(bad, p)
+				}
+			}
+		}
+		if len(bad) == 0 {
+			return nil
+		}
+		msg := strings.Join(bad, "; ")
+		if len(zs) > 1 {
+			msg += fmt.Sprintf("; no zone was booted (%s stay attached)", zoneNames(zs))
+		}
+		return engine.Permanent(fmt.Errorf("%s; once repaired, volctl recover %d checks again and boots them", msg, s.op.ID))
+	}
+	return st
+}
+
+// checkBootDisk reads one boot disk's label once the volume is at the
+// snapshot. It returns the problem ("" when the zone boots from it); an
+// error only when the volume's size cannot be read (retried).
+func (s *sagaSteps) checkBootDisk(ctx context.Context, x *engine.Exec, z store.Zone, d store.BootDisk) (string, error) {
+	id := s.op.Identity
+	for _, v := range s.op.Volumes() {
+		if v.Volume == d.Volume {
+			id = v
+		}
+	}
+	volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), id)
+	if err != nil {
+		return "", fmt.Errorf("zone %s: boot disk %s: %w", z.Name, d.Volume, err)
+	}
+	res, err := bootcheck.CheckVolume(s.b.zvolDeviceDir(), d.Volume, volsize, d.ID)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("zone %s is not booted: its boot disk %s (device %d) cannot be checked: %v", z.Name, d.Volume, d.ID, err), nil
+	case !res.Boots:
+		return fmt.Sprintf("zone %s is attached but not booted: %s; %s", z.Name, res.Problem(z.Name), bootcheck.Remedy(z.Name)), nil
+	}
+	x.Note("zone %s: boot disk %s (device %d): pool %s (guid %d, txg %d, last host %s), phys_path %s: the kernel zone's path",
+		z.Name, d.Volume, d.ID, res.Pool, res.PoolGUID, res.TXG, res.LastHost(), res.PhysPath)
+	return "", nil
 }

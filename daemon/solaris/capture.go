@@ -223,6 +223,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 		return f.id, nil, err
 	}
 	warnings, err := assess(f, opts, caps)
+	if err == nil {
+		bootDisksOf(&f, opts)
+	}
 	f.id.Unchanged = err == nil && zvol.ProvedUnchanged(f.id, caps.Has(store.CapWritten), len(opts.Group) > 0)
 	return f.id, warnings, err
 }

@@ -29,6 +29,7 @@ import (
 //	resize-lu        an LU may end past the volume     steps_lu.go
 //	verify           always                            steps_verify.go
 //	attach-zones     a zone was installed or running   steps_zones.go
+//	check-boot       a running kernel zone's boot disk bootcheck.go
 //	boot-zones       a zone was running                steps_zones.go
 //
 // This file holds the table and what the steps share.
@@ -79,6 +80,9 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 		steps = append(steps, s.attachZones(attached))
 	}
 	if len(halted) > 0 {
+		if zs := bootChecked(halted); len(zs) > 0 {
+			steps = append(steps, s.checkBoot(zs)) // bootcheck.go
+		}
 		steps = append(steps, s.bootZones(halted))
 	}
 	return steps

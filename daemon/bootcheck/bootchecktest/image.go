@@ -13,8 +13,10 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/volctl/volctl/internal/bootdisk"
+	"github.com/volctl/volctl/sim"
 )
 
 // Pool is one pool's label in one slice.
@@ -283,6 +285,38 @@ func writeLabels(w io.WriterAt, base, size int64, packed []byte) error {
 	for l := 0; l < bootdisk.NumLabels; l++ {
 		off := bootdisk.LabelOffset(size, l)
 		if _, err := w.WriteAt(physBlock(packed, uint64(off+physOffset)), base+off+physOffset); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SimDir is the zvol device directory of a simulated host at root:
+// SIMROOT/dev/zvol/rdsk.
+func SimDir(root string) string { return filepath.Join(root, "dev", "zvol", "rdsk") }
+
+// EnsureSimImages writes, for every volume of the simulated host at root
+// that has no device image yet, one whose root pool label is a kernel
+// zone's own (device 0, slice b): a host on which every kernel zone would
+// boot. A simulator that writes its own images (issue 23) leaves nothing
+// for it to do.
+func EnsureSimImages(root string) error {
+	st, err := sim.Load(root)
+	if err != nil {
+		return err
+	}
+	for _, d := range st.Datasets {
+		if d.Type != "volume" || d.Volsize < 32<<20 {
+			continue
+		}
+		p := filepath.Join(SimDir(root), d.Name)
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := Write(p, Image{Size: int64(d.Volsize), Pools: []Pool{KZ1("/zvnex/zvblk@0:b")}}); err != nil {
 			return err
 		}
 	}
