@@ -29,7 +29,7 @@ import (
 //	resize-lu        an LU may end past the volume     steps_lu.go
 //	verify           always                            steps_verify.go
 //	attach-zones     a zone was installed or running   steps_zones.go
-//	check-boot       a running kz's boot disk goes back bootcheck.go
+//	check-boot       a running kz's boot disk changes  bootcheck.go
 //	boot-zones       a zone was running                steps_zones.go
 //
 // This file holds the table and what the steps share.
