@@ -131,3 +131,32 @@ func TestPlanShowsCheckBoot(t *testing.T) {
 		t.Fatalf("plan steps %v, check-boot %q", names, desc)
 	}
 }
+
+// TestCheckBootAnswers: check-boot's answers on the seed's host: kz1
+// boots from its own label; a global zone's label is a verdict; a disk
+// it cannot read, or no such zone, is an error (never "boots").
+func TestCheckBootAnswers(t *testing.T) {
+	root := kzHost(t)
+	e, _ := newEngine(t, root, engine.Config{})
+	ctx := context.Background()
+	rep, err := e.CheckBoot(ctx, "kz1")
+	if err != nil || !rep.Boots() || rep.State != "installed" || len(rep.Disks) != 1 || rep.Disks[0].Volume != "pool/idisk0" ||
+		rep.Disks[0].Device.ID != 0 || rep.Disks[0].Result.PhysPath != "/zvnex/zvblk@0:b" {
+		t.Fatalf("seed: %+v, %v", rep, err)
+	}
+	breakBootDisk(t, root, true)
+	rep, err = e.CheckBoot(ctx, "kz1")
+	if err != nil || rep.Boots() || !strings.Contains(rep.Verdict(), "kz1 will not boot: its root pool's label says phys_path "+bootchecktest.GlobalPath) ||
+		!strings.Contains(rep.Advice(), "volctl rescue kz1 --with") {
+		t.Fatalf("global zone's label: %+v, %v", rep, err)
+	}
+	breakBootDisk(t, root, false)
+	rep, err = e.CheckBoot(ctx, "kz1")
+	if !errors.Is(err, engine.ErrPrecondition) || rep.Boots() || !strings.Contains(err.Error(), "zone kz1 (on this host, installed): boot device 0") ||
+		!strings.Contains(err.Error(), "no such file or directory") {
+		t.Fatalf("no device: %+v, %v", rep, err)
+	}
+	if _, err := e.CheckBoot(ctx, "nosuch"); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("no such zone: %v", err)
+	}
+}
