@@ -106,10 +106,16 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	buf := make([]byte, hi-lo)
 	n, err := d.f.ReadAt(buf, lo)
 	if int64(n) < end-lo {
+		// The device ended (or failed) before Size: what it gave of
+		// p, and the error.
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return max(0, n-int(off-lo)), err
+		c := 0
+		if int64(n) > off-lo {
+			c = copy(p, buf[off-lo:n])
+		}
+		return c, err
 	}
 	c := copy(p, buf[off-lo:end-lo])
 	if c < len(p) {
