@@ -94,10 +94,8 @@ func TestOpenVolumeSize(t *testing.T) {
 	if _, err := bootcheck.CheckVolume(dir, "pool/../v", 64*mib, 0); err == nil {
 		t.Fatal("a name that climbs out of the directory was read")
 	}
-	// Read-only: a file without write permission reads (as root the mode
-	// does not stop a write open, so the open flags are what is tested:
-	// an O_RDWR open of a directory entry that is read-only fails for a
-	// non-root user only). The device's bytes stay as they were.
+	// A device without write permission reads (a non-root reader would
+	// fail to open it for writing), and its bytes stay as they were.
 	before, _ := os.ReadFile(p)
 	if err := os.Chmod(p, 0o444); err != nil {
 		t.Fatal(err)
