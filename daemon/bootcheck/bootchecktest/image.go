@@ -1,13 +1,11 @@
 // Package bootchecktest builds kernel zone boot disk images for tests: a
-// GPT and, in chosen slices, the four ZFS vdev labels of a pool, encoded
-// as ZFS writes them (docs/platform/zfs-label.md). A copy of the test
-// writer of internal/bootdisk, kept small, until that package exports its
-// own writer.
+// GPT and, in chosen slices (several, or none: what bootdisk.WriteImage
+// does not make), the four ZFS vdev labels of a pool, written by
+// bootdisk.WriteLabels (docs/platform/zfs-label.md).
 package bootchecktest
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -92,7 +90,7 @@ func Write(path string, img Image) error {
 			return fmt.Errorf("no slice %d", p.Slice)
 		}
 		base, size := int64(s.first)*512, int64(s.end-s.first+1)*512
-		if err := writeLabels(f, base, size, pack(config(p))); err != nil {
+		if err := bootdisk.WriteLabels(f, base, size, config(p)); err != nil {
 			return err
 		}
 	}
@@ -173,122 +171,17 @@ func writeGPT(w io.WriterAt, size int64, parts []gptPart) error {
 	return nil
 }
 
-// nvPair is one pair for the XDR encoder: a uint64, a string or an
-// nvlist ([]nvPair).
-type nvPair struct {
-	name  string
-	typ   bootdisk.Type
-	value any
-}
-
-func config(p Pool) []nvPair {
+// config is p as bootdisk's writer takes it: one disk leaf, an exported
+// pool (the labels are written by bootdisk.WriteLabels, as ZFS lays them
+// out).
+func config(p Pool) *bootdisk.Config {
 	label := p.LabelGUID
 	if label == 0 {
 		label = p.LeafGUID
 	}
-	c := []nvPair{
-		{"version", bootdisk.TypeUint64, uint64(37)},
-		{"name", bootdisk.TypeString, p.Name},
-		{"state", bootdisk.TypeUint64, uint64(1)},
-		{"txg", bootdisk.TypeUint64, p.TXG},
-		{"pool_guid", bootdisk.TypeUint64, p.GUID},
-	}
-	if p.HostID != 0 {
-		c = append(c, nvPair{"hostid", bootdisk.TypeUint64, p.HostID})
-	}
-	return append(c,
-		nvPair{"hostname", bootdisk.TypeString, p.Hostname},
-		nvPair{"top_guid", bootdisk.TypeUint64, label},
-		nvPair{"guid", bootdisk.TypeUint64, label},
-		nvPair{"vdev_children", bootdisk.TypeUint64, uint64(1)},
-		nvPair{"vdev_tree", bootdisk.TypeNvlist, []nvPair{
-			{"type", bootdisk.TypeString, "disk"},
-			{"id", bootdisk.TypeUint64, uint64(0)},
-			{"guid", bootdisk.TypeUint64, p.LeafGUID},
-			{"path", bootdisk.TypeString, p.Path},
-			{"devid", bootdisk.TypeString, p.DevID},
-			{"phys_path", bootdisk.TypeString, p.PhysPath},
-			{"whole_disk", bootdisk.TypeUint64, uint64(0)},
-		}},
-		nvPair{"features_for_read", bootdisk.TypeNvlist, []nvPair{}},
-	)
-}
-
-// pack packs pairs as nvlist_pack(NV_ENCODE_XDR) does (nvpair.c nvs_xdr_*),
-// with the 4-byte header.
-func pack(pairs []nvPair) []byte {
-	var b bytes.Buffer
-	b.Write([]byte{1, 1, 0, 0}) // XDR, little-endian packer
-	encodeList(&b, pairs)
-	return b.Bytes()
-}
-
-func u32(b *bytes.Buffer, v uint32) { _ = binary.Write(b, binary.BigEndian, v) }
-
-func xstr(b *bytes.Buffer, s string) {
-	u32(b, uint32(len(s)))
-	b.WriteString(s)
-	for i := len(s); i%4 != 0; i++ {
-		b.WriteByte(0)
-	}
-}
-
-func encodeList(b *bytes.Buffer, pairs []nvPair) {
-	u32(b, 0) // nvl_version
-	u32(b, 1) // NV_UNIQUE_NAME
-	for _, p := range pairs {
-		var v bytes.Buffer
-		xstr(&v, p.name)
-		u32(&v, uint32(p.typ))
-		u32(&v, 1)
-		switch x := p.value.(type) {
-		case uint64:
-			_ = binary.Write(&v, binary.BigEndian, x)
-		case string:
-			xstr(&v, x)
-		case []nvPair:
-			encodeList(&v, x)
-		}
-		u32(b, uint32(v.Len()+8))
-		u32(b, uint32(v.Len()+8))
-		b.Write(v.Bytes())
-	}
-	u32(b, 0)
-	u32(b, 0)
-}
-
-// The label layout (docs/platform/zfs-label.md §2).
-const (
-	physOffset = 16 << 10
-	physSize   = 112 << 10
-	eckSize    = 40
-	zecMagic   = 0x0210da7ab10c7a11
-)
-
-// physBlock wraps a packed nvlist into a vdev_phys_t with a valid label
-// checksum for the offset physOff (little-endian writer).
-func physBlock(packed []byte, physOff uint64) []byte {
-	buf := make([]byte, physSize)
-	copy(buf, packed)
-	eck := buf[physSize-eckSize:]
-	le := binary.LittleEndian
-	le.PutUint64(eck, zecMagic)
-	le.PutUint64(eck[8:], physOff)
-	sum := sha256.Sum256(buf)
-	for i := 0; i < 4; i++ {
-		le.PutUint64(eck[8+8*i:], binary.BigEndian.Uint64(sum[8*i:]))
-	}
-	return buf
-}
-
-func writeLabels(w io.WriterAt, base, size int64, packed []byte) error {
-	for l := 0; l < bootdisk.NumLabels; l++ {
-		off := bootdisk.LabelOffset(size, l)
-		if _, err := w.WriteAt(physBlock(packed, uint64(off+physOffset)), base+off+physOffset); err != nil {
-			return err
-		}
-	}
-	return nil
+	return &bootdisk.Config{Name: p.Name, PoolGUID: p.GUID, TXG: p.TXG, Version: 37, State: 1,
+		HostID: p.HostID, HasHostID: p.HostID != 0, Hostname: p.Hostname, TopGUID: label, GUID: label,
+		Tree: &bootdisk.Vdev{Type: "disk", GUID: p.LeafGUID, Path: p.Path, PhysPath: p.PhysPath, DevID: p.DevID}}
 }
 
 // SimDir is the zvol device directory of a simulated host at root:
