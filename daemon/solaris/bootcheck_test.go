@@ -12,6 +12,7 @@ import (
 	"github.com/volctl/volctl/daemon/bootcheck/bootchecktest"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
 	"github.com/volctl/volctl/store"
 )
 
@@ -158,5 +159,21 @@ func TestCheckBootAnswers(t *testing.T) {
 	}
 	if _, err := e.CheckBoot(ctx, "nosuch"); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("no such zone: %v", err)
+	}
+}
+
+// TestCheckBootOnPeer: kz1 runs on the zone host; the storage host finds
+// its boot device through the peer (FindZones' devices), reads the label
+// of its own volume behind the LU, and says where the zone is and that it
+// runs (the answer is then uncertain).
+func TestCheckBootOnPeer(t *testing.T) {
+	storage, zone := simtest.TwoHosts(t)
+	e := twoHostEngine(t, storage, zone)
+	host(t, zone, "zoneadm", "-z", "kz1", "boot")
+	breakBootDisk(t, storage, true)
+	rep, err := e.CheckBoot(context.Background(), "kz1")
+	if err != nil || rep.Host != sim.ZoneHostname || rep.State != "running" || rep.Boots() || len(rep.Disks) != 1 ||
+		rep.Disks[0].Volume != "pool/idisk0" || rep.Disks[0].Result.Hostname != "storage1" {
+		t.Fatalf("%+v, %v", rep, err)
 	}
 }
