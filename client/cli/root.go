@@ -142,7 +142,8 @@ goes on), otherwise the gRPC status code of the failure (3 invalid argument,
 rollback, 7 permission denied, 8 resource exhausted, 9 failed precondition,
 10 aborted: busy or rolled back, 13 internal: needs attention,
 14 unavailable: daemon not running). 'volctl status' exits 20 while an
-operation needs attention (see its help).`,
+operation needs attention (see its help), 'volctl check-boot' 20 when the
+kernel zone will not boot.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
