@@ -38,7 +38,7 @@ var examples = map[string]string{
 	"audit":    `  volctl audit --tail 20`,
 	"status":   `  volctl status`,
 	"check-boot": `  volctl check-boot kz1           # exit 0: will boot; 20: will not (with the rescue)
-  volctl -o json check-boot kz1 | jq '.disks[].physPath'`,
+  volctl -o json check-boot kz1 | jq -r '.disks[].phys_path'`,
 	"version": `  volctl version`,
 	"completion bash": `  source <(volctl completion bash)
   volctl completion bash > /etc/bash_completion.d/volctl`,

@@ -172,9 +172,15 @@ func bootChecked(zs []store.Zone) []store.Zone {
 // the rescue. Booting would panic the zone, or boot it blind.
 func (s *sagaSteps) checkBoot(zs []store.Zone) engine.Step {
 	var what []string
+	var planned [][]string
 	for _, z := range zs {
 		for _, d := range z.BootDisks {
-			what = append(what, fmt.Sprintf("%s (%s, device %d: phys_path must be %s)", z.Name, d.Volume, d.ID, bootcheck.KernelZonePhysPath(d.ID, "SLICE")))
+			dev, _ := bootcheck.DevicePath(s.b.zvolDeviceDir(), d.Volume)
+			what = append(what, fmt.Sprintf("%s (%s, device %d: phys_path must be %s)", z.Name, dev, d.ID, bootcheck.KernelZonePhysPath(d.ID, "<slice>")))
+			if s.volsizeOf(d.Volume) == 0 {
+				// Its size is read after the rollback (zvol.VolsizeAfter).
+				planned = append(planned, s.zfs(nil).GetArgv(d.Volume, "volsize"))
+			}
 		}
 		if z.BootUnknown != "" {
 			what = append(what, fmt.Sprintf("%s (boot devices unknown: %s)", z.Name, z.BootUnknown))
@@ -182,7 +188,7 @@ func (s *sagaSteps) checkBoot(zs []store.Zone) engine.Step {
 	}
 	st := engine.Step{Name: "check-boot",
 		Description: "read the root pool label on each kernel zone's boot disk, read-only, before it boots: " + strings.Join(what, "; ") +
-			"; a zone whose label says otherwise, or cannot be read, stays attached and is not booted"}
+			"; a zone whose label says otherwise, or cannot be read, stays attached and is not booted", Planned: planned}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		var bad []string
 		for _, z := range zs {
@@ -215,13 +221,7 @@ func (s *sagaSteps) checkBoot(zs []store.Zone) engine.Step {
 // snapshot. It returns the problem ("" when the zone boots from it); an
 // error only when the volume's size cannot be read (retried).
 func (s *sagaSteps) checkBootDisk(ctx context.Context, x *engine.Exec, z store.Zone, d store.BootDisk) (string, error) {
-	id := s.op.Identity
-	for _, v := range s.op.Volumes() {
-		if v.Volume == d.Volume {
-			id = v
-		}
-	}
-	volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), id)
+	volsize, err := zvol.VolsizeAfter(ctx, s.zfs(x.Run), s.identityOf(d.Volume))
 	if err != nil {
 		return "", fmt.Errorf("zone %s: boot disk %s: %w", z.Name, d.Volume, err)
 	}
@@ -236,3 +236,17 @@ func (s *sagaSteps) checkBootDisk(ctx context.Context, x *engine.Exec, z store.Z
 		z.Name, d.Volume, d.ID, res.Pool, res.PoolGUID, res.TXG, res.LastHost(), res.PhysPath)
 	return "", nil
 }
+
+// identityOf is the operation's identity of volume vol.
+func (s *sagaSteps) identityOf(vol string) store.Identity {
+	for _, v := range s.op.Volumes() {
+		if v.Volume == vol {
+			return v
+		}
+	}
+	return store.Identity{Volume: vol}
+}
+
+// volsizeOf is vol's size at the snapshot when capture could read it, 0
+// when it is only known after the rollback.
+func (s *sagaSteps) volsizeOf(vol string) uint64 { return s.identityOf(vol).SnapshotVolsize }

@@ -128,7 +128,7 @@ func TestPlanShowsCheckBoot(t *testing.T) {
 		}
 	}
 	i := slices.Index(names, "check-boot")
-	if i < 0 || names[i+1] != "boot-zones" || !strings.Contains(desc, "kz1 (pool/idisk0, device 0: phys_path must be /zvnex/zvblk@0:") {
+	if i < 0 || names[i+1] != "boot-zones" || !strings.Contains(desc, "kz1 ("+filepath.Join(root, "dev/zvol/rdsk/pool/idisk0")+", device 0: phys_path must be /zvnex/zvblk@0:<slice>)") {
 		t.Fatalf("plan steps %v, check-boot %q", names, desc)
 	}
 }
