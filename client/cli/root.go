@@ -173,7 +173,7 @@ kernel zone will not boot.`,
 	root.AddCommand(a.rollbackCmd(), a.lsCmd(), a.showCmd(), a.snapshotsCmd(), a.snapshotCmd(),
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
 	root.AddCommand(a.undoCmd(), a.keptCmd(), a.forgetCmd()) // keep.go
-	root.AddCommand(a.checkBootCmd()) // checkboot.go
+	root.AddCommand(a.checkBootCmd())                        // checkboot.go
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
 	bashCompletion(root)
