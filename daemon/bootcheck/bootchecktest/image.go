@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/volctl/volctl/internal/bootdisk"
 	"github.com/volctl/volctl/sim"
@@ -190,13 +191,24 @@ func SimDir(root string) string { return filepath.Join(root, "dev", "zvol", "rds
 
 // EnsureSimImages writes, for every volume of the simulated host at root
 // that has no device image yet, one whose root pool label is a kernel
-// zone's own (device 0, slice b): a host on which every kernel zone would
-// boot. A simulator that writes its own images (issue 23) leaves nothing
-// for it to do.
+// zone's own (slice b, the id of the kernel zone device that names the
+// volume's LU, 0 for none): a host on which every kernel zone would boot.
+// A simulator that writes its own images (issue 23) leaves nothing for it
+// to do.
 func EnsureSimImages(root string) error {
 	st, err := sim.Load(root)
 	if err != nil {
 		return err
+	}
+	ids := map[string]int{} // volume -> device id
+	for _, z := range st.Zones {
+		for _, dev := range z.Devices {
+			for guid, lu := range st.LUs {
+				if strings.Contains(strings.ToUpper(dev.Storage), "LUNAME.NAA."+guid) {
+					ids[strings.TrimPrefix(lu.DataFile, "/dev/zvol/rdsk/")] = dev.ID
+				}
+			}
+		}
 	}
 	for _, d := range st.Datasets {
 		if d.Type != "volume" || d.Volsize < 32<<20 {
@@ -209,7 +221,9 @@ func EnsureSimImages(root string) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := Write(p, Image{Size: int64(d.Volsize), Pools: []Pool{KZ1("/zvnex/zvblk@0:b")}}); err != nil {
+		pool := KZ1(fmt.Sprintf("/zvnex/zvblk@%d:b", ids[d.Name]))
+		pool.LeafGUID += uint64(ids[d.Name]) // a mirror's halves are two leaves
+		if err := Write(p, Image{Size: int64(d.Volsize), Pools: []Pool{pool}}); err != nil {
 			return err
 		}
 	}
