@@ -102,7 +102,7 @@ func target(req any) string {
 			g = append(g, l.GetGuid())
 		}
 		return "zones on LU " + strings.Join(g, ", ")
-	case *v1.ZoneActionRequest:
+	case *v1.ZoneActionRequest, *v1.CheckBootRequest:
 		return zone
 	case interface{ GetMoreSnapshots() []string }:
 		return named(req.(interface{ GetSnapshot() string }).GetSnapshot(), r.GetMoreSnapshots())

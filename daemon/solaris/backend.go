@@ -40,6 +40,9 @@ type Backend struct {
 	// Initiators are this host's own iSCSI initiator names: a session of
 	// one is expected when this host's zones on the LU are detached.
 	Initiators []string
+	// ZvolDeviceDir is where a volume's raw device is (POOL/VOL under
+	// it), read by check-boot; "" means /dev/zvol/rdsk.
+	ZvolDeviceDir string
 
 	mu   sync.Mutex
 	caps store.Capabilities // from Probe; nil before

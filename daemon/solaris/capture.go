@@ -241,6 +241,9 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 			err = kerr
 		}
 	}
+	if err == nil {
+		bootDisksOf(&f, opts)
+	}
 	f.id.Unchanged = err == nil && !keeps(opts) && zvol.ProvedUnchanged(f.id, caps.Has(store.CapWritten), len(opts.Group) > 0)
 	return f.id, warnings, err
 }

@@ -71,6 +71,13 @@
 //	               (-x initialize-hostdata for kernel zones) unless
 //	               --keep-hostdata (and, if that attach fails, recover
 //	               --initialize-hostdata does it after all).
+//	check-boot     [running kernel zones whose boot disk goes back] read
+//	               each boot disk's root pool label, read-only: its
+//	               phys_path must be the zone's /zvnex/zvblk@ID:SLICE. A
+//	               wrong or unreadable label stops here, permanently: the
+//	               zone stays attached and is not booted, and the attention
+//	               names the path and volctl rescue (bootcheck.go,
+//	               docs/platform/kz-boot-path.md §5). No undo: it reads.
 //	boot-zones     boot the zones that were running.
 //
 // Keeping what the rollback replaces (--keep, docs/keep.md): nothing is

@@ -29,6 +29,7 @@ import (
 //	resize-lu        an LU may end past the volume     steps_lu.go
 //	verify           always                            steps_verify.go
 //	attach-zones     a zone was installed or running   steps_zones.go
+//	check-boot       a running kz's boot disk changes  bootcheck.go
 //	boot-zones       a zone was running                steps_zones.go
 //
 // A rollback that keeps what it replaces (--keep) and an undo
@@ -104,6 +105,9 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 		steps = append(steps, s.attachZones(attached))
 	}
 	if len(halted) > 0 {
+		if zs := bootChecked(halted); len(zs) > 0 {
+			steps = append(steps, s.checkBoot(zs)) // bootcheck.go
+		}
 		steps = append(steps, s.bootZones(halted))
 	}
 	return steps
