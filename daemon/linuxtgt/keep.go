@@ -47,7 +47,7 @@ var cloneCarried = []string{"casesensitivity", "utf8only", "normalization", "vol
 // cloneProps are the local properties the clone is created with: every
 // local property but volctl's own mark and those the clone carries anyway.
 // A filesystem with a local mountpoint or canmount is refused: the kept
-// dataset would stay mounted where the clone must mount (§11.5).
+// dataset would stay mounted where the clone must mount (docs/platform/linux-tgt.md §11.5).
 func cloneProps(vol, typ string, local map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, k := range slices.Sorted(mapKeys(local)) {

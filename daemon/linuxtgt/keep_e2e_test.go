@@ -282,9 +282,9 @@ func TestRealStackKeep(t *testing.T) {
 	redo, err := undoRun(e, undo.ID)
 	if redo != nil && redo.State == store.OpRolledBack && strings.Contains(redo.Error, "dataset is busy") {
 		logBusy(t, "undo of the undo", redo)
-		t.Logf("undo of the undo: rolled back, zfs-fuse kept %s busy (§11.6): %s", h.ds, redo.Error)
-		if !strings.Contains(redo.Error, "§11.6") {
-			t.Errorf("the error does not point to §11.6: %s", redo.Error)
+		t.Logf("undo of the undo: rolled back, zfs-fuse kept %s busy (docs/platform/linux-tgt.md §11.6): %s", h.ds, redo.Error)
+		if !strings.Contains(redo.Error, "linux-tgt.md §11.6") {
+			t.Errorf("the error does not point to docs/platform/linux-tgt.md §11.6: %s", redo.Error)
 		}
 		sameExports(t, "after the undo of the undo was rolled back", before, h.State(t), backendtest.DataAfter)
 		h.wantKept(t, undo, backendtest.DataAtSnapshot)
