@@ -24,7 +24,9 @@ func (e *env) bootRootPool(z *Zone, disk *Dataset) int {
 		return 0
 	}
 	want := KZPhysPath(dev.ID)
-	if im := disk.Imported; im != nil {
+	if im := disk.Imported; im != nil && !(im.By == z.Name && im.HostID == e.s.HostID) {
+		// (A record of this zone's own last run, the zone not running now,
+		// is stale: a zone that went down has nothing imported.)
 		who := "the global zone"
 		if im.By != "global" {
 			who = "zone " + im.By
