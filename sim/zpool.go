@@ -261,6 +261,11 @@ func (s *State) zpoolProp(pool, prop string, parsable bool) string {
 		}
 		return "0%"
 	}
+	if prop == "altroot" {
+		if a := s.labelAltroot(pool); a != "" {
+			return a // zpoolimport.go
+		}
+	}
 	return "-" // altroot, expandsize
 }
 

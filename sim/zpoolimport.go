@@ -391,3 +391,14 @@ func (s *State) labelPools() []string {
 	}
 	return out
 }
+
+// labelAltroot is the altroot (-R) of a pool the global zone imported from
+// a labelled volume, "" if none.
+func (s *State) labelAltroot(pool string) string {
+	for _, d := range s.Datasets {
+		if im := d.Imported; im != nil && im.By == "global" && im.HostID == s.HostID && im.Name == pool {
+			return im.Altroot
+		}
+	}
+	return ""
+}
