@@ -399,3 +399,41 @@ func TestManageRescue(t *testing.T) {
 		t.Errorf("a second rescue-zone: exit %d", c)
 	}
 }
+
+// TestRescueTwoHosts: kz1 on the zone host, its disk on the storage host;
+// kzrescue on the zone host reaches kz1's disk over the fabric, and the
+// label it rewrites is the storage host's.
+func TestRescueTwoHosts(t *testing.T) {
+	dir := t.TempDir()
+	storage, zone := dir+"/s", dir+"/z"
+	if err := SeedTwoHosts(storage, zone); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddRescueZone(zone); err != nil {
+		t.Fatal(err)
+	}
+	if z := load(t, zone); z.Zvol(RescueZoneHostZvol) == nil || z.Zone(RescueZone).Devices[0].Storage != "dev:/dev/zvol/dsk/"+RescueZoneHostZvol {
+		t.Fatalf("kzrescue on the zone host: %+v", z.Zone(RescueZone))
+	}
+	// The storage host's global zone imports and exports kz1's pool.
+	kzSteps(t, storage, []kzStep{
+		{"zpool import -f -t x rpool", 0, "", ""},
+		{"zpool export x", 0, "", ""},
+	})
+	kzSteps(t, zone, []kzStep{
+		{"zoneadm -z kz1 boot", 1, "", brokenBoot},
+		{"zonecfg -z kzrescue 'add device; set storage=" + kz1URI + "; set id=0; end'", 0, "", ""},
+		{"zoneadm -z kzrescue boot", 0, "", ""},
+		{"zlogin kzrescue zpool import -R /mnt/1 -Nf -t kz1 rpool", 0, "", ""},
+		{"zlogin kzrescue zpool export kz1", 0, "", ""},
+		{"zoneadm -z kzrescue halt", 0, "", ""},
+		{"zonecfg -z kzrescue 'remove device id=0'", 0, "", ""},
+		{"zoneadm -z kz1 boot", 0, "", ""},
+	})
+	if l := label(t, storage, "pool/idisk0"); l.Hostname != "kz1" || l.Vdev.PhysPath != "/zvnex/zvblk@0:b" {
+		t.Errorf("storage host's label after the rescue %+v", l)
+	}
+	if d := load(t, storage).Zvol("pool/idisk0"); d.Imported == nil || d.Imported.By != "kz1" || d.Imported.HostID != ZoneHostID {
+		t.Errorf("kz1's root pool imported: %+v", d.Imported)
+	}
+}

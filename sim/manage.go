@@ -62,13 +62,22 @@ var manageCmds = []manageCmd{
 		run: func(root string, rest []string, stdout, stderr io.Writer) error {
 			return BreakBoot(root, rest[0], stdout, stderr)
 		}},
-	{name: "seed-two-hosts", nargs: []int{1}, usage: `  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT
+	{name: "seed-two-hosts", nargs: []int{1, 2}, usage: `  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT [--rescue-zone]
                                        storage host (seed LUs, no zone) + zone host (kz1,
                                        its initiator, fabric = STORAGE_ROOT), solaris-11.4,
-                                       command symlinks in both`,
+                                       command symlinks in both; --rescue-zone: kzrescue on
+                                       the zone host (boot disk rpool/kzrescue0)`,
 		run: func(root string, rest []string, _, _ io.Writer) error {
+			if len(rest) == 2 && rest[1] != "--rescue-zone" {
+				return errManageUsage
+			}
 			if err := SeedTwoHosts(root, rest[0]); err != nil {
 				return err
+			}
+			if len(rest) == 2 {
+				if err := AddRescueZone(rest[0]); err != nil {
+					return err
+				}
 			}
 			if err := installSelf(root); err != nil {
 				return err

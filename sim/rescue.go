@@ -13,48 +13,58 @@ import (
 
 // Rescue zone identities, fixed so tests and the demo can name them.
 const (
-	RescueZone             = "kzrescue"
-	RescueZvol             = "pool/kzrescue0"
-	RescueZoneHostID       = "0x1b6c4e02"
-	RescueStorage          = "dev:/dev/zvol/dsk/" + RescueZvol
-	RescuePoolGUID         = uint64(1190724685315468802)
-	RescueVdevGUID         = uint64(8011430957046162497)
-	rescueUUID             = "7c1e5a0d-3b4f-4e2a-9d61-52b0c8f3a417"
-	rescueVolsize    int64 = 1073741824
+	RescueZone       = "kzrescue"
+	RescueZvol       = "pool/kzrescue0" // on a host with the seed's pool
+	RescueZoneHostID = "0x1b6c4e02"
+	// RescueZoneHostZvol is kzrescue's boot volume on the zone host of
+	// SeedTwoHosts, which has no pool: the global zone's root pool rpool
+	// is created for it.
+	RescueZoneHostZvol       = "rpool/kzrescue0"
+	RescuePoolGUID           = uint64(1190724685315468802)
+	RescueVdevGUID           = uint64(8011430957046162497)
+	rescueUUID               = "7c1e5a0d-3b4f-4e2a-9d61-52b0c8f3a417"
+	rescueVolsize      int64 = 1073741824
 )
 
 // AddRescueZone adds kzrescue to a Solaris host: a solaris-kz zone,
-// installed, whose boot device (id=1, bootpri 0) is a new volume
-// RescueZvol (no LU: storage dev:/dev/zvol/dsk/...), with host data for
-// its key and a correct label (phys_path /zvnex/zvblk@1:b).
+// installed, whose boot device (id=1, bootpri 0) is a new volume (no LU:
+// storage dev:/dev/zvol/dsk/VOL): RescueZvol on a host with the seed's
+// pool, else RescueZoneHostZvol (the zone host of SeedTwoHosts), with host
+// data for its key and a correct label (phys_path /zvnex/zvblk@1:b).
 func AddRescueZone(root string) error {
 	return Update(root, func(s *State) error {
 		if !s.kernelZones() {
 			return fmt.Errorf("add %s: %s has no kernel zones", RescueZone, s.flavor())
 		}
-		if s.Zone(RescueZone) != nil || s.Dataset(RescueZvol) != nil {
-			return fmt.Errorf("add %s: zone or %s already there", RescueZone, RescueZvol)
-		}
-		pool, _, _ := strings.Cut(RescueZvol, "/")
+		vol := RescueZvol
+		pool, _, _ := strings.Cut(vol, "/")
 		if s.Dataset(pool) == nil {
-			return fmt.Errorf("add %s: no pool %s", RescueZone, pool)
+			vol = RescueZoneHostZvol
+			pool, _, _ = strings.Cut(vol, "/")
+		}
+		if s.Zone(RescueZone) != nil || s.Dataset(vol) != nil {
+			return fmt.Errorf("add %s: zone or %s already there", RescueZone, vol)
+		}
+		now := s.now()
+		if s.Dataset(pool) == nil {
+			s.Datasets = append(s.Datasets, &Dataset{Name: pool, Type: "filesystem", Creation: now, CreateTxg: s.txg()})
+			s.History = append(s.History, HistoryRecord{Time: now, Pool: pool, Cmd: "zpool create " + pool + " c0t0d0"})
 		}
 		zero := 0
 		z := &Zone{
 			Name: RescueZone, Brand: "solaris-kz", IPType: "excl", UUID: rescueUUID,
 			State: ZoneInstalled, HostID: RescueZoneHostID,
 			Key:     fmt.Sprintf("key-%d", s.NextKey),
-			Devices: []*ZoneDevice{{ID: 1, BootPri: &zero, Storage: RescueStorage}},
+			Devices: []*ZoneDevice{{ID: 1, BootPri: &zero, Storage: "dev:/dev/zvol/dsk/" + vol}},
 		}
 		s.NextKey++
-		now := s.now()
-		d := &Dataset{Name: RescueZvol, Type: "volume", Creation: now, CreateTxg: s.txg(), Volsize: rescueVolsize,
+		d := &Dataset{Name: vol, Type: "volume", Creation: now, CreateTxg: s.txg(), Volsize: rescueVolsize,
 			Data: []byte("kzrescue minimal install")}
 		s.stampHostData(d, z.Key, ZoneInstalled)
 		d.Label = seedLabel(z, 1, RescuePoolGUID, RescueVdevGUID, 97, now)
 		s.Datasets = append(s.Datasets, d)
 		s.Zones = append(s.Zones, z)
-		s.History = append(s.History, HistoryRecord{Time: now, Pool: pool, Cmd: "zfs create -V 1G " + RescueZvol})
+		s.History = append(s.History, HistoryRecord{Time: now, Pool: pool, Cmd: "zfs create -V 1G " + vol})
 		return nil
 	})
 }
