@@ -8,6 +8,7 @@ import (
 
 	"github.com/volctl/volctl/daemon/config"
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/metrics"
 	"github.com/volctl/volctl/store"
 )
 
@@ -31,8 +32,20 @@ func stepNames(b engine.Backend) []string {
 	single := &store.Operation{Kind: "rollback", Platform: b.Name(), Volume: "pool/v", Snapshot: "pool/v@s", Identity: id("pool/v")}
 	group := *single
 	group.Members = []store.Identity{id("pool/w")}
+	// A keep, an undo and a forget (issue 22) have steps of their own.
+	keep := group
+	keep.Options.Keep, keep.Options.KeptSuffix = true, ".kept-1-20261207T000000Z"
+	keep.Identity.Kept, keep.Identity.LocalProps = "pool/v"+keep.Options.KeptSuffix, map[string]string{"compression": "lz4"}
+	keep.Members = []store.Identity{id("pool/w")}
+	keep.Members[0].Kept = "pool/w" + keep.Options.KeptSuffix
+	undo := keep
+	undo.Kind, undo.Options.Undo = store.KindUndo, 1
+	undo.Options.Restore = map[string]string{"pool/v": "pool/v.kept-0-20261206T000000Z", "pool/w": "pool/w.kept-0-20261206T000000Z"}
+	forget := &store.Operation{Kind: store.KindForget, Platform: b.Name(), Volume: "pool/v", Snapshot: "pool/v@s",
+		Identity: store.Identity{Volume: "pool/v", Snapshot: "pool/v@s", Kept: "pool/v.kept-1-20261207T000000Z"},
+		Options:  store.Options{Forget: 1, ForgetDatasets: []string{"pool/v.kept-1-20261207T000000Z"}}}
 	var names []string
-	for _, op := range []*store.Operation{single, &group} {
+	for _, op := range []*store.Operation{single, &group, &keep, &undo, forget} {
 		for _, st := range b.Steps(op) {
 			if !slices.Contains(names, st.Name) {
 				names = append(names, st.Name)
@@ -52,3 +65,7 @@ func longestTimeout(cfg config.Config) time.Duration {
 	}
 	return longest
 }
+
+// The metrics count the kept datasets (the engine finds that by a type
+// assertion: keep it true).
+var _ engine.KeptObserver = (*metrics.Metrics)(nil)

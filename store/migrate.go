@@ -26,6 +26,7 @@ var migrations = []migration{
 	{4, "create the zone-call bucket (a zone host's journal of peer calls)", migrateV4},
 	{5, "index the operations that need attention and what they hold", migrateV5},
 	{6, "type the identity of tgt LUs (LU.TGT, from their tgt.* properties)", migrateV6},
+	{7, "create the kept bucket (the datasets keep rollbacks and undos kept)", migrateV7},
 }
 
 // SchemaVersion is the schema this binary writes.

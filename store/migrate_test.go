@@ -98,7 +98,11 @@ var migrationTests = map[uint64]func(t *testing.T, b *bolt.DB){
 		}
 		journalV5TGT(t, b) // Linux operations with tgt.* properties, for v6
 	},
-	6: testMigrationV6,
+	6: func(t *testing.T, b *bolt.DB) {
+		testMigrationV6(t, b)
+		journalV6Keep(t, b) // keep operations, for v7 to record
+	},
+	7: testMigrationV7,
 }
 
 func mustView(t *testing.T, b *bolt.DB, fn func(tx *bolt.Tx)) {

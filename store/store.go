@@ -23,6 +23,10 @@
 //	  zonecalls/
 //	    <key>     -> ZoneCall as JSON: a peer's ZoneAction on this (zone)
 //	                 host, by its idempotency key
+//	  kept/
+//	    <id>      -> []Kept as JSON: the datasets operation id kept (a keep
+//	                 rollback or an undo, once its commit step is done),
+//	                 each kept, undone or forgotten (kept.go)
 //
 // Every write is one bbolt Update, which fsyncs before it returns: a journal
 // entry written before a platform command is on disk when the command starts.
@@ -56,6 +60,7 @@ var (
 	bucketActive   = []byte("active")
 	bucketZoneCall = []byte("zonecalls")
 	bucketAttn     = []byte("attention")
+	bucketKept     = []byte("kept")
 
 	keyVersion = []byte("version")
 )
@@ -248,6 +253,9 @@ func putOperationTx(tx *bolt.Tx, op *Operation) error {
 		return err
 	}
 	if err := setAttentionTx(tx, op); err != nil {
+		return err
+	}
+	if err := setKeptTx(tx, op); err != nil {
 		return err
 	}
 	return setActiveTx(tx, op)

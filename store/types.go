@@ -328,6 +328,10 @@ type Step struct {
 	Description    string    `json:"description,omitempty"`
 	State          StepState `json:"state"`
 	InOutageWindow bool      `json:"in_outage_window,omitempty"`
+	// Commit marks the operation's commit step (engine.Step.Commit), so
+	// that the journal alone knows when the point of no return is behind:
+	// the kept records (kept.go) follow it in the same transaction.
+	Commit bool `json:"commit,omitempty"`
 	// Planned are the commands the plan expects this step to run.
 	Planned              [][]string `json:"planned,omitempty"`
 	Started              time.Time  `json:"started,omitempty"`

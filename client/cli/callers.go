@@ -40,33 +40,45 @@ func askRequest(c *client.Client, requestID string) requestAnswer {
 // stream named an operation: whether the rollback started, as volctld
 // answers for the request id; never advice that would start it.
 func interruptedPlanning(ans requestAnswer, requestID, snap string) error {
+	return interruptedPlanningOf(ans, requestID, "the rollback of "+snap)
+}
+
+// interruptedPlanningOf is interruptedPlanning for what was asked ("the
+// rollback of P/V@S", "the undo of operation 7").
+func interruptedPlanningOf(ans requestAnswer, requestID, what string) error {
 	if ans.err != nil {
-		return status.Errorf(codes.Canceled, "interrupted while the rollback of %s was being planned, and volctld could not be asked whether it started (%s): volctl op request %s says",
-			snap, client.Message(ans.err), requestID)
+		return status.Errorf(codes.Canceled, "interrupted while %s was being planned, and volctld could not be asked whether it started (%s): volctl op request %s says",
+			what, client.Message(ans.err), requestID)
 	}
 	switch ans.resp.GetState() {
 	case v1.RequestState_REQUEST_STATE_STARTED:
 		op := ans.resp.GetOperation()
-		return status.Errorf(codes.Canceled, "interrupted, but the rollback of %s had started: operation %d (%s) continues in volctld: volctl op watch %d",
-			snap, op.GetId(), opWord(op.GetState()), op.GetId())
+		return status.Errorf(codes.Canceled, "interrupted, but %s had started: operation %d (%s) continues in volctld: volctl op watch %d",
+			what, op.GetId(), opWord(op.GetState()), op.GetId())
 	case v1.RequestState_REQUEST_STATE_PLANNING:
-		return status.Errorf(codes.Canceled, "interrupted while the rollback of %s was being planned; another volctl with request id %s still waits for that planning, so it may start: volctl op request %s says whether it did",
-			snap, requestID, requestID)
+		return status.Errorf(codes.Canceled, "interrupted while %s was being planned; another volctl with request id %s still waits for that planning, so it may start: volctl op request %s says whether it did",
+			what, requestID, requestID)
 	}
-	return status.Errorf(codes.Canceled, "interrupted while the rollback of %s was being planned: it did not start, nothing changed", snap)
+	return status.Errorf(codes.Canceled, "interrupted while %s was being planned: it did not start, nothing changed", what)
 }
 
 // connectionLost is what volctl says when volctld goes away mid-stream
 // (killed, crashed, the host went down): the operation is journaled and
 // resumes when volctld starts again; how to follow it then.
 func connectionLost(err error, opID uint64, requestID, snap string) error {
+	return connectionLostOf(err, opID, requestID, "the rollback of "+snap)
+}
+
+// connectionLostOf is connectionLost for what was asked, as in
+// interruptedPlanningOf.
+func connectionLostOf(err error, opID uint64, requestID, what string) error {
 	msg := status.Convert(err).Message()
 	if opID != 0 {
 		return status.Errorf(codes.Unavailable, "lost volctld (%s) while operation %d ran: it is journaled and resumes when volctld starts again; once volctld is back: volctl op watch %d",
 			msg, opID, opID)
 	}
-	return status.Errorf(codes.Unavailable, "lost volctld (%s) before the rollback of %s named its operation: whether it started is not known here; once volctld is back, volctl op request %s says (and volctl history lists it)",
-		msg, snap, requestID)
+	return status.Errorf(codes.Unavailable, "lost volctld (%s) before %s named its operation: whether it started is not known here; once volctld is back, volctl op request %s says (and volctl history lists it)",
+		msg, what, requestID)
 }
 
 // opRequestCmd is `volctl op request ID`: whether a rollback's request id

@@ -43,6 +43,8 @@ func (a *app) completions(root *cobra.Command) {
 			c.ValidArgsFunction = a.completeAttention
 		case "resolve":
 			c.ValidArgsFunction = a.completeAttention
+		case "undo", "forget": // keep.go: the operations that keep a dataset now
+			c.ValidArgsFunction = a.completeKept
 		case "op":
 			for _, sub := range c.Commands() {
 				if sub.Name() == "show" || sub.Name() == "watch" {

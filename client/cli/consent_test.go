@@ -18,7 +18,7 @@ import (
 // TestConsentFlags: for every consent of the wire contract, the hint
 // client.Message adds ("pass --halt-zones to consent") names a flag that
 // the command sending that request has (rollback for RollbackOptions,
-// recover for RecoverOperationRequest): a consent the daemon can ask for
+// recover for RecoverOperationRequest, forget for ForgetRequest): a consent the daemon can ask for
 // is one the user can give.
 func TestConsentFlags(t *testing.T) {
 	commands := []struct {
@@ -27,6 +27,7 @@ func TestConsentFlags(t *testing.T) {
 	}{
 		{(&v1.RollbackOptions{}).ProtoReflect().Descriptor(), []string{"rollback"}},
 		{(&v1.RecoverOperationRequest{}).ProtoReflect().Descriptor(), []string{"recover"}},
+		{(&v1.ForgetRequest{}).ProtoReflect().Descriptor(), []string{"forget"}},
 	}
 	root := NewCommand(io.Discard, io.Discard)
 	for _, consent := range wire.Consents {

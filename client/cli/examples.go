@@ -23,7 +23,13 @@ var examples = map[string]string{
 	"rollback": `  volctl rollback --dry-run pool/idisk0@snap1   # the plan, changing nothing
   volctl rollback pool/idisk0@snap1
   volctl rollback --halt-zones --zone kz1 before-patch
-  volctl rollback --destroy-newer pool/idisk0@snap1     # asks on a terminal`,
+  volctl rollback --destroy-newer pool/idisk0@snap1     # asks on a terminal
+  volctl rollback --keep pool/idisk0@snap1              # destroys nothing: volctl undo swaps back`,
+	"undo": `  volctl undo --dry-run 12       # what comes back, what is kept, the exact commands
+  volctl undo 12`,
+	"kept": `  volctl kept --volume pool/idisk0`,
+	"forget": `  volctl forget 12                   # what would be destroyed; changes nothing
+  volctl forget 12 --destroy-kept    # asks on a terminal`,
 	"history":  `  volctl history --volume pool/idisk0 --limit 5`,
 	"op show":  `  volctl op show 12`,
 	"op watch": `  volctl op watch 12             # from another terminal, while it runs`,

@@ -44,7 +44,7 @@ func (a *app) historyCmd() *cobra.Command {
 					all.Operations, all.NextPageToken = append(all.Operations, page.Operations...), page.NextPageToken
 				}, func(*v1.ListOperationsResponse) bool { return got >= limit })
 			}, func(resp *v1.ListOperationsResponse) error {
-				t := a.newTable("ID", "STATE", "SNAPSHOT", "STARTED", "DURATION", "OUTAGE", "BY")
+				t := a.newTable("ID", "STATE", "SNAPSHOT", "STARTED", "DURATION", "OUTAGE", "BY", "KIND")
 				for _, op := range resp.GetOperations() {
 					outage := "-"
 					if op.GetOutage() != nil {
@@ -52,7 +52,7 @@ func (a *app) historyCmd() *cobra.Command {
 					}
 					_, snaps := targets(op) // every volume of a group, comma-separated
 					t.row(fmt.Sprint(op.GetId()), opWord(op.GetState()), strings.Join(snaps, ","), a.fmtTime(op.GetCreated().AsTime()),
-						a.fmtDuration(activeTime(op), time.Millisecond), outage, op.GetRequestedBy())
+						a.fmtDuration(activeTime(op), time.Millisecond), outage, op.GetRequestedBy(), kindWord(op))
 				}
 				return t.flush()
 			})
@@ -119,6 +119,7 @@ func (a *app) printOperation(op *v1.Operation) {
 		given = strings.Join(flags, " ")
 	}
 	a.printf("  options:   %s\n", given)
+	a.printKeepOperation(op) // keep.go
 	if op.GetOutage() != nil {
 		a.printf("  outage:    %s (LU away: delete-lu start until back with its views)\n", a.fmtDuration(op.GetOutage().AsDuration(), time.Millisecond))
 	}
@@ -160,7 +161,8 @@ func (a *app) printOperation(op *v1.Operation) {
 	if p := op.GetPlan(); p != nil && !capturing {
 		a.printf("Captured identity:\n")
 		a.printPlan(&v1.Plan{Volume: p.GetVolume(), Snapshot: p.GetSnapshot(), LogicalUnits: p.GetLogicalUnits(),
-			Zones: p.GetZones(), NewerSnapshots: p.GetNewerSnapshots(), Warnings: p.GetWarnings()}, false)
+			Zones: p.GetZones(), NewerSnapshots: p.GetNewerSnapshots(), Warnings: p.GetWarnings(),
+			Kind: p.GetKind(), UndoOf: p.GetUndoOf(), ForgetOf: p.GetForgetOf(), Kept: p.GetKept(), ForgetDatasets: p.GetForgetDatasets()}, false)
 	}
 	a.printf("Steps:\n")
 	for _, s := range op.GetSteps() {

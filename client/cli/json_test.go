@@ -52,6 +52,24 @@ func TestJSONGolden(t *testing.T) {
 			Resolution: &v1.Resolution{Time: timestamppb.New(at.Add(time.Hour)), By: "uid=0(root) gid=0 (operator)",
 				Reason: "attached kz1 by hand", Attention: "the volume is at pool/idisk0@snap1; these steps are left: attach-zones"},
 		}}},
+		// issue 22: the kept datasets (a space read, one not read, one
+		// no longer kept) and an undo's last stream message.
+		{"kept", &v1.ListKeptResponse{Kept: []*v1.KeptDataset{
+			{OperationId: 7, Kind: "rollback", Volume: "pool/idisk0", Snapshot: "pool/idisk0@snap1", Dataset: "pool/idisk0.kept-7-20261202T040506Z",
+				Created: timestamppb.New(at), State: "kept", UsedBytes: 1 << 30},
+			{OperationId: 8, Kind: "rollback", Volume: "pool/idisk1", Snapshot: "pool/idisk1@base", Dataset: "pool/idisk1.kept-8-20261202T050506Z",
+				Created: timestamppb.New(at.Add(time.Hour)), State: "kept", UsedError: "zfs get used pool/idisk1.kept-8-20261202T050506Z: dataset does not exist"},
+			{OperationId: 9, Kind: "undo", Volume: "pool/idisk0", Snapshot: "pool/idisk0@snap1", Dataset: "pool/idisk0.kept-9-20261202T060506Z",
+				Created: timestamppb.New(at.Add(2 * time.Hour)), State: "undone", EndedBy: 10, UsedError: "no longer kept: undone by operation 10"},
+		}}},
+		{"undo", &v1.UndoResponse{Event: &v1.UndoResponse_Operation{Operation: &v1.Operation{
+			Id: 9, Kind: "undo", Volume: "pool/idisk0", Snapshot: "pool/idisk0@snap1",
+			State:   v1.OperationState_OPERATION_STATE_SUCCEEDED,
+			Created: timestamppb.New(at), Updated: timestamppb.New(at.Add(2 * time.Second)),
+			Options: &v1.RollbackOptions{Keep: true}, UndoOf: 7,
+			Kept: []*v1.KeptVolume{{Volume: "pool/idisk0", Dataset: "pool/idisk0.kept-9-20261202T040506Z", UsedBytes: 1 << 30,
+				Restore: "pool/idisk0.kept-7-20261202T030506Z"}},
+		}}}},
 		{"volume", &v1.GetVolumeResponse{Volume: &v1.Volume{Name: "pool/idisk0", Volsize: 1 << 30,
 			LogicalUnits: []*v1.LogicalUnit{{Guid: "600144F0A613C900000054521D550001", Size: 1<<53 - 1,
 				Properties: map[string]string{"mgmt-url": "-"}}},

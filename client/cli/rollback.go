@@ -58,6 +58,8 @@ func (rf *rollbackFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&rf.dryRun, "dry-run", false, "show the plan (identity captured, exact commands) and change nothing")
 	f.BoolVar(&rf.opts.HaltZones, "halt-zones", false, "stop zones running on the volume: shut down, halted if that hangs (booted again afterwards)")
 	f.BoolVar(&rf.opts.DestroyNewer, "destroy-newer", false, "allow destroying snapshots newer than the target")
+	f.BoolVar(&rf.opts.Keep, "keep", false,
+		"destroy nothing: the volume's data and newer snapshots stay in a kept dataset (volctl kept; volctl undo swaps back)")
 	f.BoolVar(&rf.opts.KeepHostdata, "keep-hostdata", false, "attach zones plainly instead of re-initialising their host data")
 	f.BoolVar(&rf.opts.AcceptSessions, "accept-sessions", false,
 		"allow the rollback while initiators that are not known consumers can see the LU (Linux/tgt: connected to its target; Solaris: logged in to a target a view exposes it through)")
@@ -72,6 +74,9 @@ func (rf *rollbackFlags) register(cmd *cobra.Command) {
 // rollback checks the arguments before anything is sent, then shows the
 // plan (--dry-run) or runs the rollback and follows it.
 func (a *app) rollback(ctx context.Context, rf *rollbackFlags, args []string) error {
+	if err := checkKeep(&rf.opts); err != nil { // keep.go
+		return err
+	}
 	if err := checkRollbackArgs(rf.zone, args); err != nil {
 		return err
 	}
@@ -221,9 +226,12 @@ func validateVolume(name string) error {
 }
 
 func (a *app) printPlan(p *v1.Plan, withCommands bool) {
-	if g := p.GetGroup(); len(g) > 1 {
+	switch g := p.GetGroup(); {
+	case p.GetKind() == kindUndo || p.GetKind() == kindForget:
+		a.printKeepHeader(p) // keep.go
+	case len(g) > 1:
 		a.printf("Roll back %d volumes as one operation (one outage window): %s\n", len(g), strings.Join(g, ", "))
-	} else {
+	default:
 		a.printf("Roll %s back to %s\n", p.GetVolume(), p.GetSnapshot())
 	}
 	for _, lu := range p.GetLogicalUnits() {
@@ -240,8 +248,13 @@ func (a *app) printPlan(p *v1.Plan, withCommands bool) {
 		a.printf("  zone %s%s (%s, %s) on %s\n", z.GetName(), where, z.GetBrand(), z.GetState(), strings.Join(z.GetStorage(), ", "))
 	}
 	for _, s := range p.GetNewerSnapshots() {
+		if len(p.GetKept()) > 0 { // a keep: they move to the kept dataset
+			a.printf("  keeps newer snapshot %s in the kept dataset\n", s)
+			continue
+		}
 		a.printf("  destroys newer snapshot %s\n", s)
 	}
+	a.printKeptPlan(p) // keep.go
 	for _, w := range p.GetWarnings() {
 		a.printf("  warning: %s\n", w)
 	}
@@ -489,5 +502,6 @@ func (a *app) printResult(op *v1.Operation) {
 		a.printf("  needs attention: %s\n", op.GetAttention())
 	}
 	a.printResolution(op.GetResolution())
+	a.printKeptResult(op) // keep.go
 	a.printf("  details: volctl op show %d\n", op.GetId())
 }

@@ -171,6 +171,7 @@ operation needs attention (see its help).`,
 	root.PersistentFlags().BoolVar(&a.utc, "utc", false, "print times in UTC instead of the local zone")
 	root.AddCommand(a.rollbackCmd(), a.lsCmd(), a.showCmd(), a.snapshotsCmd(), a.snapshotCmd(),
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
+	root.AddCommand(a.undoCmd(), a.keptCmd(), a.forgetCmd()) // keep.go
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
 	bashCompletion(root)

@@ -81,6 +81,9 @@ type Config struct {
 	TCP TCP `toml:"tcp"`
 	// Metrics is the optional Prometheus listener.
 	Metrics Metrics `toml:"metrics"`
+	// Kept is how long the datasets of rollback --keep and undo are kept
+	// (docs/keep.md); the default keeps them until forgotten.
+	Kept Kept `toml:"kept"`
 	// Initiators are this host's iSCSI initiator node names (iscsiadm
 	// list initiator-node). On a storage host, a session of one of them
 	// is expected when this host's zones on the LU are detached; a zone
@@ -140,6 +143,15 @@ type TCP struct {
 // management network).
 type Metrics struct {
 	Listen string `toml:"listen"`
+}
+
+// Kept is the retention of kept datasets: volctld forgets (destroys, as
+// volctl forget --destroy-kept does, journaled) a kept dataset KeepFor
+// after its operation or once KeepLast newer ones of its volume are kept.
+// Zero: no limit.
+type Kept struct {
+	KeepFor  Duration `toml:"keep_for"`
+	KeepLast int      `toml:"keep_last"`
 }
 
 // Commands are the platform commands' absolute paths.
@@ -356,6 +368,9 @@ func (c Config) validateLimits() []error {
 	if c.MaxOutput < 0 {
 		errs = append(errs, fmt.Errorf("max_output %d is negative", c.MaxOutput))
 	}
+	if c.Kept.KeepLast < 0 {
+		errs = append(errs, fmt.Errorf("kept.keep_last %d is negative (0 keeps every kept dataset until it is forgotten)", c.Kept.KeepLast))
+	}
 	return errs
 }
 
@@ -367,7 +382,7 @@ func (c Config) validateDurations() []error {
 		key string
 		d   Duration
 	}{{"timeouts.default", c.Timeouts.Default}, {"retry_delay", c.RetryDelay}, {"zone_shutdown_timeout", c.ZoneShutdownTimeout},
-		{"lu_online_timeout", c.LUOnlineTimeout}} {
+		{"lu_online_timeout", c.LUOnlineTimeout}, {"kept.keep_for", c.Kept.KeepFor}} {
 		if d.d.Duration < 0 {
 			errs = append(errs, fmt.Errorf("%s %s is negative", d.key, d.d))
 		}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 const docPath = "../../docs/volctld.toml"
@@ -111,6 +112,9 @@ func TestValidate(t *testing.T) {
 		{"negative watch limit", func(c *Config) { c.MaxWatchesPerCaller = -1 }, "max_watches_per_caller -1 is negative"},
 		{"negative unauthenticated", func(c *Config) { c.MaxUnauthenticatedPerAddress = -1 }, "max_unauthenticated_per_address -1"},
 		{"no handshake time", func(c *Config) { c.HandshakeTimeout.Duration = 0 }, "handshake_timeout 0s: must be positive"},
+		{"kept retention", func(c *Config) { c.Kept = Kept{KeepFor: Duration{720 * time.Hour}, KeepLast: 3} }, ""},
+		{"negative keep_for", func(c *Config) { c.Kept.KeepFor.Duration = -time.Hour }, "kept.keep_for -1h0m0s is negative"},
+		{"negative keep_last", func(c *Config) { c.Kept.KeepLast = -1 }, "kept.keep_last -1 is negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,6 +125,21 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestKeptKeys: [kept] loads, and a typo there is named with the key it
+// means.
+func TestKeptKeys(t *testing.T) {
+	p := t.TempDir() + "/c.toml"
+	os.WriteFile(p, []byte("[kept]\nkeep_for = \"720h\"\nkeep_last = 5\n"), 0o644)
+	c, err := Load(p)
+	if err != nil || c.Kept.KeepFor.Duration != 720*time.Hour || c.Kept.KeepLast != 5 {
+		t.Errorf("Load [kept]: %+v, %v", c.Kept, err)
+	}
+	os.WriteFile(p, []byte("[kept]\nkeep_fro = \"720h\"\n"), 0o644)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "unknown key kept.keep_fro; did you mean kept.keep_for?") {
+		t.Errorf("Load with a typo in [kept]: %v", err)
 	}
 }
 

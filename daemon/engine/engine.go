@@ -56,6 +56,8 @@ type Config struct {
 	// journal write of an operation, and an error it returns is that
 	// write's error (a full disk, an I/O error).
 	JournalFault func(op *store.Operation) error
+	// Retention forgets kept datasets by age and count (retention.go).
+	Retention Retention
 }
 
 // Observer is told about progress; it must not block.
@@ -102,6 +104,10 @@ type Engine struct {
 
 	// resumed are the operations Start resumed (Resumed, callers.go).
 	resumed []uint64
+
+	// retainKick asks the retention loop for a round (retention.go).
+	retainMu   sync.Mutex
+	retainKick chan struct{}
 }
 
 // putOperation writes an operation's record.
@@ -267,12 +273,19 @@ type Request struct {
 	RequestID   string
 	Wait        bool
 	RequestedBy string
+
+	// special is set for an undo or a forget (keep.go); nil for a
+	// rollback.
+	special *special
 }
 
 // Plan is the dry run: it captures the identity and builds the steps with
 // their commands, changing nothing and journaling nothing. A request that
 // lacks a consent gets the plan and an error wrapping ErrNeedsConsent.
 func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error) {
+	if err := checkKeep(req); err != nil { // keep.go
+		return nil, err
+	}
 	caps, err := e.Probe(ctx)
 	if err != nil {
 		return nil, err
@@ -291,11 +304,19 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	if err := e.checkHeld(volumeKeys(vols)); err != nil {
 		return nil, err
 	}
+	if err := req.special.recheck(); err != nil { // keep.go: an undo's or a forget's journal
+		return nil, err
+	}
+	provisional, err := e.provisionalSuffix(&req) // keep.go
+	if err != nil {
+		return nil, err
+	}
 	rec := &recorder{e: e}
-	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
+	ids, warnings, err := e.captureOf(withRecorder(ctx, rec), rec.run, req)
 	if err != nil && !errors.Is(err, ErrNeedsConsent) {
 		return nil, err
 	}
+	warnings = append(warnings, provisional...)
 	if err := e.checkHeld(zoneHeldKeys(ids)); err != nil {
 		return nil, err
 	}
@@ -303,7 +324,7 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*store.Operation, error
 	// once given (a consent only matters where its condition exists: a
 	// running zone, a newer snapshot, a connected initiator); the caller
 	// sees it with the error that names what is missing.
-	if err != nil {
+	if err != nil && req.special == nil {
 		req.Options.HaltZones, req.Options.DestroyNewer, req.Options.AcceptSessions = true, true, true
 	}
 	op := e.newOperation(req, vols[0], ids, warnings, rec.cmds, caps)
@@ -324,7 +345,7 @@ func (e *Engine) newOperation(req Request, vol string, ids []store.Identity, war
 	id := ids[0]
 	now := e.now().UTC()
 	op := &store.Operation{
-		RequestID: req.RequestID, Kind: "rollback", Platform: e.backend.Name(),
+		RequestID: req.RequestID, Kind: req.special.kind(), Platform: e.backend.Name(),
 		Volume: vol, Snapshot: req.Snapshot, Options: req.Options, State: store.OpPlanned,
 		Identity: id, Members: ids[1:], Warnings: warnings, RequestedBy: req.RequestedBy, Created: now, Updated: now,
 		Capabilities: caps,
@@ -343,7 +364,7 @@ func (e *Engine) newOperation(req Request, vol string, ids []store.Identity, war
 	})
 	for _, s := range e.backend.Steps(op) {
 		op.Steps = append(op.Steps, store.Step{Name: s.Name, Description: s.Description,
-			State: store.StepPending, InOutageWindow: s.OutageWindow, Planned: s.Planned})
+			State: store.StepPending, InOutageWindow: s.OutageWindow, Planned: s.Planned, Commit: s.Commit})
 	}
 	return op
 }
@@ -409,6 +430,9 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if e.base.Err() != nil {
 		return nil, ErrShuttingDown
 	}
+	if err := checkKeep(req); err != nil { // keep.go
+		return nil, err
+	}
 	if req.Zone == "" {
 		// A bad name is refused before anything runs (a zone's volumes
 		// are resolved below, after the probe).
@@ -446,10 +470,17 @@ func (e *Engine) planAndStart(ctx context.Context, req Request, vols []string, c
 		e.locks.release(volKeys)
 		return nil, err
 	}
+	if err := req.special.recheck(); err != nil { // keep.go: under the locks
+		e.locks.release(volKeys)
+		return nil, err
+	}
 	planned, err := e.beginPlanned(req, vols)
 	if err != nil {
 		e.locks.release(volKeys)
 		return nil, err
+	}
+	if req.Options.Keep { // docs/keep.md §3: named by the id and creation time
+		req.Options.KeptSuffix = keptSuffix(planned.id, planned.op.Created)
 	}
 	e.locks.setHolder(volKeys, planned.id)
 	if begun != nil {
@@ -478,7 +509,7 @@ func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vo
 		}
 	}()
 	rec := &recorder{e: e}
-	ids, warnings, err := e.captureGroup(withRecorder(ctx, rec), rec.run, req)
+	ids, warnings, err := e.captureOf(withRecorder(ctx, rec), rec.run, req)
 	if err != nil {
 		return nil, err
 	}
@@ -554,6 +585,7 @@ func sameRequest(op *store.Operation, req Request) error {
 // recoverConsentsOff is o without the consents only recover gives.
 func recoverConsentsOff(o store.Options) store.Options {
 	o.Repersist, o.InitializeHostdata = false, false
+	o.KeptSuffix = "" // the engine's (keep.go), not the caller's
 	return o
 }
 
@@ -564,7 +596,8 @@ func optionsDiff(a, b store.Options) string {
 		name string
 		a, b bool
 	}{{"halt_zones", a.HaltZones, b.HaltZones}, {"destroy_newer", a.DestroyNewer, b.DestroyNewer},
-		{"keep_hostdata", a.KeepHostdata, b.KeepHostdata}, {"accept_sessions", a.AcceptSessions, b.AcceptSessions}} {
+		{"keep_hostdata", a.KeepHostdata, b.KeepHostdata}, {"accept_sessions", a.AcceptSessions, b.AcceptSessions},
+		{"keep", a.Keep, b.Keep}} {
 		if o.a != o.b {
 			d = append(d, fmt.Sprintf("%s=%v", o.name, o.a))
 		}
@@ -711,6 +744,8 @@ func (e *Engine) Start() error {
 		r, ch := e.start(op, nil, keys, true)
 		r.unsubscribe(ch) // nobody follows a resume at start; watchers subscribe
 	}
+	e.reportKept()     // keep.go
+	e.startRetention() // retention.go: after the resumes
 	return nil
 }
 
@@ -761,6 +796,8 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 		defer e.wg.Done()
 		defer close(r.done)
 		defer e.ended(r) // callers.go: after the locks go, before the end is seen
+		// keep.go: the kept count and retention, after the locks go
+		defer e.keptChanged(r)
 		defer e.locks.release(keys)
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
 		if resume {

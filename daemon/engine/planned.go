@@ -28,7 +28,7 @@ func (e *Engine) beginPlanned(req Request, vols []string) (*inflight, error) {
 		return nil, fmt.Errorf("read the last operation id: %w", err)
 	}
 	now := e.now().UTC()
-	op := &store.Operation{RequestID: req.RequestID, Kind: "rollback", Platform: e.backend.Name(),
+	op := &store.Operation{RequestID: req.RequestID, Kind: req.special.kind(), Platform: e.backend.Name(),
 		Volume: vols[0], Snapshot: req.Snapshot, Options: req.Options, State: store.OpPlanned,
 		RequestedBy: req.RequestedBy, Created: now, Updated: now,
 		Steps: []store.Step{{Name: captureStep.Name, Description: captureStep.Description, State: store.StepRunning, Started: now}}}

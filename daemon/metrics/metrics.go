@@ -32,6 +32,12 @@ const (
 	NameCompensations  = "volctl_compensations_total"
 	NameRecoveries     = "volctl_recoveries_total"
 	NameBuildInfo      = "volctl_build_info"
+	// NameOperationsByKind counts what NameOperations counts by kind too
+	// (rollback, undo, forget; issue 22): a new name, so that the label
+	// set of NameOperations stays as it was.
+	NameOperationsByKind = "volctl_operations_by_kind_total"
+	// NameKept is the number of kept datasets (state kept) in the journal.
+	NameKept = "volctl_kept_datasets"
 )
 
 // Label values known before anything happens.
@@ -45,6 +51,8 @@ var (
 	// recoveryKinds are engine's "restart" (resumed at start) and
 	// "recover" (retried by volctl recover).
 	recoveryKinds = []string{"restart", "recover"}
+	// opKinds are the operations' kinds.
+	opKinds = []string{store.KindRollback, store.KindUndo, store.KindForget}
 )
 
 // Options are what the metrics need to know of the daemon at start.
@@ -70,6 +78,8 @@ type Metrics struct {
 	outage         prometheus.Histogram
 	compensations  prometheus.Counter
 	recoveries     *prometheus.CounterVec
+	byKind         *prometheus.CounterVec
+	kept           prometheus.Gauge
 
 	// attention is the set behind the needs-attention gauge (a set, not a
 	// count, so the journal's view at start and the engine's reports can
@@ -129,6 +139,12 @@ func New(o Options) *Metrics {
 		recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NameRecoveries, Help: "Operations resumed at start (restart) or retried (recover).",
 		}, []string{"how"}),
+		byKind: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameOperationsByKind, Help: "Operations that ended, by kind (rollback, undo, forget) and final state.",
+		}, []string{"kind", "state"}),
+		kept: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: NameKept, Help: "Kept datasets in the journal (rollback --keep, undo) that are neither undone nor forgotten.",
+		}),
 		attention: map[uint64]struct{}{},
 		touched:   map[uint64]struct{}{},
 	}
@@ -138,6 +154,9 @@ func New(o Options) *Metrics {
 	build.WithLabelValues(o.Version, runtime.Version(), o.Platform).Set(1)
 	for _, s := range endStates {
 		m.operations.WithLabelValues(string(s))
+		for _, k := range opKinds {
+			m.byKind.WithLabelValues(k, string(s))
+		}
 	}
 	for _, name := range o.Steps {
 		for _, s := range stepEnds {
@@ -147,7 +166,7 @@ func New(o Options) *Metrics {
 	for _, how := range recoveryKinds {
 		m.recoveries.WithLabelValues(how)
 	}
-	m.reg.MustRegister(m.operations, m.needsAttention, m.steps, m.outage, m.compensations, m.recoveries, build,
+	m.reg.MustRegister(m.operations, m.needsAttention, m.steps, m.outage, m.compensations, m.recoveries, m.byKind, m.kept, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -201,6 +220,11 @@ func (m *Metrics) StepFinished(step string, state store.StepState, d time.Durati
 // OperationFinished implements engine.Observer.
 func (m *Metrics) OperationFinished(op *store.Operation) {
 	m.operations.WithLabelValues(string(op.State)).Inc()
+	kind := op.Kind
+	if kind == "" {
+		kind = store.KindRollback
+	}
+	m.byKind.WithLabelValues(kind, string(op.State)).Inc()
 	m.attend(op.ID, op.State == store.OpNeedsAttention)
 	if !op.OutageStart.IsZero() && op.OutageEnd.After(op.OutageStart) {
 		m.outage.Observe(op.OutageEnd.Sub(op.OutageStart).Seconds())
@@ -222,3 +246,6 @@ func (m *Metrics) Recovered(op *store.Operation, how string) {
 		m.attend(op.ID, false)
 	}
 }
+
+// KeptDatasets implements engine.KeptObserver: the datasets kept now.
+func (m *Metrics) KeptDatasets(n int) { m.kept.Set(float64(n)) }

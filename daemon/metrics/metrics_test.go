@@ -69,6 +69,10 @@ func TestSeriesAtStart(t *testing.T) {
 		`volctl_operations_total{state="succeeded"}`:                                                          0,
 		`volctl_operations_total{state="resolved"}`:                                                           0,
 		`volctl_operations_needs_attention{}`:                                                                 0,
+		`volctl_operations_by_kind_total{kind="rollback",state="succeeded"}`:                                  0,
+		`volctl_operations_by_kind_total{kind="undo",state="needs_attention"}`:                                0,
+		`volctl_operations_by_kind_total{kind="forget",state="rolled_back"}`:                                  0,
+		`volctl_kept_datasets{}`:                                                                              0,
 		`volctl_compensations_total{}`:                                                                        0,
 		`volctl_outage_window_seconds_count{}`:                                                                0,
 		`volctl_recoveries_total{how="recover"}`:                                                              0,
@@ -223,5 +227,27 @@ func TestNeedsAttention(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestByKindAndKept: an operation that ends counts under its kind (a
+// journal without one is a rollback), the kept gauge is what the engine
+// says.
+func TestByKindAndKept(t *testing.T) {
+	m := New(Options{})
+	m.OperationFinished(&store.Operation{ID: 1, Kind: store.KindUndo, State: store.OpSucceeded})
+	m.OperationFinished(&store.Operation{ID: 2, State: store.OpRolledBack})
+	m.KeptDatasets(3)
+	got := series(t, m)
+	for k, v := range map[string]float64{
+		`volctl_operations_by_kind_total{kind="undo",state="succeeded"}`:       1,
+		`volctl_operations_by_kind_total{kind="rollback",state="rolled_back"}`: 1,
+		`volctl_operations_by_kind_total{kind="rollback",state="succeeded"}`:   0,
+		`volctl_operations_total{state="succeeded"}`:                           1,
+		`volctl_kept_datasets{}`: 3,
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
 	}
 }

@@ -21,12 +21,12 @@ func ts(t time.Time) *timestamppb.Timestamp {
 
 func toOptions(o store.Options) *v1.RollbackOptions {
 	return &v1.RollbackOptions{HaltZones: o.HaltZones, DestroyNewer: o.DestroyNewer, KeepHostdata: o.KeepHostdata, AcceptSessions: o.AcceptSessions,
-		SkipPeers: o.SkipPeers, OnlyTheseDisks: o.OnlyTheseDisks}
+		SkipPeers: o.SkipPeers, OnlyTheseDisks: o.OnlyTheseDisks, Keep: o.Keep}
 }
 
 func fromOptions(o *v1.RollbackOptions) store.Options {
 	return store.Options{HaltZones: o.GetHaltZones(), DestroyNewer: o.GetDestroyNewer(), KeepHostdata: o.GetKeepHostdata(), AcceptSessions: o.GetAcceptSessions(),
-		SkipPeers: o.GetSkipPeers(), OnlyTheseDisks: o.GetOnlyTheseDisks()}
+		SkipPeers: o.GetSkipPeers(), OnlyTheseDisks: o.GetOnlyTheseDisks(), Keep: o.GetKeep()}
 }
 
 func toLU(lu store.LU) *v1.LogicalUnit {
@@ -117,6 +117,7 @@ func toPlan(op *store.Operation) *v1.Plan {
 		}
 		p.Steps = append(p.Steps, ps)
 	}
+	keepPlan(op, p) // keep.go
 	return p
 }
 
@@ -131,6 +132,7 @@ func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
 	}
 	p.Volumes, p.Snapshots = op.Targets()
 	p.RecoverOptions = &v1.RecoverOptions{Repersist: op.Options.Repersist, InitializeHostdata: op.Options.InitializeHostdata}
+	keepOperation(op, p) // keep.go
 	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
 		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
 	}

@@ -204,6 +204,9 @@ func TestAuditTarget(t *testing.T) {
 		{&v1.FindZonesRequest{LogicalUnits: []*v1.LURef{{Guid: "G1"}, {Guid: "G2"}}}, "zones on LU G1, G2"},
 		{&v1.FindZonesRequest{Zone: "kz1"}, "zone kz1"},
 		{&v1.GetOperationRequest{Id: 3}, "operation 3"},
+		{&v1.UndoRequest{OperationId: 7}, "operation 7"},
+		{&v1.ForgetRequest{OperationId: 7, DestroyKept: true}, "operation 7"},
+		{&v1.ListKeptRequest{Volume: "pool/a"}, "pool/a"},
 	}
 	for _, tt := range tests {
 		if got := target(tt.req); got != tt.want {

@@ -118,6 +118,10 @@ func target(req any) string {
 		if r.GetId() != 0 {
 			return fmt.Sprintf("operation %d", r.GetId())
 		}
+	case interface{ GetOperationId() uint64 }: // undo, forget
+		if r.GetOperationId() != 0 {
+			return fmt.Sprintf("operation %d", r.GetOperationId())
+		}
 	}
 	return ""
 }

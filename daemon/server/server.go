@@ -230,6 +230,10 @@ func request(snapshot string, more []string, zone string, o *v1.RollbackOptions)
 	if len(zone) > 64 {
 		return engine.Request{}, fmt.Errorf("zone: longer than 64 bytes: %w", engine.ErrInvalid)
 	}
+	if o.GetKeep() && o.GetDestroyNewer() {
+		return engine.Request{}, fmt.Errorf("keep with destroy_newer: a rollback that keeps destroys nothing (docs/keep.md): %w",
+			engine.InvalidOptions("keep", "destroy_newer"))
+	}
 	return engine.Request{Snapshot: snapshot, More: more, Zone: zone, Options: fromOptions(o)}, nil
 }
 

@@ -70,8 +70,9 @@ const (
 // consent; its subject is the consent's name (Consent*).
 const ConsentViolation = "CONSENT"
 
-// The consents, named as the API's fields name them (RollbackOptions, and
-// RecoverOperationRequest for repersist and initialize_hostdata): the
+// The consents, named as the API's fields name them (RollbackOptions,
+// RecoverOperationRequest for repersist and initialize_hostdata, and
+// ForgetRequest for destroy_kept): the
 // engine refuses with the name, the server puts it in the status's
 // details, the CLI turns it into its flag. initialize_hostdata is never
 // missing: recover offers it where an attach kept the snapshot's host
@@ -86,13 +87,16 @@ const (
 	// ConsentInitializeHostdata: recover may attach a kernel zone of an
 	// operation rolled back with keep_hostdata with fresh host data.
 	ConsentInitializeHostdata = "initialize_hostdata"
+	// ConsentDestroyKept: forget may destroy an operation's kept datasets
+	// (ForgetRequest.destroy_kept; docs/keep.md).
+	ConsentDestroyKept = "destroy_kept"
 )
 
 // Consents is every consent, in the order above. The client's tests give
 // each to client.Message and check the flag it names.
 var Consents = []string{
 	ConsentHaltZones, ConsentDestroyNewer, ConsentAcceptSessions, ConsentOnlyTheseDisks,
-	ConsentSkipPeers, ConsentRepersist, ConsentInitializeHostdata,
+	ConsentSkipPeers, ConsentRepersist, ConsentInitializeHostdata, ConsentDestroyKept,
 }
 
 // OptionsPrefix begins the BadRequest field path of a refused option: the

@@ -78,9 +78,9 @@ func TestReasons(t *testing.T) {
 }
 
 // TestConsentsAreFields: Consents lists every Consent* constant once, and
-// each is a field of the request that consents (RollbackOptions, or
-// RecoverOperationRequest for repersist and initialize_hostdata), as the
-// API names it.
+// each is a field of the request that consents (RollbackOptions,
+// RecoverOperationRequest for repersist and initialize_hostdata, or
+// ForgetRequest for destroy_kept), as the API names it.
 func TestConsentsAreFields(t *testing.T) {
 	consts := constants(t, "Consent")
 	delete(consts, "ConsentViolation") // the violation type, not a consent
@@ -95,6 +95,7 @@ func TestConsentsAreFields(t *testing.T) {
 	holders := []protoreflect.MessageDescriptor{
 		(&v1.RollbackOptions{}).ProtoReflect().Descriptor(),
 		(&v1.RecoverOperationRequest{}).ProtoReflect().Descriptor(),
+		(&v1.ForgetRequest{}).ProtoReflect().Descriptor(),
 	}
 	seen := map[string]bool{}
 	for _, c := range wire.Consents {
@@ -109,7 +110,7 @@ func TestConsentsAreFields(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("consent %q is no field of RollbackOptions or RecoverOperationRequest", c)
+			t.Errorf("consent %q is no field of RollbackOptions, RecoverOperationRequest or ForgetRequest", c)
 		}
 	}
 	// A refused option's BadRequest field is RollbackRequest.options.NAME.

@@ -2023,8 +2023,15 @@ type RollbackOptions struct {
 	// only_these_disks lets the rollback leave out other disks of a zone
 	// on the volume.
 	OnlyTheseDisks bool `protobuf:"varint,6,opt,name=only_these_disks,json=onlyTheseDisks,proto3" json:"only_these_disks,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// keep destroys nothing: the volume, with its data and the snapshots
+	// newer than the target, is renamed aside to a kept dataset
+	// (POOL/VOL.kept-N-YYYYMMDDThhmmssZ), a clone of the snapshot takes its
+	// name and the LU comes back on it with the same identity (see
+	// docs/keep.md). Undo swaps back; Forget destroys the kept dataset. It
+	// cannot go with destroy_newer (InvalidArgument): nothing is destroyed.
+	Keep          bool `protobuf:"varint,7,opt,name=keep,proto3" json:"keep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RollbackOptions) Reset() {
@@ -2095,6 +2102,13 @@ func (x *RollbackOptions) GetSkipPeers() []string {
 func (x *RollbackOptions) GetOnlyTheseDisks() bool {
 	if x != nil {
 		return x.OnlyTheseDisks
+	}
+	return false
+}
+
+func (x *RollbackOptions) GetKeep() bool {
+	if x != nil {
+		return x.Keep
 	}
 	return false
 }
@@ -2310,9 +2324,22 @@ type Plan struct {
 	Warnings       []string       `protobuf:"bytes,7,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// group are every snapshot of a group rollback (snapshot first);
 	// logical_units and newer_snapshots then cover all its volumes.
-	Group         []string `protobuf:"bytes,8,rep,name=group,proto3" json:"group,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Group []string `protobuf:"bytes,8,rep,name=group,proto3" json:"group,omitempty"`
+	// kind is the operation's kind: "rollback", "undo" or "forget".
+	Kind string `protobuf:"bytes,9,opt,name=kind,proto3" json:"kind,omitempty"`
+	// kept are, for a keep rollback or an undo, each volume's kept dataset:
+	// where what the volume holds now goes (and stays allocated).
+	Kept []*KeptVolume `protobuf:"bytes,10,rep,name=kept,proto3" json:"kept,omitempty"`
+	// undo_of is, for an undo, the operation whose swap it reverses.
+	UndoOf uint64 `protobuf:"varint,11,opt,name=undo_of,json=undoOf,proto3" json:"undo_of,omitempty"`
+	// forget_of is, for a forget, the operation whose kept datasets it
+	// destroys.
+	ForgetOf uint64 `protobuf:"varint,12,opt,name=forget_of,json=forgetOf,proto3" json:"forget_of,omitempty"`
+	// forget_datasets are, for a forget, the kept datasets it destroys
+	// (zfs destroy -r: with their snapshots).
+	ForgetDatasets []string `protobuf:"bytes,13,rep,name=forget_datasets,json=forgetDatasets,proto3" json:"forget_datasets,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Plan) Reset() {
@@ -2401,6 +2428,118 @@ func (x *Plan) GetGroup() []string {
 	return nil
 }
 
+func (x *Plan) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Plan) GetKept() []*KeptVolume {
+	if x != nil {
+		return x.Kept
+	}
+	return nil
+}
+
+func (x *Plan) GetUndoOf() uint64 {
+	if x != nil {
+		return x.UndoOf
+	}
+	return 0
+}
+
+func (x *Plan) GetForgetOf() uint64 {
+	if x != nil {
+		return x.ForgetOf
+	}
+	return 0
+}
+
+func (x *Plan) GetForgetDatasets() []string {
+	if x != nil {
+		return x.ForgetDatasets
+	}
+	return nil
+}
+
+// KeptVolume is what a keep rollback or an undo keeps of one volume.
+type KeptVolume struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volume is the volume, POOL/VOL.
+	Volume string `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	// dataset is the kept dataset the volume (its data and the snapshots
+	// newer than the target) is renamed to: VOLUME.kept-N-YYYYMMDDThhmmssZ,
+	// N the operation's id.
+	Dataset string `protobuf:"bytes,2,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	// used_bytes is what the volume used when it was captured (zfs used):
+	// the most the kept dataset will hold, allocated until it is forgotten.
+	UsedBytes uint64 `protobuf:"varint,3,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	// restore is, for an undo, the kept dataset that takes the volume's
+	// name back; empty for a keep rollback.
+	Restore       string `protobuf:"bytes,4,opt,name=restore,proto3" json:"restore,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeptVolume) Reset() {
+	*x = KeptVolume{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeptVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeptVolume) ProtoMessage() {}
+
+func (x *KeptVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeptVolume.ProtoReflect.Descriptor instead.
+func (*KeptVolume) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *KeptVolume) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+func (x *KeptVolume) GetDataset() string {
+	if x != nil {
+		return x.Dataset
+	}
+	return ""
+}
+
+func (x *KeptVolume) GetUsedBytes() uint64 {
+	if x != nil {
+		return x.UsedBytes
+	}
+	return 0
+}
+
+func (x *KeptVolume) GetRestore() string {
+	if x != nil {
+		return x.Restore
+	}
+	return ""
+}
+
 // PlanRollbackResponse holds the plan.
 type PlanRollbackResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2411,7 +2550,7 @@ type PlanRollbackResponse struct {
 
 func (x *PlanRollbackResponse) Reset() {
 	*x = PlanRollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2562,7 @@ func (x *PlanRollbackResponse) String() string {
 func (*PlanRollbackResponse) ProtoMessage() {}
 
 func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2575,7 @@ func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackResponse.ProtoReflect.Descriptor instead.
 func (*PlanRollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PlanRollbackResponse) GetPlan() *Plan {
@@ -2466,7 +2605,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2478,7 +2617,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2491,7 +2630,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RollbackRequest) GetSnapshot() string {
@@ -2551,7 +2690,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2702,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2715,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RollbackResponse) GetEvent() isRollbackResponse_Event {
@@ -2642,6 +2781,789 @@ func (*RollbackResponse_Step) isRollbackResponse_Event() {}
 
 func (*RollbackResponse_Operation) isRollbackResponse_Event() {}
 
+// PlanUndoRequest names the operation to undo.
+type PlanUndoRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// operation_id is the keep rollback (or undo) whose swap to reverse.
+	OperationId uint64 `protobuf:"varint,1,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	// options are the consents, as for a rollback (halt_zones,
+	// accept_sessions, keep_hostdata, skip_peers). keep is implied: an
+	// undo keeps what it replaces. destroy_newer is refused
+	// (InvalidArgument): an undo destroys nothing.
+	Options       *RollbackOptions `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanUndoRequest) Reset() {
+	*x = PlanUndoRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanUndoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanUndoRequest) ProtoMessage() {}
+
+func (x *PlanUndoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanUndoRequest.ProtoReflect.Descriptor instead.
+func (*PlanUndoRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PlanUndoRequest) GetOperationId() uint64 {
+	if x != nil {
+		return x.OperationId
+	}
+	return 0
+}
+
+func (x *PlanUndoRequest) GetOptions() *RollbackOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// PlanUndoResponse holds the plan.
+type PlanUndoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// plan is what the undo will do, exactly (kind "undo", undo_of set).
+	Plan          *Plan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanUndoResponse) Reset() {
+	*x = PlanUndoResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanUndoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanUndoResponse) ProtoMessage() {}
+
+func (x *PlanUndoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanUndoResponse.ProtoReflect.Descriptor instead.
+func (*PlanUndoResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *PlanUndoResponse) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+// UndoRequest asks for an undo.
+type UndoRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// operation_id is the keep rollback (or undo) whose swap to reverse.
+	OperationId uint64 `protobuf:"varint,1,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	// options as in PlanUndoRequest.
+	Options *RollbackOptions `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	// request_id makes the call idempotent, as RollbackRequest's does.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// wait queues behind a running operation on the same volumes instead
+	// of failing with ABORTED.
+	Wait          bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndoRequest) Reset() {
+	*x = UndoRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndoRequest) ProtoMessage() {}
+
+func (x *UndoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndoRequest.ProtoReflect.Descriptor instead.
+func (*UndoRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *UndoRequest) GetOperationId() uint64 {
+	if x != nil {
+		return x.OperationId
+	}
+	return 0
+}
+
+func (x *UndoRequest) GetOptions() *RollbackOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *UndoRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UndoRequest) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+// UndoResponse is one message of the undo stream, as RollbackResponse is
+// of a rollback's.
+type UndoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*UndoResponse_Plan
+	//	*UndoResponse_Step
+	//	*UndoResponse_Operation
+	Event         isUndoResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndoResponse) Reset() {
+	*x = UndoResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndoResponse) ProtoMessage() {}
+
+func (x *UndoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndoResponse.ProtoReflect.Descriptor instead.
+func (*UndoResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *UndoResponse) GetEvent() isUndoResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *UndoResponse) GetPlan() *Plan {
+	if x != nil {
+		if x, ok := x.Event.(*UndoResponse_Plan); ok {
+			return x.Plan
+		}
+	}
+	return nil
+}
+
+func (x *UndoResponse) GetStep() *StepEvent {
+	if x != nil {
+		if x, ok := x.Event.(*UndoResponse_Step); ok {
+			return x.Step
+		}
+	}
+	return nil
+}
+
+func (x *UndoResponse) GetOperation() *Operation {
+	if x != nil {
+		if x, ok := x.Event.(*UndoResponse_Operation); ok {
+			return x.Operation
+		}
+	}
+	return nil
+}
+
+type isUndoResponse_Event interface {
+	isUndoResponse_Event()
+}
+
+type UndoResponse_Plan struct {
+	// plan is sent once the identity is captured (after step 0's start,
+	// which carries the operation's id).
+	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
+}
+
+type UndoResponse_Step struct {
+	// step is progress (and, before the plan, what a wait waits for).
+	Step *StepEvent `protobuf:"bytes,2,opt,name=step,proto3,oneof"`
+}
+
+type UndoResponse_Operation struct {
+	// operation is the last message.
+	Operation *Operation `protobuf:"bytes,3,opt,name=operation,proto3,oneof"`
+}
+
+func (*UndoResponse_Plan) isUndoResponse_Event() {}
+
+func (*UndoResponse_Step) isUndoResponse_Event() {}
+
+func (*UndoResponse_Operation) isUndoResponse_Event() {}
+
+// PlanForgetRequest names the operation whose kept datasets to destroy.
+type PlanForgetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// operation_id is the keep rollback (or undo) whose kept datasets to
+	// destroy.
+	OperationId uint64 `protobuf:"varint,1,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	// destroy_kept is the consent to destroy them; without it the plan
+	// comes back in the FailedPrecondition status's details.
+	DestroyKept   bool `protobuf:"varint,2,opt,name=destroy_kept,json=destroyKept,proto3" json:"destroy_kept,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanForgetRequest) Reset() {
+	*x = PlanForgetRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanForgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanForgetRequest) ProtoMessage() {}
+
+func (x *PlanForgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanForgetRequest.ProtoReflect.Descriptor instead.
+func (*PlanForgetRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PlanForgetRequest) GetOperationId() uint64 {
+	if x != nil {
+		return x.OperationId
+	}
+	return 0
+}
+
+func (x *PlanForgetRequest) GetDestroyKept() bool {
+	if x != nil {
+		return x.DestroyKept
+	}
+	return false
+}
+
+// PlanForgetResponse holds the plan.
+type PlanForgetResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// plan is what the forget will do (kind "forget", forget_of and
+	// forget_datasets set).
+	Plan          *Plan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanForgetResponse) Reset() {
+	*x = PlanForgetResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanForgetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanForgetResponse) ProtoMessage() {}
+
+func (x *PlanForgetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanForgetResponse.ProtoReflect.Descriptor instead.
+func (*PlanForgetResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *PlanForgetResponse) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+// ForgetRequest asks for a forget.
+type ForgetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// operation_id is the keep rollback (or undo) whose kept datasets to
+	// destroy.
+	OperationId uint64 `protobuf:"varint,1,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	// destroy_kept is the consent: the kept datasets, their data and
+	// snapshots cannot be brought back. Required (FailedPrecondition,
+	// consent destroy_kept, without it).
+	DestroyKept bool `protobuf:"varint,2,opt,name=destroy_kept,json=destroyKept,proto3" json:"destroy_kept,omitempty"`
+	// request_id makes the call idempotent, as RollbackRequest's does.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetRequest) Reset() {
+	*x = ForgetRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetRequest) ProtoMessage() {}
+
+func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetRequest.ProtoReflect.Descriptor instead.
+func (*ForgetRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ForgetRequest) GetOperationId() uint64 {
+	if x != nil {
+		return x.OperationId
+	}
+	return 0
+}
+
+func (x *ForgetRequest) GetDestroyKept() bool {
+	if x != nil {
+		return x.DestroyKept
+	}
+	return false
+}
+
+func (x *ForgetRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ForgetResponse is one message of the forget stream, as RollbackResponse
+// is of a rollback's.
+type ForgetResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*ForgetResponse_Plan
+	//	*ForgetResponse_Step
+	//	*ForgetResponse_Operation
+	Event         isForgetResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetResponse) Reset() {
+	*x = ForgetResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetResponse) ProtoMessage() {}
+
+func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetResponse.ProtoReflect.Descriptor instead.
+func (*ForgetResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ForgetResponse) GetEvent() isForgetResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *ForgetResponse) GetPlan() *Plan {
+	if x != nil {
+		if x, ok := x.Event.(*ForgetResponse_Plan); ok {
+			return x.Plan
+		}
+	}
+	return nil
+}
+
+func (x *ForgetResponse) GetStep() *StepEvent {
+	if x != nil {
+		if x, ok := x.Event.(*ForgetResponse_Step); ok {
+			return x.Step
+		}
+	}
+	return nil
+}
+
+func (x *ForgetResponse) GetOperation() *Operation {
+	if x != nil {
+		if x, ok := x.Event.(*ForgetResponse_Operation); ok {
+			return x.Operation
+		}
+	}
+	return nil
+}
+
+type isForgetResponse_Event interface {
+	isForgetResponse_Event()
+}
+
+type ForgetResponse_Plan struct {
+	// plan is sent once the kept datasets are read.
+	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
+}
+
+type ForgetResponse_Step struct {
+	// step is progress.
+	Step *StepEvent `protobuf:"bytes,2,opt,name=step,proto3,oneof"`
+}
+
+type ForgetResponse_Operation struct {
+	// operation is the last message.
+	Operation *Operation `protobuf:"bytes,3,opt,name=operation,proto3,oneof"`
+}
+
+func (*ForgetResponse_Plan) isForgetResponse_Event() {}
+
+func (*ForgetResponse_Step) isForgetResponse_Event() {}
+
+func (*ForgetResponse_Operation) isForgetResponse_Event() {}
+
+// ListKeptRequest filters the kept datasets.
+type ListKeptRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volume, when set, lists only the kept datasets of this volume
+	// (POOL/VOL).
+	Volume        string `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeptRequest) Reset() {
+	*x = ListKeptRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeptRequest) ProtoMessage() {}
+
+func (x *ListKeptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeptRequest.ProtoReflect.Descriptor instead.
+func (*ListKeptRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListKeptRequest) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+// ListKeptResponse lists the kept datasets, oldest operation first, those
+// undone or forgotten included (their state says so).
+type ListKeptResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kept          []*KeptDataset         `protobuf:"bytes,1,rep,name=kept,proto3" json:"kept,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeptResponse) Reset() {
+	*x = ListKeptResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeptResponse) ProtoMessage() {}
+
+func (x *ListKeptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeptResponse.ProtoReflect.Descriptor instead.
+func (*ListKeptResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListKeptResponse) GetKept() []*KeptDataset {
+	if x != nil {
+		return x.Kept
+	}
+	return nil
+}
+
+// KeptDataset is one kept dataset as the journal records it, with the
+// space it holds now.
+type KeptDataset struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// operation_id is the operation that kept it (a keep rollback or an
+	// undo).
+	OperationId uint64 `protobuf:"varint,1,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	// kind is that operation's kind: "rollback" or "undo".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// volume is the volume it was, POOL/VOL.
+	Volume string `protobuf:"bytes,3,opt,name=volume,proto3" json:"volume,omitempty"`
+	// snapshot is the snapshot the volume went back to, POOL/VOL@SNAP.
+	Snapshot string `protobuf:"bytes,4,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// dataset is the kept dataset's name, VOLUME.kept-N-YYYYMMDDThhmmssZ.
+	Dataset string `protobuf:"bytes,5,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	// created is when it was kept (the operation's commit).
+	Created *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created,proto3" json:"created,omitempty"`
+	// state is "kept" (it exists, holding the data), "undone" (an undo
+	// swapped it back in: it is the volume again) or "forgotten" (a forget
+	// destroyed it).
+	State string `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
+	// ended_by is the undo or forget that ended its "kept" state; 0 while
+	// it is kept.
+	EndedBy uint64 `protobuf:"varint,8,opt,name=ended_by,json=endedBy,proto3" json:"ended_by,omitempty"`
+	// used_bytes is the space it holds now (zfs used), when used_error is
+	// empty; 0 then means 0.
+	UsedBytes uint64 `protobuf:"varint,9,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	// used_error says why used_bytes was not read (the dataset is gone,
+	// zfs did not answer, it is no longer kept); empty when it was read.
+	UsedError     string `protobuf:"bytes,10,opt,name=used_error,json=usedError,proto3" json:"used_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeptDataset) Reset() {
+	*x = KeptDataset{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeptDataset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeptDataset) ProtoMessage() {}
+
+func (x *KeptDataset) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeptDataset.ProtoReflect.Descriptor instead.
+func (*KeptDataset) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *KeptDataset) GetOperationId() uint64 {
+	if x != nil {
+		return x.OperationId
+	}
+	return 0
+}
+
+func (x *KeptDataset) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *KeptDataset) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+func (x *KeptDataset) GetSnapshot() string {
+	if x != nil {
+		return x.Snapshot
+	}
+	return ""
+}
+
+func (x *KeptDataset) GetDataset() string {
+	if x != nil {
+		return x.Dataset
+	}
+	return ""
+}
+
+func (x *KeptDataset) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *KeptDataset) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *KeptDataset) GetEndedBy() uint64 {
+	if x != nil {
+		return x.EndedBy
+	}
+	return 0
+}
+
+func (x *KeptDataset) GetUsedBytes() uint64 {
+	if x != nil {
+		return x.UsedBytes
+	}
+	return 0
+}
+
+func (x *KeptDataset) GetUsedError() string {
+	if x != nil {
+		return x.UsedError
+	}
+	return ""
+}
+
 // StepEvent reports progress of one step.
 type StepEvent struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -2663,7 +3585,7 @@ type StepEvent struct {
 
 func (x *StepEvent) Reset() {
 	*x = StepEvent{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +3597,7 @@ func (x *StepEvent) String() string {
 func (*StepEvent) ProtoMessage() {}
 
 func (x *StepEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +3610,7 @@ func (x *StepEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepEvent.ProtoReflect.Descriptor instead.
 func (*StepEvent) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StepEvent) GetOperationId() uint64 {
@@ -2774,7 +3696,7 @@ type CommandRun struct {
 
 func (x *CommandRun) Reset() {
 	*x = CommandRun{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2786,7 +3708,7 @@ func (x *CommandRun) String() string {
 func (*CommandRun) ProtoMessage() {}
 
 func (x *CommandRun) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2799,7 +3721,7 @@ func (x *CommandRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRun.ProtoReflect.Descriptor instead.
 func (*CommandRun) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CommandRun) GetArgv() []string {
@@ -2877,7 +3799,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2889,7 +3811,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2902,7 +3824,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Step) GetIndex() int32 {
@@ -3011,13 +3933,23 @@ type Operation struct {
 	// recover_options are the consents RecoverOperation was given for this
 	// operation, so far (once given, a consent stays with it).
 	RecoverOptions *RecoverOptions `protobuf:"bytes,33,opt,name=recover_options,json=recoverOptions,proto3" json:"recover_options,omitempty"`
+	// undo_of is, for kind "undo", the operation whose swap it reverses.
+	UndoOf uint64 `protobuf:"varint,34,opt,name=undo_of,json=undoOf,proto3" json:"undo_of,omitempty"`
+	// forget_of is, for kind "forget", the operation whose kept datasets it
+	// destroys.
+	ForgetOf uint64 `protobuf:"varint,35,opt,name=forget_of,json=forgetOf,proto3" json:"forget_of,omitempty"`
+	// kept are, for a keep rollback or an undo, each volume's kept dataset
+	// (in the order of volumes).
+	Kept []*KeptVolume `protobuf:"bytes,36,rep,name=kept,proto3" json:"kept,omitempty"`
+	// forget_datasets are, for kind "forget", the kept datasets it destroys.
+	ForgetDatasets []string `protobuf:"bytes,37,rep,name=forget_datasets,json=forgetDatasets,proto3" json:"forget_datasets,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3029,7 +3961,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3042,7 +3974,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Operation) GetId() uint64 {
@@ -3206,6 +4138,34 @@ func (x *Operation) GetRecoverOptions() *RecoverOptions {
 	return nil
 }
 
+func (x *Operation) GetUndoOf() uint64 {
+	if x != nil {
+		return x.UndoOf
+	}
+	return 0
+}
+
+func (x *Operation) GetForgetOf() uint64 {
+	if x != nil {
+		return x.ForgetOf
+	}
+	return 0
+}
+
+func (x *Operation) GetKept() []*KeptVolume {
+	if x != nil {
+		return x.Kept
+	}
+	return nil
+}
+
+func (x *Operation) GetForgetDatasets() []string {
+	if x != nil {
+		return x.ForgetDatasets
+	}
+	return nil
+}
+
 // RecoverOptions are the consents of RecoverOperationRequest, as an
 // operation keeps them.
 type RecoverOptions struct {
@@ -3218,7 +4178,7 @@ type RecoverOptions struct {
 
 func (x *RecoverOptions) Reset() {
 	*x = RecoverOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3230,7 +4190,7 @@ func (x *RecoverOptions) String() string {
 func (*RecoverOptions) ProtoMessage() {}
 
 func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3243,7 +4203,7 @@ func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOptions.ProtoReflect.Descriptor instead.
 func (*RecoverOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RecoverOptions) GetRepersist() bool {
@@ -3275,7 +4235,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3287,7 +4247,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3300,7 +4260,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Resolution) GetTime() *timestamppb.Timestamp {
@@ -3351,7 +4311,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3363,7 +4323,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3376,7 +4336,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -3429,7 +4389,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3441,7 +4401,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3454,7 +4414,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Capability) GetName() string {
@@ -3497,7 +4457,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3509,7 +4469,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3522,7 +4482,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -3566,7 +4526,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +4538,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +4551,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -3618,7 +4578,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3630,7 +4590,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3643,7 +4603,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -3663,7 +4623,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3675,7 +4635,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3688,7 +4648,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -3708,7 +4668,7 @@ type GetRequestStatusRequest struct {
 
 func (x *GetRequestStatusRequest) Reset() {
 	*x = GetRequestStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3720,7 +4680,7 @@ func (x *GetRequestStatusRequest) String() string {
 func (*GetRequestStatusRequest) ProtoMessage() {}
 
 func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3733,7 +4693,7 @@ func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetRequestStatusRequest) GetRequestId() string {
@@ -3756,7 +4716,7 @@ type GetRequestStatusResponse struct {
 
 func (x *GetRequestStatusResponse) Reset() {
 	*x = GetRequestStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3768,7 +4728,7 @@ func (x *GetRequestStatusResponse) String() string {
 func (*GetRequestStatusResponse) ProtoMessage() {}
 
 func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3781,7 +4741,7 @@ func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetRequestStatusResponse) GetState() RequestState {
@@ -3808,7 +4768,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3820,7 +4780,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3833,7 +4793,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -3859,7 +4819,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3871,7 +4831,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3884,7 +4844,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -3961,7 +4921,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3973,7 +4933,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3986,7 +4946,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -4023,7 +4983,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4035,7 +4995,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4048,7 +5008,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -4075,7 +5035,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4087,7 +5047,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4100,7 +5060,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -4124,7 +5084,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4136,7 +5096,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4149,7 +5109,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -4214,7 +5174,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4226,7 +5186,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4239,7 +5199,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -4296,7 +5256,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4308,7 +5268,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4321,7 +5281,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -4406,7 +5366,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4418,7 +5378,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4431,7 +5391,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -4457,7 +5417,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4469,7 +5429,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4482,7 +5442,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{67}
 }
 
 // RunningOperation is an operation in progress.
@@ -4502,7 +5462,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4514,7 +5474,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4527,7 +5487,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -4603,7 +5563,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4615,7 +5575,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4628,7 +5588,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4725,7 +5685,7 @@ type AttentionOperation struct {
 
 func (x *AttentionOperation) Reset() {
 	*x = AttentionOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4737,7 +5697,7 @@ func (x *AttentionOperation) String() string {
 func (*AttentionOperation) ProtoMessage() {}
 
 func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4750,7 +5710,7 @@ func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttentionOperation.ProtoReflect.Descriptor instead.
 func (*AttentionOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *AttentionOperation) GetId() uint64 {
@@ -4947,7 +5907,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\",\n" +
 	"\x16DestroySnapshotRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
-	"\x17DestroySnapshotResponse\"\xec\x01\n" +
+	"\x17DestroySnapshotResponse\"\x80\x02\n" +
 	"\x0fRollbackOptions\x12\x1d\n" +
 	"\n" +
 	"halt_zones\x18\x01 \x01(\bR\thaltZones\x12#\n" +
@@ -4956,7 +5916,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0faccept_sessions\x18\x04 \x01(\bR\x0eacceptSessions\x12\x1d\n" +
 	"\n" +
 	"skip_peers\x18\x05 \x03(\tR\tskipPeers\x12(\n" +
-	"\x10only_these_disks\x18\x06 \x01(\bR\x0eonlyTheseDisks\"\xa2\x01\n" +
+	"\x10only_these_disks\x18\x06 \x01(\bR\x0eonlyTheseDisks\x12\x12\n" +
+	"\x04keep\x18\a \x01(\bR\x04keep\"\xa2\x01\n" +
 	"\x13PlanRollbackRequest\x12\x1a\n" +
 	"\bsnapshot\x18\x01 \x01(\tR\bsnapshot\x124\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\x12%\n" +
@@ -4969,7 +5930,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x10in_outage_window\x18\x04 \x01(\bR\x0einOutageWindow\"5\n" +
 	"\vCommandLine\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x12\n" +
-	"\x04host\x18\x02 \x01(\tR\x04host\"\xa7\x02\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\"\xc5\x03\n" +
 	"\x04Plan\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\tR\bsnapshot\x12'\n" +
@@ -4978,7 +5939,20 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05zones\x18\x05 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x12,\n" +
 	"\x05steps\x18\x06 \x03(\v2\x16.volctl.v1.PlannedStepR\x05steps\x12\x1a\n" +
 	"\bwarnings\x18\a \x03(\tR\bwarnings\x12\x14\n" +
-	"\x05group\x18\b \x03(\tR\x05group\";\n" +
+	"\x05group\x18\b \x03(\tR\x05group\x12\x12\n" +
+	"\x04kind\x18\t \x01(\tR\x04kind\x12)\n" +
+	"\x04kept\x18\n" +
+	" \x03(\v2\x15.volctl.v1.KeptVolumeR\x04kept\x12\x17\n" +
+	"\aundo_of\x18\v \x01(\x04R\x06undoOf\x12\x1b\n" +
+	"\tforget_of\x18\f \x01(\x04R\bforgetOf\x12'\n" +
+	"\x0fforget_datasets\x18\r \x03(\tR\x0eforgetDatasets\"w\n" +
+	"\n" +
+	"KeptVolume\x12\x16\n" +
+	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x18\n" +
+	"\adataset\x18\x02 \x01(\tR\adataset\x12\x1d\n" +
+	"\n" +
+	"used_bytes\x18\x03 \x01(\x04R\tusedBytes\x12\x18\n" +
+	"\arestore\x18\x04 \x01(\tR\arestore\";\n" +
 	"\x14PlanRollbackResponse\x12#\n" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"\xd1\x01\n" +
 	"\x0fRollbackRequest\x12\x1a\n" +
@@ -4993,7 +5967,56 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\"\xe3\x02\n" +
+	"\x05event\"j\n" +
+	"\x0fPlanUndoRequest\x12!\n" +
+	"\foperation_id\x18\x01 \x01(\x04R\voperationId\x124\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\"7\n" +
+	"\x10PlanUndoResponse\x12#\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"\x99\x01\n" +
+	"\vUndoRequest\x12!\n" +
+	"\foperation_id\x18\x01 \x01(\x04R\voperationId\x124\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1a.volctl.v1.RollbackOptionsR\aoptions\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04wait\x18\x04 \x01(\bR\x04wait\"\xa0\x01\n" +
+	"\fUndoResponse\x12%\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
+	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
+	"\x05event\"Y\n" +
+	"\x11PlanForgetRequest\x12!\n" +
+	"\foperation_id\x18\x01 \x01(\x04R\voperationId\x12!\n" +
+	"\fdestroy_kept\x18\x02 \x01(\bR\vdestroyKept\"9\n" +
+	"\x12PlanForgetResponse\x12#\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"t\n" +
+	"\rForgetRequest\x12!\n" +
+	"\foperation_id\x18\x01 \x01(\x04R\voperationId\x12!\n" +
+	"\fdestroy_kept\x18\x02 \x01(\bR\vdestroyKept\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xa2\x01\n" +
+	"\x0eForgetResponse\x12%\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
+	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
+	"\x05event\")\n" +
+	"\x0fListKeptRequest\x12\x16\n" +
+	"\x06volume\x18\x01 \x01(\tR\x06volume\">\n" +
+	"\x10ListKeptResponse\x12*\n" +
+	"\x04kept\x18\x01 \x03(\v2\x16.volctl.v1.KeptDatasetR\x04kept\"\xb7\x02\n" +
+	"\vKeptDataset\x12!\n" +
+	"\foperation_id\x18\x01 \x01(\x04R\voperationId\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06volume\x18\x03 \x01(\tR\x06volume\x12\x1a\n" +
+	"\bsnapshot\x18\x04 \x01(\tR\bsnapshot\x12\x18\n" +
+	"\adataset\x18\x05 \x01(\tR\adataset\x124\n" +
+	"\acreated\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x14\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x12\x19\n" +
+	"\bended_by\x18\b \x01(\x04R\aendedBy\x12\x1d\n" +
+	"\n" +
+	"used_bytes\x18\t \x01(\x04R\tusedBytes\x12\x1d\n" +
+	"\n" +
+	"used_error\x18\n" +
+	" \x01(\tR\tusedError\"\xe3\x02\n" +
 	"\tStepEvent\x12!\n" +
 	"\foperation_id\x18\x01 \x01(\x04R\voperationId\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x05R\x05index\x12\x12\n" +
@@ -5023,7 +6046,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\x99\a\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xa3\b\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -5053,7 +6076,11 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"resolution\x12\x18\n" +
 	"\avolumes\x18\x1f \x03(\tR\avolumes\x12\x1c\n" +
 	"\tsnapshots\x18  \x03(\tR\tsnapshots\x12B\n" +
-	"\x0frecover_options\x18! \x01(\v2\x19.volctl.v1.RecoverOptionsR\x0erecoverOptions\"_\n" +
+	"\x0frecover_options\x18! \x01(\v2\x19.volctl.v1.RecoverOptionsR\x0erecoverOptions\x12\x17\n" +
+	"\aundo_of\x18\" \x01(\x04R\x06undoOf\x12\x1b\n" +
+	"\tforget_of\x18# \x01(\x04R\bforgetOf\x12)\n" +
+	"\x04kept\x18$ \x03(\v2\x15.volctl.v1.KeptVolumeR\x04kept\x12'\n" +
+	"\x0fforget_datasets\x18% \x03(\tR\x0eforgetDatasets\"_\n" +
 	"\x0eRecoverOptions\x12\x1c\n" +
 	"\trepersist\x18\x01 \x01(\bR\trepersist\x12/\n" +
 	"\x13initialize_hostdata\x18\x02 \x01(\bR\x12initializeHostdata\"\x82\x01\n" +
@@ -5203,10 +6230,16 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fSnapshotService\x12U\n" +
 	"\x0eCreateSnapshot\x12 .volctl.v1.CreateSnapshotRequest\x1a!.volctl.v1.CreateSnapshotResponse\x12R\n" +
 	"\rListSnapshots\x12\x1f.volctl.v1.ListSnapshotsRequest\x1a .volctl.v1.ListSnapshotsResponse\x12X\n" +
-	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xa9\x01\n" +
+	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xfa\x03\n" +
 	"\x0fRollbackService\x12O\n" +
 	"\fPlanRollback\x12\x1e.volctl.v1.PlanRollbackRequest\x1a\x1f.volctl.v1.PlanRollbackResponse\x12E\n" +
-	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x012\xac\x04\n" +
+	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x01\x12C\n" +
+	"\bPlanUndo\x12\x1a.volctl.v1.PlanUndoRequest\x1a\x1b.volctl.v1.PlanUndoResponse\x129\n" +
+	"\x04Undo\x12\x16.volctl.v1.UndoRequest\x1a\x17.volctl.v1.UndoResponse0\x01\x12I\n" +
+	"\n" +
+	"PlanForget\x12\x1c.volctl.v1.PlanForgetRequest\x1a\x1d.volctl.v1.PlanForgetResponse\x12?\n" +
+	"\x06Forget\x12\x18.volctl.v1.ForgetRequest\x1a\x19.volctl.v1.ForgetResponse0\x01\x12C\n" +
+	"\bListKept\x12\x1a.volctl.v1.ListKeptRequest\x1a\x1b.volctl.v1.ListKeptResponse2\xac\x04\n" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
@@ -5236,7 +6269,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -5271,156 +6304,192 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*PlannedStep)(nil),              // 30: volctl.v1.PlannedStep
 	(*CommandLine)(nil),              // 31: volctl.v1.CommandLine
 	(*Plan)(nil),                     // 32: volctl.v1.Plan
-	(*PlanRollbackResponse)(nil),     // 33: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 34: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 35: volctl.v1.RollbackResponse
-	(*StepEvent)(nil),                // 36: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 37: volctl.v1.CommandRun
-	(*Step)(nil),                     // 38: volctl.v1.Step
-	(*Operation)(nil),                // 39: volctl.v1.Operation
-	(*RecoverOptions)(nil),           // 40: volctl.v1.RecoverOptions
-	(*Resolution)(nil),               // 41: volctl.v1.Resolution
-	(*Resume)(nil),                   // 42: volctl.v1.Resume
-	(*Capability)(nil),               // 43: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 44: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 45: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 46: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 47: volctl.v1.GetOperationResponse
-	(*GetRequestStatusRequest)(nil),  // 48: volctl.v1.GetRequestStatusRequest
-	(*GetRequestStatusResponse)(nil), // 49: volctl.v1.GetRequestStatusResponse
-	(*WatchOperationRequest)(nil),    // 50: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 51: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 52: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 53: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 54: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 55: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 56: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 57: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 58: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 59: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 60: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 61: volctl.v1.GetStatusResponse
-	(*AttentionOperation)(nil),       // 62: volctl.v1.AttentionOperation
-	nil,                              // 63: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 65: google.protobuf.Duration
+	(*KeptVolume)(nil),               // 33: volctl.v1.KeptVolume
+	(*PlanRollbackResponse)(nil),     // 34: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 35: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 36: volctl.v1.RollbackResponse
+	(*PlanUndoRequest)(nil),          // 37: volctl.v1.PlanUndoRequest
+	(*PlanUndoResponse)(nil),         // 38: volctl.v1.PlanUndoResponse
+	(*UndoRequest)(nil),              // 39: volctl.v1.UndoRequest
+	(*UndoResponse)(nil),             // 40: volctl.v1.UndoResponse
+	(*PlanForgetRequest)(nil),        // 41: volctl.v1.PlanForgetRequest
+	(*PlanForgetResponse)(nil),       // 42: volctl.v1.PlanForgetResponse
+	(*ForgetRequest)(nil),            // 43: volctl.v1.ForgetRequest
+	(*ForgetResponse)(nil),           // 44: volctl.v1.ForgetResponse
+	(*ListKeptRequest)(nil),          // 45: volctl.v1.ListKeptRequest
+	(*ListKeptResponse)(nil),         // 46: volctl.v1.ListKeptResponse
+	(*KeptDataset)(nil),              // 47: volctl.v1.KeptDataset
+	(*StepEvent)(nil),                // 48: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 49: volctl.v1.CommandRun
+	(*Step)(nil),                     // 50: volctl.v1.Step
+	(*Operation)(nil),                // 51: volctl.v1.Operation
+	(*RecoverOptions)(nil),           // 52: volctl.v1.RecoverOptions
+	(*Resolution)(nil),               // 53: volctl.v1.Resolution
+	(*Resume)(nil),                   // 54: volctl.v1.Resume
+	(*Capability)(nil),               // 55: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 56: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 57: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 58: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 59: volctl.v1.GetOperationResponse
+	(*GetRequestStatusRequest)(nil),  // 60: volctl.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil), // 61: volctl.v1.GetRequestStatusResponse
+	(*WatchOperationRequest)(nil),    // 62: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 63: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 64: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 65: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 66: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 67: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 68: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 69: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 70: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 71: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 72: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 73: volctl.v1.GetStatusResponse
+	(*AttentionOperation)(nil),       // 74: volctl.v1.AttentionOperation
+	nil,                              // 75: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 76: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 77: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
-	5,  // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
-	4,  // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
-	15, // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
-	37, // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
-	0,  // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
-	37, // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
-	10, // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	63, // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	12, // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	64, // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	16, // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
-	11, // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	14, // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	15, // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	13, // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
-	11, // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
-	62, // 16: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
-	17, // 17: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	17, // 18: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	14, // 19: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	14, // 20: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	14, // 21: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	28, // 22: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	31, // 23: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	11, // 24: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	15, // 25: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	30, // 26: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	32, // 27: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	28, // 28: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	32, // 29: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	36, // 30: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 31: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	1,  // 32: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	37, // 33: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	64, // 34: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	37, // 35: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	64, // 36: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	65, // 37: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,  // 38: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	64, // 39: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	64, // 40: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	37, // 41: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	37, // 42: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,  // 43: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	64, // 44: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	64, // 45: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	28, // 46: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	32, // 47: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	38, // 48: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	65, // 49: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	43, // 50: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	42, // 51: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	65, // 52: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	41, // 53: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	40, // 54: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
-	64, // 55: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	64, // 56: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	64, // 57: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,  // 58: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	39, // 59: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	39, // 60: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	3,  // 61: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
-	39, // 62: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
-	32, // 63: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	36, // 64: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 65: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	39, // 66: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	36, // 67: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	39, // 68: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	64, // 69: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	57, // 70: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	64, // 71: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	65, // 72: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	60, // 73: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	43, // 74: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	62, // 75: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
-	18, // 76: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	20, // 77: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	22, // 78: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	24, // 79: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	26, // 80: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	29, // 81: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	34, // 82: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	44, // 83: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	46, // 84: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	52, // 85: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	50, // 86: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	53, // 87: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	48, // 88: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
-	56, // 89: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	6,  // 90: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	8,  // 91: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	59, // 92: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	19, // 93: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	21, // 94: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	23, // 95: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	25, // 96: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	27, // 97: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	33, // 98: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	35, // 99: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	45, // 100: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	47, // 101: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	55, // 102: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	51, // 103: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	54, // 104: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	49, // 105: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
-	58, // 106: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	7,  // 107: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	9,  // 108: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	61, // 109: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	93, // [93:110] is the sub-list for method output_type
-	76, // [76:93] is the sub-list for method input_type
-	76, // [76:76] is the sub-list for extension type_name
-	76, // [76:76] is the sub-list for extension extendee
-	0,  // [0:76] is the sub-list for field type_name
+	5,   // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
+	4,   // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
+	15,  // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
+	49,  // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	0,   // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
+	49,  // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	10,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
+	75,  // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	12,  // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
+	76,  // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	16,  // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
+	11,  // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	14,  // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	15,  // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	13,  // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
+	11,  // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
+	74,  // 16: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
+	17,  // 17: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	17,  // 18: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	14,  // 19: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	14,  // 20: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	14,  // 21: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	28,  // 22: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	31,  // 23: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	11,  // 24: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	15,  // 25: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	30,  // 26: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	33,  // 27: volctl.v1.Plan.kept:type_name -> volctl.v1.KeptVolume
+	32,  // 28: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	28,  // 29: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 30: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 31: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 32: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	28,  // 33: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 34: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
+	28,  // 35: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 36: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 37: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 38: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
+	32,  // 39: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
+	32,  // 40: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 41: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 42: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
+	47,  // 43: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
+	76,  // 44: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
+	1,   // 45: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	49,  // 46: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	76,  // 47: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	49,  // 48: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	76,  // 49: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	77,  // 50: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,   // 51: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	76,  // 52: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	76,  // 53: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	49,  // 54: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	49,  // 55: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,   // 56: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	76,  // 57: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	76,  // 58: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	28,  // 59: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 60: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	50,  // 61: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	77,  // 62: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	55,  // 63: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	54,  // 64: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	77,  // 65: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	53,  // 66: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	52,  // 67: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	33,  // 68: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
+	76,  // 69: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	76,  // 70: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	76,  // 71: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,   // 72: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	51,  // 73: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	51,  // 74: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,   // 75: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	51,  // 76: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	32,  // 77: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 78: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 79: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	51,  // 80: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	48,  // 81: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 82: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	76,  // 83: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	69,  // 84: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	76,  // 85: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	77,  // 86: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	72,  // 87: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	55,  // 88: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	74,  // 89: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	18,  // 90: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	20,  // 91: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	22,  // 92: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	24,  // 93: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	26,  // 94: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	29,  // 95: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	35,  // 96: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	37,  // 97: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
+	39,  // 98: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
+	41,  // 99: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
+	43,  // 100: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
+	45,  // 101: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
+	56,  // 102: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	58,  // 103: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	64,  // 104: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	62,  // 105: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	65,  // 106: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	60,  // 107: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	68,  // 108: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	6,   // 109: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	8,   // 110: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	71,  // 111: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	19,  // 112: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	21,  // 113: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	23,  // 114: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	25,  // 115: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	27,  // 116: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	34,  // 117: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	36,  // 118: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	38,  // 119: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
+	40,  // 120: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
+	42,  // 121: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
+	44,  // 122: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
+	46,  // 123: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
+	57,  // 124: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	59,  // 125: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	67,  // 126: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	63,  // 127: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	66,  // 128: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	61,  // 129: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	70,  // 130: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	7,   // 131: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	9,   // 132: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	73,  // 133: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	112, // [112:134] is the sub-list for method output_type
+	90,  // [90:112] is the sub-list for method input_type
+	90,  // [90:90] is the sub-list for extension type_name
+	90,  // [90:90] is the sub-list for extension extendee
+	0,   // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -5429,17 +6498,27 @@ func file_volctl_v1_volctl_proto_init() {
 		return
 	}
 	file_volctl_v1_volctl_proto_msgTypes[8].OneofWrappers = []any{}
-	file_volctl_v1_volctl_proto_msgTypes[31].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[32].OneofWrappers = []any{
 		(*RollbackResponse_Plan)(nil),
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[47].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[36].OneofWrappers = []any{
+		(*UndoResponse_Plan)(nil),
+		(*UndoResponse_Step)(nil),
+		(*UndoResponse_Operation)(nil),
+	}
+	file_volctl_v1_volctl_proto_msgTypes[40].OneofWrappers = []any{
+		(*ForgetResponse_Plan)(nil),
+		(*ForgetResponse_Step)(nil),
+		(*ForgetResponse_Operation)(nil),
+	}
+	file_volctl_v1_volctl_proto_msgTypes[59].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[51].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[63].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
@@ -5449,7 +6528,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   60,
+			NumMessages:   72,
 			NumExtensions: 0,
 			NumServices:   7,
 		},

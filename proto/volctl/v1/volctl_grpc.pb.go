@@ -360,6 +360,11 @@ var SnapshotService_ServiceDesc = grpc.ServiceDesc{
 const (
 	RollbackService_PlanRollback_FullMethodName = "/volctl.v1.RollbackService/PlanRollback"
 	RollbackService_Rollback_FullMethodName     = "/volctl.v1.RollbackService/Rollback"
+	RollbackService_PlanUndo_FullMethodName     = "/volctl.v1.RollbackService/PlanUndo"
+	RollbackService_Undo_FullMethodName         = "/volctl.v1.RollbackService/Undo"
+	RollbackService_PlanForget_FullMethodName   = "/volctl.v1.RollbackService/PlanForget"
+	RollbackService_Forget_FullMethodName       = "/volctl.v1.RollbackService/Forget"
+	RollbackService_ListKept_FullMethodName     = "/volctl.v1.RollbackService/ListKept"
 )
 
 // RollbackServiceClient is the client API for RollbackService service.
@@ -374,6 +379,27 @@ type RollbackServiceClient interface {
 	// Rollback runs a rollback and streams its steps; the last message carries
 	// the operation in its final state.
 	Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RollbackResponse], error)
+	// PlanUndo is undo's dry run: it captures the volumes of the keep
+	// rollback (or undo) it names and returns the exact commands that would
+	// swap its kept datasets back in, changing nothing (docs/keep.md).
+	PlanUndo(ctx context.Context, in *PlanUndoRequest, opts ...grpc.CallOption) (*PlanUndoResponse, error)
+	// Undo swaps a keep rollback's (or an undo's) kept datasets back in, as
+	// an operation of its own (kind "undo") with a rollback's guarantees;
+	// what it replaces is kept in turn, so an undo can be undone. It streams
+	// like Rollback.
+	Undo(ctx context.Context, in *UndoRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[UndoResponse], error)
+	// PlanForget is forget's dry run: the kept datasets it would destroy and
+	// the commands, changing nothing. Without destroy_kept it is refused
+	// (FailedPrecondition, consent destroy_kept) with the plan as the
+	// status's detail, as PlanRollback is for a missing consent.
+	PlanForget(ctx context.Context, in *PlanForgetRequest, opts ...grpc.CallOption) (*PlanForgetResponse, error)
+	// Forget destroys an operation's kept datasets, as an operation of its
+	// own (kind "forget"). It needs destroy_kept: what it destroys cannot be
+	// brought back. It streams like Rollback.
+	Forget(ctx context.Context, in *ForgetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ForgetResponse], error)
+	// ListKept lists the kept datasets in the journal, oldest operation
+	// first, with the space each holds now (read from zfs). Read-only.
+	ListKept(ctx context.Context, in *ListKeptRequest, opts ...grpc.CallOption) (*ListKeptResponse, error)
 }
 
 type rollbackServiceClient struct {
@@ -413,6 +439,74 @@ func (c *rollbackServiceClient) Rollback(ctx context.Context, in *RollbackReques
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RollbackService_RollbackClient = grpc.ServerStreamingClient[RollbackResponse]
 
+func (c *rollbackServiceClient) PlanUndo(ctx context.Context, in *PlanUndoRequest, opts ...grpc.CallOption) (*PlanUndoResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlanUndoResponse)
+	err := c.cc.Invoke(ctx, RollbackService_PlanUndo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rollbackServiceClient) Undo(ctx context.Context, in *UndoRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[UndoResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RollbackService_ServiceDesc.Streams[1], RollbackService_Undo_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UndoRequest, UndoResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RollbackService_UndoClient = grpc.ServerStreamingClient[UndoResponse]
+
+func (c *rollbackServiceClient) PlanForget(ctx context.Context, in *PlanForgetRequest, opts ...grpc.CallOption) (*PlanForgetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlanForgetResponse)
+	err := c.cc.Invoke(ctx, RollbackService_PlanForget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rollbackServiceClient) Forget(ctx context.Context, in *ForgetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ForgetResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RollbackService_ServiceDesc.Streams[2], RollbackService_Forget_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ForgetRequest, ForgetResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RollbackService_ForgetClient = grpc.ServerStreamingClient[ForgetResponse]
+
+func (c *rollbackServiceClient) ListKept(ctx context.Context, in *ListKeptRequest, opts ...grpc.CallOption) (*ListKeptResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListKeptResponse)
+	err := c.cc.Invoke(ctx, RollbackService_ListKept_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RollbackServiceServer is the server API for RollbackService service.
 // All implementations must embed UnimplementedRollbackServiceServer
 // for forward compatibility.
@@ -425,6 +519,27 @@ type RollbackServiceServer interface {
 	// Rollback runs a rollback and streams its steps; the last message carries
 	// the operation in its final state.
 	Rollback(*RollbackRequest, grpc.ServerStreamingServer[RollbackResponse]) error
+	// PlanUndo is undo's dry run: it captures the volumes of the keep
+	// rollback (or undo) it names and returns the exact commands that would
+	// swap its kept datasets back in, changing nothing (docs/keep.md).
+	PlanUndo(context.Context, *PlanUndoRequest) (*PlanUndoResponse, error)
+	// Undo swaps a keep rollback's (or an undo's) kept datasets back in, as
+	// an operation of its own (kind "undo") with a rollback's guarantees;
+	// what it replaces is kept in turn, so an undo can be undone. It streams
+	// like Rollback.
+	Undo(*UndoRequest, grpc.ServerStreamingServer[UndoResponse]) error
+	// PlanForget is forget's dry run: the kept datasets it would destroy and
+	// the commands, changing nothing. Without destroy_kept it is refused
+	// (FailedPrecondition, consent destroy_kept) with the plan as the
+	// status's detail, as PlanRollback is for a missing consent.
+	PlanForget(context.Context, *PlanForgetRequest) (*PlanForgetResponse, error)
+	// Forget destroys an operation's kept datasets, as an operation of its
+	// own (kind "forget"). It needs destroy_kept: what it destroys cannot be
+	// brought back. It streams like Rollback.
+	Forget(*ForgetRequest, grpc.ServerStreamingServer[ForgetResponse]) error
+	// ListKept lists the kept datasets in the journal, oldest operation
+	// first, with the space each holds now (read from zfs). Read-only.
+	ListKept(context.Context, *ListKeptRequest) (*ListKeptResponse, error)
 	mustEmbedUnimplementedRollbackServiceServer()
 }
 
@@ -440,6 +555,21 @@ func (UnimplementedRollbackServiceServer) PlanRollback(context.Context, *PlanRol
 }
 func (UnimplementedRollbackServiceServer) Rollback(*RollbackRequest, grpc.ServerStreamingServer[RollbackResponse]) error {
 	return status.Error(codes.Unimplemented, "method Rollback not implemented")
+}
+func (UnimplementedRollbackServiceServer) PlanUndo(context.Context, *PlanUndoRequest) (*PlanUndoResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlanUndo not implemented")
+}
+func (UnimplementedRollbackServiceServer) Undo(*UndoRequest, grpc.ServerStreamingServer[UndoResponse]) error {
+	return status.Error(codes.Unimplemented, "method Undo not implemented")
+}
+func (UnimplementedRollbackServiceServer) PlanForget(context.Context, *PlanForgetRequest) (*PlanForgetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlanForget not implemented")
+}
+func (UnimplementedRollbackServiceServer) Forget(*ForgetRequest, grpc.ServerStreamingServer[ForgetResponse]) error {
+	return status.Error(codes.Unimplemented, "method Forget not implemented")
+}
+func (UnimplementedRollbackServiceServer) ListKept(context.Context, *ListKeptRequest) (*ListKeptResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListKept not implemented")
 }
 func (UnimplementedRollbackServiceServer) mustEmbedUnimplementedRollbackServiceServer() {}
 func (UnimplementedRollbackServiceServer) testEmbeddedByValue()                         {}
@@ -491,6 +621,82 @@ func _RollbackService_Rollback_Handler(srv interface{}, stream grpc.ServerStream
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RollbackService_RollbackServer = grpc.ServerStreamingServer[RollbackResponse]
 
+func _RollbackService_PlanUndo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlanUndoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RollbackServiceServer).PlanUndo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RollbackService_PlanUndo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RollbackServiceServer).PlanUndo(ctx, req.(*PlanUndoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RollbackService_Undo_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(UndoRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RollbackServiceServer).Undo(m, &grpc.GenericServerStream[UndoRequest, UndoResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RollbackService_UndoServer = grpc.ServerStreamingServer[UndoResponse]
+
+func _RollbackService_PlanForget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlanForgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RollbackServiceServer).PlanForget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RollbackService_PlanForget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RollbackServiceServer).PlanForget(ctx, req.(*PlanForgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RollbackService_Forget_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ForgetRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RollbackServiceServer).Forget(m, &grpc.GenericServerStream[ForgetRequest, ForgetResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RollbackService_ForgetServer = grpc.ServerStreamingServer[ForgetResponse]
+
+func _RollbackService_ListKept_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListKeptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RollbackServiceServer).ListKept(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RollbackService_ListKept_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RollbackServiceServer).ListKept(ctx, req.(*ListKeptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RollbackService_ServiceDesc is the grpc.ServiceDesc for RollbackService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -502,11 +708,33 @@ var RollbackService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "PlanRollback",
 			Handler:    _RollbackService_PlanRollback_Handler,
 		},
+		{
+			MethodName: "PlanUndo",
+			Handler:    _RollbackService_PlanUndo_Handler,
+		},
+		{
+			MethodName: "PlanForget",
+			Handler:    _RollbackService_PlanForget_Handler,
+		},
+		{
+			MethodName: "ListKept",
+			Handler:    _RollbackService_ListKept_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Rollback",
 			Handler:       _RollbackService_Rollback_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Undo",
+			Handler:       _RollbackService_Undo_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Forget",
+			Handler:       _RollbackService_Forget_Handler,
 			ServerStreams: true,
 		},
 	},
