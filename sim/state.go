@@ -463,7 +463,7 @@ func writeState(root string, s *State) error {
 		os.Remove(f.Name())
 		return fmt.Errorf("write state: %w", err)
 	}
-	return nil
+	return syncImages(root, s) // the boot disk images (diskimage.go)
 }
 
 // Init creates an empty host at root: the directory, state.json and usr/sbin/.
