@@ -686,6 +686,7 @@ run:
 		Name: target, Type: r.ds.Type, Creation: s.now(), CreateTxg: s.txg(),
 		Volsize: r.snap.Volsize, Data: append([]byte(nil), r.snap.Data...),
 		HostData: cloneHostData(r.snap.HostData), Origin: r.name(),
+		Label: r.snap.Label.clone(),
 	}
 	if c.Type == "volume" {
 		c.Refreservation = &none

@@ -169,7 +169,12 @@ type peer struct {
 // host stays locked until the command ends (closePeers), so the host data
 // read and stamped there is part of this invocation.
 func (e *env) bootDisk(z *Zone) *Dataset {
-	d := z.bootDevice()
+	return e.deviceDisk(z.bootDevice())
+}
+
+// deviceDisk resolves any device of a zone as bootDisk resolves the boot
+// device (nil: no device, or no path to a volume).
+func (e *env) deviceDisk(d *ZoneDevice) *Dataset {
 	if d == nil {
 		return nil
 	}

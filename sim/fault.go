@@ -44,7 +44,7 @@ type Fault struct {
 
 func (f *Fault) validate() error {
 	switch f.Command {
-	case "zfs", "zpool", "stmfadm", "zoneadm", "zonecfg", "hostid":
+	case "zfs", "zpool", "stmfadm", "zoneadm", "zonecfg", "hostid", "zlogin":
 	default:
 		return fmt.Errorf("fault: unknown command %q", f.Command)
 	}

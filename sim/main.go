@@ -16,7 +16,7 @@ import (
 )
 
 // Commands are the platform commands the multi-call binary answers to.
-var Commands = []string{"zfs", "zpool", "stmfadm", "zoneadm", "zonecfg", "hostid"}
+var Commands = []string{"zfs", "zpool", "stmfadm", "zoneadm", "zonecfg", "hostid", "zlogin"}
 
 var platform = map[string]func(*env, []string) int{
 	"zfs":     runZfs,
@@ -25,6 +25,7 @@ var platform = map[string]func(*env, []string) int{
 	"zoneadm": runZoneadm,
 	"zonecfg": runZonecfg,
 	"hostid":  runHostid,
+	"zlogin":  runZlogin, // zlogin.go
 }
 
 // env is what one command invocation works with.

@@ -33,10 +33,14 @@ var manageCmds = []manageCmd{
 			}
 			return InitFlavor(root, flavor)
 		}},
-	{name: "seed", usage: `  volctl-sim seed ROOT [--flavor F]    seed scenario + command symlinks to this binary
+	{name: "seed", usage: `  volctl-sim seed ROOT [--flavor F] [--rescue-zone]
+                                       seed scenario + command symlinks to this binary
                                        (F: solaris-11.4, illumos or openzfs; default
-                                       $VOLCTL_SIM_FLAVOR, else solaris-11.4)`,
+                                       $VOLCTL_SIM_FLAVOR, else solaris-11.4);
+                                       --rescue-zone: also kernel zone kzrescue (rescue.go)`,
 		run: func(root string, rest []string, _, _ io.Writer) error {
+			rescue := slices.Contains(rest, "--rescue-zone")
+			rest = slices.DeleteFunc(slices.Clone(rest), func(a string) bool { return a == "--rescue-zone" })
 			flavor, err := flavorFlag(rest)
 			if err != nil {
 				return err
@@ -44,15 +48,36 @@ var manageCmds = []manageCmd{
 			if err := SeedFlavor(root, flavor); err != nil {
 				return err
 			}
+			if rescue {
+				if err := AddRescueZone(root); err != nil {
+					return err
+				}
+			}
 			return installSelf(root)
 		}},
-	{name: "seed-two-hosts", nargs: []int{1}, usage: `  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT
+	{name: "rescue-zone", usage: `  volctl-sim rescue-zone ROOT          add kernel zone kzrescue (boot disk pool/kzrescue0, id=1)`,
+		run: func(root string, _ []string, _, _ io.Writer) error { return AddRescueZone(root) }},
+	{name: "break-boot", nargs: []int{1}, usage: `  volctl-sim break-boot ROOT ZONE      import and export ZONE's root pool in the global zone
+                                       (its label then has the global zone's phys_path)`,
+		run: func(root string, rest []string, stdout, stderr io.Writer) error {
+			return BreakBoot(root, rest[0], stdout, stderr)
+		}},
+	{name: "seed-two-hosts", nargs: []int{1, 2}, usage: `  volctl-sim seed-two-hosts STORAGE_ROOT ZONE_ROOT [--rescue-zone]
                                        storage host (seed LUs, no zone) + zone host (kz1,
                                        its initiator, fabric = STORAGE_ROOT), solaris-11.4,
-                                       command symlinks in both`,
+                                       command symlinks in both; --rescue-zone: kzrescue on
+                                       the zone host (boot disk rpool/kzrescue0)`,
 		run: func(root string, rest []string, _, _ io.Writer) error {
+			if len(rest) == 2 && rest[1] != "--rescue-zone" {
+				return errManageUsage
+			}
 			if err := SeedTwoHosts(root, rest[0]); err != nil {
 				return err
+			}
+			if len(rest) == 2 {
+				if err := AddRescueZone(rest[0]); err != nil {
+					return err
+				}
 			}
 			if err := installSelf(root); err != nil {
 				return err

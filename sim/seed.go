@@ -12,7 +12,11 @@ const (
 	SeedZone    = "kz1"
 	SeedZoneKey = "key-2"
 	SeedKZUUID  = "29be88cb-e61a-4204-8d9b-f4a61bf0efdd"
-	seedTime    = 1700000000
+	// SeedPoolGUID and SeedVdevGUID are the pool and disk GUIDs in the
+	// label of kz1's root pool on pool/idisk0 (Solaris flavor only).
+	SeedPoolGUID uint64 = 6853210471893427233
+	SeedVdevGUID uint64 = 2114998235409741313
+	seedTime            = 1700000000
 
 	// SeedTargetA and SeedTargetB are the seed's iSCSI targets, the members
 	// of target groups tg-a and tg-b.
@@ -159,6 +163,7 @@ func seedStorage(s *State, ownerID, ownerName string) {
 		d.Snapshots = append(d.Snapshots, &Snapshot{
 			Name: name, Creation: tick(), CreateTxg: s.txg(), Volsize: d.Volsize,
 			Data: append([]byte(nil), d.Data...), HostData: cloneHostData(d.HostData),
+			Label: d.Label.clone(),
 		})
 		s.History = append(s.History, HistoryRecord{Time: clock, Pool: "pool", Cmd: "zfs snapshot " + d.Name + "@" + name})
 	}
@@ -175,6 +180,10 @@ func seedStorage(s *State, ownerID, ownerName string) {
 	disk0 := newDS("pool/idisk0", "volume", 1073741824)
 	logCreate(disk0, "zfs create -V 1G pool/idisk0")
 	disk0.Data = []byte("kz1 disk at snap1")
+	if s.kernelZones() {
+		// kz1's root pool, as kz1 itself last wrote it (bootlabel.go).
+		disk0.Label = seedLabel(seedZone(), 0, SeedPoolGUID, SeedVdevGUID, 1843, clock)
+	}
 	disk0.HostData = &HostData{KeyID: "key-1", Owner: ownerID, Hostname: ownerName, State: ZoneInstalled, Updated: tick()}
 	snap(disk0, "snap1")
 	disk0.Data = []byte("kz1 disk after snap1")

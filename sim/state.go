@@ -118,6 +118,12 @@ type Dataset struct {
 	// Refreservation of a volume; nil means equal to Volsize (what zfs
 	// create -V sets), a clone starts at 0 ("none").
 	Refreservation *int64 `json:"refreservation,omitempty"`
+	// Label is the ZFS label of the pool on a kernel zone boot disk
+	// (bootlabel.go); nil: the volume holds no pool the simulator knows.
+	Label *BootLabel `json:"label,omitempty"`
+	// Imported says who has the pool on this volume imported now (kernel
+	// state, not disk content: snapshots do not keep it).
+	Imported *PoolImport `json:"imported,omitempty"`
 }
 
 // Snapshot captures a volume's content (data and host data) and volsize.
@@ -131,6 +137,8 @@ type Snapshot struct {
 	HostData  *HostData `json:"hostdata,omitempty"`
 	// UserProps are the user properties set on the snapshot itself.
 	UserProps map[string]string `json:"user_props,omitempty"`
+	// Label is the volume's pool label when the snapshot was taken.
+	Label *BootLabel `json:"label,omitempty"`
 }
 
 // HostData is the kernel-zone host data block kept on the boot disk.
@@ -455,7 +463,7 @@ func writeState(root string, s *State) error {
 		os.Remove(f.Name())
 		return fmt.Errorf("write state: %w", err)
 	}
-	return nil
+	return syncImages(root, s) // the boot disk images (diskimage.go)
 }
 
 // Init creates an empty host at root: the directory, state.json and usr/sbin/.

@@ -932,6 +932,7 @@ func zfsSnapshot(e *env, args []string) int {
 			Volsize:   p.d.Volsize,
 			Data:      append([]byte(nil), p.d.Data...),
 			HostData:  cloneHostData(p.d.HostData),
+			Label:     p.d.Label.clone(),
 		})
 	}
 	e.logZfs(plans[0].d.Name)
@@ -1100,6 +1101,7 @@ func zfsRollback(e *env, args []string) int {
 	}
 	d.Data = append([]byte(nil), target.Data...)
 	d.HostData = cloneHostData(target.HostData)
+	d.Label = target.Label.clone()
 	if d.Type == "volume" {
 		// libzfs zfs_rollback: a refreservation that matched the volsize
 		// follows it.

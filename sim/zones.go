@@ -273,6 +273,13 @@ func zoneStart(e *env, z *Zone, target string) int {
 			z.ID = 0
 			return code
 		}
+		if target == ZoneRunning {
+			// The zone's kernel imports its root pool by phys_path
+			// (kzboot.go, docs/platform/kz-boot.md §4).
+			if code := e.bootRootPool(z, disk); code != 0 {
+				return code
+			}
+		}
 		s.stampHostData(disk, z.Key, target)
 	}
 	if z.ID == 0 {
@@ -321,6 +328,7 @@ func zoneStop(e *env, z *Zone) {
 		if disk := e.bootDisk(z); disk != nil && disk.HostData != nil && disk.HostData.KeyID == z.Key {
 			e.s.stampHostData(disk, z.Key, ZoneInstalled)
 		}
+		e.releasePools(z) // kzboot.go
 	}
 }
 
@@ -615,6 +623,9 @@ func runZonecfg(e *env, args []string) int {
 	}
 	// zonecfg takes one argument of ';'-separated commands or several words.
 	words := strings.Fields(strings.Join(rest, " "))
+	if len(words) > 1 && (words[0] == "add" || words[0] == "remove") && strings.HasPrefix(words[1], "device") {
+		return zonecfgDevice(e, z, strings.Join(rest, " ")) // zonecfgdev.go
+	}
 	if len(words) == 0 || words[0] != "info" {
 		e.errf("%s: simulator supports only \"info\": %s\n", e.name, strings.Join(rest, " "))
 		e.refuse(e.lastErr)

@@ -89,6 +89,10 @@ func runZpool(e *env, args []string) int {
 		return zpoolUsage(e, "")
 	}
 	switch args[0] {
+	case "import":
+		return zpoolImport(e, globalView(e.s), args[1:])
+	case "export":
+		return zpoolExport(e, globalView(e.s), args[1:])
 	case "history":
 		return zpoolHistory(e, args[1:])
 	case "list":
@@ -113,6 +117,7 @@ func (s *State) pools() []string {
 			out = append(out, d.Name)
 		}
 	}
+	out = append(out, s.labelPools()...) // zpoolimport.go
 	sort.Strings(out)
 	return out
 }
@@ -216,8 +221,11 @@ var zpoolListHeaders = map[string]string{
 }
 
 func (s *State) zpoolProp(pool, prop string, parsable bool) string {
-	d := s.Dataset(pool)
-	used := s.used(dsRef{ds: d})
+	var used int64
+	if d := s.Dataset(pool); d != nil {
+		used = s.used(dsRef{ds: d})
+	} // else a pool on a labelled volume (zpoolimport.go): nothing counted
+
 	size := used + poolAvailable
 	num := func(n int64) string {
 		if parsable {
@@ -252,6 +260,11 @@ func (s *State) zpoolProp(pool, prop string, parsable bool) string {
 			return "0"
 		}
 		return "0%"
+	}
+	if prop == "altroot" {
+		if a := s.labelAltroot(pool); a != "" {
+			return a // zpoolimport.go
+		}
 	}
 	return "-" // altroot, expandsize
 }
