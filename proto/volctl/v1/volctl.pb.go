@@ -2338,8 +2338,10 @@ type Plan struct {
 	// forget_datasets are, for a forget, the kept datasets it destroys
 	// (zfs destroy -r: with their snapshots).
 	ForgetDatasets []string `protobuf:"bytes,13,rep,name=forget_datasets,json=forgetDatasets,proto3" json:"forget_datasets,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// rescue is, for kind "rescue", the zones and the boot disk.
+	Rescue        *RescueTarget `protobuf:"bytes,14,opt,name=rescue,proto3" json:"rescue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Plan) Reset() {
@@ -2459,6 +2461,13 @@ func (x *Plan) GetForgetOf() uint64 {
 func (x *Plan) GetForgetDatasets() []string {
 	if x != nil {
 		return x.ForgetDatasets
+	}
+	return nil
+}
+
+func (x *Plan) GetRescue() *RescueTarget {
+	if x != nil {
+		return x.Rescue
 	}
 	return nil
 }
@@ -3943,8 +3952,10 @@ type Operation struct {
 	Kept []*KeptVolume `protobuf:"bytes,36,rep,name=kept,proto3" json:"kept,omitempty"`
 	// forget_datasets are, for kind "forget", the kept datasets it destroys.
 	ForgetDatasets []string `protobuf:"bytes,37,rep,name=forget_datasets,json=forgetDatasets,proto3" json:"forget_datasets,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// rescue is, for kind "rescue", the zones and the boot disk.
+	Rescue        *RescueTarget `protobuf:"bytes,38,opt,name=rescue,proto3" json:"rescue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Operation) Reset() {
@@ -4162,6 +4173,13 @@ func (x *Operation) GetKept() []*KeptVolume {
 func (x *Operation) GetForgetDatasets() []string {
 	if x != nil {
 		return x.ForgetDatasets
+	}
+	return nil
+}
+
+func (x *Operation) GetRescue() *RescueTarget {
+	if x != nil {
+		return x.Rescue
 	}
 	return nil
 }
@@ -5762,6 +5780,393 @@ func (x *AttentionOperation) GetNeedsRepersist() bool {
 	return false
 }
 
+// PlanRescueRequest names the kernel zone to rescue and the rescue zone.
+type PlanRescueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// zone is the kernel zone whose boot disk is repaired: installed, not
+	// running.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// with is the rescue kernel zone: installed, its own disks not using
+	// device id 0.
+	With          string `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanRescueRequest) Reset() {
+	*x = PlanRescueRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanRescueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanRescueRequest) ProtoMessage() {}
+
+func (x *PlanRescueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanRescueRequest.ProtoReflect.Descriptor instead.
+func (*PlanRescueRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *PlanRescueRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *PlanRescueRequest) GetWith() string {
+	if x != nil {
+		return x.With
+	}
+	return ""
+}
+
+// PlanRescueResponse holds the plan.
+type PlanRescueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// plan is what the rescue will do, exactly (kind "rescue", rescue set;
+	// volume is the zone's boot volume).
+	Plan          *Plan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanRescueResponse) Reset() {
+	*x = PlanRescueResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanRescueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanRescueResponse) ProtoMessage() {}
+
+func (x *PlanRescueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanRescueResponse.ProtoReflect.Descriptor instead.
+func (*PlanRescueResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *PlanRescueResponse) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+// RescueRequest asks for a rescue.
+type RescueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Zone  string                 `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	With  string                 `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	// request_id makes the call idempotent, as RollbackRequest's does.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// wait queues behind a running operation on the same volume or zones
+	// instead of failing with ABORTED.
+	Wait          bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescueRequest) Reset() {
+	*x = RescueRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescueRequest) ProtoMessage() {}
+
+func (x *RescueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescueRequest.ProtoReflect.Descriptor instead.
+func (*RescueRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *RescueRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *RescueRequest) GetWith() string {
+	if x != nil {
+		return x.With
+	}
+	return ""
+}
+
+func (x *RescueRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RescueRequest) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+// RescueResponse is one message of the rescue stream, as RollbackResponse
+// is of a rollback's.
+type RescueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*RescueResponse_Plan
+	//	*RescueResponse_Step
+	//	*RescueResponse_Operation
+	Event         isRescueResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescueResponse) Reset() {
+	*x = RescueResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescueResponse) ProtoMessage() {}
+
+func (x *RescueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescueResponse.ProtoReflect.Descriptor instead.
+func (*RescueResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *RescueResponse) GetEvent() isRescueResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *RescueResponse) GetPlan() *Plan {
+	if x != nil {
+		if x, ok := x.Event.(*RescueResponse_Plan); ok {
+			return x.Plan
+		}
+	}
+	return nil
+}
+
+func (x *RescueResponse) GetStep() *StepEvent {
+	if x != nil {
+		if x, ok := x.Event.(*RescueResponse_Step); ok {
+			return x.Step
+		}
+	}
+	return nil
+}
+
+func (x *RescueResponse) GetOperation() *Operation {
+	if x != nil {
+		if x, ok := x.Event.(*RescueResponse_Operation); ok {
+			return x.Operation
+		}
+	}
+	return nil
+}
+
+type isRescueResponse_Event interface {
+	isRescueResponse_Event()
+}
+
+type RescueResponse_Plan struct {
+	// plan is sent once both zones are captured.
+	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
+}
+
+type RescueResponse_Step struct {
+	// step is progress (and, before the plan, what a wait waits for).
+	Step *StepEvent `protobuf:"bytes,2,opt,name=step,proto3,oneof"`
+}
+
+type RescueResponse_Operation struct {
+	// operation is the last message.
+	Operation *Operation `protobuf:"bytes,3,opt,name=operation,proto3,oneof"`
+}
+
+func (*RescueResponse_Plan) isRescueResponse_Event() {}
+
+func (*RescueResponse_Step) isRescueResponse_Event() {}
+
+func (*RescueResponse_Operation) isRescueResponse_Event() {}
+
+// RescueTarget is what a rescue works on.
+type RescueTarget struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// zone is the kernel zone whose boot disk is repaired; with the rescue
+	// zone.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	With string `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	// storage is the zone's boot device's storage URI, added to with as
+	// device device_id.
+	Storage  string `protobuf:"bytes,3,opt,name=storage,proto3" json:"storage,omitempty"`
+	DeviceId int32  `protobuf:"varint,4,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// pool is the root pool's name, pool_guid its GUID when the label was
+	// read (0: imported by name), temp_name the name it is imported under
+	// in with, altroot where.
+	Pool          string `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	PoolGuid      uint64 `protobuf:"varint,6,opt,name=pool_guid,json=poolGuid,proto3" json:"pool_guid,omitempty"`
+	TempName      string `protobuf:"bytes,7,opt,name=temp_name,json=tempName,proto3" json:"temp_name,omitempty"`
+	Altroot       string `protobuf:"bytes,8,opt,name=altroot,proto3" json:"altroot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescueTarget) Reset() {
+	*x = RescueTarget{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescueTarget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescueTarget) ProtoMessage() {}
+
+func (x *RescueTarget) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescueTarget.ProtoReflect.Descriptor instead.
+func (*RescueTarget) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *RescueTarget) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetWith() string {
+	if x != nil {
+		return x.With
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetStorage() string {
+	if x != nil {
+		return x.Storage
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetDeviceId() int32 {
+	if x != nil {
+		return x.DeviceId
+	}
+	return 0
+}
+
+func (x *RescueTarget) GetPool() string {
+	if x != nil {
+		return x.Pool
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetPoolGuid() uint64 {
+	if x != nil {
+		return x.PoolGuid
+	}
+	return 0
+}
+
+func (x *RescueTarget) GetTempName() string {
+	if x != nil {
+		return x.TempName
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetAltroot() string {
+	if x != nil {
+		return x.Altroot
+	}
+	return ""
+}
+
 var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
 
 const file_volctl_v1_volctl_proto_rawDesc = "" +
@@ -5930,7 +6335,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x10in_outage_window\x18\x04 \x01(\bR\x0einOutageWindow\"5\n" +
 	"\vCommandLine\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x12\n" +
-	"\x04host\x18\x02 \x01(\tR\x04host\"\xc5\x03\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\"\xf6\x03\n" +
 	"\x04Plan\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\tR\bsnapshot\x12'\n" +
@@ -5945,7 +6350,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	" \x03(\v2\x15.volctl.v1.KeptVolumeR\x04kept\x12\x17\n" +
 	"\aundo_of\x18\v \x01(\x04R\x06undoOf\x12\x1b\n" +
 	"\tforget_of\x18\f \x01(\x04R\bforgetOf\x12'\n" +
-	"\x0fforget_datasets\x18\r \x03(\tR\x0eforgetDatasets\"w\n" +
+	"\x0fforget_datasets\x18\r \x03(\tR\x0eforgetDatasets\x12/\n" +
+	"\x06rescue\x18\x0e \x01(\v2\x17.volctl.v1.RescueTargetR\x06rescue\"w\n" +
 	"\n" +
 	"KeptVolume\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x18\n" +
@@ -6046,7 +6452,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xa3\b\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xd4\b\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -6080,7 +6486,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\aundo_of\x18\" \x01(\x04R\x06undoOf\x12\x1b\n" +
 	"\tforget_of\x18# \x01(\x04R\bforgetOf\x12)\n" +
 	"\x04kept\x18$ \x03(\v2\x15.volctl.v1.KeptVolumeR\x04kept\x12'\n" +
-	"\x0fforget_datasets\x18% \x03(\tR\x0eforgetDatasets\"_\n" +
+	"\x0fforget_datasets\x18% \x03(\tR\x0eforgetDatasets\x12/\n" +
+	"\x06rescue\x18& \x01(\v2\x17.volctl.v1.RescueTargetR\x06rescue\"_\n" +
 	"\x0eRecoverOptions\x12\x1c\n" +
 	"\trepersist\x18\x01 \x01(\bR\trepersist\x12/\n" +
 	"\x13initialize_hostdata\x18\x02 \x01(\bR\x12initializeHostdata\"\x82\x01\n" +
@@ -6192,7 +6599,32 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05zones\x18\x04 \x03(\tR\x05zones\x12\x12\n" +
 	"\x04left\x18\x05 \x03(\tR\x04left\x12\x1c\n" +
 	"\tattention\x18\x06 \x01(\tR\tattention\x12'\n" +
-	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist*\xcc\x01\n" +
+	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist\";\n" +
+	"\x11PlanRescueRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04with\x18\x02 \x01(\tR\x04with\"9\n" +
+	"\x12PlanRescueResponse\x12#\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"j\n" +
+	"\rRescueRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04with\x18\x02 \x01(\tR\x04with\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04wait\x18\x04 \x01(\bR\x04wait\"\xa2\x01\n" +
+	"\x0eRescueResponse\x12%\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
+	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
+	"\x05event\"\xd5\x01\n" +
+	"\fRescueTarget\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04with\x18\x02 \x01(\tR\x04with\x12\x18\n" +
+	"\astorage\x18\x03 \x01(\tR\astorage\x12\x1b\n" +
+	"\tdevice_id\x18\x04 \x01(\x05R\bdeviceId\x12\x12\n" +
+	"\x04pool\x18\x05 \x01(\tR\x04pool\x12\x1b\n" +
+	"\tpool_guid\x18\x06 \x01(\x04R\bpoolGuid\x12\x1b\n" +
+	"\ttemp_name\x18\a \x01(\tR\btempName\x12\x18\n" +
+	"\aaltroot\x18\b \x01(\tR\aaltroot*\xcc\x01\n" +
 	"\bZoneVerb\x12\x19\n" +
 	"\x15ZONE_VERB_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ZONE_VERB_DETACH\x10\x01\x12\x14\n" +
@@ -6230,7 +6662,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fSnapshotService\x12U\n" +
 	"\x0eCreateSnapshot\x12 .volctl.v1.CreateSnapshotRequest\x1a!.volctl.v1.CreateSnapshotResponse\x12R\n" +
 	"\rListSnapshots\x12\x1f.volctl.v1.ListSnapshotsRequest\x1a .volctl.v1.ListSnapshotsResponse\x12X\n" +
-	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xfa\x03\n" +
+	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\x86\x05\n" +
 	"\x0fRollbackService\x12O\n" +
 	"\fPlanRollback\x12\x1e.volctl.v1.PlanRollbackRequest\x1a\x1f.volctl.v1.PlanRollbackResponse\x12E\n" +
 	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x01\x12C\n" +
@@ -6239,7 +6671,10 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\n" +
 	"PlanForget\x12\x1c.volctl.v1.PlanForgetRequest\x1a\x1d.volctl.v1.PlanForgetResponse\x12?\n" +
 	"\x06Forget\x12\x18.volctl.v1.ForgetRequest\x1a\x19.volctl.v1.ForgetResponse0\x01\x12C\n" +
-	"\bListKept\x12\x1a.volctl.v1.ListKeptRequest\x1a\x1b.volctl.v1.ListKeptResponse2\xac\x04\n" +
+	"\bListKept\x12\x1a.volctl.v1.ListKeptRequest\x1a\x1b.volctl.v1.ListKeptResponse\x12I\n" +
+	"\n" +
+	"PlanRescue\x12\x1c.volctl.v1.PlanRescueRequest\x1a\x1d.volctl.v1.PlanRescueResponse\x12?\n" +
+	"\x06Rescue\x12\x18.volctl.v1.RescueRequest\x1a\x19.volctl.v1.RescueResponse0\x012\xac\x04\n" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
@@ -6269,7 +6704,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -6346,9 +6781,14 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*RunningOperation)(nil),         // 72: volctl.v1.RunningOperation
 	(*GetStatusResponse)(nil),        // 73: volctl.v1.GetStatusResponse
 	(*AttentionOperation)(nil),       // 74: volctl.v1.AttentionOperation
-	nil,                              // 75: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 76: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 77: google.protobuf.Duration
+	(*PlanRescueRequest)(nil),        // 75: volctl.v1.PlanRescueRequest
+	(*PlanRescueResponse)(nil),       // 76: volctl.v1.PlanRescueResponse
+	(*RescueRequest)(nil),            // 77: volctl.v1.RescueRequest
+	(*RescueResponse)(nil),           // 78: volctl.v1.RescueResponse
+	(*RescueTarget)(nil),             // 79: volctl.v1.RescueTarget
+	nil,                              // 80: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 81: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 82: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	5,   // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
@@ -6358,9 +6798,9 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,   // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	49,  // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	10,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	75,  // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	80,  // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
 	12,  // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	76,  // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	81,  // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	16,  // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	11,  // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	14,  // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
@@ -6379,117 +6819,127 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	15,  // 25: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
 	30,  // 26: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
 	33,  // 27: volctl.v1.Plan.kept:type_name -> volctl.v1.KeptVolume
-	32,  // 28: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	28,  // 29: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 30: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 31: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 32: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	28,  // 33: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 34: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
-	28,  // 35: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 36: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 37: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 38: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
-	32,  // 39: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
-	32,  // 40: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 41: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 42: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
-	47,  // 43: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
-	76,  // 44: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
-	1,   // 45: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	49,  // 46: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	76,  // 47: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	49,  // 48: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	76,  // 49: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	77,  // 50: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,   // 51: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	76,  // 52: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	76,  // 53: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	49,  // 54: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	49,  // 55: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,   // 56: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	76,  // 57: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	76,  // 58: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	28,  // 59: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 60: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	50,  // 61: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	77,  // 62: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	55,  // 63: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	54,  // 64: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	77,  // 65: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	53,  // 66: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	52,  // 67: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
-	33,  // 68: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
-	76,  // 69: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	76,  // 70: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	76,  // 71: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,   // 72: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	51,  // 73: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	51,  // 74: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	3,   // 75: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
-	51,  // 76: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
-	32,  // 77: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 78: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 79: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	51,  // 80: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	48,  // 81: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 82: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	76,  // 83: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	69,  // 84: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	76,  // 85: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	77,  // 86: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	72,  // 87: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	55,  // 88: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	74,  // 89: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
-	18,  // 90: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	20,  // 91: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	22,  // 92: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	24,  // 93: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	26,  // 94: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	29,  // 95: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	35,  // 96: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	37,  // 97: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
-	39,  // 98: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
-	41,  // 99: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
-	43,  // 100: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
-	45,  // 101: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
-	56,  // 102: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	58,  // 103: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	64,  // 104: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	62,  // 105: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	65,  // 106: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	60,  // 107: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
-	68,  // 108: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	6,   // 109: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	8,   // 110: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	71,  // 111: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	19,  // 112: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	21,  // 113: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	23,  // 114: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	25,  // 115: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	27,  // 116: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	34,  // 117: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	36,  // 118: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	38,  // 119: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
-	40,  // 120: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
-	42,  // 121: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
-	44,  // 122: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
-	46,  // 123: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
-	57,  // 124: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	59,  // 125: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	67,  // 126: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	63,  // 127: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	66,  // 128: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	61,  // 129: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
-	70,  // 130: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	7,   // 131: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	9,   // 132: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	73,  // 133: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	112, // [112:134] is the sub-list for method output_type
-	90,  // [90:112] is the sub-list for method input_type
-	90,  // [90:90] is the sub-list for extension type_name
-	90,  // [90:90] is the sub-list for extension extendee
-	0,   // [0:90] is the sub-list for field type_name
+	79,  // 28: volctl.v1.Plan.rescue:type_name -> volctl.v1.RescueTarget
+	32,  // 29: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	28,  // 30: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 31: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 32: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 33: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	28,  // 34: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 35: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
+	28,  // 36: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 37: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 38: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 39: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
+	32,  // 40: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
+	32,  // 41: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 42: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 43: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
+	47,  // 44: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
+	81,  // 45: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
+	1,   // 46: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	49,  // 47: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	81,  // 48: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	49,  // 49: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	81,  // 50: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	82,  // 51: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,   // 52: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	81,  // 53: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	81,  // 54: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	49,  // 55: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	49,  // 56: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,   // 57: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	81,  // 58: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	81,  // 59: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	28,  // 60: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	32,  // 61: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	50,  // 62: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	82,  // 63: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	55,  // 64: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	54,  // 65: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	82,  // 66: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	53,  // 67: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	52,  // 68: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	33,  // 69: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
+	79,  // 70: volctl.v1.Operation.rescue:type_name -> volctl.v1.RescueTarget
+	81,  // 71: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	81,  // 72: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	81,  // 73: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,   // 74: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	51,  // 75: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	51,  // 76: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,   // 77: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	51,  // 78: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	32,  // 79: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 80: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 81: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	51,  // 82: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	48,  // 83: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 84: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	81,  // 85: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	69,  // 86: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	81,  // 87: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	82,  // 88: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	72,  // 89: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	55,  // 90: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	74,  // 91: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	32,  // 92: volctl.v1.PlanRescueResponse.plan:type_name -> volctl.v1.Plan
+	32,  // 93: volctl.v1.RescueResponse.plan:type_name -> volctl.v1.Plan
+	48,  // 94: volctl.v1.RescueResponse.step:type_name -> volctl.v1.StepEvent
+	51,  // 95: volctl.v1.RescueResponse.operation:type_name -> volctl.v1.Operation
+	18,  // 96: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	20,  // 97: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	22,  // 98: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	24,  // 99: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	26,  // 100: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	29,  // 101: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	35,  // 102: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	37,  // 103: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
+	39,  // 104: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
+	41,  // 105: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
+	43,  // 106: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
+	45,  // 107: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
+	75,  // 108: volctl.v1.RollbackService.PlanRescue:input_type -> volctl.v1.PlanRescueRequest
+	77,  // 109: volctl.v1.RollbackService.Rescue:input_type -> volctl.v1.RescueRequest
+	56,  // 110: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	58,  // 111: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	64,  // 112: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	62,  // 113: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	65,  // 114: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	60,  // 115: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	68,  // 116: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	6,   // 117: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	8,   // 118: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	71,  // 119: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	19,  // 120: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	21,  // 121: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	23,  // 122: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	25,  // 123: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	27,  // 124: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	34,  // 125: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	36,  // 126: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	38,  // 127: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
+	40,  // 128: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
+	42,  // 129: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
+	44,  // 130: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
+	46,  // 131: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
+	76,  // 132: volctl.v1.RollbackService.PlanRescue:output_type -> volctl.v1.PlanRescueResponse
+	78,  // 133: volctl.v1.RollbackService.Rescue:output_type -> volctl.v1.RescueResponse
+	57,  // 134: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	59,  // 135: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	67,  // 136: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	63,  // 137: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	66,  // 138: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	61,  // 139: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	70,  // 140: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	7,   // 141: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	9,   // 142: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	73,  // 143: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	120, // [120:144] is the sub-list for method output_type
+	96,  // [96:120] is the sub-list for method input_type
+	96,  // [96:96] is the sub-list for extension type_name
+	96,  // [96:96] is the sub-list for extension extendee
+	0,   // [0:96] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -6522,13 +6972,18 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
+	file_volctl_v1_volctl_proto_msgTypes[74].OneofWrappers = []any{
+		(*RescueResponse_Plan)(nil),
+		(*RescueResponse_Step)(nil),
+		(*RescueResponse_Operation)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   72,
+			NumMessages:   77,
 			NumExtensions: 0,
 			NumServices:   7,
 		},
