@@ -52,7 +52,9 @@ func (s *Server) Rescue(req *v1.RescueRequest, stream grpc.ServerStreamingServer
 	r.RequestID, r.Wait = req.GetRequestId(), req.GetWait()
 	r.RequestedBy = Caller(stream.Context())
 	return streamOperation(s, stream, opStream[v1.RescueResponse]{
-		plan: func(p *v1.Plan) *v1.RescueResponse { return &v1.RescueResponse{Event: &v1.RescueResponse_Plan{Plan: p}} },
+		plan: func(p *v1.Plan) *v1.RescueResponse {
+			return &v1.RescueResponse{Event: &v1.RescueResponse_Plan{Plan: p}}
+		},
 		step: func(st *v1.StepEvent) *v1.RescueResponse {
 			return &v1.RescueResponse{Event: &v1.RescueResponse_Step{Step: st}}
 		},
