@@ -172,6 +172,7 @@ operation needs attention (see its help).`,
 	root.AddCommand(a.rollbackCmd(), a.lsCmd(), a.showCmd(), a.snapshotsCmd(), a.snapshotCmd(),
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
 	root.AddCommand(a.undoCmd(), a.keptCmd(), a.forgetCmd()) // keep.go
+	root.AddCommand(a.rescueCmd())                           // rescue.go
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
 	bashCompletion(root)
