@@ -1,0 +1,192 @@
+package solaris_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
+	"github.com/volctl/volctl/daemon/solaris"
+	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/store"
+)
+
+// seedStorage is kz1's boot device in the seed.
+const seedStorage = "iscsi://127.0.0.1:3260/luname.naa.600144f0a613c900000054521d550001"
+
+// addZone configures a zone on the simulated host (as zonecfg create and
+// zoneadm install would).
+func addZone(t *testing.T, root, name, brand, state string, devs ...*sim.ZoneDevice) {
+	t.Helper()
+	if err := sim.Update(root, func(s *sim.State) error {
+		s.Zones = append(s.Zones, &sim.Zone{Name: name, Brand: brand, IPType: "excl", State: state, Key: "key-" + name, Devices: devs})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func bootDev(id int, storage string) *sim.ZoneDevice {
+	zero := 0
+	return &sim.ZoneDevice{ID: id, BootPri: &zero, Storage: storage}
+}
+
+func rescueBackend(t *testing.T, root string) *solaris.Backend {
+	t.Helper()
+	b := newBackend(root)
+	b.Paths.Zlogin = sim.CommandPath(root, "zlogin")
+	if _, err := b.Probe(context.Background(), plainRun); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func plainRun(ctx context.Context, argv []string) (*execx.Result, error) {
+	r := execx.Runner{}
+	return r.Run(ctx, argv)
+}
+
+func TestRescueCapture(t *testing.T) {
+	root := kzHost(t)
+	addZone(t, root, "kzr", "solaris-kz", "installed", bootDev(1, "dev:/dev/zvol/dsk/pool/kzr0"))
+	b := rescueBackend(t, root)
+	id, warnings, err := b.CaptureRescue(context.Background(), plainRun, store.RescueOptions{Zone: sim.SeedZone, With: "kzr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Rescue{Zone: sim.SeedZone, With: "kzr", Storage: seedStorage, DeviceID: 0, WithState: "installed",
+		Pool: "rpool", TempName: sim.SeedZone, Altroot: "/mnt/1", Zpool: "/usr/sbin/zpool"}
+	if id.Volume != "pool/idisk0" || id.Rescue == nil || *id.Rescue != want {
+		t.Errorf("capture: volume %q, rescue %+v; want pool/idisk0, %+v", id.Volume, id.Rescue, want)
+	}
+	var names []string
+	for _, z := range id.Zones {
+		names = append(names, z.Name+":"+z.State)
+	}
+	if !slices.Equal(names, []string{sim.SeedZone + ":installed", "kzr:installed"}) {
+		t.Errorf("zones %q: want both, installed (the engine locks and holds them)", names)
+	}
+	// No label reader here: the plan says the pool goes by its name.
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "imported by its name, rpool") {
+		t.Errorf("warnings %q", warnings)
+	}
+}
+
+func TestRescueCaptureRefusals(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(t *testing.T, root string)
+		zone  string
+		with  string
+		noZl  bool
+		is    error
+		want  string
+	}{
+		{name: "zone running", setup: func(t *testing.T, root string) {
+			host(t, root, "zoneadm", "-z", sim.SeedZone, "boot")
+			addZone(t, root, "kzr", "solaris-kz", "installed", bootDev(1, "dev:/dev/zvol/dsk/pool/kzr0"))
+		}, is: engine.ErrPrecondition, want: "zone kz1 is running: its root pool is in use"},
+		{name: "rescue zone's boot disk id 0", setup: func(t *testing.T, root string) {
+			addZone(t, root, "kzr", "solaris-kz", "installed", bootDev(0, "dev:/dev/zvol/dsk/pool/kzr0"))
+		}, is: engine.ErrPrecondition, want: "rescue zone kzr uses device id 0 for its own boot disk"},
+		{name: "rescue zone has another device id 0", setup: func(t *testing.T, root string) {
+			addZone(t, root, "kzr", "solaris-kz", "installed", bootDev(1, "dev:/dev/zvol/dsk/pool/kzr0"),
+				&sim.ZoneDevice{ID: 0, Storage: "dev:/dev/zvol/dsk/pool/data0"})
+		}, is: engine.ErrPrecondition, want: "rescue zone kzr uses device id 0 for a device"},
+		{name: "rescue zone not a kernel zone", setup: func(t *testing.T, root string) {
+			addZone(t, root, "kzr", "solaris", "installed")
+		}, is: engine.ErrPrecondition, want: "zone kzr is a solaris zone, not a kernel zone"},
+		{name: "rescue zone running", setup: func(t *testing.T, root string) {
+			addZone(t, root, "kzr", "solaris-kz", "running", bootDev(1, "dev:/dev/zvol/dsk/pool/kzr0"))
+		}, is: engine.ErrPrecondition, want: "rescue zone kzr is running"},
+		{name: "rescue zone not there", is: engine.ErrNotFound, want: "zone kzr is not configured on this host"},
+		{name: "bad name", with: "-x", is: engine.ErrInvalid, want: `zone "-x"`},
+		{name: "zone name zpool refuses as a pool name", zone: "c0t0d0", with: "kzr", is: engine.ErrInvalid, want: "disk names"},
+		{name: "no zlogin", noZl: true, setup: func(t *testing.T, root string) {
+			addZone(t, root, "kzr", "solaris-kz", "installed", bootDev(1, "dev:/dev/zvol/dsk/pool/kzr0"))
+		}, is: engine.ErrPrecondition, want: "no zlogin configured"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := kzHost(t)
+			if c.setup != nil {
+				c.setup(t, root)
+			}
+			b := rescueBackend(t, root)
+			if c.noZl {
+				b.Paths.Zlogin = ""
+			}
+			zone, with := sim.SeedZone, "kzr"
+			if c.zone != "" {
+				zone = c.zone
+			}
+			if c.with != "" {
+				with = c.with
+			}
+			before := mutating(t, root)
+			_, _, err := b.CaptureRescue(context.Background(), plainRun, store.RescueOptions{Zone: zone, With: with})
+			if err == nil || !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err %v; want %v with %q", err, c.is, c.want)
+			}
+			if after := mutating(t, root); !slices.Equal(before, after) {
+				t.Errorf("the refused capture changed the host: %q, then %q", before, after)
+			}
+		})
+	}
+}
+
+// TestRescuePlan: the steps and their exact commands, from the journaled
+// capture alone.
+func TestRescuePlan(t *testing.T) {
+	b := solaris.New(solaris.Paths{Zoneadm: "/usr/sbin/zoneadm", Zonecfg: "/usr/sbin/zonecfg", Zlogin: "/usr/sbin/zlogin"})
+	op := &store.Operation{ID: 3, Kind: store.KindRescue, Volume: "pool/idisk0", Identity: store.Identity{Volume: "pool/idisk0",
+		Rescue: &store.Rescue{Zone: "kz1", With: "kzrescue", Storage: seedStorage, WithState: "installed",
+			Pool: "rpool", PoolGUID: 42, TempName: "kz1", Altroot: "/mnt/1", Zpool: "/usr/sbin/zpool"}}}
+	var got []string
+	commit := ""
+	for _, s := range b.Steps(op) {
+		got = append(got, "step "+s.Name)
+		for _, argv := range s.Planned {
+			got = append(got, "  "+strings.Join(argv, " | "))
+		}
+		if s.Commit {
+			commit = s.Name
+		}
+	}
+	want := []string{
+		"step check",
+		"  /usr/sbin/zoneadm | -z | kz1 | list | -p",
+		"  /usr/sbin/zoneadm | -z | kzrescue | list | -p",
+		"step add-device",
+		"  /usr/sbin/zonecfg | -z | kzrescue | info",
+		"  /usr/sbin/zonecfg | -z | kzrescue | add device; set storage=" + seedStorage + "; set id=0; end",
+		"  /usr/sbin/zonecfg | -z | kzrescue | info",
+		"step boot-rescue",
+		"  /usr/sbin/zoneadm | -z | kzrescue | list | -p",
+		"  /usr/sbin/zoneadm | -z | kzrescue | boot",
+		"  /usr/sbin/zoneadm | -z | kzrescue | list | -p",
+		"step import",
+		"  /usr/sbin/zlogin | kzrescue | /usr/sbin/zpool | list | -H | -o | name",
+		"  /usr/sbin/zlogin | kzrescue | /usr/sbin/zpool | import | -R | /mnt/1 | -N | -f | -t | kz1 | 42",
+		"step export",
+		"  /usr/sbin/zlogin | kzrescue | /usr/sbin/zpool | list | -H | -o | name",
+		"  /usr/sbin/zlogin | kzrescue | /usr/sbin/zpool | export | kz1",
+		"step halt-rescue",
+		"  /usr/sbin/zoneadm | -z | kzrescue | list | -p",
+		"  /usr/sbin/zoneadm | -z | kzrescue | shutdown",
+		"  /usr/sbin/zoneadm | -z | kzrescue | list | -p",
+		"step remove-device",
+		"  /usr/sbin/zonecfg | -z | kzrescue | info",
+		"  /usr/sbin/zonecfg | -z | kzrescue | remove device id=0",
+		"  /usr/sbin/zonecfg | -z | kzrescue | info",
+		"step check-label",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("steps:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if commit != "export" {
+		t.Errorf("commit step %q, want export", commit)
+	}
+}
