@@ -252,6 +252,9 @@ func (s *rescueSteps) export(ctx context.Context, x *engine.Exec) error {
 	if _, err := x.Run(ctx, argv); err != nil {
 		return fmt.Errorf("export %s in zone %s: %w", s.r.TempName, s.r.With, err)
 	}
+	if in, err := s.imported(ctx, x); err != nil || in {
+		return fmt.Errorf("%s is still imported in zone %s after %v (%v)", s.r.TempName, s.r.With, argv[2:], err)
+	}
 	return nil
 }
 
@@ -261,7 +264,8 @@ func (s *rescueSteps) importPool() engine.Step {
 	return engine.Step{Name: "import",
 		Description: fmt.Sprintf("in %s, import %s's root pool (%s) as %s under %s, mounting nothing: zfs writes the path the disk has as device id %d",
 			r.With, r.Zone, s.poolArg(), r.TempName, r.Altroot, r.DeviceID),
-		Planned: [][]string{must(k.ZpoolListArgv(r.With)), must(k.ZpoolImportArgv(r.With, r.Altroot, r.TempName, s.poolArg()))},
+		Planned: [][]string{must(k.ZpoolListArgv(r.With)), must(k.ZpoolImportArgv(r.With, r.Altroot, r.TempName, s.poolArg())),
+			must(k.ZpoolListArgv(r.With))},
 		Do: func(ctx context.Context, x *engine.Exec) error {
 			in, err := s.imported(ctx, x)
 			if err != nil || in {
@@ -274,6 +278,9 @@ func (s *rescueSteps) importPool() engine.Step {
 			if _, err := x.Run(ctx, argv); err != nil {
 				return fmt.Errorf("import %s's root pool in zone %s: %w", r.Zone, r.With, err)
 			}
+			if in, err := s.imported(ctx, x); err != nil || !in {
+				return fmt.Errorf("%s is not imported in zone %s after %v (%v)", r.TempName, r.With, argv[2:], err)
+			}
 			return nil
 		},
 		Undo: s.export,
@@ -285,7 +292,7 @@ func (s *rescueSteps) exportPool() engine.Step {
 	r := s.r
 	return engine.Step{Name: "export",
 		Description: fmt.Sprintf("in %s, export %s: its label now says the kernel zone's path", r.With, r.TempName),
-		Planned:     [][]string{must(k.ZpoolListArgv(r.With)), must(k.ZpoolExportArgv(r.With, r.TempName))},
+		Planned:     [][]string{must(k.ZpoolListArgv(r.With)), must(k.ZpoolExportArgv(r.With, r.TempName)), must(k.ZpoolListArgv(r.With))},
 		Commit:      true,
 		Do:          s.export,
 		Check: func(ctx context.Context, x *engine.Exec) (bool, error) {
