@@ -122,6 +122,10 @@ func (s *rescueSteps) device(ctx context.Context, x *engine.Exec) (string, error
 	if err != nil {
 		return "", fmt.Errorf("read the devices of zone %s: %w", s.r.With, err)
 	}
+	if len(devs) == 0 {
+		// A kernel zone always has its boot device (readZones).
+		return "", fmt.Errorf("zonecfg -z %s info showed no device for a kernel zone: refusing to trust its output", s.r.With)
+	}
 	for _, d := range devs {
 		if d.Resource == "device" && d.ID == s.r.DeviceID {
 			if d.Storage == "" {
@@ -223,8 +227,17 @@ func (s *rescueSteps) haltRescue() engine.Step {
 }
 
 // imported reads whether the pool is imported, under its temporary name,
-// in the rescue zone.
+// in the rescue zone. A zone that is not running has nothing imported
+// (its pools go with its kernel: docs/platform/kz-rescue.md §3), and
+// zlogin refuses it.
 func (s *rescueSteps) imported(ctx context.Context, x *engine.Exec) (bool, error) {
+	st, err := s.k(x).State(ctx, s.r.With)
+	if err != nil {
+		return false, fmt.Errorf("read state of zone %s: %w", s.r.With, err)
+	}
+	if st != "running" {
+		return false, nil
+	}
 	argv, err := argvErr(s.k(x).ZpoolListArgv(s.r.With))
 	if err != nil {
 		return false, err
@@ -237,7 +250,18 @@ func (s *rescueSteps) imported(ctx context.Context, x *engine.Exec) (bool, error
 	if err != nil {
 		return false, engine.Permanent(fmt.Errorf("zone %s: %w", s.r.With, err))
 	}
+	// A running kernel zone has its own root pool imported: a list
+	// without it is not the zone's whole answer.
+	if !slices.ContainsFunc(names, func(n string) bool { return n != s.r.TempName }) {
+		return false, fmt.Errorf("zpool list in zone %s showed %q, without the zone's own root pool: refusing to trust it", s.r.With, names)
+	}
 	return slices.Contains(names, s.r.TempName), nil
+}
+
+// planImported is what imported runs.
+func (s *rescueSteps) planImported() [][]string {
+	k := s.k(nil)
+	return [][]string{k.StateArgv(s.r.With), must(k.ZpoolListArgv(s.r.With))}
 }
 
 func (s *rescueSteps) export(ctx context.Context, x *engine.Exec) error {
@@ -264,8 +288,8 @@ func (s *rescueSteps) importPool() engine.Step {
 	return engine.Step{Name: "import",
 		Description: fmt.Sprintf("in %s, import %s's root pool (%s) as %s under %s, mounting nothing: zfs writes the path the disk has as device id %d",
 			r.With, r.Zone, s.poolArg(), r.TempName, r.Altroot, r.DeviceID),
-		Planned: [][]string{must(k.ZpoolListArgv(r.With)), must(k.ZpoolImportArgv(r.With, r.Altroot, r.TempName, s.poolArg())),
-			must(k.ZpoolListArgv(r.With))},
+		Planned: slices.Concat(s.planImported(), [][]string{must(k.ZpoolImportArgv(r.With, r.Altroot, r.TempName, s.poolArg()))},
+			s.planImported()),
 		Do: func(ctx context.Context, x *engine.Exec) error {
 			in, err := s.imported(ctx, x)
 			if err != nil || in {
@@ -292,7 +316,7 @@ func (s *rescueSteps) exportPool() engine.Step {
 	r := s.r
 	return engine.Step{Name: "export",
 		Description: fmt.Sprintf("in %s, export %s: its label now says the kernel zone's path", r.With, r.TempName),
-		Planned:     [][]string{must(k.ZpoolListArgv(r.With)), must(k.ZpoolExportArgv(r.With, r.TempName)), must(k.ZpoolListArgv(r.With))},
+		Planned:     slices.Concat(s.planImported(), [][]string{must(k.ZpoolExportArgv(r.With, r.TempName))}, s.planImported()),
 		Commit:      true,
 		Do:          s.export,
 		Check: func(ctx context.Context, x *engine.Exec) (bool, error) {
