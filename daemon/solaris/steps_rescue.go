@@ -107,7 +107,11 @@ func (s *rescueSteps) check() engine.Step {
 				if err != nil {
 					return fmt.Errorf("read state of zone %s: %w", z.name, err)
 				}
-				if st != z.want {
+				// The steps before the commit are not journaled one by
+				// one: a resume runs this check again after boot-rescue
+				// may have booted the rescue zone (saga.go journalsStart).
+				resumed := len(x.Op().Resumes) > 0 && z.name == r.With && st == "running"
+				if st != z.want && !resumed {
 					return engine.Permanent(fmt.Errorf("zone %s is %s now, %s at capture: nothing changed; plan the rescue again: %w", z.name, st, z.want, engine.ErrPrecondition))
 				}
 			}
