@@ -31,6 +31,9 @@ func targets(op *v1.Operation) (vols, snaps []string) {
 // "pool/idisk0 -> pool/idisk0@snap1", or for a group "2 volumes ->
 // pool/idisk0@g1, pool/idisk1@g1".
 func targetText(op *v1.Operation) string {
+	if r := op.GetRescue(); op.GetKind() == kindRescue && r != nil { // rescue.go
+		return fmt.Sprintf("rescue of %s with %s (%s)", r.GetZone(), r.GetWith(), op.GetVolume())
+	}
 	vols, snaps := targets(op)
 	if len(vols) > 1 {
 		return fmt.Sprintf("%d volumes -> %s", len(vols), strings.Join(snaps, ", "))
