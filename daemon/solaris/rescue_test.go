@@ -196,3 +196,30 @@ func TestRescuePlan(t *testing.T) {
 		t.Errorf("commit step %q, want export", commit)
 	}
 }
+
+// TestRescueEngineRefusals: the engine refuses before anything runs, and
+// a refused rescue journals nothing.
+func TestRescueEngineRefusals(t *testing.T) {
+	root := kzHost(t)
+	addZone(t, root, "kzr", "solaris-kz", "installed", bootDev(1, "dev:/dev/zvol/dsk/pool/kzr0"))
+	host(t, root, "zoneadm", "-z", sim.SeedZone, "boot")
+	e, db := newEngine(t, root, engine.Config{})
+	ctx := context.Background()
+	if _, err := e.Rescue(ctx, engine.RescueRequest{Zone: "kzr", With: "kzr"}, func(engine.Event) {}); !errors.Is(err, engine.ErrInvalid) {
+		t.Errorf("a zone rescuing itself: %v, want invalid", err)
+	}
+	before := mutating(t, root)
+	// newEngine's backend has no zlogin: refused as a precondition.
+	if _, err := e.PlanRescue(ctx, engine.RescueRequest{Zone: sim.SeedZone, With: "kzr"}); !errors.Is(err, engine.ErrPrecondition) {
+		t.Errorf("plan without zlogin: %v, want a failed precondition", err)
+	}
+	if _, err := e.Rescue(ctx, engine.RescueRequest{Zone: sim.SeedZone, With: "kzr"}, func(engine.Event) {}); !errors.Is(err, engine.ErrPrecondition) {
+		t.Errorf("rescue without zlogin: %v, want a failed precondition", err)
+	}
+	if after := mutating(t, root); !slices.Equal(before, after) {
+		t.Errorf("refused rescues changed the host: %q, then %q", before, after)
+	}
+	if id, err := db.LastOperationID(); err != nil || id != 0 {
+		t.Errorf("a refused rescue was journaled: last id %d, %v", id, err)
+	}
+}
