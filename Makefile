@@ -103,15 +103,15 @@ fuzz:
 
 ## faults: just the fault-injection and crash-injection tests, on every flavor
 ## (solaris-11.4 and illumos), on the peer side (two hosts, two daemons) and
-## over the group saga (a zone's two disks), with their eight summary lines; printed even when a case fails, and a
+## over the group saga (a zone's two disks) and the rescue (solaris-11.4), with their ten summary lines; printed even when a case fails, and a
 ## missing tally is a failure.
-FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 12m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection' ./...
+FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 20m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
 	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \
 	echo "== fault summary"; cat $(SUMMARY) 2>/dev/null; \
-	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:' $(SUMMARY) | wc -l); \
-	if [ "$$n" -ne 8 ]; then echo "faults: $$n tallies, want 8 (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash)"; rc=1; fi; \
+	n=$$(grep -sE '^(rescue-)?(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:' $(SUMMARY) | wc -l); \
+	if [ "$$n" -ne 10 ]; then echo "faults: $$n tallies, want 10 (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, rescue-fault- and rescue-crash-injection on solaris-11.4)"; rc=1; fi; \
 	exit $$rc
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.
