@@ -10,7 +10,7 @@ BIN     := bin
 SUMMARY := $(CURDIR)/.test-summary
 FUZZTIME ?= 2s
 
-.PHONY: breaking all build demo demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install man clean
+.PHONY: breaking all build demo demo-keep demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install man clean
 
 # As root (CI) the Linux end-to-end tests must run, not skip.
 ifeq ($(shell id -u),0)
@@ -25,6 +25,10 @@ build:
 ## demo: build, start volctld on a fresh simulated Solaris host, roll back, show.
 demo:
 	bash scripts/demo.sh
+
+## demo-keep: a rollback that keeps what it replaces (--keep), kept, undo and forget, checked step by step.
+demo-keep:
+	bash scripts/demo-keep.sh
 
 ## demo-two-hosts: the same rollback with kz1 on a zone host: a volctld on each, peers over mutual TLS.
 demo-two-hosts:
@@ -43,9 +47,13 @@ deps:
 	@if [ "$$(id -u)" = 0 ]; then bash scripts/linux-deps.sh; \
 	else echo "deps: not root: the Linux end-to-end tests (zfs-fuse, tgtd, iSCSI) will SKIP; run make test as root to run them"; fi
 
+## unit: every package's tests. The keep, undo and rescue fault and crash
+## suites run a sample there (VOLCTL_FAULT_SAMPLE=8: every 8th case, the
+## same ones each run, the tally says so) to keep make test within 15
+## minutes on two cores; make faults runs them whole.
 unit:
 	@rm -f $(SUMMARY)
-	VOLCTL_SUMMARY=$(SUMMARY) $(E2E_ENV) $(GO) test -count=1 -timeout 12m ./...
+	VOLCTL_FAULT_SAMPLE=8 VOLCTL_SUMMARY=$(SUMMARY) $(E2E_ENV) $(GO) test -count=1 -timeout 12m ./...
 	@cat $(SUMMARY) 2>/dev/null || true
 
 ## e2e-linux: just the Linux end-to-end tests; fails (not skips) when they cannot run.
@@ -102,16 +110,21 @@ fuzz:
 	done; rm -f .fuzz.log
 
 ## faults: just the fault-injection and crash-injection tests, on every flavor
-## (solaris-11.4 and illumos), on the peer side (two hosts, two daemons) and
-## over the group saga (a zone's two disks) and the rescue (solaris-11.4), with their ten summary lines; printed even when a case fails, and a
-## missing tally is a failure.
-FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 20m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection' ./...
+## (solaris-11.4 and illumos), on the peer side (two hosts, two daemons),
+## over the group saga (a zone's two disks), for a keep rollback and an
+## undo (each flavor) and for the rescue (solaris-11.4), with their eighteen summary lines; printed even when a case fails, and a
+## missing tally is a failure. As root with the Linux stack installed
+## (scripts/linux-deps.sh) two more: keep-fault-injection[linux-tgt] and
+## keep-crash-injection[linux-tgt], the keep rollback and undo on the real
+## zfs-fuse + tgtd (TestFaultInjectionKeepLinux, TestCrashInjectionKeepLinux).
+FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
 	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \
 	echo "== fault summary"; cat $(SUMMARY) 2>/dev/null; \
-	n=$$(grep -sE '^(rescue-)?(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:' $(SUMMARY) | wc -l); \
-	if [ "$$n" -ne 10 ]; then echo "faults: $$n tallies, want 10 (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, rescue-fault- and rescue-crash-injection on solaris-11.4)"; rc=1; fi; \
+	want=18; if [ "$$(id -u)" -eq 0 ] && [ -x /usr/sbin/zfs-fuse ] && [ -x /usr/sbin/tgtd ]; then want=20; fi; \
+	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:|^(keep|undo|rescue)-(fault|crash)-injection\[' $(SUMMARY) | wc -l); \
+	if [ "$$n" -ne "$$want" ]; then echo "faults: $$n tallies, want $$want (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, keep- and undo-fault and -crash on each flavor, rescue-fault and -crash on solaris-11.4; keep-fault- and keep-crash-injection[linux-tgt] as root on the Linux stack)"; rc=1; fi; \
 	exit $$rc
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.

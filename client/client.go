@@ -39,6 +39,7 @@ type Client struct {
 	Operations v1.OperationServiceClient
 	Audit      v1.AuditServiceClient
 	Status     v1.StatusServiceClient
+	Boot       v1.BootServiceClient
 }
 
 // Dial connects to volctld's unix socket. It looks at the socket first so
@@ -101,6 +102,7 @@ func New(conn *grpc.ClientConn) *Client {
 		Operations: v1.NewOperationServiceClient(conn),
 		Audit:      v1.NewAuditServiceClient(conn),
 		Status:     v1.NewStatusServiceClient(conn),
+		Boot:       v1.NewBootServiceClient(conn),
 	}
 }
 

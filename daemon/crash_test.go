@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/volctl/volctl/client"
+	"github.com/volctl/volctl/daemon/bootcheck/bootchecktest"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/sim"
 	"github.com/volctl/volctl/sim/simtest"
@@ -50,6 +51,14 @@ func writeConfigWith(t *testing.T, root, top, tables string) (config, socket str
 		// The seed host's own initiator: kz1 boots from the LU over
 		// iSCSI loopback.
 		top += "initiators = [\"" + sim.SeedInitiator + "\"]\n"
+	}
+	if !strings.Contains(top, "zvol_device_dir") {
+		// check-boot reads the host's disk images (one that boots for
+		// each volume that has none yet).
+		top += fmt.Sprintf("zvol_device_dir = %q\n", bootchecktest.SimDir(root))
+		if err := bootchecktest.EnsureSimImages(root); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if !strings.Contains(tables, "[roles]") {
 		// Whoever runs the tests operates this daemon.

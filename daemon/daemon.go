@@ -111,6 +111,7 @@ func NewBackend(cfg config.Config) (engine.Backend, error) {
 		b.ShutdownTimeout = cfg.ZoneShutdownTimeout.Duration
 		b.LUOnlineTimeout = cfg.LUOnlineTimeout.Duration
 		b.Initiators = cfg.Initiators
+		b.ZvolDeviceDir = cfg.ZvolDeviceDir
 		return b, nil
 	case "linux-tgt":
 		return linuxtgt.New(linuxtgt.Paths{Zfs: cfg.Commands.Zfs, Tgtadm: cfg.Commands.Tgtadm,

@@ -66,6 +66,8 @@ db = "$dir/storage1.db"
 retry_delay = "100ms"
 # No zone runs here, so no session is this host's own.
 initiators = []
+# The simulated host's zvol devices (disk images): check-boot reads them.
+zvol_device_dir = "$storage/dev/zvol/rdsk"
 [commands]
 $(commands "$storage")
 [roles]

@@ -24,6 +24,8 @@ db = "$dir/journal.db"
 retry_delay = "100ms"
 # This host's own initiator: kz1 boots from the LU over iSCSI loopback.
 initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
+# The simulated host's zvol devices (disk images): check-boot reads them.
+zvol_device_dir = "$host/dev/zvol/rdsk"
 [commands]
 zfs = "$host/usr/sbin/zfs"
 zpool = "$host/usr/sbin/zpool"

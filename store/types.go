@@ -355,6 +355,21 @@ type Zone struct {
 	ConfiguredOn []string `json:"configured_on,omitempty"`
 	// Zoneadm is zoneadm's path on Host, for the plan's argv.
 	Zoneadm string `json:"zoneadm,omitempty"`
+	// BootDisks are, for a running kernel zone, its boot devices on the
+	// volumes the operation rolls back: the check-boot step reads their
+	// root pool labels before the zone boots (issue 23). BootUnknown says
+	// why its boot devices could not be told (then it is not booted).
+	// Both empty in operations journaled before them: no check-boot step.
+	BootDisks   []BootDisk `json:"boot_disks,omitempty"`
+	BootUnknown string     `json:"boot_unknown,omitempty"`
+}
+
+// BootDisk is one boot device of a kernel zone: its id in the zone
+// (zonecfg's id: the path the zone opens it by) and the volume behind it.
+type BootDisk struct {
+	ID      int    `json:"id"`
+	Volume  string `json:"volume"`
+	Storage string `json:"storage,omitempty"`
 }
 
 // Volumes are the identities of every volume of the operation: Identity,

@@ -37,6 +37,8 @@ func (a *app) completions(root *cobra.Command) {
 				}
 				return a.completeVolume(cmd, toComplete, "@")
 			}
+		case "check-boot":
+			c.ValidArgsFunction = a.completeZone
 		case "snapshots", "show":
 			c.ValidArgsFunction = a.completeOneVolume
 		case "recover": // only an operation that needs attention can be recovered

@@ -40,7 +40,9 @@ var examples = map[string]string{
 	"resolve":  `  volctl resolve 12 --reason "attached kz1 by hand after the zone host came back"`,
 	"audit":    `  volctl audit --tail 20`,
 	"status":   `  volctl status`,
-	"version":  `  volctl version`,
+	"check-boot": `  volctl check-boot kz1           # exit 0: will boot; 20: will not (with the rescue)
+  volctl -o json check-boot kz1 | jq -r '.disks[].phys_path'`,
+	"version": `  volctl version`,
 	"completion bash": `  source <(volctl completion bash)
   volctl completion bash > /etc/bash_completion.d/volctl`,
 }

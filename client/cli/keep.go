@@ -314,6 +314,9 @@ func (a *app) printKeepHeader(p *v1.Plan) {
 // each.
 func (a *app) printKeptPlan(p *v1.Plan) {
 	for _, k := range p.GetKept() {
+		if p.GetKind() == kindForget {
+			break // a forget keeps nothing: it destroys (below)
+		}
 		a.printf("  %s\n", keptLine(a, k))
 	}
 	for _, ds := range p.GetForgetDatasets() {
@@ -338,6 +341,12 @@ func keptLine(a *app, k *v1.KeptVolume) string {
 // data went, and how to swap back or free it.
 func (a *app) printKeptResult(op *v1.Operation) {
 	if op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED || len(op.GetKept()) == 0 {
+		return
+	}
+	if op.GetKind() == kindForget {
+		for _, ds := range op.GetForgetDatasets() {
+			a.printf("  destroyed: %s, with its snapshots\n", ds)
+		}
 		return
 	}
 	for _, k := range op.GetKept() {

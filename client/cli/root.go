@@ -142,7 +142,8 @@ goes on), otherwise the gRPC status code of the failure (3 invalid argument,
 rollback, 7 permission denied, 8 resource exhausted, 9 failed precondition,
 10 aborted: busy or rolled back, 13 internal: needs attention,
 14 unavailable: daemon not running). 'volctl status' exits 20 while an
-operation needs attention (see its help).`,
+operation needs attention (see its help), 'volctl check-boot' 20 when the
+kernel zone will not boot.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -172,6 +173,7 @@ operation needs attention (see its help).`,
 	root.AddCommand(a.rollbackCmd(), a.lsCmd(), a.showCmd(), a.snapshotsCmd(), a.snapshotCmd(),
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
 	root.AddCommand(a.undoCmd(), a.keptCmd(), a.forgetCmd()) // keep.go
+	root.AddCommand(a.checkBootCmd())                        // checkboot.go
 	root.AddCommand(a.rescueCmd())                           // rescue.go
 	a.completions(root)
 	root.InitDefaultCompletionCmd()

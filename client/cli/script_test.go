@@ -16,6 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/volctl/volctl/daemon/bootcheck/bootchecktest"
 	"github.com/volctl/volctl/sim"
 	"github.com/volctl/volctl/sim/simtest"
 )
@@ -65,6 +66,9 @@ func scriptParams(bin, flavor string) testscript.Params {
 				return err
 			}
 			env.Defer(func() { simtest.KillHung(root) })
+			if err := bootchecktest.EnsureSimImages(root); err != nil {
+				return err
+			}
 			// Unix socket paths are limited to 108 bytes; WorkDir can be long.
 			sockDir, err := os.MkdirTemp("", "vs")
 			if err != nil {
@@ -77,6 +81,7 @@ socket = %q
 db = %q
 retry_delay = "10ms"
 initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
+zvol_device_dir = %q
 [commands]
 zfs = %q
 zpool = %q
@@ -85,7 +90,7 @@ zoneadm = %q
 zonecfg = %q
 [roles]
 operator_uids = [%d]
-`, sock, filepath.Join(env.WorkDir, "journal.db"), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "zpool"), sim.CommandPath(root, "stmfadm"),
+`, sock, filepath.Join(env.WorkDir, "journal.db"), bootchecktest.SimDir(root), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "zpool"), sim.CommandPath(root, "stmfadm"),
 				sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"), os.Getuid())
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "volctld.toml"), []byte(cfg), 0o644); err != nil {
 				return err
@@ -97,6 +102,22 @@ operator_uids = [%d]
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// bootlabel VOL kz|global: write VOL's device image on $HOST
+			// with a root pool label as kz1 leaves it (phys_path
+			// /zvnex/zvblk@0:b) or as a global zone's zpool import does
+			// (the LU's scsi_vhci path, host storage1).
+			"bootlabel": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 || (args[1] != "kz" && args[1] != "global") {
+					ts.Fatalf("usage: bootlabel VOL kz|global")
+				}
+				p := bootchecktest.KZ1("/zvnex/zvblk@0:b")
+				if args[1] == "global" {
+					p = bootchecktest.KZ1(bootchecktest.GlobalPath)
+					p.Hostname, p.HostID = "storage1", 0x2e7d2173
+				}
+				ts.Check(bootchecktest.Write(filepath.Join(bootchecktest.SimDir(ts.Getenv("HOST")), args[0]),
+					bootchecktest.Image{Size: 1 << 30, Pools: []bootchecktest.Pool{p}}))
+			},
 			// waitsock waits until volctld answers on $VOLCTL_SOCKET.
 			"waitsock": func(ts *testscript.TestScript, neg bool, args []string) {
 				sock := ts.Getenv("VOLCTL_SOCKET")

@@ -34,6 +34,10 @@ func targetText(op *v1.Operation) string {
 	if r := op.GetRescue(); op.GetKind() == kindRescue && r != nil { // rescue.go
 		return fmt.Sprintf("rescue of %s with %s (%s)", r.GetZone(), r.GetWith(), op.GetVolume())
 	}
+	if op.GetKind() == kindForget {
+		// A forget goes back nowhere: it destroys what another kept.
+		return fmt.Sprintf("destroy what operation %d kept (%s)", op.GetForgetOf(), strings.Join(op.GetForgetDatasets(), ", "))
+	}
 	vols, snaps := targets(op)
 	if len(vols) > 1 {
 		return fmt.Sprintf("%d volumes -> %s", len(vols), strings.Join(snaps, ", "))

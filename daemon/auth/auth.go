@@ -138,6 +138,7 @@ var methodRoles = map[string]Role{
 	"/volctl.v1.AuditService/ListAudit":                              Viewer,
 	"/volctl.v1.StatusService/GetStatus":                             Viewer,
 	"/volctl.v1.ZoneService/FindZones":                               Peer,
+	"/volctl.v1.BootService/CheckBoot":                               Viewer,
 	"/volctl.v1.ZoneService/ZoneAction":                              Peer,
 	"/grpc.health.v1.Health/Check":                                   None,
 	"/grpc.health.v1.Health/Watch":                                   None,

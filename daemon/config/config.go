@@ -75,6 +75,10 @@ type Config struct {
 	// LUOnlineTimeout bounds the wait, after import-lu (or create-lu), for
 	// the LU to be in the operational state it was captured in (solaris).
 	LUOnlineTimeout Duration `toml:"lu_online_timeout"`
+	// ZvolDeviceDir is where a volume's raw device is, POOL/VOL under it
+	// (solaris): check-boot reads a kernel zone's boot disk label there,
+	// read-only.
+	ZvolDeviceDir string `toml:"zvol_device_dir"`
 	// Roles map callers to roles.
 	Roles Roles `toml:"roles"`
 	// TCP is the optional mutual-TLS listener.
@@ -213,6 +217,7 @@ func Default() Config {
 		MaxConnectionsPerPeer: 32,
 		ZoneShutdownTimeout:   Duration{3 * time.Minute},
 		LUOnlineTimeout:       Duration{30 * time.Second},
+		ZvolDeviceDir:         "/dev/zvol/rdsk",
 		Roles:                 Roles{OperatorUIDs: []int{0}},
 
 		ReservedConnections:          32,
@@ -333,6 +338,9 @@ func (c Config) validatePaths() []error {
 	}
 	if _, err := c.Mode(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.ZvolDeviceDir == "" || !filepath.IsAbs(c.ZvolDeviceDir) {
+		errs = append(errs, fmt.Errorf("zvol_device_dir %q is not an absolute path", c.ZvolDeviceDir))
 	}
 	if c.TCP.Listen != "" && (c.TCP.Cert == "" || c.TCP.Key == "" || c.TCP.ClientCA == "") {
 		errs = append(errs, fmt.Errorf("tcp.listen needs tcp.cert, tcp.key and tcp.client_ca: volctld never serves plain TCP"))

@@ -75,6 +75,15 @@ var undoneBy = []struct {
 	}},
 }
 
+// bootCheckLeft is what a failed check-boot step (daemon/solaris/bootcheck.go)
+// left: a kernel zone attached and not booted because its boot disk's
+// label would not boot it (or could not be read). Booting it by hand would
+// panic it: the rescue comes first (docs/platform/kz-boot-path.md §5).
+func bootCheckLeft(z store.Zone) string {
+	return "zone " + z.Name + onHost(z.Host) + " attached, not booted: its boot disk's label would not boot it or cannot be read (volctl check-boot " +
+		z.Name + " says which; repair it with volctl rescue " + z.Name + " --with RESCUE_ZONE, then recover)"
+}
+
 // leftBehind says what op left part-way, from its journal: the volumes at
 // the snapshot (its commit step done), its LUs away (the outage window
 // open), LUs not persisted, zones detached or not booted again.
@@ -118,9 +127,14 @@ func leftBehind(op *store.Operation) []string {
 		if !ok || !taken(took) || gave == store.StepDone || gave == store.StepSkipped {
 			continue
 		}
+		checked, _ := state("check-boot")
 		for _, id := range op.Volumes() {
 			for _, z := range id.Zones {
-				if l := p.left(z); l != "" && !slices.Contains(left, l) {
+				l := p.left(z)
+				if p.gives == "boot-zones" && checked == store.StepFailed && l != "" && (len(z.BootDisks) > 0 || z.BootUnknown != "") {
+					l = bootCheckLeft(z)
+				}
+				if l != "" && !slices.Contains(left, l) {
 					left = append(left, l)
 				}
 			}

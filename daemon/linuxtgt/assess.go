@@ -27,6 +27,12 @@ type hostFacts struct {
 	written   bool
 	writtenAt uint64
 	targets   []tgt.Target // every target, as tgtadm shows them
+	// A keep rollback or an undo (readKeep): the kept dataset's name, the
+	// dataset an undo brings back, the clone's properties, the volume's
+	// used.
+	kept, restore string
+	local         map[string]string
+	keptUsed      uint64
 }
 
 // snapshots are the volume's snapshots, oldest first, their names and the
@@ -63,6 +69,7 @@ func (h *hostFacts) identity() store.Identity {
 	for _, f := range h.lus() {
 		id.LUs = append(id.LUs, toStoreLU(f.t, f.u, f.kind))
 	}
+	id.Kept, id.Restore, id.LocalProps, id.KeptUsed = h.kept, h.restore, h.local, h.keptUsed
 	return id
 }
 
@@ -99,6 +106,15 @@ func assess(h *hostFacts, opts store.Options) ([]string, error) {
 	}
 	warnings, sessions := assessTargets(h, opts)
 	consent = append(consent, sessions...)
+	if keeps(opts) {
+		// Whether it took effect is read from the datasets' origins, not
+		// from what changed since the snapshot: only the LU warnings and
+		// what is kept.
+		if len(h.lus()) == 0 {
+			warnings = append(warnings, fmt.Sprintf("no tgt LU is backed by %s: only the zfs steps will run", h.vol))
+		}
+		return append(warnings, keepWarnings(h, opts)...), errors.Join(consent...)
+	}
 	if id := h.identity(); zvol.ProvedUnchanged(id, h.written, len(opts.Group) > 0) {
 		// Nothing but a read runs (zvol.UnchangedStep): the consents are
 		// for what would have run, and so are the other warnings.
@@ -112,8 +128,14 @@ func assess(h *hostFacts, opts store.Options) ([]string, error) {
 func assessSnapshots(h *hostFacts, opts store.Options) error {
 	snaps, names, _ := h.snapshots()
 	scratch := store.Identity{Volume: h.vol, Snapshot: h.snapshot}
-	at, consent := zvol.Resolve(&scratch, names, opts)
-	if refused(consent) {
+	resolve := opts
+	if keeps(opts) {
+		// Nothing is destroyed: the newer snapshots move to the kept
+		// dataset with their holds, so they need no consent.
+		resolve.DestroyNewer = true
+	}
+	at, consent := zvol.Resolve(&scratch, names, resolve)
+	if refused(consent) || keeps(opts) {
 		return consent
 	}
 	var held []string

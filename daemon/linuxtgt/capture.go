@@ -60,6 +60,12 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err := meaningless(opts); err != nil {
 		return h.identity(), nil, err
 	}
+	if err := keepOptions(opts); err != nil {
+		return h.identity(), nil, err
+	}
+	if opts.Forget != 0 {
+		return b.captureForget(ctx, run, vol, snapshot, opts)
+	}
 	if h.ds, h.tree, err = b.tree(ctx, run, vol); err != nil {
 		return h.identity(), nil, err
 	}
@@ -69,9 +75,14 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err := b.readExports(ctx, run, h, snap); err != nil {
 		return h.identity(), nil, err
 	}
+	if keeps(opts) {
+		if err := b.readKeep(ctx, run, h, opts); err != nil {
+			return h.identity(), nil, err
+		}
+	}
 	warnings, err := assess(h, opts)
 	id := h.identity()
-	id.Unchanged = err == nil && zvol.ProvedUnchanged(id, h.written, len(opts.Group) > 0)
+	id.Unchanged = err == nil && !keeps(opts) && zvol.ProvedUnchanged(id, h.written, len(opts.Group) > 0)
 	return id, warnings, err
 }
 

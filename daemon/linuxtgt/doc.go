@@ -39,4 +39,23 @@
 // engine rolls forward (retrying), and the steps after it have no undo.
 // [window] marks the outage window, from delete-lu until rebind-initiators
 // is done.
+//
+// A rollback that keeps what it replaces (Options.Keep; docs/keep.md,
+// linux-tgt.md §11) replaces the rollback step with zvol's shared zfs
+// steps, each wrapped for zfs-fuse (unmount before, "dataset is busy"
+// retried, mount after: §11.1):
+//
+//	unbind-initiators, delete-lu   as above
+//	set-aside          [window] zfs umount V, zfs rename V KEPT, zfs mount
+//	                   KEPT, once tgtd shows no LU on V. Undo: back.
+//	clone              [window] zfs clone -o (V's local properties) KEPT@S V,
+//	                   mounted where V was. Undo: destroy that clone.
+//	bring-back         (undo, in place of clone) RESTORE back to V's name.
+//	promote            [window] the commit: KEPT becomes a clone of V@S.
+//	create-lu, restore-identity, rebind-initiators, verify   as above, on
+//	                   the same backing path; a failure names KEPT
+//	mark-kept          zfs set volctl:kept=... KEPT
+//
+// A forget is one step, destroy-kept (the commit): each kept dataset's
+// mark read, no LU on it, unmounted, zfs destroy -r.
 package linuxtgt

@@ -29,6 +29,9 @@ var (
 // identity and options, so recovery rebuilds exactly the steps it ran.
 func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	s := &sagaSteps{b: b, op: op}
+	if isForget(op) {
+		return s.destroyKept()
+	}
 	if op.Identity.Unchanged {
 		// Nothing to roll back (zvol.ProvedUnchanged): no LU goes; the
 		// step checks it still holds.
@@ -45,6 +48,9 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	s.targets = targetsOf(s.lus)
 	var steps []engine.Step
 	has := len(op.Identity.LUs) > 0
+	if keeps(op.Options) {
+		return s.keepSteps(has)
+	}
 	if has {
 		steps = append(steps, s.unbind(), s.deleteLUs())
 	}

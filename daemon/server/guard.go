@@ -102,7 +102,7 @@ func target(req any) string {
 			g = append(g, l.GetGuid())
 		}
 		return "zones on LU " + strings.Join(g, ", ")
-	case *v1.ZoneActionRequest:
+	case *v1.ZoneActionRequest, *v1.CheckBootRequest:
 		return zone
 	case interface{ GetWith() string }: // rescue
 		return zone + " with " + r.GetWith()

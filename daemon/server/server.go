@@ -30,6 +30,7 @@ type Server struct {
 	v1.UnimplementedOperationServiceServer
 	v1.UnimplementedAuditServiceServer
 	v1.UnimplementedStatusServiceServer
+	v1.UnimplementedBootServiceServer
 
 	eng     *engine.Engine
 	db      *store.DB
@@ -56,6 +57,7 @@ func (s *Server) Register(g *grpc.Server) {
 	v1.RegisterAuditServiceServer(g, s)
 	v1.RegisterStatusServiceServer(g, s)
 	v1.RegisterZoneServiceServer(g, &s.zones)
+	v1.RegisterBootServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }
@@ -70,6 +72,7 @@ var services = []string{
 	v1.AuditService_ServiceDesc.ServiceName,
 	v1.StatusService_ServiceDesc.ServiceName,
 	v1.ZoneService_ServiceDesc.ServiceName,
+	v1.BootService_ServiceDesc.ServiceName,
 }
 
 // SetServing flips the health status (NOT_SERVING while shutting down) of

@@ -27,7 +27,8 @@ func assess(f facts, opts store.Options, caps store.Capabilities) ([]string, err
 	// zvol.Resolve reads no host: given the snapshots, it says whether
 	// destroy_newer is needed.
 	newer := store.Identity{Volume: vol, Snapshot: f.id.Snapshot}
-	if _, err := zvol.Resolve(&newer, f.snapshots, opts); errors.Is(err, engine.ErrNeedsConsent) {
+	// A keep destroys none: the newer snapshots go to the kept dataset.
+	if _, err := zvol.Resolve(&newer, f.snapshots, opts); errors.Is(err, engine.ErrNeedsConsent) && !keeps(opts) {
 		a.consent = append(a.consent, err)
 	}
 	// An LU list-lu -v could not show whole is not "no LU" (lus.go).
@@ -53,13 +54,13 @@ func assess(f facts, opts store.Options, caps store.Capabilities) ([]string, err
 	if err := a.disks(f, opts); err != nil {
 		return a.warnings, err
 	}
-	if err := a.volume(f.id, caps); err != nil {
+	if err := a.volume(f.id, opts, caps); err != nil {
 		return nil, err
 	}
 	if err := a.zones(f.id, opts); err != nil {
 		return a.warnings, err
 	}
-	if zvol.ProvedUnchanged(f.id, caps.Has(store.CapWritten), len(opts.Group) > 0) {
+	if !keeps(opts) && zvol.ProvedUnchanged(f.id, caps.Has(store.CapWritten), len(opts.Group) > 0) {
 		// Nothing but a read runs (zvol.UnchangedStep): the consents are
 		// for what would have run, and so are the other warnings.
 		return []string{zvol.UnchangedWarning(f.id)}, nil
@@ -114,7 +115,7 @@ func onPeer(zn store.Zone) string {
 // volume: the volume's LUs (none: a warning; some: delete-lu -k is
 // required), zpool history, each LU's state, create-lu fallback, views
 // and size, and written@.
-func (a *assessment) volume(id store.Identity, caps store.Capabilities) error {
+func (a *assessment) volume(id store.Identity, opts store.Options, caps store.Capabilities) error {
 	vol, snapshot := id.Volume, id.Snapshot
 	if len(id.LUs) == 0 {
 		a.warnings = append(a.warnings, fmt.Sprintf("no COMSTAR LU is backed by %s: only the zfs rollback will run", vol))
@@ -122,14 +123,16 @@ func (a *assessment) volume(id store.Identity, caps store.Capabilities) error {
 		return fmt.Errorf("this host's stmfadm has no delete-lu -k (probed: %s): a delete-lu without it removes every view of the LU, so volctl will not roll back an exported volume here: %w",
 			capDetail(caps, store.CapDeleteLUKeep), engine.ErrPrecondition)
 	}
-	if !id.HistoryKnown {
+	if !id.HistoryKnown && !keeps(opts) {
+		// (a keep runs no zfs rollback: zpool history is not its proof)
 		a.warnings = append(a.warnings, fmt.Sprintf("zpool history of %s could not be read whole: if the rollback is interrupted, whether it took effect is decided by running it again", vol))
 	}
 	for _, lu := range id.LUs {
 		if wantStatus(lu) == comstar.StatusOffline {
 			a.warnings = append(a.warnings, fmt.Sprintf("LU %s is Offline: once imported it is taken Offline again (stmfadm offline-lu), as it was", lu.GUID))
 		}
-		if _, err := (comstar.Cmd{}).CreateLUArgv(toComstarLU(lu)); err != nil {
+		if _, err := (comstar.Cmd{}).CreateLUArgv(toComstarLU(lu)); err != nil && !keeps(opts) {
+			// (with keep, a refusal: assessKeep)
 			a.warnings = append(a.warnings, fmt.Sprintf("no create-lu fallback for LU %s: %v; if import-lu finds no LU metadata in %s after the rollback (meta file error), the operation stops there and needs attention",
 				lu.GUID, err, lu.DataFile))
 		}
@@ -148,6 +151,9 @@ func (a *assessment) volume(id store.Identity, caps store.Capabilities) error {
 		}
 	}
 	switch {
+	case opts.Undo != 0:
+		// An undo swaps the data the operation undone kept back in, which
+		// written@ of the volume does not see.
 	case caps.Has(store.CapWritten) && id.WrittenBefore == 0 && len(id.NewerSnapshots) == 0:
 		// A one-volume rollback changes nothing (assess); in a group
 		// the volume goes back with the others.

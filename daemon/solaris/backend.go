@@ -47,6 +47,9 @@ type Backend struct {
 	// (rescue.go); nil: none (the rescue imports by name and cannot check
 	// the label after).
 	Labels LabelReader
+	// ZvolDeviceDir is where a volume's raw device is (POOL/VOL under
+	// it), read by check-boot; "" means /dev/zvol/rdsk.
+	ZvolDeviceDir string
 
 	mu   sync.Mutex
 	caps store.Capabilities // from Probe; nil before

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/volctl/volctl/daemon/bootcheck/bootchecktest"
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/solaris"
 	"github.com/volctl/volctl/sim"
@@ -35,7 +36,17 @@ func paths(root string) solaris.Paths {
 func newBackend(root string) *solaris.Backend {
 	b := solaris.New(paths(root))
 	b.Initiators = []string{sim.SeedInitiator}
+	simDisks(root, b)
 	return b
+}
+
+// simDisks points b's check-boot at the host's disk images, and writes
+// one that boots for each volume that has none yet.
+func simDisks(root string, b *solaris.Backend) {
+	b.ZvolDeviceDir = bootchecktest.SimDir(root)
+	if err := bootchecktest.EnsureSimImages(root); err != nil {
+		panic(err)
+	}
 }
 
 // newEngine runs an engine on a fresh journal against the host at root.

@@ -229,3 +229,44 @@ func benchEngine(b *testing.B, root string) (*engine.Engine, *store.DB) {
 	}
 	return e, db
 }
+
+// BenchmarkKeepRollback measures the LU outage window of a rollback that
+// keeps what it replaces (set-aside, clone, promote and create-lu inside
+// it, docs/keep.md) against a plain rollback's (zfs rollback and
+// import-lu), each of the seed volume on its own fresh host with
+// benchLatency per command, and reports their ratio.
+func BenchmarkKeepRollback(b *testing.B) {
+	var plain, keep, keepWall, plainWall time.Duration
+	run := func(opts store.Options) (time.Duration, time.Duration) {
+		b.StopTimer()
+		root := simtest.Host(b)
+		if err := sim.SetLatency(root, benchLatency); err != nil {
+			b.Fatal(err)
+		}
+		e, db := benchEngine(b, root)
+		defer db.Close()
+		b.StartTimer()
+		start := time.Now()
+		op, err := e.Rollback(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1", Options: opts}, func(engine.Event) {})
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if err != nil || op.State != store.OpSucceeded {
+			b.Fatalf("rollback %+v: %v", opts, err)
+		}
+		return op.OutageEnd.Sub(op.OutageStart), elapsed
+	}
+	for i := 0; i < b.N; i++ {
+		o, w := run(store.Options{})
+		plain, plainWall = plain+o, plainWall+w
+		o, w = run(store.Options{Keep: true})
+		keep, keepWall = keep+o, keepWall+w
+		b.StartTimer()
+	}
+	n := time.Duration(b.N)
+	ms := func(d time.Duration) float64 { return float64((d / n).Microseconds()) / 1000 }
+	b.ReportMetric(ms(plain), "plain-outage-ms/op")
+	b.ReportMetric(ms(keep), "keep-outage-ms/op")
+	b.ReportMetric(ms(plainWall), "plain-wall-ms/op")
+	b.ReportMetric(ms(keepWall), "keep-wall-ms/op")
+	b.ReportMetric(float64(keep)/float64(plain), "outage-ratio")
+}

@@ -209,6 +209,9 @@ func usesVolume(s, vol string, refs []zones.LURef) (bool, error) {
 // consents missing, the refusals and the warnings, from what was read,
 // running nothing). Bad options are refused before anything runs.
 func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot string, opts store.Options) (store.Identity, []string, error) {
+	if opts.Forget != 0 {
+		return b.captureForget(ctx, run, snapshot, opts)
+	}
 	vol, snap, err := zvol.SplitSnapshot(snapshot)
 	if err != nil {
 		return store.Identity{}, nil, err
@@ -217,13 +220,31 @@ func (b *Backend) Capture(ctx context.Context, run execx.RunFunc, snapshot strin
 	if err := b.checkOptions(opts); err != nil {
 		return id, nil, err
 	}
+	if err := checkKeepOptions(vol, opts); err != nil {
+		return id, nil, err
+	}
 	caps := b.capabilities()
 	f, err := b.read(ctx, run, id, snap, opts, caps)
 	if err != nil {
 		return f.id, nil, err
 	}
 	warnings, err := assess(f, opts, caps)
-	f.id.Unchanged = err == nil && zvol.ProvedUnchanged(f.id, caps.Has(store.CapWritten), len(opts.Group) > 0)
+	if keeps(opts) && (err == nil || errors.Is(err, engine.ErrNeedsConsent)) {
+		// A keep's own reads and refusals (capture_keep.go), once
+		// nothing else refused.
+		if kerr := b.readKeep(ctx, run, &f, opts); kerr != nil {
+			return f.id, warnings, kerr
+		}
+		w, kerr := assessKeep(f.id, opts)
+		warnings = append(warnings, w...)
+		if kerr != nil {
+			err = kerr
+		}
+	}
+	if err == nil {
+		bootDisksOf(&f, opts)
+	}
+	f.id.Unchanged = err == nil && !keeps(opts) && zvol.ProvedUnchanged(f.id, caps.Has(store.CapWritten), len(opts.Group) > 0)
 	return f.id, warnings, err
 }
 
@@ -318,6 +339,9 @@ func (b *Backend) readVolume(ctx context.Context, run execx.RunFunc, f *facts, s
 		return err
 	}
 	f.id.Volsize = ds.Volsize
+	if keeps(opts) {
+		f.id.KeptUsed = ds.Used // the most the kept dataset will hold
+	}
 	z := b.zfs(run)
 	snaps, err := z.Snapshots(ctx, vol)
 	if err != nil {

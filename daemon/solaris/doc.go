@@ -71,7 +71,64 @@
 //	               (-x initialize-hostdata for kernel zones) unless
 //	               --keep-hostdata (and, if that attach fails, recover
 //	               --initialize-hostdata does it after all).
+//	check-boot     [running kernel zones whose boot disk goes back] read
+//	               each boot disk's root pool label, read-only: its
+//	               phys_path must be the zone's /zvnex/zvblk@ID:SLICE. A
+//	               wrong or unreadable label stops here, permanently: the
+//	               zone stays attached and is not booted, and the attention
+//	               names the path and volctl rescue (bootcheck.go,
+//	               docs/platform/kz-boot-path.md §5). No undo: it reads.
 //	boot-zones     boot the zones that were running.
+//
+// Keeping what the rollback replaces (--keep, docs/keep.md): nothing is
+// destroyed. The capture also names each volume's kept dataset KEPT
+// (zvol.KeptName: free, and every snapshot fits under it), reads the
+// volume's local properties for its clone (zvol.CloneProps: volsize,
+// volblocksize, stmf_sbd_lu and volctl:* are not copied; a property a
+// clone cannot take is refused) and refuses an LU create-lu cannot carry
+// exactly (the clone has no LU metadata to import). No --destroy-newer:
+// the newer snapshots go to KEPT. The steps (steps_keep.go; the zfs ones
+// are zvol's, keepsteps.go, shared with the Linux backend), each of which
+// reads the datasets' origins first and runs again safely:
+//
+//	stop-zones, detach-zones, delete-lu   as above; delete-lu's undo brings
+//	               the LU back only once the volume is itself again (not
+//	               onto the clone, nor onto nothing).
+//	set-aside      [window] zfs rename V KEPT: the data and every snapshot.
+//	               Undo: zfs rename KEPT V, only when V does not exist.
+//	clone          [window] zfs clone -o p=v.. KEPT@S V, the volume's local
+//	               properties. Undo: zfs destroy V (no -r), only when V is
+//	               a clone of KEPT@S carrying no kept mark.
+//	bring-back     [window] an undo's, in clone's place: zfs rename RESTORE
+//	               V (the kept dataset of the operation undone). Undo: zfs
+//	               rename V RESTORE.
+//	promote        [window] zfs promote V: the commit. V takes the snapshots
+//	               up to S; KEPT keeps the newer ones and the data from
+//	               before. Check: KEPT's origin is V@S (for a group: any
+//	               volume's).
+//	finish-promote [window, groups only] promote every volume not promoted
+//	               yet, forward only.
+//	create-lu      [window] stmfadm create-lu -p guid=G with every captured
+//	               property on /dev/zvol/rdsk/V, never import-lu (import-lu
+//	               on a clone could find stale metadata in the volume's
+//	               data); then settle as import-lu does. The window ends.
+//	restore-views, resize-lu   as above; create-lu gives the LU the whole
+//	               clone, so resize-lu gives it its captured size back.
+//	verify         each LU as captured; the volume promoted, owning S, and
+//	               every newer snapshot in KEPT.
+//	mark-kept      zfs set volctl:kept=MARK KEPT (zvol.KeptMark); an undo
+//	               also clears the mark on the volume (zfs inherit), which
+//	               was a kept dataset.
+//	attach-zones, boot-zones   as above.
+//
+// A failure before promote undoes back to the capture exactly (V is V
+// again with all its snapshots, its LU back with its GUID and views,
+// persisted); past it, the saga goes forward, and a failure says where
+// each volume is and where its data from before is kept. A forget is one
+// step, destroy-kept (the commit, no undo: zfs destroy -r KEPT after
+// reading its mark, refused unless the mark names the operation forgotten;
+// Check: the dataset is gone); its capture checks only that each dataset
+// exists and carries the mark.
 //
 // Zones on other hosts. The LU may be used by kernel zones on zone hosts,
 // each with its own volctld (Peers, daemon/peers over mutual TLS). The

@@ -29,7 +29,27 @@ import (
 //	resize-lu        an LU may end past the volume     steps_lu.go
 //	verify           always                            steps_verify.go
 //	attach-zones     a zone was installed or running   steps_zones.go
+//	check-boot       a running kz's boot disk changes  bootcheck.go
 //	boot-zones       a zone was running                steps_zones.go
+//
+// A rollback that keeps what it replaces (--keep) and an undo
+// (steps_keep.go; the zfs steps are zvol's keepsteps.go):
+//
+//	stop-zones, detach-zones, delete-lu            as above (delete-lu's undo
+//	                                               only onto the volume itself)
+//	set-aside        [window] zfs rename V KEPT        zvol
+//	clone            [window] keep: zfs clone -o .. KEPT@S V    zvol
+//	bring-back       [window] undo: zfs rename RESTORE V        zvol
+//	promote          [window] the commit: zfs promote V         zvol
+//	finish-promote   [window] groups only              zvol
+//	create-lu        [window] the volume has LUs       steps_keep.go (never import-lu)
+//	restore-views, resize-lu                       as above
+//	verify           always                            steps_keep.go
+//	mark-kept        always: zfs set volctl:kept       zvol
+//	attach-zones, boot-zones                       as above
+//
+// A forget: destroy-kept (zvol), its commit, and finish-destroy-kept when it
+// has several kept datasets.
 //
 // This file holds the table and what the steps share.
 
@@ -38,6 +58,10 @@ import (
 func (b *Backend) Steps(op *store.Operation) []engine.Step {
 	if op.Kind == store.KindRescue {
 		return b.rescueSteps(op) // steps_rescue.go
+	}
+	s := &sagaSteps{b: b, op: op}
+	if isForget(op) {
+		return zvol.DestroyKeptSteps(s.zfs, op)
 	}
 	id := op.Identity
 	var steps []engine.Step
@@ -50,7 +74,9 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 			attached = append(attached, z)
 		}
 	}
-	s := &sagaSteps{b: b, op: op}
+	if keeps(op.Options) {
+		return s.keepSteps(halted, attached) // steps_keep.go
+	}
 	if id.Unchanged && len(op.Members) == 0 {
 		// Nothing to roll back (zvol.ProvedUnchanged): no zone stops, no
 		// LU goes; the step checks it still holds.
@@ -82,6 +108,9 @@ func (b *Backend) Steps(op *store.Operation) []engine.Step {
 		steps = append(steps, s.attachZones(attached))
 	}
 	if len(halted) > 0 {
+		if zs := bootChecked(halted); len(zs) > 0 {
+			steps = append(steps, s.checkBoot(zs)) // bootcheck.go
+		}
 		steps = append(steps, s.bootZones(halted))
 	}
 	return steps
@@ -117,10 +146,20 @@ func wasAttached(z store.Zone) bool { return z.State == "installed" || z.State =
 
 func isKernelZone(z store.Zone) bool { return z.Brand == "solaris-kz" }
 
-// needsResize: an LU of the volume may end past the rolled-back volume.
+// needsResize: an LU of the volume may end past the rolled-back volume;
+// with keep (id.Kept), an LU may differ from the volume's size at all:
+// create-lu gives a new LU the whole clone.
 func needsResize(id store.Identity) bool {
 	return len(id.LUs) > 0 && (id.SnapshotVolsize == 0 ||
-		slices.ContainsFunc(id.LUs, func(lu store.LU) bool { return afterRollback(id.SnapshotVolsize, lu).Size != lu.Size }))
+		slices.ContainsFunc(id.LUs, func(lu store.LU) bool {
+			return resizedTo(id, lu) != lu.Size || id.Kept != "" && lu.Size != id.SnapshotVolsize
+		}))
+}
+
+// resizedTo is the size resize-lu gives lu where the volume's size at the
+// snapshot is known: the captured one, at most the volume's.
+func resizedTo(id store.Identity, lu store.LU) uint64 {
+	return afterRollback(id.SnapshotVolsize, lu).Size
 }
 
 // allLUs are the LUs of every volume of the operation.

@@ -204,33 +204,51 @@ func (s *sagaSteps) registerLU(ctx context.Context, x *engine.Exec, lu store.LU)
 				lu.GUID, err, lu.DataFile, aerr))
 		}
 		x.Note("LU metadata missing from %s; re-creating LU %s with its captured properties", lu.DataFile, lu.GUID)
-		got, cerr := c.CreateLU(ctx, toComstarLU(lu))
-		if cerr != nil {
-			return fmt.Errorf("re-create LU %s: %w", lu.GUID, cerr)
-		}
-		if !strings.EqualFold(got, lu.GUID) {
-			return engine.Permanent(fmt.Errorf("create-lu gave GUID %s, expected %s", got, lu.GUID))
-		}
-		return nil
-	case comstar.IsFileInUse(execx.Stderr(err)) || comstar.IsGUIDInUse(execx.Stderr(err)) || comstar.IsBusy(execx.Stderr(err)):
-		// Already registered? Only the captured LU on the captured file
-		// counts as done, and only when list-lu -v shows its file.
-		got, ok, lerr := c.LookupLU(ctx, lu.GUID)
-		if lerr != nil {
-			return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, lerr)
-		}
-		if ok && got.Registered {
-			if u := got.UnreadDataFile(); u != nil {
-				return fmt.Errorf("import LU %s: %w; and reading it back: %v", lu.GUID, err, readBack(got))
-			}
-			if got.DataFile == lu.DataFile {
-				return nil
-			}
-		}
-		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
+		return s.createLU(ctx, x, lu)
+	case luInUse(err):
+		return s.registeredAlready(ctx, x, lu, "import", err)
 	default:
 		return fmt.Errorf("import LU %s: %w", lu.GUID, err)
 	}
+}
+
+// createLU creates the LU with its captured GUID and properties on its
+// data file (create-lu): registerLU's fallback, and a keep's create-lu.
+func (s *sagaSteps) createLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	got, err := s.b.stmf(x.Run).CreateLU(ctx, toComstarLU(lu))
+	if err != nil {
+		return fmt.Errorf("re-create LU %s: %w", lu.GUID, err)
+	}
+	if !strings.EqualFold(got, lu.GUID) {
+		return engine.Permanent(fmt.Errorf("create-lu gave GUID %s, expected %s", got, lu.GUID))
+	}
+	return nil
+}
+
+// luInUse: import-lu or create-lu answered that the file or GUID is in use
+// (or busy): the LU may be registered already.
+func luInUse(err error) bool {
+	stderr := execx.Stderr(err)
+	return comstar.IsFileInUse(stderr) || comstar.IsGUIDInUse(stderr) || comstar.IsBusy(stderr)
+}
+
+// registeredAlready decides after an import-lu or create-lu (verb) that
+// failed "in use": only the captured LU registered on the captured file
+// counts as done, and only when list-lu -v shows its file.
+func (s *sagaSteps) registeredAlready(ctx context.Context, x *engine.Exec, lu store.LU, verb string, err error) error {
+	got, ok, lerr := s.b.stmf(x.Run).LookupLU(ctx, lu.GUID)
+	if lerr != nil {
+		return fmt.Errorf("%s LU %s: %w; and reading it back: %v", verb, lu.GUID, err, lerr)
+	}
+	if ok && got.Registered {
+		if u := got.UnreadDataFile(); u != nil {
+			return fmt.Errorf("%s LU %s: %w; and reading it back: %v", verb, lu.GUID, err, readBack(got))
+		}
+		if got.DataFile == lu.DataFile {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s LU %s: %w", verb, lu.GUID, err)
 }
 
 // ensureViews adds exactly the captured views that are missing, each with
@@ -304,8 +322,13 @@ func (s *sagaSteps) resizeLUs() engine.Step {
 			st.Planned = append(st.Planned, c.LookupLUArgv(lu.GUID))
 			switch want := afterRollback(id.SnapshotVolsize, lu); {
 			case id.SnapshotVolsize == 0:
-				st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], "<volsize after the rollback, if smaller than "+strconv.FormatUint(lu.Size, 10)+">", lu.GUID))
-			case want.Size != lu.Size:
+				size := "<volsize after the rollback, if smaller than " + strconv.FormatUint(lu.Size, 10) + ">"
+				if id.Kept != "" {
+					size = "<" + strconv.FormatUint(lu.Size, 10) + ", or the clone's volsize if smaller, when create-lu made the LU larger>"
+				}
+				st.Planned = append(st.Planned, append(c.ResizeLUArgv(lu.GUID, 0)[:3], size, lu.GUID))
+			case want.Size != lu.Size || id.Kept != "" && lu.Size != id.SnapshotVolsize:
+				// (with keep, create-lu gives the LU the whole clone)
 				st.Planned = append(st.Planned, c.ResizeLUArgv(lu.GUID, want.Size))
 			}
 		}

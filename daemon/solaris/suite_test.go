@@ -50,6 +50,7 @@ const simVolume = "pool/idisk0"
 func (h *simHost) Backend() engine.Backend {
 	b := solaris.New(h.paths)
 	b.Initiators = []string{sim.SeedInitiator}
+	simDisks(h.root, b)
 	return b
 }
 

@@ -235,6 +235,7 @@ func twoHostEngine(t *testing.T, storage, zone string) *engine.Engine {
 	t.Cleanup(func() { db.Close() })
 	svc := &zonehost.Service{Backend: solaris.New(paths(zone)), DB: db, Initiators: []string{sim.ZoneHostInitiator}, Log: hclog.NewNullLogger()}
 	b := solaris.New(paths(storage))
+	simDisks(storage, b)
 	b.Peers = inProcPeer{svc}
 	sdb, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), time.Second)
 	if err != nil {

@@ -1,6 +1,7 @@
 package zfs
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,10 +47,10 @@ func TestCloneArgvIsStable(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
-	if err := z.DestroyTree(nil, "pool"); err == nil || !strings.Contains(err.Error(), "root dataset") {
+	if err := z.DestroyTree(context.Background(), "pool"); err == nil || !strings.Contains(err.Error(), "root dataset") {
 		t.Fatalf("DestroyTree(pool) = %v, want a refusal", err)
 	}
-	if err := z.DestroyTree(nil, "pool/v@s"); err == nil {
+	if err := z.DestroyTree(context.Background(), "pool/v@s"); err == nil {
 		t.Fatal("DestroyTree of a snapshot name was not refused")
 	}
 }

@@ -31,6 +31,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -49,6 +51,8 @@ const (
 	StepFinishPromote = "finish-promote"
 	StepMarkKept      = "mark-kept"
 	StepDestroyKept   = "destroy-kept"
+	// StepFinishDestroyKept: a forget of several kept datasets.
+	StepFinishDestroyKept = "finish-destroy-kept"
 )
 
 // ZfsFor is the zfs command of an operation for a way to run it (nil: for
@@ -62,6 +66,9 @@ type dsState struct {
 	exists bool
 	origin string
 	mark   string
+	// printed is what zfs printed (stdout, or stderr when it failed), to
+	// quote in a refusal.
+	printed string
 }
 
 // LookArgv is the one read every keep step makes of a dataset: its origin
@@ -75,7 +82,7 @@ func look(ctx context.Context, z zfs.Cmd, ds string) (dsState, error) {
 	res, err := z.Run(ctx, LookArgv(z, ds))
 	if err != nil {
 		if zfs.IsNotExist(execx.Stderr(err)) {
-			return dsState{}, nil
+			return dsState{printed: string(execx.Stderr(err))}, nil
 		}
 		return dsState{}, fmt.Errorf("read %s: %w", ds, err)
 	}
@@ -83,7 +90,7 @@ func look(ctx context.Context, z zfs.Cmd, ds string) (dsState, error) {
 	if err != nil {
 		return dsState{}, fmt.Errorf("read %s: %w", ds, err)
 	}
-	st := dsState{exists: true}
+	st := dsState{exists: true, printed: string(res.Stdout)}
 	seen := map[string]bool{}
 	for _, p := range props {
 		if p.Name != ds {
@@ -105,6 +112,28 @@ func look(ctx context.Context, z zfs.Cmd, ds string) (dsState, error) {
 		return dsState{}, fmt.Errorf("read %s: zfs get did not print both origin and %s: %q", ds, KeptMarkProp, res.Stdout)
 	}
 	return st, nil
+}
+
+// readBack reads ds after cmd exited 0 and checks that it is as wanted:
+// a command that exits 0 and does nothing is an error (retried where the
+// saga retries), never taken for done.
+func readBack(ctx context.Context, z zfs.Cmd, ds, cmd string, want func(dsState) bool) error {
+	st, err := look(ctx, z, ds)
+	if err != nil {
+		return fmt.Errorf("read back %s after %s: %w", ds, cmd, err)
+	}
+	if !want(st) {
+		return fmt.Errorf("%s exited 0, but %s", cmd, st.where(ds))
+	}
+	return nil
+}
+
+func exists(s dsState) bool { return s.exists }
+func absent(s dsState) bool { return !s.exists }
+
+// cloneOf: the dataset exists and is a clone of snapshot.
+func cloneOf(snapshot string) func(dsState) bool {
+	return func(s dsState) bool { return s.exists && s.origin == snapshot }
 }
 
 // at is ds@S, S being the short name of the volume's snapshot.
@@ -145,15 +174,30 @@ func cloned(v, kept dsState, id store.Identity) bool {
 // snapshots go with it). Found done: KEPT and no V, or a later step's
 // state (V a clone of KEPT@S, or promoted).
 func SetAside(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	return setAside(ctx, z, id, nil)
+}
+
+// setAside is SetAside with guard (nil: none) asked just before the rename:
+// what the backend must know first (its LUs are away: illumos renames a
+// volume an LU holds, docs/platform/zfs-clone.md §3).
+func setAside(ctx context.Context, z zfs.Cmd, id store.Identity, guard func(store.Identity) error) error {
 	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
 	if err != nil {
 		return err
 	}
 	switch {
 	case v.exists && !kept.exists:
+		if guard != nil {
+			if err := guard(id); err != nil {
+				return err
+			}
+		}
 		if err := z.Rename(ctx, id.Volume, id.Kept); err != nil {
 			return fmt.Errorf("set %s aside as %s: %w", id.Volume, id.Kept, err)
 		}
+		// No read-back here, in the window: a rename that did nothing
+		// leaves V and no KEPT, which clone refuses, and the undos find
+		// done.
 		return nil
 	case !v.exists && kept.exists, cloned(v, kept, id), promoted(v, kept, id):
 		return nil
@@ -173,7 +217,7 @@ func UndoSetAside(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Rename(ctx, id.Kept, id.Volume); err != nil {
 			return fmt.Errorf("rename %s back to %s: %w", id.Kept, id.Volume, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Volume, "zfs rename "+id.Kept+" "+id.Volume, exists)
 	case v.exists && !kept.exists:
 		return nil
 	}
@@ -190,14 +234,72 @@ func Clone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 	}
 	switch {
 	case !v.exists && kept.exists:
-		if err := z.Clone(ctx, at(id.Kept, id), id.Volume, id.LocalProps); err != nil {
+		if err := z.Clone(ctx, at(id.Kept, id), id.Volume, cloneOpts(id)); err != nil {
 			return fmt.Errorf("clone %s as %s: %w", at(id.Kept, id), id.Volume, err)
 		}
+		// No read-back: a clone that did nothing leaves no V, which
+		// promote refuses, and the undo finds done.
 		return nil
 	case cloned(v, kept, id), promoted(v, kept, id):
 		return nil
 	}
 	return unexpected(StepClone, v.where(id.Volume), kept.where(id.Kept))
+}
+
+// cloneOpts are the properties zfs clone -o gets: the captured ones but
+// refreservation, which zfs refuses above the snapshot's volsize
+// (docs/platform/zfs-clone.md §4, §9): refreserve sets it after.
+func cloneOpts(id store.Identity) map[string]string {
+	out := map[string]string{}
+	for k, v := range id.LocalProps {
+		if k != "refreservation" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// refreserved is what refreserve gives the clone: its own volsize where
+// the volume's refreservation was its volsize (a volume that reserves its
+// size, as zfs create -V makes it: libzfs's own rollback keeps it so,
+// zfs-clone.md §9), else the captured value. ok is false when the volume
+// had no local refreservation (the clone stays sparse, as it was).
+func refreserved(id store.Identity) (value string, thick, ok bool) {
+	r, ok := id.LocalProps["refreservation"]
+	if !ok {
+		return "", false, false
+	}
+	return r, r == strconv.FormatUint(id.Volsize, 10), true
+}
+
+// refreserve gives the clone the volume's reservation (refreserved),
+// reading its volsize and refreservation first: set only if it differs.
+// (An undo's volume is the kept dataset itself, with its own: id.Restore.)
+func refreserve(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	want, thick, ok := refreserved(id)
+	if !ok || id.Restore != "" {
+		return nil
+	}
+	m, err := z.Get(ctx, id.Volume, "volsize", "refreservation")
+	if err != nil {
+		return fmt.Errorf("read volsize and refreservation of the clone %s: %w", id.Volume, err)
+	}
+	if thick {
+		want = m["volsize"]
+		if _, err := strconv.ParseUint(want, 10, 64); err != nil {
+			return fmt.Errorf("volsize of the clone %s: %q is not a number of bytes", id.Volume, want)
+		}
+	}
+	if m["refreservation"] == want {
+		return nil
+	}
+	if err := z.Set(ctx, id.Volume, "refreservation", want); err != nil {
+		return fmt.Errorf("reserve the clone %s's space as the volume's was (refreservation=%s): %w", id.Volume, want, err)
+	}
+	if m, err = z.Get(ctx, id.Volume, "refreservation"); err != nil || m["refreservation"] != want {
+		return fmt.Errorf("zfs set refreservation=%s %s exited 0, but it reads %q (%v)", want, id.Volume, m["refreservation"], err)
+	}
+	return nil
 }
 
 // UndoClone destroys the clone (zfs destroy V, no -r) only when V's origin
@@ -210,13 +312,14 @@ func UndoClone(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		return err
 	}
 	switch {
-	case !v.exists:
+	case !v.exists, !kept.exists:
+		// No clone, or no set-aside either (V is the volume itself).
 		return nil
 	case cloned(v, kept, id) && v.mark == "":
 		if err := z.DestroyClone(ctx, id.Volume); err != nil {
 			return fmt.Errorf("destroy the clone %s: %w", id.Volume, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Volume, "zfs destroy "+id.Volume, absent)
 	}
 	what := v.where(id.Volume)
 	if v.mark != "" {
@@ -238,7 +341,7 @@ func BringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Rename(ctx, id.Restore, id.Volume); err != nil {
 			return fmt.Errorf("bring %s back as %s: %w", id.Restore, id.Volume, err)
 		}
-		return nil
+		return nil // as set-aside's: promote refuses what it did not do
 	case !restore.exists && (cloned(v, kept, id) || promoted(v, kept, id)):
 		return nil
 	}
@@ -258,8 +361,10 @@ func UndoBringBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Rename(ctx, id.Volume, id.Restore); err != nil {
 			return fmt.Errorf("rename %s back to %s: %w", id.Volume, id.Restore, err)
 		}
-		return nil
-	case !v.exists && restore.exists:
+		return readBack(ctx, z, id.Restore, "zfs rename "+id.Volume+" "+id.Restore, exists)
+	case restore.exists && (!v.exists || !kept.exists):
+		// Brought back already, or never: no set-aside either (a rename
+		// that did nothing), so V is the volume itself.
 		return nil
 	}
 	return unexpected("undo "+StepBringBack, v.where(id.Volume), kept.where(id.Kept), restore.where(id.Restore))
@@ -280,7 +385,7 @@ func Promote(ctx context.Context, z zfs.Cmd, id store.Identity) error {
 		if err := z.Promote(ctx, id.Volume); err != nil {
 			return fmt.Errorf("promote %s: %w", id.Volume, err)
 		}
-		return nil
+		return readBack(ctx, z, id.Kept, "zfs promote "+id.Volume, cloneOf(at(id.Volume, id)))
 	}
 	return unexpected(StepPromote, v.where(id.Volume), kept.where(id.Kept))
 }
@@ -298,66 +403,172 @@ func Promoted(ctx context.Context, z zfs.Cmd, id store.Identity) (bool, error) {
 	return kept.origin == at(id.Volume, id), nil
 }
 
-// Mark is what mark-kept sets on the kept dataset of id by op.
+// Mark is what mark-kept sets on the kept dataset of id by op. The
+// operation's number is read from its kept suffix (KeptSuffix), which the
+// engine sets before the capture: the steps are first built, for the plan,
+// before the operation has its id.
 func Mark(op *store.Operation, id store.Identity) string {
-	return KeptMark(op.ID, id.Volume, id.Snapshot)
+	n := op.ID
+	var fromSuffix uint64
+	if _, err := fmt.Sscanf(op.Options.KeptSuffix, ".kept-%d-", &fromSuffix); err == nil && fromSuffix > 0 {
+		n = fromSuffix
+	}
+	return KeptMark(n, id.Volume, id.Snapshot)
 }
 
-// MarkKept sets the kept mark on KEPT (zfs set volctl:kept=... KEPT; the
+// MarkKept gives the clone of a keep rollback the volume's reservation
+// (refreserve: outside the outage window, where it costs the LU nothing),
+// then sets the kept mark on KEPT (zfs set volctl:kept=... KEPT; the
 // same value again changes nothing). For an undo it also clears, on the
 // volume, the mark it had as the kept dataset it was (zfs inherit): it is
 // the volume again, and nothing forgets it.
 func MarkKept(ctx context.Context, z zfs.Cmd, op *store.Operation, id store.Identity) error {
-	if err := z.Set(ctx, id.Kept, KeptMarkProp, Mark(op, id)); err != nil {
+	if err := refreserve(ctx, z, id); err != nil {
+		return err
+	}
+	mark := Mark(op, id)
+	if err := z.Set(ctx, id.Kept, KeptMarkProp, mark); err != nil {
 		return fmt.Errorf("mark %s as kept: %w", id.Kept, err)
+	}
+	if err := readBack(ctx, z, id.Kept, "zfs set "+KeptMarkProp, func(s dsState) bool { return s.mark == mark }); err != nil {
+		return err
 	}
 	if id.Restore != "" {
 		if err := z.Inherit(ctx, id.Volume, KeptMarkProp); err != nil {
 			return fmt.Errorf("clear the kept mark of %s (it is the volume again): %w", id.Volume, err)
 		}
+		return readBack(ctx, z, id.Volume, "zfs inherit "+KeptMarkProp, func(s dsState) bool { return s.exists && s.mark == "" })
 	}
 	return nil
 }
 
-// MarkNames reports whether a kept mark names operation op.
-func MarkNames(mark string, op uint64) bool {
-	return strings.HasPrefix(mark, fmt.Sprintf("operation %d: ", op))
-}
-
 // CheckKept is what a forget's capture asks of each dataset it is to
-// destroy: it exists and carries the mark of operation op. A refusal wraps
+// destroy: it exists and carries mark (KeptMark of the operation
+// forgotten, the volume and its snapshot). A refusal wraps
 // engine.ErrPrecondition and quotes the mark found.
-func CheckKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
+func CheckKept(ctx context.Context, z zfs.Cmd, ds, mark string) error {
 	st, err := look(ctx, z, ds)
 	if err != nil {
 		return err
 	}
 	switch {
 	case !st.exists:
-		return fmt.Errorf("kept dataset %s does not exist: %w", ds, engine.ErrPrecondition)
-	case !MarkNames(st.mark, op):
-		return fmt.Errorf("%s carries %s=%q, not the mark of operation %d: volctl destroys only what that operation kept: %w",
-			ds, KeptMarkProp, st.mark, op, engine.ErrPrecondition)
+		return fmt.Errorf("kept dataset %s does not exist (zfs printed %q): %w", ds, strings.TrimSpace(st.printed), engine.ErrPrecondition)
+	case st.mark != mark:
+		return fmt.Errorf("%s carries %s=%q, not %q: volctl destroys only what that operation kept: %w",
+			ds, KeptMarkProp, st.mark, mark, engine.ErrPrecondition)
 	}
 	return nil
 }
 
 // DestroyKept destroys a kept dataset with its snapshots (zfs destroy -r
-// DS) after reading its mark: one that does not name operation op is
-// refused (permanent). Gone already is done.
-func DestroyKept(ctx context.Context, z zfs.Cmd, ds string, op uint64) error {
-	st, err := look(ctx, z, ds)
+// DS) after reading its mark: one that is not mark is refused
+// (permanent). Gone already is done.
+func DestroyKept(ctx context.Context, z zfs.Cmd, ds, mark string) error {
+	if err := checkMark(ctx, z, ds, mark); err != nil {
+		return err
+	}
+	if gone, err := Gone(ctx, z, ds); err != nil || gone {
+		return err
+	}
+	if err := z.DestroyTree(ctx, ds); err != nil {
+		return fmt.Errorf("destroy %s: %w", ds, err)
+	}
+	return readBack(ctx, z, ds, "zfs destroy -r "+ds, absent)
+}
+
+// CheckKeptFree is what a capture asks of a kept dataset's name: nothing
+// has it yet (a refusal wraps engine.ErrPrecondition).
+func CheckKeptFree(ctx context.Context, z zfs.Cmd, kept string) error {
+	st, err := look(ctx, z, kept)
+	if err != nil {
+		return err
+	}
+	if st.exists {
+		return fmt.Errorf("the kept dataset's name %s is taken (zfs get printed %q): volctl will not rename the volume onto it: %w",
+			kept, strings.TrimSpace(st.printed), engine.ErrPrecondition)
+	}
+	return nil
+}
+
+// CheckRestore is what an undo's capture asks of the kept dataset it brings
+// back (id.Restore): it exists and is a clone of the volume's snapshot
+// (id.Snapshot). A refusal quotes what zfs printed and wraps
+// engine.ErrPrecondition.
+func CheckRestore(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	st, err := look(ctx, z, id.Restore)
 	if err != nil {
 		return err
 	}
 	switch {
 	case !st.exists:
-		return nil
-	case !MarkNames(st.mark, op):
-		return engine.Permanent(fmt.Errorf("%s carries %s=%q, not the mark of operation %d: not destroyed", ds, KeptMarkProp, st.mark, op))
+		return fmt.Errorf("the kept dataset %s to bring back does not exist (zfs printed %q): %w",
+			id.Restore, strings.TrimSpace(st.printed), engine.ErrPrecondition)
+	case st.origin != id.Snapshot:
+		return fmt.Errorf("the kept dataset %s is not a clone of %s (zfs get printed %q): the volume changed since; volctl will not swap it back: %w",
+			id.Restore, id.Snapshot, strings.TrimSpace(st.printed), engine.ErrPrecondition)
 	}
-	if err := z.DestroyTree(ctx, ds); err != nil {
-		return fmt.Errorf("destroy %s: %w", ds, err)
+	return nil
+}
+
+// VerifyKeptPlanned are the commands VerifyKept runs.
+func VerifyKeptPlanned(z zfs.Cmd, id store.Identity) [][]string {
+	return [][]string{LookArgv(z, id.Kept), z.SnapshotsArgv(id.Volume), z.SnapshotsArgv(id.Kept)}
+}
+
+// VerifyKept checks, once the volume is promoted, what a keep promises and
+// no initiator changes: KEPT is a clone of V@S (the volume owns its
+// snapshot again), V has S, and every snapshot that was newer than S is
+// in KEPT.
+func VerifyKept(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	done, err := Promoted(ctx, z, id)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return fmt.Errorf("%s is not a clone of %s: %s was not promoted", id.Kept, at(id.Volume, id), id.Volume)
+	}
+	own, err := z.Snapshots(ctx, id.Volume)
+	if err != nil {
+		return readError(id.Volume, "list snapshots of "+id.Volume, err)
+	}
+	if !slices.ContainsFunc(own, func(s zfs.Snapshot) bool { return s.Name == id.Snapshot }) {
+		return fmt.Errorf("%s is not among the snapshots of %s after the promote", id.Snapshot, id.Volume)
+	}
+	kept, err := z.Snapshots(ctx, id.Kept)
+	if err != nil {
+		return readError(id.Kept, "list snapshots of "+id.Kept, err)
+	}
+	for _, n := range id.NewerSnapshots {
+		_, short, _ := strings.Cut(n, "@")
+		if !slices.ContainsFunc(kept, func(s zfs.Snapshot) bool { return s.Name == id.Kept+"@"+short }) {
+			return fmt.Errorf("snapshot %s is not in %s as %s@%s", n, id.Kept, id.Kept, short)
+		}
+	}
+	return nil
+}
+
+// SwappedBack says whether the volume is the one the capture found again
+// (KEPT gone; for an undo, RESTORE back): only then may the compensation
+// bring its LUs back. Otherwise the error says where things are, and an
+// LU must not serve the name (it would serve another dataset's data).
+func SwappedBack(ctx context.Context, z zfs.Cmd, id store.Identity) error {
+	v, kept, err := lookBoth(ctx, z, id.Volume, id.Kept)
+	if err != nil {
+		return err
+	}
+	states := []string{v.where(id.Volume), kept.where(id.Kept)}
+	ok := v.exists && !kept.exists
+	if id.Restore != "" {
+		restore, err := look(ctx, z, id.Restore)
+		if err != nil {
+			return err
+		}
+		states = append(states, restore.where(id.Restore))
+		ok = ok && restore.exists
+	}
+	if !ok {
+		return fmt.Errorf("%s is not the volume it was (%s): its LU is not brought back onto it", id.Volume, strings.Join(states, ", "))
 	}
 	return nil
 }
@@ -457,16 +668,39 @@ func names(ids []store.Identity, f func(store.Identity) string) string {
 // SetAsideStep is set-aside for every volume: zfs rename V KEPT; its undo
 // renames it back.
 func SetAsideStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
+	return SetAsideGuarded(zfsFor, op, window, nil)
+}
+
+// Guard is a backend's proof, asked just before set-aside renames a
+// volume, that nothing holds it any more; Planned are the commands Check
+// runs for the volume, for the plan.
+type Guard struct {
+	Planned func(id store.Identity) [][]string
+	Check   func(ctx context.Context, x *engine.Exec, id store.Identity) error
+}
+
+// SetAsideGuarded is SetAsideStep whose rename of a volume waits for
+// guard to pass (nil: none). A guard that fails stops the step before the
+// rename.
+func SetAsideGuarded(zfsFor ZfsFor, op *store.Operation, window bool, guard *Guard) engine.Step {
 	ids := op.Volumes()
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepSetAside, OutageWindow: window,
 		Description: "rename the volume aside, with its data and every snapshot, to its kept dataset: " +
 			names(ids, func(id store.Identity) string { return id.Volume + " to " + id.Kept })}
 	for _, id := range ids {
-		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.RenameArgv(id.Volume, id.Kept))
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept))
+		if guard != nil {
+			st.Planned = append(st.Planned, guard.Planned(id)...)
+		}
+		st.Planned = append(st.Planned, z.RenameArgv(id.Volume, id.Kept))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		return eachVolume(ids, func(id store.Identity) error { return SetAside(ctx, zfsFor(x.Run), id) })
+		var g func(store.Identity) error
+		if guard != nil {
+			g = func(id store.Identity) error { return guard.Check(ctx, x, id) }
+		}
+		return eachVolume(ids, func(id store.Identity) error { return setAside(ctx, zfsFor(x.Run), id, g) })
 	}
 	st.Undo = func(ctx context.Context, x *engine.Exec) error {
 		return eachVolume(ids, func(id store.Identity) error { return UndoSetAside(ctx, zfsFor(x.Run), id) })
@@ -483,7 +717,7 @@ func CloneStep(zfsFor ZfsFor, op *store.Operation, window bool) engine.Step {
 		Description: "create the volume again as a clone of the snapshot, now in the kept dataset, with the volume's local properties: " +
 			names(ids, func(id store.Identity) string { return id.Volume + " from " + at(id.Kept, id) })}
 	for _, id := range ids {
-		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.CloneArgv(at(id.Kept, id), id.Volume, id.LocalProps))
+		st.Planned = append(st.Planned, LookArgv(z, id.Volume), LookArgv(z, id.Kept), z.CloneArgv(at(id.Kept, id), id.Volume, cloneOpts(id)))
 	}
 	st.Do = func(ctx context.Context, x *engine.Exec) error {
 		return eachVolume(ids, func(id store.Identity) error { return Clone(ctx, zfsFor(x.Run), id) })
@@ -587,8 +821,17 @@ func MarkKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 	ids := op.Volumes()
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepMarkKept,
-		Description: "mark the kept dataset as this operation's (" + KeptMarkProp + "): forget destroys only a dataset with the mark of the operation it forgets"}
+		Description: "mark the kept dataset as this operation's (" + KeptMarkProp + "): a forget acts only on a dataset with the mark of the operation it forgets; a clone of a volume that reserved its size reserves its own"}
 	for _, id := range ids {
+		if want, thick, ok := refreserved(id); ok {
+			if thick {
+				want = "<the clone's volsize>"
+				if id.SnapshotVolsize > 0 {
+					want = strconv.FormatUint(id.SnapshotVolsize, 10)
+				}
+			}
+			st.Planned = append(st.Planned, z.GetArgv(id.Volume, "volsize", "refreservation"), z.SetArgv(id.Volume, "refreservation", want))
+		}
 		st.Planned = append(st.Planned, z.SetArgv(id.Kept, KeptMarkProp, Mark(op, id)))
 		if id.Restore != "" {
 			st.Planned = append(st.Planned, z.InheritArgv(id.Volume, KeptMarkProp))
@@ -600,23 +843,74 @@ func MarkKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 	return st
 }
 
-// DestroyKeptStep is a forget's one step, its commit (no undo: a person
-// consented): for each of op.Options.ForgetDatasets, read its mark and zfs
-// destroy -r it. Check: one of them is gone.
-func DestroyKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
-	dss := op.Options.ForgetDatasets
-	forget := op.Options.Forget
+// forgotten is a dataset a forget destroys and the mark it must carry.
+type forgotten struct{ ds, mark string }
+
+// forgets are what op forgets: each of its volumes' kept dataset (the
+// engine fills Kept from the kept records) with the mark of the operation
+// forgotten for that volume and snapshot.
+// ForgetMarks are the kept datasets a forget destroys, each with the
+// mark it must carry (KeptMark of the forgotten operation, its volume and
+// snapshot).
+func ForgetMarks(op *store.Operation) map[string]string {
+	m := map[string]string{}
+	for _, f := range forgets(op) {
+		m[f.ds] = f.mark
+	}
+	return m
+}
+
+func forgets(op *store.Operation) []forgotten {
+	var out []forgotten
+	for _, id := range op.Volumes() {
+		if id.Kept != "" {
+			out = append(out, forgotten{id.Kept, KeptMark(op.Options.Forget, id.Volume, id.Snapshot)})
+		}
+	}
+	return out
+}
+
+// DestroyKeptSteps are a forget's steps (no undo: a person consented).
+// destroy-kept, the commit: read the mark of each of op's kept datasets
+// (forgets: one that is not the forgotten operation's refuses the whole,
+// nothing destroyed), then zfs destroy -r each; Check: one of them is
+// gone. With several datasets, finish-destroy-kept then destroys, forward
+// only, any the commit left (its failure is retried, then needs attention
+// naming what is left).
+func DestroyKeptSteps(zfsFor ZfsFor, op *store.Operation) []engine.Step {
+	fs := forgets(op)
+	var dss []string
+	for _, f := range fs {
+		dss = append(dss, f.ds)
+	}
 	z := zfsFor(nil)
 	st := engine.Step{Name: StepDestroyKept, Commit: true,
-		Description: fmt.Sprintf("destroy what operation %d kept, with its snapshots, each only if it carries that operation's mark: %s", forget, strings.Join(dss, ", "))}
-	var ids []store.Identity
+		Description: fmt.Sprintf("destroy what operation %d kept, with its snapshots, each only if it carries that operation's mark: %s", op.Options.Forget, strings.Join(dss, ", "))}
 	for _, ds := range dss {
-		st.Planned = append(st.Planned, LookArgv(z, ds), z.DestroyTreeArgv(ds))
-		ids = append(ids, store.Identity{Volume: ds})
+		st.Planned = append(st.Planned, LookArgv(z, ds))
 	}
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		return eachVolume(ids, func(id store.Identity) error { return DestroyKept(ctx, zfsFor(x.Run), id.Volume, forget) })
+	for _, ds := range dss {
+		st.Planned = append(st.Planned, z.DestroyTreeArgv(ds))
 	}
+	destroyAll := func(ctx context.Context, x *engine.Exec) error {
+		z := zfsFor(x.Run)
+		if len(fs) == 0 {
+			return engine.Permanent(fmt.Errorf("the forget of operation %d names no kept dataset", op.Options.Forget))
+		}
+		for _, f := range fs {
+			if err := checkMark(ctx, z, f.ds, f.mark); err != nil {
+				return err
+			}
+		}
+		var errs []error
+		for _, f := range fs {
+			if err := DestroyKept(ctx, z, f.ds, f.mark); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return joinVolumes(errs)
+	}
+	st.Do = destroyAll
 	st.Check = func(ctx context.Context, x *engine.Exec) (bool, error) {
 		var errs []error
 		for _, ds := range dss {
@@ -631,5 +925,37 @@ func DestroyKeptStep(zfsFor ZfsFor, op *store.Operation) engine.Step {
 		}
 		return false, errors.Join(errs...)
 	}
-	return st
+	steps := []engine.Step{st}
+	if len(dss) > 1 {
+		fin := engine.Step{Name: StepFinishDestroyKept, Planned: st.Planned,
+			Description: "destroy every kept dataset of the forget that is not gone yet"}
+		fin.Do = func(ctx context.Context, x *engine.Exec) error {
+			err := destroyAll(ctx, x)
+			if err == nil {
+				return nil
+			}
+			var left []string
+			for _, ds := range dss {
+				if gone, gerr := Gone(ctx, zfsFor(x.Run), ds); gerr != nil || !gone {
+					left = append(left, ds)
+				}
+			}
+			return fmt.Errorf("%w (not destroyed yet: %s)", err, strings.Join(left, ", "))
+		}
+		steps = append(steps, fin)
+	}
+	return steps
+}
+
+// checkMark refuses, permanently, a dataset that exists and does not
+// carry mark.
+func checkMark(ctx context.Context, z zfs.Cmd, ds, mark string) error {
+	st, err := look(ctx, z, ds)
+	if err != nil {
+		return err
+	}
+	if st.exists && st.mark != mark {
+		return engine.Permanent(fmt.Errorf("%s carries %s=%q, not %q: nothing destroyed", ds, KeptMarkProp, st.mark, mark))
+	}
+	return nil
 }

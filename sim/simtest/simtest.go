@@ -324,7 +324,10 @@ func MustZone(t testing.TB, root string, want Outcome, zoneState string) {
 // to the file named by $VOLCTL_SUMMARY (make test prints that file, since go
 // test hides a passing package's output).
 func Summary(kind string, injected, consistent int) {
-	line := fmt.Sprintf("%s: %d injected, %d consistent", kind, injected, consistent)
+	summary(fmt.Sprintf("%s: %d injected, %d consistent", kind, injected, consistent))
+}
+
+func summary(line string) {
 	fmt.Println(line)
 	if p := os.Getenv("VOLCTL_SUMMARY"); p != "" {
 		if f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
@@ -409,4 +412,46 @@ func CheckGroup(root string, want Outcome) []string {
 		bad = append(bad, "kz1 is not running from a disk its key reads")
 	}
 	return bad
+}
+
+// Sample picks the cases a fault or crash suite runs. All of them, unless
+// VOLCTL_FAULT_SAMPLE is a number N > 1: then the 1st, the N+1st, the
+// 2N+1st... of the cases in the order the suite builds them, so every
+// run of `make test` (which sets it for the keep, undo and rescue suites,
+// to stay within its time) runs the same ones, spread over every step.
+// `make faults` leaves it unset and runs every case. A suite's tally says
+// when it was sampled (Note).
+type Sample struct{ every, seen, taken int }
+
+// NewSample reads VOLCTL_FAULT_SAMPLE; a value that is not a number
+// above 1 means every case.
+func NewSample() *Sample {
+	n, err := strconv.Atoi(os.Getenv("VOLCTL_FAULT_SAMPLE"))
+	if err != nil || n < 1 {
+		n = 1
+	}
+	return &Sample{every: n}
+}
+
+// Take says whether the next case runs.
+func (s *Sample) Take() bool {
+	s.seen++
+	if (s.seen-1)%s.every != 0 {
+		return false
+	}
+	s.taken++
+	return true
+}
+
+// Note is what a sampled suite's tally adds: "" when it ran every case.
+func (s *Sample) Note() string {
+	if s.every == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (sampled, 1 in %d of %d cases: make faults runs them all)", s.every, s.seen)
+}
+
+// SampledSummary is Summary with the sample's note at the end of the line.
+func SampledSummary(kind string, injected, consistent int, s *Sample) {
+	summary(fmt.Sprintf("%s: %d injected, %d consistent%s", kind, injected, consistent, s.Note()))
 }

@@ -291,6 +291,360 @@ func (RequestState) EnumDescriptor() ([]byte, []int) {
 	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{3}
 }
 
+// CheckBootRequest names the kernel zone.
+type CheckBootRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Zone          string                 `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckBootRequest) Reset() {
+	*x = CheckBootRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckBootRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckBootRequest) ProtoMessage() {}
+
+func (x *CheckBootRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckBootRequest.ProtoReflect.Descriptor instead.
+func (*CheckBootRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CheckBootRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+// CheckBootResponse is the answer: boots, or the verdict and what to do.
+type CheckBootResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Zone  string                 `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// host is the peer the zone is on; empty for this host.
+	Host string `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	// zone_state is the zone's state when read: only a zone that is not
+	// running has a label nothing rewrites while it is read.
+	ZoneState string `protobuf:"bytes,3,opt,name=zone_state,json=zoneState,proto3" json:"zone_state,omitempty"`
+	// boots: every boot disk's label carries the zone's own path.
+	Boots bool `protobuf:"varint,4,opt,name=boots,proto3" json:"boots,omitempty"`
+	// verdict says it in one line: will boot, or why not.
+	Verdict string `protobuf:"bytes,5,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	// advice is what to do when it will not boot (the rescue).
+	Advice string `protobuf:"bytes,6,opt,name=advice,proto3" json:"advice,omitempty"`
+	// disks are the zone's boot disks in boot order (several: a mirror).
+	Disks         []*BootDisk `protobuf:"bytes,7,rep,name=disks,proto3" json:"disks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckBootResponse) Reset() {
+	*x = CheckBootResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckBootResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckBootResponse) ProtoMessage() {}
+
+func (x *CheckBootResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckBootResponse.ProtoReflect.Descriptor instead.
+func (*CheckBootResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CheckBootResponse) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *CheckBootResponse) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *CheckBootResponse) GetZoneState() string {
+	if x != nil {
+		return x.ZoneState
+	}
+	return ""
+}
+
+func (x *CheckBootResponse) GetBoots() bool {
+	if x != nil {
+		return x.Boots
+	}
+	return false
+}
+
+func (x *CheckBootResponse) GetVerdict() string {
+	if x != nil {
+		return x.Verdict
+	}
+	return ""
+}
+
+func (x *CheckBootResponse) GetAdvice() string {
+	if x != nil {
+		return x.Advice
+	}
+	return ""
+}
+
+func (x *CheckBootResponse) GetDisks() []*BootDisk {
+	if x != nil {
+		return x.Disks
+	}
+	return nil
+}
+
+// BootDisk is one boot disk of a kernel zone and what its label says.
+type BootDisk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// device_id is the device's id in the zone (zonecfg id), storage its
+	// storage URI, bootpri its boot priority (-1: none).
+	DeviceId int32  `protobuf:"varint,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Storage  string `protobuf:"bytes,2,opt,name=storage,proto3" json:"storage,omitempty"`
+	Bootpri  int32  `protobuf:"varint,3,opt,name=bootpri,proto3" json:"bootpri,omitempty"`
+	// volume is the volume behind it; device_path the raw device read.
+	Volume     string `protobuf:"bytes,4,opt,name=volume,proto3" json:"volume,omitempty"`
+	DevicePath string `protobuf:"bytes,5,opt,name=device_path,json=devicePath,proto3" json:"device_path,omitempty"`
+	// partition_table is gpt, vtoc8 or vtoc16; slice the minor letter of
+	// the slice that holds the pool (b: slice 1).
+	PartitionTable string `protobuf:"bytes,6,opt,name=partition_table,json=partitionTable,proto3" json:"partition_table,omitempty"`
+	Slice          string `protobuf:"bytes,7,opt,name=slice,proto3" json:"slice,omitempty"`
+	// The pool as its newest valid label says.
+	Pool      string `protobuf:"bytes,8,opt,name=pool,proto3" json:"pool,omitempty"`
+	PoolGuid  uint64 `protobuf:"varint,9,opt,name=pool_guid,json=poolGuid,proto3" json:"pool_guid,omitempty"`
+	Txg       uint64 `protobuf:"varint,10,opt,name=txg,proto3" json:"txg,omitempty"`
+	PoolState string `protobuf:"bytes,11,opt,name=pool_state,json=poolState,proto3" json:"pool_state,omitempty"`
+	// hostname and hostid (8 hex digits; empty when the label has none)
+	// are the host that last imported the pool.
+	Hostname string `protobuf:"bytes,12,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	Hostid   string `protobuf:"bytes,13,opt,name=hostid,proto3" json:"hostid,omitempty"`
+	// path, phys_path and devid are this disk's leaf vdev's.
+	Path     string `protobuf:"bytes,14,opt,name=path,proto3" json:"path,omitempty"`
+	PhysPath string `protobuf:"bytes,15,opt,name=phys_path,json=physPath,proto3" json:"phys_path,omitempty"`
+	Devid    string `protobuf:"bytes,16,opt,name=devid,proto3" json:"devid,omitempty"`
+	// want_phys_path is the path the zone opens: /zvnex/zvblk@ID:SLICE.
+	WantPhysPath string `protobuf:"bytes,17,opt,name=want_phys_path,json=wantPhysPath,proto3" json:"want_phys_path,omitempty"`
+	Boots        bool   `protobuf:"varint,18,opt,name=boots,proto3" json:"boots,omitempty"`
+	// valid_labels of the four read whole; agreeing_labels are the same
+	// as the newest.
+	ValidLabels    int32 `protobuf:"varint,19,opt,name=valid_labels,json=validLabels,proto3" json:"valid_labels,omitempty"`
+	AgreeingLabels int32 `protobuf:"varint,20,opt,name=agreeing_labels,json=agreeingLabels,proto3" json:"agreeing_labels,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *BootDisk) Reset() {
+	*x = BootDisk{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BootDisk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BootDisk) ProtoMessage() {}
+
+func (x *BootDisk) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BootDisk.ProtoReflect.Descriptor instead.
+func (*BootDisk) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BootDisk) GetDeviceId() int32 {
+	if x != nil {
+		return x.DeviceId
+	}
+	return 0
+}
+
+func (x *BootDisk) GetStorage() string {
+	if x != nil {
+		return x.Storage
+	}
+	return ""
+}
+
+func (x *BootDisk) GetBootpri() int32 {
+	if x != nil {
+		return x.Bootpri
+	}
+	return 0
+}
+
+func (x *BootDisk) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+func (x *BootDisk) GetDevicePath() string {
+	if x != nil {
+		return x.DevicePath
+	}
+	return ""
+}
+
+func (x *BootDisk) GetPartitionTable() string {
+	if x != nil {
+		return x.PartitionTable
+	}
+	return ""
+}
+
+func (x *BootDisk) GetSlice() string {
+	if x != nil {
+		return x.Slice
+	}
+	return ""
+}
+
+func (x *BootDisk) GetPool() string {
+	if x != nil {
+		return x.Pool
+	}
+	return ""
+}
+
+func (x *BootDisk) GetPoolGuid() uint64 {
+	if x != nil {
+		return x.PoolGuid
+	}
+	return 0
+}
+
+func (x *BootDisk) GetTxg() uint64 {
+	if x != nil {
+		return x.Txg
+	}
+	return 0
+}
+
+func (x *BootDisk) GetPoolState() string {
+	if x != nil {
+		return x.PoolState
+	}
+	return ""
+}
+
+func (x *BootDisk) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *BootDisk) GetHostid() string {
+	if x != nil {
+		return x.Hostid
+	}
+	return ""
+}
+
+func (x *BootDisk) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *BootDisk) GetPhysPath() string {
+	if x != nil {
+		return x.PhysPath
+	}
+	return ""
+}
+
+func (x *BootDisk) GetDevid() string {
+	if x != nil {
+		return x.Devid
+	}
+	return ""
+}
+
+func (x *BootDisk) GetWantPhysPath() string {
+	if x != nil {
+		return x.WantPhysPath
+	}
+	return ""
+}
+
+func (x *BootDisk) GetBoots() bool {
+	if x != nil {
+		return x.Boots
+	}
+	return false
+}
+
+func (x *BootDisk) GetValidLabels() int32 {
+	if x != nil {
+		return x.ValidLabels
+	}
+	return 0
+}
+
+func (x *BootDisk) GetAgreeingLabels() int32 {
+	if x != nil {
+		return x.AgreeingLabels
+	}
+	return 0
+}
+
 // LURef names one LU the way a zone's storage URI may name it: by GUID
 // (luname.naa.GUID) or by a target it is exposed through and its LUN
 // (target.IQN,lun.N).
@@ -304,7 +658,7 @@ type LURef struct {
 
 func (x *LURef) Reset() {
 	*x = LURef{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +670,7 @@ func (x *LURef) String() string {
 func (*LURef) ProtoMessage() {}
 
 func (x *LURef) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[0]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +683,7 @@ func (x *LURef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LURef.ProtoReflect.Descriptor instead.
 func (*LURef) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{0}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LURef) GetGuid() string {
@@ -357,7 +711,7 @@ type TargetLUN struct {
 
 func (x *TargetLUN) Reset() {
 	*x = TargetLUN{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +723,7 @@ func (x *TargetLUN) String() string {
 func (*TargetLUN) ProtoMessage() {}
 
 func (x *TargetLUN) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[1]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +736,7 @@ func (x *TargetLUN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetLUN.ProtoReflect.Descriptor instead.
 func (*TargetLUN) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{1}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TargetLUN) GetTarget() string {
@@ -411,7 +765,7 @@ type FindZonesRequest struct {
 
 func (x *FindZonesRequest) Reset() {
 	*x = FindZonesRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +777,7 @@ func (x *FindZonesRequest) String() string {
 func (*FindZonesRequest) ProtoMessage() {}
 
 func (x *FindZonesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[2]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +790,7 @@ func (x *FindZonesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindZonesRequest.ProtoReflect.Descriptor instead.
 func (*FindZonesRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{2}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FindZonesRequest) GetLogicalUnits() []*LURef {
@@ -473,7 +827,7 @@ type FindZonesResponse struct {
 
 func (x *FindZonesResponse) Reset() {
 	*x = FindZonesResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -485,7 +839,7 @@ func (x *FindZonesResponse) String() string {
 func (*FindZonesResponse) ProtoMessage() {}
 
 func (x *FindZonesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[3]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -498,7 +852,7 @@ func (x *FindZonesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindZonesResponse.ProtoReflect.Descriptor instead.
 func (*FindZonesResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{3}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FindZonesResponse) GetHostname() string {
@@ -556,7 +910,7 @@ type ZoneActionRequest struct {
 
 func (x *ZoneActionRequest) Reset() {
 	*x = ZoneActionRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +922,7 @@ func (x *ZoneActionRequest) String() string {
 func (*ZoneActionRequest) ProtoMessage() {}
 
 func (x *ZoneActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[4]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +935,7 @@ func (x *ZoneActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneActionRequest.ProtoReflect.Descriptor instead.
 func (*ZoneActionRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{4}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ZoneActionRequest) GetKey() string {
@@ -629,7 +983,7 @@ type ZoneActionResponse struct {
 
 func (x *ZoneActionResponse) Reset() {
 	*x = ZoneActionResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +995,7 @@ func (x *ZoneActionResponse) String() string {
 func (*ZoneActionResponse) ProtoMessage() {}
 
 func (x *ZoneActionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[5]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +1008,7 @@ func (x *ZoneActionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneActionResponse.ProtoReflect.Descriptor instead.
 func (*ZoneActionResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{5}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ZoneActionResponse) GetState() string {
@@ -715,7 +1069,7 @@ type View struct {
 
 func (x *View) Reset() {
 	*x = View{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +1081,7 @@ func (x *View) String() string {
 func (*View) ProtoMessage() {}
 
 func (x *View) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[6]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +1094,7 @@ func (x *View) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use View.ProtoReflect.Descriptor instead.
 func (*View) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{6}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *View) GetEntry() int32 {
@@ -803,7 +1157,7 @@ type LogicalUnit struct {
 
 func (x *LogicalUnit) Reset() {
 	*x = LogicalUnit{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1169,7 @@ func (x *LogicalUnit) String() string {
 func (*LogicalUnit) ProtoMessage() {}
 
 func (x *LogicalUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1182,7 @@ func (x *LogicalUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogicalUnit.ProtoReflect.Descriptor instead.
 func (*LogicalUnit) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{7}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LogicalUnit) GetGuid() string {
@@ -970,7 +1324,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1336,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1349,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Session) GetGuid() string {
@@ -1063,7 +1417,7 @@ type Sessions struct {
 
 func (x *Sessions) Reset() {
 	*x = Sessions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1429,7 @@ func (x *Sessions) String() string {
 func (*Sessions) ProtoMessage() {}
 
 func (x *Sessions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1442,7 @@ func (x *Sessions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sessions.ProtoReflect.Descriptor instead.
 func (*Sessions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Sessions) GetRead() bool {
@@ -1126,7 +1480,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1492,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1505,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Snapshot) GetName() string {
@@ -1202,7 +1556,7 @@ type Zone struct {
 
 func (x *Zone) Reset() {
 	*x = Zone{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1568,7 @@ func (x *Zone) String() string {
 func (*Zone) ProtoMessage() {}
 
 func (x *Zone) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1581,7 @@ func (x *Zone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Zone.ProtoReflect.Descriptor instead.
 func (*Zone) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Zone) GetName() string {
@@ -1293,7 +1647,7 @@ type ZoneDevice struct {
 
 func (x *ZoneDevice) Reset() {
 	*x = ZoneDevice{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1659,7 @@ func (x *ZoneDevice) String() string {
 func (*ZoneDevice) ProtoMessage() {}
 
 func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1672,7 @@ func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneDevice.ProtoReflect.Descriptor instead.
 func (*ZoneDevice) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ZoneDevice) GetId() int32 {
@@ -1369,7 +1723,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1735,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1748,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Volume) GetName() string {
@@ -1473,7 +1827,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1839,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1852,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListVolumesRequest) GetPageSize() int32 {
@@ -1528,7 +1882,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1894,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1907,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -1580,7 +1934,7 @@ type GetVolumeRequest struct {
 
 func (x *GetVolumeRequest) Reset() {
 	*x = GetVolumeRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1592,7 +1946,7 @@ func (x *GetVolumeRequest) String() string {
 func (*GetVolumeRequest) ProtoMessage() {}
 
 func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1959,7 @@ func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetVolumeRequest) GetName() string {
@@ -1625,7 +1979,7 @@ type GetVolumeResponse struct {
 
 func (x *GetVolumeResponse) Reset() {
 	*x = GetVolumeResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1637,7 +1991,7 @@ func (x *GetVolumeResponse) String() string {
 func (*GetVolumeResponse) ProtoMessage() {}
 
 func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1650,7 +2004,7 @@ func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetVolumeResponse) GetVolume() *Volume {
@@ -1677,7 +2031,7 @@ type CreateSnapshotRequest struct {
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +2043,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +2056,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateSnapshotRequest) GetName() string {
@@ -1747,7 +2101,7 @@ type CreateSnapshotResponse struct {
 
 func (x *CreateSnapshotResponse) Reset() {
 	*x = CreateSnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +2113,7 @@ func (x *CreateSnapshotResponse) String() string {
 func (*CreateSnapshotResponse) ProtoMessage() {}
 
 func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2126,7 @@ func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateSnapshotResponse) GetSnapshot() *Snapshot {
@@ -1817,7 +2171,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2183,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +2196,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListSnapshotsRequest) GetVolume() string {
@@ -1878,7 +2232,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2244,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2257,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
@@ -1930,7 +2284,7 @@ type DestroySnapshotRequest struct {
 
 func (x *DestroySnapshotRequest) Reset() {
 	*x = DestroySnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2296,7 @@ func (x *DestroySnapshotRequest) String() string {
 func (*DestroySnapshotRequest) ProtoMessage() {}
 
 func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2309,7 @@ func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DestroySnapshotRequest) GetName() string {
@@ -1974,7 +2328,7 @@ type DestroySnapshotResponse struct {
 
 func (x *DestroySnapshotResponse) Reset() {
 	*x = DestroySnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1986,7 +2340,7 @@ func (x *DestroySnapshotResponse) String() string {
 func (*DestroySnapshotResponse) ProtoMessage() {}
 
 func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1999,7 +2353,7 @@ func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotResponse.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
 }
 
 // RollbackOptions are the caller's consents and choices.
@@ -2036,7 +2390,7 @@ type RollbackOptions struct {
 
 func (x *RollbackOptions) Reset() {
 	*x = RollbackOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2402,7 @@ func (x *RollbackOptions) String() string {
 func (*RollbackOptions) ProtoMessage() {}
 
 func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2415,7 @@ func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackOptions.ProtoReflect.Descriptor instead.
 func (*RollbackOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RollbackOptions) GetHaltZones() bool {
@@ -2130,7 +2484,7 @@ type PlanRollbackRequest struct {
 
 func (x *PlanRollbackRequest) Reset() {
 	*x = PlanRollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2496,7 @@ func (x *PlanRollbackRequest) String() string {
 func (*PlanRollbackRequest) ProtoMessage() {}
 
 func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2509,7 @@ func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackRequest.ProtoReflect.Descriptor instead.
 func (*PlanRollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PlanRollbackRequest) GetSnapshot() string {
@@ -2201,7 +2555,7 @@ type PlannedStep struct {
 
 func (x *PlannedStep) Reset() {
 	*x = PlannedStep{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2213,7 +2567,7 @@ func (x *PlannedStep) String() string {
 func (*PlannedStep) ProtoMessage() {}
 
 func (x *PlannedStep) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2226,7 +2580,7 @@ func (x *PlannedStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlannedStep.ProtoReflect.Descriptor instead.
 func (*PlannedStep) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PlannedStep) GetName() string {
@@ -2269,7 +2623,7 @@ type CommandLine struct {
 
 func (x *CommandLine) Reset() {
 	*x = CommandLine{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2281,7 +2635,7 @@ func (x *CommandLine) String() string {
 func (*CommandLine) ProtoMessage() {}
 
 func (x *CommandLine) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2294,7 +2648,7 @@ func (x *CommandLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandLine.ProtoReflect.Descriptor instead.
 func (*CommandLine) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommandLine) GetArgv() []string {
@@ -2346,7 +2700,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2712,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2725,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Plan) GetVolume() string {
@@ -2493,7 +2847,7 @@ type KeptVolume struct {
 
 func (x *KeptVolume) Reset() {
 	*x = KeptVolume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2505,7 +2859,7 @@ func (x *KeptVolume) String() string {
 func (*KeptVolume) ProtoMessage() {}
 
 func (x *KeptVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2518,7 +2872,7 @@ func (x *KeptVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeptVolume.ProtoReflect.Descriptor instead.
 func (*KeptVolume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *KeptVolume) GetVolume() string {
@@ -2559,7 +2913,7 @@ type PlanRollbackResponse struct {
 
 func (x *PlanRollbackResponse) Reset() {
 	*x = PlanRollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2571,7 +2925,7 @@ func (x *PlanRollbackResponse) String() string {
 func (*PlanRollbackResponse) ProtoMessage() {}
 
 func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2584,7 +2938,7 @@ func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackResponse.ProtoReflect.Descriptor instead.
 func (*PlanRollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PlanRollbackResponse) GetPlan() *Plan {
@@ -2614,7 +2968,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2626,7 +2980,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2639,7 +2993,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RollbackRequest) GetSnapshot() string {
@@ -2699,7 +3053,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2711,7 +3065,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2724,7 +3078,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RollbackResponse) GetEvent() isRollbackResponse_Event {
@@ -2806,7 +3160,7 @@ type PlanUndoRequest struct {
 
 func (x *PlanUndoRequest) Reset() {
 	*x = PlanUndoRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2818,7 +3172,7 @@ func (x *PlanUndoRequest) String() string {
 func (*PlanUndoRequest) ProtoMessage() {}
 
 func (x *PlanUndoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2831,7 +3185,7 @@ func (x *PlanUndoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanUndoRequest.ProtoReflect.Descriptor instead.
 func (*PlanUndoRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PlanUndoRequest) GetOperationId() uint64 {
@@ -2859,7 +3213,7 @@ type PlanUndoResponse struct {
 
 func (x *PlanUndoResponse) Reset() {
 	*x = PlanUndoResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2871,7 +3225,7 @@ func (x *PlanUndoResponse) String() string {
 func (*PlanUndoResponse) ProtoMessage() {}
 
 func (x *PlanUndoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2884,7 +3238,7 @@ func (x *PlanUndoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanUndoResponse.ProtoReflect.Descriptor instead.
 func (*PlanUndoResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PlanUndoResponse) GetPlan() *Plan {
@@ -2912,7 +3266,7 @@ type UndoRequest struct {
 
 func (x *UndoRequest) Reset() {
 	*x = UndoRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2924,7 +3278,7 @@ func (x *UndoRequest) String() string {
 func (*UndoRequest) ProtoMessage() {}
 
 func (x *UndoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2937,7 +3291,7 @@ func (x *UndoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndoRequest.ProtoReflect.Descriptor instead.
 func (*UndoRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *UndoRequest) GetOperationId() uint64 {
@@ -2984,7 +3338,7 @@ type UndoResponse struct {
 
 func (x *UndoResponse) Reset() {
 	*x = UndoResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2996,7 +3350,7 @@ func (x *UndoResponse) String() string {
 func (*UndoResponse) ProtoMessage() {}
 
 func (x *UndoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3009,7 +3363,7 @@ func (x *UndoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndoResponse.ProtoReflect.Descriptor instead.
 func (*UndoResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UndoResponse) GetEvent() isUndoResponse_Event {
@@ -3087,7 +3441,7 @@ type PlanForgetRequest struct {
 
 func (x *PlanForgetRequest) Reset() {
 	*x = PlanForgetRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3099,7 +3453,7 @@ func (x *PlanForgetRequest) String() string {
 func (*PlanForgetRequest) ProtoMessage() {}
 
 func (x *PlanForgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3112,7 +3466,7 @@ func (x *PlanForgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanForgetRequest.ProtoReflect.Descriptor instead.
 func (*PlanForgetRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PlanForgetRequest) GetOperationId() uint64 {
@@ -3141,7 +3495,7 @@ type PlanForgetResponse struct {
 
 func (x *PlanForgetResponse) Reset() {
 	*x = PlanForgetResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3153,7 +3507,7 @@ func (x *PlanForgetResponse) String() string {
 func (*PlanForgetResponse) ProtoMessage() {}
 
 func (x *PlanForgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3166,7 +3520,7 @@ func (x *PlanForgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanForgetResponse.ProtoReflect.Descriptor instead.
 func (*PlanForgetResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PlanForgetResponse) GetPlan() *Plan {
@@ -3194,7 +3548,7 @@ type ForgetRequest struct {
 
 func (x *ForgetRequest) Reset() {
 	*x = ForgetRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3206,7 +3560,7 @@ func (x *ForgetRequest) String() string {
 func (*ForgetRequest) ProtoMessage() {}
 
 func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3219,7 +3573,7 @@ func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetRequest.ProtoReflect.Descriptor instead.
 func (*ForgetRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ForgetRequest) GetOperationId() uint64 {
@@ -3259,7 +3613,7 @@ type ForgetResponse struct {
 
 func (x *ForgetResponse) Reset() {
 	*x = ForgetResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3271,7 +3625,7 @@ func (x *ForgetResponse) String() string {
 func (*ForgetResponse) ProtoMessage() {}
 
 func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3284,7 +3638,7 @@ func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetResponse.ProtoReflect.Descriptor instead.
 func (*ForgetResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ForgetResponse) GetEvent() isForgetResponse_Event {
@@ -3358,7 +3712,7 @@ type ListKeptRequest struct {
 
 func (x *ListKeptRequest) Reset() {
 	*x = ListKeptRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3370,7 +3724,7 @@ func (x *ListKeptRequest) String() string {
 func (*ListKeptRequest) ProtoMessage() {}
 
 func (x *ListKeptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3383,7 +3737,7 @@ func (x *ListKeptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeptRequest.ProtoReflect.Descriptor instead.
 func (*ListKeptRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListKeptRequest) GetVolume() string {
@@ -3404,7 +3758,7 @@ type ListKeptResponse struct {
 
 func (x *ListKeptResponse) Reset() {
 	*x = ListKeptResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3416,7 +3770,7 @@ func (x *ListKeptResponse) String() string {
 func (*ListKeptResponse) ProtoMessage() {}
 
 func (x *ListKeptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3429,7 +3783,7 @@ func (x *ListKeptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeptResponse.ProtoReflect.Descriptor instead.
 func (*ListKeptResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListKeptResponse) GetKept() []*KeptDataset {
@@ -3475,7 +3829,7 @@ type KeptDataset struct {
 
 func (x *KeptDataset) Reset() {
 	*x = KeptDataset{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3487,7 +3841,7 @@ func (x *KeptDataset) String() string {
 func (*KeptDataset) ProtoMessage() {}
 
 func (x *KeptDataset) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3500,7 +3854,7 @@ func (x *KeptDataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeptDataset.ProtoReflect.Descriptor instead.
 func (*KeptDataset) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *KeptDataset) GetOperationId() uint64 {
@@ -3594,7 +3948,7 @@ type StepEvent struct {
 
 func (x *StepEvent) Reset() {
 	*x = StepEvent{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3606,7 +3960,7 @@ func (x *StepEvent) String() string {
 func (*StepEvent) ProtoMessage() {}
 
 func (x *StepEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3619,7 +3973,7 @@ func (x *StepEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepEvent.ProtoReflect.Descriptor instead.
 func (*StepEvent) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StepEvent) GetOperationId() uint64 {
@@ -3705,7 +4059,7 @@ type CommandRun struct {
 
 func (x *CommandRun) Reset() {
 	*x = CommandRun{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3717,7 +4071,7 @@ func (x *CommandRun) String() string {
 func (*CommandRun) ProtoMessage() {}
 
 func (x *CommandRun) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3730,7 +4084,7 @@ func (x *CommandRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRun.ProtoReflect.Descriptor instead.
 func (*CommandRun) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CommandRun) GetArgv() []string {
@@ -3808,7 +4162,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3820,7 +4174,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3833,7 +4187,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Step) GetIndex() int32 {
@@ -3960,7 +4314,7 @@ type Operation struct {
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3972,7 +4326,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3985,7 +4339,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Operation) GetId() uint64 {
@@ -4196,7 +4550,7 @@ type RecoverOptions struct {
 
 func (x *RecoverOptions) Reset() {
 	*x = RecoverOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4208,7 +4562,7 @@ func (x *RecoverOptions) String() string {
 func (*RecoverOptions) ProtoMessage() {}
 
 func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4221,7 +4575,7 @@ func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOptions.ProtoReflect.Descriptor instead.
 func (*RecoverOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RecoverOptions) GetRepersist() bool {
@@ -4253,7 +4607,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4265,7 +4619,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4278,7 +4632,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Resolution) GetTime() *timestamppb.Timestamp {
@@ -4329,7 +4683,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4341,7 +4695,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4354,7 +4708,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -4407,7 +4761,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4419,7 +4773,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4432,7 +4786,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Capability) GetName() string {
@@ -4475,7 +4829,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4487,7 +4841,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4500,7 +4854,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -4544,7 +4898,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4556,7 +4910,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4569,7 +4923,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -4596,7 +4950,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4608,7 +4962,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4621,7 +4975,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -4641,7 +4995,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4653,7 +5007,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4666,7 +5020,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -4686,7 +5040,7 @@ type GetRequestStatusRequest struct {
 
 func (x *GetRequestStatusRequest) Reset() {
 	*x = GetRequestStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4698,7 +5052,7 @@ func (x *GetRequestStatusRequest) String() string {
 func (*GetRequestStatusRequest) ProtoMessage() {}
 
 func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4711,7 +5065,7 @@ func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetRequestStatusRequest) GetRequestId() string {
@@ -4734,7 +5088,7 @@ type GetRequestStatusResponse struct {
 
 func (x *GetRequestStatusResponse) Reset() {
 	*x = GetRequestStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4746,7 +5100,7 @@ func (x *GetRequestStatusResponse) String() string {
 func (*GetRequestStatusResponse) ProtoMessage() {}
 
 func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4759,7 +5113,7 @@ func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetRequestStatusResponse) GetState() RequestState {
@@ -4786,7 +5140,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4798,7 +5152,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4811,7 +5165,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -4837,7 +5191,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4849,7 +5203,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4862,7 +5216,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{59}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -4939,7 +5293,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4951,7 +5305,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4964,7 +5318,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{60}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -5001,7 +5355,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5013,7 +5367,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5026,7 +5380,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{61}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -5053,7 +5407,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5065,7 +5419,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5078,7 +5432,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{62}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -5102,7 +5456,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5114,7 +5468,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5127,7 +5481,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{63}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -5192,7 +5546,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5204,7 +5558,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5217,7 +5571,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{64}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -5274,7 +5628,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5286,7 +5640,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5299,7 +5653,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{65}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -5384,7 +5738,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5396,7 +5750,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5409,7 +5763,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{66}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -5435,7 +5789,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5447,7 +5801,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5460,7 +5814,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{67}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{70}
 }
 
 // RunningOperation is an operation in progress.
@@ -5480,7 +5834,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5492,7 +5846,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5505,7 +5859,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{68}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -5581,7 +5935,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5593,7 +5947,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5606,7 +5960,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{69}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -5703,7 +6057,7 @@ type AttentionOperation struct {
 
 func (x *AttentionOperation) Reset() {
 	*x = AttentionOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5715,7 +6069,7 @@ func (x *AttentionOperation) String() string {
 func (*AttentionOperation) ProtoMessage() {}
 
 func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5728,7 +6082,7 @@ func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttentionOperation.ProtoReflect.Descriptor instead.
 func (*AttentionOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{70}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *AttentionOperation) GetId() uint64 {
@@ -5795,7 +6149,7 @@ type PlanRescueRequest struct {
 
 func (x *PlanRescueRequest) Reset() {
 	*x = PlanRescueRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5807,7 +6161,7 @@ func (x *PlanRescueRequest) String() string {
 func (*PlanRescueRequest) ProtoMessage() {}
 
 func (x *PlanRescueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5820,7 +6174,7 @@ func (x *PlanRescueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRescueRequest.ProtoReflect.Descriptor instead.
 func (*PlanRescueRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{71}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *PlanRescueRequest) GetZone() string {
@@ -5849,7 +6203,7 @@ type PlanRescueResponse struct {
 
 func (x *PlanRescueResponse) Reset() {
 	*x = PlanRescueResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5861,7 +6215,7 @@ func (x *PlanRescueResponse) String() string {
 func (*PlanRescueResponse) ProtoMessage() {}
 
 func (x *PlanRescueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5874,7 +6228,7 @@ func (x *PlanRescueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRescueResponse.ProtoReflect.Descriptor instead.
 func (*PlanRescueResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{72}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PlanRescueResponse) GetPlan() *Plan {
@@ -5900,7 +6254,7 @@ type RescueRequest struct {
 
 func (x *RescueRequest) Reset() {
 	*x = RescueRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5912,7 +6266,7 @@ func (x *RescueRequest) String() string {
 func (*RescueRequest) ProtoMessage() {}
 
 func (x *RescueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5925,7 +6279,7 @@ func (x *RescueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescueRequest.ProtoReflect.Descriptor instead.
 func (*RescueRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{73}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *RescueRequest) GetZone() string {
@@ -5972,7 +6326,7 @@ type RescueResponse struct {
 
 func (x *RescueResponse) Reset() {
 	*x = RescueResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5984,7 +6338,7 @@ func (x *RescueResponse) String() string {
 func (*RescueResponse) ProtoMessage() {}
 
 func (x *RescueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5997,7 +6351,7 @@ func (x *RescueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescueResponse.ProtoReflect.Descriptor instead.
 func (*RescueResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{74}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *RescueResponse) GetEvent() isRescueResponse_Event {
@@ -6083,7 +6437,7 @@ type RescueTarget struct {
 
 func (x *RescueTarget) Reset() {
 	*x = RescueTarget{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6095,7 +6449,7 @@ func (x *RescueTarget) String() string {
 func (*RescueTarget) ProtoMessage() {}
 
 func (x *RescueTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6108,7 +6462,7 @@ func (x *RescueTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescueTarget.ProtoReflect.Descriptor instead.
 func (*RescueTarget) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{75}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *RescueTarget) GetZone() string {
@@ -6171,7 +6525,42 @@ var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
 
 const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\n" +
-	"\x16volctl/v1/volctl.proto\x12\tvolctl.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"G\n" +
+	"\x16volctl/v1/volctl.proto\x12\tvolctl.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"&\n" +
+	"\x10CheckBootRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\"\xcd\x01\n" +
+	"\x11CheckBootResponse\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\x12\x1d\n" +
+	"\n" +
+	"zone_state\x18\x03 \x01(\tR\tzoneState\x12\x14\n" +
+	"\x05boots\x18\x04 \x01(\bR\x05boots\x12\x18\n" +
+	"\averdict\x18\x05 \x01(\tR\averdict\x12\x16\n" +
+	"\x06advice\x18\x06 \x01(\tR\x06advice\x12)\n" +
+	"\x05disks\x18\a \x03(\v2\x13.volctl.v1.BootDiskR\x05disks\"\xb8\x04\n" +
+	"\bBootDisk\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\x05R\bdeviceId\x12\x18\n" +
+	"\astorage\x18\x02 \x01(\tR\astorage\x12\x18\n" +
+	"\abootpri\x18\x03 \x01(\x05R\abootpri\x12\x16\n" +
+	"\x06volume\x18\x04 \x01(\tR\x06volume\x12\x1f\n" +
+	"\vdevice_path\x18\x05 \x01(\tR\n" +
+	"devicePath\x12'\n" +
+	"\x0fpartition_table\x18\x06 \x01(\tR\x0epartitionTable\x12\x14\n" +
+	"\x05slice\x18\a \x01(\tR\x05slice\x12\x12\n" +
+	"\x04pool\x18\b \x01(\tR\x04pool\x12\x1b\n" +
+	"\tpool_guid\x18\t \x01(\x04R\bpoolGuid\x12\x10\n" +
+	"\x03txg\x18\n" +
+	" \x01(\x04R\x03txg\x12\x1d\n" +
+	"\n" +
+	"pool_state\x18\v \x01(\tR\tpoolState\x12\x1a\n" +
+	"\bhostname\x18\f \x01(\tR\bhostname\x12\x16\n" +
+	"\x06hostid\x18\r \x01(\tR\x06hostid\x12\x12\n" +
+	"\x04path\x18\x0e \x01(\tR\x04path\x12\x1b\n" +
+	"\tphys_path\x18\x0f \x01(\tR\bphysPath\x12\x14\n" +
+	"\x05devid\x18\x10 \x01(\tR\x05devid\x12$\n" +
+	"\x0ewant_phys_path\x18\x11 \x01(\tR\fwantPhysPath\x12\x14\n" +
+	"\x05boots\x18\x12 \x01(\bR\x05boots\x12!\n" +
+	"\fvalid_labels\x18\x13 \x01(\x05R\vvalidLabels\x12'\n" +
+	"\x0fagreeing_labels\x18\x14 \x01(\x05R\x0eagreeingLabels\"G\n" +
 	"\x05LURef\x12\x12\n" +
 	"\x04guid\x18\x01 \x01(\tR\x04guid\x12*\n" +
 	"\x05paths\x18\x02 \x03(\v2\x14.volctl.v1.TargetLUNR\x05paths\"5\n" +
@@ -6687,7 +7076,9 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\vZoneService\x12F\n" +
 	"\tFindZones\x12\x1b.volctl.v1.FindZonesRequest\x1a\x1c.volctl.v1.FindZonesResponse\x12I\n" +
 	"\n" +
-	"ZoneAction\x12\x1c.volctl.v1.ZoneActionRequest\x1a\x1d.volctl.v1.ZoneActionResponse2W\n" +
+	"ZoneAction\x12\x1c.volctl.v1.ZoneActionRequest\x1a\x1d.volctl.v1.ZoneActionResponse2U\n" +
+	"\vBootService\x12F\n" +
+	"\tCheckBoot\x12\x1b.volctl.v1.CheckBootRequest\x1a\x1c.volctl.v1.CheckBootResponse2W\n" +
 	"\rStatusService\x12F\n" +
 	"\tGetStatus\x12\x1b.volctl.v1.GetStatusRequest\x1a\x1c.volctl.v1.GetStatusResponseB3Z1github.com/volctl/volctl/proto/volctl/v1;volctlv1b\x06proto3"
 
@@ -6704,242 +7095,248 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
 	(OperationState)(0),              // 2: volctl.v1.OperationState
 	(RequestState)(0),                // 3: volctl.v1.RequestState
-	(*LURef)(nil),                    // 4: volctl.v1.LURef
-	(*TargetLUN)(nil),                // 5: volctl.v1.TargetLUN
-	(*FindZonesRequest)(nil),         // 6: volctl.v1.FindZonesRequest
-	(*FindZonesResponse)(nil),        // 7: volctl.v1.FindZonesResponse
-	(*ZoneActionRequest)(nil),        // 8: volctl.v1.ZoneActionRequest
-	(*ZoneActionResponse)(nil),       // 9: volctl.v1.ZoneActionResponse
-	(*View)(nil),                     // 10: volctl.v1.View
-	(*LogicalUnit)(nil),              // 11: volctl.v1.LogicalUnit
-	(*Session)(nil),                  // 12: volctl.v1.Session
-	(*Sessions)(nil),                 // 13: volctl.v1.Sessions
-	(*Snapshot)(nil),                 // 14: volctl.v1.Snapshot
-	(*Zone)(nil),                     // 15: volctl.v1.Zone
-	(*ZoneDevice)(nil),               // 16: volctl.v1.ZoneDevice
-	(*Volume)(nil),                   // 17: volctl.v1.Volume
-	(*ListVolumesRequest)(nil),       // 18: volctl.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),      // 19: volctl.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),         // 20: volctl.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),        // 21: volctl.v1.GetVolumeResponse
-	(*CreateSnapshotRequest)(nil),    // 22: volctl.v1.CreateSnapshotRequest
-	(*CreateSnapshotResponse)(nil),   // 23: volctl.v1.CreateSnapshotResponse
-	(*ListSnapshotsRequest)(nil),     // 24: volctl.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),    // 25: volctl.v1.ListSnapshotsResponse
-	(*DestroySnapshotRequest)(nil),   // 26: volctl.v1.DestroySnapshotRequest
-	(*DestroySnapshotResponse)(nil),  // 27: volctl.v1.DestroySnapshotResponse
-	(*RollbackOptions)(nil),          // 28: volctl.v1.RollbackOptions
-	(*PlanRollbackRequest)(nil),      // 29: volctl.v1.PlanRollbackRequest
-	(*PlannedStep)(nil),              // 30: volctl.v1.PlannedStep
-	(*CommandLine)(nil),              // 31: volctl.v1.CommandLine
-	(*Plan)(nil),                     // 32: volctl.v1.Plan
-	(*KeptVolume)(nil),               // 33: volctl.v1.KeptVolume
-	(*PlanRollbackResponse)(nil),     // 34: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 35: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 36: volctl.v1.RollbackResponse
-	(*PlanUndoRequest)(nil),          // 37: volctl.v1.PlanUndoRequest
-	(*PlanUndoResponse)(nil),         // 38: volctl.v1.PlanUndoResponse
-	(*UndoRequest)(nil),              // 39: volctl.v1.UndoRequest
-	(*UndoResponse)(nil),             // 40: volctl.v1.UndoResponse
-	(*PlanForgetRequest)(nil),        // 41: volctl.v1.PlanForgetRequest
-	(*PlanForgetResponse)(nil),       // 42: volctl.v1.PlanForgetResponse
-	(*ForgetRequest)(nil),            // 43: volctl.v1.ForgetRequest
-	(*ForgetResponse)(nil),           // 44: volctl.v1.ForgetResponse
-	(*ListKeptRequest)(nil),          // 45: volctl.v1.ListKeptRequest
-	(*ListKeptResponse)(nil),         // 46: volctl.v1.ListKeptResponse
-	(*KeptDataset)(nil),              // 47: volctl.v1.KeptDataset
-	(*StepEvent)(nil),                // 48: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 49: volctl.v1.CommandRun
-	(*Step)(nil),                     // 50: volctl.v1.Step
-	(*Operation)(nil),                // 51: volctl.v1.Operation
-	(*RecoverOptions)(nil),           // 52: volctl.v1.RecoverOptions
-	(*Resolution)(nil),               // 53: volctl.v1.Resolution
-	(*Resume)(nil),                   // 54: volctl.v1.Resume
-	(*Capability)(nil),               // 55: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 56: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 57: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 58: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 59: volctl.v1.GetOperationResponse
-	(*GetRequestStatusRequest)(nil),  // 60: volctl.v1.GetRequestStatusRequest
-	(*GetRequestStatusResponse)(nil), // 61: volctl.v1.GetRequestStatusResponse
-	(*WatchOperationRequest)(nil),    // 62: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 63: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 64: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 65: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 66: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 67: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 68: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 69: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 70: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 71: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 72: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 73: volctl.v1.GetStatusResponse
-	(*AttentionOperation)(nil),       // 74: volctl.v1.AttentionOperation
-	(*PlanRescueRequest)(nil),        // 75: volctl.v1.PlanRescueRequest
-	(*PlanRescueResponse)(nil),       // 76: volctl.v1.PlanRescueResponse
-	(*RescueRequest)(nil),            // 77: volctl.v1.RescueRequest
-	(*RescueResponse)(nil),           // 78: volctl.v1.RescueResponse
-	(*RescueTarget)(nil),             // 79: volctl.v1.RescueTarget
-	nil,                              // 80: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 81: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 82: google.protobuf.Duration
+	(*CheckBootRequest)(nil),         // 4: volctl.v1.CheckBootRequest
+	(*CheckBootResponse)(nil),        // 5: volctl.v1.CheckBootResponse
+	(*BootDisk)(nil),                 // 6: volctl.v1.BootDisk
+	(*LURef)(nil),                    // 7: volctl.v1.LURef
+	(*TargetLUN)(nil),                // 8: volctl.v1.TargetLUN
+	(*FindZonesRequest)(nil),         // 9: volctl.v1.FindZonesRequest
+	(*FindZonesResponse)(nil),        // 10: volctl.v1.FindZonesResponse
+	(*ZoneActionRequest)(nil),        // 11: volctl.v1.ZoneActionRequest
+	(*ZoneActionResponse)(nil),       // 12: volctl.v1.ZoneActionResponse
+	(*View)(nil),                     // 13: volctl.v1.View
+	(*LogicalUnit)(nil),              // 14: volctl.v1.LogicalUnit
+	(*Session)(nil),                  // 15: volctl.v1.Session
+	(*Sessions)(nil),                 // 16: volctl.v1.Sessions
+	(*Snapshot)(nil),                 // 17: volctl.v1.Snapshot
+	(*Zone)(nil),                     // 18: volctl.v1.Zone
+	(*ZoneDevice)(nil),               // 19: volctl.v1.ZoneDevice
+	(*Volume)(nil),                   // 20: volctl.v1.Volume
+	(*ListVolumesRequest)(nil),       // 21: volctl.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),      // 22: volctl.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),         // 23: volctl.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),        // 24: volctl.v1.GetVolumeResponse
+	(*CreateSnapshotRequest)(nil),    // 25: volctl.v1.CreateSnapshotRequest
+	(*CreateSnapshotResponse)(nil),   // 26: volctl.v1.CreateSnapshotResponse
+	(*ListSnapshotsRequest)(nil),     // 27: volctl.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),    // 28: volctl.v1.ListSnapshotsResponse
+	(*DestroySnapshotRequest)(nil),   // 29: volctl.v1.DestroySnapshotRequest
+	(*DestroySnapshotResponse)(nil),  // 30: volctl.v1.DestroySnapshotResponse
+	(*RollbackOptions)(nil),          // 31: volctl.v1.RollbackOptions
+	(*PlanRollbackRequest)(nil),      // 32: volctl.v1.PlanRollbackRequest
+	(*PlannedStep)(nil),              // 33: volctl.v1.PlannedStep
+	(*CommandLine)(nil),              // 34: volctl.v1.CommandLine
+	(*Plan)(nil),                     // 35: volctl.v1.Plan
+	(*KeptVolume)(nil),               // 36: volctl.v1.KeptVolume
+	(*PlanRollbackResponse)(nil),     // 37: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 38: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 39: volctl.v1.RollbackResponse
+	(*PlanUndoRequest)(nil),          // 40: volctl.v1.PlanUndoRequest
+	(*PlanUndoResponse)(nil),         // 41: volctl.v1.PlanUndoResponse
+	(*UndoRequest)(nil),              // 42: volctl.v1.UndoRequest
+	(*UndoResponse)(nil),             // 43: volctl.v1.UndoResponse
+	(*PlanForgetRequest)(nil),        // 44: volctl.v1.PlanForgetRequest
+	(*PlanForgetResponse)(nil),       // 45: volctl.v1.PlanForgetResponse
+	(*ForgetRequest)(nil),            // 46: volctl.v1.ForgetRequest
+	(*ForgetResponse)(nil),           // 47: volctl.v1.ForgetResponse
+	(*ListKeptRequest)(nil),          // 48: volctl.v1.ListKeptRequest
+	(*ListKeptResponse)(nil),         // 49: volctl.v1.ListKeptResponse
+	(*KeptDataset)(nil),              // 50: volctl.v1.KeptDataset
+	(*StepEvent)(nil),                // 51: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 52: volctl.v1.CommandRun
+	(*Step)(nil),                     // 53: volctl.v1.Step
+	(*Operation)(nil),                // 54: volctl.v1.Operation
+	(*RecoverOptions)(nil),           // 55: volctl.v1.RecoverOptions
+	(*Resolution)(nil),               // 56: volctl.v1.Resolution
+	(*Resume)(nil),                   // 57: volctl.v1.Resume
+	(*Capability)(nil),               // 58: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 59: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 60: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 61: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 62: volctl.v1.GetOperationResponse
+	(*GetRequestStatusRequest)(nil),  // 63: volctl.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil), // 64: volctl.v1.GetRequestStatusResponse
+	(*WatchOperationRequest)(nil),    // 65: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 66: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 67: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 68: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 69: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 70: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 71: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 72: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 73: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 74: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 75: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 76: volctl.v1.GetStatusResponse
+	(*AttentionOperation)(nil),       // 77: volctl.v1.AttentionOperation
+	(*PlanRescueRequest)(nil),        // 78: volctl.v1.PlanRescueRequest
+	(*PlanRescueResponse)(nil),       // 79: volctl.v1.PlanRescueResponse
+	(*RescueRequest)(nil),            // 80: volctl.v1.RescueRequest
+	(*RescueResponse)(nil),           // 81: volctl.v1.RescueResponse
+	(*RescueTarget)(nil),             // 82: volctl.v1.RescueTarget
+	nil,                              // 83: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 84: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 85: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
-	5,   // 0: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
-	4,   // 1: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
-	15,  // 2: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
-	49,  // 3: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
-	0,   // 4: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
-	49,  // 5: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
-	10,  // 6: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	80,  // 7: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	12,  // 8: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	81,  // 9: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	16,  // 10: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
-	11,  // 11: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	14,  // 12: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	15,  // 13: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	13,  // 14: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
-	11,  // 15: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
-	74,  // 16: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
-	17,  // 17: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	17,  // 18: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	14,  // 19: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	14,  // 20: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	14,  // 21: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	28,  // 22: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	31,  // 23: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	11,  // 24: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	15,  // 25: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	30,  // 26: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	33,  // 27: volctl.v1.Plan.kept:type_name -> volctl.v1.KeptVolume
-	79,  // 28: volctl.v1.Plan.rescue:type_name -> volctl.v1.RescueTarget
-	32,  // 29: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	28,  // 30: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 31: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 32: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 33: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	28,  // 34: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 35: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
-	28,  // 36: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 37: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 38: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 39: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
-	32,  // 40: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
-	32,  // 41: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 42: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 43: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
-	47,  // 44: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
-	81,  // 45: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
-	1,   // 46: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	49,  // 47: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	81,  // 48: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	49,  // 49: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	81,  // 50: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	82,  // 51: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,   // 52: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	81,  // 53: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	81,  // 54: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	49,  // 55: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	49,  // 56: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,   // 57: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	81,  // 58: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	81,  // 59: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	28,  // 60: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	32,  // 61: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	50,  // 62: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	82,  // 63: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	55,  // 64: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	54,  // 65: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	82,  // 66: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	53,  // 67: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	52,  // 68: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
-	33,  // 69: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
-	79,  // 70: volctl.v1.Operation.rescue:type_name -> volctl.v1.RescueTarget
-	81,  // 71: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	81,  // 72: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	81,  // 73: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,   // 74: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	51,  // 75: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	51,  // 76: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	3,   // 77: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
-	51,  // 78: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
-	32,  // 79: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 80: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 81: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	51,  // 82: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	48,  // 83: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 84: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	81,  // 85: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	69,  // 86: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	81,  // 87: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	82,  // 88: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	72,  // 89: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	55,  // 90: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	74,  // 91: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
-	32,  // 92: volctl.v1.PlanRescueResponse.plan:type_name -> volctl.v1.Plan
-	32,  // 93: volctl.v1.RescueResponse.plan:type_name -> volctl.v1.Plan
-	48,  // 94: volctl.v1.RescueResponse.step:type_name -> volctl.v1.StepEvent
-	51,  // 95: volctl.v1.RescueResponse.operation:type_name -> volctl.v1.Operation
-	18,  // 96: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	20,  // 97: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	22,  // 98: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	24,  // 99: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	26,  // 100: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	29,  // 101: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	35,  // 102: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	37,  // 103: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
-	39,  // 104: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
-	41,  // 105: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
-	43,  // 106: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
-	45,  // 107: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
-	75,  // 108: volctl.v1.RollbackService.PlanRescue:input_type -> volctl.v1.PlanRescueRequest
-	77,  // 109: volctl.v1.RollbackService.Rescue:input_type -> volctl.v1.RescueRequest
-	56,  // 110: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	58,  // 111: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	64,  // 112: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	62,  // 113: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	65,  // 114: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	60,  // 115: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
-	68,  // 116: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	6,   // 117: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	8,   // 118: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	71,  // 119: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	19,  // 120: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	21,  // 121: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	23,  // 122: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	25,  // 123: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	27,  // 124: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	34,  // 125: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	36,  // 126: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	38,  // 127: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
-	40,  // 128: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
-	42,  // 129: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
-	44,  // 130: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
-	46,  // 131: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
-	76,  // 132: volctl.v1.RollbackService.PlanRescue:output_type -> volctl.v1.PlanRescueResponse
-	78,  // 133: volctl.v1.RollbackService.Rescue:output_type -> volctl.v1.RescueResponse
-	57,  // 134: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	59,  // 135: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	67,  // 136: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	63,  // 137: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	66,  // 138: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	61,  // 139: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
-	70,  // 140: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	7,   // 141: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	9,   // 142: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	73,  // 143: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	120, // [120:144] is the sub-list for method output_type
-	96,  // [96:120] is the sub-list for method input_type
-	96,  // [96:96] is the sub-list for extension type_name
-	96,  // [96:96] is the sub-list for extension extendee
-	0,   // [0:96] is the sub-list for field type_name
+	6,   // 0: volctl.v1.CheckBootResponse.disks:type_name -> volctl.v1.BootDisk
+	8,   // 1: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
+	7,   // 2: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
+	18,  // 3: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
+	52,  // 4: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	0,   // 5: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
+	52,  // 6: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	13,  // 7: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
+	83,  // 8: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	15,  // 9: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
+	84,  // 10: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	19,  // 11: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
+	14,  // 12: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	17,  // 13: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	18,  // 14: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	16,  // 15: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
+	14,  // 16: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
+	77,  // 17: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
+	20,  // 18: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	20,  // 19: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	17,  // 20: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	17,  // 21: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	17,  // 22: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	31,  // 23: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	34,  // 24: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	14,  // 25: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	18,  // 26: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	33,  // 27: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	36,  // 28: volctl.v1.Plan.kept:type_name -> volctl.v1.KeptVolume
+	82,  // 29: volctl.v1.Plan.rescue:type_name -> volctl.v1.RescueTarget
+	35,  // 30: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	31,  // 31: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 32: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 33: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 34: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	31,  // 35: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 36: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
+	31,  // 37: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 38: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 39: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 40: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
+	35,  // 41: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
+	35,  // 42: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 43: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 44: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
+	50,  // 45: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
+	84,  // 46: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
+	1,   // 47: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	52,  // 48: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	84,  // 49: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	52,  // 50: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	84,  // 51: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	85,  // 52: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,   // 53: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	84,  // 54: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	84,  // 55: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	52,  // 56: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	52,  // 57: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,   // 58: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	84,  // 59: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	84,  // 60: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	31,  // 61: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 62: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	53,  // 63: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	85,  // 64: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	58,  // 65: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	57,  // 66: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	85,  // 67: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	56,  // 68: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	55,  // 69: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	36,  // 70: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
+	82,  // 71: volctl.v1.Operation.rescue:type_name -> volctl.v1.RescueTarget
+	84,  // 72: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	84,  // 73: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	84,  // 74: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,   // 75: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	54,  // 76: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	54,  // 77: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,   // 78: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	54,  // 79: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	35,  // 80: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 81: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 82: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	54,  // 83: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	51,  // 84: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 85: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	84,  // 86: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	72,  // 87: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	84,  // 88: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	85,  // 89: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	75,  // 90: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	58,  // 91: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	77,  // 92: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	35,  // 93: volctl.v1.PlanRescueResponse.plan:type_name -> volctl.v1.Plan
+	35,  // 94: volctl.v1.RescueResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 95: volctl.v1.RescueResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 96: volctl.v1.RescueResponse.operation:type_name -> volctl.v1.Operation
+	21,  // 97: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	23,  // 98: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	25,  // 99: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	27,  // 100: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	29,  // 101: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	32,  // 102: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	38,  // 103: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	40,  // 104: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
+	42,  // 105: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
+	44,  // 106: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
+	46,  // 107: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
+	48,  // 108: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
+	78,  // 109: volctl.v1.RollbackService.PlanRescue:input_type -> volctl.v1.PlanRescueRequest
+	80,  // 110: volctl.v1.RollbackService.Rescue:input_type -> volctl.v1.RescueRequest
+	59,  // 111: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	61,  // 112: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	67,  // 113: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	65,  // 114: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	68,  // 115: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	63,  // 116: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	71,  // 117: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	9,   // 118: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	11,  // 119: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	4,   // 120: volctl.v1.BootService.CheckBoot:input_type -> volctl.v1.CheckBootRequest
+	74,  // 121: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	22,  // 122: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	24,  // 123: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	26,  // 124: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	28,  // 125: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	30,  // 126: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	37,  // 127: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	39,  // 128: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	41,  // 129: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
+	43,  // 130: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
+	45,  // 131: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
+	47,  // 132: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
+	49,  // 133: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
+	79,  // 134: volctl.v1.RollbackService.PlanRescue:output_type -> volctl.v1.PlanRescueResponse
+	81,  // 135: volctl.v1.RollbackService.Rescue:output_type -> volctl.v1.RescueResponse
+	60,  // 136: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	62,  // 137: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	70,  // 138: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	66,  // 139: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	69,  // 140: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	64,  // 141: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	73,  // 142: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	10,  // 143: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	12,  // 144: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	5,   // 145: volctl.v1.BootService.CheckBoot:output_type -> volctl.v1.CheckBootResponse
+	76,  // 146: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	122, // [122:147] is the sub-list for method output_type
+	97,  // [97:122] is the sub-list for method input_type
+	97,  // [97:97] is the sub-list for extension type_name
+	97,  // [97:97] is the sub-list for extension extendee
+	0,   // [0:97] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -6947,32 +7344,32 @@ func file_volctl_v1_volctl_proto_init() {
 	if File_volctl_v1_volctl_proto != nil {
 		return
 	}
-	file_volctl_v1_volctl_proto_msgTypes[8].OneofWrappers = []any{}
-	file_volctl_v1_volctl_proto_msgTypes[32].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[11].OneofWrappers = []any{}
+	file_volctl_v1_volctl_proto_msgTypes[35].OneofWrappers = []any{
 		(*RollbackResponse_Plan)(nil),
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[36].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[39].OneofWrappers = []any{
 		(*UndoResponse_Plan)(nil),
 		(*UndoResponse_Step)(nil),
 		(*UndoResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[40].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[43].OneofWrappers = []any{
 		(*ForgetResponse_Plan)(nil),
 		(*ForgetResponse_Step)(nil),
 		(*ForgetResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[59].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[62].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[63].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[66].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[74].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[77].OneofWrappers = []any{
 		(*RescueResponse_Plan)(nil),
 		(*RescueResponse_Step)(nil),
 		(*RescueResponse_Operation)(nil),
@@ -6983,9 +7380,9 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   77,
+			NumMessages:   80,
 			NumExtensions: 0,
-			NumServices:   7,
+			NumServices:   8,
 		},
 		GoTypes:           file_volctl_v1_volctl_proto_goTypes,
 		DependencyIndexes: file_volctl_v1_volctl_proto_depIdxs,

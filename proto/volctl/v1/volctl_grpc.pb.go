@@ -1448,6 +1448,130 @@ var ZoneService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	BootService_CheckBoot_FullMethodName = "/volctl.v1.BootService/CheckBoot"
+)
+
+// BootServiceClient is the client API for BootService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// BootService says whether a kernel zone will boot from its boot disk as
+// the disk is now (issue 23, volctl check-boot). It reads and changes
+// nothing; viewers may call it.
+type BootServiceClient interface {
+	// CheckBoot reads the root pool's ZFS label on each boot disk of the
+	// kernel zone (the raw device of the volume behind it, on this storage
+	// host, read-only) and says whether the label's phys_path is the path
+	// the zone imports its root pool by. NotFound: no such zone here or on
+	// a peer. FailedPrecondition: not a kernel zone, no boot device that
+	// can be told, a boot disk that is not a volume of this host, or a disk
+	// whose label gives no answer (the message says what was read).
+	CheckBoot(ctx context.Context, in *CheckBootRequest, opts ...grpc.CallOption) (*CheckBootResponse, error)
+}
+
+type bootServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewBootServiceClient(cc grpc.ClientConnInterface) BootServiceClient {
+	return &bootServiceClient{cc}
+}
+
+func (c *bootServiceClient) CheckBoot(ctx context.Context, in *CheckBootRequest, opts ...grpc.CallOption) (*CheckBootResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckBootResponse)
+	err := c.cc.Invoke(ctx, BootService_CheckBoot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// BootServiceServer is the server API for BootService service.
+// All implementations must embed UnimplementedBootServiceServer
+// for forward compatibility.
+//
+// BootService says whether a kernel zone will boot from its boot disk as
+// the disk is now (issue 23, volctl check-boot). It reads and changes
+// nothing; viewers may call it.
+type BootServiceServer interface {
+	// CheckBoot reads the root pool's ZFS label on each boot disk of the
+	// kernel zone (the raw device of the volume behind it, on this storage
+	// host, read-only) and says whether the label's phys_path is the path
+	// the zone imports its root pool by. NotFound: no such zone here or on
+	// a peer. FailedPrecondition: not a kernel zone, no boot device that
+	// can be told, a boot disk that is not a volume of this host, or a disk
+	// whose label gives no answer (the message says what was read).
+	CheckBoot(context.Context, *CheckBootRequest) (*CheckBootResponse, error)
+	mustEmbedUnimplementedBootServiceServer()
+}
+
+// UnimplementedBootServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedBootServiceServer struct{}
+
+func (UnimplementedBootServiceServer) CheckBoot(context.Context, *CheckBootRequest) (*CheckBootResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckBoot not implemented")
+}
+func (UnimplementedBootServiceServer) mustEmbedUnimplementedBootServiceServer() {}
+func (UnimplementedBootServiceServer) testEmbeddedByValue()                     {}
+
+// UnsafeBootServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to BootServiceServer will
+// result in compilation errors.
+type UnsafeBootServiceServer interface {
+	mustEmbedUnimplementedBootServiceServer()
+}
+
+func RegisterBootServiceServer(s grpc.ServiceRegistrar, srv BootServiceServer) {
+	// If the following call panics, it indicates UnimplementedBootServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&BootService_ServiceDesc, srv)
+}
+
+func _BootService_CheckBoot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckBootRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BootServiceServer).CheckBoot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BootService_CheckBoot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BootServiceServer).CheckBoot(ctx, req.(*CheckBootRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// BootService_ServiceDesc is the grpc.ServiceDesc for BootService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var BootService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "volctl.v1.BootService",
+	HandlerType: (*BootServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CheckBoot",
+			Handler:    _BootService_CheckBoot_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "volctl/v1/volctl.proto",
+}
+
+const (
 	StatusService_GetStatus_FullMethodName = "/volctl.v1.StatusService/GetStatus"
 )
 
