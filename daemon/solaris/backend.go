@@ -44,8 +44,7 @@ type Backend struct {
 	// one is expected when this host's zones on the LU are detached.
 	Initiators []string
 	// Labels reads a kernel zone's boot disk label for the rescue
-	// (rescue.go); nil: none (the rescue imports by name and cannot check
-	// the label after).
+	// (rescue.go); nil: check-boot's reader (rescue_label.go).
 	Labels LabelReader
 	// ZvolDeviceDir is where a volume's raw device is (POOL/VOL under
 	// it), read by check-boot; "" means /dev/zvol/rdsk.

@@ -2,7 +2,6 @@ package solaris
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -26,7 +25,7 @@ const rescueDeviceID = 0
 
 // BootLabel is what the rescue needs of a kernel zone's boot disk label,
 // read from the storage host without importing the pool (check-boot's
-// reader once it is merged; LabelReader).
+// reader, CheckBoot, by default: rescue_label.go).
 type BootLabel struct {
 	// Pool and PoolGUID are the root pool's, as the label says.
 	Pool     string
@@ -44,14 +43,8 @@ type LabelReader interface {
 	ReadBootLabel(ctx context.Context, run execx.RunFunc, zone string) (BootLabel, error)
 }
 
-// errNoLabelReader: this volctld was built without a label reader.
-var errNoLabelReader = errors.New("this volctld reads no boot disk labels (check-boot)")
-
 func (b *Backend) readBootLabel(ctx context.Context, run execx.RunFunc, zone string) (BootLabel, error) {
-	if b.Labels == nil {
-		return BootLabel{}, errNoLabelReader
-	}
-	return b.Labels.ReadBootLabel(ctx, run, zone)
+	return b.labels().ReadBootLabel(ctx, run, zone) // rescue_label.go
 }
 
 // CaptureRescue implements engine.Rescuer.

@@ -59,6 +59,14 @@ func TestRescueCapture(t *testing.T) {
 	}
 	want := store.Rescue{Zone: sim.SeedZone, With: "kzr", Storage: seedStorage, DeviceID: 0, WithState: "installed",
 		Pool: "rpool", TempName: sim.SeedZone, Altroot: "/mnt/1", Zpool: "/usr/sbin/zpool"}
+	if id.Rescue != nil {
+		// The pool's GUID, read from the label by check-boot's reader:
+		// the import names the pool by it.
+		if id.Rescue.PoolGUID == 0 {
+			t.Errorf("capture: no pool GUID from the label")
+		}
+		want.PoolGUID = id.Rescue.PoolGUID
+	}
 	if id.Volume != "pool/idisk0" || id.Rescue == nil || *id.Rescue != want {
 		t.Errorf("capture: volume %q, rescue %+v; want pool/idisk0, %+v", id.Volume, id.Rescue, want)
 	}
@@ -69,8 +77,9 @@ func TestRescueCapture(t *testing.T) {
 	if !slices.Equal(names, []string{sim.SeedZone + ":installed", "kzr:installed"}) {
 		t.Errorf("zones %q: want both, installed (the engine locks and holds them)", names)
 	}
-	// No label reader here: the plan says the pool goes by its name.
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "imported by its name, rpool") {
+	// The seed's label is right: the plan says the rescue changes nothing
+	// that matters.
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "kz1 will boot") {
 		t.Errorf("warnings %q", warnings)
 	}
 }
