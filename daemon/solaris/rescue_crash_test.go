@@ -66,11 +66,15 @@ func TestRescueCrashInjection(t *testing.T) {
 	t.Run(flavor, func(t *testing.T) {
 		points := rescueCalls(t)
 		var injected, consistent atomic.Int64
+		sample := simtest.NewSample() // make test: 1 in VOLCTL_FAULT_SAMPLE
 		t.Cleanup(func() {
-			simtest.Summary("rescue-crash-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()))
+			simtest.SampledSummary("rescue-crash-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()), sample)
 		})
 		for _, p := range points {
 			for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
+				if !sample.Take() {
+					continue
+				}
 				in := p
 				in.action = action
 				t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {

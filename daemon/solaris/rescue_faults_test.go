@@ -104,10 +104,14 @@ func TestRescueFaultInjection(t *testing.T) {
 	t.Run(flavor, func(t *testing.T) {
 		cases := rescueFaultCases(t)
 		var injected, consistent atomic.Int64
+		sample := simtest.NewSample() // make test: 1 in VOLCTL_FAULT_SAMPLE
 		t.Cleanup(func() {
-			simtest.Summary("rescue-fault-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()))
+			simtest.SampledSummary("rescue-fault-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()), sample)
 		})
 		for _, c := range cases {
+			if !sample.Take() {
+				continue
+			}
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
 				injected.Add(1)
