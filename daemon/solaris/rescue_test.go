@@ -49,24 +49,28 @@ func plainRun(ctx context.Context, argv []string) (*execx.Result, error) {
 	return r.Run(ctx, argv)
 }
 
+// stubLabel is a LabelReader that answers one label (or error).
+type stubLabel struct {
+	l   solaris.BootLabel
+	err error
+}
+
+func (s stubLabel) ReadBootLabel(context.Context, execx.RunFunc, string) (solaris.BootLabel, error) {
+	return s.l, s.err
+}
+
 func TestRescueCapture(t *testing.T) {
 	root := kzHost(t)
 	addZone(t, root, "kzr", "solaris-kz", "installed", bootDev(1, "dev:/dev/zvol/dsk/pool/kzr0"))
 	b := rescueBackend(t, root)
+	b.Labels = stubLabel{l: solaris.BootLabel{Pool: "rpool", PoolGUID: 42, PhysPath: "/scsi_vhci/disk@g1:b", Says: "kz1 will not boot"}}
 	id, warnings, err := b.CaptureRescue(context.Background(), plainRun, store.RescueOptions{Zone: sim.SeedZone, With: "kzr"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The import names the pool by the GUID the label gives.
 	want := store.Rescue{Zone: sim.SeedZone, With: "kzr", Storage: seedStorage, DeviceID: 0, WithState: "installed",
-		Pool: "rpool", TempName: sim.SeedZone, Altroot: "/mnt/1", Zpool: "/usr/sbin/zpool"}
-	if id.Rescue != nil {
-		// The pool's GUID, read from the label by check-boot's reader:
-		// the import names the pool by it.
-		if id.Rescue.PoolGUID == 0 {
-			t.Errorf("capture: no pool GUID from the label")
-		}
-		want.PoolGUID = id.Rescue.PoolGUID
-	}
+		Pool: "rpool", PoolGUID: 42, TempName: sim.SeedZone, Altroot: "/mnt/1", Zpool: "/usr/sbin/zpool"}
 	if id.Volume != "pool/idisk0" || id.Rescue == nil || *id.Rescue != want {
 		t.Errorf("capture: volume %q, rescue %+v; want pool/idisk0, %+v", id.Volume, id.Rescue, want)
 	}
@@ -77,10 +81,20 @@ func TestRescueCapture(t *testing.T) {
 	if !slices.Equal(names, []string{sim.SeedZone + ":installed", "kzr:installed"}) {
 		t.Errorf("zones %q: want both, installed (the engine locks and holds them)", names)
 	}
-	// The seed's label is right: the plan says the rescue changes nothing
-	// that matters.
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "kz1 will boot") {
+	if len(warnings) != 0 {
 		t.Errorf("warnings %q", warnings)
+	}
+	// A label that cannot be read: imported by name, and the plan says so.
+	b.Labels = stubLabel{err: errors.New("unreadable")}
+	id, warnings, err = b.CaptureRescue(context.Background(), plainRun, store.RescueOptions{Zone: sim.SeedZone, With: "kzr"})
+	if err != nil || id.Rescue.PoolGUID != 0 || len(warnings) != 1 || !strings.Contains(warnings[0], "imported by its name, rpool") {
+		t.Errorf("unreadable label: %+v %q %v", id.Rescue, warnings, err)
+	}
+	// A label that is right already: the rescue is harmless, and says so.
+	b.Labels = stubLabel{l: solaris.BootLabel{Pool: "rpool", PoolGUID: 42, Boots: true, Says: "kz1 will boot"}}
+	if _, warnings, err = b.CaptureRescue(context.Background(), plainRun, store.RescueOptions{Zone: sim.SeedZone, With: "kzr"}); err != nil ||
+		len(warnings) != 1 || !strings.Contains(warnings[0], "kz1 will boot") {
+		t.Errorf("right label: %q %v", warnings, err)
 	}
 }
 
