@@ -25,7 +25,7 @@ import (
 
 // simLabels reads a zone's boot disk label from the simulated host's
 // state: a stand-in for check-boot's reader of the raw device (the
-// simulator's disk images are pending, docs/platform/kz-boot.md §7) that
+// simulator's disk images were pending when this was written) that
 // reads the same facts.
 type simLabels struct {
 	root string
