@@ -111,20 +111,20 @@ fuzz:
 
 ## faults: just the fault-injection and crash-injection tests, on every flavor
 ## (solaris-11.4 and illumos), on the peer side (two hosts, two daemons),
-## over the group saga (a zone's two disks) and for a keep rollback and an
-## undo (each flavor), with their sixteen summary lines; printed even when a case fails, and a
+## over the group saga (a zone's two disks), for a keep rollback and an
+## undo (each flavor) and for the rescue (solaris-11.4), with their eighteen summary lines; printed even when a case fails, and a
 ## missing tally is a failure. As root with the Linux stack installed
 ## (scripts/linux-deps.sh) two more: keep-fault-injection[linux-tgt] and
 ## keep-crash-injection[linux-tgt], the keep rollback and undo on the real
 ## zfs-fuse + tgtd (TestFaultInjectionKeepLinux, TestCrashInjectionKeepLinux).
-FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection' ./...
+FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
 	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \
 	echo "== fault summary"; cat $(SUMMARY) 2>/dev/null; \
-	want=16; if [ "$$(id -u)" -eq 0 ] && [ -x /usr/sbin/zfs-fuse ] && [ -x /usr/sbin/tgtd ]; then want=18; fi; \
-	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:|^(keep|undo)-(fault|crash)-injection\[' $(SUMMARY) | wc -l); \
-	if [ "$$n" -ne "$$want" ]; then echo "faults: $$n tallies, want $$want (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, keep- and undo-fault and -crash on each flavor; keep-fault- and keep-crash-injection[linux-tgt] as root on the Linux stack)"; rc=1; fi; \
+	want=18; if [ "$$(id -u)" -eq 0 ] && [ -x /usr/sbin/zfs-fuse ] && [ -x /usr/sbin/tgtd ]; then want=20; fi; \
+	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:|^(keep|undo|rescue)-(fault|crash)-injection\[' $(SUMMARY) | wc -l); \
+	if [ "$$n" -ne "$$want" ]; then echo "faults: $$n tallies, want $$want (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, keep- and undo-fault and -crash on each flavor, rescue-fault and -crash on solaris-11.4; keep-fault- and keep-crash-injection[linux-tgt] as root on the Linux stack)"; rc=1; fi; \
 	exit $$rc
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency.

@@ -107,7 +107,7 @@ func NewBackend(cfg config.Config) (engine.Backend, error) {
 	switch cfg.Platform {
 	case "solaris":
 		b := solaris.New(solaris.Paths{Zfs: cfg.Commands.Zfs, Zpool: cfg.Commands.Zpool, Stmfadm: cfg.Commands.Stmfadm,
-			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg, Hostid: cfg.Commands.Hostid})
+			Zoneadm: cfg.Commands.Zoneadm, Zonecfg: cfg.Commands.Zonecfg, Hostid: cfg.Commands.Hostid, Zlogin: cfg.Commands.Zlogin})
 		b.ShutdownTimeout = cfg.ZoneShutdownTimeout.Duration
 		b.LUOnlineTimeout = cfg.LUOnlineTimeout.Duration
 		b.Initiators = cfg.Initiators

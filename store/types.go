@@ -208,6 +208,18 @@ type Options struct {
 	// kept datasets it destroys (ForgetDatasets, from its kept records).
 	Forget         uint64   `json:"forget,omitempty"`
 	ForgetDatasets []string `json:"forget_datasets,omitempty"`
+	// Rescue is, for an operation of kind "rescue" (issue 23,
+	// docs/rescue.md), the zone whose boot disk is repaired and the
+	// rescue zone that does it.
+	Rescue *RescueOptions `json:"rescue,omitempty"`
+}
+
+// RescueOptions are a rescue's request: ZONE's boot disk is added to the
+// kernel zone With as device id 0 and its root pool imported and exported
+// there.
+type RescueOptions struct {
+	Zone string `json:"zone"`
+	With string `json:"with"`
 }
 
 // Operation kinds.
@@ -218,6 +230,9 @@ const (
 	KindUndo = "undo"
 	// KindForget destroys an operation's kept datasets.
 	KindForget = "forget"
+	// KindRescue repairs a kernel zone's boot disk label in a rescue
+	// kernel zone (Options.Rescue, Identity.Rescue; docs/rescue.md).
+	KindRescue = "rescue"
 )
 
 // Identity is what the rollback must give back unchanged: the LUs with every
@@ -264,6 +279,35 @@ type Identity struct {
 	// KeptUsed is what the volume used at capture (zfs used, bytes): the
 	// most the kept dataset will hold.
 	KeptUsed uint64 `json:"kept_used,omitempty"`
+	// Rescue is, for a rescue, what its capture found (Volume is the
+	// zone's boot volume).
+	Rescue *Rescue `json:"rescue,omitempty"`
+}
+
+// Rescue is a rescue's capture: the two kernel zones, the zone's boot
+// device, and the names the steps use (docs/rescue.md).
+type Rescue struct {
+	// Zone is the zone whose boot disk is repaired; With the rescue zone.
+	Zone string `json:"zone"`
+	With string `json:"with"`
+	// Host is the peer both zones are on ("" for this host).
+	Host string `json:"host,omitempty"`
+	// Storage is Zone's boot device's storage URI, added to With as
+	// device DeviceID.
+	Storage  string `json:"storage"`
+	DeviceID int    `json:"device_id"`
+	// WithState is the rescue zone's state at capture ("installed": the
+	// rescue boots it and halts it again).
+	WithState string `json:"with_state"`
+	// Pool is the name the root pool's label gives ("rpool"), PoolGUID its
+	// GUID when the label was read (0: imported by name); TempName the
+	// temporary name it is imported under in With, Altroot where.
+	Pool     string `json:"pool"`
+	PoolGUID uint64 `json:"pool_guid,omitempty"`
+	TempName string `json:"temp_name"`
+	Altroot  string `json:"altroot"`
+	// Zpool is zpool's path inside the rescue zone.
+	Zpool string `json:"zpool"`
 }
 
 // LU is a logical unit's captured identity.

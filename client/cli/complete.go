@@ -47,6 +47,9 @@ func (a *app) completions(root *cobra.Command) {
 			c.ValidArgsFunction = a.completeAttention
 		case "undo", "forget": // keep.go: the operations that keep a dataset now
 			c.ValidArgsFunction = a.completeKept
+		case "rescue": // rescue.go: ZONE, and --with
+			c.ValidArgsFunction = a.completeZone
+			_ = c.RegisterFlagCompletionFunc("with", a.completeZone)
 		case "op":
 			for _, sub := range c.Commands() {
 				if sub.Name() == "show" || sub.Name() == "watch" {

@@ -28,6 +28,9 @@ var examples = map[string]string{
 	"undo": `  volctl undo --dry-run 12       # what comes back, what is kept, the exact commands
   volctl undo 12`,
 	"kept": `  volctl kept --volume pool/idisk0`,
+	"rescue": `  volctl check-boot kz1                          # why kz1 will not boot
+  volctl rescue kz1 --with kzrescue --dry-run    # the exact commands; changes nothing
+  volctl rescue kz1 --with kzrescue              # asks on a terminal`,
 	"forget": `  volctl forget 12                   # what would be destroyed; changes nothing
   volctl forget 12 --destroy-kept    # asks on a terminal`,
 	"history":  `  volctl history --volume pool/idisk0 --limit 5`,

@@ -229,6 +229,8 @@ func (a *app) printPlan(p *v1.Plan, withCommands bool) {
 	switch g := p.GetGroup(); {
 	case p.GetKind() == kindUndo || p.GetKind() == kindForget:
 		a.printKeepHeader(p) // keep.go
+	case p.GetKind() == kindRescue:
+		a.printRescueHeader(p) // rescue.go
 	case len(g) > 1:
 		a.printf("Roll back %d volumes as one operation (one outage window): %s\n", len(g), strings.Join(g, ", "))
 	default:

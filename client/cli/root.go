@@ -174,6 +174,7 @@ kernel zone will not boot.`,
 		a.destroySnapshotCmd(), a.historyCmd(), a.opCmd(), a.recoverCmd(), a.resolveCmd(), a.statusCmd(), a.auditCmd(), a.versionCmd())
 	root.AddCommand(a.undoCmd(), a.keptCmd(), a.forgetCmd()) // keep.go
 	root.AddCommand(a.checkBootCmd())                        // checkboot.go
+	root.AddCommand(a.rescueCmd())                           // rescue.go
 	a.completions(root)
 	root.InitDefaultCompletionCmd()
 	bashCompletion(root)

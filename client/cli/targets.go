@@ -31,6 +31,9 @@ func targets(op *v1.Operation) (vols, snaps []string) {
 // "pool/idisk0 -> pool/idisk0@snap1", or for a group "2 volumes ->
 // pool/idisk0@g1, pool/idisk1@g1".
 func targetText(op *v1.Operation) string {
+	if r := op.GetRescue(); op.GetKind() == kindRescue && r != nil { // rescue.go
+		return fmt.Sprintf("rescue of %s with %s (%s)", r.GetZone(), r.GetWith(), op.GetVolume())
+	}
 	if op.GetKind() == kindForget {
 		// A forget goes back nowhere: it destroys what another kept.
 		return fmt.Sprintf("destroy what operation %d kept (%s)", op.GetForgetOf(), strings.Join(op.GetForgetDatasets(), ", "))

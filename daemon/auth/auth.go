@@ -127,6 +127,8 @@ var methodRoles = map[string]Role{
 	"/volctl.v1.RollbackService/PlanForget":                          Viewer,
 	"/volctl.v1.RollbackService/Forget":                              Operator,
 	"/volctl.v1.RollbackService/ListKept":                            Viewer,
+	"/volctl.v1.RollbackService/PlanRescue":                          Viewer,
+	"/volctl.v1.RollbackService/Rescue":                              Operator,
 	"/volctl.v1.OperationService/ListOperations":                     Viewer,
 	"/volctl.v1.OperationService/GetOperation":                       Viewer,
 	"/volctl.v1.OperationService/WatchOperation":                     Viewer,

@@ -43,7 +43,7 @@ func TestPolicyRole(t *testing.T) {
 func TestEveryMethodHasARole(t *testing.T) {
 	readOnly := map[string]bool{"ListVolumes": true, "GetVolume": true, "ListSnapshots": true, "PlanRollback": true,
 		"ListOperations": true, "GetOperation": true, "WatchOperation": true, "ListAudit": true, "GetStatus": true,
-		"GetRequestStatus": true, "PlanUndo": true, "PlanForget": true, "ListKept": true, "CheckBoot": true}
+		"GetRequestStatus": true, "PlanUndo": true, "PlanForget": true, "ListKept": true, "CheckBoot": true, "PlanRescue": true}
 	n := 0
 	protoregistry.GlobalFiles.RangeFilesByPackage("volctl.v1", func(fd protoreflect.FileDescriptor) bool {
 		for i := 0; i < fd.Services().Len(); i++ {

@@ -168,6 +168,9 @@ type Commands struct {
 	// Hostid is hostid(1), optional (empty: the zone service reports no
 	// hostid).
 	Hostid string `toml:"hostid"`
+	// Zlogin is zlogin(1), optional (empty: volctl rescue is refused; it
+	// runs zpool inside the rescue zone through it).
+	Zlogin string `toml:"zlogin"`
 	Tgtadm string `toml:"tgtadm"`
 	// TgtControlPort is tgtd's management port (tgtd -C N, tgtadm
 	// --control-port); empty for the default tgtd.

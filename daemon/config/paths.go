@@ -198,6 +198,9 @@ func (c Config) platformCommands() []command {
 		if c.Commands.Hostid != "" { // optional
 			cmds = append(cmds, command{"hostid", c.Commands.Hostid})
 		}
+		if c.Commands.Zlogin != "" { // optional (volctl rescue)
+			cmds = append(cmds, command{"zlogin", c.Commands.Zlogin})
+		}
 		return cmds
 	case "linux-tgt":
 		return []command{{"zfs", c.Commands.Zfs}, {"tgtadm", c.Commands.Tgtadm}}
@@ -208,7 +211,7 @@ func (c Config) platformCommands() []command {
 // allCommands are every [commands] path, whatever the platform.
 func (c Config) allCommands() []command {
 	return []command{{"zfs", c.Commands.Zfs}, {"zpool", c.Commands.Zpool}, {"stmfadm", c.Commands.Stmfadm},
-		{"zoneadm", c.Commands.Zoneadm}, {"zonecfg", c.Commands.Zonecfg}, {"hostid", c.Commands.Hostid}, {"tgtadm", c.Commands.Tgtadm}}
+		{"zoneadm", c.Commands.Zoneadm}, {"zonecfg", c.Commands.Zonecfg}, {"hostid", c.Commands.Hostid}, {"zlogin", c.Commands.Zlogin}, {"tgtadm", c.Commands.Tgtadm}}
 }
 
 // commandBaseNames are the names [timeouts.command] may use: the base names

@@ -120,6 +120,7 @@ func leftBehind(op *store.Operation) []string {
 	if op.NeedsRepersist {
 		left = append(left, "an LU online but not persisted by STMF: gone after a reboot or an stmf restart")
 	}
+	left = append(left, rescueLeft(op, state, taken)...) // rescue.go
 	for _, p := range undoneBy {
 		took, ok := state(p.takes)
 		gave, _ := state(p.gives)

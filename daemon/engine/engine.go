@@ -277,6 +277,9 @@ type Request struct {
 	// special is set for an undo or a forget (keep.go); nil for a
 	// rollback.
 	special *special
+	// volumes are the volumes of a request that names no snapshot (a
+	// rescue's zone's boot volume, rescue.go): resolveGroup returns them.
+	volumes []string
 }
 
 // Plan is the dry run: it captures the identity and builds the steps with
@@ -433,7 +436,7 @@ func (e *Engine) Rollback(ctx context.Context, req Request, emit func(Event)) (*
 	if err := checkKeep(req); err != nil { // keep.go
 		return nil, err
 	}
-	if req.Zone == "" {
+	if req.Zone == "" && req.volumes == nil {
 		// A bad name is refused before anything runs (a zone's volumes
 		// are resolved below, after the probe).
 		for _, s := range append([]string{req.Snapshot}, req.More...) {

@@ -29,6 +29,9 @@ type Groups interface {
 // req.Snapshot to the first and req.Options.Group to all of them when
 // there are several, and returns the volumes.
 func (e *Engine) resolveGroup(ctx context.Context, req *Request) ([]string, error) {
+	if req.volumes != nil { // a rescue's (rescue.go)
+		return req.volumes, nil
+	}
 	snaps := append([]string{req.Snapshot}, req.More...)
 	if req.Zone != "" {
 		if len(req.More) > 0 {

@@ -359,8 +359,12 @@ func attentionAfter(op *store.Operation, steps []Step, i int) string {
 			left = append(left, steps[j].Name)
 		}
 	}
-	return fmt.Sprintf("the volume is at %s; these steps are left: %s. Fix the cause (see the failed step's command and stderr), then run: volctl recover %d",
-		op.Snapshot, strings.Join(left, ", "), op.ID)
+	where := "the volume is at " + op.Snapshot
+	if r := op.Identity.Rescue; op.Kind == store.KindRescue && r != nil { // rescue.go
+		where = fmt.Sprintf("%s's root pool was exported in %s", r.Zone, r.With)
+	}
+	return fmt.Sprintf("%s; these steps are left: %s. Fix the cause (see the failed step's command and stderr), then run: volctl recover %d",
+		where, strings.Join(left, ", "), op.ID)
 }
 
 // The retry policy.

@@ -13,7 +13,10 @@ import (
 type Cmd struct {
 	Zoneadm string
 	Zonecfg string
-	Run     execx.RunFunc
+	// Zlogin is zlogin's path (the rescue's commands inside a zone;
+	// rescue.go).
+	Zlogin string
+	Run    execx.RunFunc
 }
 
 // List returns every configured zone (zoneadm list -cp).

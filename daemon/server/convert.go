@@ -117,7 +117,8 @@ func toPlan(op *store.Operation) *v1.Plan {
 		}
 		p.Steps = append(p.Steps, ps)
 	}
-	keepPlan(op, p) // keep.go
+	keepPlan(op, p)             // keep.go
+	p.Rescue = rescueTarget(op) // rescue.go
 	return p
 }
 
@@ -132,7 +133,8 @@ func toOperation(op *store.Operation, withCommands bool) *v1.Operation {
 	}
 	p.Volumes, p.Snapshots = op.Targets()
 	p.RecoverOptions = &v1.RecoverOptions{Repersist: op.Options.Repersist, InitializeHostdata: op.Options.InitializeHostdata}
-	keepOperation(op, p) // keep.go
+	keepOperation(op, p)        // keep.go
+	p.Rescue = rescueTarget(op) // rescue.go
 	if !op.OutageStart.IsZero() && !op.OutageEnd.IsZero() {
 		p.Outage = durationpb.New(op.OutageEnd.Sub(op.OutageStart))
 	}

@@ -104,6 +104,8 @@ func target(req any) string {
 		return "zones on LU " + strings.Join(g, ", ")
 	case *v1.ZoneActionRequest, *v1.CheckBootRequest:
 		return zone
+	case interface{ GetWith() string }: // rescue
+		return zone + " with " + r.GetWith()
 	case interface{ GetMoreSnapshots() []string }:
 		return named(req.(interface{ GetSnapshot() string }).GetSnapshot(), r.GetMoreSnapshots())
 	case interface{ GetMoreNames() []string }:

@@ -19,6 +19,9 @@ type Paths struct {
 	// Hostid is hostid(1), optional: the zone service reports the global
 	// zone's hostid with its zones.
 	Hostid string
+	// Zlogin is zlogin(1), optional: volctl rescue runs zpool inside the
+	// rescue zone through it (rescue.go).
+	Zlogin string
 }
 
 // DefaultPaths are where Solaris and illumos keep them.
@@ -40,6 +43,9 @@ type Backend struct {
 	// Initiators are this host's own iSCSI initiator names: a session of
 	// one is expected when this host's zones on the LU are detached.
 	Initiators []string
+	// Labels reads a kernel zone's boot disk label for the rescue
+	// (rescue.go); nil: check-boot's reader (rescue_label.go).
+	Labels LabelReader
 	// ZvolDeviceDir is where a volume's raw device is (POOL/VOL under
 	// it), read by check-boot; "" means /dev/zvol/rdsk.
 	ZvolDeviceDir string
@@ -89,7 +95,7 @@ func (b *Backend) stmf(run execx.RunFunc) comstar.Cmd {
 	return comstar.Cmd{Path: b.Paths.Stmfadm, Run: run}
 }
 func (b *Backend) kz(run execx.RunFunc) kz.Cmd {
-	return kz.Cmd{Zoneadm: b.Paths.Zoneadm, Zonecfg: b.Paths.Zonecfg, Run: run}
+	return kz.Cmd{Zoneadm: b.Paths.Zoneadm, Zonecfg: b.Paths.Zonecfg, Zlogin: b.Paths.Zlogin, Run: run}
 }
 
 // Probe implements engine.Backend: what this host's zfs, zoneadm and

@@ -56,6 +56,9 @@ import (
 // Steps implements engine.Backend. The list depends only on the journaled
 // identity and options, so recovery rebuilds exactly the steps it ran.
 func (b *Backend) Steps(op *store.Operation) []engine.Step {
+	if op.Kind == store.KindRescue {
+		return b.rescueSteps(op) // steps_rescue.go
+	}
 	s := &sagaSteps{b: b, op: op}
 	if isForget(op) {
 		return zvol.DestroyKeptSteps(s.zfs, op)

@@ -2692,8 +2692,10 @@ type Plan struct {
 	// forget_datasets are, for a forget, the kept datasets it destroys
 	// (zfs destroy -r: with their snapshots).
 	ForgetDatasets []string `protobuf:"bytes,13,rep,name=forget_datasets,json=forgetDatasets,proto3" json:"forget_datasets,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// rescue is, for kind "rescue", the zones and the boot disk.
+	Rescue        *RescueTarget `protobuf:"bytes,14,opt,name=rescue,proto3" json:"rescue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Plan) Reset() {
@@ -2813,6 +2815,13 @@ func (x *Plan) GetForgetOf() uint64 {
 func (x *Plan) GetForgetDatasets() []string {
 	if x != nil {
 		return x.ForgetDatasets
+	}
+	return nil
+}
+
+func (x *Plan) GetRescue() *RescueTarget {
+	if x != nil {
+		return x.Rescue
 	}
 	return nil
 }
@@ -4297,8 +4306,10 @@ type Operation struct {
 	Kept []*KeptVolume `protobuf:"bytes,36,rep,name=kept,proto3" json:"kept,omitempty"`
 	// forget_datasets are, for kind "forget", the kept datasets it destroys.
 	ForgetDatasets []string `protobuf:"bytes,37,rep,name=forget_datasets,json=forgetDatasets,proto3" json:"forget_datasets,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// rescue is, for kind "rescue", the zones and the boot disk.
+	Rescue        *RescueTarget `protobuf:"bytes,38,opt,name=rescue,proto3" json:"rescue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Operation) Reset() {
@@ -4516,6 +4527,13 @@ func (x *Operation) GetKept() []*KeptVolume {
 func (x *Operation) GetForgetDatasets() []string {
 	if x != nil {
 		return x.ForgetDatasets
+	}
+	return nil
+}
+
+func (x *Operation) GetRescue() *RescueTarget {
+	if x != nil {
+		return x.Rescue
 	}
 	return nil
 }
@@ -6116,6 +6134,393 @@ func (x *AttentionOperation) GetNeedsRepersist() bool {
 	return false
 }
 
+// PlanRescueRequest names the kernel zone to rescue and the rescue zone.
+type PlanRescueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// zone is the kernel zone whose boot disk is repaired: installed, not
+	// running.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// with is the rescue kernel zone: installed, its own disks not using
+	// device id 0.
+	With          string `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanRescueRequest) Reset() {
+	*x = PlanRescueRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanRescueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanRescueRequest) ProtoMessage() {}
+
+func (x *PlanRescueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanRescueRequest.ProtoReflect.Descriptor instead.
+func (*PlanRescueRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *PlanRescueRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *PlanRescueRequest) GetWith() string {
+	if x != nil {
+		return x.With
+	}
+	return ""
+}
+
+// PlanRescueResponse holds the plan.
+type PlanRescueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// plan is what the rescue will do, exactly (kind "rescue", rescue set;
+	// volume is the zone's boot volume).
+	Plan          *Plan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanRescueResponse) Reset() {
+	*x = PlanRescueResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanRescueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanRescueResponse) ProtoMessage() {}
+
+func (x *PlanRescueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanRescueResponse.ProtoReflect.Descriptor instead.
+func (*PlanRescueResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *PlanRescueResponse) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+// RescueRequest asks for a rescue.
+type RescueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Zone  string                 `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	With  string                 `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	// request_id makes the call idempotent, as RollbackRequest's does.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// wait queues behind a running operation on the same volume or zones
+	// instead of failing with ABORTED.
+	Wait          bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescueRequest) Reset() {
+	*x = RescueRequest{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescueRequest) ProtoMessage() {}
+
+func (x *RescueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescueRequest.ProtoReflect.Descriptor instead.
+func (*RescueRequest) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *RescueRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *RescueRequest) GetWith() string {
+	if x != nil {
+		return x.With
+	}
+	return ""
+}
+
+func (x *RescueRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RescueRequest) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+// RescueResponse is one message of the rescue stream, as RollbackResponse
+// is of a rollback's.
+type RescueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*RescueResponse_Plan
+	//	*RescueResponse_Step
+	//	*RescueResponse_Operation
+	Event         isRescueResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescueResponse) Reset() {
+	*x = RescueResponse{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescueResponse) ProtoMessage() {}
+
+func (x *RescueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescueResponse.ProtoReflect.Descriptor instead.
+func (*RescueResponse) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *RescueResponse) GetEvent() isRescueResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *RescueResponse) GetPlan() *Plan {
+	if x != nil {
+		if x, ok := x.Event.(*RescueResponse_Plan); ok {
+			return x.Plan
+		}
+	}
+	return nil
+}
+
+func (x *RescueResponse) GetStep() *StepEvent {
+	if x != nil {
+		if x, ok := x.Event.(*RescueResponse_Step); ok {
+			return x.Step
+		}
+	}
+	return nil
+}
+
+func (x *RescueResponse) GetOperation() *Operation {
+	if x != nil {
+		if x, ok := x.Event.(*RescueResponse_Operation); ok {
+			return x.Operation
+		}
+	}
+	return nil
+}
+
+type isRescueResponse_Event interface {
+	isRescueResponse_Event()
+}
+
+type RescueResponse_Plan struct {
+	// plan is sent once both zones are captured.
+	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
+}
+
+type RescueResponse_Step struct {
+	// step is progress (and, before the plan, what a wait waits for).
+	Step *StepEvent `protobuf:"bytes,2,opt,name=step,proto3,oneof"`
+}
+
+type RescueResponse_Operation struct {
+	// operation is the last message.
+	Operation *Operation `protobuf:"bytes,3,opt,name=operation,proto3,oneof"`
+}
+
+func (*RescueResponse_Plan) isRescueResponse_Event() {}
+
+func (*RescueResponse_Step) isRescueResponse_Event() {}
+
+func (*RescueResponse_Operation) isRescueResponse_Event() {}
+
+// RescueTarget is what a rescue works on.
+type RescueTarget struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// zone is the kernel zone whose boot disk is repaired; with the rescue
+	// zone.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	With string `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	// storage is the zone's boot device's storage URI, added to with as
+	// device device_id.
+	Storage  string `protobuf:"bytes,3,opt,name=storage,proto3" json:"storage,omitempty"`
+	DeviceId int32  `protobuf:"varint,4,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// pool is the root pool's name, pool_guid its GUID when the label was
+	// read (0: imported by name), temp_name the name it is imported under
+	// in with, altroot where.
+	Pool          string `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	PoolGuid      uint64 `protobuf:"varint,6,opt,name=pool_guid,json=poolGuid,proto3" json:"pool_guid,omitempty"`
+	TempName      string `protobuf:"bytes,7,opt,name=temp_name,json=tempName,proto3" json:"temp_name,omitempty"`
+	Altroot       string `protobuf:"bytes,8,opt,name=altroot,proto3" json:"altroot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescueTarget) Reset() {
+	*x = RescueTarget{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescueTarget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescueTarget) ProtoMessage() {}
+
+func (x *RescueTarget) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescueTarget.ProtoReflect.Descriptor instead.
+func (*RescueTarget) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *RescueTarget) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetWith() string {
+	if x != nil {
+		return x.With
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetStorage() string {
+	if x != nil {
+		return x.Storage
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetDeviceId() int32 {
+	if x != nil {
+		return x.DeviceId
+	}
+	return 0
+}
+
+func (x *RescueTarget) GetPool() string {
+	if x != nil {
+		return x.Pool
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetPoolGuid() uint64 {
+	if x != nil {
+		return x.PoolGuid
+	}
+	return 0
+}
+
+func (x *RescueTarget) GetTempName() string {
+	if x != nil {
+		return x.TempName
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetAltroot() string {
+	if x != nil {
+		return x.Altroot
+	}
+	return ""
+}
+
 var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
 
 const file_volctl_v1_volctl_proto_rawDesc = "" +
@@ -6319,7 +6724,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x10in_outage_window\x18\x04 \x01(\bR\x0einOutageWindow\"5\n" +
 	"\vCommandLine\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x12\n" +
-	"\x04host\x18\x02 \x01(\tR\x04host\"\xc5\x03\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\"\xf6\x03\n" +
 	"\x04Plan\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\tR\bsnapshot\x12'\n" +
@@ -6334,7 +6739,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	" \x03(\v2\x15.volctl.v1.KeptVolumeR\x04kept\x12\x17\n" +
 	"\aundo_of\x18\v \x01(\x04R\x06undoOf\x12\x1b\n" +
 	"\tforget_of\x18\f \x01(\x04R\bforgetOf\x12'\n" +
-	"\x0fforget_datasets\x18\r \x03(\tR\x0eforgetDatasets\"w\n" +
+	"\x0fforget_datasets\x18\r \x03(\tR\x0eforgetDatasets\x12/\n" +
+	"\x06rescue\x18\x0e \x01(\v2\x17.volctl.v1.RescueTargetR\x06rescue\"w\n" +
 	"\n" +
 	"KeptVolume\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x18\n" +
@@ -6435,7 +6841,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12J\n" +
 	"\x15compensation_commands\x18\b \x03(\v2\x15.volctl.v1.CommandRunR\x14compensationCommands\x12(\n" +
-	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xa3\b\n" +
+	"\x10in_outage_window\x18\t \x01(\bR\x0einOutageWindow\"\xd4\b\n" +
 	"\tOperation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -6469,7 +6875,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\aundo_of\x18\" \x01(\x04R\x06undoOf\x12\x1b\n" +
 	"\tforget_of\x18# \x01(\x04R\bforgetOf\x12)\n" +
 	"\x04kept\x18$ \x03(\v2\x15.volctl.v1.KeptVolumeR\x04kept\x12'\n" +
-	"\x0fforget_datasets\x18% \x03(\tR\x0eforgetDatasets\"_\n" +
+	"\x0fforget_datasets\x18% \x03(\tR\x0eforgetDatasets\x12/\n" +
+	"\x06rescue\x18& \x01(\v2\x17.volctl.v1.RescueTargetR\x06rescue\"_\n" +
 	"\x0eRecoverOptions\x12\x1c\n" +
 	"\trepersist\x18\x01 \x01(\bR\trepersist\x12/\n" +
 	"\x13initialize_hostdata\x18\x02 \x01(\bR\x12initializeHostdata\"\x82\x01\n" +
@@ -6581,7 +6988,32 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05zones\x18\x04 \x03(\tR\x05zones\x12\x12\n" +
 	"\x04left\x18\x05 \x03(\tR\x04left\x12\x1c\n" +
 	"\tattention\x18\x06 \x01(\tR\tattention\x12'\n" +
-	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist*\xcc\x01\n" +
+	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist\";\n" +
+	"\x11PlanRescueRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04with\x18\x02 \x01(\tR\x04with\"9\n" +
+	"\x12PlanRescueResponse\x12#\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"j\n" +
+	"\rRescueRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04with\x18\x02 \x01(\tR\x04with\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04wait\x18\x04 \x01(\bR\x04wait\"\xa2\x01\n" +
+	"\x0eRescueResponse\x12%\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
+	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
+	"\x05event\"\xd5\x01\n" +
+	"\fRescueTarget\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04with\x18\x02 \x01(\tR\x04with\x12\x18\n" +
+	"\astorage\x18\x03 \x01(\tR\astorage\x12\x1b\n" +
+	"\tdevice_id\x18\x04 \x01(\x05R\bdeviceId\x12\x12\n" +
+	"\x04pool\x18\x05 \x01(\tR\x04pool\x12\x1b\n" +
+	"\tpool_guid\x18\x06 \x01(\x04R\bpoolGuid\x12\x1b\n" +
+	"\ttemp_name\x18\a \x01(\tR\btempName\x12\x18\n" +
+	"\aaltroot\x18\b \x01(\tR\aaltroot*\xcc\x01\n" +
 	"\bZoneVerb\x12\x19\n" +
 	"\x15ZONE_VERB_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ZONE_VERB_DETACH\x10\x01\x12\x14\n" +
@@ -6619,7 +7051,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x0fSnapshotService\x12U\n" +
 	"\x0eCreateSnapshot\x12 .volctl.v1.CreateSnapshotRequest\x1a!.volctl.v1.CreateSnapshotResponse\x12R\n" +
 	"\rListSnapshots\x12\x1f.volctl.v1.ListSnapshotsRequest\x1a .volctl.v1.ListSnapshotsResponse\x12X\n" +
-	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\xfa\x03\n" +
+	"\x0fDestroySnapshot\x12!.volctl.v1.DestroySnapshotRequest\x1a\".volctl.v1.DestroySnapshotResponse2\x86\x05\n" +
 	"\x0fRollbackService\x12O\n" +
 	"\fPlanRollback\x12\x1e.volctl.v1.PlanRollbackRequest\x1a\x1f.volctl.v1.PlanRollbackResponse\x12E\n" +
 	"\bRollback\x12\x1a.volctl.v1.RollbackRequest\x1a\x1b.volctl.v1.RollbackResponse0\x01\x12C\n" +
@@ -6628,7 +7060,10 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\n" +
 	"PlanForget\x12\x1c.volctl.v1.PlanForgetRequest\x1a\x1d.volctl.v1.PlanForgetResponse\x12?\n" +
 	"\x06Forget\x12\x18.volctl.v1.ForgetRequest\x1a\x19.volctl.v1.ForgetResponse0\x01\x12C\n" +
-	"\bListKept\x12\x1a.volctl.v1.ListKeptRequest\x1a\x1b.volctl.v1.ListKeptResponse2\xac\x04\n" +
+	"\bListKept\x12\x1a.volctl.v1.ListKeptRequest\x1a\x1b.volctl.v1.ListKeptResponse\x12I\n" +
+	"\n" +
+	"PlanRescue\x12\x1c.volctl.v1.PlanRescueRequest\x1a\x1d.volctl.v1.PlanRescueResponse\x12?\n" +
+	"\x06Rescue\x12\x18.volctl.v1.RescueRequest\x1a\x19.volctl.v1.RescueResponse0\x012\xac\x04\n" +
 	"\x10OperationService\x12U\n" +
 	"\x0eListOperations\x12 .volctl.v1.ListOperationsRequest\x1a!.volctl.v1.ListOperationsResponse\x12O\n" +
 	"\fGetOperation\x12\x1e.volctl.v1.GetOperationRequest\x1a\x1f.volctl.v1.GetOperationResponse\x12]\n" +
@@ -6660,7 +7095,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -6740,9 +7175,14 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*RunningOperation)(nil),         // 75: volctl.v1.RunningOperation
 	(*GetStatusResponse)(nil),        // 76: volctl.v1.GetStatusResponse
 	(*AttentionOperation)(nil),       // 77: volctl.v1.AttentionOperation
-	nil,                              // 78: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 79: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 80: google.protobuf.Duration
+	(*PlanRescueRequest)(nil),        // 78: volctl.v1.PlanRescueRequest
+	(*PlanRescueResponse)(nil),       // 79: volctl.v1.PlanRescueResponse
+	(*RescueRequest)(nil),            // 80: volctl.v1.RescueRequest
+	(*RescueResponse)(nil),           // 81: volctl.v1.RescueResponse
+	(*RescueTarget)(nil),             // 82: volctl.v1.RescueTarget
+	nil,                              // 83: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 84: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 85: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	6,   // 0: volctl.v1.CheckBootResponse.disks:type_name -> volctl.v1.BootDisk
@@ -6753,9 +7193,9 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	0,   // 5: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
 	52,  // 6: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
 	13,  // 7: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	78,  // 8: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	83,  // 8: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
 	15,  // 9: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	79,  // 10: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	84,  // 10: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
 	19,  // 11: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
 	14,  // 12: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
 	17,  // 13: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
@@ -6774,119 +7214,129 @@ var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	18,  // 26: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
 	33,  // 27: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
 	36,  // 28: volctl.v1.Plan.kept:type_name -> volctl.v1.KeptVolume
-	35,  // 29: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	31,  // 30: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 31: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 32: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 33: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	31,  // 34: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 35: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
-	31,  // 36: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 37: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 38: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 39: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
-	35,  // 40: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
-	35,  // 41: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 42: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 43: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
-	50,  // 44: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
-	79,  // 45: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
-	1,   // 46: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	52,  // 47: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	79,  // 48: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	52,  // 49: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	79,  // 50: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	80,  // 51: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,   // 52: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	79,  // 53: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	79,  // 54: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	52,  // 55: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	52,  // 56: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,   // 57: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	79,  // 58: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	79,  // 59: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	31,  // 60: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 61: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	53,  // 62: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	80,  // 63: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	58,  // 64: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	57,  // 65: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	80,  // 66: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	56,  // 67: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	55,  // 68: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
-	36,  // 69: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
-	79,  // 70: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	79,  // 71: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	79,  // 72: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,   // 73: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	54,  // 74: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	54,  // 75: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	3,   // 76: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
-	54,  // 77: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
-	35,  // 78: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 79: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 80: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	54,  // 81: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	51,  // 82: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 83: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	79,  // 84: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	72,  // 85: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	79,  // 86: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	80,  // 87: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	75,  // 88: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	58,  // 89: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	77,  // 90: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
-	21,  // 91: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	23,  // 92: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	25,  // 93: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	27,  // 94: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	29,  // 95: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	32,  // 96: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	38,  // 97: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	40,  // 98: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
-	42,  // 99: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
-	44,  // 100: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
-	46,  // 101: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
-	48,  // 102: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
-	59,  // 103: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	61,  // 104: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	67,  // 105: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	65,  // 106: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	68,  // 107: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	63,  // 108: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
-	71,  // 109: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	9,   // 110: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	11,  // 111: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	4,   // 112: volctl.v1.BootService.CheckBoot:input_type -> volctl.v1.CheckBootRequest
-	74,  // 113: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	22,  // 114: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	24,  // 115: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	26,  // 116: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	28,  // 117: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	30,  // 118: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	37,  // 119: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	39,  // 120: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	41,  // 121: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
-	43,  // 122: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
-	45,  // 123: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
-	47,  // 124: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
-	49,  // 125: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
-	60,  // 126: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	62,  // 127: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	70,  // 128: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	66,  // 129: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	69,  // 130: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	64,  // 131: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
-	73,  // 132: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	10,  // 133: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	12,  // 134: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	5,   // 135: volctl.v1.BootService.CheckBoot:output_type -> volctl.v1.CheckBootResponse
-	76,  // 136: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	114, // [114:137] is the sub-list for method output_type
-	91,  // [91:114] is the sub-list for method input_type
-	91,  // [91:91] is the sub-list for extension type_name
-	91,  // [91:91] is the sub-list for extension extendee
-	0,   // [0:91] is the sub-list for field type_name
+	82,  // 29: volctl.v1.Plan.rescue:type_name -> volctl.v1.RescueTarget
+	35,  // 30: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	31,  // 31: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 32: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 33: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 34: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	31,  // 35: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 36: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
+	31,  // 37: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 38: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 39: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 40: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
+	35,  // 41: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
+	35,  // 42: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 43: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 44: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
+	50,  // 45: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
+	84,  // 46: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
+	1,   // 47: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	52,  // 48: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	84,  // 49: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	52,  // 50: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	84,  // 51: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	85,  // 52: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,   // 53: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	84,  // 54: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	84,  // 55: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	52,  // 56: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	52,  // 57: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,   // 58: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	84,  // 59: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	84,  // 60: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	31,  // 61: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 62: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	53,  // 63: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	85,  // 64: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	58,  // 65: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	57,  // 66: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	85,  // 67: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	56,  // 68: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	55,  // 69: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	36,  // 70: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
+	82,  // 71: volctl.v1.Operation.rescue:type_name -> volctl.v1.RescueTarget
+	84,  // 72: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	84,  // 73: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	84,  // 74: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,   // 75: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	54,  // 76: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	54,  // 77: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,   // 78: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	54,  // 79: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	35,  // 80: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 81: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 82: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	54,  // 83: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	51,  // 84: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 85: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	84,  // 86: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	72,  // 87: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	84,  // 88: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	85,  // 89: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	75,  // 90: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	58,  // 91: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	77,  // 92: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	35,  // 93: volctl.v1.PlanRescueResponse.plan:type_name -> volctl.v1.Plan
+	35,  // 94: volctl.v1.RescueResponse.plan:type_name -> volctl.v1.Plan
+	51,  // 95: volctl.v1.RescueResponse.step:type_name -> volctl.v1.StepEvent
+	54,  // 96: volctl.v1.RescueResponse.operation:type_name -> volctl.v1.Operation
+	21,  // 97: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	23,  // 98: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	25,  // 99: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	27,  // 100: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	29,  // 101: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	32,  // 102: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	38,  // 103: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	40,  // 104: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
+	42,  // 105: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
+	44,  // 106: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
+	46,  // 107: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
+	48,  // 108: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
+	78,  // 109: volctl.v1.RollbackService.PlanRescue:input_type -> volctl.v1.PlanRescueRequest
+	80,  // 110: volctl.v1.RollbackService.Rescue:input_type -> volctl.v1.RescueRequest
+	59,  // 111: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	61,  // 112: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	67,  // 113: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	65,  // 114: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	68,  // 115: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	63,  // 116: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	71,  // 117: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	9,   // 118: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	11,  // 119: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	4,   // 120: volctl.v1.BootService.CheckBoot:input_type -> volctl.v1.CheckBootRequest
+	74,  // 121: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	22,  // 122: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	24,  // 123: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	26,  // 124: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	28,  // 125: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	30,  // 126: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	37,  // 127: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	39,  // 128: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	41,  // 129: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
+	43,  // 130: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
+	45,  // 131: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
+	47,  // 132: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
+	49,  // 133: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
+	79,  // 134: volctl.v1.RollbackService.PlanRescue:output_type -> volctl.v1.PlanRescueResponse
+	81,  // 135: volctl.v1.RollbackService.Rescue:output_type -> volctl.v1.RescueResponse
+	60,  // 136: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	62,  // 137: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	70,  // 138: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	66,  // 139: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	69,  // 140: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	64,  // 141: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	73,  // 142: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	10,  // 143: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	12,  // 144: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	5,   // 145: volctl.v1.BootService.CheckBoot:output_type -> volctl.v1.CheckBootResponse
+	76,  // 146: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	122, // [122:147] is the sub-list for method output_type
+	97,  // [97:122] is the sub-list for method input_type
+	97,  // [97:97] is the sub-list for extension type_name
+	97,  // [97:97] is the sub-list for extension extendee
+	0,   // [0:97] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -6919,13 +7369,18 @@ func file_volctl_v1_volctl_proto_init() {
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
+	file_volctl_v1_volctl_proto_msgTypes[77].OneofWrappers = []any{
+		(*RescueResponse_Plan)(nil),
+		(*RescueResponse_Step)(nil),
+		(*RescueResponse_Operation)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   75,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   8,
 		},

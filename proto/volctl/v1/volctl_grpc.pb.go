@@ -365,6 +365,8 @@ const (
 	RollbackService_PlanForget_FullMethodName   = "/volctl.v1.RollbackService/PlanForget"
 	RollbackService_Forget_FullMethodName       = "/volctl.v1.RollbackService/Forget"
 	RollbackService_ListKept_FullMethodName     = "/volctl.v1.RollbackService/ListKept"
+	RollbackService_PlanRescue_FullMethodName   = "/volctl.v1.RollbackService/PlanRescue"
+	RollbackService_Rescue_FullMethodName       = "/volctl.v1.RollbackService/Rescue"
 )
 
 // RollbackServiceClient is the client API for RollbackService service.
@@ -400,6 +402,17 @@ type RollbackServiceClient interface {
 	// ListKept lists the kept datasets in the journal, oldest operation
 	// first, with the space each holds now (read from zfs). Read-only.
 	ListKept(ctx context.Context, in *ListKeptRequest, opts ...grpc.CallOption) (*ListKeptResponse, error)
+	// PlanRescue is rescue's dry run: it checks both kernel zones and returns
+	// the exact commands that would repair the zone's boot disk label,
+	// changing nothing (docs/rescue.md).
+	PlanRescue(ctx context.Context, in *PlanRescueRequest, opts ...grpc.CallOption) (*PlanRescueResponse, error)
+	// Rescue adds a kernel zone's boot disk to a rescue kernel zone as
+	// device id 0, imports and exports its root pool there (which writes
+	// the path the zone boots from back into its label), takes the disk
+	// out again and checks the label: an operation of its own (kind
+	// "rescue"), journaled, undone on failure, resumed after a crash. It
+	// streams like Rollback.
+	Rescue(ctx context.Context, in *RescueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RescueResponse], error)
 }
 
 type rollbackServiceClient struct {
@@ -507,6 +520,35 @@ func (c *rollbackServiceClient) ListKept(ctx context.Context, in *ListKeptReques
 	return out, nil
 }
 
+func (c *rollbackServiceClient) PlanRescue(ctx context.Context, in *PlanRescueRequest, opts ...grpc.CallOption) (*PlanRescueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlanRescueResponse)
+	err := c.cc.Invoke(ctx, RollbackService_PlanRescue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rollbackServiceClient) Rescue(ctx context.Context, in *RescueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RescueResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RollbackService_ServiceDesc.Streams[3], RollbackService_Rescue_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RescueRequest, RescueResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RollbackService_RescueClient = grpc.ServerStreamingClient[RescueResponse]
+
 // RollbackServiceServer is the server API for RollbackService service.
 // All implementations must embed UnimplementedRollbackServiceServer
 // for forward compatibility.
@@ -540,6 +582,17 @@ type RollbackServiceServer interface {
 	// ListKept lists the kept datasets in the journal, oldest operation
 	// first, with the space each holds now (read from zfs). Read-only.
 	ListKept(context.Context, *ListKeptRequest) (*ListKeptResponse, error)
+	// PlanRescue is rescue's dry run: it checks both kernel zones and returns
+	// the exact commands that would repair the zone's boot disk label,
+	// changing nothing (docs/rescue.md).
+	PlanRescue(context.Context, *PlanRescueRequest) (*PlanRescueResponse, error)
+	// Rescue adds a kernel zone's boot disk to a rescue kernel zone as
+	// device id 0, imports and exports its root pool there (which writes
+	// the path the zone boots from back into its label), takes the disk
+	// out again and checks the label: an operation of its own (kind
+	// "rescue"), journaled, undone on failure, resumed after a crash. It
+	// streams like Rollback.
+	Rescue(*RescueRequest, grpc.ServerStreamingServer[RescueResponse]) error
 	mustEmbedUnimplementedRollbackServiceServer()
 }
 
@@ -570,6 +623,12 @@ func (UnimplementedRollbackServiceServer) Forget(*ForgetRequest, grpc.ServerStre
 }
 func (UnimplementedRollbackServiceServer) ListKept(context.Context, *ListKeptRequest) (*ListKeptResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListKept not implemented")
+}
+func (UnimplementedRollbackServiceServer) PlanRescue(context.Context, *PlanRescueRequest) (*PlanRescueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlanRescue not implemented")
+}
+func (UnimplementedRollbackServiceServer) Rescue(*RescueRequest, grpc.ServerStreamingServer[RescueResponse]) error {
+	return status.Error(codes.Unimplemented, "method Rescue not implemented")
 }
 func (UnimplementedRollbackServiceServer) mustEmbedUnimplementedRollbackServiceServer() {}
 func (UnimplementedRollbackServiceServer) testEmbeddedByValue()                         {}
@@ -697,6 +756,35 @@ func _RollbackService_ListKept_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RollbackService_PlanRescue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlanRescueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RollbackServiceServer).PlanRescue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RollbackService_PlanRescue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RollbackServiceServer).PlanRescue(ctx, req.(*PlanRescueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RollbackService_Rescue_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(RescueRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RollbackServiceServer).Rescue(m, &grpc.GenericServerStream[RescueRequest, RescueResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RollbackService_RescueServer = grpc.ServerStreamingServer[RescueResponse]
+
 // RollbackService_ServiceDesc is the grpc.ServiceDesc for RollbackService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -720,6 +808,10 @@ var RollbackService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListKept",
 			Handler:    _RollbackService_ListKept_Handler,
 		},
+		{
+			MethodName: "PlanRescue",
+			Handler:    _RollbackService_PlanRescue_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -735,6 +827,11 @@ var RollbackService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Forget",
 			Handler:       _RollbackService_Forget_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Rescue",
+			Handler:       _RollbackService_Rescue_Handler,
 			ServerStreams: true,
 		},
 	},

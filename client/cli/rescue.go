@@ -1,0 +1,124 @@
+package cli
+
+// volctl rescue (issue 23, docs/rescue.md): a kernel zone's boot disk
+// label repaired in a rescue kernel zone, as one operation (kind rescue)
+// followed like a rollback.
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/volctl/volctl/client"
+	v1 "github.com/volctl/volctl/proto/volctl/v1"
+)
+
+// kindRescue is a rescue's Operation.kind and Plan.kind.
+const kindRescue = "rescue"
+
+type rescueFlags struct {
+	with              string
+	dryRun, wait, yes bool
+	requestID         string
+}
+
+func (a *app) rescueCmd() *cobra.Command {
+	var rf rescueFlags
+	cmd := &cobra.Command{
+		Use:   "rescue ZONE --with RESCUE_ZONE",
+		Short: "Repair a kernel zone's boot disk label in a rescue kernel zone",
+		Long: `Repair the root pool label of kernel zone ZONE so that it boots again,
+after its pool was imported elsewhere (in the global zone: the label then
+carries that host's path, and the zone panics at boot; volctl check-boot
+ZONE says so). As one transaction, like a rollback: ZONE's boot disk is
+added to RESCUE_ZONE (a kernel zone whose own boot disk does not use
+device id 0) as device id 0, RESCUE_ZONE is booted, the pool is imported
+there (zlogin RESCUE_ZONE zpool import -R /mnt/1 -N -f -t ZONE ...) and
+exported, which writes the path a kernel zone sees; RESCUE_ZONE is shut
+down, the device removed, and the label read again. Each step is
+journaled and shown; a failure before the export undoes what was done; a
+rescue interrupted by a crash is resumed.
+
+ZONE must be installed (not running); RESCUE_ZONE installed. Both must be
+configured on the host volctld runs on, the one that serves ZONE's boot
+disk. Progress, confirmation and exit status are rollback's.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.rescue(cmd.Context(), &rf, args[0]) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&rf.with, "with", "", "the rescue kernel zone (installed; its own boot disk not device id 0)")
+	f.BoolVar(&rf.dryRun, "dry-run", false, "show the plan (both zones checked, exact commands) and change nothing")
+	f.BoolVar(&rf.wait, "wait", false, "wait for a running operation on the zones or the disk instead of failing")
+	f.StringVar(&rf.requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
+	yesFlag(cmd, &rf.yes)
+	return cmd
+}
+
+func (a *app) rescue(ctx context.Context, rf *rescueFlags, zone string) error {
+	if rf.with == "" {
+		return usageError{fmt.Errorf("rescue %s: name the rescue zone with --with RESCUE_ZONE", zone)}
+	}
+	if zone == rf.with {
+		return usageError{fmt.Errorf("rescue %s --with %s: a zone cannot rescue itself", zone, rf.with)}
+	}
+	for _, z := range []string{zone, rf.with} {
+		if err := validateZone(z); err != nil {
+			return err
+		}
+	}
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	plan := &v1.PlanRescueRequest{Zone: zone, With: rf.with}
+	if rf.dryRun {
+		resp, err := c.Rollbacks.PlanRescue(ctx, plan)
+		return a.printPlanAnswer(resp.GetPlan(), err, func(p *v1.Plan) proto.Message { return &v1.PlanRescueResponse{Plan: p} })
+	}
+	if err := a.confirmRescue(ctx, c, rf.yes, plan); err != nil {
+		return err
+	}
+	if rf.requestID == "" {
+		rf.requestID = uuid.NewString()
+	}
+	req := &v1.RescueRequest{Zone: zone, With: rf.with, RequestId: rf.requestID, Wait: rf.wait}
+	return a.followStream(ctx, c, fmt.Sprintf("the rescue of zone %s", zone), req.GetRequestId(), !req.GetWait(),
+		func(show func(proto.Message)) (*v1.Operation, error) {
+			return c.Rescue(ctx, req, func(m *v1.RescueResponse) { show(m) })
+		})
+}
+
+// confirmRescue asks, on a terminal and unless yes, before a rescue, from
+// its plan (a refused plan is the rescue's refusal).
+func (a *app) confirmRescue(ctx context.Context, c *client.Client, yes bool, req *v1.PlanRescueRequest) error {
+	if yes || !a.term.Interactive() {
+		return nil
+	}
+	resp, err := c.Rollbacks.PlanRescue(ctx, req)
+	if err != nil {
+		return err
+	}
+	r := resp.GetPlan().GetRescue()
+	what := []string{fmt.Sprintf("This adds %s's boot disk (%s) to %s, boots %s, imports and exports the pool there, and shuts %s down again.",
+		r.GetZone(), r.GetStorage(), r.GetWith(), r.GetWith(), r.GetWith())}
+	return a.confirm(ctx, yes, what, "Rescue it?")
+}
+
+// printRescueHeader is the first lines of a rescue's plan.
+func (a *app) printRescueHeader(p *v1.Plan) {
+	r := p.GetRescue()
+	a.printf("Rescue zone %s's boot disk in zone %s\n", r.GetZone(), r.GetWith())
+	if r.GetStorage() == "" {
+		return
+	}
+	pool := r.GetPool()
+	if r.GetPoolGuid() != 0 {
+		pool = fmt.Sprintf("%s (GUID %d)", pool, r.GetPoolGuid())
+	}
+	a.printf("  boot disk %s (volume %s) as device id %d in %s\n", r.GetStorage(), p.GetVolume(), r.GetDeviceId(), r.GetWith())
+	a.printf("  pool %s imported as %s under %s there, then exported\n", pool, r.GetTempName(), r.GetAltroot())
+}

@@ -1,0 +1,171 @@
+//go:build rescuesim
+
+// Built with -tags rescuesim until the rescue simulator (branch rescue-sim:
+// sim.AddRescueZone, sim.BreakBoot, zlogin, zonecfg add/remove device,
+// boot disk labels) is in main: then this line goes (docs/rescue.md §5).
+
+package solaris_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
+	"github.com/volctl/volctl/store"
+)
+
+// The rescue's crash suite (issue 23 item 4): the rescue runs in a child
+// process (this test binary, re-executed: rescueCrashChild), which is
+// killed with SIGKILL while each command of a clean rescue hangs, before
+// or after its change; a new engine on the same journal resumes it
+// (Start), recovers it once if it needs attention, and the host must be
+// consistent (checkRescue).
+
+const (
+	crashChildEnv = "VOLCTL_RESCUE_CRASH_CHILD" // the host's root
+	crashDBEnv    = "VOLCTL_RESCUE_CRASH_DB"
+)
+
+func init() {
+	if root := os.Getenv(crashChildEnv); root != "" {
+		os.Exit(rescueCrashChild(root, os.Getenv(crashDBEnv)))
+	}
+}
+
+// rescueCrashChild runs the rescue until it is killed (or ends).
+func rescueCrashChild(root, dbPath string) int {
+	db, err := store.Open(dbPath, time.Second)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	e := engine.New(context.Background(), db, rescueBackendAt(root),
+		engine.Config{RetryDelay: 10 * time.Millisecond, DefaultTimeout: time.Minute}, nil)
+	if _, err := e.Rescue(context.Background(), rescueRequest, func(engine.Event) {}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	return 0
+}
+
+// TestRescueCrashInjection prints the tally
+// "rescue-crash-injection[solaris-11.4] N/N".
+func TestRescueCrashInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash injection: not in -short")
+	}
+	flavor := sim.FlavorSolaris
+	t.Run(flavor, func(t *testing.T) {
+		points := rescueCalls(t)
+		var injected, consistent atomic.Int64
+		sample := simtest.NewSample() // make test: 1 in VOLCTL_FAULT_SAMPLE
+		t.Cleanup(func() {
+			simtest.SampledSummary("rescue-crash-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()), sample)
+		})
+		for _, p := range points {
+			for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
+				if !sample.Take() {
+					continue
+				}
+				in := p
+				in.action = action
+				t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
+					t.Parallel()
+					injected.Add(1)
+					t.Cleanup(func() {
+						if !t.Failed() {
+							consistent.Add(1)
+						}
+					})
+					rescueCrashAt(t, in)
+				})
+			}
+		}
+	})
+}
+
+func rescueCrashAt(t *testing.T, p injection) {
+	root := rescueHost(t)
+	before := labelOf(t, root)
+	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: p.action}); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "j.db")
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), crashChildEnv+"="+root, crashDBEnv+"="+dbPath)
+	logPath := filepath.Join(t.TempDir(), "child.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	child.Stdout, child.Stderr = logf, logf
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !hangs(root) {
+		if time.Now().After(deadline) {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("the command never hung; the child said:\n%s", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = child.Process.Kill() // SIGKILL
+	_ = child.Wait()
+	simtest.KillHung(root)
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
+	e, _, stop := newRescueEngine(t, root, dbPath, engine.Config{})
+	defer stop()
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.Wait()
+	ops, _, err := e.Operations(0, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var op *store.Operation
+	if len(ops) > 0 { // none: it died capturing, before the journal had it
+		if op, err = e.Operation(ops[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if !op.State.Terminal() {
+			t.Fatalf("operation %d is %s after the resume", op.ID, op.State)
+		}
+	}
+	if op != nil && op.State == store.OpRolledBack {
+		// A resumed rescue that went back has no caller to tell; its
+		// Error says why.
+		if op.Error == "" {
+			t.Error("rolled_back without saying why")
+		}
+		op = rescueEnd(t, e, op, errors.New(op.Error), root)
+	} else if op != nil {
+		op = rescueEnd(t, e, op, nil, root)
+	}
+	checkRescue(t, root, op, before)
+}
+
+// hangs reports whether a command on the host hangs on its fault.
+func hangs(root string) bool {
+	calls, _ := sim.Calls(root)
+	for _, c := range calls {
+		if c.Exit == -1 && c.Fault != "" {
+			return true
+		}
+	}
+	return false
+}
