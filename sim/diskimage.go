@@ -15,7 +15,8 @@ import (
 
 // Each labelled volume is also a disk image file at
 // ROOT/dev/zvol/rdsk/POOL/VOL (docs/platform/kz-boot.md §7): a sparse
-// ImageSize-byte disk with a GPT, the root pool in slice 1 (minor b) and
+// disk of the volume's volsize (as a zvol's raw device is, so volctld's
+// check of the device's size against volsize holds) with a GPT, the root pool in slice 1 (minor b) and
 // its four vdev labels, written by internal/bootdisk, so that volctld reads
 // it as it reads a real zvol's raw device. The files are brought in line
 // with the state each time the state is written (writeState): a volume
@@ -24,9 +25,12 @@ import (
 // simulator wrote and what they hold, so it never touches a file it did
 // not write.
 
-// ImageSize is the size of a boot disk image (sparse: about 1 MB is
-// written).
+// ImageSize is the size of a boot disk image of a volume without a
+// volsize that can hold one (sparse: about 1 MB is written).
 const ImageSize = bootdisk.MinImageSize
+
+// imageSize is a volume's image size: its volsize, at least ImageSize.
+func imageSize(d *Dataset) int64 { return max(d.Volsize, ImageSize) }
 
 // poolVersion is the SPA version the labels carry (Solaris 11.4's pools
 // are version 44 [UNV: kz-boot.md §7]).
@@ -72,9 +76,11 @@ func syncImages(root string, s *State) error {
 		return fmt.Errorf("images: %w", err)
 	}
 	want := map[string]*BootLabel{}
+	size := map[string]int64{}
 	for _, d := range s.Datasets {
 		if d.Type == "volume" && d.Label != nil {
 			want[d.Name] = d.Label
+			size[d.Name] = imageSize(d)
 		}
 	}
 	if len(want) == 0 && len(idx) == 0 {
@@ -96,11 +102,11 @@ func syncImages(root string, s *State) error {
 	}
 	sort.Strings(vols)
 	for _, vol := range vols {
-		key := labelKey(want[vol])
+		key := fmt.Sprintf("%s %d", labelKey(want[vol]), size[vol])
 		if _, err := os.Stat(ImagePath(root, vol)); idx[vol] == key && err == nil {
 			continue
 		}
-		if err := writeImage(ImagePath(root, vol), want[vol]); err != nil {
+		if err := writeImage(ImagePath(root, vol), want[vol], size[vol]); err != nil {
 			return fmt.Errorf("images: %s: %w", vol, err)
 		}
 		idx[vol] = key
@@ -118,7 +124,7 @@ func syncImages(root string, s *State) error {
 
 // writeImage writes a fresh image to a temporary file and renames it into
 // place, so a reader never sees half an image.
-func writeImage(path string, l *BootLabel) error {
+func writeImage(path string, l *BootLabel, size int64) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -131,11 +137,11 @@ func writeImage(path string, l *BootLabel) error {
 		f.Close()
 		return err
 	}
-	if err := f.Truncate(ImageSize); err != nil {
+	if err := f.Truncate(size); err != nil {
 		f.Close()
 		return err
 	}
-	if _, err := bootdisk.WriteImage(f, bootdisk.Image{Size: ImageSize, Config: l.LabelConfig()}); err != nil {
+	if _, err := bootdisk.WriteImage(f, bootdisk.Image{Size: size, Config: l.LabelConfig()}); err != nil {
 		f.Close()
 		return err
 	}

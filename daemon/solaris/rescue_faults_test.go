@@ -1,9 +1,3 @@
-//go:build rescuesim
-
-// Built with -tags rescuesim until the rescue simulator (branch rescue-sim:
-// sim.AddRescueZone, sim.BreakBoot, zlogin, zonecfg add/remove device,
-// boot disk labels) is in main: then this line goes (docs/rescue.md §5).
-
 package solaris_test
 
 import (
