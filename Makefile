@@ -10,7 +10,7 @@ BIN     := bin
 SUMMARY := $(CURDIR)/.test-summary
 FUZZTIME ?= 2s
 
-.PHONY: breaking all build demo demo-keep demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install man clean
+.PHONY: breaking all build demo demo-keep demo-rescue demo-two-hosts demo-linux test deps unit lint fmt-check vet staticcheck cross gen gen-check fuzz faults bench e2e-linux install man clean
 
 # As root (CI) the Linux end-to-end tests must run, not skip.
 ifeq ($(shell id -u),0)
@@ -29,6 +29,10 @@ demo:
 ## demo-keep: a rollback that keeps what it replaces (--keep), kept, undo and forget, checked step by step.
 demo-keep:
 	bash scripts/demo-keep.sh
+
+## demo-rescue: a kernel zone whose root pool label a global-zone import broke: check-boot says why, rescue repairs it, it boots.
+demo-rescue:
+	bash scripts/demo-rescue.sh
 
 ## demo-two-hosts: the same rollback with kz1 on a zone host: a volctld on each, peers over mutual TLS.
 demo-two-hosts:

@@ -1,6 +1,6 @@
 // Package scripts holds the demo scripts of the README's set-up; its test
 // runs them, so that a change of wording or behaviour they check cannot
-// leave `make demo`, `make demo-keep` or `make demo-two-hosts` failing unnoticed (the two-host
+// leave `make demo`, `make demo-keep`, `make demo-rescue` or `make demo-two-hosts` failing unnoticed (the two-host
 // demo once failed every run after a message it looks for changed).
 package scripts
 
@@ -19,7 +19,7 @@ func TestDemos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, demo := range []string{"demo.sh", "demo-keep.sh", "demo-two-hosts.sh"} {
+	for _, demo := range []string{"demo.sh", "demo-keep.sh", "demo-rescue.sh", "demo-two-hosts.sh"} {
 		t.Run(demo, func(t *testing.T) {
 			cmd := exec.Command("bash", filepath.Join("scripts", demo))
 			cmd.Dir = root
