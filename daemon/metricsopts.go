@@ -27,7 +27,8 @@ func stepNames(b engine.Backend) []string {
 	}
 	id := func(vol string) store.Identity {
 		return store.Identity{Volume: vol, Snapshot: vol + "@s", Volsize: 1 << 30, LUs: []store.LU{lu(vol)},
-			Zones: []store.Zone{{Name: "kz-" + vol, State: "running", Brand: "solaris-kz", Storage: []string{"dev:zvol/dsk/" + vol}}}}
+			Zones: []store.Zone{{Name: "kz-" + vol, State: "running", Brand: "solaris-kz", Storage: []string{"dev:zvol/dsk/" + vol},
+				BootDisks: []store.BootDisk{{ID: 0, Volume: vol}}}}}
 	}
 	single := &store.Operation{Kind: "rollback", Platform: b.Name(), Volume: "pool/v", Snapshot: "pool/v@s", Identity: id("pool/v")}
 	group := *single
@@ -44,8 +45,11 @@ func stepNames(b engine.Backend) []string {
 	forget := &store.Operation{Kind: store.KindForget, Platform: b.Name(), Volume: "pool/v", Snapshot: "pool/v@s",
 		Identity: store.Identity{Volume: "pool/v", Snapshot: "pool/v@s", Kept: "pool/v.kept-1-20261207T000000Z"},
 		Options:  store.Options{Forget: 1, ForgetDatasets: []string{"pool/v.kept-1-20261207T000000Z"}}}
+	// A rescue (issue 23) that boots its rescue zone has every rescue step.
+	rescue := &store.Operation{Kind: store.KindRescue, Platform: b.Name(), Volume: "pool/v", Snapshot: "pool/v",
+		Identity: store.Identity{Volume: "pool/v", Rescue: &store.Rescue{Zone: "kz1", With: "kzr", Storage: "dev:zvol/dsk/pool/v", WithState: "installed"}}}
 	var names []string
-	for _, op := range []*store.Operation{single, &group, &keep, &undo, forget} {
+	for _, op := range []*store.Operation{single, &group, &keep, &undo, forget, rescue} {
 		for _, st := range b.Steps(op) {
 			if !slices.Contains(names, st.Name) {
 				names = append(names, st.Name)

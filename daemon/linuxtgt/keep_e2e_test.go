@@ -360,7 +360,7 @@ func TestRealStackKeepRefusals(t *testing.T) {
 	s.Run(t, linuxstack.Zfs, "create", "-o", "mountpoint="+mp, s.Pool+"/localmp")
 	s.Run(t, linuxstack.Zfs, "snapshot", s.Pool+"/localmp@s1")
 	refused("local mountpoint", s.Pool+"/localmp@s1", store.Options{Keep: true, KeptSuffix: suffixN(2)}, engine.ErrPrecondition, "local mountpoint")
-	refused("forget of a dataset without the mark", seed.Snapshot, store.Options{Forget: 1, ForgetDatasets: []string{h.ds + suffixN(1)}}, engine.ErrPrecondition, "not the mark of operation 1")
+	refused("forget of a dataset without the mark", seed.Snapshot, store.Options{Forget: 1, ForgetDatasets: []string{h.ds + suffixN(1)}}, engine.ErrPrecondition, "volctl destroys only what that operation kept")
 	undo := func(restore string) store.Options {
 		return store.Options{Keep: true, KeptSuffix: suffixN(4), Undo: 7, Restore: map[string]string{h.ds: restore}}
 	}
