@@ -11,6 +11,7 @@ import (
 
 	"github.com/volctl/volctl/daemon/bootcheck/bootchecktest"
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/solaris"
 	"github.com/volctl/volctl/sim"
 	"github.com/volctl/volctl/sim/simtest"
 	"github.com/volctl/volctl/store"
@@ -20,9 +21,9 @@ import (
 // global zone's import leaves it: the snapshot the rollback goes back to
 // was taken while the pool was imported on the storage host. Without
 // label, the image is gone: the check cannot read it.
-func breakBootDisk(t *testing.T, root string, label bool) {
+func breakBootDisk(t *testing.T, dir string, label bool) {
 	t.Helper()
-	p := filepath.Join(bootchecktest.SimDir(root), "pool", "idisk0")
+	p := filepath.Join(dir, "pool", "idisk0")
 	if !label {
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
@@ -64,8 +65,21 @@ func TestRollbackChecksBootDisk(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := kzHost(t)
 			host(t, root, "zoneadm", "-z", "kz1", "boot")
-			e, _ := newEngine(t, root, engine.Config{})
-			breakBootDisk(t, root, tc.label)
+			// The check reads a device directory of the test's own: the
+			// simulator writes its images from its own labels after every
+			// command (a rollback would write snap1's good label back over
+			// a broken image), and this test is about what the check does
+			// with what it reads.
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "pool"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := bootchecktest.Write(filepath.Join(dir, "pool", "idisk0"),
+				bootchecktest.Image{Size: 1 << 30, Pools: []bootchecktest.Pool{bootchecktest.KZ1("/zvnex/zvblk@0:b")}}); err != nil {
+				t.Fatal(err)
+			}
+			e, _ := newEngineLU(t, root, engine.Config{}, func(b *solaris.Backend) { b.ZvolDeviceDir = dir })
+			breakBootDisk(t, dir, tc.label)
 			before := len(mutating(t, root))
 			op, _, err := rollback(t, e, "pool/idisk0@snap1", store.Options{HaltZones: true})
 			if !errors.Is(err, engine.ErrNeedsAttention) || op == nil || op.State != store.OpNeedsAttention {
@@ -93,7 +107,7 @@ func TestRollbackChecksBootDisk(t *testing.T) {
 			}
 
 			// The repair (the rescue's job): the zone's own path again.
-			if err := bootchecktest.Write(filepath.Join(bootchecktest.SimDir(root), "pool", "idisk0"),
+			if err := bootchecktest.Write(filepath.Join(dir, "pool", "idisk0"),
 				bootchecktest.Image{Size: 1 << 30, Pools: []bootchecktest.Pool{bootchecktest.KZ1("/zvnex/zvblk@0:b")}}); err != nil {
 				t.Fatal(err)
 			}
@@ -145,13 +159,13 @@ func TestCheckBootAnswers(t *testing.T) {
 		rep.Disks[0].Device.ID != 0 || rep.Disks[0].Result.PhysPath != "/zvnex/zvblk@0:b" {
 		t.Fatalf("seed: %+v, %v", rep, err)
 	}
-	breakBootDisk(t, root, true)
+	breakBootDisk(t, bootchecktest.SimDir(root), true)
 	rep, err = e.CheckBoot(ctx, "kz1")
 	if err != nil || rep.Boots() || !strings.Contains(rep.Verdict(), "kz1 will not boot: its root pool's label says phys_path "+bootchecktest.GlobalPath) ||
 		!strings.Contains(rep.Advice(), "volctl rescue kz1 --with") {
 		t.Fatalf("global zone's label: %+v, %v", rep, err)
 	}
-	breakBootDisk(t, root, false)
+	breakBootDisk(t, bootchecktest.SimDir(root), false)
 	rep, err = e.CheckBoot(ctx, "kz1")
 	if !errors.Is(err, engine.ErrPrecondition) || rep.Boots() || !strings.Contains(err.Error(), "zone kz1 (on this host, installed): boot device 0") ||
 		!strings.Contains(err.Error(), "no such file or directory") {
@@ -170,7 +184,7 @@ func TestCheckBootOnPeer(t *testing.T) {
 	storage, zone := simtest.TwoHosts(t)
 	e := twoHostEngine(t, storage, zone)
 	host(t, zone, "zoneadm", "-z", "kz1", "boot")
-	breakBootDisk(t, storage, true)
+	breakBootDisk(t, bootchecktest.SimDir(storage), true)
 	rep, err := e.CheckBoot(context.Background(), "kz1")
 	if err != nil || rep.Host != sim.ZoneHostname || rep.State != "running" || rep.Boots() || len(rep.Disks) != 1 ||
 		rep.Disks[0].Volume != "pool/idisk0" || rep.Disks[0].Result.Hostname != "storage1" {
