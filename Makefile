@@ -52,12 +52,12 @@ deps:
 	else echo "deps: not root: the Linux end-to-end tests (zfs-fuse, tgtd, iSCSI) will SKIP; run make test as root to run them"; fi
 
 ## unit: every package's tests. The keep, undo and rescue fault and crash
-## suites run a sample there (VOLCTL_FAULT_SAMPLE=8: every 8th case, the
+## suites run a sample there (VOLCTL_FAULT_SAMPLE=16: every 16th case, the
 ## same ones each run, the tally says so) to keep make test within 15
 ## minutes on two cores; make faults runs them whole.
 unit:
 	@rm -f $(SUMMARY)
-	VOLCTL_FAULT_SAMPLE=8 VOLCTL_SUMMARY=$(SUMMARY) $(E2E_ENV) $(GO) test -count=1 -timeout 12m ./...
+	VOLCTL_FAULT_SAMPLE=16 VOLCTL_SUMMARY=$(SUMMARY) $(E2E_ENV) $(GO) test -count=1 -timeout 12m ./...
 	@cat $(SUMMARY) 2>/dev/null || true
 
 ## e2e-linux: just the Linux end-to-end tests; fails (not skips) when they cannot run.
