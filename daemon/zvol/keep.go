@@ -5,10 +5,14 @@ package zvol
 // volctl's.
 
 import (
+	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/zfs"
 	"github.com/volctl/volctl/internal/zfsname"
 )
 
@@ -57,4 +61,27 @@ func KeptName(volume, suffix string, snaps []string) (string, error) {
 		}
 	}
 	return kept, nil
+}
+
+// KeptUsed reads what a kept dataset holds now, for volctl kept and
+// forget's plan (both backends' engine.KeptReader): its used property, in
+// bytes (zfs get -H -p; docs/keep.md §4). A value that is not a number is
+// an error quoting it, never 0.
+func KeptUsed(ctx context.Context, z zfs.Cmd, dataset string) (uint64, error) {
+	if err := zfsname.ValidateDatasetName(dataset); err != nil || !IsKeptName(dataset) {
+		return 0, fmt.Errorf("%q is not a kept dataset's name: %w", dataset, engine.ErrInvalid)
+	}
+	props, err := z.Get(ctx, dataset, "used")
+	if err != nil {
+		return 0, fmt.Errorf("read what %s holds: %w", dataset, err)
+	}
+	v, ok := props["used"]
+	if !ok {
+		return 0, fmt.Errorf("read what %s holds: zfs get printed no used property", dataset)
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read what %s holds: zfs get printed used %q, not a number of bytes", dataset, v)
+	}
+	return n, nil
 }
