@@ -276,6 +276,9 @@ func (d *daemon) loadAttention() {
 	}
 	var ops []*store.Operation
 	for _, h := range holds {
+		if h.State == store.OpWaiting {
+			continue // a rescue --shell waiting for its admin needs no attention
+		}
 		ops = append(ops, &store.Operation{ID: h.Op, State: store.OpNeedsAttention})
 	}
 	d.metrics.Journal(ops)

@@ -23,6 +23,10 @@ type Hold struct {
 	Zones   []ZoneRef `json:"zones,omitempty"`
 	// Attention is what the operation says is left.
 	Attention string `json:"attention,omitempty"`
+	// State is the holder's state: needs_attention, or waiting (an
+	// operation that waits for an admin, rescue --shell). Empty in
+	// entries written before it: needs_attention.
+	State OpState `json:"state,omitempty"`
 }
 
 // ZoneRef names a zone on a host: Host is a peer's name in the
@@ -39,6 +43,9 @@ type ZoneRef struct {
 // ConfiguredOn host (a zone being migrated is the same zone there).
 func HoldOf(op *Operation) Hold {
 	h := Hold{Op: op.ID, Attention: op.Attention}
+	if op.State == OpWaiting {
+		h.State = OpWaiting
+	}
 	addVol := func(v string) {
 		if v != "" && !slices.Contains(h.Volumes, v) {
 			h.Volumes = append(h.Volumes, v)
@@ -70,7 +77,7 @@ func HoldOf(op *Operation) Hold {
 // state.
 func setAttentionTx(tx *bolt.Tx, op *Operation) error {
 	b := tx.Bucket(bucketRoot).Bucket(bucketAttn)
-	if op.State != OpNeedsAttention {
+	if !op.State.Holds() {
 		return b.Delete(u64(op.ID))
 	}
 	v, err := json.Marshal(HoldOf(op))

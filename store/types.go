@@ -19,13 +19,25 @@ const (
 	// right by hand, released it (volctl resolve); Resolution says who,
 	// when and why.
 	OpResolved OpState = "resolved"
+	// OpWaiting: the operation stopped, on purpose, at a step that waits
+	// for an admin (a rescue --shell: the pool imported in the rescue zone
+	// for them to change files; docs/rescue.md §4). Nothing runs until
+	// they finish it (or abandon it); meanwhile it holds its volumes and
+	// zones as an operation that needs attention does.
+	OpWaiting OpState = "waiting"
 )
 
 // Terminal reports whether nothing more will happen to the operation without
-// a person asking (recover).
+// a person asking (recover; for a waiting one, rescue --finish or
+// --abandon): the daemon does not resume it at start.
 func (s OpState) Terminal() bool {
-	return s == OpSucceeded || s == OpRolledBack || s == OpNeedsAttention || s == OpResolved
+	return s == OpSucceeded || s == OpRolledBack || s == OpNeedsAttention || s == OpResolved || s == OpWaiting
 }
+
+// Holds reports whether an operation in state s holds its volumes and
+// zones against every other operation while nothing runs (the attention
+// index): it needs attention, or it waits for an admin.
+func (s OpState) Holds() bool { return s == OpNeedsAttention || s == OpWaiting }
 
 // StepState is the state of one step in the journal.
 type StepState string
@@ -106,12 +118,17 @@ type Resolution struct {
 const (
 	ResumeRestart = "restart"
 	ResumeRecover = "recover"
+	// ResumeFinish and ResumeAbandon: an admin ended the wait of an
+	// operation that waited for them (rescue --finish, --abandon).
+	ResumeFinish  = "finish"
+	ResumeAbandon = "abandon"
 )
 
 // Resume is one time an operation was picked up again.
 type Resume struct {
 	Time time.Time `json:"time"`
-	// Trigger is ResumeRestart or ResumeRecover.
+	// Trigger is ResumeRestart, ResumeRecover, ResumeFinish or
+	// ResumeAbandon.
 	Trigger string `json:"trigger"`
 	// Stopped is the journal's last write before it stopped (Updated then).
 	Stopped time.Time `json:"stopped"`
@@ -220,6 +237,10 @@ type Options struct {
 type RescueOptions struct {
 	Zone string `json:"zone"`
 	With string `json:"with"`
+	// Shell (rescue --shell): the rescue stops, waiting, with the pool
+	// imported in With under its altroot for the admin, until rescue
+	// --finish (docs/rescue.md §4).
+	Shell bool `json:"shell,omitempty"`
 }
 
 // Operation kinds.

@@ -32,6 +32,9 @@ func (e *Engine) Attention() ([]Attention, error) {
 	}
 	var out []Attention
 	for _, h := range holds {
+		if h.State == store.OpWaiting {
+			continue // it waits for an admin (await.go): it needs no attention
+		}
 		op, err := e.attentionOp(h.Op)
 		if err != nil {
 			return nil, fmt.Errorf("read operation %d, which needs attention: %w", h.Op, err)

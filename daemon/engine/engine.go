@@ -810,7 +810,7 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 		}
 		s.settle()
 		r.last = cloneOp(op)
-		if op.State.Terminal() {
+		if op.State.Terminal() && op.State != store.OpWaiting { // a waiting one goes on later (await.go)
 			e.cfg.Observer.OperationFinished(r.last)
 		}
 		e.mu.Lock()

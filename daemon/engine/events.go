@@ -196,7 +196,7 @@ func (e *Engine) stream(ctx context.Context, r *inflight, sub *subscriber, emit 
 				return nil, r.err
 			}
 			emit(Event{Op: final.ID, Final: final, Time: e.now()})
-			if final.State == store.OpSucceeded {
+			if noError(final.State) { // await.go: succeeded, or waiting for an admin
 				return final, nil
 			}
 			return final, finalError(final)
@@ -247,7 +247,7 @@ func (e *Engine) Watch(ctx context.Context, id uint64, emit func(Event)) (*store
 		e.emitPlan(op, emit)
 		replay(op, emit)
 		emit(Event{Op: op.ID, Final: op, Time: e.now()})
-		if op.State == store.OpSucceeded {
+		if noError(op.State) {
 			return op, nil
 		}
 		return op, finalError(op)
@@ -304,8 +304,11 @@ func (e *Engine) watched(ctx context.Context, id uint64) (*inflight, *store.Oper
 // resumed operation's own events begin.
 func resumeNote(rs *store.Resume) string {
 	how := "after a restart"
-	if rs.Trigger == store.ResumeRecover {
+	switch rs.Trigger {
+	case store.ResumeRecover:
 		how = "by recover"
+	case store.ResumeFinish, store.ResumeAbandon:
+		how = "by rescue --" + rs.Trigger
 	}
 	where := ""
 	if rs.Step != "" {

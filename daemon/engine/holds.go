@@ -31,12 +31,19 @@ type HeldError struct {
 	Volume, Zone, Host string
 	// Attention is what the operation says is left.
 	Attention string
+	// Waiting: the holder waits for an admin (rescue --shell), it does
+	// not need attention; Attention is then what the admin is to do.
+	Waiting bool
 }
 
 func (e *HeldError) Error() string {
 	what := "volume " + e.Volume
 	if e.Zone != "" {
 		what = "zone " + e.Zone + onHost(e.Host)
+	}
+	if e.Waiting {
+		return fmt.Sprintf("%s is held by operation %d, which waits for an admin: %s",
+			what, e.Op, strings.TrimSuffix(strings.TrimSpace(e.Attention), "."))
 	}
 	left := strings.TrimSuffix(strings.TrimSpace(e.Attention), ".")
 	if left == "" {
@@ -94,9 +101,9 @@ func (e *Engine) holds() ([]store.Hold, error) {
 	for _, op := range e.stale {
 		i := slices.IndexFunc(holds, func(h store.Hold) bool { return h.Op == op.ID })
 		switch {
-		case op.State == store.OpNeedsAttention && i < 0:
+		case op.State.Holds() && i < 0:
 			holds = append(holds, store.HoldOf(op))
-		case op.State != store.OpNeedsAttention && i >= 0:
+		case !op.State.Holds() && i >= 0:
 			holds = slices.Delete(holds, i, i+1)
 		}
 	}
@@ -118,12 +125,12 @@ func (e *Engine) checkHeld(keys []string) error {
 	for _, h := range holds {
 		for _, v := range h.Volumes {
 			if slices.Contains(keys, volumeKey(v)) {
-				return &HeldError{Op: h.Op, Volume: v, Attention: h.Attention}
+				return &HeldError{Op: h.Op, Volume: v, Attention: h.Attention, Waiting: h.State == store.OpWaiting}
 			}
 		}
 		for _, z := range h.Zones {
 			if slices.Contains(keys, heldKey(z)) {
-				return &HeldError{Op: h.Op, Zone: z.Name, Host: z.Host, Attention: h.Attention}
+				return &HeldError{Op: h.Op, Zone: z.Name, Host: z.Host, Attention: h.Attention, Waiting: h.State == store.OpWaiting}
 			}
 		}
 	}

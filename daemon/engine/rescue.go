@@ -31,7 +31,10 @@ type Rescuer interface {
 // RescueRequest is a rescue: the zone whose boot disk is repaired, the
 // rescue zone, and the request's id and caller.
 type RescueRequest struct {
-	Zone, With  string
+	Zone, With string
+	// Shell stops the rescue, waiting, with the pool imported for the
+	// admin (await.go).
+	Shell       bool
 	RequestID   string
 	Wait        bool
 	RequestedBy string
@@ -74,7 +77,7 @@ func (e *Engine) rescueRequest(ctx context.Context, req RescueRequest) (Request,
 	if req.Zone == req.With {
 		return Request{}, fmt.Errorf("zone %s cannot rescue itself: name another kernel zone with --with: %w", req.Zone, ErrInvalid)
 	}
-	o := store.RescueOptions{Zone: req.Zone, With: req.With}
+	o := store.RescueOptions{Zone: req.Zone, With: req.With, Shell: req.Shell}
 	if _, err := e.Probe(ctx); err != nil {
 		return Request{}, err
 	}
@@ -86,6 +89,8 @@ func (e *Engine) rescueRequest(ctx context.Context, req RescueRequest) (Request,
 		return Request{}, err
 	} else if op != nil {
 		vol = op.Volume
+	} else if err := e.checkRescueHeld(o); err != nil { // await.go
+		return Request{}, err
 	} else {
 		id, _, err := rs.CaptureRescue(ctx, e.plainRun, o)
 		if err != nil && !errors.Is(err, ErrNeedsConsent) {

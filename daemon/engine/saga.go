@@ -77,6 +77,13 @@ type Step struct {
 	// Check tells, for the commit step, whether it took effect: asked when
 	// the step failed or was interrupted by a crash.
 	Check func(ctx context.Context, x *Exec) (bool, error)
+	// Await marks a step before the commit at which the operation stops,
+	// on purpose, for an admin (rescue --shell, await.go): once its Do
+	// succeeds the step stays running, the operation is journaled waiting
+	// with Await's text (what to do, how to finish) as its attention, and
+	// nothing more runs until the admin finishes it (Finish: the step is
+	// done, the saga goes on) or abandons it (Abandon: it goes backward).
+	Await func(op *store.Operation) string
 	Do    func(ctx context.Context, x *Exec) error
 	Undo  func(ctx context.Context, x *Exec) error
 }
@@ -244,7 +251,7 @@ func decide(op *store.Operation, steps []Step, check checkReport) decision {
 			len(op.Steps), len(steps), op.ID)}
 	}
 	switch op.State {
-	case store.OpSucceeded, store.OpRolledBack, store.OpResolved:
+	case store.OpSucceeded, store.OpRolledBack, store.OpResolved, store.OpWaiting:
 		return decision{dir: ended, why: fmt.Sprintf("the operation has ended (%s)", op.State)}
 	case store.OpCompensating:
 		return decision{dir: goBackward, from: len(steps) - 1, why: "interrupted while compensating; compensating again"}
@@ -597,6 +604,10 @@ func (s *saga) forward(ctx context.Context, from int) {
 			s.op.OutageStart = s.e.now().UTC()
 		}
 		err := s.do(ctx, step, &Exec{s: s, index: i})
+		if err == nil && step.Await != nil {
+			s.wait(i, step) // await.go
+			return
+		}
 		if err == nil {
 			if step.OutageWindow && !s.laterWindowStep(i) {
 				s.op.OutageEnd = s.e.now().UTC()

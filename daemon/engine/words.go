@@ -18,6 +18,8 @@ func stateWords(s store.OpState) string {
 		return "is running (undoing its steps)"
 	case store.OpNeedsAttention:
 		return "needs attention"
+	case store.OpWaiting:
+		return "waits for an admin (a rescue --shell: volctl rescue --finish or --abandon)"
 	case "":
 		return "in no state"
 	}

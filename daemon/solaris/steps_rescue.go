@@ -48,7 +48,11 @@ func (b *Backend) rescueSteps(op *store.Operation) []engine.Step {
 	if booted {
 		steps = append(steps, s.bootRescue())
 	}
-	steps = append(steps, s.importPool(), s.exportPool())
+	steps = append(steps, s.importPool())
+	if shellWanted(op) { // steps_rescue_shell.go
+		steps = append(steps, s.shell())
+	}
+	steps = append(steps, s.exportPool())
 	if booted {
 		steps = append(steps, s.haltRescue())
 	}
