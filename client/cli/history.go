@@ -162,7 +162,8 @@ func (a *app) printOperation(op *v1.Operation) {
 		a.printf("Captured identity:\n")
 		a.printPlan(&v1.Plan{Volume: p.GetVolume(), Snapshot: p.GetSnapshot(), LogicalUnits: p.GetLogicalUnits(),
 			Zones: p.GetZones(), NewerSnapshots: p.GetNewerSnapshots(), Warnings: p.GetWarnings(),
-			Kind: p.GetKind(), UndoOf: p.GetUndoOf(), ForgetOf: p.GetForgetOf(), Kept: p.GetKept(), ForgetDatasets: p.GetForgetDatasets()}, false)
+			Kind: p.GetKind(), UndoOf: p.GetUndoOf(), ForgetOf: p.GetForgetOf(), Kept: p.GetKept(), ForgetDatasets: p.GetForgetDatasets(),
+			Rescue: p.GetRescue()}, false)
 	}
 	a.printf("Steps:\n")
 	for _, s := range op.GetSteps() {

@@ -23,6 +23,9 @@ type rescueFlags struct {
 	with              string
 	dryRun, wait, yes bool
 	requestID         string
+	// shell, finish, abandon: rescue_shell.go
+	shell           bool
+	finish, abandon uint64
 }
 
 func (a *app) rescueCmd() *cobra.Command {
@@ -44,9 +47,29 @@ rescue interrupted by a crash is resumed.
 
 ZONE must be installed (not running); RESCUE_ZONE installed. Both must be
 configured on the host volctld runs on, the one that serves ZONE's boot
-disk. Progress, confirmation and exit status are rollback's.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.rescue(cmd.Context(), &rf, args[0]) },
+disk. Progress, confirmation and exit status are rollback's.
+
+With --shell the rescue stops after the import, in state waiting (exit
+0), with the pool imported in RESCUE_ZONE under /mnt/1, nothing mounted,
+for you to change its files: zlogin RESCUE_ZONE, zfs mount
+ZONE/ROOT/BE, and so on (volctl prints the steps). The zones and the
+disk stay held meanwhile, also across a restart of volctld. Then
+volctl rescue --finish OP exports the pool (which writes the path ZONE
+boots from), shuts RESCUE_ZONE down, removes the disk and checks the
+label, as the same operation; or volctl rescue --abandon OP undoes the
+rescue instead (the pool exported, RESCUE_ZONE shut down, the disk
+removed; your changes stay; the label is not checked). Both take
+--dry-run; both refuse an operation that does not wait (exit 9).`,
+		Args: cobra.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if rf.finish != 0 || rf.abandon != 0 { // rescue_shell.go
+				return a.endWait(cmd.Context(), &rf, args)
+			}
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("rescue: name the zone to rescue (volctl rescue ZONE --with RESCUE_ZONE), or a waiting rescue with --finish OP or --abandon OP")}
+			}
+			return a.rescue(cmd.Context(), &rf, args[0])
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&rf.with, "with", "", "the rescue kernel zone (installed; its own boot disk not device id 0)")
@@ -54,6 +77,7 @@ disk. Progress, confirmation and exit status are rollback's.`,
 	f.BoolVar(&rf.wait, "wait", false, "wait for a running operation on the zones or the disk instead of failing")
 	f.StringVar(&rf.requestID, "request-id", "", "idempotency key: the same id returns the same operation (default: a new UUID)")
 	yesFlag(cmd, &rf.yes)
+	a.shellFlags(cmd, &rf) // rescue_shell.go
 	return cmd
 }
 
@@ -74,7 +98,7 @@ func (a *app) rescue(ctx context.Context, rf *rescueFlags, zone string) error {
 		return err
 	}
 	defer c.Close()
-	plan := &v1.PlanRescueRequest{Zone: zone, With: rf.with}
+	plan := &v1.PlanRescueRequest{Zone: zone, With: rf.with, Shell: rf.shell}
 	if rf.dryRun {
 		resp, err := c.Rollbacks.PlanRescue(ctx, plan)
 		return a.printPlanAnswer(resp.GetPlan(), err, func(p *v1.Plan) proto.Message { return &v1.PlanRescueResponse{Plan: p} })
@@ -85,7 +109,7 @@ func (a *app) rescue(ctx context.Context, rf *rescueFlags, zone string) error {
 	if rf.requestID == "" {
 		rf.requestID = uuid.NewString()
 	}
-	req := &v1.RescueRequest{Zone: zone, With: rf.with, RequestId: rf.requestID, Wait: rf.wait}
+	req := &v1.RescueRequest{Zone: zone, With: rf.with, RequestId: rf.requestID, Wait: rf.wait, Shell: rf.shell}
 	return a.followStream(ctx, c, fmt.Sprintf("the rescue of zone %s", zone), req.GetRequestId(), !req.GetWait(),
 		func(show func(proto.Message)) (*v1.Operation, error) {
 			return c.Rescue(ctx, req, func(m *v1.RescueResponse) { show(m) })
@@ -105,6 +129,10 @@ func (a *app) confirmRescue(ctx context.Context, c *client.Client, yes bool, req
 	r := resp.GetPlan().GetRescue()
 	what := []string{fmt.Sprintf("This adds %s's boot disk (%s) to %s, boots %s, imports and exports the pool there, and shuts %s down again.",
 		r.GetZone(), r.GetStorage(), r.GetWith(), r.GetWith(), r.GetWith())}
+	if r.GetShell() {
+		what = []string{fmt.Sprintf("This adds %s's boot disk (%s) to %s, boots %s and imports the pool there, then waits for you (volctl rescue --finish).",
+			r.GetZone(), r.GetStorage(), r.GetWith(), r.GetWith())}
+	}
 	return a.confirm(ctx, yes, what, "Rescue it?")
 }
 
@@ -120,5 +148,9 @@ func (a *app) printRescueHeader(p *v1.Plan) {
 		pool = fmt.Sprintf("%s (GUID %d)", pool, r.GetPoolGuid())
 	}
 	a.printf("  boot disk %s (volume %s) as device id %d in %s\n", r.GetStorage(), p.GetVolume(), r.GetDeviceId(), r.GetWith())
+	if r.GetShell() {
+		a.printf("  pool %s imported as %s under %s there, left imported for you until volctl rescue --finish\n", pool, r.GetTempName(), r.GetAltroot())
+		return
+	}
 	a.printf("  pool %s imported as %s under %s there, then exported\n", pool, r.GetTempName(), r.GetAltroot())
 }

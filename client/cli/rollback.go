@@ -500,7 +500,10 @@ func (a *app) printResult(op *v1.Operation) {
 	if op.GetError() != "" {
 		a.printf("  error: %s\n", op.GetError())
 	}
-	if op.GetAttention() != "" {
+	switch {
+	case op.GetState() == v1.OperationState_OPERATION_STATE_WAITING:
+		a.printWaiting(op) // rescue_shell.go
+	case op.GetAttention() != "":
 		a.printf("  needs attention: %s\n", op.GetAttention())
 	}
 	a.printResolution(op.GetResolution())

@@ -39,7 +39,7 @@ func (s *saga) wait(i int, step Step) {
 	s.op.Error = ""
 	s.op.Attention = step.Await(s.op)
 	_ = s.journal()
-	s.emit(i, store.StepRunning, nil, "waiting for an admin: "+s.op.Attention, false)
+	s.emit(i, store.StepRunning, nil, fmt.Sprintf("waiting for an admin: operation %d stops here until it is finished or abandoned (its attention says how)", s.op.ID), false)
 	s.e.log.Info("operation waits for an admin", "op", s.op.ID, "step", step.Name)
 }
 
@@ -169,4 +169,31 @@ func (e *Engine) endWait(ctx context.Context, id uint64, by, trigger string, emi
 // running, which the capture would refuse less clearly).
 func (e *Engine) checkRescueHeld(o store.RescueOptions) error {
 	return e.checkHeld([]string{heldKey(store.ZoneRef{Name: o.Zone}), heldKey(store.ZoneRef{Name: o.With})})
+}
+
+// PlanAbandon is Abandon's dry run: the waiting operation with, after its
+// capture, the steps whose undo runs, newest first (their planned
+// commands are their Do's: an undo's commands are read when it runs).
+// Refused as Abandon is for an operation that does not wait.
+func (e *Engine) PlanAbandon(id uint64) (*store.Operation, error) {
+	op, err := e.Operation(id)
+	if err != nil {
+		return nil, err
+	}
+	i, err := e.awaiting(op, "abandoned")
+	if err != nil {
+		return nil, err
+	}
+	steps := e.steps(op)
+	plan := cloneOp(op)
+	plan.Steps = plan.Steps[:1:1]
+	for j := i; j >= 1; j-- {
+		if steps[j].Undo == nil || op.Steps[j].State == store.StepPending || op.Steps[j].State == store.StepSkipped {
+			continue
+		}
+		st := op.Steps[j]
+		st.Name, st.Description, st.Planned = "undo "+st.Name, "undo: "+st.Description, nil
+		plan.Steps = append(plan.Steps, st)
+	}
+	return plan, nil
 }

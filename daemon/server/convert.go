@@ -73,6 +73,7 @@ var opStates = map[store.OpState]v1.OperationState{
 	store.OpRolledBack:     v1.OperationState_OPERATION_STATE_ROLLED_BACK,
 	store.OpNeedsAttention: v1.OperationState_OPERATION_STATE_NEEDS_ATTENTION,
 	store.OpResolved:       v1.OperationState_OPERATION_STATE_RESOLVED,
+	store.OpWaiting:        v1.OperationState_OPERATION_STATE_WAITING,
 }
 
 var stepStates = map[store.StepState]v1.StepState{

@@ -29,10 +29,14 @@ func rescueRequest(zone, with string) (engine.RescueRequest, error) {
 
 // PlanRescue implements RollbackService.
 func (s *Server) PlanRescue(ctx context.Context, req *v1.PlanRescueRequest) (*v1.PlanRescueResponse, error) {
+	if req.GetFinish() != 0 || req.GetAbandon() != 0 { // rescue_shell.go
+		return s.planEndWait(req)
+	}
 	r, err := rescueRequest(req.GetZone(), req.GetWith())
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	r.Shell = req.GetShell()
 	op, err := s.eng.PlanRescue(ctx, r)
 	if err != nil {
 		return nil, withPlan(err, op)
@@ -45,11 +49,14 @@ func (s *Server) Rescue(req *v1.RescueRequest, stream grpc.ServerStreamingServer
 	if err := checkRequestID(req.GetRequestId()); err != nil {
 		return toStatus(err)
 	}
+	if req.GetFinish() != 0 || req.GetAbandon() != 0 { // rescue_shell.go
+		return s.endWait(req, stream)
+	}
 	r, err := rescueRequest(req.GetZone(), req.GetWith())
 	if err != nil {
 		return toStatus(err)
 	}
-	r.RequestID, r.Wait = req.GetRequestId(), req.GetWait()
+	r.RequestID, r.Wait, r.Shell = req.GetRequestId(), req.GetWait(), req.GetShell()
 	r.RequestedBy = Caller(stream.Context())
 	return streamOperation(s, stream, opStream[v1.RescueResponse]{
 		plan: func(p *v1.Plan) *v1.RescueResponse {
@@ -71,10 +78,11 @@ func rescueTarget(op *store.Operation) *v1.RescueTarget {
 	r := op.Identity.Rescue
 	if r == nil {
 		if o := op.Options.Rescue; o != nil { // planned, not captured yet
-			return &v1.RescueTarget{Zone: o.Zone, With: o.With}
+			return &v1.RescueTarget{Zone: o.Zone, With: o.With, Shell: o.Shell}
 		}
 		return nil
 	}
 	return &v1.RescueTarget{Zone: r.Zone, With: r.With, Storage: r.Storage, DeviceId: int32(r.DeviceID),
-		Pool: r.Pool, PoolGuid: r.PoolGUID, TempName: r.TempName, Altroot: r.Altroot}
+		Pool: r.Pool, PoolGuid: r.PoolGUID, TempName: r.TempName, Altroot: r.Altroot,
+		Shell: op.Options.Rescue != nil && op.Options.Rescue.Shell}
 }

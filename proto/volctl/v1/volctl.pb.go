@@ -179,6 +179,11 @@ const (
 	// RESOLVED: it needed attention, and an admin released it by hand
 	// (ResolveOperation); resolution says who, when and why.
 	OperationState_OPERATION_STATE_RESOLVED OperationState = 7
+	// WAITING: it stopped, on purpose, for an admin (a rescue with shell:
+	// the pool imported in the rescue zone); attention says what to do.
+	// It holds its volume and zones until Rescue with finish (it goes on)
+	// or abandon (it is undone). A restart leaves it waiting.
+	OperationState_OPERATION_STATE_WAITING OperationState = 8
 )
 
 // Enum value maps for OperationState.
@@ -192,6 +197,7 @@ var (
 		5: "OPERATION_STATE_ROLLED_BACK",
 		6: "OPERATION_STATE_NEEDS_ATTENTION",
 		7: "OPERATION_STATE_RESOLVED",
+		8: "OPERATION_STATE_WAITING",
 	}
 	OperationState_value = map[string]int32{
 		"OPERATION_STATE_UNSPECIFIED":     0,
@@ -202,6 +208,7 @@ var (
 		"OPERATION_STATE_ROLLED_BACK":     5,
 		"OPERATION_STATE_NEEDS_ATTENTION": 6,
 		"OPERATION_STATE_RESOLVED":        7,
+		"OPERATION_STATE_WAITING":         8,
 	}
 )
 
@@ -6142,7 +6149,16 @@ type PlanRescueRequest struct {
 	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
 	// with is the rescue kernel zone: installed, its own disks not using
 	// device id 0.
-	With          string `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	With string `protobuf:"bytes,2,opt,name=with,proto3" json:"with,omitempty"`
+	// shell: the plan of a rescue that stops, waiting, with the pool
+	// imported in with for the admin (RescueRequest.shell).
+	Shell bool `protobuf:"varint,3,opt,name=shell,proto3" json:"shell,omitempty"`
+	// finish, instead of zone and with: the plan of RescueRequest.finish
+	// (the steps after the wait of that waiting operation); abandon: of
+	// RescueRequest.abandon (the steps whose undo runs, newest first).
+	// Refused (FAILED_PRECONDITION) for an operation that does not wait.
+	Finish        uint64 `protobuf:"varint,4,opt,name=finish,proto3" json:"finish,omitempty"`
+	Abandon       uint64 `protobuf:"varint,5,opt,name=abandon,proto3" json:"abandon,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6189,6 +6205,27 @@ func (x *PlanRescueRequest) GetWith() string {
 		return x.With
 	}
 	return ""
+}
+
+func (x *PlanRescueRequest) GetShell() bool {
+	if x != nil {
+		return x.Shell
+	}
+	return false
+}
+
+func (x *PlanRescueRequest) GetFinish() uint64 {
+	if x != nil {
+		return x.Finish
+	}
+	return 0
+}
+
+func (x *PlanRescueRequest) GetAbandon() uint64 {
+	if x != nil {
+		return x.Abandon
+	}
+	return 0
 }
 
 // PlanRescueResponse holds the plan.
@@ -6247,7 +6284,18 @@ type RescueRequest struct {
 	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// wait queues behind a running operation on the same volume or zones
 	// instead of failing with ABORTED.
-	Wait          bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	Wait bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	// shell stops the rescue after the import, the pool imported in with
+	// under its altroot for the admin: the operation ends the stream in
+	// state WAITING, its attention saying what to do (docs/rescue.md §4).
+	Shell bool `protobuf:"varint,5,opt,name=shell,proto3" json:"shell,omitempty"`
+	// finish, instead of zone and with: go on with waiting operation
+	// finish (export, halt, remove the device, check the label), streamed
+	// as the same operation. abandon: undo waiting operation abandon
+	// instead (it ends ROLLED_BACK, which is then no error). Either is
+	// refused (FAILED_PRECONDITION) for an operation that does not wait.
+	Finish        uint64 `protobuf:"varint,6,opt,name=finish,proto3" json:"finish,omitempty"`
+	Abandon       uint64 `protobuf:"varint,7,opt,name=abandon,proto3" json:"abandon,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6308,6 +6356,27 @@ func (x *RescueRequest) GetWait() bool {
 		return x.Wait
 	}
 	return false
+}
+
+func (x *RescueRequest) GetShell() bool {
+	if x != nil {
+		return x.Shell
+	}
+	return false
+}
+
+func (x *RescueRequest) GetFinish() uint64 {
+	if x != nil {
+		return x.Finish
+	}
+	return 0
+}
+
+func (x *RescueRequest) GetAbandon() uint64 {
+	if x != nil {
+		return x.Abandon
+	}
+	return 0
 }
 
 // RescueResponse is one message of the rescue stream, as RollbackResponse
@@ -6427,10 +6496,13 @@ type RescueTarget struct {
 	// pool is the root pool's name, pool_guid its GUID when the label was
 	// read (0: imported by name), temp_name the name it is imported under
 	// in with, altroot where.
-	Pool          string `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
-	PoolGuid      uint64 `protobuf:"varint,6,opt,name=pool_guid,json=poolGuid,proto3" json:"pool_guid,omitempty"`
-	TempName      string `protobuf:"bytes,7,opt,name=temp_name,json=tempName,proto3" json:"temp_name,omitempty"`
-	Altroot       string `protobuf:"bytes,8,opt,name=altroot,proto3" json:"altroot,omitempty"`
+	Pool     string `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	PoolGuid uint64 `protobuf:"varint,6,opt,name=pool_guid,json=poolGuid,proto3" json:"pool_guid,omitempty"`
+	TempName string `protobuf:"bytes,7,opt,name=temp_name,json=tempName,proto3" json:"temp_name,omitempty"`
+	Altroot  string `protobuf:"bytes,8,opt,name=altroot,proto3" json:"altroot,omitempty"`
+	// shell: the rescue stops, waiting, with the pool imported for the
+	// admin (RescueRequest.shell).
+	Shell         bool `protobuf:"varint,9,opt,name=shell,proto3" json:"shell,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6519,6 +6591,13 @@ func (x *RescueTarget) GetAltroot() string {
 		return x.Altroot
 	}
 	return ""
+}
+
+func (x *RescueTarget) GetShell() bool {
+	if x != nil {
+		return x.Shell
+	}
+	return false
 }
 
 var File_volctl_v1_volctl_proto protoreflect.FileDescriptor
@@ -6988,23 +7067,29 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x05zones\x18\x04 \x03(\tR\x05zones\x12\x12\n" +
 	"\x04left\x18\x05 \x03(\tR\x04left\x12\x1c\n" +
 	"\tattention\x18\x06 \x01(\tR\tattention\x12'\n" +
-	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist\";\n" +
+	"\x0fneeds_repersist\x18\a \x01(\bR\x0eneedsRepersist\"\x83\x01\n" +
 	"\x11PlanRescueRequest\x12\x12\n" +
 	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
-	"\x04with\x18\x02 \x01(\tR\x04with\"9\n" +
+	"\x04with\x18\x02 \x01(\tR\x04with\x12\x14\n" +
+	"\x05shell\x18\x03 \x01(\bR\x05shell\x12\x16\n" +
+	"\x06finish\x18\x04 \x01(\x04R\x06finish\x12\x18\n" +
+	"\aabandon\x18\x05 \x01(\x04R\aabandon\"9\n" +
 	"\x12PlanRescueResponse\x12#\n" +
-	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"j\n" +
+	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanR\x04plan\"\xb2\x01\n" +
 	"\rRescueRequest\x12\x12\n" +
 	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
 	"\x04with\x18\x02 \x01(\tR\x04with\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x12\n" +
-	"\x04wait\x18\x04 \x01(\bR\x04wait\"\xa2\x01\n" +
+	"\x04wait\x18\x04 \x01(\bR\x04wait\x12\x14\n" +
+	"\x05shell\x18\x05 \x01(\bR\x05shell\x12\x16\n" +
+	"\x06finish\x18\x06 \x01(\x04R\x06finish\x12\x18\n" +
+	"\aabandon\x18\a \x01(\x04R\aabandon\"\xa2\x01\n" +
 	"\x0eRescueResponse\x12%\n" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\"\xd5\x01\n" +
+	"\x05event\"\xeb\x01\n" +
 	"\fRescueTarget\x12\x12\n" +
 	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
 	"\x04with\x18\x02 \x01(\tR\x04with\x12\x18\n" +
@@ -7013,7 +7098,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04pool\x18\x05 \x01(\tR\x04pool\x12\x1b\n" +
 	"\tpool_guid\x18\x06 \x01(\x04R\bpoolGuid\x12\x1b\n" +
 	"\ttemp_name\x18\a \x01(\tR\btempName\x12\x18\n" +
-	"\aaltroot\x18\b \x01(\tR\aaltroot*\xcc\x01\n" +
+	"\aaltroot\x18\b \x01(\tR\aaltroot\x12\x14\n" +
+	"\x05shell\x18\t \x01(\bR\x05shell*\xcc\x01\n" +
 	"\bZoneVerb\x12\x19\n" +
 	"\x15ZONE_VERB_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ZONE_VERB_DETACH\x10\x01\x12\x14\n" +
@@ -7030,7 +7116,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x11STEP_STATE_FAILED\x10\x04\x12\x16\n" +
 	"\x12STEP_STATE_SKIPPED\x10\x05\x12\x1b\n" +
 	"\x17STEP_STATE_COMPENSATING\x10\x06\x12\x1a\n" +
-	"\x16STEP_STATE_COMPENSATED\x10\a*\x90\x02\n" +
+	"\x16STEP_STATE_COMPENSATED\x10\a*\xad\x02\n" +
 	"\x0eOperationState\x12\x1f\n" +
 	"\x1bOPERATION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17OPERATION_STATE_PLANNED\x10\x01\x12\x1b\n" +
@@ -7039,7 +7125,8 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1f\n" +
 	"\x1bOPERATION_STATE_ROLLED_BACK\x10\x05\x12#\n" +
 	"\x1fOPERATION_STATE_NEEDS_ATTENTION\x10\x06\x12\x1c\n" +
-	"\x18OPERATION_STATE_RESOLVED\x10\a*\x83\x01\n" +
+	"\x18OPERATION_STATE_RESOLVED\x10\a\x12\x1b\n" +
+	"\x17OPERATION_STATE_WAITING\x10\b*\x83\x01\n" +
 	"\fRequestState\x12\x1d\n" +
 	"\x19REQUEST_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19REQUEST_STATE_NOT_STARTED\x10\x01\x12\x1a\n" +
