@@ -132,8 +132,11 @@ func (a *app) printOperation(op *v1.Operation) {
 	}
 	for _, r := range op.GetResumes() {
 		how := "after a restart"
-		if r.GetTrigger() == "recover" {
+		switch r.GetTrigger() {
+		case "recover":
 			how = "by recover"
+		case "finish", "abandon": // rescue_shell.go
+			how = "by rescue --" + r.GetTrigger()
 		}
 		where := ""
 		if r.GetStep() != "" {

@@ -88,10 +88,11 @@ zpool = %q
 stmfadm = %q
 zoneadm = %q
 zonecfg = %q
+zlogin = %q
 [roles]
 operator_uids = [%d]
 `, sock, filepath.Join(env.WorkDir, "journal.db"), bootchecktest.SimDir(root), sim.CommandPath(root, "zfs"), sim.CommandPath(root, "zpool"), sim.CommandPath(root, "stmfadm"),
-				sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"), os.Getuid())
+				sim.CommandPath(root, "zoneadm"), sim.CommandPath(root, "zonecfg"), sim.CommandPath(root, "zlogin"), os.Getuid())
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "volctld.toml"), []byte(cfg), 0o644); err != nil {
 				return err
 			}

@@ -4675,8 +4675,9 @@ type Resume struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// time is when it was picked up.
 	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
-	// trigger is "restart" (the daemon started and found it unfinished) or
-	// "recover" (RecoverOperation).
+	// trigger is "restart" (the daemon started and found it unfinished),
+	// "recover" (RecoverOperation), or "finish" or "abandon" (Rescue with
+	// finish or abandon: an admin ended the wait of a waiting operation).
 	Trigger string `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	// stopped is the journal's last write before it stopped.
 	Stopped *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=stopped,proto3" json:"stopped,omitempty"`
