@@ -18,6 +18,7 @@ import (
 	"github.com/volctl/volctl/client"
 	v1 "github.com/volctl/volctl/proto/volctl/v1"
 	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
 )
 
 // A rescue whose zones run on the zone host (issue 23 item 3,
@@ -359,5 +360,46 @@ func TestZoneHostRefusesRescueCalls(t *testing.T) {
 	resp, err := call(v1.ZoneVerb_ZONE_VERB_RESCUE_ADD_DEVICE, "kzrescue", good())
 	if err != nil || !resp.GetPermanent() || !strings.Contains(resp.GetError(), "has device id 0 already") {
 		t.Errorf("kzrescue's own disk id 0: %v %v, want a permanent refusal", resp, err)
+	}
+}
+
+// TestTwoHostsRescueResumes: the storage host's volctld is killed (kill
+// -9) while a command of the rescue hangs on the zone host, before or
+// after its change; the hung command is killed there (the zone host's
+// call fails), and a new volctld on the storage host's journal resumes
+// the rescue to its end: every call made again with its key converges or
+// is replayed, and kz1 boots on the zone host.
+func TestTwoHostsRescueResumes(t *testing.T) {
+	for _, f := range []sim.Fault{
+		{Command: "zonecfg", Match: "add device", Action: sim.ActionHangAfter},
+		{Command: "zlogin", Match: "import", Action: sim.ActionHang},
+		{Command: "zlogin", Match: "export", Action: sim.ActionHangAfter},
+	} {
+		t.Run(f.Command+" "+f.Match+" "+f.Action, func(t *testing.T) {
+			h := newTwoHostsRescue(t, true)
+			f.Times = 1
+			if err := sim.AddFault(h.zone, f); err != nil {
+				t.Fatal(err)
+			}
+			h.start()
+			c := h.storageD.client()
+			go func() { _, _ = c.Rescue(context.Background(), &v1.RescueRequest{Zone: sim.SeedZone, With: sim.RescueZone}, nil) }()
+			waitHung(t, h.zone, "")
+			h.storageD.kill()
+			simtest.KillHung(h.zone)
+			if err := sim.ClearFaults(h.zone); err != nil {
+				t.Fatal(err)
+			}
+			h.storageD = startDaemon(t, h.sCfg, h.sSock)
+			op := waitTerminal(t, h.storageD.client(), 1)
+			if op.GetState() != v1.OperationState_OPERATION_STATE_SUCCEEDED {
+				t.Fatalf("resumed rescue: %s: %s\n%s", op.GetState(), op.GetError(), h.logs())
+			}
+			if p := h.physPath(); p != sim.KZPhysPath(0) {
+				t.Errorf("after the resumed rescue phys_path %s", p)
+			}
+			h.rescueLeftClean()
+			zoneadm(t, h.zone, "-z", sim.SeedZone, "boot")
+		})
 	}
 }
