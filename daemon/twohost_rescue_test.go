@@ -383,7 +383,9 @@ func TestTwoHostsRescueResumes(t *testing.T) {
 			}
 			h.start()
 			c := h.storageD.client()
-			go func() { _, _ = c.Rescue(context.Background(), &v1.RescueRequest{Zone: sim.SeedZone, With: sim.RescueZone}, nil) }()
+			go func() {
+				_, _ = c.Rescue(context.Background(), &v1.RescueRequest{Zone: sim.SeedZone, With: sim.RescueZone}, nil)
+			}()
 			waitHung(t, h.zone, "")
 			h.storageD.kill()
 			simtest.KillHung(h.zone)
