@@ -24,7 +24,8 @@ import (
 // RESCUE_IMPORT, RESCUE_EXPORT), each under its idempotency key. The zone
 // host runs the same converging functions as a local rescue
 // (steps_rescue.go), after checking the arguments (daemon/zonehost) and
-// the zones itself (RescueAct).
+// the zones itself (RescueAct). Why both zones must be on one host, and
+// what the label read back relies on: docs/platform/kz-rescue.md §5.
 
 // rescueZonesOnPeer finds both zones, neither of which is on this host,
 // on the peers: nil, nil, nil when neither is anywhere. A zone attached
