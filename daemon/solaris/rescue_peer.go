@@ -205,11 +205,12 @@ func (s *rescueSteps) peerCheck(ctx context.Context, x *engine.Exec) error {
 	for _, z := range []struct{ name, want string }{{r.Zone, "installed"}, {r.With, r.WithState}} {
 		x.Starting(r.Host, []string{s.peerCmd().Zoneadm, "list", "-cp"})
 		var st string
-		found := false
+		asked, found := false, false
 		for _, rep := range s.b.Peers.Find(ctx, zones.Query{Zone: z.name}) {
 			if rep.Peer != r.Host {
 				continue
 			}
+			asked = true
 			x.Record(rep.Commands)
 			if rep.Err != nil {
 				return fmt.Errorf("read state of zone %s: %w", z.name, rep.Err)
@@ -219,6 +220,9 @@ func (s *rescueSteps) peerCheck(ctx context.Context, x *engine.Exec) error {
 					st, found = pz.State, true
 				}
 			}
+		}
+		if !asked {
+			return engine.Permanent(fmt.Errorf("no peer %q is configured (the rescue's zones are there): restore the configuration and recover: %w", r.Host, engine.ErrPrecondition))
 		}
 		if !found {
 			return engine.Permanent(fmt.Errorf("zone %s is no longer configured on peer %s: nothing changed; plan the rescue again: %w", z.name, r.Host, engine.ErrPrecondition))
