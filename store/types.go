@@ -308,6 +308,11 @@ type Rescue struct {
 	Altroot  string `json:"altroot"`
 	// Zpool is zpool's path inside the rescue zone.
 	Zpool string `json:"zpool"`
+	// Zoneadm, Zonecfg and Zlogin are those commands' paths on Host (for
+	// the plan; Host's volctld runs its own).
+	Zoneadm string `json:"zoneadm,omitempty"`
+	Zonecfg string `json:"zonecfg,omitempty"`
+	Zlogin  string `json:"zlogin,omitempty"`
 }
 
 // LU is a logical unit's captured identity.
@@ -425,6 +430,8 @@ type ZoneCall struct {
 	Caller string `json:"caller,omitempty"`
 	Zone   string `json:"zone"`
 	Verb   string `json:"verb"`
+	// Args are a rescue verb's arguments (zones.Rescue.String).
+	Args string `json:"args,omitempty"`
 	// Done: the zone reached the wanted state (State).
 	Done      bool      `json:"done,omitempty"`
 	State     string    `json:"state,omitempty"`
