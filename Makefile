@@ -131,9 +131,15 @@ faults:
 	if [ "$$n" -ne "$$want" ]; then echo "faults: $$n tallies, want $$want (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, keep- and undo-fault and -crash on each flavor, rescue-fault and -crash on solaris-11.4; keep-fault- and keep-crash-injection[linux-tgt] as root on the Linux stack)"; rc=1; fi; \
 	exit $$rc
 
-## bench: Go benchmarks on the simulated host with a fixed per-command latency.
+## bench: Go benchmarks on the simulated host with a fixed per-command latency, then
+## issue 24's figures from that one run as ratios against their targets
+## (cmd/volctl-benchtable); fails when a target is missed or a figure is missing.
+BENCHTIME ?= 3x
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 20m ./daemon/...
+	@rm -f .bench-rc; { $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./daemon/... ./store/...; \
+	echo $$? > .bench-rc; } 2>&1 | $(GO) run ./cmd/volctl-benchtable; rc=$$?; \
+	brc=$$(cat .bench-rc 2>/dev/null || echo 1); rm -f .bench-rc; \
+	if [ "$$brc" -ne 0 ]; then echo "bench: go test failed (exit $$brc)"; exit 1; fi; exit $$rc
 
 ## man: the man pages (cmd/volctl-man): volctl's, generated from its commands, into
 ## bin/man/man1; volctld(8) into man8; volctld.toml(5), made from docs/volctld.toml, into man5.

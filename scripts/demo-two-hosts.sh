@@ -7,6 +7,9 @@
 # snap1 from the storage host: kz1 is detached and re-attached on the zone
 # host. Then show what stops a rollback: the zone host's volctld down, and an
 # initiator nobody expects logged in to a target that exposes the LU.
+# Last, a rescue on the zone host: kz1's boot path broken by an import in a
+# global zone, repaired in kernel zone kzrescue there, driven from the
+# storage host (docs/rescue.md §4).
 # The temp dir is kept (its path is printed); VOLCTL_DEMO_DIR chooses it.
 # Exits 0 when every step behaves as expected, non-zero (with the daemons'
 # logs) otherwise.
@@ -19,7 +22,7 @@ go build -o "$dir/bin/" ./cmd/volctld ./cmd/volctl ./cmd/volctl-sim ./cmd/volctl
 storage=$dir/storage1 zone=$dir/kz-host1 pki=$dir/pki
 rm -rf "$storage" "$zone" "$pki" "$dir"/*.db "$dir"/*.sock "$dir"/*.log
 echo "== seeding the storage host at $storage and the zone host at $zone"
-"$dir/bin/volctl-sim" seed-two-hosts "$storage" "$zone"
+"$dir/bin/volctl-sim" seed-two-hosts "$storage" "$zone" --rescue-zone
 echo "== a throw-away CA and certificates for storage1 and kz-host1 in $pki"
 "$dir/bin/volctl-devpki" "$pki" storage1 kz-host1
 
@@ -44,6 +47,8 @@ retry_delay = "100ms"
 initiators = ["iqn.1986-03.com.sun:01:kz-host1"]
 [commands]
 $(commands "$zone")
+# The rescue imports kz1's pool inside kzrescue through it.
+zlogin = "$zone/usr/sbin/zlogin"
 # The listener the storage host calls: this host's server certificate, and
 # the CA that signed the storage host's client certificate.
 [tcp]
@@ -180,6 +185,27 @@ refused 9 "iqn.1991-05.com.microsoft:win1 (win1) can see LU 600144F0A613C9000000
 run volctl "${S[@]}" rollback pool/idisk0@snap1 --accept-sessions
 shows "Operation 2 succeeded"
 zones
+
+echo; echo "== a rescue on the zone host: an admin imports kz1's root pool in the storage host's global zone and exports it"
+run "$storage/usr/sbin/zpool" import
+guid=$(awk '/^ *id:/ {print $2; exit}' "$out")
+run "$storage/usr/sbin/zpool" import -N -f -t kz1boot "$guid"
+run "$storage/usr/sbin/zpool" export kz1boot
+refused 20 "kz1 will not boot" volctl "${S[@]}" check-boot kz1
+refused 1 "kz1" "$zone/usr/sbin/zoneadm" -z kz1 boot
+
+echo; echo "== the plan: kzrescue's zonecfg, zoneadm and zlogin run on kz-host1, through its volctld"
+run volctl "${S[@]}" rescue kz1 --with kzrescue --dry-run
+shows "on peer kz-host1"
+shows "[kz-host1] $zone/usr/sbin/zlogin kzrescue /usr/sbin/zpool import -R /mnt/1 -N -f -t kz1 $guid"
+
+echo; echo "== the rescue, from the storage host"
+run volctl "${S[@]}" rescue kz1 --with kzrescue --yes
+shows "succeeded"
+run volctl "${S[@]}" check-boot kz1
+run "$zone/usr/sbin/zoneadm" -z kz1 boot
+zones
+"$zone/usr/sbin/zoneadm" -z kz1 list -p | grep -q ':kz1:running:' || fail "kz1 is not running after the rescue"
 
 echo; echo "Demo files are in $dir:"
 echo "  configurations: $cfg_s, $cfg_z"

@@ -21,7 +21,7 @@ const (
 	OpResolved OpState = "resolved"
 	// OpWaiting: the operation stopped, on purpose, at a step that waits
 	// for an admin (a rescue --shell: the pool imported in the rescue zone
-	// for them to change files; docs/rescue.md §4). Nothing runs until
+	// for them to change files; docs/rescue.md §5). Nothing runs until
 	// they finish it (or abandon it); meanwhile it holds its volumes and
 	// zones as an operation that needs attention does.
 	OpWaiting OpState = "waiting"
@@ -239,7 +239,7 @@ type RescueOptions struct {
 	With string `json:"with"`
 	// Shell (rescue --shell): the rescue stops, waiting, with the pool
 	// imported in With under its altroot for the admin, until rescue
-	// --finish (docs/rescue.md §4).
+	// --finish (docs/rescue.md §5).
 	Shell bool `json:"shell,omitempty"`
 }
 
@@ -329,6 +329,11 @@ type Rescue struct {
 	Altroot  string `json:"altroot"`
 	// Zpool is zpool's path inside the rescue zone.
 	Zpool string `json:"zpool"`
+	// Zoneadm, Zonecfg and Zlogin are those commands' paths on Host (for
+	// the plan; Host's volctld runs its own).
+	Zoneadm string `json:"zoneadm,omitempty"`
+	Zonecfg string `json:"zonecfg,omitempty"`
+	Zlogin  string `json:"zlogin,omitempty"`
 }
 
 // LU is a logical unit's captured identity.
@@ -446,6 +451,8 @@ type ZoneCall struct {
 	Caller string `json:"caller,omitempty"`
 	Zone   string `json:"zone"`
 	Verb   string `json:"verb"`
+	// Args are a rescue verb's arguments (zones.Rescue.String).
+	Args string `json:"args,omitempty"`
 	// Done: the zone reached the wanted state (State).
 	Done      bool      `json:"done,omitempty"`
 	State     string    `json:"state,omitempty"`

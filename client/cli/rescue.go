@@ -139,7 +139,11 @@ func (a *app) confirmRescue(ctx context.Context, c *client.Client, yes bool, req
 // printRescueHeader is the first lines of a rescue's plan.
 func (a *app) printRescueHeader(p *v1.Plan) {
 	r := p.GetRescue()
-	a.printf("Rescue zone %s's boot disk in zone %s\n", r.GetZone(), r.GetWith())
+	on := ""
+	if h := r.GetHost(); h != "" {
+		on = " on peer " + h
+	}
+	a.printf("Rescue zone %s's boot disk in zone %s%s\n", r.GetZone(), r.GetWith(), on)
 	if r.GetStorage() == "" {
 		return
 	}

@@ -1,6 +1,6 @@
 package cli
 
-// volctl rescue --shell, --finish OP, --abandon OP (docs/rescue.md §4): a
+// volctl rescue --shell, --finish OP, --abandon OP (docs/rescue.md §5): a
 // rescue that stops, waiting, with the pool imported in the rescue zone
 // for the admin, and the two ways to end the wait.
 

@@ -1,7 +1,7 @@
 package engine
 
 // An operation that waits for an admin (issue 23, rescue --shell;
-// docs/rescue.md §4): its saga stops, on purpose, at a step with Await
+// docs/rescue.md §5): its saga stops, on purpose, at a step with Await
 // (the pool imported in the rescue zone), before the commit. The
 // operation is journaled waiting (store.OpWaiting): terminal for the
 // daemon (a restart does not resume it: it is still waiting after a

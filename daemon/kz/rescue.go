@@ -20,6 +20,12 @@ import (
 // ZpoolInZone is zpool's path inside a Solaris 11.4 kernel zone.
 const ZpoolInZone = "/usr/sbin/zpool"
 
+// RescueDeviceID is the device id the broken disk gets in the rescue
+// zone: the id it has in its own zone, so that the import and export
+// there write the phys_path that zone boots from (/zvnex/zvblk@0:b;
+// docs/platform/kz-rescue.md §1).
+const RescueDeviceID = 0
+
 // RescueAltroot is where the rescue imports the root pool (the admin's
 // note: zpool import -R /mnt/1).
 const RescueAltroot = "/mnt/1"

@@ -167,6 +167,7 @@ func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 				return
 			}
 			r.Hostname, r.HostID, r.Initiators, r.AuxKnown = resp.GetHostname(), resp.GetHostid(), resp.GetInitiators(), resp.GetAuxKnown()
+			r.Zonecfg, r.Zlogin = resp.GetZonecfg(), resp.GetZlogin()
 			for _, z := range resp.GetZones() {
 				zn := zones.Zone{Name: z.GetName(), State: z.GetState(), Brand: z.GetBrand(), Aux: z.GetAux(),
 					Storage: z.GetStorage(), AuxListed: resp.GetAuxKnown() && z.GetAux() != peerwire.AuxNotListed}
@@ -193,13 +194,23 @@ func (s *Set) Find(ctx context.Context, q zones.Query) []zones.Report {
 // (what the action's commands may take) plus the peer's timeout: a peer
 // that stops answering does not hold the step longer.
 func (s *Set) Act(ctx context.Context, name, key, zone string, verb zones.Verb, limit time.Duration) (zones.Result, error) {
+	return s.act(ctx, name, key, zone, verb, nil, limit)
+}
+
+// ActRescue implements zones.Peers: Act for a rescue verb, with its
+// arguments.
+func (s *Set) ActRescue(ctx context.Context, name, key, with string, verb zones.Verb, r zones.Rescue, limit time.Duration) (zones.Result, error) {
+	return s.act(ctx, name, key, with, verb, &r, limit)
+}
+
+func (s *Set) act(ctx context.Context, name, key, zone string, verb zones.Verb, rescue *zones.Rescue, limit time.Duration) (zones.Result, error) {
 	p := s.byName(name)
 	if p == nil {
 		return zones.Result{}, engine.Permanent(fmt.Errorf("no peer %q is configured", name))
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit+p.cfg.PeerTimeout())
 	defer cancel()
-	req := &v1.ZoneActionRequest{Key: key, Zone: zone, Verb: peerwire.ToVerb(verb)}
+	req := &v1.ZoneActionRequest{Key: key, Zone: zone, Verb: peerwire.ToVerb(verb), Rescue: peerwire.ToRescue(rescue)}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {

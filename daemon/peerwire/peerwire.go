@@ -26,6 +26,29 @@ var verbs = map[zones.Verb]v1.ZoneVerb{
 	zones.AttachTakeover: v1.ZoneVerb_ZONE_VERB_ATTACH_FORCE_TAKEOVER,
 	zones.Boot:           v1.ZoneVerb_ZONE_VERB_BOOT,
 	zones.Shutdown:       v1.ZoneVerb_ZONE_VERB_SHUTDOWN,
+
+	zones.RescueAddDevice:    v1.ZoneVerb_ZONE_VERB_RESCUE_ADD_DEVICE,
+	zones.RescueRemoveDevice: v1.ZoneVerb_ZONE_VERB_RESCUE_REMOVE_DEVICE,
+	zones.RescueImport:       v1.ZoneVerb_ZONE_VERB_RESCUE_IMPORT,
+	zones.RescueExport:       v1.ZoneVerb_ZONE_VERB_RESCUE_EXPORT,
+}
+
+// ToRescue is a rescue verb's arguments in the API (nil for nil).
+func ToRescue(r *zones.Rescue) *v1.ZoneRescue {
+	if r == nil {
+		return nil
+	}
+	return &v1.ZoneRescue{Zone: r.Zone, Storage: r.Storage, DeviceId: int32(r.DeviceID), Pool: r.Pool, PoolGuid: r.PoolGUID,
+		TempName: r.TempName, Altroot: r.Altroot}
+}
+
+// FromRescue is the API's rescue arguments (nil for nil).
+func FromRescue(r *v1.ZoneRescue) *zones.Rescue {
+	if r == nil {
+		return nil
+	}
+	return &zones.Rescue{Zone: r.GetZone(), Storage: r.GetStorage(), DeviceID: int(r.GetDeviceId()), Pool: r.GetPool(),
+		PoolGUID: r.GetPoolGuid(), TempName: r.GetTempName(), Altroot: r.GetAltroot()}
 }
 
 // ToVerb is the API's form of a zone verb (the storage host's side);

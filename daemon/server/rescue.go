@@ -83,6 +83,6 @@ func rescueTarget(op *store.Operation) *v1.RescueTarget {
 		return nil
 	}
 	return &v1.RescueTarget{Zone: r.Zone, With: r.With, Storage: r.Storage, DeviceId: int32(r.DeviceID),
-		Pool: r.Pool, PoolGuid: r.PoolGUID, TempName: r.TempName, Altroot: r.Altroot,
+		Pool: r.Pool, PoolGuid: r.PoolGUID, TempName: r.TempName, Altroot: r.Altroot, Host: r.Host,
 		Shell: op.Options.Rescue != nil && op.Options.Rescue.Shell}
 }

@@ -1,6 +1,6 @@
 package server
 
-// rescue --finish and --abandon (docs/rescue.md §4): a rescue --shell
+// rescue --finish and --abandon (docs/rescue.md §5): a rescue --shell
 // waits for the admin (state waiting); Rescue and PlanRescue with finish
 // or abandon set end the wait, or plan that, by the operation's id.
 

@@ -49,7 +49,8 @@ func (z *zoneServer) FindZones(ctx context.Context, req *v1.FindZonesRequest) (*
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &v1.FindZonesResponse{Hostname: rep.Hostname, Hostid: rep.HostID, Initiators: rep.Initiators, AuxKnown: rep.AuxKnown}
+	resp := &v1.FindZonesResponse{Hostname: rep.Hostname, Hostid: rep.HostID, Initiators: rep.Initiators, AuxKnown: rep.AuxKnown,
+		Zonecfg: rep.Zonecfg, Zlogin: rep.Zlogin}
 	for _, zn := range rep.Zones {
 		aux := zn.Aux
 		if rep.AuxKnown && !zn.AuxListed && aux == "" {
@@ -78,7 +79,7 @@ func (z *zoneServer) ZoneAction(ctx context.Context, req *v1.ZoneActionRequest) 
 		return nil, status.Errorf(codes.InvalidArgument, "zone action: verb %s is not one volctld knows", req.GetVerb())
 	}
 	id, _, _ := identityFrom(ctx)
-	c, replayed, err := zh.Act(ctx, id.String(), req.GetKey(), req.GetZone(), verb)
+	c, replayed, err := zh.Act(ctx, id.String(), req.GetKey(), req.GetZone(), verb, peerwire.FromRescue(req.GetRescue()))
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -27,6 +27,9 @@ func (p countingPeers) Find(context.Context, zones.Query) []zones.Report {
 func (p countingPeers) Act(context.Context, string, string, string, zones.Verb, time.Duration) (zones.Result, error) {
 	return zones.Result{}, errors.New("not here")
 }
+func (p countingPeers) ActRescue(context.Context, string, string, string, zones.Verb, zones.Rescue, time.Duration) (zones.Result, error) {
+	return zones.Result{}, errors.New("not here")
+}
 
 // TestReadStopsAtARefusal: the capture's reading stops where a refusal is
 // certain (read, capture.go), so a refused capture runs no more commands

@@ -21,7 +21,7 @@ import (
 // rescueDeviceID is the device id the broken disk gets in the rescue
 // zone: the id it has in its own zone, so that the import and export
 // there write the phys_path that zone boots from (/zvnex/zvblk@0:b).
-const rescueDeviceID = 0
+const rescueDeviceID = kz.RescueDeviceID
 
 // BootLabel is what the rescue needs of a kernel zone's boot disk label,
 // read from the storage host without importing the pool (check-boot's
@@ -59,17 +59,23 @@ func (b *Backend) CaptureRescue(ctx context.Context, run execx.RunFunc, o store.
 		return store.Identity{}, nil, fmt.Errorf("zone %s's name is the temporary name of its root pool in %s, and zpool would refuse it: %v: %w",
 			o.Zone, o.With, err, engine.ErrInvalid)
 	}
-	if b.Paths.Zlogin == "" {
-		return store.Identity{}, nil, fmt.Errorf("no zlogin configured ([commands] zlogin = \"/usr/sbin/zlogin\" in volctld.toml): the rescue imports the pool inside %s through it: %w",
-			o.With, engine.ErrPrecondition)
-	}
 	ex, err := b.readExports(ctx, run)
 	if err != nil {
 		return store.Identity{}, nil, err
 	}
 	zone, with := findZone(ex, o.Zone), findZone(ex, o.With)
+	var on *zones.Report // the peer both zones are on (rescue_peer.go)
+	if zone == nil && with == nil && b.Peers != nil {
+		if zone, with, on, err = b.rescueZonesOnPeer(ctx, o); err != nil {
+			return store.Identity{}, nil, err
+		}
+	}
 	if zone == nil || with == nil {
 		return store.Identity{}, nil, b.rescueElsewhere(ctx, o, zone == nil, with == nil)
+	}
+	if on == nil && b.Paths.Zlogin == "" {
+		return store.Identity{}, nil, fmt.Errorf("no zlogin configured ([commands] zlogin = \"/usr/sbin/zlogin\" in volctld.toml): the rescue imports the pool inside %s through it: %w",
+			o.With, engine.ErrPrecondition)
 	}
 	r := &store.Rescue{Zone: o.Zone, With: o.With, DeviceID: rescueDeviceID, WithState: with.zone.State,
 		Pool: "rpool", TempName: o.Zone, Altroot: kz.RescueAltroot, Zpool: kz.ZpoolInZone}
@@ -81,22 +87,11 @@ func (b *Backend) CaptureRescue(ctx context.Context, run execx.RunFunc, o store.
 		return store.Identity{}, nil, err
 	}
 	r.Storage = boot.Storage
-	for _, d := range with.devices {
-		switch {
-		case d.ID == rescueDeviceID:
-			what := "a device"
-			if d.BootPri >= 0 {
-				what = "its own boot disk"
-			}
-			return store.Identity{}, nil, fmt.Errorf("rescue zone %s uses device id %d for %s (%s): the broken disk must be id %d in it, as in %s, for the import there to write the path %s boots from; use a rescue zone whose boot disk has another id (zonecfg: set id=1): %w",
-				o.With, rescueDeviceID, what, d.Storage, rescueDeviceID, o.Zone, o.Zone, engine.ErrPrecondition)
-		case d.Storage == boot.Storage:
-			return store.Identity{}, nil, fmt.Errorf("rescue zone %s has %s as a device already (id %d): remove it first (zonecfg -z %s 'remove device id=%d'): %w",
-				o.With, boot.Storage, d.ID, o.With, d.ID, engine.ErrPrecondition)
-		}
+	if err := checkRescueDevices(with, o.Zone, boot.Storage); err != nil {
+		return store.Identity{}, nil, err
 	}
 	m := &diskMap{b: b, run: run, lus: ex.lus, targets: ex.targets}
-	vol, err := m.volume(ctx, boot.Storage, true)
+	vol, err := m.volume(ctx, boot.Storage, on == nil)
 	if err != nil {
 		return store.Identity{}, nil, fmt.Errorf("zone %s's boot device %s: %w", o.Zone, boot.Storage, err)
 	}
@@ -124,7 +119,18 @@ func (b *Backend) CaptureRescue(ctx context.Context, run execx.RunFunc, o store.
 		{Name: o.Zone, State: zone.zone.State, Brand: zone.zone.Brand, Storage: zone.storage},
 		{Name: o.With, State: with.zone.State, Brand: with.zone.Brand, Storage: with.storage},
 	}}
+	if on != nil {
+		rescueOnPeer(&id, on) // rescue_peer.go
+	}
 	return id, warnings, nil
+}
+
+// other is the zone of the rescue that is not name.
+func other(o store.RescueOptions, name string) string {
+	if name == o.Zone {
+		return o.With
+	}
+	return o.Zone
 }
 
 func findZone(ex exports, name string) *zoneStorage {
@@ -137,7 +143,8 @@ func findZone(ex exports, name string) *zoneStorage {
 }
 
 // rescueElsewhere is the refusal for a zone not configured here: on a
-// peer (not built yet: the zones must be on the storage host) or nowhere.
+// peer while the other is here (both zones must be on one host), or
+// nowhere.
 func (b *Backend) rescueElsewhere(ctx context.Context, o store.RescueOptions, zoneMissing, withMissing bool) error {
 	var missing []string
 	if zoneMissing {
@@ -154,14 +161,35 @@ func (b *Backend) rescueElsewhere(ctx context.Context, o store.RescueOptions, zo
 				}
 				for _, z := range r.Zones {
 					if z.Name == name {
-						return fmt.Errorf("zone %s is on peer %s: this volctld rescues zones configured on its own host only (a rescue through a zone host's volctld is not built yet): %w",
-							name, r.Peer, engine.ErrPrecondition)
+						return fmt.Errorf("zone %s is on peer %s and zone %s on this host: a rescue adds one zone's disk to the other, so both must be on one host: %w",
+							name, r.Peer, other(o, name), engine.ErrPrecondition)
 					}
 				}
 			}
 		}
 	}
 	return fmt.Errorf("zone %s is not configured on this host: %w", strings.Join(missing, " and "), engine.ErrNotFound)
+}
+
+// checkRescueDevices refuses a rescue zone that uses the rescue's device
+// id, or has the broken zone's boot disk (storage) already.
+func checkRescueDevices(with *zoneStorage, zone, storage string) error {
+	w := with.zone.Name
+	for _, d := range with.devices {
+		switch {
+		case d.ID == rescueDeviceID:
+			what := "a device"
+			if d.BootPri >= 0 {
+				what = "its own boot disk"
+			}
+			return fmt.Errorf("rescue zone %s uses device id %d for %s (%s): the broken disk must be id %d in it, as in %s, for the import there to write the path %s boots from; use a rescue zone whose boot disk has another id (zonecfg: set id=1): %w",
+				w, rescueDeviceID, what, d.Storage, rescueDeviceID, zone, zone, engine.ErrPrecondition)
+		case d.Storage == storage:
+			return fmt.Errorf("rescue zone %s has %s as a device already (id %d): remove it first (zonecfg -z %s 'remove device id=%d'): %w",
+				w, storage, d.ID, w, d.ID, engine.ErrPrecondition)
+		}
+	}
+	return nil
 }
 
 // checkRescueZones refuses zones unfit for a rescue: not kernel zones,

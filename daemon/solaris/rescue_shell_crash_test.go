@@ -18,7 +18,7 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// The crash suite of rescue --shell (docs/rescue.md §4): a child process
+// The crash suite of rescue --shell (docs/rescue.md §5): a child process
 // (this test binary, re-executed: shellCrashChild) runs a rescue --shell
 // and, once it waits, --finish; it is killed with SIGKILL while each
 // command of that reference run hangs, before or after its change. A new

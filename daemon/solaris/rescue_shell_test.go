@@ -13,7 +13,7 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// rescue --shell (docs/rescue.md §4): the rescue stops, waiting, with
+// rescue --shell (docs/rescue.md §5): the rescue stops, waiting, with
 // kz1's pool imported in kzrescue; --finish goes on; --abandon undoes.
 
 var shellRequest = engine.RescueRequest{Zone: sim.SeedZone, With: sim.RescueZone, Shell: true}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
 	"github.com/volctl/volctl/daemon/zones"
 	"github.com/volctl/volctl/store"
@@ -56,7 +57,11 @@ func (b *Backend) rescueSteps(op *store.Operation) []engine.Step {
 	if booted {
 		steps = append(steps, s.haltRescue())
 	}
-	return append(steps, s.removeDevice(), s.checkLabel())
+	steps = append(steps, s.removeDevice(), s.checkLabel())
+	if r.Host != "" {
+		steps = s.onPeer(steps) // rescue_peer.go
+	}
+	return steps
 }
 
 type rescueSteps struct {
@@ -123,10 +128,17 @@ func (s *rescueSteps) check() engine.Step {
 		}}
 }
 
+// local is a step function of what runs on this host: f with the step's
+// runner. The same functions run on a zone host for a rescue there
+// (rescue_peer.go).
+func local(f func(context.Context, execx.RunFunc) error) func(context.Context, *engine.Exec) error {
+	return func(ctx context.Context, x *engine.Exec) error { return f(ctx, x.Run) }
+}
+
 // device reads the rescue zone's device with the rescue's id: its storage,
 // or "" when there is none.
-func (s *rescueSteps) device(ctx context.Context, x *engine.Exec) (string, error) {
-	devs, err := s.k(x).Devices(ctx, s.r.With)
+func (s *rescueSteps) device(ctx context.Context, run execx.RunFunc) (string, error) {
+	devs, err := s.b.kz(run).Devices(ctx, s.r.With)
 	if err != nil {
 		return "", fmt.Errorf("read the devices of zone %s: %w", s.r.With, err)
 	}
@@ -148,8 +160,8 @@ func (s *rescueSteps) device(ctx context.Context, x *engine.Exec) (string, error
 // removeOurs removes the device with the rescue's id from the rescue zone
 // when it is the zone's disk; one with other storage is not the rescue's
 // and stays (a Permanent refusal that names it).
-func (s *rescueSteps) removeOurs(ctx context.Context, x *engine.Exec) error {
-	st, err := s.device(ctx, x)
+func (s *rescueSteps) removeOurs(ctx context.Context, run execx.RunFunc) error {
+	st, err := s.device(ctx, run)
 	switch {
 	case err != nil:
 		return err
@@ -158,14 +170,14 @@ func (s *rescueSteps) removeOurs(ctx context.Context, x *engine.Exec) error {
 	case st != s.r.Storage:
 		return engine.Permanent(fmt.Errorf("zone %s's device id %d is %s, not %s: not the rescue's, left as it is", s.r.With, s.r.DeviceID, st, s.r.Storage))
 	}
-	argv, err := argvErr(s.k(x).RemoveDeviceArgv(s.r.With, s.r.DeviceID))
+	argv, err := argvErr(s.b.kz(run).RemoveDeviceArgv(s.r.With, s.r.DeviceID))
 	if err != nil {
 		return err
 	}
-	if _, err := x.Run(ctx, argv); err != nil {
+	if _, err := run(ctx, argv); err != nil {
 		return fmt.Errorf("remove device id %d from zone %s: %w", s.r.DeviceID, s.r.With, err)
 	}
-	if st, err := s.device(ctx, x); err != nil || st != "" {
+	if st, err := s.device(ctx, run); err != nil || st != "" {
 		return fmt.Errorf("zone %s still has device id %d (%s) after %v (%v)", s.r.With, s.r.DeviceID, st, argv[3:], err)
 	}
 	return nil
@@ -177,30 +189,41 @@ func (s *rescueSteps) addDevice() engine.Step {
 	return engine.Step{Name: "add-device",
 		Description: fmt.Sprintf("add %s's boot disk (%s) to rescue zone %s as device id %d, not a boot device", r.Zone, r.Storage, r.With, r.DeviceID),
 		Planned:     [][]string{k.InfoArgv(r.With), must(k.AddDeviceArgv(r.With, r.Storage, r.DeviceID)), k.InfoArgv(r.With)},
-		Do: func(ctx context.Context, x *engine.Exec) error {
-			st, err := s.device(ctx, x)
-			switch {
-			case err != nil:
-				return err
-			case st == r.Storage:
-				return nil // a resume: added already
-			case st != "":
-				return engine.Permanent(fmt.Errorf("zone %s has device id %d already (%s): %w", r.With, r.DeviceID, st, engine.ErrPrecondition))
-			}
-			argv, err := argvErr(s.k(x).AddDeviceArgv(r.With, r.Storage, r.DeviceID))
-			if err != nil {
-				return err
-			}
-			if _, err := x.Run(ctx, argv); err != nil {
-				return fmt.Errorf("add %s to zone %s: %w", r.Storage, r.With, err)
-			}
-			if st, err := s.device(ctx, x); err != nil || st != r.Storage {
-				return fmt.Errorf("zone %s's device id %d is %q after the add, not %s (%v)", r.With, r.DeviceID, st, r.Storage, err)
-			}
-			return nil
-		},
-		Undo: s.removeOurs,
+		Do:          local(func(ctx context.Context, run execx.RunFunc) error { return s.add(ctx, run, nil) }),
+		Undo:        local(s.removeOurs),
 	}
+}
+
+// add adds the disk to the rescue zone unless it is there already; before
+// it adds it, fit (when set) checks the zones again (a zone host's own
+// check: rescue_peer.go).
+func (s *rescueSteps) add(ctx context.Context, run execx.RunFunc, fit func() error) error {
+	r := s.r
+	st, err := s.device(ctx, run)
+	switch {
+	case err != nil:
+		return err
+	case st == r.Storage:
+		return nil // a resume: added already
+	case st != "":
+		return engine.Permanent(fmt.Errorf("zone %s has device id %d already (%s): %w", r.With, r.DeviceID, st, engine.ErrPrecondition))
+	}
+	if fit != nil {
+		if err := fit(); err != nil {
+			return err
+		}
+	}
+	argv, err := argvErr(s.b.kz(run).AddDeviceArgv(r.With, r.Storage, r.DeviceID))
+	if err != nil {
+		return err
+	}
+	if _, err := run(ctx, argv); err != nil {
+		return fmt.Errorf("add %s to zone %s: %w", r.Storage, r.With, err)
+	}
+	if st, err := s.device(ctx, run); err != nil || st != r.Storage {
+		return fmt.Errorf("zone %s's device id %d is %q after the add, not %s (%v)", r.With, r.DeviceID, st, r.Storage, err)
+	}
+	return nil
 }
 
 // planAct is what acting on the rescue zone runs (ZoneAct): its state,
@@ -238,19 +261,19 @@ func (s *rescueSteps) haltRescue() engine.Step {
 // in the rescue zone. A zone that is not running has nothing imported
 // (its pools go with its kernel: docs/platform/kz-rescue.md §3), and
 // zlogin refuses it.
-func (s *rescueSteps) imported(ctx context.Context, x *engine.Exec) (bool, error) {
-	st, err := s.k(x).State(ctx, s.r.With)
+func (s *rescueSteps) imported(ctx context.Context, run execx.RunFunc) (bool, error) {
+	st, err := s.b.kz(run).State(ctx, s.r.With)
 	if err != nil {
 		return false, fmt.Errorf("read state of zone %s: %w", s.r.With, err)
 	}
 	if st != "running" {
 		return false, nil
 	}
-	argv, err := argvErr(s.k(x).ZpoolListArgv(s.r.With))
+	argv, err := argvErr(s.b.kz(run).ZpoolListArgv(s.r.With))
 	if err != nil {
 		return false, err
 	}
-	res, err := x.Run(ctx, argv)
+	res, err := run(ctx, argv)
 	if err != nil {
 		return false, fmt.Errorf("list the pools in zone %s: %w", s.r.With, err)
 	}
@@ -272,19 +295,19 @@ func (s *rescueSteps) planImported() [][]string {
 	return [][]string{k.StateArgv(s.r.With), must(k.ZpoolListArgv(s.r.With))}
 }
 
-func (s *rescueSteps) export(ctx context.Context, x *engine.Exec) error {
-	in, err := s.imported(ctx, x)
+func (s *rescueSteps) export(ctx context.Context, run execx.RunFunc) error {
+	in, err := s.imported(ctx, run)
 	if err != nil || !in {
 		return err
 	}
-	argv, err := argvErr(s.k(x).ZpoolExportArgv(s.r.With, s.r.TempName))
+	argv, err := argvErr(s.b.kz(run).ZpoolExportArgv(s.r.With, s.r.TempName))
 	if err != nil {
 		return err
 	}
-	if _, err := x.Run(ctx, argv); err != nil {
+	if _, err := run(ctx, argv); err != nil {
 		return fmt.Errorf("export %s in zone %s: %w", s.r.TempName, s.r.With, err)
 	}
-	if in, err := s.imported(ctx, x); err != nil || in {
+	if in, err := s.imported(ctx, run); err != nil || in {
 		return fmt.Errorf("%s is still imported in zone %s after %v (%v)", s.r.TempName, s.r.With, argv[2:], err)
 	}
 	return nil
@@ -298,25 +321,36 @@ func (s *rescueSteps) importPool() engine.Step {
 			r.With, r.Zone, s.poolArg(), r.TempName, r.Altroot, r.DeviceID),
 		Planned: slices.Concat(s.planImported(), [][]string{must(k.ZpoolImportArgv(r.With, r.Altroot, r.TempName, s.poolArg()))},
 			s.planImported()),
-		Do: func(ctx context.Context, x *engine.Exec) error {
-			in, err := s.imported(ctx, x)
-			if err != nil || in {
-				return err // in: a resume, imported already
-			}
-			argv, err := argvErr(s.k(x).ZpoolImportArgv(r.With, r.Altroot, r.TempName, s.poolArg()))
-			if err != nil {
-				return err
-			}
-			if _, err := x.Run(ctx, argv); err != nil {
-				return fmt.Errorf("import %s's root pool in zone %s: %w", r.Zone, r.With, err)
-			}
-			if in, err := s.imported(ctx, x); err != nil || !in {
-				return fmt.Errorf("%s is not imported in zone %s after %v (%v)", r.TempName, r.With, argv[2:], err)
-			}
-			return nil
-		},
-		Undo: s.export,
+		Do:   local(func(ctx context.Context, run execx.RunFunc) error { return s.importIt(ctx, run, nil) }),
+		Undo: local(s.export),
 	}
+}
+
+// importIt imports the pool in the rescue zone unless it is imported
+// there already; before it imports it, fit (when set) checks the zones
+// again (a zone host's own check: rescue_peer.go).
+func (s *rescueSteps) importIt(ctx context.Context, run execx.RunFunc, fit func() error) error {
+	r := s.r
+	in, err := s.imported(ctx, run)
+	if err != nil || in {
+		return err // in: a resume, imported already
+	}
+	if fit != nil {
+		if err := fit(); err != nil {
+			return err
+		}
+	}
+	argv, err := argvErr(s.b.kz(run).ZpoolImportArgv(r.With, r.Altroot, r.TempName, s.poolArg()))
+	if err != nil {
+		return err
+	}
+	if _, err := run(ctx, argv); err != nil {
+		return fmt.Errorf("import %s's root pool in zone %s: %w", r.Zone, r.With, err)
+	}
+	if in, err := s.imported(ctx, run); err != nil || !in {
+		return fmt.Errorf("%s is not imported in zone %s after %v (%v)", r.TempName, r.With, argv[2:], err)
+	}
+	return nil
 }
 
 func (s *rescueSteps) exportPool() engine.Step {
@@ -326,9 +360,9 @@ func (s *rescueSteps) exportPool() engine.Step {
 		Description: fmt.Sprintf("in %s, export %s: its label now says the kernel zone's path", r.With, r.TempName),
 		Planned:     slices.Concat(s.planImported(), [][]string{must(k.ZpoolExportArgv(r.With, r.TempName))}, s.planImported()),
 		Commit:      true,
-		Do:          s.export,
+		Do:          local(s.export),
 		Check: func(ctx context.Context, x *engine.Exec) (bool, error) {
-			in, err := s.imported(ctx, x)
+			in, err := s.imported(ctx, x.Run)
 			return err == nil && !in, err
 		},
 	}
@@ -340,7 +374,7 @@ func (s *rescueSteps) removeDevice() engine.Step {
 	return engine.Step{Name: "remove-device",
 		Description: fmt.Sprintf("remove device id %d (%s's boot disk) from rescue zone %s", r.DeviceID, r.Zone, r.With),
 		Planned:     [][]string{k.InfoArgv(r.With), must(k.RemoveDeviceArgv(r.With, r.DeviceID)), k.InfoArgv(r.With)},
-		Do:          s.removeOurs,
+		Do:          local(s.removeOurs),
 	}
 }
 

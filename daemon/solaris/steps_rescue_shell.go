@@ -8,7 +8,7 @@ import (
 	"github.com/volctl/volctl/store"
 )
 
-// A rescue --shell (docs/rescue.md §4): after the import the rescue
+// A rescue --shell (docs/rescue.md §5): after the import the rescue
 // stops, waiting for the admin (engine.Step.Await), with the pool
 // imported in the rescue zone under its altroot; volctl rescue --finish
 // OP goes on with the export (the commit), the halt, the device's removal
@@ -37,7 +37,7 @@ func (s *rescueSteps) shell() engine.Step {
 			r.Zone, r.With, r.TempName, r.Altroot),
 		Planned: s.planImported(),
 		Do: func(ctx context.Context, x *engine.Exec) error {
-			in, err := s.imported(ctx, x)
+			in, err := s.imported(ctx, x.Run)
 			if err != nil {
 				return err
 			}
@@ -52,12 +52,16 @@ func (s *rescueSteps) shell() engine.Step {
 
 // shellText is what the admin is told to do while the rescue waits.
 func shellText(r store.Rescue, id uint64) string {
-	return fmt.Sprintf("%s's root pool is imported in zone %s as %s under %s, nothing mounted. "+
-		"To change its files: zlogin %s, then zfs mount %s/ROOT/BE (zfs list -r -o name,canmount,mountpoint %s names the boot environments; it mounts under %s). "+
+	where := ""
+	if r.Host != "" {
+		where = " on zone host " + r.Host
+	}
+	return fmt.Sprintf("%s's root pool is imported in zone %s%s as %s under %s, nothing mounted. "+
+		"To change its files: zlogin %s%s, then zfs mount %s/ROOT/BE (zfs list -r -o name,canmount,mountpoint %s names the boot environments; it mounts under %s). "+
 		"Leave the pool imported and leave %s (cd /; zfs unmount what you mounted), then run volctl rescue --finish %d: it exports %s (which writes the path %s boots from), shuts %s down, removes the disk and checks the label. "+
 		"To stop without that: volctl rescue --abandon %d (the pool exported, %s shut down, the disk removed; your changes stay, the label is not checked)",
-		r.Zone, r.With, r.TempName, r.Altroot,
-		r.With, r.TempName, r.TempName, r.Altroot,
+		r.Zone, r.With, where, r.TempName, r.Altroot,
+		r.With, where, r.TempName, r.TempName, r.Altroot,
 		r.Altroot, id, r.TempName, r.Zone, r.With,
 		id, r.With)
 }

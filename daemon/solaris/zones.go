@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/daemon/kz"
 	"github.com/volctl/volctl/daemon/zones"
@@ -23,7 +24,7 @@ import (
 // target IQN and LUN), or may (a reference it cannot read), or the zone
 // q.Zone whatever its storage.
 func (b *Backend) FindZones(ctx context.Context, run execx.RunFunc, q zones.Query) (zones.Report, error) {
-	r := zones.Report{Zoneadm: b.Paths.Zoneadm}
+	r := zones.Report{Zoneadm: b.Paths.Zoneadm, Zonecfg: b.Paths.Zonecfg, Zlogin: b.Paths.Zlogin}
 	r.Hostname, _ = os.Hostname()
 	if b.capabilities() == nil {
 		// The engine probes at start; a zone host may be asked first.
@@ -137,7 +138,11 @@ func zoneTo(ctx context.Context, k kz.Cmd, zone, from string, argv []string, wan
 
 // ZoneErrorKind classifies a ZoneAct error for the storage host: a key
 // error cannot be retried away; an in-use error may be taken over.
-func (b *Backend) ZoneErrorKind(err error) (permanent, inUse bool) { return ZoneErrorKind(err) }
+// A rescue verb's refusal (RescueAct: engine.Permanent) is permanent too.
+func (b *Backend) ZoneErrorKind(err error) (permanent, inUse bool) {
+	permanent, inUse = ZoneErrorKind(err)
+	return permanent || engine.IsPermanent(err), inUse
+}
 
 // ZoneErrorKind is Backend.ZoneErrorKind.
 func ZoneErrorKind(err error) (permanent, inUse bool) {

@@ -224,6 +224,10 @@ func (p inProcPeer) Act(context.Context, string, string, string, zones.Verb, tim
 	return zones.Result{}, errors.New("no actions in this test")
 }
 
+func (p inProcPeer) ActRescue(context.Context, string, string, string, zones.Verb, zones.Rescue, time.Duration) (zones.Result, error) {
+	return zones.Result{}, errors.New("no actions in this test")
+}
+
 // twoHostEngine is the storage host's engine with the zone host as its
 // peer, over the zone service in-process.
 func twoHostEngine(t *testing.T, storage, zone string) *engine.Engine {

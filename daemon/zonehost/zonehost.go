@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 	"unicode"
@@ -26,6 +27,9 @@ import (
 type Backend interface {
 	FindZones(ctx context.Context, run execx.RunFunc, q zones.Query) (zones.Report, error)
 	ZoneAct(ctx context.Context, run execx.RunFunc, zone string, verb zones.Verb, note func(string, ...any)) (string, error)
+	// RescueAct runs a rescue verb on the rescue zone with (rescue.go
+	// checked the arguments' form; the backend checks the zones).
+	RescueAct(ctx context.Context, run execx.RunFunc, with string, verb zones.Verb, r zones.Rescue, note func(string, ...any)) (string, error)
 	// ZoneErrorKind says whether a ZoneAct error is permanent (a key
 	// error) or an in-use refusal (force-takeover could help).
 	ZoneErrorKind(err error) (permanent, inUse bool)
@@ -127,7 +131,11 @@ func checkKey(key string) error {
 // at a time. The action does not end with the caller's context: once
 // started it runs to its result (bounded by the command deadlines), so
 // the journal holds it for the retry.
-func (s *Service) Act(ctx context.Context, caller, key, zone string, verb zones.Verb) (*store.ZoneCall, bool, error) {
+//
+// A rescue verb (rescue set) acts on the rescue zone; its arguments are
+// checked here (checkRescue) and journaled with the key, and both zones
+// are locked.
+func (s *Service) Act(ctx context.Context, caller, key, zone string, verb zones.Verb, rescue *zones.Rescue) (*store.ZoneCall, bool, error) {
 	if err := checkKey(key); err != nil {
 		return nil, false, err
 	}
@@ -137,21 +145,38 @@ func (s *Service) Act(ctx context.Context, caller, key, zone string, verb zones.
 	if err := verb.Valid(); err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	unlock := s.lockZone(zone)
-	defer unlock()
+	var args string
+	locked := []string{zone}
+	switch {
+	case verb.IsRescue() && rescue == nil:
+		return nil, false, fmt.Errorf("%w: %s of zone %s without its rescue arguments", ErrInvalid, verb, zone)
+	case !verb.IsRescue() && rescue != nil:
+		return nil, false, fmt.Errorf("%w: %s of zone %s takes no rescue arguments", ErrInvalid, verb, zone)
+	case rescue != nil:
+		if err := checkRescue(zone, *rescue); err != nil {
+			return nil, false, err
+		}
+		args = rescue.String()
+		locked = append(locked, rescue.Zone)
+		slices.Sort(locked) // one order: two calls never wait on each other
+	}
+	for _, z := range locked {
+		unlock := s.lockZone(z)
+		defer unlock()
+	}
 	c, err := s.DB.GetZoneCall(key)
 	if err != nil {
 		return nil, false, err
 	}
 	switch {
-	case c != nil && (c.Zone != zone || c.Verb != string(verb)):
-		return nil, false, fmt.Errorf("%w: key %q was used for %s of zone %s, not %s of %s: %w",
-			ErrInvalid, key, c.Verb, c.Zone, verb, zone, store.ErrKeyMismatch)
+	case c != nil && (c.Zone != zone || c.Verb != string(verb) || c.Args != args):
+		return nil, false, fmt.Errorf("%w: key %q was used for %s of zone %s (%s), not %s of %s (%s): %w",
+			ErrInvalid, key, c.Verb, c.Zone, c.Args, verb, zone, args, store.ErrKeyMismatch)
 	case c != nil && c.Done:
 		s.Log.Info("zone call replayed from the journal", "key", key, "zone", zone, "verb", verb, "caller", caller, "state", c.State)
 		return c, true, nil
 	case c == nil:
-		c = &store.ZoneCall{Key: key, Caller: caller, Zone: zone, Verb: string(verb), Started: time.Now().UTC()}
+		c = &store.ZoneCall{Key: key, Caller: caller, Zone: zone, Verb: string(verb), Args: args, Started: time.Now().UTC()}
 	}
 	c.Attempts++
 	c.Updated = time.Now().UTC()
@@ -164,7 +189,14 @@ func (s *Service) Act(ctx context.Context, caller, key, zone string, verb zones.
 	rec := &recorder{s: s}
 	actx := context.WithoutCancel(ctx)
 	var notes []string
-	st, aerr := s.Backend.ZoneAct(actx, rec.run, zone, verb, func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) })
+	note := func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) }
+	var st string
+	var aerr error
+	if rescue != nil {
+		st, aerr = s.Backend.RescueAct(actx, rec.run, zone, verb, *rescue, note)
+	} else {
+		st, aerr = s.Backend.ZoneAct(actx, rec.run, zone, verb, note)
+	}
 	c.Commands = append(c.Commands, rec.cmds...)
 	c.State, c.Updated, c.Done = st, time.Now().UTC(), aerr == nil
 	if aerr != nil {

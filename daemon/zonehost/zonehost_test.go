@@ -23,6 +23,8 @@ type fakeZones struct {
 	runs  int
 	fail  error
 	block chan struct{}
+	// rescues are the rescue verbs run: verb, zone, arguments.
+	rescues []string
 }
 
 func (f *fakeZones) FindZones(context.Context, execx.RunFunc, zones.Query) (zones.Report, error) {
@@ -46,6 +48,14 @@ func (f *fakeZones) ZoneAct(ctx context.Context, run execx.RunFunc, zone string,
 	return f.state, nil
 }
 
+func (f *fakeZones) RescueAct(ctx context.Context, run execx.RunFunc, with string, verb zones.Verb, r zones.Rescue, _ func(string, ...any)) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runs++
+	f.rescues = append(f.rescues, string(verb)+" "+with+" "+r.String())
+	return f.state, nil
+}
+
 func (f *fakeZones) ZoneErrorKind(err error) (bool, bool) {
 	return strings.Contains(err.Error(), "Encryption key"), strings.Contains(err.Error(), "in use by host")
 }
@@ -64,12 +74,12 @@ func newService(t *testing.T, f *fakeZones) *Service {
 func TestActReplaysASucceededKey(t *testing.T) {
 	f := &fakeZones{state: "installed"}
 	s := newService(t, f)
-	c, replayed, err := s.Act(context.Background(), "cert:CN=storage1", "h/op-1/boot-zones/kz1/boot", "kz1", zones.Boot)
+	c, replayed, err := s.Act(context.Background(), "cert:CN=storage1", "h/op-1/boot-zones/kz1/boot", "kz1", zones.Boot, nil)
 	if err != nil || replayed || !c.Done || c.State != "running" {
 		t.Fatalf("first call: %+v %v %v", c, replayed, err)
 	}
 	f.state = "installed" // the admin halted it
-	c, replayed, err = s.Act(context.Background(), "cert:CN=storage1", "h/op-1/boot-zones/kz1/boot", "kz1", zones.Boot)
+	c, replayed, err = s.Act(context.Background(), "cert:CN=storage1", "h/op-1/boot-zones/kz1/boot", "kz1", zones.Boot, nil)
 	if err != nil || !replayed || c.State != "running" || f.runs != 1 || f.state != "installed" {
 		t.Fatalf("repeat: %+v replayed=%v err=%v runs=%d state=%s: want the journaled result, nothing run", c, replayed, err, f.runs, f.state)
 	}
@@ -80,11 +90,11 @@ func TestActReplaysASucceededKey(t *testing.T) {
 func TestActRunsAFailedKeyAgain(t *testing.T) {
 	f := &fakeZones{state: "installed", fail: errors.New("zoneadm: zone 'kz1': unable to boot")}
 	s := newService(t, f)
-	c, _, err := s.Act(context.Background(), "", "k1", "kz1", zones.Boot)
+	c, _, err := s.Act(context.Background(), "", "k1", "kz1", zones.Boot, nil)
 	if err != nil || c.Done || c.Error == "" || c.Permanent {
 		t.Fatalf("failed call: %+v %v", c, err)
 	}
-	c, replayed, err := s.Act(context.Background(), "", "k1", "kz1", zones.Boot)
+	c, replayed, err := s.Act(context.Background(), "", "k1", "kz1", zones.Boot, nil)
 	if err != nil || replayed || !c.Done || c.Attempts != 2 || f.runs != 2 {
 		t.Fatalf("retry: %+v replayed=%v err=%v runs=%d", c, replayed, err, f.runs)
 	}
@@ -93,12 +103,12 @@ func TestActRunsAFailedKeyAgain(t *testing.T) {
 func TestActClassifiesErrors(t *testing.T) {
 	f := &fakeZones{state: "configured", fail: errors.New("zone 'kz1': error: Encryption key is incorrect.")}
 	s := newService(t, f)
-	c, _, _ := s.Act(context.Background(), "", "k-key", "kz1", zones.Attach)
+	c, _, _ := s.Act(context.Background(), "", "k-key", "kz1", zones.Attach, nil)
 	if !c.Permanent || c.InUse {
 		t.Errorf("key error: permanent=%v in_use=%v", c.Permanent, c.InUse)
 	}
 	f.fail = errors.New("ERROR: zone kz1 is in use by host with  hostid 8f3a21c4")
-	c, _, _ = s.Act(context.Background(), "", "k-use", "kz1", zones.Attach)
+	c, _, _ = s.Act(context.Background(), "", "k-use", "kz1", zones.Attach, nil)
 	if c.Permanent || !c.InUse {
 		t.Errorf("in use: permanent=%v in_use=%v", c.Permanent, c.InUse)
 	}
@@ -114,7 +124,7 @@ func TestActConcurrentSameKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, replayed, err := s.Act(context.Background(), "", "k", "kz1", zones.Detach)
+			_, replayed, err := s.Act(context.Background(), "", "k", "kz1", zones.Detach, nil)
 			if err != nil {
 				t.Error(err)
 			}
@@ -144,7 +154,7 @@ func TestActAfterACrashRunsAgain(t *testing.T) {
 	if err := s.DB.PutZoneCall(&store.ZoneCall{Key: "k", Zone: "kz1", Verb: string(zones.Detach), Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
-	c, replayed, err := s.Act(context.Background(), "", "k", "kz1", zones.Detach)
+	c, replayed, err := s.Act(context.Background(), "", "k", "kz1", zones.Detach, nil)
 	if err != nil || replayed || !c.Done || c.Attempts != 2 || f.runs != 1 {
 		t.Fatalf("%+v replayed=%v err=%v runs=%d", c, replayed, err, f.runs)
 	}
@@ -153,7 +163,7 @@ func TestActAfterACrashRunsAgain(t *testing.T) {
 func TestActRefusesBadInput(t *testing.T) {
 	f := &fakeZones{state: "installed"}
 	s := newService(t, f)
-	if _, _, err := s.Act(context.Background(), "", "k", "kz1", zones.Detach); err != nil {
+	if _, _, err := s.Act(context.Background(), "", "k", "kz1", zones.Detach, nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, call := range map[string][3]string{
@@ -165,7 +175,7 @@ func TestActRefusesBadInput(t *testing.T) {
 		"zone like an option":  {"k2", "-z", string(zones.Boot)},
 		"unknown verb":         {"k3", "kz1", "uninstall"},
 	} {
-		if _, _, err := s.Act(context.Background(), "", call[0], call[1], zones.Verb(call[2])); !errors.Is(err, ErrInvalid) {
+		if _, _, err := s.Act(context.Background(), "", call[0], call[1], zones.Verb(call[2]), nil); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}

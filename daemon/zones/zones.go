@@ -68,6 +68,9 @@ type Report struct {
 	Zoneadm  string
 	Zones    []Zone
 	AuxKnown bool
+	// Zonecfg and Zlogin are the host's paths of those ("" Zlogin: none
+	// configured, so no rescue runs there).
+	Zonecfg, Zlogin string
 	// Commands are what the host ran to answer.
 	Commands []store.Command
 	// Err: the host did not answer (or refused).
@@ -87,8 +90,49 @@ const (
 	Shutdown       Verb = "shutdown"
 )
 
+// The rescue's actions on a zone host (docs/rescue.md §4): the zone they
+// act on is the rescue zone; Rescue says the rest. They are not zoneadm
+// verbs: Args and Wanted have nothing for them.
+const (
+	RescueAddDevice    Verb = "rescue-add-device"
+	RescueRemoveDevice Verb = "rescue-remove-device"
+	RescueImport       Verb = "rescue-import"
+	RescueExport       Verb = "rescue-export"
+)
+
 // Verbs are every verb, for validation.
-var Verbs = []Verb{Detach, Attach, AttachInit, AttachTakeover, Boot, Shutdown}
+var Verbs = []Verb{Detach, Attach, AttachInit, AttachTakeover, Boot, Shutdown,
+	RescueAddDevice, RescueRemoveDevice, RescueImport, RescueExport}
+
+// IsRescue reports a rescue verb (one that takes a Rescue).
+func (v Verb) IsRescue() bool {
+	switch v {
+	case RescueAddDevice, RescueRemoveDevice, RescueImport, RescueExport:
+		return true
+	}
+	return false
+}
+
+// Rescue is what a rescue verb needs besides the rescue zone: the zone
+// whose boot disk is repaired, that disk's storage URI and the id it gets
+// in the rescue zone, the root pool (name, GUID: 0 imports by name), the
+// temporary name it is imported under and where (store.Rescue's fields).
+type Rescue struct {
+	Zone     string
+	Storage  string
+	DeviceID int
+	Pool     string
+	PoolGUID uint64
+	TempName string
+	Altroot  string
+}
+
+// String is the arguments as one line, as a zone host journals them with
+// the call's key (a key reused with other arguments is refused).
+func (r Rescue) String() string {
+	return fmt.Sprintf("zone=%s storage=%s id=%d pool=%s guid=%d temp=%s altroot=%s",
+		r.Zone, r.Storage, r.DeviceID, r.Pool, r.PoolGUID, r.TempName, r.Altroot)
+}
 
 // Args is the zoneadm subcommand a verb runs (shutdown falls back to halt
 // on the zone host).
@@ -150,4 +194,6 @@ type Peers interface {
 	Names() []string
 	Find(ctx context.Context, q Query) []Report
 	Act(ctx context.Context, peer, key, zone string, verb Verb, limit time.Duration) (Result, error)
+	// ActRescue is Act for a rescue verb on the rescue zone with.
+	ActRescue(ctx context.Context, peer, key, with string, verb Verb, r Rescue, limit time.Duration) (Result, error)
 }

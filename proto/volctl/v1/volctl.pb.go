@@ -44,18 +44,37 @@ const (
 	// SHUTDOWN: running -> installed, halted when the shutdown fails or
 	// outlasts this host's zone_shutdown_timeout.
 	ZoneVerb_ZONE_VERB_SHUTDOWN ZoneVerb = 6
+	// The steps of a rescue (volctl rescue, docs/rescue.md) run on the zone
+	// host: the request's zone is the rescue zone, rescue says the rest.
+	// The zone host checks every argument and, before it changes anything,
+	// what the storage host checked at capture (the broken zone installed,
+	// its boot device the storage given, with id 0; the rescue zone using
+	// no id 0).
+	// RESCUE_ADD_DEVICE: zonecfg add device (storage, id), not a boot device.
+	ZoneVerb_ZONE_VERB_RESCUE_ADD_DEVICE ZoneVerb = 7
+	// RESCUE_REMOVE_DEVICE: zonecfg remove device id=ID, only when that
+	// device is the storage given.
+	ZoneVerb_ZONE_VERB_RESCUE_REMOVE_DEVICE ZoneVerb = 8
+	// RESCUE_IMPORT: zlogin ZONE zpool import -R ALTROOT -N -f -t TEMP POOL.
+	ZoneVerb_ZONE_VERB_RESCUE_IMPORT ZoneVerb = 9
+	// RESCUE_EXPORT: zlogin ZONE zpool export TEMP.
+	ZoneVerb_ZONE_VERB_RESCUE_EXPORT ZoneVerb = 10
 )
 
 // Enum value maps for ZoneVerb.
 var (
 	ZoneVerb_name = map[int32]string{
-		0: "ZONE_VERB_UNSPECIFIED",
-		1: "ZONE_VERB_DETACH",
-		2: "ZONE_VERB_ATTACH",
-		3: "ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA",
-		4: "ZONE_VERB_ATTACH_FORCE_TAKEOVER",
-		5: "ZONE_VERB_BOOT",
-		6: "ZONE_VERB_SHUTDOWN",
+		0:  "ZONE_VERB_UNSPECIFIED",
+		1:  "ZONE_VERB_DETACH",
+		2:  "ZONE_VERB_ATTACH",
+		3:  "ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA",
+		4:  "ZONE_VERB_ATTACH_FORCE_TAKEOVER",
+		5:  "ZONE_VERB_BOOT",
+		6:  "ZONE_VERB_SHUTDOWN",
+		7:  "ZONE_VERB_RESCUE_ADD_DEVICE",
+		8:  "ZONE_VERB_RESCUE_REMOVE_DEVICE",
+		9:  "ZONE_VERB_RESCUE_IMPORT",
+		10: "ZONE_VERB_RESCUE_EXPORT",
 	}
 	ZoneVerb_value = map[string]int32{
 		"ZONE_VERB_UNSPECIFIED":                0,
@@ -65,6 +84,10 @@ var (
 		"ZONE_VERB_ATTACH_FORCE_TAKEOVER":      4,
 		"ZONE_VERB_BOOT":                       5,
 		"ZONE_VERB_SHUTDOWN":                   6,
+		"ZONE_VERB_RESCUE_ADD_DEVICE":          7,
+		"ZONE_VERB_RESCUE_REMOVE_DEVICE":       8,
+		"ZONE_VERB_RESCUE_IMPORT":              9,
+		"ZONE_VERB_RESCUE_EXPORT":              10,
 	}
 )
 
@@ -827,7 +850,12 @@ type FindZonesResponse struct {
 	// aux_known: zoneadm list -s was read.
 	AuxKnown bool `protobuf:"varint,5,opt,name=aux_known,json=auxKnown,proto3" json:"aux_known,omitempty"`
 	// commands are the commands this host ran to answer.
-	Commands      []*CommandRun `protobuf:"bytes,6,rep,name=commands,proto3" json:"commands,omitempty"`
+	Commands []*CommandRun `protobuf:"bytes,6,rep,name=commands,proto3" json:"commands,omitempty"`
+	// zonecfg and zlogin are this host's paths of those commands (for the
+	// storage host's plan); zlogin is empty when none is configured (a
+	// rescue there is refused).
+	Zonecfg       string `protobuf:"bytes,7,opt,name=zonecfg,proto3" json:"zonecfg,omitempty"`
+	Zlogin        string `protobuf:"bytes,8,opt,name=zlogin,proto3" json:"zlogin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -904,20 +932,135 @@ func (x *FindZonesResponse) GetCommands() []*CommandRun {
 	return nil
 }
 
+func (x *FindZonesResponse) GetZonecfg() string {
+	if x != nil {
+		return x.Zonecfg
+	}
+	return ""
+}
+
+func (x *FindZonesResponse) GetZlogin() string {
+	if x != nil {
+		return x.Zlogin
+	}
+	return ""
+}
+
+// ZoneRescue is what a rescue verb needs besides the rescue zone.
+type ZoneRescue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// zone is the kernel zone whose boot disk is repaired.
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// storage is that zone's boot device's storage URI, device_id the id it
+	// gets in the rescue zone (0).
+	Storage  string `protobuf:"bytes,2,opt,name=storage,proto3" json:"storage,omitempty"`
+	DeviceId int32  `protobuf:"varint,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// pool is the root pool's name; pool_guid its GUID (0: imported by
+	// name); temp_name the name it is imported under, altroot where.
+	Pool          string `protobuf:"bytes,4,opt,name=pool,proto3" json:"pool,omitempty"`
+	PoolGuid      uint64 `protobuf:"varint,5,opt,name=pool_guid,json=poolGuid,proto3" json:"pool_guid,omitempty"`
+	TempName      string `protobuf:"bytes,6,opt,name=temp_name,json=tempName,proto3" json:"temp_name,omitempty"`
+	Altroot       string `protobuf:"bytes,7,opt,name=altroot,proto3" json:"altroot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ZoneRescue) Reset() {
+	*x = ZoneRescue{}
+	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ZoneRescue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ZoneRescue) ProtoMessage() {}
+
+func (x *ZoneRescue) ProtoReflect() protoreflect.Message {
+	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ZoneRescue.ProtoReflect.Descriptor instead.
+func (*ZoneRescue) Descriptor() ([]byte, []int) {
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ZoneRescue) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *ZoneRescue) GetStorage() string {
+	if x != nil {
+		return x.Storage
+	}
+	return ""
+}
+
+func (x *ZoneRescue) GetDeviceId() int32 {
+	if x != nil {
+		return x.DeviceId
+	}
+	return 0
+}
+
+func (x *ZoneRescue) GetPool() string {
+	if x != nil {
+		return x.Pool
+	}
+	return ""
+}
+
+func (x *ZoneRescue) GetPoolGuid() uint64 {
+	if x != nil {
+		return x.PoolGuid
+	}
+	return 0
+}
+
+func (x *ZoneRescue) GetTempName() string {
+	if x != nil {
+		return x.TempName
+	}
+	return ""
+}
+
+func (x *ZoneRescue) GetAltroot() string {
+	if x != nil {
+		return x.Altroot
+	}
+	return ""
+}
+
 // ZoneActionRequest is one mutating call.
 type ZoneActionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// key is the idempotency key: the storage host's operation and step.
-	Key           string   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Zone          string   `protobuf:"bytes,2,opt,name=zone,proto3" json:"zone,omitempty"`
-	Verb          ZoneVerb `protobuf:"varint,3,opt,name=verb,proto3,enum=volctl.v1.ZoneVerb" json:"verb,omitempty"`
+	Key  string   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Zone string   `protobuf:"bytes,2,opt,name=zone,proto3" json:"zone,omitempty"`
+	Verb ZoneVerb `protobuf:"varint,3,opt,name=verb,proto3,enum=volctl.v1.ZoneVerb" json:"verb,omitempty"`
+	// rescue: the arguments of a RESCUE_ verb (required with one, refused
+	// with any other).
+	Rescue        *ZoneRescue `protobuf:"bytes,4,opt,name=rescue,proto3" json:"rescue,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ZoneActionRequest) Reset() {
 	*x = ZoneActionRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1072,7 @@ func (x *ZoneActionRequest) String() string {
 func (*ZoneActionRequest) ProtoMessage() {}
 
 func (x *ZoneActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[7]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1085,7 @@ func (x *ZoneActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneActionRequest.ProtoReflect.Descriptor instead.
 func (*ZoneActionRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{7}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ZoneActionRequest) GetKey() string {
@@ -964,6 +1107,13 @@ func (x *ZoneActionRequest) GetVerb() ZoneVerb {
 		return x.Verb
 	}
 	return ZoneVerb_ZONE_VERB_UNSPECIFIED
+}
+
+func (x *ZoneActionRequest) GetRescue() *ZoneRescue {
+	if x != nil {
+		return x.Rescue
+	}
+	return nil
 }
 
 // ZoneActionResponse is the result, the same for every call with the key
@@ -990,7 +1140,7 @@ type ZoneActionResponse struct {
 
 func (x *ZoneActionResponse) Reset() {
 	*x = ZoneActionResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1152,7 @@ func (x *ZoneActionResponse) String() string {
 func (*ZoneActionResponse) ProtoMessage() {}
 
 func (x *ZoneActionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[8]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1165,7 @@ func (x *ZoneActionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneActionResponse.ProtoReflect.Descriptor instead.
 func (*ZoneActionResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{8}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ZoneActionResponse) GetState() string {
@@ -1076,7 +1226,7 @@ type View struct {
 
 func (x *View) Reset() {
 	*x = View{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1238,7 @@ func (x *View) String() string {
 func (*View) ProtoMessage() {}
 
 func (x *View) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[9]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1251,7 @@ func (x *View) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use View.ProtoReflect.Descriptor instead.
 func (*View) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{9}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *View) GetEntry() int32 {
@@ -1164,7 +1314,7 @@ type LogicalUnit struct {
 
 func (x *LogicalUnit) Reset() {
 	*x = LogicalUnit{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1326,7 @@ func (x *LogicalUnit) String() string {
 func (*LogicalUnit) ProtoMessage() {}
 
 func (x *LogicalUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[10]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1339,7 @@ func (x *LogicalUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogicalUnit.ProtoReflect.Descriptor instead.
 func (*LogicalUnit) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{10}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LogicalUnit) GetGuid() string {
@@ -1331,7 +1481,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1493,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[11]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1506,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{11}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Session) GetGuid() string {
@@ -1424,7 +1574,7 @@ type Sessions struct {
 
 func (x *Sessions) Reset() {
 	*x = Sessions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1586,7 @@ func (x *Sessions) String() string {
 func (*Sessions) ProtoMessage() {}
 
 func (x *Sessions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[12]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1599,7 @@ func (x *Sessions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sessions.ProtoReflect.Descriptor instead.
 func (*Sessions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{12}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Sessions) GetRead() bool {
@@ -1487,7 +1637,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1649,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[13]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1662,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{13}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Snapshot) GetName() string {
@@ -1563,7 +1713,7 @@ type Zone struct {
 
 func (x *Zone) Reset() {
 	*x = Zone{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1725,7 @@ func (x *Zone) String() string {
 func (*Zone) ProtoMessage() {}
 
 func (x *Zone) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[14]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1738,7 @@ func (x *Zone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Zone.ProtoReflect.Descriptor instead.
 func (*Zone) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{14}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Zone) GetName() string {
@@ -1654,7 +1804,7 @@ type ZoneDevice struct {
 
 func (x *ZoneDevice) Reset() {
 	*x = ZoneDevice{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1816,7 @@ func (x *ZoneDevice) String() string {
 func (*ZoneDevice) ProtoMessage() {}
 
 func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[15]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1829,7 @@ func (x *ZoneDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZoneDevice.ProtoReflect.Descriptor instead.
 func (*ZoneDevice) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{15}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ZoneDevice) GetId() int32 {
@@ -1730,7 +1880,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1892,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[16]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1905,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{16}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Volume) GetName() string {
@@ -1834,7 +1984,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1846,7 +1996,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[17]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1859,7 +2009,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{17}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListVolumesRequest) GetPageSize() int32 {
@@ -1889,7 +2039,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +2051,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[18]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +2064,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{18}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -1941,7 +2091,7 @@ type GetVolumeRequest struct {
 
 func (x *GetVolumeRequest) Reset() {
 	*x = GetVolumeRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2103,7 @@ func (x *GetVolumeRequest) String() string {
 func (*GetVolumeRequest) ProtoMessage() {}
 
 func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[19]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2116,7 @@ func (x *GetVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{19}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetVolumeRequest) GetName() string {
@@ -1986,7 +2136,7 @@ type GetVolumeResponse struct {
 
 func (x *GetVolumeResponse) Reset() {
 	*x = GetVolumeResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2148,7 @@ func (x *GetVolumeResponse) String() string {
 func (*GetVolumeResponse) ProtoMessage() {}
 
 func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[20]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2161,7 @@ func (x *GetVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{20}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetVolumeResponse) GetVolume() *Volume {
@@ -2038,7 +2188,7 @@ type CreateSnapshotRequest struct {
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2200,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[21]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2213,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{21}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateSnapshotRequest) GetName() string {
@@ -2108,7 +2258,7 @@ type CreateSnapshotResponse struct {
 
 func (x *CreateSnapshotResponse) Reset() {
 	*x = CreateSnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2120,7 +2270,7 @@ func (x *CreateSnapshotResponse) String() string {
 func (*CreateSnapshotResponse) ProtoMessage() {}
 
 func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[22]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2133,7 +2283,7 @@ func (x *CreateSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{22}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateSnapshotResponse) GetSnapshot() *Snapshot {
@@ -2178,7 +2328,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2190,7 +2340,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[23]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2203,7 +2353,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{23}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListSnapshotsRequest) GetVolume() string {
@@ -2239,7 +2389,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +2401,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[24]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +2414,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{24}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
@@ -2291,7 +2441,7 @@ type DestroySnapshotRequest struct {
 
 func (x *DestroySnapshotRequest) Reset() {
 	*x = DestroySnapshotRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2453,7 @@ func (x *DestroySnapshotRequest) String() string {
 func (*DestroySnapshotRequest) ProtoMessage() {}
 
 func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[25]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2466,7 @@ func (x *DestroySnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{25}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DestroySnapshotRequest) GetName() string {
@@ -2335,7 +2485,7 @@ type DestroySnapshotResponse struct {
 
 func (x *DestroySnapshotResponse) Reset() {
 	*x = DestroySnapshotResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2497,7 @@ func (x *DestroySnapshotResponse) String() string {
 func (*DestroySnapshotResponse) ProtoMessage() {}
 
 func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[26]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2360,7 +2510,7 @@ func (x *DestroySnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySnapshotResponse.ProtoReflect.Descriptor instead.
 func (*DestroySnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{26}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
 }
 
 // RollbackOptions are the caller's consents and choices.
@@ -2397,7 +2547,7 @@ type RollbackOptions struct {
 
 func (x *RollbackOptions) Reset() {
 	*x = RollbackOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2409,7 +2559,7 @@ func (x *RollbackOptions) String() string {
 func (*RollbackOptions) ProtoMessage() {}
 
 func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[27]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2422,7 +2572,7 @@ func (x *RollbackOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackOptions.ProtoReflect.Descriptor instead.
 func (*RollbackOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{27}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RollbackOptions) GetHaltZones() bool {
@@ -2491,7 +2641,7 @@ type PlanRollbackRequest struct {
 
 func (x *PlanRollbackRequest) Reset() {
 	*x = PlanRollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2653,7 @@ func (x *PlanRollbackRequest) String() string {
 func (*PlanRollbackRequest) ProtoMessage() {}
 
 func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[28]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2666,7 @@ func (x *PlanRollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackRequest.ProtoReflect.Descriptor instead.
 func (*PlanRollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{28}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PlanRollbackRequest) GetSnapshot() string {
@@ -2562,7 +2712,7 @@ type PlannedStep struct {
 
 func (x *PlannedStep) Reset() {
 	*x = PlannedStep{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2574,7 +2724,7 @@ func (x *PlannedStep) String() string {
 func (*PlannedStep) ProtoMessage() {}
 
 func (x *PlannedStep) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[29]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2737,7 @@ func (x *PlannedStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlannedStep.ProtoReflect.Descriptor instead.
 func (*PlannedStep) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{29}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PlannedStep) GetName() string {
@@ -2630,7 +2780,7 @@ type CommandLine struct {
 
 func (x *CommandLine) Reset() {
 	*x = CommandLine{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2642,7 +2792,7 @@ func (x *CommandLine) String() string {
 func (*CommandLine) ProtoMessage() {}
 
 func (x *CommandLine) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[30]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2655,7 +2805,7 @@ func (x *CommandLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandLine.ProtoReflect.Descriptor instead.
 func (*CommandLine) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{30}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CommandLine) GetArgv() []string {
@@ -2707,7 +2857,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2719,7 +2869,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[31]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2732,7 +2882,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{31}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Plan) GetVolume() string {
@@ -2854,7 +3004,7 @@ type KeptVolume struct {
 
 func (x *KeptVolume) Reset() {
 	*x = KeptVolume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2866,7 +3016,7 @@ func (x *KeptVolume) String() string {
 func (*KeptVolume) ProtoMessage() {}
 
 func (x *KeptVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[32]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2879,7 +3029,7 @@ func (x *KeptVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeptVolume.ProtoReflect.Descriptor instead.
 func (*KeptVolume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{32}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *KeptVolume) GetVolume() string {
@@ -2920,7 +3070,7 @@ type PlanRollbackResponse struct {
 
 func (x *PlanRollbackResponse) Reset() {
 	*x = PlanRollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3082,7 @@ func (x *PlanRollbackResponse) String() string {
 func (*PlanRollbackResponse) ProtoMessage() {}
 
 func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[33]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3095,7 @@ func (x *PlanRollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRollbackResponse.ProtoReflect.Descriptor instead.
 func (*PlanRollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{33}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PlanRollbackResponse) GetPlan() *Plan {
@@ -2975,7 +3125,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +3137,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[34]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3000,7 +3150,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{34}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RollbackRequest) GetSnapshot() string {
@@ -3060,7 +3210,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3072,7 +3222,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[35]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3085,7 +3235,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{35}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RollbackResponse) GetEvent() isRollbackResponse_Event {
@@ -3167,7 +3317,7 @@ type PlanUndoRequest struct {
 
 func (x *PlanUndoRequest) Reset() {
 	*x = PlanUndoRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3179,7 +3329,7 @@ func (x *PlanUndoRequest) String() string {
 func (*PlanUndoRequest) ProtoMessage() {}
 
 func (x *PlanUndoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[36]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3192,7 +3342,7 @@ func (x *PlanUndoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanUndoRequest.ProtoReflect.Descriptor instead.
 func (*PlanUndoRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{36}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PlanUndoRequest) GetOperationId() uint64 {
@@ -3220,7 +3370,7 @@ type PlanUndoResponse struct {
 
 func (x *PlanUndoResponse) Reset() {
 	*x = PlanUndoResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3232,7 +3382,7 @@ func (x *PlanUndoResponse) String() string {
 func (*PlanUndoResponse) ProtoMessage() {}
 
 func (x *PlanUndoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[37]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3245,7 +3395,7 @@ func (x *PlanUndoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanUndoResponse.ProtoReflect.Descriptor instead.
 func (*PlanUndoResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{37}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PlanUndoResponse) GetPlan() *Plan {
@@ -3273,7 +3423,7 @@ type UndoRequest struct {
 
 func (x *UndoRequest) Reset() {
 	*x = UndoRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3285,7 +3435,7 @@ func (x *UndoRequest) String() string {
 func (*UndoRequest) ProtoMessage() {}
 
 func (x *UndoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[38]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3298,7 +3448,7 @@ func (x *UndoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndoRequest.ProtoReflect.Descriptor instead.
 func (*UndoRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{38}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UndoRequest) GetOperationId() uint64 {
@@ -3345,7 +3495,7 @@ type UndoResponse struct {
 
 func (x *UndoResponse) Reset() {
 	*x = UndoResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3357,7 +3507,7 @@ func (x *UndoResponse) String() string {
 func (*UndoResponse) ProtoMessage() {}
 
 func (x *UndoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[39]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3370,7 +3520,7 @@ func (x *UndoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndoResponse.ProtoReflect.Descriptor instead.
 func (*UndoResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{39}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UndoResponse) GetEvent() isUndoResponse_Event {
@@ -3448,7 +3598,7 @@ type PlanForgetRequest struct {
 
 func (x *PlanForgetRequest) Reset() {
 	*x = PlanForgetRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3460,7 +3610,7 @@ func (x *PlanForgetRequest) String() string {
 func (*PlanForgetRequest) ProtoMessage() {}
 
 func (x *PlanForgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[40]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3473,7 +3623,7 @@ func (x *PlanForgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanForgetRequest.ProtoReflect.Descriptor instead.
 func (*PlanForgetRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{40}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PlanForgetRequest) GetOperationId() uint64 {
@@ -3502,7 +3652,7 @@ type PlanForgetResponse struct {
 
 func (x *PlanForgetResponse) Reset() {
 	*x = PlanForgetResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3514,7 +3664,7 @@ func (x *PlanForgetResponse) String() string {
 func (*PlanForgetResponse) ProtoMessage() {}
 
 func (x *PlanForgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[41]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3527,7 +3677,7 @@ func (x *PlanForgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanForgetResponse.ProtoReflect.Descriptor instead.
 func (*PlanForgetResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{41}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PlanForgetResponse) GetPlan() *Plan {
@@ -3555,7 +3705,7 @@ type ForgetRequest struct {
 
 func (x *ForgetRequest) Reset() {
 	*x = ForgetRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3567,7 +3717,7 @@ func (x *ForgetRequest) String() string {
 func (*ForgetRequest) ProtoMessage() {}
 
 func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[42]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3580,7 +3730,7 @@ func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetRequest.ProtoReflect.Descriptor instead.
 func (*ForgetRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{42}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ForgetRequest) GetOperationId() uint64 {
@@ -3620,7 +3770,7 @@ type ForgetResponse struct {
 
 func (x *ForgetResponse) Reset() {
 	*x = ForgetResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3632,7 +3782,7 @@ func (x *ForgetResponse) String() string {
 func (*ForgetResponse) ProtoMessage() {}
 
 func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[43]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3645,7 +3795,7 @@ func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetResponse.ProtoReflect.Descriptor instead.
 func (*ForgetResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{43}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ForgetResponse) GetEvent() isForgetResponse_Event {
@@ -3719,7 +3869,7 @@ type ListKeptRequest struct {
 
 func (x *ListKeptRequest) Reset() {
 	*x = ListKeptRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3731,7 +3881,7 @@ func (x *ListKeptRequest) String() string {
 func (*ListKeptRequest) ProtoMessage() {}
 
 func (x *ListKeptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[44]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3744,7 +3894,7 @@ func (x *ListKeptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeptRequest.ProtoReflect.Descriptor instead.
 func (*ListKeptRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{44}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListKeptRequest) GetVolume() string {
@@ -3765,7 +3915,7 @@ type ListKeptResponse struct {
 
 func (x *ListKeptResponse) Reset() {
 	*x = ListKeptResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3777,7 +3927,7 @@ func (x *ListKeptResponse) String() string {
 func (*ListKeptResponse) ProtoMessage() {}
 
 func (x *ListKeptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[45]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3790,7 +3940,7 @@ func (x *ListKeptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeptResponse.ProtoReflect.Descriptor instead.
 func (*ListKeptResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{45}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListKeptResponse) GetKept() []*KeptDataset {
@@ -3836,7 +3986,7 @@ type KeptDataset struct {
 
 func (x *KeptDataset) Reset() {
 	*x = KeptDataset{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3848,7 +3998,7 @@ func (x *KeptDataset) String() string {
 func (*KeptDataset) ProtoMessage() {}
 
 func (x *KeptDataset) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[46]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3861,7 +4011,7 @@ func (x *KeptDataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeptDataset.ProtoReflect.Descriptor instead.
 func (*KeptDataset) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{46}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *KeptDataset) GetOperationId() uint64 {
@@ -3955,7 +4105,7 @@ type StepEvent struct {
 
 func (x *StepEvent) Reset() {
 	*x = StepEvent{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3967,7 +4117,7 @@ func (x *StepEvent) String() string {
 func (*StepEvent) ProtoMessage() {}
 
 func (x *StepEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[47]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3980,7 +4130,7 @@ func (x *StepEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepEvent.ProtoReflect.Descriptor instead.
 func (*StepEvent) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{47}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StepEvent) GetOperationId() uint64 {
@@ -4066,7 +4216,7 @@ type CommandRun struct {
 
 func (x *CommandRun) Reset() {
 	*x = CommandRun{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4078,7 +4228,7 @@ func (x *CommandRun) String() string {
 func (*CommandRun) ProtoMessage() {}
 
 func (x *CommandRun) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[48]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4091,7 +4241,7 @@ func (x *CommandRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRun.ProtoReflect.Descriptor instead.
 func (*CommandRun) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{48}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CommandRun) GetArgv() []string {
@@ -4169,7 +4319,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4181,7 +4331,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[49]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4194,7 +4344,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{49}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Step) GetIndex() int32 {
@@ -4321,7 +4471,7 @@ type Operation struct {
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4333,7 +4483,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[50]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4346,7 +4496,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{50}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Operation) GetId() uint64 {
@@ -4557,7 +4707,7 @@ type RecoverOptions struct {
 
 func (x *RecoverOptions) Reset() {
 	*x = RecoverOptions{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4569,7 +4719,7 @@ func (x *RecoverOptions) String() string {
 func (*RecoverOptions) ProtoMessage() {}
 
 func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[51]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4582,7 +4732,7 @@ func (x *RecoverOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOptions.ProtoReflect.Descriptor instead.
 func (*RecoverOptions) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{51}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RecoverOptions) GetRepersist() bool {
@@ -4614,7 +4764,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4626,7 +4776,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[52]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4639,7 +4789,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{52}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Resolution) GetTime() *timestamppb.Timestamp {
@@ -4691,7 +4841,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4703,7 +4853,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[53]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4716,7 +4866,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{53}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Resume) GetTime() *timestamppb.Timestamp {
@@ -4769,7 +4919,7 @@ type Capability struct {
 
 func (x *Capability) Reset() {
 	*x = Capability{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4781,7 +4931,7 @@ func (x *Capability) String() string {
 func (*Capability) ProtoMessage() {}
 
 func (x *Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[54]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4794,7 +4944,7 @@ func (x *Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capability.ProtoReflect.Descriptor instead.
 func (*Capability) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{54}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Capability) GetName() string {
@@ -4837,7 +4987,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4849,7 +4999,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[55]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4862,7 +5012,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{55}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
 }
 
 // Deprecated: Marked as deprecated in volctl/v1/volctl.proto.
@@ -4906,7 +5056,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4918,7 +5068,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[56]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4931,7 +5081,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{56}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -4958,7 +5108,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4970,7 +5120,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[57]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4983,7 +5133,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{57}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetOperationRequest) GetId() uint64 {
@@ -5003,7 +5153,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5015,7 +5165,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[58]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5028,7 +5178,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{58}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetOperationResponse) GetOperation() *Operation {
@@ -5048,7 +5198,7 @@ type GetRequestStatusRequest struct {
 
 func (x *GetRequestStatusRequest) Reset() {
 	*x = GetRequestStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5060,7 +5210,7 @@ func (x *GetRequestStatusRequest) String() string {
 func (*GetRequestStatusRequest) ProtoMessage() {}
 
 func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[59]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5073,7 +5223,7 @@ func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{59}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetRequestStatusRequest) GetRequestId() string {
@@ -5096,7 +5246,7 @@ type GetRequestStatusResponse struct {
 
 func (x *GetRequestStatusResponse) Reset() {
 	*x = GetRequestStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5108,7 +5258,7 @@ func (x *GetRequestStatusResponse) String() string {
 func (*GetRequestStatusResponse) ProtoMessage() {}
 
 func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[60]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5121,7 +5271,7 @@ func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{60}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetRequestStatusResponse) GetState() RequestState {
@@ -5148,7 +5298,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5160,7 +5310,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[61]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5173,7 +5323,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{61}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *WatchOperationRequest) GetId() uint64 {
@@ -5199,7 +5349,7 @@ type WatchOperationResponse struct {
 
 func (x *WatchOperationResponse) Reset() {
 	*x = WatchOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5211,7 +5361,7 @@ func (x *WatchOperationResponse) String() string {
 func (*WatchOperationResponse) ProtoMessage() {}
 
 func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[62]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5224,7 +5374,7 @@ func (x *WatchOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationResponse.ProtoReflect.Descriptor instead.
 func (*WatchOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{62}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *WatchOperationResponse) GetEvent() isWatchOperationResponse_Event {
@@ -5301,7 +5451,7 @@ type RecoverOperationRequest struct {
 
 func (x *RecoverOperationRequest) Reset() {
 	*x = RecoverOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5313,7 +5463,7 @@ func (x *RecoverOperationRequest) String() string {
 func (*RecoverOperationRequest) ProtoMessage() {}
 
 func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[63]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5326,7 +5476,7 @@ func (x *RecoverOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{63}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *RecoverOperationRequest) GetId() uint64 {
@@ -5363,7 +5513,7 @@ type ResolveOperationRequest struct {
 
 func (x *ResolveOperationRequest) Reset() {
 	*x = ResolveOperationRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5375,7 +5525,7 @@ func (x *ResolveOperationRequest) String() string {
 func (*ResolveOperationRequest) ProtoMessage() {}
 
 func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[64]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5388,7 +5538,7 @@ func (x *ResolveOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveOperationRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{64}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ResolveOperationRequest) GetId() uint64 {
@@ -5415,7 +5565,7 @@ type ResolveOperationResponse struct {
 
 func (x *ResolveOperationResponse) Reset() {
 	*x = ResolveOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5427,7 +5577,7 @@ func (x *ResolveOperationResponse) String() string {
 func (*ResolveOperationResponse) ProtoMessage() {}
 
 func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[65]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5440,7 +5590,7 @@ func (x *ResolveOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveOperationResponse.ProtoReflect.Descriptor instead.
 func (*ResolveOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{65}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ResolveOperationResponse) GetOperation() *Operation {
@@ -5464,7 +5614,7 @@ type RecoverOperationResponse struct {
 
 func (x *RecoverOperationResponse) Reset() {
 	*x = RecoverOperationResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5476,7 +5626,7 @@ func (x *RecoverOperationResponse) String() string {
 func (*RecoverOperationResponse) ProtoMessage() {}
 
 func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[66]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5489,7 +5639,7 @@ func (x *RecoverOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOperationResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOperationResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{66}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *RecoverOperationResponse) GetEvent() isRecoverOperationResponse_Event {
@@ -5554,7 +5704,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5566,7 +5716,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[67]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5579,7 +5729,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{67}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListAuditRequest) GetAfter() uint64 {
@@ -5636,7 +5786,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5648,7 +5798,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[68]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5661,7 +5811,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{68}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -5746,7 +5896,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5758,7 +5908,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[69]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5771,7 +5921,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{69}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListAuditResponse) GetRecords() []*AuditRecord {
@@ -5797,7 +5947,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5809,7 +5959,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[70]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5822,7 +5972,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{70}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{71}
 }
 
 // RunningOperation is an operation in progress.
@@ -5842,7 +5992,7 @@ type RunningOperation struct {
 
 func (x *RunningOperation) Reset() {
 	*x = RunningOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5854,7 +6004,7 @@ func (x *RunningOperation) String() string {
 func (*RunningOperation) ProtoMessage() {}
 
 func (x *RunningOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[71]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5867,7 +6017,7 @@ func (x *RunningOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningOperation.ProtoReflect.Descriptor instead.
 func (*RunningOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{71}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *RunningOperation) GetId() uint64 {
@@ -5943,7 +6093,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5955,7 +6105,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[72]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5968,7 +6118,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{72}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -6065,7 +6215,7 @@ type AttentionOperation struct {
 
 func (x *AttentionOperation) Reset() {
 	*x = AttentionOperation{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6077,7 +6227,7 @@ func (x *AttentionOperation) String() string {
 func (*AttentionOperation) ProtoMessage() {}
 
 func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[73]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6090,7 +6240,7 @@ func (x *AttentionOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttentionOperation.ProtoReflect.Descriptor instead.
 func (*AttentionOperation) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{73}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *AttentionOperation) GetId() uint64 {
@@ -6166,7 +6316,7 @@ type PlanRescueRequest struct {
 
 func (x *PlanRescueRequest) Reset() {
 	*x = PlanRescueRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6178,7 +6328,7 @@ func (x *PlanRescueRequest) String() string {
 func (*PlanRescueRequest) ProtoMessage() {}
 
 func (x *PlanRescueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[74]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6191,7 +6341,7 @@ func (x *PlanRescueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRescueRequest.ProtoReflect.Descriptor instead.
 func (*PlanRescueRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{74}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PlanRescueRequest) GetZone() string {
@@ -6241,7 +6391,7 @@ type PlanRescueResponse struct {
 
 func (x *PlanRescueResponse) Reset() {
 	*x = PlanRescueResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6253,7 +6403,7 @@ func (x *PlanRescueResponse) String() string {
 func (*PlanRescueResponse) ProtoMessage() {}
 
 func (x *PlanRescueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[75]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6266,7 +6416,7 @@ func (x *PlanRescueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRescueResponse.ProtoReflect.Descriptor instead.
 func (*PlanRescueResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{75}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *PlanRescueResponse) GetPlan() *Plan {
@@ -6288,7 +6438,7 @@ type RescueRequest struct {
 	Wait bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
 	// shell stops the rescue after the import, the pool imported in with
 	// under its altroot for the admin: the operation ends the stream in
-	// state WAITING, its attention saying what to do (docs/rescue.md §4).
+	// state WAITING, its attention saying what to do (docs/rescue.md §5).
 	Shell bool `protobuf:"varint,5,opt,name=shell,proto3" json:"shell,omitempty"`
 	// finish, instead of zone and with: go on with waiting operation
 	// finish (export, halt, remove the device, check the label), streamed
@@ -6303,7 +6453,7 @@ type RescueRequest struct {
 
 func (x *RescueRequest) Reset() {
 	*x = RescueRequest{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6315,7 +6465,7 @@ func (x *RescueRequest) String() string {
 func (*RescueRequest) ProtoMessage() {}
 
 func (x *RescueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[76]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6328,7 +6478,7 @@ func (x *RescueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescueRequest.ProtoReflect.Descriptor instead.
 func (*RescueRequest) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{76}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *RescueRequest) GetZone() string {
@@ -6396,7 +6546,7 @@ type RescueResponse struct {
 
 func (x *RescueResponse) Reset() {
 	*x = RescueResponse{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6408,7 +6558,7 @@ func (x *RescueResponse) String() string {
 func (*RescueResponse) ProtoMessage() {}
 
 func (x *RescueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[77]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6421,7 +6571,7 @@ func (x *RescueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescueResponse.ProtoReflect.Descriptor instead.
 func (*RescueResponse) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{77}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *RescueResponse) GetEvent() isRescueResponse_Event {
@@ -6501,16 +6651,19 @@ type RescueTarget struct {
 	PoolGuid uint64 `protobuf:"varint,6,opt,name=pool_guid,json=poolGuid,proto3" json:"pool_guid,omitempty"`
 	TempName string `protobuf:"bytes,7,opt,name=temp_name,json=tempName,proto3" json:"temp_name,omitempty"`
 	Altroot  string `protobuf:"bytes,8,opt,name=altroot,proto3" json:"altroot,omitempty"`
+	// host is the peer (zones.peers name) both zones are on, whose volctld
+	// runs the zone commands; empty for this host.
+	Host string `protobuf:"bytes,9,opt,name=host,proto3" json:"host,omitempty"`
 	// shell: the rescue stops, waiting, with the pool imported for the
 	// admin (RescueRequest.shell).
-	Shell         bool `protobuf:"varint,9,opt,name=shell,proto3" json:"shell,omitempty"`
+	Shell         bool `protobuf:"varint,10,opt,name=shell,proto3" json:"shell,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RescueTarget) Reset() {
 	*x = RescueTarget{}
-	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6522,7 +6675,7 @@ func (x *RescueTarget) String() string {
 func (*RescueTarget) ProtoMessage() {}
 
 func (x *RescueTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_volctl_v1_volctl_proto_msgTypes[78]
+	mi := &file_volctl_v1_volctl_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6535,7 +6688,7 @@ func (x *RescueTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescueTarget.ProtoReflect.Descriptor instead.
 func (*RescueTarget) Descriptor() ([]byte, []int) {
-	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{78}
+	return file_volctl_v1_volctl_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *RescueTarget) GetZone() string {
@@ -6590,6 +6743,13 @@ func (x *RescueTarget) GetTempName() string {
 func (x *RescueTarget) GetAltroot() string {
 	if x != nil {
 		return x.Altroot
+	}
+	return ""
+}
+
+func (x *RescueTarget) GetHost() string {
+	if x != nil {
+		return x.Host
 	}
 	return ""
 }
@@ -6649,7 +6809,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x03lun\x18\x02 \x01(\x05R\x03lun\"]\n" +
 	"\x10FindZonesRequest\x125\n" +
 	"\rlogical_units\x18\x01 \x03(\v2\x10.volctl.v1.LURefR\flogicalUnits\x12\x12\n" +
-	"\x04zone\x18\x02 \x01(\tR\x04zone\"\xde\x01\n" +
+	"\x04zone\x18\x02 \x01(\tR\x04zone\"\x90\x02\n" +
 	"\x11FindZonesResponse\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x16\n" +
 	"\x06hostid\x18\x02 \x01(\tR\x06hostid\x12\x1e\n" +
@@ -6658,11 +6818,23 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"initiators\x12%\n" +
 	"\x05zones\x18\x04 \x03(\v2\x0f.volctl.v1.ZoneR\x05zones\x12\x1b\n" +
 	"\taux_known\x18\x05 \x01(\bR\bauxKnown\x121\n" +
-	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\"b\n" +
+	"\bcommands\x18\x06 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x18\n" +
+	"\azonecfg\x18\a \x01(\tR\azonecfg\x12\x16\n" +
+	"\x06zlogin\x18\b \x01(\tR\x06zlogin\"\xbf\x01\n" +
+	"\n" +
+	"ZoneRescue\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x18\n" +
+	"\astorage\x18\x02 \x01(\tR\astorage\x12\x1b\n" +
+	"\tdevice_id\x18\x03 \x01(\x05R\bdeviceId\x12\x12\n" +
+	"\x04pool\x18\x04 \x01(\tR\x04pool\x12\x1b\n" +
+	"\tpool_guid\x18\x05 \x01(\x04R\bpoolGuid\x12\x1b\n" +
+	"\ttemp_name\x18\x06 \x01(\tR\btempName\x12\x18\n" +
+	"\aaltroot\x18\a \x01(\tR\aaltroot\"\x91\x01\n" +
 	"\x11ZoneActionRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04zone\x18\x02 \x01(\tR\x04zone\x12'\n" +
-	"\x04verb\x18\x03 \x01(\x0e2\x13.volctl.v1.ZoneVerbR\x04verb\"\xc4\x01\n" +
+	"\x04verb\x18\x03 \x01(\x0e2\x13.volctl.v1.ZoneVerbR\x04verb\x12-\n" +
+	"\x06rescue\x18\x04 \x01(\v2\x15.volctl.v1.ZoneRescueR\x06rescue\"\xc4\x01\n" +
 	"\x12ZoneActionResponse\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x121\n" +
 	"\bcommands\x18\x02 \x03(\v2\x15.volctl.v1.CommandRunR\bcommands\x12\x14\n" +
@@ -7090,7 +7262,7 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04plan\x18\x01 \x01(\v2\x0f.volctl.v1.PlanH\x00R\x04plan\x12*\n" +
 	"\x04step\x18\x02 \x01(\v2\x14.volctl.v1.StepEventH\x00R\x04step\x124\n" +
 	"\toperation\x18\x03 \x01(\v2\x14.volctl.v1.OperationH\x00R\toperationB\a\n" +
-	"\x05event\"\xeb\x01\n" +
+	"\x05event\"\xff\x01\n" +
 	"\fRescueTarget\x12\x12\n" +
 	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x12\n" +
 	"\x04with\x18\x02 \x01(\tR\x04with\x12\x18\n" +
@@ -7099,8 +7271,10 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"\x04pool\x18\x05 \x01(\tR\x04pool\x12\x1b\n" +
 	"\tpool_guid\x18\x06 \x01(\x04R\bpoolGuid\x12\x1b\n" +
 	"\ttemp_name\x18\a \x01(\tR\btempName\x12\x18\n" +
-	"\aaltroot\x18\b \x01(\tR\aaltroot\x12\x14\n" +
-	"\x05shell\x18\t \x01(\bR\x05shell*\xcc\x01\n" +
+	"\aaltroot\x18\b \x01(\tR\aaltroot\x12\x12\n" +
+	"\x04host\x18\t \x01(\tR\x04host\x12\x14\n" +
+	"\x05shell\x18\n" +
+	" \x01(\bR\x05shell*\xcb\x02\n" +
 	"\bZoneVerb\x12\x19\n" +
 	"\x15ZONE_VERB_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ZONE_VERB_DETACH\x10\x01\x12\x14\n" +
@@ -7108,7 +7282,12 @@ const file_volctl_v1_volctl_proto_rawDesc = "" +
 	"$ZONE_VERB_ATTACH_INITIALIZE_HOSTDATA\x10\x03\x12#\n" +
 	"\x1fZONE_VERB_ATTACH_FORCE_TAKEOVER\x10\x04\x12\x12\n" +
 	"\x0eZONE_VERB_BOOT\x10\x05\x12\x16\n" +
-	"\x12ZONE_VERB_SHUTDOWN\x10\x06*\xd4\x01\n" +
+	"\x12ZONE_VERB_SHUTDOWN\x10\x06\x12\x1f\n" +
+	"\x1bZONE_VERB_RESCUE_ADD_DEVICE\x10\a\x12\"\n" +
+	"\x1eZONE_VERB_RESCUE_REMOVE_DEVICE\x10\b\x12\x1b\n" +
+	"\x17ZONE_VERB_RESCUE_IMPORT\x10\t\x12\x1b\n" +
+	"\x17ZONE_VERB_RESCUE_EXPORT\x10\n" +
+	"*\xd4\x01\n" +
 	"\tStepState\x12\x1a\n" +
 	"\x16STEP_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STEP_STATE_PENDING\x10\x01\x12\x16\n" +
@@ -7183,7 +7362,7 @@ func file_volctl_v1_volctl_proto_rawDescGZIP() []byte {
 }
 
 var file_volctl_v1_volctl_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
+var file_volctl_v1_volctl_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
 var file_volctl_v1_volctl_proto_goTypes = []any{
 	(ZoneVerb)(0),                    // 0: volctl.v1.ZoneVerb
 	(StepState)(0),                   // 1: volctl.v1.StepState
@@ -7196,235 +7375,237 @@ var file_volctl_v1_volctl_proto_goTypes = []any{
 	(*TargetLUN)(nil),                // 8: volctl.v1.TargetLUN
 	(*FindZonesRequest)(nil),         // 9: volctl.v1.FindZonesRequest
 	(*FindZonesResponse)(nil),        // 10: volctl.v1.FindZonesResponse
-	(*ZoneActionRequest)(nil),        // 11: volctl.v1.ZoneActionRequest
-	(*ZoneActionResponse)(nil),       // 12: volctl.v1.ZoneActionResponse
-	(*View)(nil),                     // 13: volctl.v1.View
-	(*LogicalUnit)(nil),              // 14: volctl.v1.LogicalUnit
-	(*Session)(nil),                  // 15: volctl.v1.Session
-	(*Sessions)(nil),                 // 16: volctl.v1.Sessions
-	(*Snapshot)(nil),                 // 17: volctl.v1.Snapshot
-	(*Zone)(nil),                     // 18: volctl.v1.Zone
-	(*ZoneDevice)(nil),               // 19: volctl.v1.ZoneDevice
-	(*Volume)(nil),                   // 20: volctl.v1.Volume
-	(*ListVolumesRequest)(nil),       // 21: volctl.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),      // 22: volctl.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),         // 23: volctl.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),        // 24: volctl.v1.GetVolumeResponse
-	(*CreateSnapshotRequest)(nil),    // 25: volctl.v1.CreateSnapshotRequest
-	(*CreateSnapshotResponse)(nil),   // 26: volctl.v1.CreateSnapshotResponse
-	(*ListSnapshotsRequest)(nil),     // 27: volctl.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),    // 28: volctl.v1.ListSnapshotsResponse
-	(*DestroySnapshotRequest)(nil),   // 29: volctl.v1.DestroySnapshotRequest
-	(*DestroySnapshotResponse)(nil),  // 30: volctl.v1.DestroySnapshotResponse
-	(*RollbackOptions)(nil),          // 31: volctl.v1.RollbackOptions
-	(*PlanRollbackRequest)(nil),      // 32: volctl.v1.PlanRollbackRequest
-	(*PlannedStep)(nil),              // 33: volctl.v1.PlannedStep
-	(*CommandLine)(nil),              // 34: volctl.v1.CommandLine
-	(*Plan)(nil),                     // 35: volctl.v1.Plan
-	(*KeptVolume)(nil),               // 36: volctl.v1.KeptVolume
-	(*PlanRollbackResponse)(nil),     // 37: volctl.v1.PlanRollbackResponse
-	(*RollbackRequest)(nil),          // 38: volctl.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 39: volctl.v1.RollbackResponse
-	(*PlanUndoRequest)(nil),          // 40: volctl.v1.PlanUndoRequest
-	(*PlanUndoResponse)(nil),         // 41: volctl.v1.PlanUndoResponse
-	(*UndoRequest)(nil),              // 42: volctl.v1.UndoRequest
-	(*UndoResponse)(nil),             // 43: volctl.v1.UndoResponse
-	(*PlanForgetRequest)(nil),        // 44: volctl.v1.PlanForgetRequest
-	(*PlanForgetResponse)(nil),       // 45: volctl.v1.PlanForgetResponse
-	(*ForgetRequest)(nil),            // 46: volctl.v1.ForgetRequest
-	(*ForgetResponse)(nil),           // 47: volctl.v1.ForgetResponse
-	(*ListKeptRequest)(nil),          // 48: volctl.v1.ListKeptRequest
-	(*ListKeptResponse)(nil),         // 49: volctl.v1.ListKeptResponse
-	(*KeptDataset)(nil),              // 50: volctl.v1.KeptDataset
-	(*StepEvent)(nil),                // 51: volctl.v1.StepEvent
-	(*CommandRun)(nil),               // 52: volctl.v1.CommandRun
-	(*Step)(nil),                     // 53: volctl.v1.Step
-	(*Operation)(nil),                // 54: volctl.v1.Operation
-	(*RecoverOptions)(nil),           // 55: volctl.v1.RecoverOptions
-	(*Resolution)(nil),               // 56: volctl.v1.Resolution
-	(*Resume)(nil),                   // 57: volctl.v1.Resume
-	(*Capability)(nil),               // 58: volctl.v1.Capability
-	(*ListOperationsRequest)(nil),    // 59: volctl.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),   // 60: volctl.v1.ListOperationsResponse
-	(*GetOperationRequest)(nil),      // 61: volctl.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),     // 62: volctl.v1.GetOperationResponse
-	(*GetRequestStatusRequest)(nil),  // 63: volctl.v1.GetRequestStatusRequest
-	(*GetRequestStatusResponse)(nil), // 64: volctl.v1.GetRequestStatusResponse
-	(*WatchOperationRequest)(nil),    // 65: volctl.v1.WatchOperationRequest
-	(*WatchOperationResponse)(nil),   // 66: volctl.v1.WatchOperationResponse
-	(*RecoverOperationRequest)(nil),  // 67: volctl.v1.RecoverOperationRequest
-	(*ResolveOperationRequest)(nil),  // 68: volctl.v1.ResolveOperationRequest
-	(*ResolveOperationResponse)(nil), // 69: volctl.v1.ResolveOperationResponse
-	(*RecoverOperationResponse)(nil), // 70: volctl.v1.RecoverOperationResponse
-	(*ListAuditRequest)(nil),         // 71: volctl.v1.ListAuditRequest
-	(*AuditRecord)(nil),              // 72: volctl.v1.AuditRecord
-	(*ListAuditResponse)(nil),        // 73: volctl.v1.ListAuditResponse
-	(*GetStatusRequest)(nil),         // 74: volctl.v1.GetStatusRequest
-	(*RunningOperation)(nil),         // 75: volctl.v1.RunningOperation
-	(*GetStatusResponse)(nil),        // 76: volctl.v1.GetStatusResponse
-	(*AttentionOperation)(nil),       // 77: volctl.v1.AttentionOperation
-	(*PlanRescueRequest)(nil),        // 78: volctl.v1.PlanRescueRequest
-	(*PlanRescueResponse)(nil),       // 79: volctl.v1.PlanRescueResponse
-	(*RescueRequest)(nil),            // 80: volctl.v1.RescueRequest
-	(*RescueResponse)(nil),           // 81: volctl.v1.RescueResponse
-	(*RescueTarget)(nil),             // 82: volctl.v1.RescueTarget
-	nil,                              // 83: volctl.v1.LogicalUnit.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),    // 84: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 85: google.protobuf.Duration
+	(*ZoneRescue)(nil),               // 11: volctl.v1.ZoneRescue
+	(*ZoneActionRequest)(nil),        // 12: volctl.v1.ZoneActionRequest
+	(*ZoneActionResponse)(nil),       // 13: volctl.v1.ZoneActionResponse
+	(*View)(nil),                     // 14: volctl.v1.View
+	(*LogicalUnit)(nil),              // 15: volctl.v1.LogicalUnit
+	(*Session)(nil),                  // 16: volctl.v1.Session
+	(*Sessions)(nil),                 // 17: volctl.v1.Sessions
+	(*Snapshot)(nil),                 // 18: volctl.v1.Snapshot
+	(*Zone)(nil),                     // 19: volctl.v1.Zone
+	(*ZoneDevice)(nil),               // 20: volctl.v1.ZoneDevice
+	(*Volume)(nil),                   // 21: volctl.v1.Volume
+	(*ListVolumesRequest)(nil),       // 22: volctl.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),      // 23: volctl.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),         // 24: volctl.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),        // 25: volctl.v1.GetVolumeResponse
+	(*CreateSnapshotRequest)(nil),    // 26: volctl.v1.CreateSnapshotRequest
+	(*CreateSnapshotResponse)(nil),   // 27: volctl.v1.CreateSnapshotResponse
+	(*ListSnapshotsRequest)(nil),     // 28: volctl.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),    // 29: volctl.v1.ListSnapshotsResponse
+	(*DestroySnapshotRequest)(nil),   // 30: volctl.v1.DestroySnapshotRequest
+	(*DestroySnapshotResponse)(nil),  // 31: volctl.v1.DestroySnapshotResponse
+	(*RollbackOptions)(nil),          // 32: volctl.v1.RollbackOptions
+	(*PlanRollbackRequest)(nil),      // 33: volctl.v1.PlanRollbackRequest
+	(*PlannedStep)(nil),              // 34: volctl.v1.PlannedStep
+	(*CommandLine)(nil),              // 35: volctl.v1.CommandLine
+	(*Plan)(nil),                     // 36: volctl.v1.Plan
+	(*KeptVolume)(nil),               // 37: volctl.v1.KeptVolume
+	(*PlanRollbackResponse)(nil),     // 38: volctl.v1.PlanRollbackResponse
+	(*RollbackRequest)(nil),          // 39: volctl.v1.RollbackRequest
+	(*RollbackResponse)(nil),         // 40: volctl.v1.RollbackResponse
+	(*PlanUndoRequest)(nil),          // 41: volctl.v1.PlanUndoRequest
+	(*PlanUndoResponse)(nil),         // 42: volctl.v1.PlanUndoResponse
+	(*UndoRequest)(nil),              // 43: volctl.v1.UndoRequest
+	(*UndoResponse)(nil),             // 44: volctl.v1.UndoResponse
+	(*PlanForgetRequest)(nil),        // 45: volctl.v1.PlanForgetRequest
+	(*PlanForgetResponse)(nil),       // 46: volctl.v1.PlanForgetResponse
+	(*ForgetRequest)(nil),            // 47: volctl.v1.ForgetRequest
+	(*ForgetResponse)(nil),           // 48: volctl.v1.ForgetResponse
+	(*ListKeptRequest)(nil),          // 49: volctl.v1.ListKeptRequest
+	(*ListKeptResponse)(nil),         // 50: volctl.v1.ListKeptResponse
+	(*KeptDataset)(nil),              // 51: volctl.v1.KeptDataset
+	(*StepEvent)(nil),                // 52: volctl.v1.StepEvent
+	(*CommandRun)(nil),               // 53: volctl.v1.CommandRun
+	(*Step)(nil),                     // 54: volctl.v1.Step
+	(*Operation)(nil),                // 55: volctl.v1.Operation
+	(*RecoverOptions)(nil),           // 56: volctl.v1.RecoverOptions
+	(*Resolution)(nil),               // 57: volctl.v1.Resolution
+	(*Resume)(nil),                   // 58: volctl.v1.Resume
+	(*Capability)(nil),               // 59: volctl.v1.Capability
+	(*ListOperationsRequest)(nil),    // 60: volctl.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),   // 61: volctl.v1.ListOperationsResponse
+	(*GetOperationRequest)(nil),      // 62: volctl.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),     // 63: volctl.v1.GetOperationResponse
+	(*GetRequestStatusRequest)(nil),  // 64: volctl.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil), // 65: volctl.v1.GetRequestStatusResponse
+	(*WatchOperationRequest)(nil),    // 66: volctl.v1.WatchOperationRequest
+	(*WatchOperationResponse)(nil),   // 67: volctl.v1.WatchOperationResponse
+	(*RecoverOperationRequest)(nil),  // 68: volctl.v1.RecoverOperationRequest
+	(*ResolveOperationRequest)(nil),  // 69: volctl.v1.ResolveOperationRequest
+	(*ResolveOperationResponse)(nil), // 70: volctl.v1.ResolveOperationResponse
+	(*RecoverOperationResponse)(nil), // 71: volctl.v1.RecoverOperationResponse
+	(*ListAuditRequest)(nil),         // 72: volctl.v1.ListAuditRequest
+	(*AuditRecord)(nil),              // 73: volctl.v1.AuditRecord
+	(*ListAuditResponse)(nil),        // 74: volctl.v1.ListAuditResponse
+	(*GetStatusRequest)(nil),         // 75: volctl.v1.GetStatusRequest
+	(*RunningOperation)(nil),         // 76: volctl.v1.RunningOperation
+	(*GetStatusResponse)(nil),        // 77: volctl.v1.GetStatusResponse
+	(*AttentionOperation)(nil),       // 78: volctl.v1.AttentionOperation
+	(*PlanRescueRequest)(nil),        // 79: volctl.v1.PlanRescueRequest
+	(*PlanRescueResponse)(nil),       // 80: volctl.v1.PlanRescueResponse
+	(*RescueRequest)(nil),            // 81: volctl.v1.RescueRequest
+	(*RescueResponse)(nil),           // 82: volctl.v1.RescueResponse
+	(*RescueTarget)(nil),             // 83: volctl.v1.RescueTarget
+	nil,                              // 84: volctl.v1.LogicalUnit.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),    // 85: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 86: google.protobuf.Duration
 }
 var file_volctl_v1_volctl_proto_depIdxs = []int32{
 	6,   // 0: volctl.v1.CheckBootResponse.disks:type_name -> volctl.v1.BootDisk
 	8,   // 1: volctl.v1.LURef.paths:type_name -> volctl.v1.TargetLUN
 	7,   // 2: volctl.v1.FindZonesRequest.logical_units:type_name -> volctl.v1.LURef
-	18,  // 3: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
-	52,  // 4: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
+	19,  // 3: volctl.v1.FindZonesResponse.zones:type_name -> volctl.v1.Zone
+	53,  // 4: volctl.v1.FindZonesResponse.commands:type_name -> volctl.v1.CommandRun
 	0,   // 5: volctl.v1.ZoneActionRequest.verb:type_name -> volctl.v1.ZoneVerb
-	52,  // 6: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
-	13,  // 7: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
-	83,  // 8: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
-	15,  // 9: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
-	84,  // 10: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
-	19,  // 11: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
-	14,  // 12: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
-	17,  // 13: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
-	18,  // 14: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
-	16,  // 15: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
-	14,  // 16: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
-	77,  // 17: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
-	20,  // 18: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
-	20,  // 19: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
-	17,  // 20: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
-	17,  // 21: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
-	17,  // 22: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
-	31,  // 23: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	34,  // 24: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
-	14,  // 25: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
-	18,  // 26: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
-	33,  // 27: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
-	36,  // 28: volctl.v1.Plan.kept:type_name -> volctl.v1.KeptVolume
-	82,  // 29: volctl.v1.Plan.rescue:type_name -> volctl.v1.RescueTarget
-	35,  // 30: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
-	31,  // 31: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 32: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 33: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 34: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
-	31,  // 35: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 36: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
-	31,  // 37: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 38: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 39: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 40: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
-	35,  // 41: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
-	35,  // 42: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 43: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 44: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
-	50,  // 45: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
-	84,  // 46: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
-	1,   // 47: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
-	52,  // 48: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
-	84,  // 49: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
-	52,  // 50: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
-	84,  // 51: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
-	85,  // 52: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
-	1,   // 53: volctl.v1.Step.state:type_name -> volctl.v1.StepState
-	84,  // 54: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
-	84,  // 55: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
-	52,  // 56: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
-	52,  // 57: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
-	2,   // 58: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
-	84,  // 59: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
-	84,  // 60: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
-	31,  // 61: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
-	35,  // 62: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
-	53,  // 63: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
-	85,  // 64: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
-	58,  // 65: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
-	57,  // 66: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
-	85,  // 67: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
-	56,  // 68: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
-	55,  // 69: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
-	36,  // 70: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
-	82,  // 71: volctl.v1.Operation.rescue:type_name -> volctl.v1.RescueTarget
-	84,  // 72: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
-	84,  // 73: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
-	84,  // 74: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
-	2,   // 75: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
-	54,  // 76: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
-	54,  // 77: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
-	3,   // 78: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
-	54,  // 79: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
-	35,  // 80: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 81: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 82: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
-	54,  // 83: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
-	51,  // 84: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 85: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
-	84,  // 86: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	72,  // 87: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
-	84,  // 88: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
-	85,  // 89: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
-	75,  // 90: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
-	58,  // 91: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
-	77,  // 92: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
-	35,  // 93: volctl.v1.PlanRescueResponse.plan:type_name -> volctl.v1.Plan
-	35,  // 94: volctl.v1.RescueResponse.plan:type_name -> volctl.v1.Plan
-	51,  // 95: volctl.v1.RescueResponse.step:type_name -> volctl.v1.StepEvent
-	54,  // 96: volctl.v1.RescueResponse.operation:type_name -> volctl.v1.Operation
-	21,  // 97: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
-	23,  // 98: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
-	25,  // 99: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
-	27,  // 100: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
-	29,  // 101: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
-	32,  // 102: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
-	38,  // 103: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
-	40,  // 104: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
-	42,  // 105: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
-	44,  // 106: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
-	46,  // 107: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
-	48,  // 108: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
-	78,  // 109: volctl.v1.RollbackService.PlanRescue:input_type -> volctl.v1.PlanRescueRequest
-	80,  // 110: volctl.v1.RollbackService.Rescue:input_type -> volctl.v1.RescueRequest
-	59,  // 111: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
-	61,  // 112: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
-	67,  // 113: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
-	65,  // 114: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
-	68,  // 115: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
-	63,  // 116: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
-	71,  // 117: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
-	9,   // 118: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
-	11,  // 119: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
-	4,   // 120: volctl.v1.BootService.CheckBoot:input_type -> volctl.v1.CheckBootRequest
-	74,  // 121: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
-	22,  // 122: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
-	24,  // 123: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
-	26,  // 124: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
-	28,  // 125: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
-	30,  // 126: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
-	37,  // 127: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
-	39,  // 128: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
-	41,  // 129: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
-	43,  // 130: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
-	45,  // 131: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
-	47,  // 132: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
-	49,  // 133: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
-	79,  // 134: volctl.v1.RollbackService.PlanRescue:output_type -> volctl.v1.PlanRescueResponse
-	81,  // 135: volctl.v1.RollbackService.Rescue:output_type -> volctl.v1.RescueResponse
-	60,  // 136: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
-	62,  // 137: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
-	70,  // 138: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
-	66,  // 139: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
-	69,  // 140: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
-	64,  // 141: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
-	73,  // 142: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
-	10,  // 143: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
-	12,  // 144: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
-	5,   // 145: volctl.v1.BootService.CheckBoot:output_type -> volctl.v1.CheckBootResponse
-	76,  // 146: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
-	122, // [122:147] is the sub-list for method output_type
-	97,  // [97:122] is the sub-list for method input_type
-	97,  // [97:97] is the sub-list for extension type_name
-	97,  // [97:97] is the sub-list for extension extendee
-	0,   // [0:97] is the sub-list for field type_name
+	11,  // 6: volctl.v1.ZoneActionRequest.rescue:type_name -> volctl.v1.ZoneRescue
+	53,  // 7: volctl.v1.ZoneActionResponse.commands:type_name -> volctl.v1.CommandRun
+	14,  // 8: volctl.v1.LogicalUnit.views:type_name -> volctl.v1.View
+	84,  // 9: volctl.v1.LogicalUnit.properties:type_name -> volctl.v1.LogicalUnit.PropertiesEntry
+	16,  // 10: volctl.v1.Sessions.sessions:type_name -> volctl.v1.Session
+	85,  // 11: volctl.v1.Snapshot.creation:type_name -> google.protobuf.Timestamp
+	20,  // 12: volctl.v1.Zone.devices:type_name -> volctl.v1.ZoneDevice
+	15,  // 13: volctl.v1.Volume.logical_units:type_name -> volctl.v1.LogicalUnit
+	18,  // 14: volctl.v1.Volume.snapshots:type_name -> volctl.v1.Snapshot
+	19,  // 15: volctl.v1.Volume.zones:type_name -> volctl.v1.Zone
+	17,  // 16: volctl.v1.Volume.sessions:type_name -> volctl.v1.Sessions
+	15,  // 17: volctl.v1.Volume.unplaced_logical_units:type_name -> volctl.v1.LogicalUnit
+	78,  // 18: volctl.v1.Volume.held_by:type_name -> volctl.v1.AttentionOperation
+	21,  // 19: volctl.v1.ListVolumesResponse.volumes:type_name -> volctl.v1.Volume
+	21,  // 20: volctl.v1.GetVolumeResponse.volume:type_name -> volctl.v1.Volume
+	18,  // 21: volctl.v1.CreateSnapshotResponse.snapshot:type_name -> volctl.v1.Snapshot
+	18,  // 22: volctl.v1.CreateSnapshotResponse.snapshots:type_name -> volctl.v1.Snapshot
+	18,  // 23: volctl.v1.ListSnapshotsResponse.snapshots:type_name -> volctl.v1.Snapshot
+	32,  // 24: volctl.v1.PlanRollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	35,  // 25: volctl.v1.PlannedStep.commands:type_name -> volctl.v1.CommandLine
+	15,  // 26: volctl.v1.Plan.logical_units:type_name -> volctl.v1.LogicalUnit
+	19,  // 27: volctl.v1.Plan.zones:type_name -> volctl.v1.Zone
+	34,  // 28: volctl.v1.Plan.steps:type_name -> volctl.v1.PlannedStep
+	37,  // 29: volctl.v1.Plan.kept:type_name -> volctl.v1.KeptVolume
+	83,  // 30: volctl.v1.Plan.rescue:type_name -> volctl.v1.RescueTarget
+	36,  // 31: volctl.v1.PlanRollbackResponse.plan:type_name -> volctl.v1.Plan
+	32,  // 32: volctl.v1.RollbackRequest.options:type_name -> volctl.v1.RollbackOptions
+	36,  // 33: volctl.v1.RollbackResponse.plan:type_name -> volctl.v1.Plan
+	52,  // 34: volctl.v1.RollbackResponse.step:type_name -> volctl.v1.StepEvent
+	55,  // 35: volctl.v1.RollbackResponse.operation:type_name -> volctl.v1.Operation
+	32,  // 36: volctl.v1.PlanUndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	36,  // 37: volctl.v1.PlanUndoResponse.plan:type_name -> volctl.v1.Plan
+	32,  // 38: volctl.v1.UndoRequest.options:type_name -> volctl.v1.RollbackOptions
+	36,  // 39: volctl.v1.UndoResponse.plan:type_name -> volctl.v1.Plan
+	52,  // 40: volctl.v1.UndoResponse.step:type_name -> volctl.v1.StepEvent
+	55,  // 41: volctl.v1.UndoResponse.operation:type_name -> volctl.v1.Operation
+	36,  // 42: volctl.v1.PlanForgetResponse.plan:type_name -> volctl.v1.Plan
+	36,  // 43: volctl.v1.ForgetResponse.plan:type_name -> volctl.v1.Plan
+	52,  // 44: volctl.v1.ForgetResponse.step:type_name -> volctl.v1.StepEvent
+	55,  // 45: volctl.v1.ForgetResponse.operation:type_name -> volctl.v1.Operation
+	51,  // 46: volctl.v1.ListKeptResponse.kept:type_name -> volctl.v1.KeptDataset
+	85,  // 47: volctl.v1.KeptDataset.created:type_name -> google.protobuf.Timestamp
+	1,   // 48: volctl.v1.StepEvent.state:type_name -> volctl.v1.StepState
+	53,  // 49: volctl.v1.StepEvent.command:type_name -> volctl.v1.CommandRun
+	85,  // 50: volctl.v1.StepEvent.time:type_name -> google.protobuf.Timestamp
+	53,  // 51: volctl.v1.StepEvent.command_started:type_name -> volctl.v1.CommandRun
+	85,  // 52: volctl.v1.CommandRun.started:type_name -> google.protobuf.Timestamp
+	86,  // 53: volctl.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	1,   // 54: volctl.v1.Step.state:type_name -> volctl.v1.StepState
+	85,  // 55: volctl.v1.Step.started:type_name -> google.protobuf.Timestamp
+	85,  // 56: volctl.v1.Step.finished:type_name -> google.protobuf.Timestamp
+	53,  // 57: volctl.v1.Step.commands:type_name -> volctl.v1.CommandRun
+	53,  // 58: volctl.v1.Step.compensation_commands:type_name -> volctl.v1.CommandRun
+	2,   // 59: volctl.v1.Operation.state:type_name -> volctl.v1.OperationState
+	85,  // 60: volctl.v1.Operation.created:type_name -> google.protobuf.Timestamp
+	85,  // 61: volctl.v1.Operation.updated:type_name -> google.protobuf.Timestamp
+	32,  // 62: volctl.v1.Operation.options:type_name -> volctl.v1.RollbackOptions
+	36,  // 63: volctl.v1.Operation.plan:type_name -> volctl.v1.Plan
+	54,  // 64: volctl.v1.Operation.steps:type_name -> volctl.v1.Step
+	86,  // 65: volctl.v1.Operation.outage:type_name -> google.protobuf.Duration
+	59,  // 66: volctl.v1.Operation.capabilities:type_name -> volctl.v1.Capability
+	58,  // 67: volctl.v1.Operation.resumes:type_name -> volctl.v1.Resume
+	86,  // 68: volctl.v1.Operation.active:type_name -> google.protobuf.Duration
+	57,  // 69: volctl.v1.Operation.resolution:type_name -> volctl.v1.Resolution
+	56,  // 70: volctl.v1.Operation.recover_options:type_name -> volctl.v1.RecoverOptions
+	37,  // 71: volctl.v1.Operation.kept:type_name -> volctl.v1.KeptVolume
+	83,  // 72: volctl.v1.Operation.rescue:type_name -> volctl.v1.RescueTarget
+	85,  // 73: volctl.v1.Resolution.time:type_name -> google.protobuf.Timestamp
+	85,  // 74: volctl.v1.Resume.time:type_name -> google.protobuf.Timestamp
+	85,  // 75: volctl.v1.Resume.stopped:type_name -> google.protobuf.Timestamp
+	2,   // 76: volctl.v1.Resume.state:type_name -> volctl.v1.OperationState
+	55,  // 77: volctl.v1.ListOperationsResponse.operations:type_name -> volctl.v1.Operation
+	55,  // 78: volctl.v1.GetOperationResponse.operation:type_name -> volctl.v1.Operation
+	3,   // 79: volctl.v1.GetRequestStatusResponse.state:type_name -> volctl.v1.RequestState
+	55,  // 80: volctl.v1.GetRequestStatusResponse.operation:type_name -> volctl.v1.Operation
+	36,  // 81: volctl.v1.WatchOperationResponse.plan:type_name -> volctl.v1.Plan
+	52,  // 82: volctl.v1.WatchOperationResponse.step:type_name -> volctl.v1.StepEvent
+	55,  // 83: volctl.v1.WatchOperationResponse.operation:type_name -> volctl.v1.Operation
+	55,  // 84: volctl.v1.ResolveOperationResponse.operation:type_name -> volctl.v1.Operation
+	52,  // 85: volctl.v1.RecoverOperationResponse.step:type_name -> volctl.v1.StepEvent
+	55,  // 86: volctl.v1.RecoverOperationResponse.operation:type_name -> volctl.v1.Operation
+	85,  // 87: volctl.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	73,  // 88: volctl.v1.ListAuditResponse.records:type_name -> volctl.v1.AuditRecord
+	85,  // 89: volctl.v1.GetStatusResponse.started:type_name -> google.protobuf.Timestamp
+	86,  // 90: volctl.v1.GetStatusResponse.uptime:type_name -> google.protobuf.Duration
+	76,  // 91: volctl.v1.GetStatusResponse.running:type_name -> volctl.v1.RunningOperation
+	59,  // 92: volctl.v1.GetStatusResponse.capabilities:type_name -> volctl.v1.Capability
+	78,  // 93: volctl.v1.GetStatusResponse.attention:type_name -> volctl.v1.AttentionOperation
+	36,  // 94: volctl.v1.PlanRescueResponse.plan:type_name -> volctl.v1.Plan
+	36,  // 95: volctl.v1.RescueResponse.plan:type_name -> volctl.v1.Plan
+	52,  // 96: volctl.v1.RescueResponse.step:type_name -> volctl.v1.StepEvent
+	55,  // 97: volctl.v1.RescueResponse.operation:type_name -> volctl.v1.Operation
+	22,  // 98: volctl.v1.VolumeService.ListVolumes:input_type -> volctl.v1.ListVolumesRequest
+	24,  // 99: volctl.v1.VolumeService.GetVolume:input_type -> volctl.v1.GetVolumeRequest
+	26,  // 100: volctl.v1.SnapshotService.CreateSnapshot:input_type -> volctl.v1.CreateSnapshotRequest
+	28,  // 101: volctl.v1.SnapshotService.ListSnapshots:input_type -> volctl.v1.ListSnapshotsRequest
+	30,  // 102: volctl.v1.SnapshotService.DestroySnapshot:input_type -> volctl.v1.DestroySnapshotRequest
+	33,  // 103: volctl.v1.RollbackService.PlanRollback:input_type -> volctl.v1.PlanRollbackRequest
+	39,  // 104: volctl.v1.RollbackService.Rollback:input_type -> volctl.v1.RollbackRequest
+	41,  // 105: volctl.v1.RollbackService.PlanUndo:input_type -> volctl.v1.PlanUndoRequest
+	43,  // 106: volctl.v1.RollbackService.Undo:input_type -> volctl.v1.UndoRequest
+	45,  // 107: volctl.v1.RollbackService.PlanForget:input_type -> volctl.v1.PlanForgetRequest
+	47,  // 108: volctl.v1.RollbackService.Forget:input_type -> volctl.v1.ForgetRequest
+	49,  // 109: volctl.v1.RollbackService.ListKept:input_type -> volctl.v1.ListKeptRequest
+	79,  // 110: volctl.v1.RollbackService.PlanRescue:input_type -> volctl.v1.PlanRescueRequest
+	81,  // 111: volctl.v1.RollbackService.Rescue:input_type -> volctl.v1.RescueRequest
+	60,  // 112: volctl.v1.OperationService.ListOperations:input_type -> volctl.v1.ListOperationsRequest
+	62,  // 113: volctl.v1.OperationService.GetOperation:input_type -> volctl.v1.GetOperationRequest
+	68,  // 114: volctl.v1.OperationService.RecoverOperation:input_type -> volctl.v1.RecoverOperationRequest
+	66,  // 115: volctl.v1.OperationService.WatchOperation:input_type -> volctl.v1.WatchOperationRequest
+	69,  // 116: volctl.v1.OperationService.ResolveOperation:input_type -> volctl.v1.ResolveOperationRequest
+	64,  // 117: volctl.v1.OperationService.GetRequestStatus:input_type -> volctl.v1.GetRequestStatusRequest
+	72,  // 118: volctl.v1.AuditService.ListAudit:input_type -> volctl.v1.ListAuditRequest
+	9,   // 119: volctl.v1.ZoneService.FindZones:input_type -> volctl.v1.FindZonesRequest
+	12,  // 120: volctl.v1.ZoneService.ZoneAction:input_type -> volctl.v1.ZoneActionRequest
+	4,   // 121: volctl.v1.BootService.CheckBoot:input_type -> volctl.v1.CheckBootRequest
+	75,  // 122: volctl.v1.StatusService.GetStatus:input_type -> volctl.v1.GetStatusRequest
+	23,  // 123: volctl.v1.VolumeService.ListVolumes:output_type -> volctl.v1.ListVolumesResponse
+	25,  // 124: volctl.v1.VolumeService.GetVolume:output_type -> volctl.v1.GetVolumeResponse
+	27,  // 125: volctl.v1.SnapshotService.CreateSnapshot:output_type -> volctl.v1.CreateSnapshotResponse
+	29,  // 126: volctl.v1.SnapshotService.ListSnapshots:output_type -> volctl.v1.ListSnapshotsResponse
+	31,  // 127: volctl.v1.SnapshotService.DestroySnapshot:output_type -> volctl.v1.DestroySnapshotResponse
+	38,  // 128: volctl.v1.RollbackService.PlanRollback:output_type -> volctl.v1.PlanRollbackResponse
+	40,  // 129: volctl.v1.RollbackService.Rollback:output_type -> volctl.v1.RollbackResponse
+	42,  // 130: volctl.v1.RollbackService.PlanUndo:output_type -> volctl.v1.PlanUndoResponse
+	44,  // 131: volctl.v1.RollbackService.Undo:output_type -> volctl.v1.UndoResponse
+	46,  // 132: volctl.v1.RollbackService.PlanForget:output_type -> volctl.v1.PlanForgetResponse
+	48,  // 133: volctl.v1.RollbackService.Forget:output_type -> volctl.v1.ForgetResponse
+	50,  // 134: volctl.v1.RollbackService.ListKept:output_type -> volctl.v1.ListKeptResponse
+	80,  // 135: volctl.v1.RollbackService.PlanRescue:output_type -> volctl.v1.PlanRescueResponse
+	82,  // 136: volctl.v1.RollbackService.Rescue:output_type -> volctl.v1.RescueResponse
+	61,  // 137: volctl.v1.OperationService.ListOperations:output_type -> volctl.v1.ListOperationsResponse
+	63,  // 138: volctl.v1.OperationService.GetOperation:output_type -> volctl.v1.GetOperationResponse
+	71,  // 139: volctl.v1.OperationService.RecoverOperation:output_type -> volctl.v1.RecoverOperationResponse
+	67,  // 140: volctl.v1.OperationService.WatchOperation:output_type -> volctl.v1.WatchOperationResponse
+	70,  // 141: volctl.v1.OperationService.ResolveOperation:output_type -> volctl.v1.ResolveOperationResponse
+	65,  // 142: volctl.v1.OperationService.GetRequestStatus:output_type -> volctl.v1.GetRequestStatusResponse
+	74,  // 143: volctl.v1.AuditService.ListAudit:output_type -> volctl.v1.ListAuditResponse
+	10,  // 144: volctl.v1.ZoneService.FindZones:output_type -> volctl.v1.FindZonesResponse
+	13,  // 145: volctl.v1.ZoneService.ZoneAction:output_type -> volctl.v1.ZoneActionResponse
+	5,   // 146: volctl.v1.BootService.CheckBoot:output_type -> volctl.v1.CheckBootResponse
+	77,  // 147: volctl.v1.StatusService.GetStatus:output_type -> volctl.v1.GetStatusResponse
+	123, // [123:148] is the sub-list for method output_type
+	98,  // [98:123] is the sub-list for method input_type
+	98,  // [98:98] is the sub-list for extension type_name
+	98,  // [98:98] is the sub-list for extension extendee
+	0,   // [0:98] is the sub-list for field type_name
 }
 
 func init() { file_volctl_v1_volctl_proto_init() }
@@ -7432,32 +7613,32 @@ func file_volctl_v1_volctl_proto_init() {
 	if File_volctl_v1_volctl_proto != nil {
 		return
 	}
-	file_volctl_v1_volctl_proto_msgTypes[11].OneofWrappers = []any{}
-	file_volctl_v1_volctl_proto_msgTypes[35].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[12].OneofWrappers = []any{}
+	file_volctl_v1_volctl_proto_msgTypes[36].OneofWrappers = []any{
 		(*RollbackResponse_Plan)(nil),
 		(*RollbackResponse_Step)(nil),
 		(*RollbackResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[39].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[40].OneofWrappers = []any{
 		(*UndoResponse_Plan)(nil),
 		(*UndoResponse_Step)(nil),
 		(*UndoResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[43].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[44].OneofWrappers = []any{
 		(*ForgetResponse_Plan)(nil),
 		(*ForgetResponse_Step)(nil),
 		(*ForgetResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[62].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[63].OneofWrappers = []any{
 		(*WatchOperationResponse_Plan)(nil),
 		(*WatchOperationResponse_Step)(nil),
 		(*WatchOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[66].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[67].OneofWrappers = []any{
 		(*RecoverOperationResponse_Step)(nil),
 		(*RecoverOperationResponse_Operation)(nil),
 	}
-	file_volctl_v1_volctl_proto_msgTypes[77].OneofWrappers = []any{
+	file_volctl_v1_volctl_proto_msgTypes[78].OneofWrappers = []any{
 		(*RescueResponse_Plan)(nil),
 		(*RescueResponse_Step)(nil),
 		(*RescueResponse_Operation)(nil),
@@ -7468,7 +7649,7 @@ func file_volctl_v1_volctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_volctl_v1_volctl_proto_rawDesc), len(file_volctl_v1_volctl_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   80,
+			NumMessages:   81,
 			NumExtensions: 0,
 			NumServices:   8,
 		},
