@@ -128,7 +128,7 @@ func stmfLocks(args []string) []string {
 		if l, ok := lastOpt(opts, 'l'); ok {
 			locks = append(locks, lu(l))
 		}
-	default: // create-lu, import-lu, delete-lu, modify-lu, online-lu, offline-lu, add-view
+	case "create-lu", "import-lu", "delete-lu", "modify-lu", "online-lu", "offline-lu", "add-view":
 		for _, o := range ops {
 			locks = append(locks, lu(o))
 		}
