@@ -19,11 +19,12 @@ import (
 // short load-act-save that follows.
 const (
 	// ConcurrencyHost (the default): the platform's locks, by what the
-	// command names (host-concurrency.md §5): an LU for sbd's per-LU
-	// operation and the SMF lu-<GUID> property group, the host or target
-	// groups' property group, a dataset for its sync task, the pool
-	// namespace for zpool import/export/create/destroy, a zone for zoneadm
-	// and zonecfg. Commands that only read hold nothing.
+	// command names (host-concurrency.md §5): an LU (sbd's per-LU
+	// operation, SMF's lu-<GUID> property group), the host or target
+	// groups' property group, the pool namespace for zpool import, export,
+	// create and destroy, a zone for zoneadm and zonecfg. zfs commands
+	// hold nothing for long (their sync tasks share the pool's txg), nor
+	// do commands that only read.
 	ConcurrencyHost = "host"
 	// ConcurrencyGlobal: every command holds one host-wide lock for its
 	// latency, so the host runs one command at a time (the pessimistic
@@ -89,8 +90,6 @@ func commandLocks(model string, argv []string) []string {
 	switch name {
 	case "stmfadm":
 		locks = stmfLocks(args)
-	case "zfs":
-		locks = zfsLocks(args)
 	case "zpool":
 		locks = zpoolLocks(args)
 	case "zoneadm", "zonecfg":
@@ -131,39 +130,6 @@ func stmfLocks(args []string) []string {
 	case "create-lu", "import-lu", "delete-lu", "modify-lu", "online-lu", "offline-lu", "add-view":
 		for _, o := range ops {
 			locks = append(locks, lu(o))
-		}
-	}
-	return locks
-}
-
-// zfsValueOpts are the zfs options whose value is the next word.
-const zfsValueOpts = "oVbtdsSO"
-
-// zfsLocks: a zfs command that changes something holds each dataset it
-// names (a snapshot's dataset); listing and reading hold nothing.
-func zfsLocks(args []string) []string {
-	if len(args) == 0 {
-		return nil
-	}
-	switch args[0] {
-	case "list", "get", "help", "holds", "userspace", "groupspace", "diff", "send", "-?", "--help":
-		return nil
-	}
-	var locks []string
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		if len(a) > 1 && a[0] == '-' {
-			if strings.ContainsRune(zfsValueOpts, rune(a[len(a)-1])) {
-				i++ // its value
-			}
-			continue
-		}
-		if strings.Contains(a, "=") {
-			continue // zfs set prop=value
-		}
-		ds, _, _ := strings.Cut(a, "@")
-		if ds != "" {
-			locks = append(locks, "zfs-dataset:"+ds)
 		}
 	}
 	return locks
