@@ -19,7 +19,7 @@ import (
 // short load-act-save that follows.
 const (
 	// ConcurrencyHost (the default): the platform's locks, by what the
-	// command names (host-concurrency.md §5): an LU (sbd's per-LU
+	// command names (docs/platform/host-concurrency.md §5): an LU (sbd's per-LU
 	// operation, SMF's lu-<GUID> property group), the host or target
 	// groups' property group, the pool namespace for zpool import, export,
 	// create and destroy, a zone for zoneadm and zonecfg. zfs commands
