@@ -63,6 +63,27 @@ func labelKey(l *BootLabel) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// imageKey is what a volume's image is made of.
+type imageKey struct {
+	label BootLabel
+	size  int64
+}
+
+// imageKeys are the images s calls for, by volume: a command whose
+// imageKeys did not change need not sync the images (runPlatform).
+func imageKeys(s *State) map[string]imageKey {
+	var m map[string]imageKey
+	for _, d := range s.Datasets {
+		if d.Type == "volume" && d.Label != nil {
+			if m == nil {
+				m = map[string]imageKey{}
+			}
+			m[d.Name] = imageKey{*d.Label, imageSize(d)}
+		}
+	}
+	return m
+}
+
 // syncImages brings ROOT's image files in line with s.
 func syncImages(root string, s *State) error {
 	idx := map[string]string{}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -80,13 +79,13 @@ type lunRef struct {
 	lun    int
 }
 
-var targetLunRE = regexp.MustCompile(`(?i)^iscsi://[^/]*/target\.([^,/]+),lun\.([0-9]+)$`)
+var targetLunRE = lazyRE(`(?i)^iscsi://[^/]*/target\.([^,/]+),lun\.([0-9]+)$`)
 
 func parseLunRef(storage string) (lunRef, bool) {
-	if m := lunameRE.FindStringSubmatch(storage); m != nil {
+	if m := lunameRE().FindStringSubmatch(storage); m != nil {
 		return lunRef{guid: strings.ToUpper(m[1])}, true
 	}
-	if m := targetLunRE.FindStringSubmatch(storage); m != nil {
+	if m := targetLunRE().FindStringSubmatch(storage); m != nil {
 		t, ok := deviceID(m[1])
 		n, err := strconv.Atoi(m[2])
 		if ok && err == nil {
@@ -236,11 +235,11 @@ func devicePath(d *ZoneDevice) (string, bool) {
 
 // diskGUIDRE is a multipath (scsi_vhci) disk name: its target part is the
 // LU's GUID.
-var diskGUIDRE = regexp.MustCompile(`^/dev/r?dsk/c[0-9]+t([0-9A-Fa-f]{32})d[0-9]+(s[0-9]+|p[0-9]+)?$`)
+var diskGUIDRE = lazyRE(`^/dev/r?dsk/c[0-9]+t([0-9A-Fa-f]{32})d[0-9]+(s[0-9]+|p[0-9]+)?$`)
 
 // diskGUID returns the LU GUID a /dev/[r]dsk multipath disk name carries.
 func diskGUID(p string) (string, bool) {
-	if m := diskGUIDRE.FindStringSubmatch(p); m != nil {
+	if m := diskGUIDRE().FindStringSubmatch(p); m != nil {
 		return strings.ToUpper(m[1]), true
 	}
 	return "", false
@@ -280,12 +279,7 @@ func (e *env) peer(root string) (p *peer, fresh bool) {
 	if err != nil {
 		return nil, false
 	}
-	s, err := readState(root)
-	if err != nil {
-		l.unlock()
-		return nil, false
-	}
-	before, err := encodeState(s)
+	s, before, err := readStateRaw(root)
 	if err != nil {
 		l.unlock()
 		return nil, false

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -199,11 +200,20 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 		logCall(root, call)
 		return code
 	}
-	// Latency is slept outside the lock, as a slow command on a real host
-	// would not serialise the others while it waits.
-	if s, err := readState(root); err == nil && s.Latency != "" && !late {
-		if d, err := time.ParseDuration(s.Latency); err == nil {
-			time.Sleep(d)
+	// The latency is spent holding the locks the real command holds
+	// (conc.go); the state file's lock is taken after it, only for the
+	// load-act-save.
+	var held *heldLocks
+	if !late {
+		if lat, model := latencyOf(root); lat > 0 {
+			var err error
+			held, err = lockNamed(root, commandLocks(model, argv))
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
+				return finish(1)
+			}
+			defer held.release()
+			time.Sleep(lat)
 		}
 	}
 	l, err := lockHost(root)
@@ -212,22 +222,27 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 		return finish(1)
 	}
 	defer l.unlock()
-	s, err := readState(root)
+	s, before, err := readStateRaw(root)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
 		return finish(1)
 	}
-	before, err := encodeState(s)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
-		return finish(1)
-	}
+	// The change check compares the new encoding with the bytes read (the
+	// state file is always written by encodeState), and the boot disk
+	// images are synced only when a volume's label or size changed.
+	images := imageKeys(s)
 	save := func() error {
 		after, err := encodeState(s)
 		if err != nil || bytes.Equal(before, after) {
 			return err
 		}
-		return writeState(root, s)
+		if err := writeStateBytes(root, after); err != nil {
+			return err
+		}
+		if maps.Equal(images, imageKeys(s)) {
+			return nil
+		}
+		return syncImages(root, s)
 	}
 	args := argv[1:]
 	e := &env{s: s, root: root, name: name, stdout: stdout, stderr: stderr}
@@ -279,9 +294,10 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 			fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
 			return finish(1)
 		}
-		// Release the lock before sleeping so the rest of the host keeps
+		// Release the locks before sleeping so the rest of the host keeps
 		// working while this command is stuck.
 		l.unlock()
+		held.release()
 		finish(-1)
 		if d := f.delay(); d > 0 {
 			return slow(root, name, argv, stdout, stderr, call, f.Action, code, d)
@@ -294,6 +310,7 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 		return finish(1)
 	}
 	l.unlock()
+	held.release()
 	time.Sleep(e.sleep)
 	return finish(code)
 }

@@ -92,8 +92,11 @@ var manageCmds = []manageCmd{
 			if err != nil {
 				return err
 			}
-			b, err := encodeState(s)
-			stdout.Write(b)
+			b, err := json.MarshalIndent(s, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = stdout.Write(append(b, '\n'))
 			return err
 		}},
 	{name: "flavor", nargs: []int{1}, usage: `  volctl-sim flavor ROOT F             switch the host to flavor F`,
@@ -170,6 +173,21 @@ var manageCmds = []manageCmd{
 				return err
 			}
 			return SetLatency(root, d)
+		}},
+	{name: "concurrency", nargs: []int{0, 1}, usage: `  volctl-sim concurrency ROOT [host|global|state]
+                                       which commands wait for which during their latency:
+                                       host (default) the platform's locks, global one at a
+                                       time, state none; without a model: print it`,
+		run: func(root string, rest []string, stdout, _ io.Writer) error {
+			if len(rest) == 1 {
+				return SetConcurrency(root, rest[0])
+			}
+			m, err := ConcurrencyModel(root)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, m)
+			return nil
 		}},
 	{name: "write", nargs: []int{2}, usage: `  volctl-sim write ROOT POOL/VOL TEXT  replace a volume's data`,
 		run: func(root string, rest []string, _, _ io.Writer) error {

@@ -39,6 +39,9 @@ type State struct {
 	HostID   string `json:"hostid"`   // this global zone's hostid (8 hex)
 	Hostname string `json:"hostname"` // this global zone's hostname
 	Latency  string `json:"latency,omitempty"`
+	// Concurrency is the model of which commands wait for which during
+	// their latency (conc.go); empty means ConcurrencyHost.
+	Concurrency string `json:"concurrency,omitempty"`
 
 	// Flavor is the platform (FlavorSolaris, FlavorIllumos, FlavorOpenZFS);
 	// empty means FlavorSolaris.
@@ -419,20 +422,29 @@ func (s *State) fillMaps() {
 func statePath(root string) string { return filepath.Join(root, "state.json") }
 
 func readState(root string) (*State, error) {
+	s, _, err := readStateRaw(root)
+	return s, err
+}
+
+// readStateRaw is readState that also returns the bytes it decoded.
+func readStateRaw(root string) (*State, []byte, error) {
 	b, err := os.ReadFile(statePath(root))
 	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
+		return nil, nil, fmt.Errorf("read state: %w", err)
 	}
 	s := &State{}
 	if err := json.Unmarshal(b, s); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", statePath(root), err)
+		return nil, nil, fmt.Errorf("decode %s: %w", statePath(root), err)
 	}
 	s.fillMaps()
-	return s, nil
+	return s, b, nil
 }
 
+// encodeState is the state file's content: compact JSON (volctl-sim state
+// prints it indented), which every write uses, so that the bytes read can
+// stand for the state before a command in the change check.
 func encodeState(s *State) ([]byte, error) {
-	b, err := json.MarshalIndent(s, "", "  ")
+	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
@@ -446,6 +458,14 @@ func writeState(root string, s *State) error {
 	if err != nil {
 		return err
 	}
+	if err := writeStateBytes(root, b); err != nil {
+		return err
+	}
+	return syncImages(root, s) // the boot disk images (diskimage.go)
+}
+
+// writeStateBytes replaces state.json with b (from encodeState).
+func writeStateBytes(root string, b []byte) error {
 	f, err := os.CreateTemp(root, ".state-*.json")
 	if err != nil {
 		return fmt.Errorf("write state: %w", err)
@@ -463,7 +483,42 @@ func writeState(root string, s *State) error {
 		os.Remove(f.Name())
 		return fmt.Errorf("write state: %w", err)
 	}
-	return syncImages(root, s) // the boot disk images (diskimage.go)
+	return nil
+}
+
+// latencyOf reads the host's latency and concurrency model without the
+// lock and without decoding the whole state: a command that waits before
+// it locks and loads need not decode the state twice. It looks for the two
+// top-level fields in the compact encoding (a string value cannot hold
+// their key unescaped); anything unexpected reads as no latency.
+func latencyOf(root string) (time.Duration, string) {
+	b, err := os.ReadFile(statePath(root))
+	if err != nil {
+		return 0, ""
+	}
+	field := func(key string) string {
+		pat := []byte(`"` + key + `":`)
+		i := bytes.Index(b, pat)
+		if i < 0 {
+			return ""
+		}
+		v := bytes.TrimLeft(b[i+len(pat):], " ")
+		if len(v) == 0 || v[0] != '"' {
+			return ""
+		}
+		v = v[1:]
+		j := bytes.IndexByte(v, '"')
+		if j < 0 {
+			return ""
+		}
+		return string(v[:j])
+	}
+	d, err := time.ParseDuration(field("latency"))
+	if err != nil || d <= 0 {
+		return 0, ""
+	}
+	s := State{Concurrency: field("concurrency")}
+	return d, s.concurrency()
 }
 
 // Init creates an empty host at root: the directory, state.json and usr/sbin/.

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -52,7 +51,7 @@ func (z *Zone) bootDevice() *ZoneDevice {
 	return nil
 }
 
-var lunameRE = regexp.MustCompile(`(?i)\bluname\.naa\.([0-9a-f]{32})\b`)
+var lunameRE = lazyRE(`(?i)\bluname\.naa\.([0-9a-f]{32})\b`)
 
 func runZoneadm(e *env, args []string) int {
 	opts, rest, ge := getopt(args, "z:u:R:")

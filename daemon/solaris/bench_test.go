@@ -216,6 +216,7 @@ func benchGroup(b *testing.B, latency time.Duration) {
 
 func benchEngine(b *testing.B, root string) (*engine.Engine, *store.DB) {
 	b.Helper()
+	printConcurrencyModel(b, root)
 	db, err := store.Open(b.TempDir()+"/j.db", time.Second)
 	if err != nil {
 		b.Fatal(err)
