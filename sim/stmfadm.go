@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -518,60 +519,112 @@ func stmfImportLU(e *env, _ []opt, ops []string) int {
 }
 
 func stmfDeleteLU(e *env, opts []opt, ops []string) int {
-	s := e.s
 	keep := hasOpt(opts, 'k')
 	ret := 0
 	for _, op := range ops {
-		if !isGUID(op) {
-			e.errf("%s: %s: must be 32 hexadecimal digits long\n", e.name, op)
-			ret++
-			continue
-		}
-		guid := strings.ToUpper(op)
-		lc := strings.ToLower(op)
-		lu := s.LUs[guid]
-		if lu != nil {
-			// libstmf drops the SMF entry before asking the kernel.
-			delete(s.ProviderData, lc)
-			if lu.Busy {
-				e.errf("%s: resource busy\n", e.name)
-				ret++
-			} else {
-				delete(s.LUs, guid)
-			}
-		}
-		if keep {
-			continue
-		}
-		// Without -k the views go even when the delete failed.
-		if lu == nil && len(s.ViewTable[guid]) == 0 {
-			e.errf("%s: %s: not found\n", e.name, lc)
-			ret++
-			continue
-		}
-		delete(s.ViewTable, guid)
+		ret += deleteOperand(e, op, keep)
 	}
 	return ret
 }
 
-// unpersistOperands is the first half of a delete-lu that fails in the
-// kernel (fault action fail-partway): libstmf's deleteDiskLu removes each
-// registered operand from the SMF provider data before the delete ioctl,
-// whose failure then leaves the LU registered (and its views, whatever
-// -k says: stmfadm removes views only after the call returns, and this
-// models a delete that did not come back to it).
+// deleteOperand is one turn of deleteLuFunc's loop over the operands: it
+// prints its own failure (a message that does not name the GUID, except
+// "not found") and returns the failures it adds to the exit status. The
+// loop goes on after a failure, so the exit status of a delete-lu is the
+// number of operands that failed, and the operands before and after a
+// failed one are deleted (docs/platform/comstar-delete-lu.md).
+func deleteOperand(e *env, op string, keep bool) int {
+	s := e.s
+	if !isGUID(op) {
+		e.errf("%s: %s: must be 32 hexadecimal digits long\n", e.name, op)
+		return 1
+	}
+	ret := 0
+	guid := strings.ToUpper(op)
+	lc := strings.ToLower(op)
+	lu := s.LUs[guid]
+	if lu != nil {
+		// libstmf drops the SMF entry before asking the kernel.
+		delete(s.ProviderData, lc)
+		if lu.Busy {
+			e.errf("%s: resource busy\n", e.name)
+			ret++
+		} else {
+			delete(s.LUs, guid)
+		}
+	}
+	if keep {
+		return ret
+	}
+	// Without -k the views go even when the delete failed.
+	if lu == nil && len(s.ViewTable[guid]) == 0 {
+		e.errf("%s: %s: not found\n", e.name, lc)
+		return ret + 1
+	}
+	delete(s.ViewTable, guid)
+	return ret
+}
+
+// unpersistOperands is what a delete-lu does before it fails in the
+// kernel (fault action fail-partway; runPlatform then prints the fault's
+// stderr and exits with its status): libstmf's deleteDiskLu removes the
+// failing operand from the SMF provider data before the delete ioctl,
+// whose failure leaves the LU registered, with its views (without -k,
+// deleteLuFunc removes them whatever the delete returned). The failing
+// operand is the last of the command's operands that the fault's match
+// names ("delete-lu -k G1 G2": G2); the others are deleted as delete-lu
+// deletes them, those before it and those after it alike, since
+// deleteLuFunc goes on to the next operand after a failure. A match that
+// names no operand fails every registered operand so.
 func (s *State) unpersistOperands(args []string) {
 	if len(args) == 0 || args[0] != "delete-lu" {
 		return
 	}
-	for _, op := range args[1:] {
-		if strings.HasPrefix(op, "-") || !isGUID(op) {
-			continue
-		}
-		if s.LUs[strings.ToUpper(op)] != nil {
-			delete(s.ProviderData, strings.ToLower(op))
+	keep := false
+	var guids []string
+	for _, a := range args[1:] {
+		switch {
+		case a == "-k" || a == "--keep-views":
+			keep = true
+		case isGUID(a):
+			guids = append(guids, a)
 		}
 	}
+	failing := s.partwayOperand(args, guids)
+	quiet := &env{s: s, name: "stmfadm", stdout: io.Discard, stderr: io.Discard}
+	for i, g := range guids {
+		if failing >= 0 && i != failing {
+			deleteOperand(quiet, g, keep)
+			continue
+		}
+		if s.LUs[strings.ToUpper(g)] != nil {
+			delete(s.ProviderData, strings.ToLower(g))
+		}
+		if !keep {
+			delete(s.ViewTable, strings.ToUpper(g))
+		}
+	}
+}
+
+// partwayOperand is the index in guids of the operand a fail-partway
+// fault on this delete-lu fails: the last one its match names; -1 when
+// it names none (or no such rule fired).
+func (s *State) partwayOperand(args, guids []string) int {
+	line := strings.Join(append([]string{"stmfadm"}, args...), " ")
+	for _, f := range s.Faults {
+		if f.Command != "stmfadm" || f.Action != ActionFailPartway || f.Fired == 0 || !strings.Contains(line, f.Match) {
+			continue
+		}
+		match := strings.ToUpper(f.Match)
+		last := -1
+		for i, g := range guids {
+			if strings.Contains(match, strings.ToUpper(g)) {
+				last = i
+			}
+		}
+		return last
+	}
+	return -1
 }
 
 // allGUIDs is the kernel LU list: registered LUs and GUIDs that only have

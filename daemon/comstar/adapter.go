@@ -134,15 +134,17 @@ func (c Cmd) ListView(ctx context.Context, guid string) ([]View, error) {
 	return ParseListView(res.Stdout)
 }
 
-// DeleteLUArgv deletes the LU and keeps its views (-k): without -k stmfadm
-// drops every view even when the delete fails.
-func (c Cmd) DeleteLUArgv(guid string) []string {
-	return []string{c.Path, "delete-lu", "-k", guid}
+// DeleteLUArgv deletes the LUs and keeps their views (-k): without -k
+// stmfadm drops every view even when the delete fails. Several GUIDs are
+// one command that deletes them in turn, going on after a failure
+// (docs/platform/comstar-delete-lu.md).
+func (c Cmd) DeleteLUArgv(guids ...string) []string {
+	return append([]string{c.Path, "delete-lu", "-k"}, guids...)
 }
 
-// DeleteLU deletes the LU, keeping its views.
-func (c Cmd) DeleteLU(ctx context.Context, guid string) error {
-	return stderrFailed(c.Run(ctx, c.DeleteLUArgv(guid)))
+// DeleteLU deletes the LUs, keeping their views.
+func (c Cmd) DeleteLU(ctx context.Context, guids ...string) error {
+	return stderrFailed(c.Run(ctx, c.DeleteLUArgv(guids...)))
 }
 
 // ImportLUArgv re-registers the LU from the metadata in the zvol.

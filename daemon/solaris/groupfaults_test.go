@@ -111,6 +111,34 @@ func TestGroupFaultInjection(t *testing.T) {
 			})
 		}
 	}
+	// The group's one delete-lu fails partway on each of its operands in
+	// turn (the others deleted, the failed one registered but gone from
+	// STMF's store, docs/platform/comstar-delete-lu.md): once, on every
+	// attempt (Retries 2: three; the undo re-persists it), and for good
+	// (where the match also names the re-persist's delete-lu of it alone).
+	for _, in := range ref {
+		f := strings.Fields(in.match)
+		if !strings.HasPrefix(in.match, "stmfadm delete-lu -k ") || len(f) < 5 {
+			continue
+		}
+		for k := 4; k <= len(f); k++ {
+			for _, times := range []int{1, 3, 0} {
+				in := in
+				in.match, in.action, in.times = strings.Join(f[:k], " "), sim.ActionFailPartway, times
+				t.Run(in.String(), func(t *testing.T) {
+					t.Parallel()
+					injected.Add(1)
+					t.Cleanup(func() {
+						if !t.Failed() {
+							consistent.Add(1)
+						}
+					})
+					runGroupFault(t, true, []sim.Fault{{Command: in.cmd, Match: in.match, Nth: in.nth, Times: in.times,
+						Action: in.action, Exit: 1, Stderr: "stmfadm: unknown error"}})
+				})
+			}
+		}
+	}
 	// parking/: pool/idisk1's rollback fails for good after pool/idisk0's
 	// took effect, and each command that brings the LUs back while the
 	// operation waits fails once, every time, after its change, or hangs.

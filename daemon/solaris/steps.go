@@ -179,20 +179,6 @@ func (s *sagaSteps) opFor(id store.Identity) *store.Operation {
 	return &o
 }
 
-// eachLU is a step function that runs fn for every captured LU in turn,
-// stopping at the first error (as linuxtgt's; the journaled identity here
-// is store.LU itself, so there is nothing to decode first).
-func (s *sagaSteps) eachLU(fn func(ctx context.Context, x *engine.Exec, lu store.LU) error) func(context.Context, *engine.Exec) error {
-	return func(ctx context.Context, x *engine.Exec) error {
-		for _, lu := range s.allLUs() {
-			if err := fn(ctx, x, lu); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
 // groupParallel bounds the commands a step of a group runs at once (one
 // per volume or LU): the outage window of a group is then about one
 // volume's, not the sum of them.
@@ -217,8 +203,9 @@ func parallel(n int, fn func(i int) error) error {
 	return errors.Join(errs...)
 }
 
-// eachLUAtOnce is eachLU with the LUs side by side (the window's steps:
-// delete-lu and import-lu touch one LU each, and nothing else).
+// eachLUAtOnce is a step function that runs fn for every captured LU,
+// side by side (import-lu and create-lu touch one LU each, and nothing
+// else).
 func (s *sagaSteps) eachLUAtOnce(fn func(ctx context.Context, x *engine.Exec, lu store.LU) error) func(context.Context, *engine.Exec) error {
 	return func(ctx context.Context, x *engine.Exec) error {
 		lus := s.allLUs()

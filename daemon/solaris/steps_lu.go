@@ -22,20 +22,23 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 	c := s.b.stmf(nil)
 	st := engine.Step{Name: "delete-lu", OutageWindow: true, Retried: true,
 		Description: "delete the LU, keeping its views (-k): the zvol is busy while an LU holds it"}
-	for _, lu := range s.allLUs() {
-		st.Planned = append(st.Planned, c.DeleteLUArgv(lu.GUID))
+	lus := s.allLUs()
+	if len(lus) > 1 {
+		st.Description = "delete the LUs in one command, keeping their views (-k): a zvol is busy while an LU holds it; " +
+			"if it fails, read each LU back (list-lu -v) to learn which are gone and which remain"
 	}
+	st.Planned = append(st.Planned, c.DeleteLUArgv(guidsOf(lus)...))
 	// No read-back here: this is inside the outage window. delete-lu -k
 	// exits 0 even for an unknown GUID (so running it again is harmless);
 	// the zfs rollback's "dataset is busy" is the proof that it did not
-	// go. A failure is retried (Retried: a failed delete-lu may have
-	// unpersisted the LU, docs/platform/comstar-delete-lu.md, which costs
-	// a re-persist to undo), except "resource busy": the LU is held, and
-	// asking again meets the same initiators.
-	st.Do = func(ctx context.Context, x *engine.Exec) error {
-		lus := s.allLUs()
-		return parallel(len(lus), func(i int) error { return s.deleteLU(ctx, x, lus[i]) })
-	}
+	// go. One command for every LU (a group's too): stmfadm deletes them
+	// in turn, one process, one pass over the SMF store
+	// (docs/platform/comstar-delete-lu.md); steps_deletelu.go reads back
+	// which went when it fails. A failure is retried (Retried: a failed
+	// delete-lu may have unpersisted the LU, which costs a re-persist to
+	// undo), except "resource busy": the LU is held, and asking again
+	// meets the same initiators.
+	st.Do = s.deleteAll
 	// Every LU is brought back before any failure is reported, each
 	// persisted again where a failed delete-lu may have unpersisted it
 	// (bringBack); only one held busy waits for recover --repersist.
@@ -69,14 +72,10 @@ func (s *sagaSteps) deleteLUs() engine.Step {
 // deleteLU is delete-lu -k of one LU; "resource busy" (the LU is held) is
 // permanent.
 func (s *sagaSteps) deleteLU(ctx context.Context, x *engine.Exec, lu store.LU) error {
-	err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID)
-	switch {
-	case err == nil:
-		return nil
-	case comstar.IsBusy(execx.Stderr(err)):
-		return engine.Permanent(fmt.Errorf("delete LU %s: %w (initiators keep it from going offline)", lu.GUID, err))
+	if err := s.b.stmf(x.Run).DeleteLU(ctx, lu.GUID); err != nil {
+		return deleteFailed(lu, err)
 	}
-	return fmt.Errorf("delete LU %s: %w", lu.GUID, err)
+	return nil
 }
 
 // bringBack brings an LU the step deleted (or tried to) back with its
@@ -284,14 +283,28 @@ func (s *sagaSteps) restoreViews() engine.Step {
 	for _, lu := range s.allLUs() {
 		st.Planned = append(st.Planned, c.ListViewArgv(lu.GUID))
 	}
-	st.Do = s.eachLU(func(ctx context.Context, x *engine.Exec, lu store.LU) error {
-		added, err := s.ensureViews(ctx, x, lu)
-		if err == nil && added {
-			x.Note("views of %s were missing after import and were added back", lu.GUID)
+	// The LUs side by side (bounded), as import-lu: each LU's views are
+	// its own. The outage is extended once, after the last view added.
+	st.Do = func(ctx context.Context, x *engine.Exec) error {
+		lus := s.allLUs()
+		added := make([]bool, len(lus))
+		err := permanentIfAll(parallel(len(lus), func(i int) error {
+			a, err := s.ensureViews(ctx, x, lus[i])
+			added[i] = a && err == nil
+			return err
+		}))
+		extend := false
+		for i, lu := range lus {
+			if added[i] {
+				x.Note("views of %s were missing after import and were added back", lu.GUID)
+				extend = true
+			}
+		}
+		if extend {
 			x.ExtendOutage()
 		}
 		return err
-	})
+	}
 	return st
 }
 
