@@ -74,7 +74,7 @@ func (db *DB) view(what string, fn func(*bolt.Tx) error) error {
 }
 
 func (db *DB) update(what string, fn func(*bolt.Tx) error) error {
-	return protect(db.path, adviceRead, what, func() error { return db.bolt.Update(fn) })
+	return protect(db.path, adviceRead, what, func() error { return db.counted(fn) })
 }
 
 // corrupt reports a damaged record found while serving.

@@ -136,7 +136,7 @@ func ptrs(ids []Identity) []*Identity {
 }
 
 func (db *DB) migrate() error {
-	return db.bolt.Update(func(tx *bolt.Tx) error { return migrateTx(tx, SchemaVersion()) })
+	return db.counted(func(tx *bolt.Tx) error { return migrateTx(tx, SchemaVersion()) })
 }
 
 // migrateTx runs every migration above the stored version up to target.

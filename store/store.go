@@ -79,6 +79,7 @@ var (
 type DB struct {
 	bolt *bolt.DB
 	path string
+	txns writeCounter // the writes committed (writes.go)
 }
 
 // OpenOptions tune OpenWith.
@@ -124,7 +125,7 @@ func OpenWith(path string, o OpenOptions) (*DB, error) {
 			return nil, err
 		}
 	}
-	b, err := openBolt(path, &bolt.Options{Timeout: o.Timeout})
+	b, err := openBolt(path, boltOptions(o.Timeout)) // options.go
 	if err != nil {
 		return nil, err
 	}

@@ -548,8 +548,9 @@ func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vo
 	}
 	var stored *store.Operation
 	created := false
+	first, intent := carryIntent(op, e.steps(op), e.now().UTC()) // intent.go
 	if err == nil {
-		stored, created, err = e.db.CreateOperation(op)
+		stored, created, err = e.db.CreateOperation(first)
 	}
 	if err != nil {
 		// Nothing has changed yet: refuse rather than run unjournaled.
@@ -565,6 +566,7 @@ func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vo
 			req.RequestID, stored.ID, stored.ID, ErrBusy))
 		return e.inflightOf(ctx, stored)
 	}
+	planned.intent = intent
 	e.locks.setHolder(keys, op.ID)
 	e.log.Info("operation captured", "op", op.ID, "snapshot", op.Snapshot, "lus", len(id.LUs), "zones", len(id.Zones))
 	e.startPlanned(planned, op, keys)

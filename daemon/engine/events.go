@@ -107,6 +107,9 @@ type inflight struct {
 	// called then (AfterEnd, callers.go).
 	ended    bool
 	afterEnd []func(*store.Operation)
+	// intent is the step whose intent the operation's first write
+	// carried (intent.go; 0: none).
+	intent int
 }
 
 // viewOf is a copy of the operation as status shows it.

@@ -428,6 +428,9 @@ type saga struct {
 	// next write that recovery needs (see journalsStart and journalsEnd),
 	// so that a rollback pays for the fsyncs it must have and no others.
 	quiet bool
+	// carried is the step whose intent the operation's first write
+	// carried (intent.go; 0: none), until the saga writes the journal.
+	carried int
 }
 
 func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string, comp bool) {
@@ -443,6 +446,7 @@ func (s *saga) journal() error {
 	if s.quiet {
 		return nil
 	}
+	s.carried = 0 // the record on disk is this one from now on
 	s.op.Updated = s.e.now().UTC()
 	if err := s.e.putOperation(s.op); err != nil {
 		if s.journalErr == nil {
@@ -502,15 +506,17 @@ func (s *saga) setStep(i int, state store.StepState, comp bool) error {
 func (s *saga) ctx() context.Context { return context.WithoutCancel(s.e.base) }
 
 // start runs a new operation from its first step after the capture. Its
-// running state is written with the first step that journals its start:
-// until then nothing has changed, and a journal that still says planned
-// resumes forward.
+// running state is written with the first step that journals its start,
+// or was with the operation's first write when that carried the window's
+// intent (intent.go): until then only steps that converge ran, and a
+// journal that still says planned resumes forward.
 func (s *saga) start() {
 	if d := decide(s.op, s.steps, checkReport{}); d.dir == stuck {
 		s.follow(s.ctx(), d)
 		return
 	}
 	s.op.State = store.OpRunning
+	s.carried = s.r.intent
 	s.forward(s.ctx(), 1)
 }
 
@@ -586,7 +592,7 @@ func (s *saga) forward(ctx context.Context, from int) {
 		}
 		s.op.Steps[i].Attempts++
 		s.op.Steps[i].Error = ""
-		s.quiet = !s.journalsStart(i)
+		s.quiet = !s.journalsStart(i) || s.intentOnDisk(i)
 		if s.setStep(i, store.StepRunning, false) != nil && s.journalsStart(i) {
 			// Without its intent on disk a crash inside this step would
 			// leave nobody knowing: do not start it, undo what ran.
@@ -721,6 +727,8 @@ func (s *saga) undo(ctx context.Context, step Step, x *Exec) error {
 // window and after it), and recovery decides from the platform what
 // happened inside the window (the commit step's Check), finishing it
 // forward since its steps are harmless to repeat while the LU is away.
+// The window's intent may be on disk already: the operation's first write
+// carries it (intent.go), and forward does not write it again.
 func (s *saga) journalsStart(i int) bool {
 	st := s.steps[i]
 	if st.OutageWindow {
