@@ -58,6 +58,9 @@ type Config struct {
 	JournalFault func(op *store.Operation) error
 	// Retention forgets kept datasets by age and count (retention.go).
 	Retention Retention
+	// JournalRetention drops finished operations from the journal by age
+	// and count (retention_journal.go).
+	JournalRetention JournalRetention
 }
 
 // Observer is told about progress; it must not block.
@@ -754,8 +757,9 @@ func (e *Engine) Start() error {
 		r, ch := e.start(op, nil, keys, true)
 		r.unsubscribe(ch) // nobody follows a resume at start; watchers subscribe
 	}
-	e.reportKept()     // keep.go
-	e.startRetention() // retention.go: after the resumes
+	e.reportKept()            // keep.go
+	e.startRetention()        // retention.go: after the resumes
+	e.startJournalRetention() // retention_journal.go
 	return nil
 }
 
