@@ -219,4 +219,3 @@ func (db *DB) dropOperationTx(tx *bolt.Tx, op *Operation) error {
 	}
 	return root.Bucket(bucketOps).Delete(u64(op.ID))
 }
-
