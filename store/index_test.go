@@ -137,7 +137,7 @@ func TestListPacesBetweenChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	waits := 0
-	db.SetReadPace(func() {
+	db.SetReadPace(func() func() {
 		waits++
 		// No read transaction is open here: a write does not wait.
 		done := make(chan error, 1)
@@ -152,6 +152,7 @@ func TestListPacesBetweenChunks(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("a write waited for a reader that was pacing")
 		}
+		return nil
 	})
 	got, more, err := db.ListOperationsPage(0, 0, nil)
 	if err != nil || more || len(got) != 5*readChunk {

@@ -20,9 +20,11 @@ import (
 const readChunk = 16
 
 // SetReadPace sets what a long read waits on before each of its chunks,
-// outside any transaction (nil: nothing). The engine waits there while an
-// outage window is open.
-func (db *DB) SetReadPace(f func()) {
+// outside any transaction (nil: nothing); the chunk runs once it returns,
+// and calls the release it returned when the chunk is read. The engine
+// waits there while an outage window is open, and lets one chunk be read
+// at a time.
+func (db *DB) SetReadPace(f func() (release func())) {
 	if f == nil {
 		db.pace.Store(nil)
 		return
@@ -30,10 +32,13 @@ func (db *DB) SetReadPace(f func()) {
 	db.pace.Store(&f)
 }
 
-func (db *DB) waitPace() {
+func (db *DB) waitPace() (release func()) {
 	if f := db.pace.Load(); f != nil {
-		(*f)()
+		if rel := (*f)(); rel != nil {
+			return rel
+		}
 	}
+	return func() {}
 }
 
 // opIDs returns up to max ids of the ops bucket below before (0: from the
@@ -73,7 +78,7 @@ func (db *DB) opIDs(tx *bolt.Tx, before uint64, max int) ([]uint64, error) {
 func (db *DB) listPaced(before uint64, limit int, keep func(*Operation) bool, next func(tx *bolt.Tx, below uint64, max int) ([]uint64, error)) (ops []*Operation, more bool, err error) {
 	below := before
 	for {
-		db.waitPace()
+		release := db.waitPace()
 		var ids []uint64
 		done := false
 		err = db.view("listing operations", func(tx *bolt.Tx) error {
@@ -97,6 +102,7 @@ func (db *DB) listPaced(before uint64, limit int, keep func(*Operation) bool, ne
 			}
 			return nil
 		})
+		release()
 		if err != nil {
 			return nil, false, err
 		}

@@ -84,7 +84,7 @@ type DB struct {
 	bolt *bolt.DB
 	path string
 	// pace is what long reads wait on between their chunks (read.go).
-	pace atomic.Pointer[func()]
+	pace atomic.Pointer[func() func()]
 }
 
 // OpenOptions tune OpenWith.

@@ -169,7 +169,7 @@ func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hc
 	}
 	e := &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
 		now: time.Now, base: base, running: map[uint64]*inflight{}, windows: newWindows()}
-	db.SetReadPace(func() { e.windows.wait(maxReadWait) })
+	db.SetReadPace(e.windows.readSlot) // windows.go
 	return e
 }
 

@@ -6,7 +6,8 @@ package engine
 // not take the CPU and the journal from the commands and the journal
 // writes that bring the LU back. A reader waits at most maxReadWait per
 // chunk, so that many rollbacks whose windows overlap without end do not
-// starve history.
+// starve history; and one chunk is read at a time, so that readers past
+// that wait (or between windows) take one CPU at most, not all of them.
 
 import (
 	"sync"
@@ -15,10 +16,12 @@ import (
 
 // maxReadWait bounds how long one chunk of a long read waits for the open
 // windows to close.
-const maxReadWait = 250 * time.Millisecond
+const maxReadWait = time.Second
 
 // windows are the operations whose outage window is open.
 type windows struct {
+	// slot is held while a chunk of a long read is read.
+	slot chan struct{}
 	mu   sync.Mutex
 	open map[uint64]bool
 	// clear is closed when no window is open; a new one is made when one
@@ -29,7 +32,16 @@ type windows struct {
 func newWindows() *windows {
 	c := make(chan struct{})
 	close(c)
-	return &windows{open: map[uint64]bool{}, clear: c}
+	return &windows{open: map[uint64]bool{}, clear: c, slot: make(chan struct{}, 1)}
+}
+
+// readSlot is the engine's read pace: it waits for the open windows to
+// close (at most maxReadWait) and for the read slot, and returns the
+// slot's release.
+func (w *windows) readSlot() (release func()) {
+	w.wait(maxReadWait)
+	w.slot <- struct{}{}
+	return func() { <-w.slot }
 }
 
 // opened notes that operation id's window is open (again); idempotent.
