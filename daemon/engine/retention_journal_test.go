@@ -20,7 +20,7 @@ func TestJournalRetentionAtStart(t *testing.T) {
 	}
 	old, recent := time.Now().Add(-400*24*time.Hour), time.Now().Add(-time.Minute)
 	var ops []*store.Operation
-	for id := uint64(1); id <= 600; id++ { // more than one batch
+	for id := uint64(1); id <= 600; id++ { // several batches
 		ops = append(ops, &store.Operation{ID: id, Kind: store.KindRollback, Platform: "fake", Volume: "pool/vol", Snapshot: "pool/vol@s",
 			State: store.OpSucceeded, Created: old, Updated: old})
 	}
