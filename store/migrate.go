@@ -27,6 +27,7 @@ var migrations = []migration{
 	{5, "index the operations that need attention and what they hold", migrateV5},
 	{6, "type the identity of tgt LUs (LU.TGT, from their tgt.* properties)", migrateV6},
 	{7, "create the kept bucket (the datasets keep rollbacks and undos kept)", migrateV7},
+	{8, "index the operations by volume (index.go)", migrateV8},
 }
 
 // SchemaVersion is the schema this binary writes.

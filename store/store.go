@@ -27,6 +27,8 @@
 //	    <id>      -> []Kept as JSON: the datasets operation id kept (a keep
 //	                 rollback or an undo, once its commit step is done),
 //	                 each kept, undone or forgotten (kept.go)
+//	  volumes/
+//	    <volume+0x00+id> -> empty: the operations on each volume (index.go)
 //
 // Every write is one bbolt Update, which fsyncs before it returns: a journal
 // entry written before a platform command is on disk when the command starts.
@@ -46,6 +48,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,6 +64,7 @@ var (
 	bucketZoneCall = []byte("zonecalls")
 	bucketAttn     = []byte("attention")
 	bucketKept     = []byte("kept")
+	bucketVolumes  = []byte("volumes")
 
 	keyVersion = []byte("version")
 )
@@ -80,6 +84,8 @@ type DB struct {
 	bolt *bolt.DB
 	path string
 	txns writeCounter // the writes committed (writes.go)
+	// pace is what long reads wait on between their chunks (read.go).
+	pace atomic.Pointer[func() func()]
 }
 
 // OpenOptions tune OpenWith.
@@ -259,6 +265,9 @@ func putOperationTx(tx *bolt.Tx, op *Operation) error {
 	if err := setKeptTx(tx, op); err != nil {
 		return err
 	}
+	if err := setVolumesTx(tx, op); err != nil {
+		return err
+	}
 	return setActiveTx(tx, op)
 }
 
@@ -321,44 +330,7 @@ func (db *DB) ListOperations(limit int, keep func(*Operation) bool) ([]*Operatio
 // newest first. more reports that older matching operations are left (ask
 // again with before set to the last id).
 func (db *DB) ListOperationsPage(before uint64, limit int, keep func(*Operation) bool) (ops []*Operation, more bool, err error) {
-	err = db.view("listing operations", func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketRoot).Bucket(bucketOps).Cursor()
-		k, v := c.Last()
-		if before > 0 {
-			// The first key at or past before, then one back.
-			if k, _ = c.Seek(u64(before)); k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
-		}
-		for ; k != nil; k, v = c.Prev() {
-			id, err := db.idOf(k, "operations")
-			if err != nil {
-				return err
-			}
-			if before > 0 && id >= before {
-				continue
-			}
-			op, err := db.decodeOperation(id, v)
-			if err != nil {
-				return err
-			}
-			if keep != nil && !keep(op) {
-				continue
-			}
-			if limit > 0 && len(ops) >= limit {
-				more = true
-				break
-			}
-			ops = append(ops, op)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return ops, more, nil
+	return db.listPaced(before, limit, keep, db.opIDs)
 }
 
 // Unfinished returns every operation that is not terminal, oldest first: the

@@ -88,6 +88,9 @@ type Config struct {
 	// Kept is how long the datasets of rollback --keep and undo are kept
 	// (docs/keep.md); the default keeps them until forgotten.
 	Kept Kept `toml:"kept"`
+	// Journal is how long finished operations stay in the journal
+	// (retention); the default keeps them all.
+	Journal Journal `toml:"journal"`
 	// Initiators are this host's iSCSI initiator node names (iscsiadm
 	// list initiator-node). On a storage host, a session of one of them
 	// is expected when this host's zones on the LU are detached; a zone
@@ -154,6 +157,15 @@ type Metrics struct {
 // after its operation or once KeepLast newer ones of its volume are kept.
 // Zero: no limit.
 type Kept struct {
+	KeepFor  Duration `toml:"keep_for"`
+	KeepLast int      `toml:"keep_last"`
+}
+
+// Journal is the retention of the journal's history: volctld drops a
+// finished operation KeepFor after it ended, or once KeepLast newer
+// operations are journaled, except what recovery and undo need
+// (store/retention.go). Zero: no limit.
+type Journal struct {
 	KeepFor  Duration `toml:"keep_for"`
 	KeepLast int      `toml:"keep_last"`
 }
@@ -379,6 +391,12 @@ func (c Config) validateLimits() []error {
 	if c.MaxOutput < 0 {
 		errs = append(errs, fmt.Errorf("max_output %d is negative", c.MaxOutput))
 	}
+	if c.Journal.KeepLast < 0 {
+		errs = append(errs, fmt.Errorf("journal.keep_last %d is negative (0 keeps every operation)", c.Journal.KeepLast))
+	}
+	if c.Journal.KeepFor.Duration > 0 && c.Journal.KeepFor.Duration < time.Hour {
+		errs = append(errs, fmt.Errorf("journal.keep_for %s is under an hour: a finished operation is what op show and history answer from; give at least \"1h\" (or \"0s\": no limit)", c.Journal.KeepFor))
+	}
 	if c.Kept.KeepLast < 0 {
 		errs = append(errs, fmt.Errorf("kept.keep_last %d is negative (0 keeps every kept dataset until it is forgotten)", c.Kept.KeepLast))
 	}
@@ -393,7 +411,7 @@ func (c Config) validateDurations() []error {
 		key string
 		d   Duration
 	}{{"timeouts.default", c.Timeouts.Default}, {"retry_delay", c.RetryDelay}, {"zone_shutdown_timeout", c.ZoneShutdownTimeout},
-		{"lu_online_timeout", c.LUOnlineTimeout}, {"kept.keep_for", c.Kept.KeepFor}} {
+		{"lu_online_timeout", c.LUOnlineTimeout}, {"kept.keep_for", c.Kept.KeepFor}, {"journal.keep_for", c.Journal.KeepFor}} {
 		if d.d.Duration < 0 {
 			errs = append(errs, fmt.Errorf("%s %s is negative", d.key, d.d))
 		}

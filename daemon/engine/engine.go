@@ -58,6 +58,9 @@ type Config struct {
 	JournalFault func(op *store.Operation) error
 	// Retention forgets kept datasets by age and count (retention.go).
 	Retention Retention
+	// JournalRetention drops finished operations from the journal by age
+	// and count (retention_journal.go).
+	JournalRetention JournalRetention
 }
 
 // Observer is told about progress; it must not block.
@@ -108,6 +111,10 @@ type Engine struct {
 	// retainKick asks the retention loop for a round (retention.go).
 	retainMu   sync.Mutex
 	retainKick chan struct{}
+
+	// windows are the open outage windows; long journal reads wait for
+	// them (windows.go).
+	windows *windows
 }
 
 // putOperation writes an operation's record.
@@ -160,8 +167,10 @@ func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hc
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	return &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
-		now: time.Now, base: base, running: map[uint64]*inflight{}}
+	e := &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
+		now: time.Now, base: base, running: map[uint64]*inflight{}, windows: newWindows()}
+	db.SetReadPace(e.windows.readSlot) // windows.go
+	return e
 }
 
 // Backend returns the platform backend.
@@ -248,12 +257,13 @@ func (e *Engine) Operation(id uint64) (*store.Operation, error) {
 // says older ones are left. The operations being planned are among them
 // (planned.go).
 func (e *Engine) Operations(before uint64, limit int, volume string) (ops []*store.Operation, more bool, err error) {
-	var keep func(*store.Operation) bool
-	if volume != "" {
-		keep = func(op *store.Operation) bool { return op.OnVolume(volume) }
-	}
 	planned := e.plannedOps(before, volume)
-	if ops, more, err = e.db.ListOperationsPage(before, limit, keep); err != nil {
+	if volume != "" {
+		ops, more, err = e.db.ListOperationsOnVolume(volume, before, limit) // the volume index
+	} else {
+		ops, more, err = e.db.ListOperationsPage(before, limit, nil)
+	}
+	if err != nil {
 		return nil, false, err
 	}
 	ops, more = withPlanned(ops, more, planned, limit)
@@ -749,8 +759,9 @@ func (e *Engine) Start() error {
 		r, ch := e.start(op, nil, keys, true)
 		r.unsubscribe(ch) // nobody follows a resume at start; watchers subscribe
 	}
-	e.reportKept()     // keep.go
-	e.startRetention() // retention.go: after the resumes
+	e.reportKept()            // keep.go
+	e.startRetention()        // retention.go: after the resumes
+	e.startJournalRetention() // retention_journal.go
 	return nil
 }
 
@@ -804,6 +815,7 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 		// keep.go: the kept count and retention, after the locks go
 		defer e.keptChanged(r)
 		defer e.locks.release(keys)
+		defer e.windows.closed(op.ID) // windows.go
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
 		if resume {
 			s.resume()

@@ -580,6 +580,9 @@ func (s *saga) forward(ctx context.Context, from int) {
 		}
 		step := s.steps[i]
 		opens := step.OutageWindow && s.op.OutageStart.IsZero()
+		if step.OutageWindow {
+			s.e.windows.opened(s.op.ID) // windows.go: long reads wait
+		}
 		if opens {
 			s.op.OutageStart = s.e.now().UTC()
 		}
@@ -615,11 +618,15 @@ func (s *saga) forward(ctx context.Context, from int) {
 			return
 		}
 		if err == nil {
-			if step.OutageWindow && !s.laterWindowStep(i) {
+			closes := step.OutageWindow && !s.laterWindowStep(i)
+			if closes {
 				s.op.OutageEnd = s.e.now().UTC()
 			}
 			s.quiet = !s.journalsEnd(i)
 			_ = s.setStep(i, store.StepDone, false)
+			if closes {
+				s.e.windows.closed(s.op.ID)
+			}
 			continue
 		}
 		s.quiet = false
@@ -802,6 +809,9 @@ func (s *saga) compensate(ctx context.Context, from int, cause string) {
 			continue
 		}
 		_ = s.setStep(j, store.StepCompensating, true)
+		if step.OutageWindow {
+			s.e.windows.opened(s.op.ID) // windows.go: closed when the saga ends
+		}
 		err := s.undo(ctx, step, &Exec{s: s, index: j, undo: true})
 		if err != nil {
 			s.op.Steps[j].Error = strings.TrimPrefix(s.op.Steps[j].Error+"; undo: "+err.Error(), "; ")
