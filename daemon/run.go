@@ -121,7 +121,8 @@ func (d *daemon) build(opts Options) error {
 	d.eng = engine.New(base, db, backend, engine.Config{
 		Timeouts: cfg.CommandTimeouts(), DefaultTimeout: cfg.Timeouts.Default.Duration,
 		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration, MaxOutput: cfg.MaxOutput, Observer: d.metrics,
-		Retention: engine.Retention{KeepFor: cfg.Kept.KeepFor.Duration, KeepLast: cfg.Kept.KeepLast},
+		Retention:   engine.Retention{KeepFor: cfg.Kept.KeepFor.Duration, KeepLast: cfg.Kept.KeepLast},
+		MaxCommands: cfg.MaxCommands, MaxWindows: cfg.MaxOpenWindows, Stall: cfg.CommandStall.Duration,
 	}, log.Named(logEngine))
 	if err := d.buildServer(); err != nil {
 		return err

@@ -58,6 +58,13 @@ type Config struct {
 	JournalFault func(op *store.Operation) error
 	// Retention forgets kept datasets by age and count (retention.go).
 	Retention Retention
+	// Scheduling (sched.go): the commands of open outage windows go
+	// first; the others run MaxCommands at once; MaxWindows windows are
+	// open at once; a command running past Stall stops counting. 0: the
+	// defaults; negative: no bound (no stall).
+	MaxCommands int
+	MaxWindows  int
+	Stall       time.Duration
 }
 
 // Observer is told about progress; it must not block.
@@ -108,6 +115,9 @@ type Engine struct {
 	// retainKick asks the retention loop for a round (retention.go).
 	retainMu   sync.Mutex
 	retainKick chan struct{}
+
+	// sched orders the host's commands (sched.go).
+	sched *execx.Scheduler
 }
 
 // putOperation writes an operation's record.
@@ -161,7 +171,7 @@ func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hc
 		cfg.Observer = nopObserver{}
 	}
 	return &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
-		now: time.Now, base: base, running: map[uint64]*inflight{}}
+		now: time.Now, base: base, running: map[uint64]*inflight{}, sched: newScheduler(cfg)}
 }
 
 // Backend returns the platform backend.
@@ -195,7 +205,7 @@ func (e *Engine) CommandTimeout(argv []string) time.Duration { return e.timeout(
 
 // plainRun runs a command without journaling it (inventory reads).
 func (e *Engine) plainRun(ctx context.Context, argv []string) (*execx.Result, error) {
-	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput}
+	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched}
 	return r.Run(ctx, argv)
 }
 
@@ -808,6 +818,7 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 		} else {
 			s.start()
 		}
+		s.closeWindow() // sched.go
 		s.settle()
 		r.last = cloneOp(op)
 		if op.State.Terminal() {
