@@ -74,7 +74,9 @@ type schedRig struct {
 	db     *store.DB
 }
 
-func newSchedRig(t *testing.T, cfg Config, cmd func(op *store.Operation, step string) []string) *schedRig {
+// newSchedRig is an engine over schedFake; at the end the daemon stops
+// and g lets every command blocked on it go (a failed test leaves some).
+func newSchedRig(t *testing.T, g gate, cfg Config, cmd func(op *store.Operation, step string) []string) *schedRig {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), time.Second)
 	if err != nil {
@@ -86,8 +88,17 @@ func newSchedRig(t *testing.T, cfg Config, cmd func(op *store.Operation, step st
 	r := &schedRig{e: New(ctx, db, schedFake{fb, cmd}, cfg, nil), cancel: cancel, db: db}
 	t.Cleanup(func() {
 		cancel()
-		r.e.Wait()
-		db.Close()
+		done := make(chan struct{})
+		go func() { r.e.Wait(); close(done) }()
+		for {
+			select {
+			case <-done:
+				db.Close()
+				return
+			case <-time.After(10 * time.Millisecond):
+				g.let()
+			}
+		}
 	})
 	return r
 }
@@ -156,7 +167,7 @@ func opEnded(a *asyncOp) bool {
 // holds the only slot; the commands outside the window wait for it.
 func TestSchedWindowCommandsGoFirst(t *testing.T) {
 	g := newGate(t)
-	r := newSchedRig(t, Config{MaxCommands: 1, MaxWindows: 1}, func(_ *store.Operation, step string) []string {
+	r := newSchedRig(t, g, Config{MaxCommands: 1, MaxWindows: 1}, func(_ *store.Operation, step string) []string {
 		switch step {
 		case "delete", "rollback", "import", "verify":
 			return []string{"/bin/true"}
@@ -196,7 +207,7 @@ func TestSchedWindowCommandsGoFirst(t *testing.T) {
 // for a slot before its LU goes, and the wait is not part of its outage.
 func TestSchedWindowSlots(t *testing.T) {
 	g := newGate(t)
-	r := newSchedRig(t, Config{MaxWindows: 1, Stall: time.Hour}, func(op *store.Operation, step string) []string {
+	r := newSchedRig(t, g, Config{MaxWindows: 1, Stall: time.Hour}, func(op *store.Operation, step string) []string {
 		if step == "delete" {
 			return g.argv()
 		}
@@ -232,7 +243,7 @@ func TestSchedWindowSlots(t *testing.T) {
 // at its own timeout, which is much longer).
 func TestSchedHungWindow(t *testing.T) {
 	g := newGate(t)
-	r := newSchedRig(t, Config{MaxCommands: 1, MaxWindows: 1, Stall: 50 * time.Millisecond}, func(op *store.Operation, step string) []string {
+	r := newSchedRig(t, g, Config{MaxCommands: 1, MaxWindows: 1, Stall: 50 * time.Millisecond}, func(op *store.Operation, step string) []string {
 		if op.Volume == "pool/hung" && step == "delete" {
 			return g.argv()
 		}
@@ -272,7 +283,7 @@ func TestSchedHungWindow(t *testing.T) {
 // goes on with it), and finishes the open window of the other.
 func TestSchedShutdownWhileWaitingForWindow(t *testing.T) {
 	g := newGate(t)
-	r := newSchedRig(t, Config{MaxWindows: 1, Stall: time.Hour}, func(op *store.Operation, step string) []string {
+	r := newSchedRig(t, g, Config{MaxWindows: 1, Stall: time.Hour}, func(op *store.Operation, step string) []string {
 		if step == "delete" {
 			return g.argv()
 		}
