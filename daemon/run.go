@@ -123,6 +123,7 @@ func (d *daemon) build(opts Options) error {
 		Retries: cfg.Retries, RetryDelay: cfg.RetryDelay.Duration, MaxOutput: cfg.MaxOutput, Observer: d.metrics,
 		Retention:        engine.Retention{KeepFor: cfg.Kept.KeepFor.Duration, KeepLast: cfg.Kept.KeepLast},
 		JournalRetention: engine.JournalRetention{KeepFor: cfg.Journal.KeepFor.Duration, KeepLast: cfg.Journal.KeepLast},
+		MaxCommands:      cfg.MaxCommands, MaxWindows: cfg.MaxOpenWindows, Stall: cfg.CommandStall.Duration,
 	}, log.Named(logEngine))
 	if err := d.buildServer(); err != nil {
 		return err

@@ -42,6 +42,15 @@ type Config struct {
 	RetryDelay Duration `toml:"retry_delay"`
 	// MaxOutput caps what is kept of each command's stdout and stderr.
 	MaxOutput int `toml:"max_output"`
+	// MaxCommands bounds the host's commands running at once outside the
+	// outage windows (captures, verifies, zone reads, inventory); the
+	// commands of an open window never wait for them. MaxOpenWindows
+	// bounds the outage windows open at once (an operation waits for one
+	// before its LU goes). A command running past CommandStall stops
+	// counting against either (docs/scheduling.md).
+	MaxCommands    int      `toml:"max_commands"`
+	MaxOpenWindows int      `toml:"max_open_windows"`
+	CommandStall   Duration `toml:"command_stall"`
 	// MaxConnections bounds the API connections open at once, over all
 	// listeners; MaxConnectionsPerPeer those of one peer (a uid on the unix
 	// socket, an address over TCP). Past them a connection is closed at
@@ -225,6 +234,9 @@ func Default() Config {
 		Retries:               3,
 		RetryDelay:            Duration{time.Second},
 		MaxOutput:             1 << 20,
+		MaxCommands:           4, // engine.DefaultMaxCommands
+		MaxOpenWindows:        2, // engine.DefaultMaxWindows
+		CommandStall:          Duration{2 * time.Second},
 		MaxConnections:        256,
 		MaxConnectionsPerPeer: 32,
 		ZoneShutdownTimeout:   Duration{3 * time.Minute},
@@ -396,6 +408,15 @@ func (c Config) validateLimits() []error {
 	}
 	if c.Journal.KeepFor.Duration > 0 && c.Journal.KeepFor.Duration < time.Hour {
 		errs = append(errs, fmt.Errorf("journal.keep_for %s is under an hour: a finished operation is what op show and history answer from; give at least \"1h\" (or \"0s\": no limit)", c.Journal.KeepFor))
+	}
+	if c.MaxCommands < 1 {
+		errs = append(errs, fmt.Errorf("max_commands %d: must be at least 1, or no command outside an outage window could run", c.MaxCommands))
+	}
+	if c.MaxOpenWindows < 1 {
+		errs = append(errs, fmt.Errorf("max_open_windows %d: must be at least 1, or no rollback could take its LU away", c.MaxOpenWindows))
+	}
+	if c.CommandStall.Duration <= 0 {
+		errs = append(errs, fmt.Errorf("command_stall %s: must be positive", c.CommandStall))
 	}
 	if c.Kept.KeepLast < 0 {
 		errs = append(errs, fmt.Errorf("kept.keep_last %d is negative (0 keeps every kept dataset until it is forgotten)", c.Kept.KeepLast))

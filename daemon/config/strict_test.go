@@ -150,6 +150,11 @@ func TestValidateStrict(t *testing.T) {
 		{"negative zone shutdown timeout", func(c *Config) { c.ZoneShutdownTimeout.Duration = -60e9 },
 			[]string{"zone_shutdown_timeout -1m0s is negative"}},
 		{"negative max output", func(c *Config) { c.MaxOutput = -1 }, []string{"max_output -1 is negative"}},
+		{"no command slot", func(c *Config) { c.MaxCommands = 0 },
+			[]string{"max_commands 0: must be at least 1, or no command outside an outage window could run"}},
+		{"negative window slots", func(c *Config) { c.MaxOpenWindows = -2 },
+			[]string{"max_open_windows -2: must be at least 1, or no rollback could take its LU away"}},
+		{"zero command stall", func(c *Config) { c.CommandStall.Duration = 0 }, []string{"command_stall 0s: must be positive"}},
 		{"unknown command timeout", func(c *Config) { c.Timeouts.PerCmd["zfss"] = Duration{1e9} },
 			[]string{"timeouts.command.zfss: no command in [commands] has that base name (want one of stmfadm, tgtadm, zfs, zoneadm, zonecfg, zpool)"}},
 		{"timeout named by the base name of a custom path", func(c *Config) {

@@ -61,6 +61,13 @@ type Config struct {
 	// JournalRetention drops finished operations from the journal by age
 	// and count (retention_journal.go).
 	JournalRetention JournalRetention
+	// Scheduling (sched.go): the commands of open outage windows go
+	// first; the others run MaxCommands at once; MaxWindows windows are
+	// open at once; a command running past Stall stops counting. 0: the
+	// defaults; negative: no bound (no stall).
+	MaxCommands int
+	MaxWindows  int
+	Stall       time.Duration
 }
 
 // Observer is told about progress; it must not block.
@@ -115,6 +122,9 @@ type Engine struct {
 	// windows are the open outage windows; long journal reads wait for
 	// them (windows.go).
 	windows *windows
+
+	// sched orders the host's commands (sched.go).
+	sched *execx.Scheduler
 }
 
 // putOperation writes an operation's record.
@@ -168,7 +178,8 @@ func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hc
 		cfg.Observer = nopObserver{}
 	}
 	e := &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
-		now: time.Now, base: base, running: map[uint64]*inflight{}, windows: newWindows()}
+		now: time.Now, base: base, running: map[uint64]*inflight{}, windows: newWindows(),
+		sched: newScheduler(cfg)}
 	db.SetReadPace(e.windows.readSlot) // windows.go
 	return e
 }
@@ -204,7 +215,7 @@ func (e *Engine) CommandTimeout(argv []string) time.Duration { return e.timeout(
 
 // plainRun runs a command without journaling it (inventory reads).
 func (e *Engine) plainRun(ctx context.Context, argv []string) (*execx.Result, error) {
-	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput}
+	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched}
 	return r.Run(ctx, argv)
 }
 
@@ -822,6 +833,7 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 		} else {
 			s.start()
 		}
+		s.closeWindow() // sched.go
 		s.settle()
 		r.last = cloneOp(op)
 		if op.State.Terminal() && op.State != store.OpWaiting { // a waiting one goes on later (await.go)

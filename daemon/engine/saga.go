@@ -57,6 +57,10 @@ type Step struct {
 	Planned [][]string
 	// OutageWindow marks the steps between the LU going and coming back.
 	OutageWindow bool
+	// FollowsWindow marks a step after the window that brings back what
+	// the LU's users need (restore-views' add-view): its commands go
+	// ahead of other operations' as the window's do (sched.go).
+	FollowsWindow bool
 	// Commit marks the point of no return (the zfs rollback): before it is
 	// done a failure compensates backwards, after it rolls forward.
 	Commit bool
@@ -106,8 +110,9 @@ func (x *Exec) Step() *store.Step { return &x.s.op.Steps[x.index] }
 // Run runs a platform command with its configured deadline, recording it.
 func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 	e := x.s.e
-	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput}
-	x.Starting("", argv)
+	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched,
+		Urgent: x.s.window != nil || x.s.steps[x.index].FollowsWindow, Window: x.s.window,
+		OnStart: func() { x.Starting("", argv) }} // after its wait for the scheduler (sched.go)
 	res, err := r.Run(ctx, argv)
 	cmd := toCommand(res)
 	// A step may run commands from several goroutines (a group's volumes
@@ -431,6 +436,9 @@ type saga struct {
 	// carried is the step whose intent the operation's first write
 	// carried (intent.go; 0: none), until the saga writes the journal.
 	carried int
+	// window is the outage window's slot while the saga holds one
+	// (sched.go): its commands are urgent.
+	window *execx.Window
 }
 
 func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string, comp bool) {
@@ -525,6 +533,7 @@ func (s *saga) start() {
 // journal cannot tell.
 func (s *saga) resume() {
 	ctx := s.ctx()
+	s.holdOpenWindow() // sched.go: the LU may be away
 	d := decide(s.op, s.steps, checkReport{})
 	if d.dir == askCheck {
 		done, err := s.steps[d.from].Check(ctx, &Exec{s: s, index: d.from})
@@ -579,6 +588,13 @@ func (s *saga) forward(ctx context.Context, from int) {
 			return
 		}
 		step := s.steps[i]
+		if step.OutageWindow && !s.admitWindow() { // sched.go
+			// The daemon is stopping while this operation waited for a
+			// window slot: its LU has not gone; stop here.
+			s.quiet = false
+			_ = s.journal()
+			return
+		}
 		opens := step.OutageWindow && s.op.OutageStart.IsZero()
 		if step.OutageWindow {
 			s.e.windows.opened(s.op.ID) // windows.go: long reads wait
@@ -626,6 +642,9 @@ func (s *saga) forward(ctx context.Context, from int) {
 			_ = s.setStep(i, store.StepDone, false)
 			if closes {
 				s.e.windows.closed(s.op.ID)
+			}
+			if step.OutageWindow && !s.laterWindowStep(i) {
+				s.closeWindow() // after its end is journaled
 			}
 			continue
 		}
@@ -788,6 +807,7 @@ func (s *saga) stopping(i int) bool {
 // compensate undoes, backwards from index from, every step that ran or may
 // have run, so the world is as it was before the operation.
 func (s *saga) compensate(ctx context.Context, from int, cause string) {
+	s.holdOpenWindow() // sched.go: undoing the window is urgent
 	s.quiet = false
 	if cause != "" {
 		s.op.Error = cause

@@ -31,6 +31,9 @@ type Result struct {
 	Stderr   []byte
 	Started  time.Time
 	Duration time.Duration
+	// Waited is how long the command waited for the Scheduler before it
+	// started (not part of Duration).
+	Waited time.Duration
 	// Err is why the command did not run to an exit status: not found,
 	// killed at its deadline, cancelled. Nil when it exited (with any status).
 	Err error
@@ -82,6 +85,15 @@ type Runner struct {
 	Timeout time.Duration
 	// MaxOutput caps stdout and stderr each; 0 means DefaultMaxOutput.
 	MaxOutput int
+	// Sched, when set, decides when the command starts (sched.go):
+	// Urgent ones at once, counted against Window's stall; the others
+	// when a slot is free. The wait is not part of Timeout.
+	Sched  *Scheduler
+	Urgent bool
+	Window *Window
+	// OnStart, when set, is called as the command starts (after any
+	// wait for the Scheduler).
+	OnStart func()
 }
 
 // Run runs argv[0] (which must be an absolute path) with argv[1:]. It returns
@@ -91,6 +103,19 @@ func (r *Runner) Run(ctx context.Context, argv []string) (*Result, error) {
 	if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
 		res.Err = fmt.Errorf("command %q is not an absolute path", strings.Join(argv, " "))
 		return res, &Error{res}
+	}
+	if r.Sched != nil {
+		slot, waited, err := r.Sched.Start(ctx, r.Urgent, r.Window)
+		res.Waited = waited
+		if err != nil {
+			res.Err = fmt.Errorf("waiting %s to start: %w", waited.Round(time.Millisecond), err)
+			return res, &Error{res}
+		}
+		defer slot.Done()
+		res.Started = time.Now()
+	}
+	if r.OnStart != nil {
+		r.OnStart()
 	}
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc

@@ -277,7 +277,7 @@ func (s *sagaSteps) ensureViews(ctx context.Context, x *engine.Exec, lu store.LU
 }
 
 func (s *sagaSteps) restoreViews() engine.Step {
-	st := engine.Step{Name: "restore-views",
+	st := engine.Step{Name: "restore-views", FollowsWindow: true,
 		Description: "compare the views with the captured ones and add exactly what is missing (host group, target group, LUN)"}
 	c := s.b.stmf(nil)
 	for _, lu := range s.allLUs() {
