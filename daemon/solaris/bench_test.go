@@ -93,9 +93,10 @@ func BenchmarkRollback(b *testing.B) {
 	b.ReportMetric(float64(outage)/float64(window), "window-ratio")
 }
 
-// BenchmarkParallelRollbacks rolls back 1, 8 and 64 volumes at once.
+// BenchmarkParallelRollbacks rolls back 1 and 8 volumes at once
+// (BenchmarkParallelRatios: 64, against one alone in the same run).
 func BenchmarkParallelRollbacks(b *testing.B) {
-	for _, n := range []int{1, 8, 64} {
+	for _, n := range []int{1, 8} { // 64 at once: BenchmarkParallelRatios
 		b.Run(fmt.Sprintf("volumes=%d", n), func(b *testing.B) {
 			var wall, outage time.Duration
 			for i := 0; i < b.N; i++ {
