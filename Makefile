@@ -121,14 +121,14 @@ fuzz:
 ## (scripts/linux-deps.sh) two more: keep-fault-injection[linux-tgt] and
 ## keep-crash-injection[linux-tgt], the keep rollback and undo on the real
 ## zfs-fuse + tgtd (TestFaultInjectionKeepLinux, TestCrashInjectionKeepLinux).
-FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection' ./...
+FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection|TestRescueShellCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
 	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \
 	echo "== fault summary"; cat $(SUMMARY) 2>/dev/null; \
-	want=18; if [ "$$(id -u)" -eq 0 ] && [ -x /usr/sbin/zfs-fuse ] && [ -x /usr/sbin/tgtd ]; then want=20; fi; \
-	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:|^(keep|undo|rescue)-(fault|crash)-injection\[' $(SUMMARY) | wc -l); \
-	if [ "$$n" -ne "$$want" ]; then echo "faults: $$n tallies, want $$want (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, keep- and undo-fault and -crash on each flavor, rescue-fault and -crash on solaris-11.4; keep-fault- and keep-crash-injection[linux-tgt] as root on the Linux stack)"; rc=1; fi; \
+	want=19; if [ "$$(id -u)" -eq 0 ] && [ -x /usr/sbin/zfs-fuse ] && [ -x /usr/sbin/tgtd ]; then want=21; fi; \
+	n=$$(grep -sE '^(fault|crash)-injection\[|^(peer|group)-(fault|crash)-injection:|^(keep|undo|rescue|rescue-shell)-(fault|crash)-injection\[' $(SUMMARY) | wc -l); \
+	if [ "$$n" -ne "$$want" ]; then echo "faults: $$n tallies, want $$want (fault- and crash-injection on solaris-11.4 and illumos, peer-fault, peer-crash, group-fault, group-crash, keep- and undo-fault and -crash on each flavor, rescue-fault, rescue-crash and rescue-shell-crash on solaris-11.4; keep-fault- and keep-crash-injection[linux-tgt] as root on the Linux stack)"; rc=1; fi; \
 	exit $$rc
 
 ## bench: Go benchmarks on the simulated host with a fixed per-command latency, then
