@@ -53,25 +53,34 @@ func rescueCrashChild(root, dbPath string) int {
 // TestRescueCrashInjection prints the tally
 // "rescue-crash-injection[solaris-11.4] N/N".
 func TestRescueCrashInjection(t *testing.T) {
+	runRescueCrashSuite(t, "rescue-crash-injection", func(t *testing.T) []injection { return rescueCalls(t) },
+		func(p *injection) *injection { return p }, rescueCrashAt)
+}
+
+// runRescueCrashSuite runs at for each of the points and both hang actions
+// (a fixed sample of them in make test) in parallel, and prints the tally
+// NAME[solaris-11.4]. inj gives a point's injection, whose action it sets.
+func runRescueCrashSuite[P any](t *testing.T, name string, points func(*testing.T) []P, inj func(*P) *injection, at func(*testing.T, P)) {
 	if testing.Short() {
 		t.Skip("crash injection: not in -short")
 	}
 	flavor := sim.FlavorSolaris
 	t.Run(flavor, func(t *testing.T) {
-		points := rescueCalls(t)
+		ps := points(t)
 		var injected, consistent atomic.Int64
 		sample := simtest.NewSample() // make test: 1 in VOLCTL_FAULT_SAMPLE
 		t.Cleanup(func() {
-			simtest.SampledSummary("rescue-crash-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()), sample)
+			simtest.SampledSummary(name+"["+flavor+"]", int(injected.Load()), int(consistent.Load()), sample)
 		})
-		for _, p := range points {
+		for _, p := range ps {
 			for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
 				if !sample.Take() {
 					continue
 				}
 				in := p
-				in.action = action
-				t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
+				i := inj(&in)
+				i.action = action
+				t.Run(fmt.Sprintf("%s #%d %s", i.match, i.nth, action), func(t *testing.T) {
 					t.Parallel()
 					injected.Add(1)
 					t.Cleanup(func() {
@@ -79,7 +88,7 @@ func TestRescueCrashInjection(t *testing.T) {
 							consistent.Add(1)
 						}
 					})
-					rescueCrashAt(t, in)
+					at(t, in)
 				})
 			}
 		}
@@ -89,38 +98,8 @@ func TestRescueCrashInjection(t *testing.T) {
 func rescueCrashAt(t *testing.T, p injection) {
 	root := rescueHost(t)
 	before := labelOf(t, root)
-	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: p.action}); err != nil {
-		t.Fatal(err)
-	}
 	dbPath := filepath.Join(t.TempDir(), "j.db")
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), crashChildEnv+"="+root, crashDBEnv+"="+dbPath)
-	logPath := filepath.Join(t.TempDir(), "child.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	child.Stdout, child.Stderr = logf, logf
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !hangs(root) {
-		if time.Now().After(deadline) {
-			_ = child.Process.Kill()
-			_ = child.Wait()
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("the command never hung; the child said:\n%s", b)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	_ = child.Process.Kill() // SIGKILL
-	_ = child.Wait()
-	simtest.KillHung(root)
-	if err := sim.ClearFaults(root); err != nil {
-		t.Fatal(err)
-	}
+	killChildWhenHung(t, root, p, crashChildEnv, dbPath)
 	e, _, stop := newRescueEngine(t, root, dbPath, engine.Config{})
 	defer stop()
 	if err := e.Start(); err != nil {
@@ -162,4 +141,44 @@ func hangs(root string) bool {
 		}
 	}
 	return false
+}
+
+// killChildWhenHung adds p's fault to the host at root, starts this test
+// binary as a child that runs the rescue there (env names which: the
+// child's TestMain reads it) with its journal at dbPath, kills it with
+// SIGKILL once the faulted command hangs, and clears the host of the hung
+// command and the fault.
+func killChildWhenHung(t *testing.T, root string, p injection, env, dbPath string) {
+	t.Helper()
+	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: p.action}); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), env+"="+root, crashDBEnv+"="+dbPath)
+	logPath := filepath.Join(t.TempDir(), "child.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	child.Stdout, child.Stderr = logf, logf
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !hangs(root) {
+		if time.Now().After(deadline) {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("the command never hung; the child said:\n%s", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = child.Process.Kill() // SIGKILL
+	_ = child.Wait()
+	simtest.KillHung(root)
+	if err := sim.ClearFaults(root); err != nil {
+		t.Fatal(err)
+	}
 }

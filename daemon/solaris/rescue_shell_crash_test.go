@@ -5,16 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/sim"
-	"github.com/volctl/volctl/sim/simtest"
 	"github.com/volctl/volctl/store"
 )
 
@@ -93,74 +90,15 @@ func shellCalls(t *testing.T) []shellPoint {
 // TestRescueShellCrashInjection prints the tally
 // "rescue-shell-crash-injection[solaris-11.4] N/N".
 func TestRescueShellCrashInjection(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash injection: not in -short")
-	}
-	flavor := sim.FlavorSolaris
-	t.Run(flavor, func(t *testing.T) {
-		points := shellCalls(t)
-		var injected, consistent atomic.Int64
-		sample := simtest.NewSample() // make test: 1 in VOLCTL_FAULT_SAMPLE
-		t.Cleanup(func() {
-			simtest.SampledSummary("rescue-shell-crash-injection["+flavor+"]", int(injected.Load()), int(consistent.Load()), sample)
-		})
-		for _, p := range points {
-			for _, action := range []string{sim.ActionHang, sim.ActionHangAfter} {
-				if !sample.Take() {
-					continue
-				}
-				in := p
-				in.action = action
-				t.Run(fmt.Sprintf("%s #%d %s", p.match, p.nth, action), func(t *testing.T) {
-					t.Parallel()
-					injected.Add(1)
-					t.Cleanup(func() {
-						if !t.Failed() {
-							consistent.Add(1)
-						}
-					})
-					shellCrashAt(t, in)
-				})
-			}
-		}
-	})
+	runRescueCrashSuite(t, "rescue-shell-crash-injection", shellCalls,
+		func(p *shellPoint) *injection { return &p.injection }, shellCrashAt)
 }
 
 func shellCrashAt(t *testing.T, p shellPoint) {
 	root := rescueHost(t)
 	before := labelOf(t, root)
-	if err := sim.AddFault(root, sim.Fault{Command: p.cmd, Match: p.match, Nth: p.nth, Times: 1, Action: p.action}); err != nil {
-		t.Fatal(err)
-	}
 	dbPath := filepath.Join(t.TempDir(), "j.db")
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), shellCrashEnv+"="+root, crashDBEnv+"="+dbPath)
-	logPath := filepath.Join(t.TempDir(), "child.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	child.Stdout, child.Stderr = logf, logf
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !hangs(root) {
-		if time.Now().After(deadline) {
-			_ = child.Process.Kill()
-			_ = child.Wait()
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("the command never hung; the child said:\n%s", b)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	_ = child.Process.Kill() // SIGKILL
-	_ = child.Wait()
-	simtest.KillHung(root)
-	if err := sim.ClearFaults(root); err != nil {
-		t.Fatal(err)
-	}
+	killChildWhenHung(t, root, p.injection, shellCrashEnv, dbPath)
 	e, _, stop := newRescueEngine(t, root, dbPath, engine.Config{})
 	defer stop()
 	if err := e.Start(); err != nil {
