@@ -45,9 +45,11 @@ down, the device removed, and the label read again. Each step is
 journaled and shown; a failure before the export undoes what was done; a
 rescue interrupted by a crash is resumed.
 
-ZONE must be installed (not running); RESCUE_ZONE installed. Both must be
-configured on the host volctld runs on, the one that serves ZONE's boot
-disk. Progress, confirmation and exit status are rollback's.
+ZONE must be installed (not running); RESCUE_ZONE installed. Ask the
+volctld of the host that serves ZONE's boot disk. Both zones must be
+configured on one host: that one, or a zone host among its peers, whose
+volctld then runs the zone commands (the plan marks them with its name).
+Progress, confirmation and exit status are rollback's.
 
 With --shell the rescue stops after the import, in state waiting (exit
 0), with the pool imported in RESCUE_ZONE under /mnt/1, nothing mounted,
