@@ -45,8 +45,10 @@ func stepNames(b engine.Backend) []string {
 	forget := &store.Operation{Kind: store.KindForget, Platform: b.Name(), Volume: "pool/v", Snapshot: "pool/v@s",
 		Identity: store.Identity{Volume: "pool/v", Snapshot: "pool/v@s", Kept: "pool/v.kept-1-20261207T000000Z"},
 		Options:  store.Options{Forget: 1, ForgetDatasets: []string{"pool/v.kept-1-20261207T000000Z"}}}
-	// A rescue (issue 23) that boots its rescue zone has every rescue step.
+	// A rescue --shell (issue 23) that boots its rescue zone has every
+	// rescue step, the one it waits at (shell) too.
 	rescue := &store.Operation{Kind: store.KindRescue, Platform: b.Name(), Volume: "pool/v", Snapshot: "pool/v",
+		Options:  store.Options{Rescue: &store.RescueOptions{Zone: "kz1", With: "kzr", Shell: true}},
 		Identity: store.Identity{Volume: "pool/v", Rescue: &store.Rescue{Zone: "kz1", With: "kzr", Storage: "dev:zvol/dsk/pool/v", WithState: "installed"}}}
 	var names []string
 	for _, op := range []*store.Operation{single, &group, &keep, &undo, forget, rescue} {

@@ -260,7 +260,35 @@ func (e *Engine) Operation(id uint64) (*store.Operation, error) {
 		}
 		return nil, notFound(id)
 	}
-	return op, err
+	if err != nil {
+		return nil, err
+	}
+	return e.withProgress(op), nil
+}
+
+// withProgress lays the progress of an operation in flight (its state,
+// its steps' states and times, its window, as status shows them) over its
+// journaled record: the journal is written only where recovery needs it,
+// so a step that converges, or the window's first step when the
+// operation's first write carried its intent (intent.go), is not journaled
+// when it starts. The commands stay those journaled.
+func (e *Engine) withProgress(op *store.Operation) *store.Operation {
+	e.mu.Lock()
+	r := e.running[op.ID]
+	e.mu.Unlock()
+	if r == nil {
+		return op
+	}
+	v := r.viewOf()
+	if v == nil || len(v.Steps) != len(op.Steps) {
+		return op
+	}
+	op.State, op.OutageStart, op.OutageEnd = v.State, v.OutageStart, v.OutageEnd
+	for i := range op.Steps {
+		st, w := &op.Steps[i], v.Steps[i]
+		st.State, st.Started, st.Finished, st.Error, st.Attempts = w.State, w.Started, w.Finished, w.Error, w.Attempts
+	}
+	return op
 }
 
 // Operations lists up to limit operations on volume (one of a group's
