@@ -10,37 +10,8 @@
 # Each step checks what it shows, so the demo fails when the story does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=${VOLCTL_DEMO_DIR:-$(mktemp -d /tmp/volctl-demo-keep.XXXXXX)}
-mkdir -p "$dir/bin"
-echo "== building into $dir/bin"
-go build -o "$dir/bin/" ./cmd/volctld ./cmd/volctl ./cmd/volctl-sim
-flavor=${VOLCTL_SIM_FLAVOR:-solaris-11.4}
-host=$dir/host
-rm -rf "$host" "$dir/journal.db" "$dir/volctld.sock"
-echo "== seeding a simulated $flavor host at $host"
-"$dir/bin/volctl-sim" seed "$host" --flavor "$flavor"
-cat > "$dir/volctld.toml" <<TOML
-platform = "solaris"
-socket = "$dir/volctld.sock"
-db = "$dir/journal.db"
-retry_delay = "100ms"
-initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
-[commands]
-zfs = "$host/usr/sbin/zfs"
-zpool = "$host/usr/sbin/zpool"
-stmfadm = "$host/usr/sbin/stmfadm"
-zoneadm = "$host/usr/sbin/zoneadm"
-zonecfg = "$host/usr/sbin/zonecfg"
-[roles]
-operator_uids = [$(id -u)]
-TOML
-"$dir/bin/volctld" -config "$dir/volctld.toml" 2>"$dir/volctld.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -S "$dir/volctld.sock" ] && break; sleep 0.1; done
-[ -S "$dir/volctld.sock" ] || { echo "volctld did not start:"; cat "$dir/volctld.log"; exit 1; }
-export VOLCTL_SOCKET=$dir/volctld.sock
-volctl() { "$dir/bin/volctl" "$@"; }
+source scripts/demo-lib.sh
+demo_start demo-keep "${VOLCTL_SIM_FLAVOR:-solaris-11.4}"
 zfs() { "$host/usr/sbin/zfs" "$@"; }
 data() { "$dir/bin/volctl-sim" read "$host" pool/idisk0; }
 guid=600144F0A613C900000054521D550001
@@ -49,10 +20,6 @@ lu() { "$host/usr/sbin/stmfadm" list-lu -v $guid | grep -v 'Operational Status';
 zone() {
   if [ "$flavor" = solaris-11.4 ]; then "$host/usr/sbin/zoneadm" -z kz1 list -p | cut -d: -f2,3
   else echo "no kernel zones on $flavor"; fi
-}
-want() { # want WHAT GOT EXPECTED
-  if [ "$2" != "$3" ]; then echo "DEMO FAILED: $1: got '$2', want '$3'"; exit 1; fi
-  echo "   ok: $1: $2"
 }
 
 echo; echo "== before: pool/idisk0 after snap1, then snap2 and more writes"

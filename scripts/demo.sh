@@ -7,42 +7,8 @@
 # same LUs and views, no kernel zones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=${VOLCTL_DEMO_DIR:-$(mktemp -d /tmp/volctl-demo.XXXXXX)}
-mkdir -p "$dir/bin"
-echo "== building into $dir/bin"
-go build -o "$dir/bin/" ./cmd/volctld ./cmd/volctl ./cmd/volctl-sim
-flavor=${VOLCTL_SIM_FLAVOR:-solaris-11.4}
-host=$dir/host
-rm -rf "$host" "$dir/journal.db" "$dir/volctld.sock"
-echo "== seeding a simulated $flavor host at $host"
-"$dir/bin/volctl-sim" seed "$host" --flavor "$flavor"
-cat > "$dir/volctld.toml" <<TOML
-# volctld on the simulated $flavor host at $host
-platform = "solaris"
-socket = "$dir/volctld.sock"
-db = "$dir/journal.db"
-retry_delay = "100ms"
-# This host's own initiator: kz1 boots from the LU over iSCSI loopback.
-initiators = ["iqn.1986-03.com.sun:01:sim-host1"]
-# The simulated host's zvol devices (disk images): check-boot reads them.
-zvol_device_dir = "$host/dev/zvol/rdsk"
-[commands]
-zfs = "$host/usr/sbin/zfs"
-zpool = "$host/usr/sbin/zpool"
-stmfadm = "$host/usr/sbin/stmfadm"
-zoneadm = "$host/usr/sbin/zoneadm"
-zonecfg = "$host/usr/sbin/zonecfg"
-# You run the demo, so you operate this daemon.
-[roles]
-operator_uids = [$(id -u)]
-TOML
-"$dir/bin/volctld" -config "$dir/volctld.toml" 2>"$dir/volctld.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -S "$dir/volctld.sock" ] && break; sleep 0.1; done
-[ -S "$dir/volctld.sock" ] || { echo "volctld did not start:"; cat "$dir/volctld.log"; exit 1; }
-export VOLCTL_SOCKET=$dir/volctld.sock
-volctl() { "$dir/bin/volctl" "$@"; }
+source scripts/demo-lib.sh
+demo_start demo "${VOLCTL_SIM_FLAVOR:-solaris-11.4}"
 sim() { "$dir/bin/volctl-sim" "$@"; }
 zone() {
   if [ "$flavor" = solaris-11.4 ]; then echo "   zone: $("$host/usr/sbin/zoneadm" -z kz1 list -p)"
