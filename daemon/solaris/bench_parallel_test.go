@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,27 @@ type batch struct {
 	wall  time.Duration
 	ops   []*store.Operation
 	sched execx.SchedStats
+	// cpu is the CPU time the batch took: the daemon's own (this
+	// process) and its commands' (the simulator's processes).
+	cpu cpuTime
+}
+
+// cpuTime is user+system CPU time, this process's and its children's.
+type cpuTime struct{ self, children time.Duration }
+
+func cpuNow() cpuTime {
+	get := func(who int) time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err != nil {
+			return 0
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return cpuTime{self: get(syscall.RUSAGE_SELF), children: get(syscall.RUSAGE_CHILDREN)}
+}
+
+func (c cpuTime) sub(o cpuTime) cpuTime {
+	return cpuTime{self: c.self - o.self, children: c.children - o.children}
 }
 
 // rollbackBatch rolls back n fresh volumes at once on a fresh simulated
@@ -44,7 +66,7 @@ func rollbackBatch(b *testing.B, n int, cfg engine.Config) batch {
 	ops := make([]*store.Operation, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuNow()
 	for j, snap := range snaps {
 		wg.Add(1)
 		go func() {
@@ -54,13 +76,13 @@ func rollbackBatch(b *testing.B, n int, cfg engine.Config) batch {
 		}()
 	}
 	wg.Wait()
-	wall := time.Since(start)
+	wall, cpu := time.Since(start), cpuNow().sub(cpu0)
 	for j := range ops {
 		if errs[j] != nil {
 			b.Fatal(errs[j])
 		}
 	}
-	return batch{wall: wall, ops: ops, sched: e.SchedulerStats()}
+	return batch{wall: wall, ops: ops, sched: e.SchedulerStats(), cpu: cpu}
 }
 
 func benchEngineWith(b *testing.B, root string, cfg engine.Config) (*engine.Engine, *store.DB) {
@@ -140,6 +162,7 @@ func benchRatios(b *testing.B, cfg engine.Config) {
 	var one, many phases
 	var oneWall, manyWall, worst time.Duration
 	var st execx.SchedStats
+	var cpu cpuTime
 	for i := 0; i < b.N; i++ {
 		b1 := rollbackBatch(b, 1, cfg)
 		bn := rollbackBatch(b, parallelMany, cfg)
@@ -157,6 +180,8 @@ func benchRatios(b *testing.B, cfg engine.Config) {
 			many.total += p.total
 			worst = max(worst, p.outage)
 		}
+		cpu.self += bn.cpu.self
+		cpu.children += bn.cpu.children
 		st.Commands += bn.sched.Commands
 		st.UrgentCommands += bn.sched.UrgentCommands
 		st.CommandWait += bn.sched.CommandWait
@@ -186,6 +211,11 @@ func benchRatios(b *testing.B, cfg engine.Config) {
 	b.ReportMetric(ms(st.UrgentRun/per), "urgent-run-ms/op")
 	b.ReportMetric(float64(st.Commands+st.UrgentCommands)/float64(per), "cmds/op")
 	b.ReportMetric(float64(st.Stalled)/float64(n), "stalled/batch")
+	// Where the CPU went: the daemon's own, and its commands' (each a
+	// simulator process), per command of the batch.
+	cmds := time.Duration(st.Commands + st.UrgentCommands)
+	b.ReportMetric(ms(cpu.self/cmds), "daemon-cpu-ms/cmd")
+	b.ReportMetric(ms(cpu.children/cmds), "sim-cpu-ms/cmd")
 	if st.Commands == 0 || st.UrgentCommands == 0 {
 		b.Fatalf("the scheduler counted %d commands, %d urgent", st.Commands, st.UrgentCommands)
 	}
