@@ -91,7 +91,13 @@ func (h *simHost) expect(code int, stdout, stderr string, argv ...string) {
 // TestBinaryManualSequence walks the seed scenario's manual rollback
 // through real processes.
 func TestBinaryManualSequence(t *testing.T) {
-	h := newSimHost(t)
+	forModes(t, func(t *testing.T, newHost func(*testing.T) *simHost) {
+		h := newHost(t)
+		manualSequence(t, h)
+	})
+}
+
+func manualSequence(t *testing.T, h *simHost) {
 	h.expect(0, "", "", "zoneadm", "-z", "kz1", "detach")
 	h.expect(1, "", "cannot rollback 'pool/idisk0': dataset is busy\n", "zfs", "rollback", "pool/idisk0@snap1")
 	h.expect(0, "", "", "stmfadm", "delete-lu", "-k", guid0)
@@ -128,7 +134,9 @@ func TestBinaryManualSequence(t *testing.T) {
 	}
 }
 
-func TestBinaryFaults(t *testing.T) {
+func TestBinaryFaults(t *testing.T) { forModes(t, binaryFaults) }
+
+func binaryFaults(t *testing.T, newSimHost func(*testing.T) *simHost) {
 	cases := []struct {
 		name   string
 		fault  []string
@@ -188,7 +196,10 @@ func TestBinaryFaults(t *testing.T) {
 // TestBinaryConcurrent runs many command processes at once; the lock must
 // keep every change.
 func TestBinaryConcurrent(t *testing.T) {
-	h := newSimHost(t)
+	forModes(t, func(t *testing.T, newHost func(*testing.T) *simHost) { binaryConcurrent(t, newHost(t)) })
+}
+
+func binaryConcurrent(t *testing.T, h *simHost) {
 	const n = 16
 	var wg sync.WaitGroup
 	for i := range n {

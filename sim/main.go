@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -168,6 +169,29 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runPlatform(root, name, argv, stdout, stderr, false)
 }
 
+// runPlatform runs one platform command in a process of its own.
+func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, late bool) int {
+	return runPlatformCtx(context.Background(), root, name, argv, stdout, stderr, late)
+}
+
+// wait sleeps d, or less if the command's process ends first (ctx: its
+// stub's life, serve.go); false if it ended. A process of its own
+// (context.Background) always sleeps it all, with sleepFn.
+func wait(ctx context.Context, d time.Duration, sleepFn func(time.Duration)) bool {
+	if ctx.Done() == nil {
+		sleepFn(d)
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // rootOf finds ROOT: $VOLCTL_SIM_ROOT, else three directories above the
 // command path ROOT/usr/sbin/<cmd> (the daemon runs commands with a minimal
 // environment, so this is the normal path).
@@ -190,10 +214,12 @@ func rootOf(argv0 string) (string, error) {
 	return filepath.Dir(filepath.Dir(filepath.Dir(abs))), nil
 }
 
-// runPlatform runs one platform command: latency, lock, load, faults, act,
-// save if changed, unlock, log. late is a hang with a delay going on after
-// it: no latency and no fault rule again, and its line is marked Late.
-func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, late bool) int {
+// runPlatformCtx runs one platform command: latency, lock, load, faults,
+// act, save if changed, unlock, log. late is a hang with a delay going on
+// after it: no latency and no fault rule again, and its line is marked
+// Late. ctx ends when the command's process is killed (serve.go): it then
+// stops where it waits, logging nothing more, as a killed process would.
+func runPlatformCtx(ctx context.Context, root, name string, argv []string, stdout, stderr io.Writer, late bool) int {
 	call := Call{Start: time.Now(), Argv: argv, Late: late}
 	finish := func(code int) int {
 		call.End, call.Exit = time.Now(), code
@@ -213,7 +239,9 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 				return finish(1)
 			}
 			defer held.release()
-			time.Sleep(lat)
+			if !wait(ctx, lat, time.Sleep) {
+				return -1
+			}
 		}
 	}
 	l, err := lockHost(root)
@@ -222,7 +250,10 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 		return finish(1)
 	}
 	defer l.unlock()
-	s, before, err := readStateRaw(root)
+	if ctx.Err() != nil {
+		return -1 // killed while it waited for the host
+	}
+	s, before, err := states.load(root)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: simulator: %v\n", name, err)
 		return finish(1)
@@ -233,8 +264,12 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 	images := imageKeys(s)
 	save := func() error {
 		after, err := encodeState(s)
-		if err != nil || bytes.Equal(before, after) {
+		if err != nil {
 			return err
+		}
+		if bytes.Equal(before, after) {
+			states.keep(root, s, before)
+			return nil
 		}
 		if err := writeStateBytes(root, after); err != nil {
 			return err
@@ -298,11 +333,16 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 		// working while this command is stuck.
 		l.unlock()
 		held.release()
+		flushOutput(stdout, stderr)
 		finish(-1)
 		if d := f.delay(); d > 0 {
-			return slow(root, name, argv, stdout, stderr, call, f.Action, code, d)
+			return slow(ctx, root, name, argv, stdout, stderr, call, f.Action, code, d)
 		}
-		hang()
+		if ctx.Done() == nil {
+			hang()
+		} else {
+			<-ctx.Done() // until its stub is killed
+		}
 		return -1
 	}
 	if err := save(); err != nil {
@@ -311,7 +351,12 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 	}
 	l.unlock()
 	held.release()
-	time.Sleep(e.sleep)
+	if e.sleep > 0 {
+		flushOutput(stdout, stderr)
+	}
+	if !wait(ctx, e.sleep, time.Sleep) {
+		return -1
+	}
 	return finish(code)
 }
 
@@ -321,11 +366,13 @@ func runPlatform(root, name string, argv []string, stdout, stderr io.Writer, lat
 // did before it slept. Whoever started it may be gone by then (a daemon
 // killed under it): a write to its closed pipes then fails instead of
 // killing the command (SIGPIPE ignored), so it acts in full, the worst case.
-func slow(root, name string, argv []string, stdout, stderr io.Writer, call Call, action string, code int, d time.Duration) int {
+func slow(ctx context.Context, root, name string, argv []string, stdout, stderr io.Writer, call Call, action string, code int, d time.Duration) int {
 	signal.Ignore(syscall.SIGPIPE)
-	sleep(d)
+	if !wait(ctx, d, sleep) {
+		return -1
+	}
 	if action == ActionHang {
-		return runPlatform(root, name, argv, stdout, stderr, true)
+		return runPlatformCtx(ctx, root, name, argv, stdout, stderr, true)
 	}
 	call.End, call.Exit, call.Late = time.Now(), code, true
 	logCall(root, call)

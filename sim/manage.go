@@ -86,6 +86,11 @@ var manageCmds = []manageCmd{
 		}},
 	{name: "install", usage: `  volctl-sim install ROOT              only the command symlinks`,
 		run: func(root string, _ []string, _, _ io.Writer) error { return installSelf(root) }},
+	{name: "serve", usage: `  volctl-sim serve ROOT                run the host's commands in this one process until
+                                       SIGTERM/SIGINT: ROOT/usr/sbin's commands become the
+                                       volctl-sim-stub beside this binary, which forwards
+                                       to ROOT/sim.sock (serve.go); prints "serving ROOT"`,
+		run: func(root string, _ []string, stdout, _ io.Writer) error { return serveUntilSignal(root, stdout) }},
 	{name: "state", usage: `  volctl-sim state ROOT                dump state.json`,
 		run: func(root string, _ []string, stdout, _ io.Writer) error {
 			s, err := Load(root)

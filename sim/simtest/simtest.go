@@ -24,6 +24,7 @@ var (
 	buildOnce sync.Once
 	buildDir  string
 	buildErr  error
+	stubErr   error // why there is no volctl-sim-stub in buildDir
 )
 
 // Build compiles volctl-sim, volctld and volctl once per test process and
@@ -42,7 +43,11 @@ func Build(t testing.TB) string {
 		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		// The resident simulator's stub (Serve); without a C compiler
+		// the hosts run their commands as processes of their own.
+		stubErr = sim.BuildStub(buildDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -82,6 +87,9 @@ func HostFlavor(t testing.TB, flavor string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { KillHung(root) })
+	if os.Getenv("VOLCTL_SIM_SERVE") == "1" {
+		Serve(t, root)
+	}
 	return root
 }
 
@@ -102,6 +110,9 @@ func TwoHosts(t testing.TB) (storage, zone string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { KillHung(root) })
+		if os.Getenv("VOLCTL_SIM_SERVE") == "1" {
+			Serve(t, root)
+		}
 	}
 	return storage, zone
 }

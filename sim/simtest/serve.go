@@ -1,0 +1,88 @@
+package simtest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is a resident simulator (volctl-sim serve) a test started for
+// one of its hosts.
+type Server struct {
+	cmd *exec.Cmd
+}
+
+// Serve starts volctl-sim serve ROOT for the test: from then on the host's
+// commands are the C stub and run in that one process (sim/serve.go). The
+// test fails if the stub could not be built (no C compiler: the reason is
+// in the failure). Cleanup stops it.
+func Serve(t testing.TB, root string) *Server {
+	t.Helper()
+	bin := Build(t)
+	if stubErr != nil {
+		t.Fatalf("resident simulator: %v", stubErr)
+	}
+	cmd := exec.Command(filepath.Join(bin, "volctl-sim"), "serve", root)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "serving ") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("volctl-sim serve %s: printed %q: %v", root, line, err)
+	}
+	s := &Server{cmd: cmd}
+	t.Cleanup(func() {
+		KillHung(root) // the stubs of hung commands, so it can end
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Errorf("volctl-sim serve %s did not stop on SIGTERM within 10 s", root)
+		}
+	})
+	return s
+}
+
+// CPU is the CPU time (user + system) the server has used so far, read
+// from /proc (Linux).
+func (s *Server) CPU() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name's closing parenthesis; utime and
+	// stime are fields 14 and 15 of the whole line, in clock ticks.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %q", s.cmd.Process.Pid, b)
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc/%d/stat: %q: %w", s.cmd.Process.Pid, v, err)
+		}
+		ticks += n
+	}
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(ticks) * time.Second / hz, nil
+}

@@ -1,0 +1,109 @@
+package sim
+
+import (
+	"os"
+	"reflect"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// stateCache keeps, in the resident simulator (serve.go), the decoded
+// state a command left unchanged, so the next command on the host need
+// not decode the file again: decoding it was most of a simulated
+// command's own CPU time. A process per command starts with it off.
+//
+// It is safe by construction rather than by care:
+//   - load takes the entry out; only keep puts one back, and only from
+//     the save of a command whose state encodes to the very bytes it read
+//     (so the entry is what decoding the file gives). A command that
+//     changed the state, failed, or was stopped leaves no entry, and the
+//     next command decodes the file it wrote.
+//   - an entry is used only while the file is the one it was read from
+//     (inode, size and modification time): a writer outside the server
+//     (volctl-sim's management commands, a test's sim.Update) replaces
+//     the file by rename, which changes its inode.
+//
+// What the encoding cannot show (a nil slice made empty, two fields made
+// to share one value) would survive in an entry; VOLCTL_SIM_CACHE_CHECK=1
+// makes every hit decode the file as well and panic if the two differ
+// (the sim tests run with it).
+type stateCache struct {
+	mu      sync.Mutex
+	on      bool
+	check   bool
+	entries map[string]cachedState
+}
+
+type cachedState struct {
+	s   *State
+	raw []byte
+	id  fileID
+}
+
+// fileID is what tells one state file from the one that replaced it.
+type fileID struct {
+	ino, size int64
+	mtime     time.Time
+}
+
+var states = &stateCache{entries: map[string]cachedState{}}
+
+// enableStateCache turns the cache on for this process (the server).
+func enableStateCache() {
+	states.mu.Lock()
+	defer states.mu.Unlock()
+	states.on = true
+	states.check = os.Getenv("VOLCTL_SIM_CACHE_CHECK") == "1"
+}
+
+func stateFileID(root string) (fileID, bool) {
+	fi, err := os.Stat(statePath(root))
+	if err != nil {
+		return fileID{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{ino: int64(st.Ino), size: fi.Size(), mtime: fi.ModTime()}, true
+}
+
+// load is readStateRaw, from the entry when the file is still the one it
+// was read from. The caller holds the host's lock.
+func (c *stateCache) load(root string) (*State, []byte, error) {
+	c.mu.Lock()
+	on, check := c.on, c.check
+	e, hit := c.entries[root]
+	delete(c.entries, root)
+	c.mu.Unlock()
+	if !on {
+		return readStateRaw(root)
+	}
+	if id, ok := stateFileID(root); hit && ok && id == e.id {
+		if check {
+			fresh, raw, err := readStateRaw(root)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !reflect.DeepEqual(fresh, e.s) || string(raw) != string(e.raw) {
+				panic("sim: the state cache's entry for " + root + " differs from its file")
+			}
+		}
+		return e.s, e.raw, nil
+	}
+	return readStateRaw(root)
+}
+
+// keep puts back the state of a command that left it as read (raw are
+// the bytes it was decoded from, and the file's content).
+func (c *stateCache) keep(root string, s *State, raw []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on {
+		return
+	}
+	if id, ok := stateFileID(root); ok && id.size == int64(len(raw)) {
+		c.entries[root] = cachedState{s: s, raw: raw, id: id}
+	}
+}
