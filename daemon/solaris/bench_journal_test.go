@@ -14,7 +14,6 @@ import (
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/sim"
-	"github.com/volctl/volctl/sim/simtest"
 	"github.com/volctl/volctl/store"
 )
 
@@ -35,7 +34,7 @@ const journalRounds = 3
 // would have taken.
 func benchJournal(b *testing.B, dir string) (string, int) {
 	b.Helper()
-	root := simtest.Host(b)
+	root, _ := benchHost(b)
 	e, db := benchEngine(b, root)
 	real, err := e.Rollback(context.Background(), engine.Request{Snapshot: "pool/idisk0@snap1"}, func(engine.Event) {})
 	if err != nil {
@@ -119,7 +118,7 @@ func BenchmarkJournalYears(b *testing.B) {
 		b.StopTimer()
 		path := filepath.Join(b.TempDir(), "j.db")
 		copyFile(b, template, path)
-		root := simtest.Host(b)
+		root, _ := benchHost(b)
 		if err := sim.SetLatency(root, benchLatency); err != nil {
 			b.Fatal(err)
 		}

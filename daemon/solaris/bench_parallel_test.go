@@ -53,7 +53,7 @@ func (c cpuTime) sub(o cpuTime) cpuTime {
 // host (benchLatency per command), with cfg's scheduling.
 func rollbackBatch(b *testing.B, n int, cfg engine.Config) batch {
 	b.Helper()
-	root := simtest.Host(b)
+	root, srv := benchHost(b)
 	snaps, err := sim.AddVolumes(root, n)
 	if err != nil {
 		b.Fatal(err)
@@ -67,6 +67,7 @@ func rollbackBatch(b *testing.B, n int, cfg engine.Config) batch {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start, cpu0 := time.Now(), cpuNow()
+	srv0 := serverCPU(b, srv)
 	for j, snap := range snaps {
 		wg.Add(1)
 		go func() {
@@ -77,12 +78,25 @@ func rollbackBatch(b *testing.B, n int, cfg engine.Config) batch {
 	}
 	wg.Wait()
 	wall, cpu := time.Since(start), cpuNow().sub(cpu0)
+	cpu.children += serverCPU(b, srv) - srv0
 	for j := range ops {
 		if errs[j] != nil {
 			b.Fatal(errs[j])
 		}
 	}
 	return batch{wall: wall, ops: ops, sched: e.SchedulerStats(), cpu: cpu}
+}
+
+// serverCPU is the resident simulator's CPU time so far (0 without one).
+func serverCPU(b *testing.B, srv *simtest.Server) time.Duration {
+	if srv == nil {
+		return 0
+	}
+	d, err := srv.CPU()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }
 
 func benchEngineWith(b *testing.B, root string, cfg engine.Config) (*engine.Engine, *store.DB) {

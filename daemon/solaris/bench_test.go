@@ -10,7 +10,6 @@ import (
 
 	"github.com/volctl/volctl/daemon/engine"
 	"github.com/volctl/volctl/sim"
-	"github.com/volctl/volctl/sim/simtest"
 	"github.com/volctl/volctl/store"
 )
 
@@ -54,7 +53,7 @@ func BenchmarkRollback(b *testing.B) {
 	var journal store.WriteStats
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		root := simtest.Host(b)
+		root, _ := benchHost(b)
 		if err := sim.SetLatency(root, benchLatency); err != nil {
 			b.Fatal(err)
 		}
@@ -101,7 +100,7 @@ func BenchmarkParallelRollbacks(b *testing.B) {
 			var wall, outage time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				root := simtest.Host(b)
+				root, _ := benchHost(b)
 				snaps, err := sim.AddVolumes(root, n)
 				if err != nil {
 					b.Fatal(err)
@@ -165,7 +164,7 @@ func benchGroup(b *testing.B, latency time.Duration) {
 	var groupOutage, singleOutage, groupWall, seqWall time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		root := simtest.Host(b)
+		root, _ := benchHost(b)
 		snaps, err := sim.AddVolumes(root, disks-1)
 		if err != nil {
 			b.Fatal(err)
@@ -250,7 +249,7 @@ func BenchmarkKeepRollback(b *testing.B) {
 	var plain, keep, keepWall, plainWall time.Duration
 	run := func(opts store.Options) (time.Duration, time.Duration) {
 		b.StopTimer()
-		root := simtest.Host(b)
+		root, _ := benchHost(b)
 		if err := sim.SetLatency(root, benchLatency); err != nil {
 			b.Fatal(err)
 		}

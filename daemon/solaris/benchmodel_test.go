@@ -2,10 +2,12 @@ package solaris_test
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
 	"github.com/volctl/volctl/sim"
+	"github.com/volctl/volctl/sim/simtest"
 )
 
 // printedModel: the benchmarks whose simulator concurrency model was
@@ -22,7 +24,39 @@ func printConcurrencyModel(b *testing.B, root string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, done := printedModel.LoadOrStore(b.Name(), true); !done {
-		fmt.Printf("sim-model: %s\n", m)
+	how := "a Go process per command"
+	if benchResident(b) {
+		how = "resident simulator, a C stub per command"
 	}
+	if _, done := printedModel.LoadOrStore(b.Name(), true); !done {
+		fmt.Printf("sim-model: %s (%s)\n", m, how)
+	}
+}
+
+// benchResident reports whether the benchmarks' hosts run a resident
+// simulator (volctl-sim serve: a C stub per command, one server process,
+// sim/serve.go): the default. VOLCTL_BENCH_SIM=process runs each
+// simulated command as a Go process of its own instead, as before the
+// server existed, to compare the two in the same minutes.
+func benchResident(b *testing.B) bool {
+	switch v := os.Getenv("VOLCTL_BENCH_SIM"); v {
+	case "", "resident":
+		return true
+	case "process":
+		return false
+	default:
+		b.Fatalf("VOLCTL_BENCH_SIM=%q: want resident or process", v)
+		return false
+	}
+}
+
+// benchHost is simtest.Host for a benchmark: served by a resident
+// simulator unless VOLCTL_BENCH_SIM=process (srv is then nil).
+func benchHost(b *testing.B) (root string, srv *simtest.Server) {
+	b.Helper()
+	root = simtest.Host(b)
+	if benchResident(b) {
+		srv = simtest.Serve(b, root)
+	}
+	return root, srv
 }
