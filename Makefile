@@ -124,7 +124,9 @@ fuzz:
 ## (scripts/linux-deps.sh) two more: keep-fault-injection[linux-tgt] and
 ## keep-crash-injection[linux-tgt], the keep rollback and undo on the real
 ## zfs-fuse + tgtd (TestFaultInjectionKeepLinux, TestCrashInjectionKeepLinux).
-FAULT_RUN := VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection|TestRescueShellCrashInjection' ./...
+## The simulated hosts' resident simulators check every state cache hit
+## against the file here (VOLCTL_SIM_CACHE_CHECK=1, docs/simulator.md).
+FAULT_RUN := VOLCTL_SIM_CACHE_CHECK=1 VOLCTL_SUMMARY=$(SUMMARY) $(GO) test -count=1 -timeout 30m -run 'TestFaultInjection|TestCrashInjection|TestPeerFaultInjection|TestPeerCrashInjection|TestGroupFaultInjection|TestGroupCrashInjection|TestKeepFaultInjection|TestKeepCrashInjection|TestRescueFaultInjection|TestRescueCrashInjection|TestRescueShellCrashInjection' ./...
 faults:
 	@rm -f $(SUMMARY)
 	@echo "$(FAULT_RUN)"; rc=0; $(FAULT_RUN) || rc=$$?; \

@@ -231,7 +231,7 @@ func runPlatformCtx(ctx context.Context, root, name string, argv []string, stdou
 	// load-act-save.
 	var held *heldLocks
 	if !late {
-		if lat, model := latencyOf(root); lat > 0 {
+		if lat, model := states.latency(root); lat > 0 {
 			var err error
 			held, err = lockNamed(root, commandLocks(model, argv))
 			if err != nil {

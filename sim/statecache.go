@@ -107,3 +107,27 @@ func (c *stateCache) keep(root string, s *State, raw []byte) {
 		c.entries[root] = cachedState{s: s, raw: raw, id: id}
 	}
 }
+
+// latency is latencyOf from the entry when the file is still the one it
+// was read from (it is read before the host's lock, for every command).
+func (c *stateCache) latency(root string) (time.Duration, string) {
+	c.mu.Lock()
+	e, hit := c.entries[root]
+	var lat, model string
+	if hit {
+		// Read under c.mu: an entry in the map is no command's.
+		lat, model = e.s.Latency, e.s.concurrency()
+	}
+	c.mu.Unlock()
+	if !hit {
+		return latencyOf(root)
+	}
+	if id, ok := stateFileID(root); !ok || id != e.id {
+		return latencyOf(root)
+	}
+	d, err := time.ParseDuration(lat)
+	if lat == "" || err != nil || d <= 0 {
+		return 0, ""
+	}
+	return d, model
+}

@@ -54,9 +54,13 @@ func benchResident(b *testing.B) bool {
 // simulator unless VOLCTL_BENCH_SIM=process (srv is then nil).
 func benchHost(b *testing.B) (root string, srv *simtest.Server) {
 	b.Helper()
+	if !benchResident(b) {
+		b.Setenv("VOLCTL_SIM_SERVE", "0")
+	}
 	root = simtest.Host(b)
-	if benchResident(b) {
-		srv = simtest.Serve(b, root)
+	srv = simtest.ServerFor(root)
+	if benchResident(b) && srv == nil {
+		b.Fatal("no resident simulator for the benchmark's host (simtest said why on stderr)")
 	}
 	return root, srv
 }

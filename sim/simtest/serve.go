@@ -8,10 +8,51 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// serveHosts reports whether Host, HostFlavor and TwoHosts serve their
+// hosts with a resident simulator: yes, unless VOLCTL_SIM_SERVE=0 (a Go
+// process per command, as before the server) or the stub did not build
+// (no C compiler: said once, loudly, and the hosts run processes). The
+// daemon cannot tell the two apart (docs/simulator.md); the sim's own tests
+// run their sequences both ways. Served, the suites take about half the
+// CPU.
+func serveHosts(t testing.TB) bool {
+	t.Helper()
+	switch v := os.Getenv("VOLCTL_SIM_SERVE"); v {
+	case "0":
+		return false
+	case "", "1":
+	default:
+		t.Fatalf("VOLCTL_SIM_SERVE=%q: want 0 or 1", v)
+	}
+	Build(t)
+	if stubErr != nil {
+		noStubOnce.Do(func() {
+			fmt.Fprintf(os.Stderr, "simtest: NO RESIDENT SIMULATOR: %v; every simulated command runs as a process of its own (slower)\n", stubErr)
+		})
+		return false
+	}
+	return true
+}
+
+var noStubOnce sync.Once
+
+// servers are the running servers by root.
+var servers sync.Map
+
+// ServerFor is the server Host, HostFlavor, TwoHosts or Serve started for
+// root, or nil when its commands run as processes.
+func ServerFor(root string) *Server {
+	if s, ok := servers.Load(root); ok {
+		return s.(*Server)
+	}
+	return nil
+}
 
 // Server is a resident simulator (volctl-sim serve) a test started for
 // one of its hosts.
@@ -31,6 +72,7 @@ func Serve(t testing.TB, root string) *Server {
 	}
 	cmd := exec.Command(filepath.Join(bin, "volctl-sim"), "serve", root)
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +87,9 @@ func Serve(t testing.TB, root string) *Server {
 		t.Fatalf("volctl-sim serve %s: printed %q: %v", root, line, err)
 	}
 	s := &Server{cmd: cmd}
+	servers.Store(root, s)
 	t.Cleanup(func() {
+		servers.Delete(root)
 		KillHung(root) // the stubs of hung commands, so it can end
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)

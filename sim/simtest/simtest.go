@@ -87,7 +87,7 @@ func HostFlavor(t testing.TB, flavor string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { KillHung(root) })
-	if os.Getenv("VOLCTL_SIM_SERVE") == "1" {
+	if serveHosts(t) {
 		Serve(t, root)
 	}
 	return root
@@ -110,7 +110,7 @@ func TwoHosts(t testing.TB) (storage, zone string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { KillHung(root) })
-		if os.Getenv("VOLCTL_SIM_SERVE") == "1" {
+		if serveHosts(t) {
 			Serve(t, root)
 		}
 	}
