@@ -21,8 +21,11 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/volctld ./cmd/volctl ./cmd/volctl-sim
-	@# The resident simulator's stub (volctl-sim serve, docs/simulator.md): static when the C library allows.
-	@$(CC) -O2 -static -o $(BIN)/volctl-sim-stub sim/stub/stub.c 2>/dev/null || $(CC) -O2 -o $(BIN)/volctl-sim-stub sim/stub/stub.c || \
+	@# The resident simulator's stub (volctl-sim serve, docs/simulator.md): without the C library where it
+	@# can be (x86-64 Linux), else static, else dynamic: the flags of sim.StubBuilds.
+	@$(CC) -O2 -static -no-pie -nostdlib -ffreestanding -fno-stack-protector -fno-tree-loop-distribute-patterns -DSTUB_NOLIBC \
+		-o $(BIN)/volctl-sim-stub sim/stub/stub.c 2>/dev/null || \
+		$(CC) -O2 -static -o $(BIN)/volctl-sim-stub sim/stub/stub.c 2>/dev/null || $(CC) -O2 -o $(BIN)/volctl-sim-stub sim/stub/stub.c || \
 		echo "build: no C compiler ($(CC)): volctl-sim serve is unavailable; the simulated commands run as processes of their own"
 
 ## demo: build, start volctld on a fresh simulated Solaris host, roll back, show.

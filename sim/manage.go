@@ -89,7 +89,8 @@ var manageCmds = []manageCmd{
 	{name: "serve", usage: `  volctl-sim serve ROOT                run the host's commands in this one process until
                                        SIGTERM/SIGINT: ROOT/usr/sbin's commands become the
                                        volctl-sim-stub beside this binary, which forwards
-                                       to ROOT/sim.sock (serve.go); prints "serving ROOT"`,
+                                       to ROOT/sim.sock (serve.go); prints "serving ROOT",
+                                       and "served N commands" when it ends`,
 		run: func(root string, _ []string, stdout, _ io.Writer) error { return serveUntilSignal(root, stdout) }},
 	{name: "state", usage: `  volctl-sim state ROOT                dump state.json`,
 		run: func(root string, _ []string, stdout, _ io.Writer) error {

@@ -15,7 +15,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -45,29 +48,47 @@ const SocketName = "sim.sock"
 //go:embed stub/stub.c
 var stubSource []byte
 
-// BuildStub compiles the stub into dir with the C compiler ($CC, else cc).
+//go:embed stub/nolibc.h
+var stubNolibc []byte
+
+// StubBuilds are the ways to build the stub, tried in order: without the
+// C library (x86-64 Linux: 0.8 ms of CPU a command on this project's
+// machine), static (1.6 ms), dynamic (3.4 ms). The Makefile's build tries
+// the same.
+var StubBuilds = [][]string{
+	{"-O2", "-static", "-no-pie", "-nostdlib", "-ffreestanding", "-fno-stack-protector", "-fno-tree-loop-distribute-patterns", "-DSTUB_NOLIBC"},
+	{"-O2", "-static"},
+	{"-O2"},
+}
+
+// BuildStub compiles the stub into dir with the C compiler ($CC, else cc),
+// the first of StubBuilds that works.
 func BuildStub(dir string) error {
 	cc := os.Getenv("CC")
 	if cc == "" {
 		cc = "cc"
 	}
-	src := filepath.Join(dir, "volctl-sim-stub.c")
-	if err := os.WriteFile(src, stubSource, 0o644); err != nil {
+	src, err := os.MkdirTemp(dir, "stub-src-")
+	if err != nil {
 		return fmt.Errorf("build stub: %w", err)
 	}
-	defer os.Remove(src)
-	// Static when the C library allows it: the dynamic loader was half
-	// of a dynamic stub's CPU time (1.4 ms a command static, 3.0 ms
-	// dynamic, exec'd from Go on this 2-core machine).
-	out, err := exec.Command(cc, "-O2", "-static", "-o", filepath.Join(dir, StubName), src).CombinedOutput()
-	if err == nil {
-		return nil
+	defer os.RemoveAll(src)
+	if err := os.WriteFile(filepath.Join(src, "stub.c"), stubSource, 0o644); err != nil {
+		return fmt.Errorf("build stub: %w", err)
 	}
-	out2, err := exec.Command(cc, "-O2", "-o", filepath.Join(dir, StubName), src).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("build stub: %s: %v\n%s%s", cc, err, out, out2)
+	if err := os.WriteFile(filepath.Join(src, "nolibc.h"), stubNolibc, 0o644); err != nil {
+		return fmt.Errorf("build stub: %w", err)
 	}
-	return nil
+	var outs []byte
+	for _, flags := range StubBuilds {
+		args := append(slices.Clone(flags), "-o", filepath.Join(dir, StubName), filepath.Join(src, "stub.c"))
+		out, err := exec.Command(cc, args...).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		outs = append(outs, fmt.Sprintf("%s %s: %v\n%s", cc, strings.Join(flags, " "), err, out)...)
+	}
+	return fmt.Errorf("build stub: %s", outs)
 }
 
 // Frame kinds of the server's replies (stub/stub.c has the wire format).
@@ -83,9 +104,10 @@ const maxRequest = 1 << 20
 
 // Server is a running resident simulator for one host.
 type Server struct {
-	root string
-	ln   net.Listener
-	wg   sync.WaitGroup
+	root   string
+	ln     net.Listener
+	wg     sync.WaitGroup
+	served atomic.Int64 // commands run (not fallen back)
 }
 
 // Serve starts the resident simulator for root: it listens on
@@ -211,6 +233,7 @@ func (s *Server) handle(c net.Conn) {
 		_, _ = io.Copy(io.Discard, c)
 		cancel()
 	}()
+	s.served.Add(1)
 	code := runPlatformCtx(ctx, s.root, name, argv, w.stream(frameStdout), w.stream(frameStderr), false)
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(int32(code)))
@@ -323,7 +346,8 @@ func flushOutput(ws ...io.Writer) {
 }
 
 // serveUntilSignal is volctl-sim serve ROOT: it serves until SIGTERM or
-// SIGINT, then points the commands back at this binary.
+// SIGINT, then points the commands back at this binary and prints how
+// many commands it ran ("served N commands").
 func serveUntilSignal(root string, stdout io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -360,5 +384,7 @@ func serveUntilSignal(root string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "serving %s\n", s.root)
 	<-sigs
 	signal.Stop(sigs)
-	return s.Close(exe)
+	err = s.Close(exe)
+	fmt.Fprintf(stdout, "served %d commands\n", s.served.Load())
+	return err
 }

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,9 +41,15 @@ func newServedHost(t *testing.T) *simHost {
 	return h
 }
 
+// servedProc is a volctl-sim serve process and the rest of its stdout.
+type servedProc struct {
+	*exec.Cmd
+	out *bufio.Reader
+}
+
 // startServe runs volctl-sim serve for h until the test ends; it returns
 // the server's process.
-func startServe(t *testing.T, h *simHost) *exec.Cmd {
+func startServe(t *testing.T, h *simHost) *servedProc {
 	t.Helper()
 	if err := buildStub(); err != nil {
 		t.Fatalf("the stub must build here (a C compiler is part of the Go toolchain's set-up for cgo): %v", err)
@@ -56,7 +64,8 @@ func startServe(t *testing.T, h *simHost) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "serving ") {
+	r := bufio.NewReader(out)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "serving ") {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		t.Fatalf("serve printed %q: %v", line, err)
@@ -65,16 +74,24 @@ func startServe(t *testing.T, h *simHost) *exec.Cmd {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	return cmd
+	return &servedProc{Cmd: cmd, out: r}
 }
 
 // stopServe ends the server with SIGTERM and fails the test unless it
-// exits 0 within 5 s.
-func stopServe(t *testing.T, cmd *exec.Cmd) {
+// exits 0 within 5 s; it returns how many commands it served.
+func stopServe(t *testing.T, cmd *servedProc) int {
 	t.Helper()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	var n int
+	go func() {
+		line, _ := cmd.out.ReadString('\n')
+		_, err := fmt.Sscanf(line, "served %d commands", &n)
+		if werr := cmd.Wait(); werr != nil {
+			err = werr
+		}
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -83,6 +100,7 @@ func stopServe(t *testing.T, cmd *exec.Cmd) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("serve did not end within 5 s of SIGTERM")
 	}
+	return n
 }
 
 // TestServeCommandsAreStubs: while serve runs the commands are the stub;
@@ -96,7 +114,9 @@ func TestServeCommandsAreStubs(t *testing.T) {
 		t.Fatalf("stmfadm -> %q, %v; want the stub", target, err)
 	}
 	h.expect(0, "LU Name: "+guid0+"\n", "", "stmfadm", "list-lu", guid0)
-	stopServe(t, srv)
+	if n := stopServe(t, srv); n != 1 {
+		t.Errorf("served %d commands, want 1", n)
+	}
 	if target, err := os.Readlink(CommandPath(h.root, "stmfadm")); err != nil || target != h.bin {
 		t.Fatalf("after serve: stmfadm -> %q, %v; want %s", target, err, h.bin)
 	}
@@ -193,5 +213,65 @@ func TestServeLongRoot(t *testing.T) {
 	// Served, not run by a fallback process: the stub is what ran.
 	if target, err := os.Readlink(CommandPath(root, "stmfadm")); err != nil || filepath.Base(target) != StubName {
 		t.Fatalf("stmfadm -> %q, %v", target, err)
+	}
+}
+
+// TestStubBuilds: every way of building the stub that works on this
+// machine (StubBuilds: without the C library, static, dynamic) runs the
+// manual rollback sequence through a server, so the ways a machine without
+// the first one falls back to are tried here too.
+func TestStubBuilds(t *testing.T) {
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{"stub.c", stubSource}, {"nolibc.h", stubNolibc}} {
+		if err := os.WriteFile(filepath.Join(src, f.name), f.b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	built := 0
+	for i, flags := range StubBuilds {
+		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			args := append(slices.Clone(flags), "-o", filepath.Join(dir, StubName), filepath.Join(src, "stub.c"))
+			if out, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
+				if i == len(StubBuilds)-1 {
+					t.Fatalf("the plainest build must work: %v\n%s", err, out)
+				}
+				t.Skipf("does not build here (the next way is tried): %v\n%s", err, out)
+			}
+			built++
+			// serve finds the stub beside its own executable, so each
+			// build gets its own copy of volctl-sim.
+			b, err := os.ReadFile(bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &simHost{t: t, bin: filepath.Join(dir, "volctl-sim"), root: filepath.Join(dir, "host")}
+			if err := os.WriteFile(h.bin, b, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(h.bin, "seed", h.root).CombinedOutput(); err != nil {
+				t.Fatalf("seed: %v\n%s", err, out)
+			}
+			srv := startServe(t, h)
+			manualSequence(t, h)
+			calls, err := Calls(h.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every command went through the server, none fell back.
+			if n := stopServe(t, srv); n != len(calls) {
+				t.Errorf("the server ran %d commands of the %d logged", n, len(calls))
+			}
+		})
+	}
+	if built == 0 {
+		t.Fatal("no way of building the stub worked")
 	}
 }

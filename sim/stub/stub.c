@@ -17,98 +17,155 @@
  * with the same argv: the command then runs as a process of its own, as
  * before the server existed.
  *
+ * It is built without the C library where it can be (nolibc.h: Linux on
+ * x86-64, -DSTUB_NOLIBC): a static glibc program spends about as long
+ * starting as this one does forwarding. Elsewhere it is an ordinary C
+ * program; the code below uses only the calls both provide.
+ *
  * Wire format (all integers big-endian uint32):
  *   request: count, then count strings (length, bytes): root, argv[0..]
  *   reply frames: one byte kind, length, bytes
  *     '1' stdout bytes, '2' stderr bytes, 'x' exit status (4 bytes, int32),
  *     'f' fall back to the Go binary (no payload).
  */
+#ifdef STUB_NOLIBC
+#include "nolibc.h"
+#else
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+static void ignore_sigpipe(int ignore) { signal(SIGPIPE, ignore ? SIG_IGN : SIG_DFL); }
+static int err_no(void) { return errno; }
+#endif
+
 #define SOCKNAME "sim.sock"
 #define GOBINARY "volctl-sim"
+#define PATHMAX 4096
 
-static void fallback(char **argv)
+static unsigned long slen(const char *s)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - sizeof GOBINARY - 2);
-	if (n <= 0) {
-		perror("volctl-sim-stub: readlink /proc/self/exe");
-		exit(127);
-	}
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash == NULL) {
-		fprintf(stderr, "volctl-sim-stub: cannot place %s beside %s\n", GOBINARY, exe);
-		exit(127);
-	}
-	strcpy(slash + 1, GOBINARY);
-	signal(SIGPIPE, SIG_DFL); /* an ignored signal would stay so across exec */
-	execv(exe, argv);
-	fprintf(stderr, "volctl-sim-stub: exec %s: %s\n", exe, strerror(errno));
-	exit(127);
+	unsigned long n = 0;
+	while (s[n] != '\0')
+		n++;
+	return n;
 }
 
-static int put(char **p, char *end, const void *b, size_t n)
+static char *slast(char *s, char c)
 {
-	if ((size_t)(end - *p) < n)
-		return -1;
-	memcpy(*p, b, n);
-	*p += n;
+	char *last = 0;
+	for (; *s != '\0'; s++)
+		if (*s == c)
+			last = s;
+	return last;
+}
+
+static int shas(const char *s, char c)
+{
+	for (; *s != '\0'; s++)
+		if (*s == c)
+			return 1;
 	return 0;
 }
 
-static int put32(char **p, char *end, uint32_t v)
+/* scat appends src to dst (of size), 0 when it does not fit. */
+static int scat(char *dst, unsigned long size, const char *src)
 {
-	unsigned char b[4] = {v >> 24, v >> 16, v >> 8, v};
-	return put(p, end, b, 4);
+	unsigned long d = slen(dst), n = slen(src);
+	if (d + n + 1 > size)
+		return 0;
+	for (unsigned long i = 0; i <= n; i++)
+		dst[d + i] = src[i];
+	return 1;
 }
 
-static int putstr(char **p, char *end, const char *s)
-{
-	size_t n = strlen(s);
-	if (put32(p, end, (uint32_t)n) < 0)
-		return -1;
-	return put(p, end, s, n);
-}
-
-static int readfull(int fd, void *b, size_t n)
-{
-	char *c = b;
-	while (n > 0) {
-		ssize_t r = read(fd, c, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int writefull(int fd, const void *b, size_t n)
+static int writefull(int fd, const void *b, unsigned long n)
 {
 	const char *c = b;
 	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
+		long w = write(fd, c, n);
+		if (w < 0 && err_no() == EINTR)
 			continue;
 		if (w <= 0)
 			return -1;
 		c += w;
-		n -= (size_t)w;
+		n -= (unsigned long)w;
+	}
+	return 0;
+}
+
+static int readfull(int fd, void *b, unsigned long n)
+{
+	char *c = b;
+	while (n > 0) {
+		long r = read(fd, c, n);
+		if (r < 0 && err_no() == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (unsigned long)r;
+	}
+	return 0;
+}
+
+/* say writes its strings (up to a NULL) to stderr. */
+static void say(const char *a, const char *b, const char *c, const char *d)
+{
+	const char *s[] = {a, b, c, d};
+	for (int i = 0; i < 4 && s[i] != 0; i++)
+		(void)writefull(2, s[i], slen(s[i]));
+}
+
+static const char *num(unsigned int v, char buf[12])
+{
+	char *p = buf + 11;
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return p;
+}
+
+static void fallback(char **argv, char **envp)
+{
+	char exe[PATHMAX];
+	char n[12];
+	long l = readlink("/proc/self/exe", exe, sizeof exe - sizeof GOBINARY - 2);
+	if (l <= 0) {
+		say("volctl-sim-stub: readlink /proc/self/exe: errno ", num((unsigned)err_no(), n), "\n", 0);
+		_exit(127);
+	}
+	exe[l] = '\0';
+	char *slash = slast(exe, '/');
+	if (slash == 0) {
+		say("volctl-sim-stub: cannot place " GOBINARY " beside ", exe, "\n", 0);
+		_exit(127);
+	}
+	slash[1] = '\0';
+	(void)scat(exe, sizeof exe, GOBINARY);
+	ignore_sigpipe(0); /* an ignored signal would stay so across exec */
+	execve(exe, argv, envp);
+	say("volctl-sim-stub: exec ", exe, ": errno ", num((unsigned)err_no(), n));
+	say("\n", 0, 0, 0);
+	_exit(127);
+}
+
+static const char *getvar(char **envp, const char *name)
+{
+	unsigned long n = slen(name);
+	for (; *envp != 0; envp++) {
+		unsigned long i = 0;
+		while (i < n && (*envp)[i] == name[i])
+			i++;
+		if (i == n && (*envp)[n] == '=')
+			return *envp + n + 1;
 	}
 	return 0;
 }
@@ -116,27 +173,24 @@ static int writefull(int fd, const void *b, size_t n)
 /* rootof writes ROOT into buf: $VOLCTL_SIM_ROOT, else three directories
  * above the command's path ROOT/usr/sbin/NAME, as sim.rootOf does. 0 when
  * it cannot tell (the Go binary then finds it, or says why not). */
-static int rootof(const char *argv0, char *buf, size_t size)
+static int rootof(const char *argv0, char **envp, char *buf, unsigned long size)
 {
-	const char *env = getenv("VOLCTL_SIM_ROOT");
-	const char *p = (env != NULL && *env != '\0') ? env : argv0;
-	if (p != env && strchr(p, '/') == NULL)
+	const char *env = getvar(envp, "VOLCTL_SIM_ROOT");
+	const char *p = (env != 0 && *env != '\0') ? env : argv0;
+	if (p != env && !shas(p, '/'))
 		return 0; /* found on $PATH: left to the Go binary */
-	if (p[0] == '/') {
-		if (strlen(p) >= size)
+	buf[0] = '\0';
+	if (p[0] != '/') {
+		if (getcwd(buf, size) == 0 || !scat(buf, size, "/"))
 			return 0;
-		strcpy(buf, p);
-	} else {
-		if (getcwd(buf, size) == NULL || strlen(buf) + 1 + strlen(p) >= size)
-			return 0;
-		strcat(buf, "/");
-		strcat(buf, p);
 	}
+	if (!scat(buf, size, p))
+		return 0;
 	if (p == env)
 		return 1;
 	for (int i = 0; i < 3; i++) {
-		char *slash = strrchr(buf, '/');
-		if (slash == NULL || slash == buf)
+		char *slash = slast(buf, '/');
+		if (slash == 0 || slash == buf)
 			return 0;
 		*slash = '\0';
 	}
@@ -148,14 +202,17 @@ static int rootof(const char *argv0, char *buf, size_t size)
 static int dial(const char *root)
 {
 	struct sockaddr_un sa;
-	memset(&sa, 0, sizeof sa);
+	char *z = (char *)&sa;
+	for (unsigned long i = 0; i < sizeof sa; i++)
+		z[i] = 0;
 	sa.sun_family = AF_UNIX;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	int rc;
-	if (strlen(root) + 1 + sizeof SOCKNAME <= sizeof sa.sun_path) {
-		snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", root, SOCKNAME);
+	if (slen(root) + 1 + sizeof SOCKNAME <= sizeof sa.sun_path) {
+		(void)scat(sa.sun_path, sizeof sa.sun_path, root);
+		(void)scat(sa.sun_path, sizeof sa.sun_path, "/" SOCKNAME);
 		rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
 	} else {
 		int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -165,11 +222,11 @@ static int dial(const char *root)
 				close(here);
 			return -1;
 		}
-		strcpy(sa.sun_path, SOCKNAME);
+		(void)scat(sa.sun_path, sizeof sa.sun_path, SOCKNAME);
 		rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
 		if (fchdir(here) < 0) {
-			perror("volctl-sim-stub: back to the working directory");
-			exit(127);
+			say("volctl-sim-stub: cannot go back to the working directory\n", 0, 0, 0);
+			_exit(127);
 		}
 		close(here);
 	}
@@ -180,49 +237,74 @@ static int dial(const char *root)
 	return fd;
 }
 
-int main(int argc, char **argv)
+/* The request goes in one write; argv of the platform commands is short,
+ * and a longer one is left to the Go binary. */
+static char req[65536];
+
+static int put(char **p, const void *b, unsigned long n)
 {
-	char root[PATH_MAX];
-	signal(SIGPIPE, SIG_IGN);
-	if (argc < 1 || !rootof(argv[0], root, sizeof root))
-		fallback(argv);
+	if ((unsigned long)(req + sizeof req - *p) < n)
+		return -1;
+	const char *c = b;
+	for (unsigned long i = 0; i < n; i++)
+		(*p)[i] = c[i];
+	*p += n;
+	return 0;
+}
+
+static int put32(char **p, unsigned int v)
+{
+	unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+	return put(p, b, 4);
+}
+
+static int putstr(char **p, const char *s)
+{
+	unsigned long n = slen(s);
+	if (put32(p, (unsigned int)n) < 0)
+		return -1;
+	return put(p, s, n);
+}
+
+static char buf[65536];
+
+int main(int argc, char **argv, char **envp)
+{
+	char root[PATHMAX];
+	ignore_sigpipe(1);
+	if (argc < 1 || !rootof(argv[0], envp, root, sizeof root))
+		fallback(argv, envp);
+
+	char *p = req;
+	if (put32(&p, (unsigned int)argc + 1) < 0 || putstr(&p, root) < 0)
+		fallback(argv, envp);
+	for (int i = 0; i < argc; i++)
+		if (putstr(&p, argv[i]) < 0)
+			fallback(argv, envp);
 	int fd = dial(root);
 	if (fd < 0)
-		fallback(argv);
+		fallback(argv, envp);
+	if (writefull(fd, req, (unsigned long)(p - req)) < 0)
+		fallback(argv, envp); /* nothing was read: the server did not start it */
 
-	size_t size = 8 + strlen(root) + 4;
-	for (int i = 0; i < argc; i++)
-		size += 4 + strlen(argv[i]);
-	char *req = malloc(size), *p = req, *end = req + size;
-	if (req == NULL || put32(&p, end, (uint32_t)argc + 1) < 0 || putstr(&p, end, root) < 0)
-		fallback(argv);
-	for (int i = 0; i < argc; i++)
-		if (putstr(&p, end, argv[i]) < 0)
-			fallback(argv);
-	if (writefull(fd, req, (size_t)(p - req)) < 0)
-		fallback(argv); /* nothing was read: the server did not start it */
-	free(req);
-
-	char buf[65536];
 	for (;;) {
 		unsigned char h[5];
 		if (readfull(fd, h, sizeof h) < 0)
 			break;
-		uint32_t n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+		unsigned int n = (unsigned int)h[1] << 24 | (unsigned int)h[2] << 16 | (unsigned int)h[3] << 8 | h[4];
 		if (h[0] == 'f' && n == 0) {
 			close(fd);
-			fallback(argv);
+			fallback(argv, envp);
 		}
 		if (h[0] == 'x' && n == 4) {
 			unsigned char c[4];
 			if (readfull(fd, c, 4) < 0)
 				break;
-			int32_t code = (int32_t)((uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]);
-			exit(code & 0xff);
+			_exit(c[3]); /* the status's low byte, as exit(3) keeps */
 		}
 		if ((h[0] != '1' && h[0] != '2') || n > sizeof buf) {
-			fprintf(stderr, "%s: simulator: bad frame from the server (kind %d, %u bytes)\n", argv[0], h[0], n);
-			exit(1);
+			say(argv[0], ": simulator: bad frame from the server\n", 0, 0);
+			_exit(1);
 		}
 		if (readfull(fd, buf, n) < 0)
 			break;
@@ -233,6 +315,6 @@ int main(int argc, char **argv)
 		 * crash tests want). */
 		(void)writefull(h[0] == '1' ? 1 : 2, buf, n);
 	}
-	fprintf(stderr, "%s: simulator: the server closed the connection before the command ended\n", argv[0]);
-	exit(1);
+	say(argv[0], ": simulator: the server closed the connection before the command ended\n", 0, 0);
+	_exit(1);
 }
