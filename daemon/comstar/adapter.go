@@ -60,9 +60,15 @@ func (c Cmd) ProbeDeleteKeep(ctx context.Context) (bool, string, error) {
 	return false, fmt.Sprintf("stmfadm delete-lu -k: exit %d, an answer volctl does not know: %q", res.Exit, first), nil
 }
 
+// ListLUArgv is `stmfadm list-lu -v [GUID...]`: several operands are
+// listed in turn (docs/platform/comstar-lu.md §1).
+func (c Cmd) ListLUArgv(guids ...string) []string {
+	return append([]string{c.Path, "list-lu", "-v"}, guids...)
+}
+
 // ListLU lists LUs (all when no GUID is given) verbosely.
 func (c Cmd) ListLU(ctx context.Context, guids ...string) ([]LU, error) {
-	res, err := c.Run(ctx, append([]string{c.Path, "list-lu", "-v"}, guids...))
+	res, err := c.Run(ctx, c.ListLUArgv(guids...))
 	return listLUResult(res, err)
 }
 

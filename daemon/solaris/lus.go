@@ -117,6 +117,12 @@ func (s *sagaSteps) planSettle(lu store.LU) [][]string {
 // is Online, so this is outage time, and it is spent inside the import
 // step.
 func (s *sagaSteps) settle(ctx context.Context, x *engine.Exec, lu store.LU) error {
+	return s.settleFrom(ctx, x, lu, nil)
+}
+
+// settleFrom is settle whose first read is pre when pre is not nil (the
+// group's one list-lu -v of all its LUs, importAll).
+func (s *sagaSteps) settleFrom(ctx context.Context, x *engine.Exec, lu store.LU, pre *comstar.LU) error {
 	c := s.b.stmf(x.Run)
 	want := wantStatus(lu)
 	timeout := s.b.luOnlineTimeout()
@@ -125,7 +131,12 @@ func (s *sagaSteps) settle(ctx context.Context, x *engine.Exec, lu store.LU) err
 	asked, told := false, false
 	var setErr error
 	for {
-		got, ok, err := c.LookupLU(ctx, lu.GUID)
+		got, ok, err := comstar.LU{}, false, error(nil)
+		if pre != nil {
+			got, ok, pre = *pre, true, nil
+		} else {
+			got, ok, err = c.LookupLU(ctx, lu.GUID)
+		}
 		if err != nil {
 			return fmt.Errorf("wait for LU %s to be %s: %w", lu.GUID, want, err)
 		}

@@ -164,12 +164,65 @@ func (s *sagaSteps) importLUs() engine.Step {
 		Description: fmt.Sprintf("re-import the LU from the metadata kept in the zvol; its retained views apply again as it registers; "+
 			"then re-read it until it is Online (or Offline) as it was, at most %s (lu_online_timeout): "+
 			"online-lu only where the host brings new LUs up Offline, offline-lu only for an LU that was Offline", s.b.luOnlineTimeout())}
-	for _, lu := range s.allLUs() {
+	lus := s.allLUs()
+	for _, lu := range lus {
 		st.Planned = append(st.Planned, c.ImportLUArgv(lu.DataFile))
+	}
+	if len(lus) > 1 {
+		st.Planned = append(st.Planned, c.ListLUArgv(guidsOf(lus)...))
+	}
+	for _, lu := range lus {
 		st.Planned = append(st.Planned, s.planSettle(lu)...)
 	}
-	st.Do = s.eachLUAtOnce(s.ensureLU)
+	st.Do = s.importAll
 	return st
+}
+
+// importAll brings every LU back (registerLU) side by side, then waits
+// until each is in its captured state (settle). A group's LUs are first
+// read back with one stmfadm list-lu -v G1 G2 ... (listLuFunc lists its
+// operands in turn, docs/platform/comstar-lu.md §1) rather than one
+// command each: those reads are inside the outage window, and N commands
+// at once cost a group's window a whole round of them. Any doubt about that
+// read (a failure, an LU missing from it) and an LU's settle reads it
+// alone, as for one volume.
+func (s *sagaSteps) importAll(ctx context.Context, x *engine.Exec) error {
+	lus := s.allLUs()
+	if len(lus) == 1 {
+		return s.eachLUAtOnce(s.ensureLU)(ctx, x)
+	}
+	errs := make([]error, len(lus))
+	_ = parallel(len(lus), func(i int) error {
+		errs[i] = s.registerLU(ctx, x, lus[i])
+		return errs[i]
+	})
+	var registered []store.LU
+	for i, lu := range lus {
+		if errs[i] == nil {
+			registered = append(registered, lu)
+		}
+	}
+	first := map[string]comstar.LU{}
+	if len(registered) > 1 {
+		// A failed read is no answer: each LU is then read alone.
+		if got, err := s.b.stmf(x.Run).ListLU(ctx, guidsOf(registered)...); err == nil {
+			for _, lu := range got {
+				first[strings.ToUpper(lu.GUID)] = lu
+			}
+		}
+	}
+	_ = parallel(len(lus), func(i int) error {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		var pre *comstar.LU
+		if lu, ok := first[strings.ToUpper(lus[i].GUID)]; ok {
+			pre = &lu
+		}
+		errs[i] = s.settleFrom(ctx, x, lus[i], pre)
+		return errs[i]
+	})
+	return permanentIfAll(errors.Join(errs...))
 }
 
 // ensureLU brings the LU back with its captured GUID (registerLU) and
