@@ -66,6 +66,17 @@ func scriptParams(bin, flavor string) testscript.Params {
 				return err
 			}
 			env.Defer(func() { simtest.KillHung(root) })
+			if simtest.ServeHosts() {
+				srv, err := simtest.StartServer(bin, root)
+				if err != nil {
+					return err
+				}
+				env.Defer(func() {
+					if err := srv.Stop(); err != nil {
+						env.T().Fatal(err)
+					}
+				})
+			}
 			if err := bootchecktest.EnsureSimImages(root); err != nil {
 				return err
 			}

@@ -57,7 +57,8 @@ func ServerFor(root string) *Server {
 // Server is a resident simulator (volctl-sim serve) a test started for
 // one of its hosts.
 type Server struct {
-	cmd *exec.Cmd
+	root string
+	cmd  *exec.Cmd
 }
 
 // Serve starts volctl-sim serve ROOT for the test: from then on the host's
@@ -67,42 +68,68 @@ type Server struct {
 func Serve(t testing.TB, root string) *Server {
 	t.Helper()
 	bin := Build(t)
+	s, err := StartServer(bin, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// StartServer starts volctl-sim serve ROOT with the binaries Build made in
+// bin (for a harness without a testing.TB: testscript's Setup); Stop ends
+// it.
+func StartServer(bin, root string) (*Server, error) {
 	if stubErr != nil {
-		t.Fatalf("resident simulator: %v", stubErr)
+		return nil, fmt.Errorf("resident simulator: %w", stubErr)
 	}
 	cmd := exec.Command(filepath.Join(bin, "volctl-sim"), "serve", root)
 	cmd.Stderr = os.Stderr
 	dieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "serving ") {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		t.Fatalf("volctl-sim serve %s: printed %q: %v", root, line, err)
+		return nil, fmt.Errorf("volctl-sim serve %s: printed %q: %v", root, line, err)
 	}
-	s := &Server{cmd: cmd}
+	s := &Server{root: root, cmd: cmd}
 	servers.Store(root, s)
-	t.Cleanup(func() {
-		servers.Delete(root)
-		KillHung(root) // the stubs of hung commands, so it can end
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Errorf("volctl-sim serve %s did not stop on SIGTERM within 10 s", root)
-		}
-	})
-	return s
+	return s, nil
+}
+
+// Stop kills the stubs of hung commands (so the server can end), ends the
+// server with SIGTERM, and kills it if it has not ended 10 s later.
+func (s *Server) Stop() error {
+	servers.Delete(s.root)
+	KillHung(s.root)
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("volctl-sim serve %s did not stop on SIGTERM within 10 s", s.root)
+	}
+}
+
+// ServeHosts reports whether hosts should be served (serveHosts) to a
+// harness without a testing.TB; Build must have run.
+func ServeHosts() bool {
+	return os.Getenv("VOLCTL_SIM_SERVE") != "0" && stubErr == nil
 }
 
 // CPU is the CPU time (user + system) the server has used so far, read
