@@ -73,8 +73,10 @@ func (db *DB) view(what string, fn func(*bolt.Tx) error) error {
 	return protect(db.path, adviceRead, what, func() error { return db.bolt.View(fn) })
 }
 
+// update runs fn in a write transaction, shared with the writes that
+// arrive while another commits (groupcommit.go).
 func (db *DB) update(what string, fn func(*bolt.Tx) error) error {
-	return protect(db.path, adviceRead, what, func() error { return db.counted(fn) })
+	return db.grouped(what, fn)
 }
 
 // corrupt reports a damaged record found while serving.

@@ -81,9 +81,10 @@ var (
 
 // DB is the journal.
 type DB struct {
-	bolt *bolt.DB
-	path string
-	txns writeCounter // the writes committed (writes.go)
+	bolt  *bolt.DB
+	path  string
+	txns  writeCounter // the writes committed (writes.go)
+	group groupCommit  // writes waiting to share a transaction (groupcommit.go)
 	// pace is what long reads wait on between their chunks (read.go).
 	pace atomic.Pointer[func() func()]
 }
