@@ -110,6 +110,9 @@ func (x *Exec) Step() *store.Step { return &x.s.op.Steps[x.index] }
 // Run runs a platform command with its configured deadline, recording it.
 func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 	e := x.s.e
+	if !e.readOnly(argv) {
+		x.s.awaitJournal() // ahead.go: a change waits for the journal's write
+	}
 	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched,
 		Urgent: x.s.window != nil || x.s.steps[x.index].FollowsWindow, Window: x.s.window,
 		OnStart: func() { x.Starting("", argv) }} // after its wait for the scheduler (sched.go)
@@ -140,6 +143,9 @@ func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 // before it asks a peer to run argv. Nothing is journaled: the command's
 // record comes when it ends.
 func (x *Exec) Starting(host string, argv []string) {
+	if host != "" {
+		x.s.awaitJournal() // ahead.go: what a peer runs may change something
+	}
 	cmd := &store.Command{Argv: slices.Clone(argv), Host: host, Started: x.s.e.now().UTC()}
 	x.s.cmdMu.Lock()
 	defer x.s.cmdMu.Unlock()
@@ -152,6 +158,7 @@ func (x *Exec) Starting(host string, argv []string) {
 // service answering a remote call), each naming its Host, and streams them
 // as Run does local ones.
 func (x *Exec) Record(cmds []store.Command) {
+	x.s.awaitJournal() // ahead.go
 	x.s.cmdMu.Lock()
 	defer x.s.cmdMu.Unlock()
 	st := &x.s.op.Steps[x.index]
@@ -439,6 +446,11 @@ type saga struct {
 	// window is the outage window's slot while the saga holds one
 	// (sched.go): its commands are urgent.
 	window *execx.Window
+	// aheadNext makes the next journal write one that runs ahead
+	// (ahead.go); ahead is that write while it is in flight.
+	aheadNext bool
+	aheadMu   sync.Mutex
+	ahead     *aheadWrite
 }
 
 func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string, comp bool) {
@@ -454,9 +466,19 @@ func (s *saga) journal() error {
 	if s.quiet {
 		return nil
 	}
-	s.carried = 0 // the record on disk is this one from now on
+	s.awaitJournal() // ahead.go: the writes reach the disk in order
+	s.carried = 0    // the record on disk is this one from now on
 	s.op.Updated = s.e.now().UTC()
-	if err := s.e.putOperation(s.op); err != nil {
+	if s.aheadNext {
+		return s.journalAhead()
+	}
+	return s.wrote(s.e.putOperation(s.op))
+}
+
+// wrote takes in the outcome of a journal write: a write that fails does
+// not stop the saga (journalErr), one that succeeds clears it.
+func (s *saga) wrote(err error) error {
+	if err != nil {
 		if s.journalErr == nil {
 			s.e.log.Error("journal write failed; the operation goes on in memory", "op", s.op.ID, "error", err)
 		}
@@ -473,6 +495,7 @@ func (s *saga) journal() error {
 // then, and the caller is told (needs attention) what happened and that the
 // journal is behind.
 func (s *saga) settle() {
+	s.awaitJournal() // ahead.go
 	if s.journalErr == nil {
 		return
 	}
@@ -639,7 +662,11 @@ func (s *saga) forward(ctx context.Context, from int) {
 				s.op.OutageEnd = s.e.now().UTC()
 			}
 			s.quiet = !s.journalsEnd(i)
+			// The window's result runs ahead of the reads that follow
+			// it; anything that changes something waits for it (ahead.go).
+			s.aheadNext = s.journalsEnd(i) && s.e.readsAhead()
 			_ = s.setStep(i, store.StepDone, false)
+			s.aheadNext = false
 			if closes {
 				s.e.windows.closed(s.op.ID)
 			}
