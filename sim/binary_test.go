@@ -55,6 +55,13 @@ func newSimHost(t *testing.T) *simHost {
 // daemon does, so ROOT must come from argv[0].
 func (h *simHost) exec(ctx context.Context, argv ...string) (result, error) {
 	cmd := exec.CommandContext(ctx, CommandPath(h.root, argv[0]), argv[1:]...)
+	return runResult(ctx, cmd)
+}
+
+// runResult runs cmd with an empty environment and returns what it
+// printed and its exit status; an error only when it did not run to one
+// (or ctx ended it).
+func runResult(ctx context.Context, cmd *exec.Cmd) (result, error) {
 	cmd.Env = []string{}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e

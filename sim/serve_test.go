@@ -142,15 +142,9 @@ func TestServeCommandsAreStubs(t *testing.T) {
 // (what the stub must not be told apart from). It logs a call as well.
 func goBinaryRun(t *testing.T, h *simHost, argv ...string) result {
 	t.Helper()
-	cmd := &exec.Cmd{Path: h.bin, Args: append([]string{CommandPath(h.root, argv[0])}, argv[1:]...), Env: []string{}}
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	r := result{o.String(), e.String(), 0}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	} else if err != nil {
+	cmd := &exec.Cmd{Path: h.bin, Args: append([]string{CommandPath(h.root, argv[0])}, argv[1:]...)}
+	r, err := runResult(context.Background(), cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return r
