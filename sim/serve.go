@@ -353,6 +353,9 @@ func serveUntilSignal(root string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("serve: find own executable: %w", err)
 	}
+	if _, err := os.Stat(statePath(root)); err != nil {
+		return fmt.Errorf("serve: %s is not a simulated host (volctl-sim seed or init makes one): %w", root, err)
+	}
 	if _, err := Load(root); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
