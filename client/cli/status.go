@@ -17,8 +17,9 @@ func (a *app) statusCmd() *cobra.Command {
 		Use:   "status",
 		Short: "Show the daemon: version, platform, uptime, running operations, what needs attention, and who you are to it",
 		Long: `Show the daemon: its version, platform and uptime, who you are to it, the
-operations in flight (planned: being captured; running; compensating), each
-operation that needs attention with what it left and the command that
+operations in flight (planned: being captured; running; compensating) and
+those waiting for an admin (a rescue --shell, which holds its disk and zones
+until rescue --finish or --abandon), each operation that needs attention with what it left and the command that
 finishes it, and the host capabilities probed at start.
 
 Exit status: 0, or 20 while an operation needs attention (so a monitor can
@@ -42,6 +43,11 @@ run it), or the gRPC code of a failure (14: volctld not running).`,
 					snaps := op.GetSnapshots() // every volume of a group
 					if len(snaps) == 0 {
 						snaps = []string{op.GetSnapshot()}
+					}
+					if op.GetState() == "waiting" { // store.OpWaiting: a rescue --shell
+						a.printf("  waiting for an admin: operation %d %s (step %s); it holds its disk and zones until volctl rescue --finish %d (or --abandon %d)\n",
+							op.GetId(), dash(op.GetVolume()), dash(op.GetStep()), op.GetId(), op.GetId())
+						continue
 					}
 					a.printf("  running: operation %d %s (%s, step %s)\n", op.GetId(), strings.Join(snaps, ", "), op.GetState(), dash(op.GetStep()))
 				}

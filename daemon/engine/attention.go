@@ -44,6 +44,28 @@ func (e *Engine) Attention() ([]Attention, error) {
 	return out, nil
 }
 
+// Waiting returns the operations that stopped on purpose and wait for an
+// admin (a rescue --shell, await.go), oldest first: they hold their disks
+// and zones, as the attention index says, without needing attention.
+func (e *Engine) Waiting() ([]*store.Operation, error) {
+	holds, err := e.holds()
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Operation
+	for _, h := range holds {
+		if h.State != store.OpWaiting {
+			continue
+		}
+		op, err := e.attentionOp(h.Op)
+		if err != nil {
+			return nil, fmt.Errorf("read operation %d, which waits for an admin: %w", h.Op, err)
+		}
+		out = append(out, op)
+	}
+	return out, nil
+}
+
 // attentionOp is operation id as the journal has it, or as it ended while
 // the journal could not take it (stale).
 func (e *Engine) attentionOp(id uint64) (*store.Operation, error) {

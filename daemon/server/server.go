@@ -508,7 +508,13 @@ func (s *Server) GetStatus(ctx context.Context, _ *v1.GetStatusRequest) (*v1.Get
 		resp.Caller, resp.CallerRole = id.String(), role.String()
 	}
 	resp.Capabilities = toCapabilities(s.eng.Capabilities())
-	for _, op := range s.eng.RunningOperations() {
+	// The operations in flight, then those that wait for an admin (a
+	// rescue --shell: state waiting, at its step): both hold their disks.
+	waiting, err := s.eng.Waiting()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	for _, op := range append(s.eng.RunningOperations(), waiting...) {
 		ro := &v1.RunningOperation{Id: op.ID, Volume: op.Volume, Snapshot: op.Snapshot, State: string(op.State)}
 		ro.Volumes, ro.Snapshots = op.Targets()
 		for _, st := range op.Steps {
