@@ -121,6 +121,14 @@ func (a *app) rescue(ctx context.Context, rf *rescueFlags, zone string) error {
 // confirmRescue asks, on a terminal and unless yes, before a rescue, from
 // its plan (a refused plan is the rescue's refusal).
 func (a *app) confirmRescue(ctx context.Context, c *client.Client, yes bool, req *v1.PlanRescueRequest) error {
+	return a.confirmRescuePlan(ctx, c, yes, req, "Rescue it?", rescueWhat)
+}
+
+// confirmRescuePlan asks question, on a terminal and unless yes, after
+// what describe says of the rescue plan req gives (a refused plan is the
+// refusal of what was asked).
+func (a *app) confirmRescuePlan(ctx context.Context, c *client.Client, yes bool, req *v1.PlanRescueRequest,
+	question string, describe func(*v1.RescueTarget) []string) error {
 	if yes || !a.term.Interactive() {
 		return nil
 	}
@@ -128,14 +136,18 @@ func (a *app) confirmRescue(ctx context.Context, c *client.Client, yes bool, req
 	if err != nil {
 		return err
 	}
-	r := resp.GetPlan().GetRescue()
+	return a.confirm(ctx, yes, describe(resp.GetPlan().GetRescue()), question)
+}
+
+// rescueWhat is what a new rescue does, for its confirmation.
+func rescueWhat(r *v1.RescueTarget) []string {
 	what := []string{fmt.Sprintf("This adds %s's boot disk (%s) to %s, boots %s, imports and exports the pool there, and shuts %s down again.",
 		r.GetZone(), r.GetStorage(), r.GetWith(), r.GetWith(), r.GetWith())}
 	if r.GetShell() {
 		what = []string{fmt.Sprintf("This adds %s's boot disk (%s) to %s, boots %s and imports the pool there, then waits for you (volctl rescue --finish).",
 			r.GetZone(), r.GetStorage(), r.GetWith(), r.GetWith())}
 	}
-	return a.confirm(ctx, yes, what, "Rescue it?")
+	return what
 }
 
 // printRescueHeader is the first lines of a rescue's plan.

@@ -62,17 +62,10 @@ func (a *app) endWait(ctx context.Context, rf *rescueFlags, args []string) error
 // confirmAbandon asks, on a terminal and unless yes, before an abandon
 // (a refused plan is the abandon's refusal).
 func (a *app) confirmAbandon(ctx context.Context, c *client.Client, yes bool, req *v1.PlanRescueRequest) error {
-	if yes || !a.term.Interactive() {
-		return nil
-	}
-	resp, err := c.Rollbacks.PlanRescue(ctx, req)
-	if err != nil {
-		return err
-	}
-	r := resp.GetPlan().GetRescue()
-	what := []string{fmt.Sprintf("This exports %s in %s, shuts %s down and removes %s's disk from it, without checking the label; what you changed stays.",
-		r.GetTempName(), r.GetWith(), r.GetWith(), r.GetZone())}
-	return a.confirm(ctx, yes, what, "Abandon the rescue?")
+	return a.confirmRescuePlan(ctx, c, yes, req, "Abandon the rescue?", func(r *v1.RescueTarget) []string {
+		return []string{fmt.Sprintf("This exports %s in %s, shuts %s down and removes %s's disk from it, without checking the label; what you changed stays.",
+			r.GetTempName(), r.GetWith(), r.GetWith(), r.GetZone())}
+	})
 }
 
 // printWaiting is what a waiting rescue asks of the admin, step by step

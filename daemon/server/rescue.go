@@ -58,19 +58,23 @@ func (s *Server) Rescue(req *v1.RescueRequest, stream grpc.ServerStreamingServer
 	}
 	r.RequestID, r.Wait, r.Shell = req.GetRequestId(), req.GetWait(), req.GetShell()
 	r.RequestedBy = Caller(stream.Context())
-	return streamOperation(s, stream, opStream[v1.RescueResponse]{
-		plan: func(p *v1.Plan) *v1.RescueResponse {
-			return &v1.RescueResponse{Event: &v1.RescueResponse_Plan{Plan: p}}
-		},
-		step: func(st *v1.StepEvent) *v1.RescueResponse {
-			return &v1.RescueResponse{Event: &v1.RescueResponse_Step{Step: st}}
-		},
-		final: func(op *v1.Operation) *v1.RescueResponse {
-			return &v1.RescueResponse{Event: &v1.RescueResponse_Operation{Operation: op}}
-		},
-	}, func(emit func(engine.Event)) (*store.Operation, error) {
+	return streamOperation(s, stream, rescueStream, func(emit func(engine.Event)) (*store.Operation, error) {
 		return s.eng.Rescue(stream.Context(), r, emit)
 	})
+}
+
+// rescueStream wraps a rescue's events (a new rescue, --finish, --abandon)
+// in RescueResponse.
+var rescueStream = opStream[v1.RescueResponse]{
+	plan: func(p *v1.Plan) *v1.RescueResponse {
+		return &v1.RescueResponse{Event: &v1.RescueResponse_Plan{Plan: p}}
+	},
+	step: func(st *v1.StepEvent) *v1.RescueResponse {
+		return &v1.RescueResponse{Event: &v1.RescueResponse_Step{Step: st}}
+	},
+	final: func(op *v1.Operation) *v1.RescueResponse {
+		return &v1.RescueResponse{Event: &v1.RescueResponse_Operation{Operation: op}}
+	},
 }
 
 // rescueTarget is a rescue's target for the API (nil for another kind).

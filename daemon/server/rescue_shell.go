@@ -66,17 +66,7 @@ func (s *Server) endWait(req *v1.RescueRequest, stream grpc.ServerStreamingServe
 		return toStatus(fmt.Errorf("finish or abandon takes no request_id or wait (it acts on operation %d, once): %w", id, engine.ErrInvalid))
 	}
 	by := Caller(stream.Context())
-	return streamOperation(s, stream, opStream[v1.RescueResponse]{
-		plan: func(p *v1.Plan) *v1.RescueResponse {
-			return &v1.RescueResponse{Event: &v1.RescueResponse_Plan{Plan: p}}
-		},
-		step: func(st *v1.StepEvent) *v1.RescueResponse {
-			return &v1.RescueResponse{Event: &v1.RescueResponse_Step{Step: st}}
-		},
-		final: func(op *v1.Operation) *v1.RescueResponse {
-			return &v1.RescueResponse{Event: &v1.RescueResponse_Operation{Operation: op}}
-		},
-	}, func(emit func(engine.Event)) (*store.Operation, error) {
+	return streamOperation(s, stream, rescueStream, func(emit func(engine.Event)) (*store.Operation, error) {
 		if finish {
 			return s.eng.Finish(stream.Context(), id, by, emit)
 		}
