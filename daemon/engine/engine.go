@@ -68,6 +68,11 @@ type Config struct {
 	MaxCommands int
 	MaxWindows  int
 	Stall       time.Duration
+	// NoSharedReads runs every read of every operation as its own
+	// command, even when another operation's identical read is still
+	// waiting for the scheduler (sched.go, sharedRun): for benchmarks that
+	// compare the two.
+	NoSharedReads bool
 }
 
 // Observer is told about progress; it must not block.
@@ -123,8 +128,10 @@ type Engine struct {
 	// them (windows.go).
 	windows *windows
 
-	// sched orders the host's commands (sched.go).
-	sched *execx.Scheduler
+	// sched orders the host's commands (sched.go); shared lets
+	// operations share identical reads waiting for it (nil: they don't).
+	sched  *execx.Scheduler
+	shared *execx.Shared
 }
 
 // putOperation writes an operation's record.
@@ -180,6 +187,9 @@ func New(base context.Context, db *store.DB, backend Backend, cfg Config, log hc
 	e := &Engine{db: db, backend: backend, cfg: cfg, log: log, locks: newLocks(),
 		now: time.Now, base: base, running: map[uint64]*inflight{}, windows: newWindows(),
 		sched: newScheduler(cfg)}
+	if !cfg.NoSharedReads {
+		e.shared = &execx.Shared{}
+	}
 	db.SetReadPace(e.windows.readSlot) // windows.go
 	return e
 }
@@ -439,7 +449,9 @@ type recorder struct {
 }
 
 func (r *recorder) run(ctx context.Context, argv []string) (*execx.Result, error) {
-	res, err := r.e.plainRun(ctx, argv)
+	run := execx.Runner{Timeout: r.e.timeout(argv), MaxOutput: r.e.cfg.MaxOutput, Sched: r.e.sched}
+	r.e.share(&run, argv, r) // a capture's reads: shared with other operations'
+	res, err := run.Run(ctx, argv)
 	r.mu.Lock()
 	r.cmds = append(r.cmds, toCommand(res))
 	r.mu.Unlock()

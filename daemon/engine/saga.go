@@ -116,6 +116,9 @@ func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched,
 		Urgent: x.s.window != nil || x.s.steps[x.index].FollowsWindow, Window: x.s.window,
 		OnStart: func() { x.Starting("", argv) }} // after its wait for the scheduler (sched.go)
+	if !r.Urgent {
+		e.share(&r, argv, x.s) // sched.go
+	}
 	res, err := r.Run(ctx, argv)
 	cmd := toCommand(res)
 	// A step may run commands from several goroutines (a group's volumes

@@ -49,6 +49,25 @@ func newScheduler(cfg Config) *execx.Scheduler {
 // (benchmarks).
 func (e *Engine) SchedulerStats() execx.SchedStats { return e.sched.Stats() }
 
+// SharedReads is how many reads took another operation's identical read's
+// answer so far (benchmarks).
+func (e *Engine) SharedReads() int {
+	if e.shared == nil {
+		return 0
+	}
+	return e.shared.Joined()
+}
+
+// share lets run take, when argv only reads (the backend says so), the
+// answer of the same read of another operation that still waits for the
+// scheduler (execx.Shared says why that is as fresh as its own). owner is
+// who asks: a capture's recorder, a saga.
+func (e *Engine) share(run *execx.Runner, argv []string, owner any) {
+	if e.shared != nil && e.readOnly(argv) {
+		run.Share, run.Owner = e.shared, owner
+	}
+}
+
 // admitWindow takes a window slot for the saga unless it holds one:
 // waiting for one while its LU is still there (a shutdown ends the wait:
 // false), at once while it is away.

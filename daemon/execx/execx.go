@@ -94,6 +94,12 @@ type Runner struct {
 	// OnStart, when set, is called as the command starts (after any
 	// wait for the Scheduler).
 	OnStart func()
+	// Share, with Owner set, lets a command that only reads take the
+	// answer of the same command another owner asked for and that still
+	// waits for the Scheduler (share.go). Set Owner only for reads; it
+	// is who asks (an operation), and an owner never joins itself.
+	Share *Shared
+	Owner any
 }
 
 // Run runs argv[0] (which must be an absolute path) with argv[1:]. It returns
@@ -104,6 +110,15 @@ func (r *Runner) Run(ctx context.Context, argv []string) (*Result, error) {
 		res.Err = fmt.Errorf("command %q is not an absolute path", strings.Join(argv, " "))
 		return res, &Error{res}
 	}
+	if r.Share != nil && r.Owner != nil && r.Sched != nil && !r.Urgent {
+		return r.Share.run(ctx, r, argv) // share.go
+	}
+	return r.run(ctx, argv)
+}
+
+// run is Run once argv was checked.
+func (r *Runner) run(ctx context.Context, argv []string) (*Result, error) {
+	res := &Result{Argv: append([]string(nil), argv...), Exit: -1, Started: time.Now()}
 	if r.Sched != nil {
 		slot, waited, err := r.Sched.Start(ctx, r.Urgent, r.Window)
 		res.Waited = waited

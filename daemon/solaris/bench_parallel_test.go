@@ -26,6 +26,8 @@ type batch struct {
 	wall  time.Duration
 	ops   []*store.Operation
 	sched execx.SchedStats
+	// shared: reads that took another operation's answer (sched.go).
+	shared int
 	// cpu is the CPU time the batch took: the daemon's own (this
 	// process) and its commands' (the simulator's processes).
 	cpu cpuTime
@@ -84,7 +86,7 @@ func rollbackBatch(b *testing.B, n int, cfg engine.Config) batch {
 			b.Fatal(errs[j])
 		}
 	}
-	return batch{wall: wall, ops: ops, sched: e.SchedulerStats(), cpu: cpu}
+	return batch{wall: wall, ops: ops, sched: e.SchedulerStats(), shared: e.SharedReads(), cpu: cpu}
 }
 
 // serverCPU is the resident simulator's CPU time so far (0 without one).
@@ -177,6 +179,7 @@ func benchRatios(b *testing.B, cfg engine.Config) {
 	var oneWall, manyWall, worst time.Duration
 	var st execx.SchedStats
 	var cpu cpuTime
+	shared := 0
 	for i := 0; i < b.N; i++ {
 		b1 := rollbackBatch(b, 1, cfg)
 		bn := rollbackBatch(b, parallelMany, cfg)
@@ -203,6 +206,7 @@ func benchRatios(b *testing.B, cfg engine.Config) {
 		st.UrgentRun += bn.sched.UrgentRun
 		st.WindowWait += bn.sched.WindowWait
 		st.Stalled += bn.sched.Stalled
+		shared += bn.shared
 	}
 	n := time.Duration(b.N)
 	per := n * parallelMany // rollbacks of the batches
@@ -224,6 +228,7 @@ func benchRatios(b *testing.B, cfg engine.Config) {
 	b.ReportMetric(ms(st.Run/per), "cmd-run-ms/op")
 	b.ReportMetric(ms(st.UrgentRun/per), "urgent-run-ms/op")
 	b.ReportMetric(float64(st.Commands+st.UrgentCommands)/float64(per), "cmds/op")
+	b.ReportMetric(float64(shared)/float64(per), "shared-reads/op")
 	b.ReportMetric(float64(st.Stalled)/float64(n), "stalled/batch")
 	// Where the CPU went: the daemon's own, and its commands' (each a
 	// simulator process), per command of the batch.
