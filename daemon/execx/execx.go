@@ -9,9 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -192,6 +194,31 @@ func (c *capped) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// ReadFrom reads r to its end: os/exec copies each of a command's pipes
+// into its writer with io.Copy, which, without a ReaderFrom, allocates and
+// clears a 32 KiB buffer per pipe, two per command (a tenth of volctld's
+// CPU under 64 rollbacks at once). The buffers are pooled instead.
+func (c *capped) ReadFrom(r io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	var n int64
+	for {
+		k, err := r.Read(*bp)
+		if k > 0 {
+			_, _ = c.Write((*bp)[:k])
+			n += int64(k)
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (c *capped) Bytes() []byte {
 	if c.dropped == 0 {

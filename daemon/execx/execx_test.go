@@ -3,6 +3,7 @@ package execx
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -108,5 +109,61 @@ func TestEnvIsFixed(t *testing.T) {
 	}
 	if !strings.Contains(string(res.Stdout), "LC_ALL=C") {
 		t.Errorf("LC_ALL=C missing from %q", res.Stdout)
+	}
+}
+
+// errAfter is a reader that gives data, then fails.
+type errAfter struct {
+	data []byte
+	err  error
+}
+
+func (r *errAfter) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// capped.ReadFrom (what os/exec copies a pipe with) keeps the cap and the
+// count of what it dropped, across reads longer than its buffer.
+func TestCappedReadFrom(t *testing.T) {
+	big := strings.Repeat("x", 100<<10) // three buffers and more
+	readErr := errors.New("read failed")
+	tests := []struct {
+		name        string
+		in          string
+		max         int
+		failWith    error
+		wantKept    int
+		wantDropped int
+	}{
+		{"under the cap", "hello\n", 100, nil, 6, 0},
+		{"exactly the cap", "hello", 5, nil, 5, 0},
+		{"over the cap in one read", "hello world", 5, nil, 5, 6},
+		{"longer than the buffer, under the cap", big, len(big), nil, len(big), 0},
+		{"longer than the buffer, over the cap", big, 40 << 10, nil, 40 << 10, len(big) - 40<<10},
+		{"a read that fails", "partial", 100, readErr, 7, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &capped{max: tt.max}
+			var r io.Reader = strings.NewReader(tt.in)
+			if tt.failWith != nil {
+				r = &errAfter{data: []byte(tt.in), err: tt.failWith}
+			}
+			n, err := c.ReadFrom(r)
+			if !errors.Is(err, tt.failWith) {
+				t.Fatalf("err %v, want %v", err, tt.failWith)
+			}
+			if n != int64(len(tt.in)) || c.buf.Len() != tt.wantKept || c.dropped != tt.wantDropped {
+				t.Errorf("read %d, kept %d, dropped %d; want %d, %d, %d", n, c.buf.Len(), c.dropped, len(tt.in), tt.wantKept, tt.wantDropped)
+			}
+			if !strings.HasPrefix(tt.in, c.buf.String()) {
+				t.Errorf("kept bytes are not the input's first ones")
+			}
+		})
 	}
 }
