@@ -263,6 +263,12 @@ func runPlatformCtx(ctx context.Context, root, name string, argv []string, stdou
 	// images are synced only when a volume's label or size changed.
 	images := imageKeys(s)
 	save := func() error {
+		if states.enabled() && listsOnly(name, argv[1:]) && len(s.Faults) == 0 {
+			// A listing changes nothing: its state goes back as read
+			// without being encoded to compare (statecache.go).
+			states.keep(root, s, before)
+			return nil
+		}
 		after, err := encodeState(s)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package sim
 import (
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -93,6 +94,46 @@ func (c *stateCache) load(root string) (*State, []byte, error) {
 		return e.s, e.raw, nil
 	}
 	return readStateRaw(root)
+}
+
+// enabled reports whether the cache is on (the server).
+func (c *stateCache) enabled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.on
+}
+
+// listsOnly reports whether the command only prints what the host has:
+// zfs list and get; zpool list, get and history; stmfadm's list
+// subcommands; zoneadm list; zonecfg info and export; hostid. In the
+// server, such a command on a host without fault rules (a rule counts the
+// commands it matches, in the state) puts the state back as it read it
+// without encoding it to compare: under 64 rollbacks at once, encoding the
+// state after every command was a quarter of the server's CPU, and most
+// commands are listings. That a listing changes nothing is this list's
+// claim, not a comparison's: VOLCTL_SIM_CACHE_CHECK=1 checks it, since the
+// next command's hit then finds the entry differs from the file (the sim's
+// tests and make faults run with it).
+func listsOnly(name string, args []string) bool {
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch name {
+	case "hostid":
+		return len(args) == 0
+	case "zfs":
+		return sub == "list" || sub == "get"
+	case "zpool":
+		return sub == "list" || sub == "get" || sub == "history"
+	case "stmfadm":
+		return slices.Contains([]string{"list-lu", "list-view", "list-target", "list-hg", "list-tg", "list-state"}, sub)
+	case "zoneadm":
+		return sub == "list" || sub == "-z" && len(args) > 2 && args[2] == "list"
+	case "zonecfg":
+		return sub == "-z" && len(args) > 2 && (args[2] == "info" || args[2] == "export")
+	}
+	return false
 }
 
 // keep puts back the state of a command that left it as read (raw are
