@@ -140,12 +140,20 @@ func Track(r *Registry) (stop func()) {
 func run(cmd *exec.Cmd, argv []string) error {
 	r := tracked.Load()
 	if r == nil {
-		return cmd.Run()
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		awaitExit(cmd.Process.Pid) // exitwait_linux.go
+		return cmd.Wait()
 	}
 	rec, err := r.begin(argv)
 	if err != nil {
 		r.log.Error("cannot record a command before it starts; it runs unrecorded: a crash of volctld while it runs would leave it unfenced", "argv", strings.Join(argv, " "), "error", err)
-		return cmd.Run()
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		awaitExit(cmd.Process.Pid)
+		return cmd.Wait()
 	}
 	defer rec.end(r)
 	if err := cmd.Start(); err != nil {
@@ -156,6 +164,7 @@ func run(cmd *exec.Cmd, argv []string) error {
 		// by its argv, session and start (intentVictims).
 		r.log.Error("cannot record a started command's pid; it stays recorded by its argv only", "argv", strings.Join(argv, " "), "pid", cmd.Process.Pid, "error", err)
 	}
+	awaitExit(cmd.Process.Pid)
 	return cmd.Wait()
 }
 
