@@ -609,8 +609,10 @@ func (e *Engine) capture(ctx context.Context, planned *inflight, req Request, vo
 	}
 	var stored *store.Operation
 	created := false
-	first, intent := carryIntent(op, e.steps(op), e.now().UTC()) // intent.go
+	steps := e.steps(op)
+	first, intent := carryIntent(op, steps, e.now().UTC()) // intent.go
 	if err == nil {
+		planned.prefetch = e.prefetchFirstRead(op, steps) // prefetch.go: while the write commits
 		stored, created, err = e.db.CreateOperation(first)
 	}
 	if err != nil {
@@ -868,6 +870,9 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 		defer e.locks.release(keys)
 		defer e.windows.closed(op.ID) // windows.go
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
+		if !resume {
+			s.prefetch, r.prefetch = r.prefetch, nil // prefetch.go
+		}
 		if resume {
 			s.resume()
 		} else {

@@ -103,6 +103,9 @@ type inflight struct {
 	// operation (last is nil then), set before done is closed.
 	planning bool
 	err      error
+	// prefetch is the first step's first read, started while the
+	// operation's first write committed, for its saga (prefetch.go).
+	prefetch *prefetch
 	// ended is set once the saga has stopped (last is set); afterEnd are
 	// called then (AfterEnd, callers.go).
 	ended    bool

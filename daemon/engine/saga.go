@@ -113,13 +113,20 @@ func (x *Exec) Run(ctx context.Context, argv []string) (*execx.Result, error) {
 	if !e.readOnly(argv) {
 		x.s.awaitJournal() // ahead.go: a change waits for the journal's write
 	}
-	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched,
-		Urgent: x.s.window != nil || x.s.steps[x.index].FollowsWindow, Window: x.s.window,
-		OnStart: func() { x.Starting("", argv) }} // after its wait for the scheduler (sched.go)
-	if !r.Urgent {
-		e.share(&r, argv, x.s) // sched.go
+	var res *execx.Result
+	var err error
+	if p := x.takePrefetch(argv); p != nil { // prefetch.go
+		x.Starting("", argv)
+		res, err = p.answer(ctx)
+	} else {
+		r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched,
+			Urgent: x.s.window != nil || x.s.steps[x.index].FollowsWindow, Window: x.s.window,
+			OnStart: func() { x.Starting("", argv) }} // after its wait for the scheduler (sched.go)
+		if !r.Urgent {
+			e.share(&r, argv, x.s) // sched.go
+		}
+		res, err = r.Run(ctx, argv)
 	}
-	res, err := r.Run(ctx, argv)
 	cmd := toCommand(res)
 	// A step may run commands from several goroutines (a group's volumes
 	// side by side): their records go in one at a time.
@@ -454,6 +461,10 @@ type saga struct {
 	aheadNext bool
 	aheadMu   sync.Mutex
 	ahead     *aheadWrite
+	// prefetch is the first step's first read, started while the
+	// operation's first write committed, until the first command
+	// (prefetch.go; guarded by cmdMu).
+	prefetch *prefetch
 }
 
 func (s *saga) emit(i int, state store.StepState, cmd *store.Command, msg string, comp bool) {
