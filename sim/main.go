@@ -280,10 +280,14 @@ func runPlatformCtx(ctx context.Context, root, name string, argv []string, stdou
 		if err := writeStateBytes(root, after); err != nil {
 			return err
 		}
-		if maps.Equal(images, imageKeys(s)) {
-			return nil
+		if !maps.Equal(images, imageKeys(s)) {
+			return syncImages(root, s)
 		}
-		return syncImages(root, s)
+		// The state just written stays for the next command
+		// (statecache.go says why that is what decoding it gives).
+		s.fillMaps()
+		states.keep(root, s, after)
+		return nil
 	}
 	args := argv[1:]
 	e := &env{s: s, root: root, name: name, stdout: stdout, stderr: stderr}

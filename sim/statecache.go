@@ -10,25 +10,31 @@ import (
 )
 
 // stateCache keeps, in the resident simulator (serve.go), the decoded
-// state a command left unchanged, so the next command on the host need
-// not decode the file again: decoding it was most of a simulated
-// command's own CPU time. A process per command starts with it off.
+// state the last command left, so the next command on the host need not
+// decode the file again: decoding it was most of a simulated command's
+// own CPU time, and, inside the host's lock, what a group's commands
+// queued behind one another for. A process per command starts with it
+// off.
 //
-// It is safe by construction rather than by care:
-//   - load takes the entry out; only keep puts one back, and only from
-//     the save of a command whose state encodes to the very bytes it read
-//     (so the entry is what decoding the file gives). A command that
-//     changed the state, failed, or was stopped leaves no entry, and the
-//     next command decodes the file it wrote.
-//   - an entry is used only while the file is the one it was read from
-//     (inode, size and modification time): a writer outside the server
-//     (volctl-sim's management commands, a test's sim.Update) replaces
-//     the file by rename, which changes its inode.
+// What it relies on:
+//   - load takes the entry out; only keep puts one back, from the save of
+//     a command that left the state as it read it (its bytes are the
+//     file's) or that wrote it (the bytes it wrote are the file's). A
+//     command that failed or was stopped leaves no entry, and the next
+//     command decodes the file.
+//   - an entry is used only while the file is the one it was read from or
+//     written to (inode, size and modification time): a writer outside
+//     the server (volctl-sim's management commands, a test's sim.Update)
+//     replaces the file by rename, which changes its inode.
+//   - a state a command changed is what decoding its encoding gives except
+//     for what the encoding cannot show: a nil map (keep's caller fills
+//     the maps, as decoding does), a nil slice made empty under omitempty
+//     (the simulator reads slices by length only), and two fields made to
+//     share one value (no simulated command stores one pointer in two
+//     places: it copies or moves, as clone.go's promote moves snapshots).
 //
-// What the encoding cannot show (a nil slice made empty, two fields made
-// to share one value) would survive in an entry; VOLCTL_SIM_CACHE_CHECK=1
-// makes every hit decode the file as well and panic if the two differ
-// (the sim tests run with it).
+// VOLCTL_SIM_CACHE_CHECK=1 makes every hit decode the file as well and
+// panic if the two differ (the sim tests and make faults run with it).
 type stateCache struct {
 	mu      sync.Mutex
 	on      bool
