@@ -173,16 +173,30 @@ func TestSharedReadsNeverJoinAStartedCommand(t *testing.T) {
 	}
 }
 
+// heldRig is a counting read and a scheduler whose one slot is held, so
+// that the reads asked for queue.
+type heldRig struct {
+	argv []string
+	runs func() int
+	s    *Scheduler
+	sh   *Shared
+	hold *Slot
+}
+
+func newHeldRig(t *testing.T) heldRig {
+	t.Helper()
+	argv0, runs := countingCommand(t)
+	s := &Scheduler{MaxCommands: 1}
+	return heldRig{argv: []string{argv0, "lu"}, runs: runs, s: s, sh: &Shared{}, hold: mustStart(t, s, false, nil)}
+}
+
 // The leader's context ends while it waits: the joiner runs the command
 // itself and gets a whole answer; a joiner whose own context ends gets
 // its context's error and the leader goes on.
 func TestSharedReadsCancel(t *testing.T) {
 	t.Run("leader gone", func(t *testing.T) {
-		argv0, runs := countingCommand(t)
-		argv := []string{argv0, "lu"}
-		s := &Scheduler{MaxCommands: 1}
-		sh := &Shared{}
-		hold := mustStart(t, s, false, nil)
+		g := newHeldRig(t)
+		argv, runs, s, sh, hold := g.argv, g.runs, g.s, g.sh, g.hold
 		ctx, cancel := context.WithCancel(context.Background())
 		r1 := Runner{Timeout: time.Minute, Sched: s, Share: sh, Owner: "op1"}
 		leader := runAsync(ctx, r1, argv)
@@ -204,11 +218,8 @@ func TestSharedReadsCancel(t *testing.T) {
 		}
 	})
 	t.Run("joiner gone", func(t *testing.T) {
-		argv0, runs := countingCommand(t)
-		argv := []string{argv0, "lu"}
-		s := &Scheduler{MaxCommands: 1}
-		sh := &Shared{}
-		hold := mustStart(t, s, false, nil)
+		g := newHeldRig(t)
+		argv, runs, s, sh, hold := g.argv, g.runs, g.s, g.sh, g.hold
 		r1 := Runner{Timeout: time.Minute, Sched: s, Share: sh, Owner: "op1"}
 		leader := runAsync(context.Background(), r1, argv)
 		waitQueued(t, sh, r1, argv, 1)
@@ -233,11 +244,8 @@ func TestSharedReadsCancel(t *testing.T) {
 // Without an owner, or for an urgent command, nothing is shared.
 func TestSharedReadsOnlyWhenAsked(t *testing.T) {
 	for _, r := range []Runner{{Owner: nil}, {Owner: "op2", Urgent: true}} {
-		argv0, runs := countingCommand(t)
-		argv := []string{argv0, "lu"}
-		s := &Scheduler{MaxCommands: 1}
-		sh := &Shared{}
-		hold := mustStart(t, s, false, nil)
+		g := newHeldRig(t)
+		argv, runs, s, sh, hold := g.argv, g.runs, g.s, g.sh, g.hold
 		r1 := Runner{Timeout: time.Minute, Sched: s, Share: sh, Owner: "op1"}
 		leader := runAsync(context.Background(), r1, argv)
 		waitQueued(t, sh, r1, argv, 1)
