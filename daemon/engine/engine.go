@@ -70,7 +70,7 @@ type Config struct {
 	Stall       time.Duration
 	// NoSharedReads runs every read of every operation as its own
 	// command, even when another operation's identical read is still
-	// waiting for the scheduler (sched.go, sharedRun): for benchmarks that
+	// waiting for the scheduler (sched.go, share): for benchmarks that
 	// compare the two.
 	NoSharedReads bool
 }
@@ -225,7 +225,16 @@ func (e *Engine) CommandTimeout(argv []string) time.Duration { return e.timeout(
 
 // plainRun runs a command without journaling it (inventory reads).
 func (e *Engine) plainRun(ctx context.Context, argv []string) (*execx.Result, error) {
+	return e.runFor(ctx, argv, nil)
+}
+
+// runFor runs a command outside any saga for owner (a capture's recorder;
+// nil: nobody), whose reads may be shared with other operations' (sched.go).
+func (e *Engine) runFor(ctx context.Context, argv []string, owner any) (*execx.Result, error) {
 	r := execx.Runner{Timeout: e.timeout(argv), MaxOutput: e.cfg.MaxOutput, Sched: e.sched}
+	if owner != nil {
+		e.share(&r, argv, owner)
+	}
 	return r.Run(ctx, argv)
 }
 
@@ -449,9 +458,7 @@ type recorder struct {
 }
 
 func (r *recorder) run(ctx context.Context, argv []string) (*execx.Result, error) {
-	run := execx.Runner{Timeout: r.e.timeout(argv), MaxOutput: r.e.cfg.MaxOutput, Sched: r.e.sched}
-	r.e.share(&run, argv, r) // a capture's reads: shared with other operations'
-	res, err := run.Run(ctx, argv)
+	res, err := r.e.runFor(ctx, argv, r) // a capture's reads: shared with other operations'
 	r.mu.Lock()
 	r.cmds = append(r.cmds, toCommand(res))
 	r.mu.Unlock()
@@ -870,12 +877,10 @@ func (e *Engine) run(r *inflight, keys []string, resume bool) {
 		defer e.locks.release(keys)
 		defer e.windows.closed(op.ID) // windows.go
 		s := &saga{e: e, op: op, steps: e.steps(op), r: r}
-		if !resume {
-			s.prefetch, r.prefetch = r.prefetch, nil // prefetch.go
-		}
 		if resume {
 			s.resume()
 		} else {
+			s.prefetch, r.prefetch = r.prefetch, nil // prefetch.go
 			s.start()
 		}
 		s.closeWindow() // sched.go
