@@ -25,7 +25,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"time"
@@ -92,8 +91,6 @@ func (p *prefetch) answer(ctx context.Context) (*execx.Result, error) {
 	case <-p.done:
 		return p.res, p.err
 	case <-ctx.Done():
-		res := &execx.Result{Argv: slices.Clone(p.argv), Exit: -1, Started: begin, Waited: time.Since(begin)}
-		res.Err = fmt.Errorf("waiting %s for the command started with the journal's write: %w", res.Waited.Round(time.Millisecond), ctx.Err())
-		return res, &execx.Error{R: res}
+		return execx.WaitEnded(p.argv, begin, "for the command started with the journal's write", ctx.Err())
 	}
 }

@@ -118,16 +118,24 @@ func (r *Runner) Run(ctx context.Context, argv []string) (*Result, error) {
 	return r.run(ctx, argv)
 }
 
+// WaitEnded is the result of a command that never started because its
+// caller stopped waiting for it (what for: "to start" for the
+// Scheduler): exit -1, the wait since begin, and why.
+func WaitEnded(argv []string, begin time.Time, what string, why error) (*Result, error) {
+	res := &Result{Argv: append([]string(nil), argv...), Exit: -1, Started: begin, Waited: time.Since(begin)}
+	res.Err = fmt.Errorf("waiting %s %s: %w", res.Waited.Round(time.Millisecond), what, why)
+	return res, &Error{res}
+}
+
 // run is Run once argv was checked.
 func (r *Runner) run(ctx context.Context, argv []string) (*Result, error) {
 	res := &Result{Argv: append([]string(nil), argv...), Exit: -1, Started: time.Now()}
 	if r.Sched != nil {
 		slot, waited, err := r.Sched.Start(ctx, r.Urgent, r.Window)
-		res.Waited = waited
 		if err != nil {
-			res.Err = fmt.Errorf("waiting %s to start: %w", waited.Round(time.Millisecond), err)
-			return res, &Error{res}
+			return WaitEnded(argv, res.Started, "to start", err)
 		}
+		res.Waited = waited
 		defer slot.Done()
 		res.Started = time.Now()
 	}

@@ -2,7 +2,6 @@ package execx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -78,9 +77,7 @@ func (sh *Shared) run(ctx context.Context, r *Runner, argv []string) (*Result, e
 			case <-ctx.Done():
 				// Gone before the answer: as a wait for the scheduler
 				// that ended (the command goes on for the others).
-				res := &Result{Argv: slices.Clone(argv), Exit: -1, Started: begin, Waited: time.Since(begin)}
-				res.Err = fmt.Errorf("waiting %s to start: %w", res.Waited.Round(time.Millisecond), ctx.Err())
-				return res, &Error{res}
+				return WaitEnded(argv, begin, "to start", ctx.Err())
 			}
 			if f.abandoned {
 				continue
@@ -156,9 +153,5 @@ func (f *flight) answerFor(begin time.Time) (*Result, error) {
 	if f.err == nil {
 		return &res, nil
 	}
-	var xe *Error
-	if !errors.As(f.err, &xe) {
-		return &res, f.err
-	}
-	return &res, &Error{&res}
+	return &res, &Error{&res} // Runner.run's errors are all *Error
 }
