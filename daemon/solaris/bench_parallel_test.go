@@ -169,6 +169,17 @@ func BenchmarkParallelRatios(b *testing.B) {
 			cfg  engine.Config
 		}{fmt.Sprintf("sched=%d,%d", c, w), engine.Config{MaxCommands: c, MaxWindows: w}})
 	}
+	// VOLCTL_BENCH_SHARED=0 runs every read as its own command
+	// (engine.Config.NoSharedReads), to compare with shared reads.
+	if v := os.Getenv("VOLCTL_BENCH_SHARED"); v != "" && v != "1" {
+		if v != "0" {
+			b.Fatalf("VOLCTL_BENCH_SHARED=%q: want 0 or 1", v)
+		}
+		for i := range cases {
+			cases[i].name += ",shared=0"
+			cases[i].cfg.NoSharedReads = true
+		}
+	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) { benchRatios(b, c.cfg) })
 	}
