@@ -451,7 +451,7 @@ func encodeState(s *State) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// writeState replaces state.json atomically (temp file + rename), so a
+// writeState replaces state.json atomically (temp file + renameOver), so a
 // reader without the lock never sees a half-written file.
 func writeState(root string, s *State) error {
 	b, err := encodeState(s)
@@ -479,7 +479,7 @@ func writeStateBytes(root string, b []byte) error {
 		os.Remove(f.Name())
 		return fmt.Errorf("write state: %w", err)
 	}
-	if err := os.Rename(f.Name(), statePath(root)); err != nil {
+	if err := renameOver(f.Name(), statePath(root)); err != nil {
 		os.Remove(f.Name())
 		return fmt.Errorf("write state: %w", err)
 	}
