@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/volctl/volctl/daemon/engine"
+	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/sim"
 	"github.com/volctl/volctl/store"
 )
@@ -161,7 +162,7 @@ func BenchmarkRollbackGroup(b *testing.B) {
 
 func benchGroup(b *testing.B, latency time.Duration) {
 	const disks = 8
-	var groupOutage, singleOutage, groupWall, seqWall time.Duration
+	var groupOutage, singleOutage, groupWall, seqWall, alone, round time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		root, _ := benchHost(b)
@@ -211,16 +212,66 @@ func benchGroup(b *testing.B, latency time.Duration) {
 			}
 		}
 		seqWall += time.Since(start)
+		a, r := commandRound(b, root, vols)
+		alone += a
+		round += r
 		db.Close()
 		b.StartTimer()
 	}
 	n := time.Duration(b.N)
 	ms := func(d time.Duration) float64 { return float64((d / n).Microseconds()) / 1000 }
+	b.ReportMetric(ms(alone), "alone-ms")
+	b.ReportMetric(ms(round), "round-ms")
+	b.ReportMetric(float64(round)/float64(alone), "round-ratio")
 	b.ReportMetric(ms(groupOutage), "group-outage-ms/op")
 	b.ReportMetric(ms(singleOutage), "single-outage-ms/op")
 	b.ReportMetric(ms(groupWall), "group-wall-ms/op")
 	b.ReportMetric(ms(seqWall), "sequential-wall-ms/op")
 	b.ReportMetric(float64(groupOutage)/float64(singleOutage), "outage-ratio")
+}
+
+// commandRound is what a round of a group's commands costs this machine
+// without the daemon and without latency: a command that changes the host
+// (zfs set of a user property) on each volume, one at a time (alone: the
+// time of one), then on all at once (round). With no latency to overlap,
+// a round is the process starts, the stubs and the simulator's work of
+// every command on this machine's CPUs: a group's window holds two such
+// rounds (the rollbacks, the imports) where one volume's holds two
+// commands.
+func commandRound(b *testing.B, root string, vols []string) (alone, round time.Duration) {
+	b.Helper()
+	if err := sim.SetLatency(root, 0); err != nil {
+		b.Fatal(err)
+	}
+	r := &execx.Runner{Timeout: time.Minute}
+	argv := func(j int) []string {
+		return []string{sim.CommandPath(root, "zfs"), "set", fmt.Sprintf("volctl:bench=%d", j), vols[j]}
+	}
+	start := time.Now()
+	for j := range vols {
+		if _, err := r.Run(context.Background(), argv(j)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	alone = time.Since(start) / time.Duration(len(vols))
+	errs := make([]error, len(vols))
+	var wg sync.WaitGroup
+	start = time.Now()
+	for j := range vols {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[j] = r.Run(context.Background(), argv(j))
+		}()
+	}
+	wg.Wait()
+	round = time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return alone, round
 }
 
 func benchEngine(b *testing.B, root string) (*engine.Engine, *store.DB) {

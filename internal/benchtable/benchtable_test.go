@@ -25,9 +25,11 @@ func TestGolden(t *testing.T) {
 	missed := Write(&out, Issue24, res)
 	// 64-at-once outage (69x), wall (62x), the 5 ms group (3.35x), the
 	// overhead (8.9 ms) and the readers (17x, 6.9x) are over their
-	// targets; the 50 ms group (1.1x) is met; the rest is reported.
-	if missed != 6 {
-		t.Errorf("missed = %d, want 6", missed)
+	// targets; the 50 ms group (1.1x) is met; the group's round was not
+	// measured then (a figure missing from a run counts as missed); the
+	// rest is reported.
+	if missed != 7 {
+		t.Errorf("missed = %d, want 7", missed)
 	}
 	if *update {
 		if err := os.WriteFile("testdata/run.golden", out.Bytes(), 0o644); err != nil {
