@@ -152,6 +152,17 @@ func TestSharedReadsNeverJoinAStartedCommand(t *testing.T) {
 	if !ready(startedFirst) {
 		t.Fatal("the first command never started")
 	}
+	// OnStart runs just before the process starts: wait until its script
+	// has logged its run, or the second's could log first and be the one
+	// that waits for the gate.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(log); strings.Count(string(b), "x\n") == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first command never ran its script")
+		}
+	}
 	r2 := Runner{Timeout: time.Minute, Sched: s, Share: sh, Owner: "op2"}
 	second := runAsync(context.Background(), r2, argv)
 	a2, ok := take(second, 10*time.Second)
