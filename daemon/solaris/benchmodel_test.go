@@ -3,9 +3,11 @@ package solaris_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/volctl/volctl/daemon/execx"
 	"github.com/volctl/volctl/sim"
 	"github.com/volctl/volctl/sim/simtest"
 )
@@ -62,5 +64,29 @@ func benchHost(b *testing.B) (root string, srv *simtest.Server) {
 	if benchResident(b) && srv == nil {
 		b.Fatal("no resident simulator for the benchmark's host (simtest said why on stderr)")
 	}
+	benchTracked(b)
 	return root, srv
+}
+
+// benchTracked records every command the benchmark runs in a registry of
+// running commands (execx.Track), as volctld does from its start
+// (daemon/fence.go): a record written before each command starts,
+// completed after, removed when it ends, on the journal's file system. It
+// is part of what a command costs the daemon, and the benchmarks measure
+// the daemon. VOLCTL_BENCH_REGISTRY=0 leaves it out, as the benchmarks
+// ran before, to compare.
+func benchTracked(b *testing.B) {
+	b.Helper()
+	switch v := os.Getenv("VOLCTL_BENCH_REGISTRY"); v {
+	case "", "1":
+	case "0":
+		return
+	default:
+		b.Fatalf("VOLCTL_BENCH_REGISTRY=%q: want 0 or 1", v)
+	}
+	r, err := execx.OpenRegistry(filepath.Join(b.TempDir(), "running"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(execx.Track(r))
 }
