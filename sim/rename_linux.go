@@ -12,10 +12,10 @@ import (
 // removing the old file, now under tmp's name. On ext4 a rename over an
 // existing file starts the new file's write-back at once (the
 // auto_da_alloc heuristic, for programs that replace files without
-// fsync): that was 0.2 to 0.5 ms of every simulated command that changes
-// the host, inside the host's lock, where a group's commands queue. An
-// exchange does not start it, and the old file's blocks, unlinked at once,
-// are never written. A reader still finds either file whole at path, and
+// fsync; docs/simulator.md): that was 0.2 to 0.5 ms of every simulated
+// command that changes the host, inside the host's lock, where a group's
+// commands queue. An exchange does not start it (measured), and the old
+// file's blocks, unlinked at once, are never written. A reader still finds either file whole at path, and
 // path's inode changes as with a rename (the state cache relies on it).
 // Where the exchange is not supported (another file system, an older
 // kernel) or nothing is at path yet, it renames.
